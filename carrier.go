@@ -1,0 +1,56 @@
+package knm
+
+import (
+	"context"
+	"errors"
+)
+
+// SearchOptions are the options of a number search, as Kazoo's crossbar builds them
+// (kazoo-knm §2.2).
+type SearchOptions struct {
+	Country          string // ISO 3166 alpha-2, upper case ("US")
+	Prefix           string // the national prefix as asked, e.g. "415" or "80*"
+	Dialcode         string // "+" and the country's calling code, e.g. "+1"
+	NormalizedPrefix string // Dialcode + Prefix, e.g. "+1415"
+	Quantity         int    // how many numbers are wanted (>= 1)
+	Offset           int    // item offset into the merged, sorted results
+	AccountID        string // the account searching, if any
+	ResellerID       string // its reseller, if any
+	QueryID          string // the search cache key
+}
+
+// CarrierInfo is what a carrier tells the UI about itself.
+type CarrierInfo struct {
+	// MaximalPrefixLength is how many digits of prefix the carrier can search on.
+	MaximalPrefixLength int
+}
+
+// ErrNotImplemented is returned by carriers that do not support an optional operation,
+// such as CheckNumbers.
+var ErrNotImplemented = errors.New("not implemented by this carrier")
+
+// Carrier is a carrier module, mirroring Kazoo's knm_gen_carrier callbacks. Modules are
+// registered by their module name (knm_local, knm_voxbone, …).
+type Carrier interface {
+	// Name returns the module name, e.g. "knm_voxbone".
+	Name() string
+	// FindNumbers offers up to opts.Quantity numbers starting with opts.NormalizedPrefix.
+	// Nothing found is (nil, nil). A carrier may return rows and an error together: the
+	// rows are what it could offer, the error says why not more.
+	FindNumbers(ctx context.Context, opts SearchOptions) ([]SearchRow, error)
+	// AcquireNumber is called when a number leaves discovery (or is reserved again); it may
+	// change n (its carrier data). An error leaves the number where it was.
+	AcquireNumber(ctx context.Context, n *Number) error
+	// DisconnectNumber is called on release once nobody owns the number any more.
+	DisconnectNumber(ctx context.Context, n *Number) error
+	// IsNumberBillable reports whether the number costs money.
+	IsNumberBillable(n *Number) bool
+	// ShouldLookupCNAM reports whether inbound CNAM should be looked up for its numbers.
+	ShouldLookupCNAM() bool
+	// IsLocal reports whether the module makes no network calls.
+	IsLocal() bool
+	// CheckNumbers returns a status per number, or ErrNotImplemented.
+	CheckNumbers(ctx context.Context, numbers []string) (map[string]string, error)
+	// Info returns what the carrier tells the UI.
+	Info() CarrierInfo
+}

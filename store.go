@@ -1,0 +1,174 @@
+package knm
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+)
+
+// Store is everything knm persists. Two real backends implement it (store/sqlite, the
+// embedded default, and store/postgres, for several instances sharing one database) and both
+// pass one conformance suite (store/storetest).
+//
+// Every write of a number, account, config document or journal entry is guarded by a
+// revision, like CouchDB's _rev: an update names the revision it read and fails with
+// ErrConflict, changing nothing, when the stored revision has moved on. That single-row
+// compare-and-swap is what makes each state transition atomic across goroutines and
+// across knm instances.
+type Store interface {
+	NumberStore
+	AccountStore
+	ConfigStore
+	SearchCache
+	JournalStore
+	IdempotencyStore
+	// Close releases the store's connections.
+	Close() error
+}
+
+// NumberFilter selects numbers. Zero fields do not constrain. Results are ordered by number.
+type NumberFilter struct {
+	AssignedTo *string // owner; a pointer to "" selects unassigned numbers
+	States     []State // any of these states
+	Module     string  // pvt_module_name
+	Prefix     string  // numbers starting with this string ("+1415"); the scan stays inside the prefix
+	After      string  // numbers strictly greater than this one (keyset paging)
+	Offset     int     // rows to skip
+	Limit      int     // most rows to return; 0 means no limit
+}
+
+// NumberStore persists phone numbers.
+type NumberStore interface {
+	// GetNumber returns the number, or ErrNotFound.
+	GetNumber(ctx context.Context, number string) (*Number, error)
+	// CreateNumber stores a new number, setting its Rev to 1 and Created/Modified to now
+	// when they are zero. Returns ErrNumberExists if the number is already stored.
+	CreateNumber(ctx context.Context, n *Number) error
+	// UpdateNumber replaces the stored number whose revision is n.Rev, then increments
+	// n.Rev and sets n.Modified. Returns ErrNotFound if it is not stored and ErrConflict if
+	// the stored revision differs; either way nothing changes.
+	UpdateNumber(ctx context.Context, n *Number) error
+	// DeleteNumber removes the number if its stored revision is rev. Returns ErrNotFound
+	// or ErrConflict as UpdateNumber does.
+	DeleteNumber(ctx context.Context, number string, rev int64) error
+	// FindNumbers returns the numbers matching f, ordered by number.
+	FindNumbers(ctx context.Context, f NumberFilter) ([]*Number, error)
+	// CountNumbers returns how many numbers match f, ignoring its After, Offset and Limit.
+	CountNumbers(ctx context.Context, f NumberFilter) (int, error)
+	// ImportNumbers stores many new numbers in one transaction, skipping those already
+	// stored (so an import can run twice). It returns the numbers it skipped.
+	ImportNumbers(ctx context.Context, ns []*Number) (skipped []string, err error)
+}
+
+// AccountFilter selects accounts. Zero fields do not constrain. Results are ordered by id.
+type AccountFilter struct {
+	ParentID   *string // direct children of this account; a pointer to "" selects roots
+	Ancestor   string  // every descendant of this account (it is in their Tree)
+	APIKeyHash string  // the account holding this API key hash
+	Offset     int
+	Limit      int
+}
+
+// AccountStore persists accounts.
+type AccountStore interface {
+	// GetAccount returns the account, or ErrNotFound.
+	GetAccount(ctx context.Context, id string) (*Account, error)
+	// CreateAccount stores a new account (Rev becomes 1). Returns ErrConflict if the id exists.
+	CreateAccount(ctx context.Context, a *Account) error
+	// UpdateAccount replaces the account whose revision is a.Rev (ErrNotFound, ErrConflict).
+	UpdateAccount(ctx context.Context, a *Account) error
+	// FindAccounts returns the accounts matching f, ordered by id.
+	FindAccounts(ctx context.Context, f AccountFilter) ([]*Account, error)
+}
+
+// ConfigDoc is a Kazoo-shaped configuration document: a system_config category
+// ({"_id": "number_manager", "default": {...}, "<node>": {...}}) when Scope is "", or an
+// account's configs_<category> document when Scope is the account id. Body is kept
+// byte for byte, because key order matters (e164_converters, classifiers).
+type ConfigDoc struct {
+	Scope    string          // "" for system_config, else the account id
+	ID       string          // the category, e.g. "number_manager" or "number_manager.voxbone"
+	Body     json.RawMessage // the whole JSON object
+	Rev      int64
+	Modified time.Time
+}
+
+// ConfigStore persists configuration documents.
+type ConfigStore interface {
+	// GetConfig returns the document, or ErrNotFound.
+	GetConfig(ctx context.Context, scope, id string) (*ConfigDoc, error)
+	// PutConfig creates the document when d.Rev is 0 (ErrConflict if it exists) or replaces
+	// the one whose revision is d.Rev (ErrConflict otherwise); d.Rev is then incremented.
+	PutConfig(ctx context.Context, d *ConfigDoc) error
+	// ImportConfigs writes all documents in one transaction, replacing whatever is stored
+	// under the same scope and id: all are written or none is.
+	ImportConfigs(ctx context.Context, docs []*ConfigDoc) error
+	// ListConfigs returns every document of a scope, ordered by id.
+	ListConfigs(ctx context.Context, scope string) ([]*ConfigDoc, error)
+}
+
+// SearchRow is one number a carrier offered to a search, kept in the search cache so any
+// knm instance can serve the next page, and so activation can find a discovery number.
+type SearchRow struct {
+	Number      string          `json:"number"`
+	Module      string          `json:"module"`
+	State       State           `json:"state"`
+	CarrierData json.RawMessage `json:"carrier_data,omitempty"`
+}
+
+// SearchCache persists search results by query id, with a time to live (Kazoo's ETS cache
+// has none and grows without bound).
+type SearchCache interface {
+	// PutSearch replaces the rows of a query id; they expire at expires. Rows must not
+	// repeat a number.
+	PutSearch(ctx context.Context, queryID string, rows []SearchRow, expires time.Time) error
+	// GetSearch returns rows [offset, offset+limit) of a query id ordered by number, and
+	// whether the query id has unexpired rows at all.
+	GetSearch(ctx context.Context, queryID string, offset, limit int) (rows []SearchRow, found bool, err error)
+	// FindSearchRow returns an unexpired row for the number in the given state under any
+	// query id, or ErrNotFound.
+	FindSearchRow(ctx context.Context, number string, state State) (*SearchRow, error)
+	// PurgeSearches deletes expired rows and returns how many it deleted.
+	PurgeSearches(ctx context.Context) (int, error)
+}
+
+// JournalEntry is one carrier order in a carrier's journal: written before each step runs,
+// so that after a crash the order can be finished or undone instead of repeated.
+type JournalEntry struct {
+	ID      string          // knm's order id
+	Carrier string          // module name, e.g. knm_voxbone
+	State   string          // the carrier's own step names
+	Payload json.RawMessage // the carrier's own data
+	Rev     int64
+	Created time.Time
+	Updated time.Time
+}
+
+// JournalFilter selects journal entries. Results are ordered by creation time, then id.
+type JournalFilter struct {
+	Carrier string
+	States  []string // any of these states
+	Offset  int
+	Limit   int
+}
+
+// JournalStore persists carrier order journals.
+type JournalStore interface {
+	// CreateJournal stores a new entry (Rev becomes 1). ErrConflict if the id exists.
+	CreateJournal(ctx context.Context, e *JournalEntry) error
+	// GetJournal returns the entry, or ErrNotFound.
+	GetJournal(ctx context.Context, id string) (*JournalEntry, error)
+	// UpdateJournal replaces the entry whose revision is e.Rev (ErrNotFound, ErrConflict).
+	UpdateJournal(ctx context.Context, e *JournalEntry) error
+	// FindJournals returns the entries matching f.
+	FindJournals(ctx context.Context, f JournalFilter) ([]*JournalEntry, error)
+}
+
+// IdempotencyStore remembers which request keys were already used, so a repeated request
+// returns the first result instead of acting twice.
+type IdempotencyStore interface {
+	// ClaimIdempotencyKey records key -> ref if key is new and returns (ref, true). If the
+	// key was claimed before it returns the ref stored then and false. Atomic across
+	// instances: of two concurrent claims exactly one wins.
+	ClaimIdempotencyKey(ctx context.Context, key, ref string) (stored string, claimed bool, err error)
+}
