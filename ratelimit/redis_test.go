@@ -43,7 +43,7 @@ func TestRedisTwoLimitersShareBudget(t *testing.T) {
 	a := ratelimit.NewRedis(newRedisClient(t, addr), key, rps)
 	b := ratelimit.NewRedis(newRedisClient(t, addr), key, rps)
 	var (
-		wg           sync.WaitGroup
+		wg             sync.WaitGroup
 		timesA, timesB []time.Time
 	)
 	wg.Go(func() { timesA = hammer(t, a, 100, 25) })
