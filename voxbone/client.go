@@ -1,0 +1,389 @@
+// Package voxbone is a typed client of the Voxbone REST API v3 (ws-voxbone/services/rest):
+// inventory, ordering and the parts of configuration knm needs. It knows nothing of knm.
+//
+// Every method takes a context first, sends at most one request per attempt through the
+// configured rate limiter, and returns *Error for any non-2xx answer. Only requests that
+// are safe to repeat (GETs other than checkout, and cart deletion) are ever retried.
+//
+// Credentials never appear in errors, logs or URLs: they travel only in the Authorization
+// or apikey header, and base URLs that carry userinfo are refused.
+package voxbone
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/knmproject/knm/ratelimit"
+)
+
+// Environment base URLs (voxbone-api.md §1.1).
+const (
+	ProductionURL = "https://api.voxbone.com/ws-voxbone/services/rest"
+	SandboxURL    = "https://sandbox.voxbone.com/ws-voxbone/services/rest"
+	BetaURL       = "https://beta.voxbone.com/ws-voxbone/services/rest"
+)
+
+// Defaults.
+const (
+	// DefaultPageSize is the page size of list calls when none is given (Kazoo's default).
+	DefaultPageSize = 20
+	// MaxPageSize is the largest page Voxbone serves (error 12 WRONG_PAGE_SIZE beyond it).
+	MaxPageSize = 5000
+	// DefaultRequestTimeout bounds one HTTP attempt, body included. Voxbone answers in well
+	// under a second; 15 s leaves room for a slow 5000-item page without letting a hung
+	// connection hold a caller (and its rate-limit slot) for minutes.
+	DefaultRequestTimeout = 15 * time.Second
+	// MaxResponseBytes bounds how much of a response body is read. The largest legitimate
+	// body is a 5000-DID page of inventory/did, about 1 KiB per pretty-printed DID (~5 MiB);
+	// 16 MiB leaves headroom while keeping a broken or hostile server from exhausting memory.
+	MaxResponseBytes = 16 << 20
+	// DefaultUserAgent identifies the client to Voxbone.
+	DefaultUserAgent = "knm-voxbone/1 (+https://github.com/knmproject/knm)"
+)
+
+// Client is a Voxbone REST v3 client. It is safe for concurrent use.
+type Client struct {
+	base       *url.URL // ends with "/"
+	httpClient *http.Client
+	userAgent  string
+	username   string
+	password   string
+	apiKey     string
+	pageSize   int
+	limiter    ratelimit.Limiter
+	retry      RetryPolicy
+	logger     *slog.Logger
+	timeout    time.Duration
+	observer   func(endpoint string, status int, dur time.Duration)
+	secrets    []string // scrubbed from any server text kept in errors
+
+	// sleep waits between retries; tests replace it to observe backoff without waiting.
+	sleep func(ctx context.Context, d time.Duration) error
+}
+
+// Option configures a Client. Options are applied in order; an invalid one makes New fail.
+type Option func(*Client) error
+
+// WithEnvironment selects the base URL of "production", "sandbox" (the default) or "beta".
+func WithEnvironment(env string) Option {
+	return func(c *Client) error {
+		var raw string
+		switch env {
+		case "production":
+			raw = ProductionURL
+		case "sandbox":
+			raw = SandboxURL
+		case "beta":
+			raw = BetaURL
+		default:
+			return fmt.Errorf("voxbone: unknown environment %q (want production, sandbox or beta)", env)
+		}
+		return WithBaseURL(raw)(c)
+	}
+}
+
+// WithBaseURL replaces the whole base URL, path included, e.g.
+// "http://127.0.0.1:8089/ws-voxbone/services/rest". A trailing slash is optional. URLs that
+// carry credentials (user:pass@host) are refused: use WithBasicAuth.
+func WithBaseURL(raw string) Option {
+	return func(c *Client) error {
+		u, err := url.Parse(raw)
+		if err != nil {
+			// The parse error quotes the input, which might hold a password: don't wrap it.
+			return errors.New("voxbone: invalid base URL")
+		}
+		if u.User != nil {
+			return fmt.Errorf("voxbone: base URL %s must not carry credentials; use WithBasicAuth", u.Redacted())
+		}
+		if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
+			return fmt.Errorf("voxbone: base URL %q must be an absolute http(s) URL", raw)
+		}
+		if u.RawQuery != "" || u.Fragment != "" {
+			return fmt.Errorf("voxbone: base URL %q must not have a query or fragment", raw)
+		}
+		if !strings.HasSuffix(u.Path, "/") {
+			u.Path += "/"
+			if u.RawPath != "" {
+				u.RawPath += "/"
+			}
+		}
+		c.base = u
+		return nil
+	}
+}
+
+// WithBasicAuth sets the API username and password (production and sandbox).
+func WithBasicAuth(username, password string) Option {
+	return func(c *Client) error {
+		c.username, c.password = username, password
+		return nil
+	}
+}
+
+// WithAPIKey sets the key sent in the apikey header (key-based auth of beta).
+func WithAPIKey(key string) Option {
+	return func(c *Client) error {
+		c.apiKey = key
+		return nil
+	}
+}
+
+// WithHTTPClient sets the HTTP client. The client is copied and redirects are disabled on
+// the copy, because Voxbone never redirects and following one could hand the apikey header
+// to another host. A transport that skips TLS verification is refused.
+func WithHTTPClient(hc *http.Client) Option {
+	return func(c *Client) error {
+		if hc == nil {
+			return errors.New("voxbone: nil HTTP client")
+		}
+		if tr, ok := hc.Transport.(*http.Transport); ok && tr.TLSClientConfig != nil && tr.TLSClientConfig.InsecureSkipVerify {
+			return errors.New("voxbone: HTTP client skips TLS verification; refusing it")
+		}
+		cp := *hc
+		cp.CheckRedirect = noRedirects
+		c.httpClient = &cp
+		return nil
+	}
+}
+
+// WithUserAgent sets the User-Agent header.
+func WithUserAgent(ua string) Option {
+	return func(c *Client) error {
+		c.userAgent = ua
+		return nil
+	}
+}
+
+// WithPageSize sets the page size of list calls (1..5000, default 20) for options that
+// leave PageSize zero.
+func WithPageSize(n int) Option {
+	return func(c *Client) error {
+		if n < 1 || n > MaxPageSize {
+			return fmt.Errorf("voxbone: page size %d out of range 1..%d", n, MaxPageSize)
+		}
+		c.pageSize = n
+		return nil
+	}
+}
+
+// WithLimiter sends every attempt, retries included, through l.
+func WithLimiter(l ratelimit.Limiter) Option {
+	return func(c *Client) error {
+		c.limiter = l
+		return nil
+	}
+}
+
+// WithRetryPolicy replaces the retry policy (see DefaultRetryPolicy).
+func WithRetryPolicy(p RetryPolicy) Option {
+	return func(c *Client) error {
+		if p.MaxRetries < 0 || p.WaitMin < 0 || p.WaitMax < p.WaitMin {
+			return fmt.Errorf("voxbone: invalid retry policy %+v", p)
+		}
+		c.retry = p
+		return nil
+	}
+}
+
+// WithLogger sets the logger. Requests are logged at debug level and retries at warn
+// level, by endpoint and status; headers, bodies and credentials are never logged.
+func WithLogger(l *slog.Logger) Option {
+	return func(c *Client) error {
+		if l == nil {
+			return errors.New("voxbone: nil logger")
+		}
+		c.logger = l
+		return nil
+	}
+}
+
+// WithRequestTimeout bounds each HTTP attempt (default 15 s). The caller's context still
+// bounds the whole call, retries included.
+func WithRequestTimeout(d time.Duration) Option {
+	return func(c *Client) error {
+		if d <= 0 {
+			return fmt.Errorf("voxbone: request timeout %v must be positive", d)
+		}
+		c.timeout = d
+		return nil
+	}
+}
+
+// WithObserver calls fn after every HTTP attempt with the endpoint template (e.g.
+// "GET ordering/cart/{cartIdentifier}/checkout"), the HTTP status (0 when no response
+// arrived) and the attempt's duration. It is meant for metrics and must not block.
+func WithObserver(fn func(endpoint string, status int, dur time.Duration)) Option {
+	return func(c *Client) error {
+		c.observer = fn
+		return nil
+	}
+}
+
+func noRedirects(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+
+// New returns a client for the sandbox unless options say otherwise.
+func New(opts ...Option) (*Client, error) {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+	c := &Client{
+		httpClient: &http.Client{Transport: tr, CheckRedirect: noRedirects},
+		userAgent:  DefaultUserAgent,
+		pageSize:   DefaultPageSize,
+		retry:      DefaultRetryPolicy(),
+		logger:     slog.New(slog.DiscardHandler),
+		timeout:    DefaultRequestTimeout,
+		sleep:      sleepCtx,
+	}
+	if err := WithBaseURL(SandboxURL)(c); err != nil {
+		return nil, err
+	}
+	for _, opt := range opts {
+		if err := opt(c); err != nil {
+			return nil, err
+		}
+	}
+	for _, s := range []string{c.password, c.apiKey} {
+		if s != "" {
+			c.secrets = append(c.secrets, s)
+		}
+	}
+	if c.username != "" || c.password != "" {
+		c.secrets = append(c.secrets, base64.StdEncoding.EncodeToString([]byte(c.username+":"+c.password)))
+	}
+	return c, nil
+}
+
+// BaseURL returns the base URL requests are resolved against (always ending in "/").
+func (c *Client) BaseURL() string { return c.base.String() }
+
+// request is one API call: what to send, how to name it, and whether repeating it is safe.
+type request struct {
+	method   string
+	segments []string   // path below the base, unescaped, e.g. {"inventory", "country", "USA"}
+	endpoint string     // template for logs and metrics, e.g. "GET inventory/country/{countryCodeA3}"
+	query    url.Values // encoded exactly once, by url.Values.Encode
+	body     any        // JSON-encoded when non-nil
+	retry    bool       // safe to repeat: the caller vouches the call has no side effects
+}
+
+// do sends r, retrying when allowed, and decodes a 2xx JSON body into out (if non-nil).
+func (c *Client) do(ctx context.Context, r *request, out any) error {
+	u := c.base.JoinPath(r.segments...)
+	u.RawQuery = r.query.Encode()
+	var payload []byte
+	if r.body != nil {
+		var err error
+		if payload, err = json.Marshal(r.body); err != nil {
+			return fmt.Errorf("encode request: %w", err)
+		}
+	}
+	for attempt := 0; ; attempt++ {
+		if c.limiter != nil {
+			if err := c.limiter.Wait(ctx); err != nil {
+				return err
+			}
+		}
+		status, body, header, err := c.attempt(ctx, r, u, payload, attempt)
+		if err == nil && status >= 200 && status < 300 {
+			if out == nil {
+				return nil
+			}
+			if err := json.Unmarshal(body, out); err != nil {
+				return fmt.Errorf("decode %s response: %w", r.endpoint, err)
+			}
+			return nil
+		}
+		if err == nil {
+			err = c.newError(status, header, body)
+		}
+		if ctx.Err() != nil {
+			return err
+		}
+		if !r.retry || attempt >= c.retry.MaxRetries || !retryable(status, err) {
+			return err
+		}
+		wait, ok := c.retry.wait(attempt, header, time.Now())
+		if !ok {
+			return err // Retry-After asks for longer than we are willing to wait
+		}
+		if dl, has := ctx.Deadline(); has && time.Now().Add(wait).After(dl) {
+			return err // sleeping would run past the caller's deadline
+		}
+		c.logger.WarnContext(ctx, "voxbone: retrying", "endpoint", r.endpoint, "status", status,
+			"attempt", attempt+1, "wait", wait, "error", err)
+		if serr := c.sleep(ctx, wait); serr != nil {
+			return err
+		}
+	}
+}
+
+// attempt sends one HTTP request and reads the (bounded) body.
+func (c *Client) attempt(ctx context.Context, r *request, u *url.URL, payload []byte, n int) (int, []byte, http.Header, error) {
+	actx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	var rd io.Reader
+	if payload != nil {
+		rd = bytes.NewReader(payload)
+	}
+	req, err := http.NewRequestWithContext(actx, r.method, u.String(), rd)
+	if err != nil {
+		return 0, nil, nil, err
+	}
+	req.Header.Set("Accept", "application/json")
+	if payload != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	req.Header.Set("User-Agent", c.userAgent)
+	if c.username != "" || c.password != "" {
+		req.SetBasicAuth(c.username, c.password)
+	}
+	if c.apiKey != "" {
+		req.Header.Set("apikey", c.apiKey)
+	}
+
+	start := time.Now()
+	resp, err := c.httpClient.Do(req)
+	status := 0
+	var body []byte
+	if err == nil {
+		status = resp.StatusCode
+		body, err = io.ReadAll(io.LimitReader(resp.Body, MaxResponseBytes+1))
+		resp.Body.Close()
+		if err == nil && len(body) > MaxResponseBytes {
+			err = fmt.Errorf("response body exceeds %d bytes", MaxResponseBytes)
+			status = 0
+		}
+	}
+	dur := time.Since(start)
+	if c.observer != nil {
+		c.observer(r.endpoint, status, dur)
+	}
+	c.logger.DebugContext(ctx, "voxbone: request", "endpoint", r.endpoint, "status", status,
+		"attempt", n, "duration", dur, "error", err)
+	if err != nil {
+		return status, nil, nil, err
+	}
+	return status, body, resp.Header, nil
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}

@@ -1,0 +1,141 @@
+package voxbone
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"iter"
+	"net/url"
+	"strconv"
+	"strings"
+)
+
+// ListOptions selects one page of a paginated list. PageNumber is 0-based; PageSize zero
+// means the client's page size (WithPageSize, default 20).
+type ListOptions struct {
+	PageNumber int
+	PageSize   int
+}
+
+// pageQuery validates o and returns a query holding pageNumber and pageSize.
+func (c *Client) pageQuery(o ListOptions) (url.Values, ListOptions, error) {
+	if o.PageNumber < 0 {
+		return nil, o, fmt.Errorf("page number %d is negative", o.PageNumber)
+	}
+	if o.PageSize == 0 {
+		o.PageSize = c.pageSize
+	}
+	if o.PageSize < 1 || o.PageSize > MaxPageSize {
+		return nil, o, fmt.Errorf("page size %d out of range 1..%d", o.PageSize, MaxPageSize)
+	}
+	q := url.Values{}
+	q.Set("pageNumber", strconv.Itoa(o.PageNumber))
+	q.Set("pageSize", strconv.Itoa(o.PageSize))
+	return q, o, nil
+}
+
+// paginate yields every item from page start on, following pages until resultCount items
+// have been seen, a page comes back short, or the server says the page does not exist
+// (code 13 PAGINATION_OVERFLOW). fetch gets the page to load; the sequence stops at the
+// first error, which it yields with a zero item.
+func paginate[T any](ctx context.Context, c *Client, start ListOptions, fetch func(context.Context, ListOptions) ([]T, int, error)) iter.Seq2[T, error] {
+	return func(yield func(T, error) bool) {
+		o := start
+		if o.PageSize == 0 {
+			o.PageSize = c.pageSize
+		}
+		for {
+			items, total, err := fetch(ctx, o)
+			if err != nil {
+				if o.PageNumber > start.PageNumber && HasCode(err, 13) {
+					return // the previous page was the last one after all
+				}
+				var zero T
+				yield(zero, err)
+				return
+			}
+			for _, it := range items {
+				if !yield(it, nil) {
+					return
+				}
+			}
+			seen := (o.PageNumber + 1) * o.PageSize
+			if len(items) < o.PageSize || seen >= total {
+				return
+			}
+			o.PageNumber++
+		}
+	}
+}
+
+// collect drains seq into a slice, stopping at the first error.
+func collect[T any](seq iter.Seq2[T, error]) ([]T, error) {
+	var all []T
+	for it, err := range seq {
+		if err != nil {
+			return all, err
+		}
+		all = append(all, it)
+	}
+	return all, nil
+}
+
+// setInt sets key to *v when v is non-nil.
+func setInt(q url.Values, key string, v *int) {
+	if v != nil {
+		q.Set(key, strconv.Itoa(*v))
+	}
+}
+
+// setBool sets key to "true" or "false" when v is non-nil.
+func setBool(q url.Values, key string, v *bool) {
+	if v != nil {
+		q.Set(key, strconv.FormatBool(*v))
+	}
+}
+
+// setString sets key to v when v is non-empty.
+func setString(q url.Values, key, v string) {
+	if v != "" {
+		q.Set(key, v)
+	}
+}
+
+// addInts repeats key once per id, the form the API documents for multi-valued filters.
+func addInts(q url.Values, key string, ids []int) {
+	for _, id := range ids {
+		q.Add(key, strconv.Itoa(id))
+	}
+}
+
+// Ptr returns a pointer to v, for the optional fields of options structs.
+func Ptr[T any](v T) *T { return &v }
+
+// FlexBool is a bool that also decodes from the strings "true" and "false", because some
+// DID fields (dnisEnabled, t38Enabled, dtmfInbandMute) are booleans sent as JSON strings.
+// It always encodes as a JSON bool.
+type FlexBool bool
+
+// UnmarshalJSON accepts true, false, "true", "false" (any case), "" and null.
+func (b *FlexBool) UnmarshalJSON(data []byte) error {
+	s := strings.TrimSpace(string(data))
+	if s == "null" {
+		return nil
+	}
+	if uq, err := strconv.Unquote(s); err == nil {
+		s = strings.TrimSpace(uq)
+		if s == "" {
+			*b = false
+			return nil
+		}
+	}
+	v, err := strconv.ParseBool(strings.ToLower(s))
+	if err != nil {
+		return fmt.Errorf("voxbone: %s is not a boolean", data)
+	}
+	*b = FlexBool(v)
+	return nil
+}
+
+// MarshalJSON encodes b as a JSON bool.
+func (b FlexBool) MarshalJSON() ([]byte, error) { return json.Marshal(bool(b)) }
