@@ -1,0 +1,251 @@
+// Package sqlite is knm's embedded store: knm.Store on a single SQLite file, in pure Go
+// (modernc.org/sqlite, no cgo).
+//
+// SQLite allows one writer at a time. The store therefore keeps one connection for every
+// write, whose transactions begin IMMEDIATE, and a pool of read-only connections that WAL
+// lets run beside it. Writers of one process queue on that connection instead of failing
+// with SQLITE_BUSY; writers of other processes wait up to the busy timeout.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/knmproject/knm"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Store is a knm.Store backed by SQLite.
+type Store struct {
+	wdb *sql.DB // one connection: every write goes through it
+	rdb *sql.DB // read-only connections; the same as wdb for ":memory:"
+	now func() time.Time
+}
+
+var _ knm.Store = (*Store)(nil)
+
+// Option configures a Store.
+type Option func(*options)
+
+type options struct {
+	now         func() time.Time
+	busyTimeout time.Duration
+	readConns   int
+	synchronous string
+}
+
+// WithClock sets the clock used for Created/Modified times and search-cache expiry
+// (default time.Now). Tests inject one to expire cached searches.
+func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
+
+// WithBusyTimeout sets how long a write waits for another process holding the database
+// (default 10s).
+func WithBusyTimeout(d time.Duration) Option { return func(o *options) { o.busyTimeout = d } }
+
+// WithReadConns sets the number of read connections (default: GOMAXPROCS, at least 4).
+func WithReadConns(n int) Option { return func(o *options) { o.readConns = n } }
+
+// WithSynchronous sets PRAGMA synchronous (default NORMAL, which under WAL loses at most
+// the last transactions on power loss and never corrupts; FULL syncs every commit).
+func WithSynchronous(mode string) Option { return func(o *options) { o.synchronous = mode } }
+
+// Open opens (creating if needed) the SQLite database at path and applies any pending
+// migrations. Path ":memory:" gives a private in-memory database on a single connection.
+func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
+	o := options{now: time.Now, busyTimeout: 10 * time.Second, readConns: max(4, runtime.GOMAXPROCS(0)), synchronous: "NORMAL"}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if path == "" {
+		return nil, knm.Errorf(knm.ErrInvalid, "sqlite: empty database path")
+	}
+	s := &Store{now: o.now}
+	pragmas := []string{
+		fmt.Sprintf("busy_timeout(%d)", o.busyTimeout.Milliseconds()),
+		"foreign_keys(1)",
+		"synchronous(" + o.synchronous + ")",
+		"cache_size(-65536)", // 64 MiB of page cache per connection
+	}
+	var err error
+	if path == ":memory:" {
+		// Each connection to ":memory:" is a separate database: keep exactly one.
+		s.wdb, err = openDB("file::memory:", pragmas, "immediate")
+		if err != nil {
+			return nil, err
+		}
+		s.wdb.SetMaxOpenConns(1)
+		s.rdb = s.wdb
+	} else {
+		file := "file:" + (&url.URL{Path: path}).EscapedPath()
+		walPragmas := append([]string{"journal_mode(WAL)"}, pragmas...)
+		if s.wdb, err = openDB(file, walPragmas, "immediate"); err != nil {
+			return nil, err
+		}
+		s.wdb.SetMaxOpenConns(1)
+		if s.rdb, err = openDB(file, append(walPragmas, "query_only(1)"), ""); err != nil {
+			s.wdb.Close()
+			return nil, err
+		}
+		s.rdb.SetMaxOpenConns(o.readConns)
+		s.rdb.SetMaxIdleConns(o.readConns)
+	}
+	s.wdb.SetMaxIdleConns(1)
+	s.wdb.SetConnMaxLifetime(0)
+	if err := s.migrate(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func openDB(file string, pragmas []string, txlock string) (*sql.DB, error) {
+	q := url.Values{}
+	for _, p := range pragmas {
+		q.Add("_pragma", p)
+	}
+	if txlock != "" {
+		q.Set("_txlock", txlock)
+	}
+	db, err := sql.Open("sqlite", file+"?"+q.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open %s: %w", file, err)
+	}
+	return db, nil
+}
+
+// Close releases the store's connections.
+func (s *Store) Close() error {
+	err := s.wdb.Close()
+	if s.rdb != s.wdb {
+		err = errors.Join(err, s.rdb.Close())
+	}
+	return err
+}
+
+// migrate applies the embedded migrations not yet recorded in schema_migrations, in
+// order, in one IMMEDIATE transaction: a second process opening the same file waits for
+// the first (busy timeout) and then finds nothing left to do.
+func (s *Store) migrate(ctx context.Context) error {
+	names, err := fs.Glob(migrations, "migrations/*.sql")
+	if err != nil {
+		return err
+	}
+	sort.Strings(names)
+	return s.write(ctx, "migrate", func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+			version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)`); err != nil {
+			return err
+		}
+		for _, name := range names {
+			version, err := migrationVersion(name)
+			if err != nil {
+				return err
+			}
+			var n int
+			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE version = ?`, version).Scan(&n); err != nil {
+				return err
+			}
+			if n > 0 {
+				continue
+			}
+			body, err := migrations.ReadFile(name)
+			if err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+				return fmt.Errorf("%s: %w", name, err)
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`, version, s.now().Unix()); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// migrationVersion returns the number that starts a migration's file name.
+func migrationVersion(name string) (int, error) {
+	base := name[strings.LastIndexByte(name, '/')+1:]
+	digits, _, _ := strings.Cut(base, "_")
+	v, err := strconv.Atoi(digits)
+	if err != nil {
+		return 0, fmt.Errorf("migration %s: name must start with its number", name)
+	}
+	return v, nil
+}
+
+// write runs f in a transaction on the write connection. Errors that are already
+// *knm.Error pass through; driver errors are wrapped with op.
+func (s *Store) write(ctx context.Context, op string, f func(tx *sql.Tx) error) error {
+	tx, err := s.wdb.BeginTx(ctx, nil)
+	if err != nil {
+		return wrap(op, err)
+	}
+	if err := f(tx); err != nil {
+		tx.Rollback()
+		return wrap(op, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return wrap(op, err)
+	}
+	return nil
+}
+
+// wrap adds the backend and operation to a driver error and leaves knm errors as they are.
+func wrap(op string, err error) error {
+	var ke *knm.Error
+	if err == nil || errors.As(err, &ke) {
+		return err
+	}
+	return fmt.Errorf("sqlite: %s: %w", op, err)
+}
+
+// isUniqueViolation reports whether err is a UNIQUE or PRIMARY KEY constraint failure.
+func isUniqueViolation(err error) bool {
+	var se *sqlite.Error
+	if !errors.As(err, &se) {
+		return false
+	}
+	return se.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || se.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+}
+
+// unix returns t as stored: Unix seconds, 0 for the zero time.
+func unix(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.Unix()
+}
+
+// fromUnix is the inverse of unix.
+func fromUnix(sec int64) time.Time {
+	if sec == 0 {
+		return time.Time{}
+	}
+	return time.Unix(sec, 0).UTC()
+}
+
+// nullText returns raw bytes as a TEXT value, or NULL when empty.
+func nullText(b []byte) any {
+	if len(b) == 0 {
+		return nil
+	}
+	return string(b)
+}
+
+// placeholder renders SQLite's positional parameter.
+func placeholder(int) string { return "?" }
