@@ -426,4 +426,3 @@ func checkA3(a3 string) error {
 	}
 	return nil
 }
-
