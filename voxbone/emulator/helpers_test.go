@@ -53,6 +53,19 @@ func (h *harness) do(method, path string, body any) (int, []byte) {
 }
 
 func (h *harness) try(method, path string, body any, hdr http.Header) (*http.Response, []byte, error) {
+	return h.tryWith(h.srv.Client(), method, path, body, hdr)
+}
+
+// tryFresh sends a request on a new connection. Go's transport silently re-sends an
+// idempotent request (a GET checkout!) when a reused connection closes without a reply, so
+// drop tests must not reuse connections.
+func (h *harness) tryFresh(method, path string, body any) (*http.Response, []byte, error) {
+	tr := &http.Transport{}
+	defer tr.CloseIdleConnections()
+	return h.tryWith(&http.Client{Transport: tr}, method, path, body, nil)
+}
+
+func (h *harness) tryWith(client *http.Client, method, path string, body any, hdr http.Header) (*http.Response, []byte, error) {
 	var rd io.Reader
 	switch b := body.(type) {
 	case nil:
@@ -77,7 +90,7 @@ func (h *harness) try(method, path string, body any, hdr http.Header) (*http.Res
 	for k, v := range hdr {
 		req.Header[k] = v
 	}
-	resp, err := h.srv.Client().Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
 		return nil, nil, err
 	}
