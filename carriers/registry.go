@@ -1,0 +1,116 @@
+// Package carriers is the registry of carrier modules by their Kazoo module name
+// (knm_local, knm_voxbone, …). cmd/knm registers a factory per module at start-up, and the
+// number manager asks the registry for the modules that system_config or a reseller names.
+package carriers
+
+import (
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+
+	"github.com/knmproject/knm"
+)
+
+// Factory returns the carrier of one module. It is called every time the module is named,
+// so a factory that holds no per-call state should return one shared instance.
+type Factory func() (knm.Carrier, error)
+
+// Registry maps module names to factories. The zero value is empty and ready to use; a
+// Registry is safe for concurrent use.
+type Registry struct {
+	mu        sync.RWMutex
+	factories map[string]Factory
+}
+
+// Register adds a module. It panics when name is empty, factory is nil or name is already
+// registered, because those are wiring mistakes that must fail at start-up.
+func (r *Registry) Register(name string, factory Factory) {
+	if name == "" || factory == nil {
+		panic("carriers: Register needs a module name and a factory")
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, dup := r.factories[name]; dup {
+		panic(fmt.Sprintf("carriers: module %q registered twice", name))
+	}
+	if r.factories == nil {
+		r.factories = make(map[string]Factory)
+	}
+	r.factories[name] = factory
+}
+
+// Names returns the registered module names, sorted.
+func (r *Registry) Names() []string {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	names := make([]string, 0, len(r.factories))
+	for n := range r.factories {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names
+}
+
+// Lookup returns the carrier of one module, or false when it is not registered or its
+// factory fails (the failure is logged).
+func (r *Registry) Lookup(name string, logger *slog.Logger) (knm.Carrier, bool) {
+	r.mu.RLock()
+	f, ok := r.factories[name]
+	r.mu.RUnlock()
+	if !ok {
+		return nil, false
+	}
+	c, err := f()
+	if err != nil || c == nil {
+		logger.Warn("carrier module unusable; dropped", "module", name, "error", err)
+		return nil, false
+	}
+	return c, true
+}
+
+// New returns the carriers of the named modules in the order given, skipping repeats.
+// Unknown modules are dropped, as Kazoo's keep_only_reachable drops them (kazoo-knm §2.1),
+// but with a logged warning: a typo in carrier_modules should not silently empty a search.
+// A nil logger uses slog.Default().
+func (r *Registry) New(names []string, logger *slog.Logger) []knm.Carrier {
+	if logger == nil {
+		logger = slog.Default()
+	}
+	out := make([]knm.Carrier, 0, len(names))
+	seen := make(map[string]bool, len(names))
+	for _, name := range names {
+		if seen[name] {
+			continue
+		}
+		seen[name] = true
+		c, ok := r.Lookup(name, logger)
+		if !ok {
+			if !r.has(name) {
+				logger.Warn("unknown carrier module; dropped", "module", name)
+			}
+			continue
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+func (r *Registry) has(name string) bool {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	_, ok := r.factories[name]
+	return ok
+}
+
+// Default is the process-wide registry behind the package-level functions.
+var Default = &Registry{}
+
+// Register adds a module to the Default registry (see Registry.Register).
+func Register(name string, factory Factory) { Default.Register(name, factory) }
+
+// New returns carriers from the Default registry (see Registry.New).
+func New(names []string, logger *slog.Logger) []knm.Carrier { return Default.New(names, logger) }
+
+// Names returns the modules of the Default registry, sorted.
+func Names() []string { return Default.Names() }

@@ -1,0 +1,213 @@
+// Package manager is knm's number manager: carrier selection and search fan-out with a
+// shared search cache, the number lifecycle (create, move, reserve, release, delete) with
+// Kazoo's transition table and permission rules (kazoo-knm §2–§3), bulk import, and the
+// account helpers the CLI and API need.
+//
+// Every state change is one revision-guarded store write (knm.NumberStore.UpdateNumber), so
+// two goroutines or two knm instances can never both win the same number: the loser gets
+// knm.ErrConflict, re-reads and re-evaluates the transition against what is stored now.
+// Carrier calls that precede a write are journalled (see journal.go) so a crash between the
+// call and the write is finished or undone by Recover.
+package manager
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/knmproject/knm"
+	"github.com/nyaruka/phonenumbers"
+)
+
+// Policy is the number_manager system_config the manager obeys (DESIGN.md §3), already
+// resolved by the caller (node -> zone -> default -> code default).
+type Policy struct {
+	CarrierModules          []string      // carrier_modules
+	SearchTimeout           time.Duration // number_search_timeout_ms: one overall deadline
+	MaxSearchQuantity       int           // maximum_search_quantity
+	AvailableModuleName     string        // available_module_name
+	ReleasedState           string        // released_state
+	ShouldPermanentlyDelete bool          // should_permanently_delete
+	ShouldAge               bool          // should_age
+	SearchCacheTTL          time.Duration // search_cache_ttl_s
+}
+
+// DefaultPolicy returns the code defaults of number_manager.
+func DefaultPolicy() Policy {
+	return Policy{
+		CarrierModules:      []string{"knm_local"},
+		SearchTimeout:       5 * time.Second,
+		MaxSearchQuantity:   500,
+		AvailableModuleName: "knm_local",
+		ReleasedState:       string(knm.StateAvailable),
+		SearchCacheTTL:      300 * time.Second,
+	}
+}
+
+// withDefaults fills the zero fields of p with the code defaults, so a partial config
+// never means "no timeout" or "no module".
+func (p Policy) withDefaults() Policy {
+	d := DefaultPolicy()
+	if p.SearchTimeout <= 0 {
+		p.SearchTimeout = d.SearchTimeout
+	}
+	if p.MaxSearchQuantity <= 0 {
+		p.MaxSearchQuantity = d.MaxSearchQuantity
+	}
+	if p.AvailableModuleName == "" {
+		p.AvailableModuleName = d.AvailableModuleName
+	}
+	if p.ReleasedState == "" {
+		p.ReleasedState = d.ReleasedState
+	}
+	if p.SearchCacheTTL <= 0 {
+		p.SearchCacheTTL = d.SearchCacheTTL
+	}
+	return p
+}
+
+// Options configure a Manager. Store is required; everything else has a default.
+type Options struct {
+	Store knm.Store
+	// Policy returns the current number_manager settings; it is called once per operation so
+	// a config change applies without a restart. Default: DefaultPolicy.
+	Policy func(ctx context.Context) (Policy, error)
+	// ResellerCarriers returns a reseller's configs_number_manager.carrier_modules, with
+	// ok=false when the reseller has not set them. Default: never set.
+	ResellerCarriers func(ctx context.Context, resellerID string) ([]string, bool, error)
+	// Carriers returns the carriers of the named modules, dropping unknown ones (the
+	// carriers registry). Default: no carriers at all.
+	Carriers func(names []string) []knm.Carrier
+	// Normalize turns user input into E.164 (the e164 package). Default: trims spaces and
+	// returns the input unchanged, which is right for "+…" input.
+	Normalize func(string) string
+	// Dialcode returns "+" and the calling code of an ISO alpha-2 country, "" when unknown.
+	// Default: libphonenumber's table.
+	Dialcode func(alpha2 string) string
+	Logger   *slog.Logger
+	Now      func() time.Time
+}
+
+// Manager is the number manager. It is safe for concurrent use, and several Managers (in
+// one process or many) may share one store.
+type Manager struct {
+	store            knm.Store
+	policy           func(ctx context.Context) (Policy, error)
+	resellerCarriers func(ctx context.Context, resellerID string) ([]string, bool, error)
+	carriers         func(names []string) []knm.Carrier
+	normalize        func(string) string
+	dialcode         func(string) string
+	logger           *slog.Logger
+	now              func() time.Time
+}
+
+// New returns a Manager, or an invalid error when o.Store is missing.
+func New(o Options) (*Manager, error) {
+	if o.Store == nil {
+		return nil, knm.Errorf(knm.ErrInvalid, "manager: a store is required")
+	}
+	m := &Manager{
+		store: o.Store, policy: o.Policy, resellerCarriers: o.ResellerCarriers,
+		carriers: o.Carriers, normalize: o.Normalize, dialcode: o.Dialcode,
+		logger: o.Logger, now: o.Now,
+	}
+	if m.policy == nil {
+		m.policy = func(context.Context) (Policy, error) { return DefaultPolicy(), nil }
+	}
+	if m.resellerCarriers == nil {
+		m.resellerCarriers = func(context.Context, string) ([]string, bool, error) { return nil, false, nil }
+	}
+	if m.carriers == nil {
+		m.carriers = func([]string) []knm.Carrier { return nil }
+	}
+	if m.normalize == nil {
+		m.normalize = strings.TrimSpace
+	}
+	if m.dialcode == nil {
+		m.dialcode = defaultDialcode
+	}
+	if m.logger == nil {
+		m.logger = slog.Default()
+	}
+	if m.now == nil {
+		m.now = time.Now
+	}
+	return m, nil
+}
+
+// defaultDialcode uses libphonenumber's region table.
+func defaultDialcode(alpha2 string) string {
+	if cc := phonenumbers.GetCountryCodeForRegion(strings.ToUpper(alpha2)); cc > 0 {
+		return "+" + strconv.Itoa(cc)
+	}
+	return ""
+}
+
+// currentPolicy returns the policy with defaults filled in.
+func (m *Manager) currentPolicy(ctx context.Context) (Policy, error) {
+	p, err := m.policy(ctx)
+	if err != nil {
+		return Policy{}, err
+	}
+	return p.withDefaults(), nil
+}
+
+// carrier returns the carrier of one module, or nil when it is not available.
+func (m *Manager) carrier(module string) knm.Carrier {
+	for _, c := range m.carriers([]string{module}) {
+		if c.Name() == module {
+			return c
+		}
+	}
+	return nil
+}
+
+// normalizeNumber returns the E.164 form of number, or not_reconcilable when it is not
+// "+" followed by 2 to 15 digits (the first not 0).
+func (m *Manager) normalizeNumber(number string) (string, error) {
+	n := m.normalize(strings.TrimSpace(number))
+	if !validE164(n) {
+		return "", &knm.Error{Name: knm.ErrNotReconcilable, Message: "number " + number + " is not reconcilable", Cause: number}
+	}
+	return n, nil
+}
+
+// validE164 reports whether s is "+" and 2–15 digits not starting with 0.
+func validE164(s string) bool {
+	if len(s) < 3 || len(s) > 16 || s[0] != '+' || s[1] == '0' {
+		return false
+	}
+	for i := 1; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// maxWriteAttempts bounds the re-read/re-evaluate loop of a contended write. Each retry
+// follows a write that someone else won, so progress is guaranteed; the bound only stops a
+// pathological livelock.
+const maxWriteAttempts = 8
+
+// retryable reports whether err means "someone else wrote first; read again".
+func retryable(err error) bool {
+	return knm.IsErrorName(err, knm.ErrConflict) || knm.IsErrorName(err, knm.ErrNumberExists)
+}
+
+// isNotFound reports whether err is a not_found error.
+func isNotFound(err error) bool { return knm.IsErrorName(err, knm.ErrNotFound) }
+
+// byCarrier wraps a carrier failure as Kazoo reports it: unspecified_fault "fault by
+// carrier" with the number as cause (the carrier and its reason are kept in Err for logs).
+func byCarrier(number, module string, err error) error {
+	var ke *knm.Error
+	if errors.As(err, &ke) && ke.Name != knm.ErrInternal && ke.Name != knm.ErrCarrier {
+		return err
+	}
+	return (&knm.Error{Name: knm.ErrUnspecifiedFault, Message: "fault by carrier", Cause: number}).
+		Wrap(errors.Join(errors.New(module), err))
+}

@@ -1,0 +1,296 @@
+package manager
+
+import (
+	"cmp"
+	"context"
+	"crypto/sha1"
+	"encoding/base64"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/knmproject/knm"
+)
+
+// The three local modules every reseller-scoped search starts with (kazoo-knm §2.1).
+var leadingModules = []string{"knm_reserved", "knm_reserved_reseller", "knm_local"}
+
+// SelectCarriers returns the carrier modules a search uses (kazoo-knm §2.1): without an
+// account or reseller, the system list; otherwise knm_reserved, knm_reserved_reseller and
+// knm_local, then the reseller's carrier_modules without those three, falling back to the
+// system list. An empty system list falls back to [available_module_name].
+func (m *Manager) SelectCarriers(ctx context.Context, accountID, resellerID string) ([]string, error) {
+	p, err := m.currentPolicy(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return m.selectCarriers(ctx, p, accountID, resellerID)
+}
+
+func (m *Manager) selectCarriers(ctx context.Context, p Policy, accountID, resellerID string) ([]string, error) {
+	system := nonEmpty(p.CarrierModules)
+	if len(system) == 0 {
+		system = []string{p.AvailableModuleName}
+	}
+	if accountID == "" || resellerID == "" {
+		return system, nil
+	}
+	list := system
+	mods, ok, err := m.resellerCarriers(ctx, resellerID)
+	if err != nil {
+		return nil, fmt.Errorf("manager: carrier_modules of reseller %s: %w", resellerID, err)
+	}
+	// Kazoo's get_ne_binaries: anything but a list of non-empty strings means "unset".
+	if ok && len(mods) > 0 && !slices.Contains(mods, "") {
+		list = mods
+	}
+	out := slices.Clone(leadingModules)
+	for _, mod := range list {
+		if !slices.Contains(out, mod) {
+			out = append(out, mod)
+		}
+	}
+	return out, nil
+}
+
+func nonEmpty(ss []string) []string {
+	var out []string
+	for _, s := range ss {
+		if s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// SearchRequest is a number search, as crossbar's find_numbers builds it.
+type SearchRequest struct {
+	Country    string // ISO 3166 alpha-2; default "US"
+	Prefix     string // national prefix, 1–15 digits, optionally ending in "*"
+	Quantity   int    // numbers per page, >= 1 (0 means 1), capped at maximum_search_quantity
+	Offset     int    // item offset into the merged results; > 0 pages the cache only
+	AccountID  string
+	ResellerID string
+	AuthToken  string // only hashed into the query id
+}
+
+// NumberState is one search result, Kazoo's {"number", "state"}.
+type NumberState struct {
+	Number string    `json:"number"`
+	State  knm.State `json:"state"`
+}
+
+// Carrier report statuses.
+const (
+	CarrierOK      = "ok"
+	CarrierError   = "error"
+	CarrierTimeout = "timeout"
+)
+
+// CarrierReport says how one carrier did in a search, so a failure is never silent.
+type CarrierReport struct {
+	Module   string        `json:"module"`
+	Status   string        `json:"status"` // ok, error or timeout
+	Error    string        `json:"error,omitempty"`
+	Count    int           `json:"count"` // rows the carrier returned
+	Duration time.Duration `json:"duration_ns"`
+}
+
+// SearchResult is a page of search results.
+type SearchResult struct {
+	QueryID  string          `json:"query_id"`
+	Numbers  []NumberState   `json:"numbers"`
+	Carriers []CarrierReport `json:"carriers,omitempty"` // empty when served from the cache
+}
+
+// QueryID returns Kazoo's search cache key "<country>-<prefix>-<base64url(sha1(account
+// "-" token))>". An empty token hashes as "" (Kazoo would crash on an undefined one).
+func QueryID(country, prefix, accountID, authToken string) string {
+	sum := sha1.Sum([]byte(accountID + "-" + authToken))
+	return country + "-" + prefix + "-" + base64.URLEncoding.EncodeToString(sum[:])
+}
+
+// Search finds numbers (kazoo-knm §2.3, with knm's improvements):
+//   - offset 0 asks every selected carrier IN PARALLEL under one overall deadline
+//     (number_search_timeout_ms); carriers still running at the deadline are cancelled
+//     through their context and reported as "timeout", and the reply holds what arrived
+//     in time. Carriers are asked for the requested quantity (as Kazoo 4.3; master asks
+//     for maximum_search_quantity).
+//   - Rows are merged, de-duplicated by number and sorted by E.164. When two carriers
+//     offer the same number, the first carrier in selection order wins, so a reserved or
+//     local number (already knm's) beats a remote carrier's offer of it.
+//   - All merged rows go to the search cache for search_cache_ttl_s; rows [0, quantity)
+//     are returned.
+//   - offset > 0 serves from the cache only, on any instance sharing the store; carriers
+//     are not called, and an unknown or expired query id gives an empty result.
+//
+// Errors: invalid (naming prefix, country, quantity or offset). A failing carrier is not an
+// error: it is reported in Carriers.
+func (m *Manager) Search(ctx context.Context, r SearchRequest) (*SearchResult, error) {
+	p, err := m.currentPolicy(ctx)
+	if err != nil {
+		return nil, err
+	}
+	opts, err := m.searchOptions(r, p)
+	if err != nil {
+		return nil, err
+	}
+	res := &SearchResult{QueryID: opts.QueryID, Numbers: []NumberState{}}
+	if opts.Offset > 0 {
+		rows, _, err := m.store.GetSearch(ctx, opts.QueryID, opts.Offset, opts.Quantity)
+		if err != nil {
+			return nil, err
+		}
+		res.Numbers = numberStates(rows)
+		return res, nil
+	}
+	modules, err := m.selectCarriers(ctx, p, opts.AccountID, opts.ResellerID)
+	if err != nil {
+		return nil, err
+	}
+	rows, reports := m.fanOut(ctx, m.carriers(modules), opts, p.SearchTimeout)
+	res.Carriers = reports
+	if err := m.store.PutSearch(ctx, opts.QueryID, rows, m.now().Add(p.SearchCacheTTL)); err != nil {
+		// The first page is still worth returning; later pages will be empty.
+		m.logger.Error("search cache write failed", "query_id", opts.QueryID, "error", err)
+	}
+	res.Numbers = numberStates(rows[:min(len(rows), opts.Quantity)])
+	return res, nil
+}
+
+// searchOptions validates r and builds the carriers' options.
+func (m *Manager) searchOptions(r SearchRequest, p Policy) (knm.SearchOptions, error) {
+	country := strings.ToUpper(strings.TrimSpace(r.Country))
+	if country == "" {
+		country = "US"
+	}
+	invalid := func(field, format string, args ...any) error {
+		return knm.Errorf(knm.ErrInvalid, field+": "+format, args...).WithCause(field)
+	}
+	dial := ""
+	if len(country) == 2 {
+		dial = m.dialcode(country)
+	}
+	if dial == "" {
+		return knm.SearchOptions{}, invalid("country", "%q is not a known ISO 3166 alpha-2 code", r.Country)
+	}
+	prefix := strings.Join(strings.Fields(r.Prefix), "")
+	if !validPrefix(prefix) {
+		return knm.SearchOptions{}, invalid("prefix", "%q must be 1 to 15 digits, optionally ending in *", r.Prefix)
+	}
+	qty := r.Quantity
+	if qty == 0 {
+		qty = 1
+	}
+	if qty < 0 {
+		return knm.SearchOptions{}, invalid("quantity", "%d must be at least 1", r.Quantity)
+	}
+	if r.Offset < 0 {
+		return knm.SearchOptions{}, invalid("offset", "%d must not be negative", r.Offset)
+	}
+	return knm.SearchOptions{
+		Country: country, Prefix: prefix, Dialcode: dial, NormalizedPrefix: dial + prefix,
+		Quantity: min(qty, p.MaxSearchQuantity), Offset: r.Offset,
+		AccountID: r.AccountID, ResellerID: r.ResellerID,
+		QueryID: QueryID(country, prefix, r.AccountID, r.AuthToken),
+	}, nil
+}
+
+func validPrefix(p string) bool {
+	digits := strings.TrimSuffix(p, "*")
+	if len(digits) < 1 || len(digits) > 15 {
+		return false
+	}
+	for i := 0; i < len(digits); i++ {
+		if digits[i] < '0' || digits[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// carrierResult is one carrier's answer.
+type carrierResult struct {
+	i    int
+	rows []knm.SearchRow
+	err  error
+	took time.Duration
+}
+
+// fanOut runs every carrier in parallel under one deadline and returns the merged rows
+// (first carrier in order wins a duplicate; sorted by number) and one report per carrier.
+func (m *Manager) fanOut(ctx context.Context, cs []knm.Carrier, opts knm.SearchOptions, timeout time.Duration) ([]knm.SearchRow, []CarrierReport) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel() // cancels the carriers still running when we return
+	start := time.Now()
+	results := make(chan carrierResult, len(cs)) // buffered: late carriers never block
+	for i, c := range cs {
+		go func() {
+			r := carrierResult{i: i}
+			defer func() {
+				if p := recover(); p != nil {
+					r.err = fmt.Errorf("panic: %v", p)
+				}
+				r.took = time.Since(start)
+				results <- r
+			}()
+			r.rows, r.err = c.FindNumbers(ctx, opts)
+		}()
+	}
+	reports := make([]CarrierReport, len(cs))
+	perCarrier := make([][]knm.SearchRow, len(cs))
+	for i, c := range cs {
+		reports[i] = CarrierReport{Module: c.Name(), Status: CarrierTimeout, Error: "no answer within the search deadline"}
+	}
+wait:
+	for range cs {
+		select {
+		case r := <-results:
+			rep := &reports[r.i]
+			rep.Status, rep.Error, rep.Count, rep.Duration = CarrierOK, "", len(r.rows), r.took
+			if r.err != nil {
+				rep.Status, rep.Error = CarrierError, r.err.Error()
+				m.logger.Warn("carrier search failed", "module", rep.Module, "query_id", opts.QueryID, "error", r.err)
+			}
+			perCarrier[r.i] = r.rows
+		case <-ctx.Done():
+			break wait
+		}
+	}
+	for i := range reports {
+		if reports[i].Status == CarrierTimeout {
+			reports[i].Duration = time.Since(start)
+			m.logger.Warn("carrier search timed out", "module", reports[i].Module, "query_id", opts.QueryID)
+		}
+	}
+	return mergeRows(perCarrier), reports
+}
+
+// mergeRows de-duplicates by number, keeping the row of the earliest carrier, and sorts.
+func mergeRows(perCarrier [][]knm.SearchRow) []knm.SearchRow {
+	seen := map[string]bool{}
+	var out []knm.SearchRow
+	for _, rows := range perCarrier {
+		for _, r := range rows {
+			if r.Number == "" || seen[r.Number] {
+				continue
+			}
+			seen[r.Number] = true
+			out = append(out, r)
+		}
+	}
+	slices.SortFunc(out, func(a, b knm.SearchRow) int { return cmp.Compare(a.Number, b.Number) })
+	if out == nil {
+		out = []knm.SearchRow{}
+	}
+	return out
+}
+
+func numberStates(rows []knm.SearchRow) []NumberState {
+	out := make([]NumberState, 0, len(rows))
+	for _, r := range rows {
+		out = append(out, NumberState{Number: r.Number, State: r.State})
+	}
+	return out
+}
