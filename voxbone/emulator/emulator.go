@@ -16,6 +16,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -74,7 +75,7 @@ type Emulator struct {
 	groups    map[int]*DIDGroup
 	balance   float64
 	carts     map[int]*cartState
-	orders    []*orderState
+	orders    []*Order
 	dids      []*didState // every DID ever allocated, in allocation order
 	didByID   map[int]*didState
 	usedE164  map[string]bool
@@ -83,7 +84,12 @@ type Emulator struct {
 	faults    []*faultState
 	limiter   *rateLimiter
 	requests  []*RequestRecord
+	calls     map[string]int // per endpoint since the last ResetRequests
 }
+
+// maxRecords bounds the request log of a long-running emulator (`knm demo`); Calls keeps
+// counting past it.
+const maxRecords = 100_000
 
 // sequences are the id counters; they start at seeded values so that ids look real and
 // differ between seeds.
@@ -117,6 +123,7 @@ func New(cfg Config) *Emulator {
 		carts:    map[int]*cartState{},
 		didByID:  map[int]*didState{},
 		usedE164: map[string]bool{},
+		calls:    map[string]int{},
 		limiter:  newRateLimiter(cfg.RateLimit),
 	}
 	if e.now == nil {
@@ -183,7 +190,11 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	now := e.now()
 	rec := &RequestRecord{Time: now, Method: r.Method, Path: r.URL.Path, Endpoint: endpoint,
 		RawQuery: r.URL.RawQuery, RemoteIP: ip, Body: body}
+	if len(e.requests) >= maxRecords {
+		e.requests = slices.Delete(e.requests, 0, maxRecords/10)
+	}
 	e.requests = append(e.requests, rec)
+	e.calls[endpoint]++
 	allowed := e.limiter.allow(ip, now)
 	e.mu.Unlock()
 
@@ -228,7 +239,7 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if (f.status != 0 || f.drop) && !f.afterEffect {
-		e.fail(w, r, f, q, finish)
+		e.fail(w, f, q, finish)
 		return
 	}
 
@@ -237,7 +248,7 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	e.mu.Unlock()
 
 	if f.status != 0 || f.drop {
-		e.fail(w, r, f, q, finish)
+		e.fail(w, f, q, finish)
 		return
 	}
 	if err != nil {
@@ -249,7 +260,7 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // fail answers a faulted request: with the fault's status, or by dropping the connection.
-func (e *Emulator) fail(w http.ResponseWriter, r *http.Request, f activeFault, q *request, finish func(int, any)) {
+func (e *Emulator) fail(w http.ResponseWriter, f activeFault, q *request, finish func(int, any)) {
 	if f.drop {
 		finish(0, nil)
 		dropConnection(w)

@@ -8,8 +8,8 @@ import (
 // Inspection and set-up helpers for tests. They take the same lock as requests.
 
 // Requests returns every request received since the last ResetRequests, in arrival order,
-// including rate-limited, unauthorised and faulted ones. Status is 0 for a request still in
-// flight or whose connection was dropped.
+// including rate-limited, unauthorised and faulted ones (at most the latest 100 000).
+// Status is 0 for a request still in flight or whose connection was dropped.
 func (e *Emulator) Requests() []RequestRecord {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -26,19 +26,14 @@ func (e *Emulator) ResetRequests() {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.requests = nil
+	e.calls = map[string]int{}
 }
 
 // Calls counts the recorded requests to an endpoint, whatever their outcome.
 func (e *Emulator) Calls(endpoint string) int {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	n := 0
-	for _, r := range e.requests {
-		if r.Endpoint == endpoint {
-			n++
-		}
-	}
-	return n
+	return e.calls[endpoint]
 }
 
 // Balance returns the account balance in currency units.
@@ -127,7 +122,7 @@ func (e *Emulator) Orders() []Order {
 	defer e.mu.Unlock()
 	out := make([]Order, 0, len(e.orders))
 	for _, o := range e.orders {
-		out = append(out, cloneOrder(o.Order))
+		out = append(out, cloneOrder(*o))
 	}
 	return out
 }

@@ -34,12 +34,6 @@ func (c *cartState) view() Cart {
 	return v
 }
 
-// orderState is an order with what it still owes: DIDs to deliver when stock returns.
-type orderState struct {
-	Order
-	productType string
-}
-
 func (e *Emulator) accountBalance(*request) (any, error) {
 	return map[string]any{"accountBalance": AccountBalance{
 		Balance: e.balance, Threshold: 100.0, Currency: e.cfg.Currency, Active: true,
@@ -327,7 +321,7 @@ func (e *Emulator) checkout(q *request) (any, error) {
 		if len(lines) == 0 {
 			continue
 		}
-		o := e.newOrder(c, typ, q)
+		o := e.newOrder(c, q)
 		pc := ProductCheckout{ProductType: typ, Status: "SUCCESS", OrderReference: o.Reference}
 		if typ == "DID" {
 			if later := e.fulfil(o, lines, q); later > 0 {
@@ -342,14 +336,14 @@ func (e *Emulator) checkout(q *request) (any, error) {
 	return map[string]any{"status": overall, "productCheckoutList": products}, nil
 }
 
-func (e *Emulator) newOrder(c *cartState, typ string, q *request) *orderState {
-	o := &orderState{productType: typ, Order: Order{
+func (e *Emulator) newOrder(c *cartState, q *request) *Order {
+	o := &Order{
 		OrderID:           e.seq.order,
 		Reference:         fmt.Sprintf("%sDS%d", e.cfg.AccountNumber, e.seq.orderRef),
 		DateAdded:         formatDate(q.now),
 		Status:            "FULFILLED",
 		CustomerReference: c.CustomerReference,
-	}}
+	}
 	e.seq.order++
 	e.seq.orderRef++
 	e.orders = append(e.orders, o)
@@ -358,7 +352,7 @@ func (e *Emulator) newOrder(c *cartState, typ string, q *request) *orderState {
 
 // fulfil allocates the DIDs of an order's lines from stock, debits what was allocated and
 // returns how many DIDs are back-ordered.
-func (e *Emulator) fulfil(o *orderState, lines []*cartLine, q *request) (later int) {
+func (e *Emulator) fulfil(o *Order, lines []*cartLine, q *request) (later int) {
 	for _, l := range lines {
 		g := e.groups[l.groupID]
 		n := min(l.Quantity, g.Stock)
@@ -399,7 +393,7 @@ func (e *Emulator) listOrders(q *request) (any, error) {
 			hasTo && added.After(to):
 			continue
 		}
-		out = append(out, cloneOrder(o.Order))
+		out = append(out, cloneOrder(*o))
 	}
 	page, err := paginate(out, number, size)
 	if err != nil {
