@@ -7,6 +7,22 @@
 // The emulator serves paths "/ws-voxbone/services/rest/<resource>"; mount it under any
 // prefix with http.StripPrefix. Every error is a Voxbone error envelope with
 // Content-Type application/json.
+//
+// Where voxbone-api.md marks behaviour as uncertain, the emulator chooses:
+//   - Business errors are HTTP 400 with the catalogue code; bad credentials 401, unknown
+//     paths 404 (code 15), wrong methods 405 (code 23). Auth, rate-limit and injected-fault
+//     errors carry their HTTP status as apiErrorCode. apiModule is INVENTORY, ORDERING,
+//     CONFIGURATION or COMMON.
+//   - Checkout refuses (400, code 409, nothing changed) when the balance is not positive or
+//     is below Σ qty×(setup100+monthly100)/100. It debits only the DIDs allocated now; DIDs
+//     short of stock are back-ordered ("PARTIAL" product and order, message with the count)
+//     and never delivered. The cart survives, emptied (orderProducts null).
+//   - One order per product type of the cart; references are "<AccountNumber>DS<seq>".
+//   - Cancel is all or nothing (code 414); stock is not restored; dateCanceled stays null.
+//   - areaCode accepts a trailing "*" or "%" as a prefix wildcard; e164Pattern follows
+//     §7.4 (LIKE anchored at both ends when it holds "%", substring otherwise).
+//   - The rate limit counts accepted requests by arrival time; refused ones do not count.
+//   - Dates are rendered in UTC.
 package emulator
 
 import (
@@ -215,7 +231,10 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !sleep(r, e.cfg.Latency) {
+		// The client left or the server is shutting down: an empty 200 would read as
+		// success, so answer nothing.
 		finish(0, nil)
+		dropConnection(w)
 		return
 	}
 	if !e.authorized(r) {
@@ -236,6 +255,7 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	f := e.takeFault(endpoint)
 	if !sleep(r, f.latency) {
 		finish(0, nil)
+		dropConnection(w)
 		return
 	}
 	if (f.status != 0 || f.drop) && !f.afterEffect {

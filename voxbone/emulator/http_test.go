@@ -227,6 +227,42 @@ func TestServe(t *testing.T) {
 	if err := ListenAndServe(t.Context(), "127.0.0.1:-1", Config{}); err == nil {
 		t.Fatal("bad address accepted")
 	}
-	var opErr *net.OpError
-	_ = errors.As(err, &opErr)
+}
+
+// TestServeShutdownInFlight: shutdown interrupts a slow request without a fake success.
+func TestServeShutdownInFlight(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := New(Config{Latency: time.Minute})
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- Serve(ctx, ln, e) }()
+	got := make(chan error, 1)
+	go func() {
+		resp, err := http.Get("http://" + ln.Addr().String() + BasePath + "inventory/feature")
+		if err == nil {
+			resp.Body.Close()
+			err = errors.New(resp.Status)
+		} else {
+			err = nil
+		}
+		got <- err
+	}()
+	for len(e.Requests()) == 0 {
+		time.Sleep(5 * time.Millisecond)
+	}
+	start := time.Now()
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Serve: %v", err)
+	}
+	if err := <-got; err != nil {
+		t.Fatalf("in-flight request answered %v", err)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Fatalf("shutdown took %v", d)
+	}
 }
