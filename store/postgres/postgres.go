@@ -1,0 +1,186 @@
+// Package postgres is knm's shared store: knm.Store on PostgreSQL (pgx), for several knm
+// instances using one database.
+//
+// Every revision-guarded write is a single UPDATE … WHERE rev = $n. Under READ COMMITTED a
+// concurrent writer of the same row waits for the first to commit, re-checks the WHERE
+// clause against the new row and matches nothing, so exactly one of two racing instances
+// wins and the other gets knm.ErrConflict.
+package postgres
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/knmproject/knm"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+var errPoolClosed = errors.New("store is closed")
+
+// Store is a knm.Store backed by PostgreSQL.
+type Store struct {
+	pool *pool
+	now  func() time.Time
+}
+
+var _ knm.Store = (*Store)(nil)
+
+// Option configures a Store.
+type Option func(*options)
+
+type options struct {
+	now      func() time.Time
+	maxConns int
+}
+
+// WithClock sets the clock used for Created/Modified times and search-cache expiry
+// (default time.Now). Tests inject one to expire cached searches.
+func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
+
+// WithMaxConns sets the most connections the store opens (default 2×GOMAXPROCS, at
+// least 8).
+func WithMaxConns(n int) Option { return func(o *options) { o.maxConns = n } }
+
+// Open connects to the database named by dsn (a postgres:// URL or key=value string; its
+// search_path, if any, picks the schema) and applies any pending migrations.
+func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
+	o := options{now: time.Now, maxConns: max(8, 2*runtime.GOMAXPROCS(0))}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	cfg, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		return nil, knm.Errorf(knm.ErrInvalid, "postgres: bad DSN").Wrap(err)
+	}
+	s := &Store{pool: newPool(cfg, max(1, o.maxConns)), now: o.now}
+	if err := s.migrate(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Close releases the store's connections.
+func (s *Store) Close() error {
+	s.pool.close()
+	return nil
+}
+
+// withConn runs f on a pooled connection.
+func (s *Store) withConn(ctx context.Context, op string, f func(c *pgx.Conn) error) error {
+	c, err := s.pool.acquire(ctx)
+	if err != nil {
+		return wrap(op, err)
+	}
+	defer s.pool.release(c)
+	return wrap(op, f(c))
+}
+
+// withTx runs f in a READ COMMITTED transaction on a pooled connection; any error rolls
+// it back.
+func (s *Store) withTx(ctx context.Context, op string, f func(tx pgx.Tx) error) error {
+	return s.withConn(ctx, op, func(c *pgx.Conn) error {
+		return pgx.BeginTxFunc(ctx, c, pgx.TxOptions{}, f)
+	})
+}
+
+// migrate applies the embedded migrations not yet recorded in schema_migrations. A
+// transaction-scoped advisory lock, keyed by the schema, makes processes that open the
+// same database at once take turns: the later ones find nothing left to do.
+func (s *Store) migrate(ctx context.Context) error {
+	names, err := fs.Glob(migrations, "migrations/*.sql")
+	if err != nil {
+		return err
+	}
+	sort.Strings(names)
+	return s.withTx(ctx, "migrate", func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('knm_migrate:' || coalesce(current_schema(), '')))`); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+			version integer PRIMARY KEY, applied_at timestamptz NOT NULL)`); err != nil {
+			return err
+		}
+		for _, name := range names {
+			version, err := migrationVersion(name)
+			if err != nil {
+				return err
+			}
+			var done bool
+			if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = $1)`, version).Scan(&done); err != nil {
+				return err
+			}
+			if done {
+				continue
+			}
+			body, err := migrations.ReadFile(name)
+			if err != nil {
+				return err
+			}
+			if _, err := tx.Exec(ctx, string(body)); err != nil {
+				return fmt.Errorf("%s: %w", name, err)
+			}
+			if _, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)`, version, s.now()); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// migrationVersion returns the number that starts a migration's file name.
+func migrationVersion(name string) (int, error) {
+	base := name[strings.LastIndexByte(name, '/')+1:]
+	digits, _, _ := strings.Cut(base, "_")
+	v, err := strconv.Atoi(digits)
+	if err != nil {
+		return 0, fmt.Errorf("migration %s: name must start with its number", name)
+	}
+	return v, nil
+}
+
+// wrap adds the backend and operation to a driver error and leaves knm errors as they are.
+func wrap(op string, err error) error {
+	var ke *knm.Error
+	if err == nil || errors.As(err, &ke) {
+		return err
+	}
+	return fmt.Errorf("postgres: %s: %w", op, err)
+}
+
+// isUniqueViolation reports whether err is SQLSTATE 23505 (unique_violation).
+func isUniqueViolation(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "23505"
+}
+
+// placeholder renders PostgreSQL's positional parameter.
+func placeholder(i int) string { return "$" + strconv.Itoa(i) }
+
+// nullText returns raw bytes as a text value, or NULL when empty.
+func nullText(b []byte) any {
+	if len(b) == 0 {
+		return nil
+	}
+	return string(b)
+}
+
+// utc returns a scanned timestamp in UTC, as the SQLite store returns it.
+func utc(t time.Time) time.Time {
+	if t.IsZero() {
+		return t
+	}
+	return t.UTC()
+}
