@@ -116,6 +116,7 @@ func TestE164Pattern(t *testing.T) {
 		{"digits only", digits, 1},
 		{"LIKE prefix", url.QueryEscape("+1205%"), 30},
 		{"LIKE prefix without +", "1205%25", 30},
+		{"unescaped % kept raw", "1205%", 30},
 		{"LIKE suffix", "%25" + digits[len(digits)-7:], 1},
 		{"LIKE is anchored", "%25" + digits[:5], 0},
 		{"substring", digits[1:8], 1},

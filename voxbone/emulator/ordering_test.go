@@ -304,3 +304,30 @@ func TestCancel(t *testing.T) {
 		t.Fatalf("order %+v", o[0])
 	}
 }
+
+// TestCheckoutOneOrderPerProductType: DID, capacity and credit-package lines give three
+// orders with distinct references; DID lines of several groups share one.
+func TestCheckoutOneOrderPerProductType(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, Config{AccountNumber: "24403"})
+	id := h.createCart("mixed")
+	h.add(id, 1404, 1)
+	h.add(id, 1196, 1)
+	h.ok("POST", path("ordering/cart/%d/product", id), map[string]any{"capacityCartItem": map[string]any{"zone": "WORLD", "quantity": 10}}, nil)
+	h.ok("POST", path("ordering/cart/%d/product", id), map[string]any{"creditPackageCartItem": map[string]any{"creditPackageId": "1", "quantity": 1}}, nil)
+	out := h.checkout(id)
+	var types, refs []string
+	for _, pc := range out.ProductCheckoutList {
+		types = append(types, pc.ProductType)
+		refs = append(refs, pc.OrderReference)
+		if !strings.HasPrefix(pc.OrderReference, "24403DS") {
+			t.Fatalf("reference %s", pc.OrderReference)
+		}
+	}
+	if !slices.Equal(types, []string{"DID", "CAPACITY", "CREDIT_PACKAGE"}) || len(slices.Compact(slices.Clone(refs))) != 3 {
+		t.Fatalf("checkout %+v", out)
+	}
+	if n := len(h.emu.Orders()); n != 3 || h.emu.Balance() != 498 {
+		t.Fatalf("%d orders, balance %v", n, h.emu.Balance())
+	}
+}
