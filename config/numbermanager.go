@@ -1,0 +1,109 @@
+package config
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"time"
+
+	"github.com/knmproject/knm"
+	"github.com/knmproject/knm/e164"
+)
+
+// NumberManagerCategory is the system_config category of the number manager.
+const NumberManagerCategory = "number_manager"
+
+// NumberManagerConfig is every number_manager setting knm reads (DESIGN §3), with Kazoo's
+// code defaults.
+type NumberManagerConfig struct {
+	CarrierModules          []string      // carrier_modules; default [available_module_name]
+	NumberSearchTimeout     time.Duration // number_search_timeout_ms (5000): one deadline per search
+	MaximumSearchQuantity   int           // maximum_search_quantity (500)
+	AvailableModuleName     string        // available_module_name ("knm_local")
+	ReleasedState           knm.State     // released_state ("available")
+	ShouldPermanentlyDelete bool          // should_permanently_delete (false)
+	ShouldAge               bool          // should_age (false)
+	SearchCacheTTL          time.Duration // search_cache_ttl_s (300), knm's own
+	E164Converters          json.RawMessage
+	ReconcileRegex          json.RawMessage // a JSON string
+	Classifiers             json.RawMessage
+}
+
+// Normalizer builds the e164.Normalizer these settings describe.
+func (nm NumberManagerConfig) Normalizer() (*e164.Normalizer, error) {
+	return e164.New(e164.Config{Converters: nm.E164Converters, ReconcileRegex: nm.ReconcileRegex, Classifiers: nm.Classifiers})
+}
+
+// problems collects every validation failure of a settings struct, so an operator fixes
+// them in one round rather than one per restart.
+type problems struct {
+	category string
+	list     []string
+}
+
+func (p *problems) add(err error) {
+	if err != nil {
+		p.list = append(p.list, err.Error())
+	}
+}
+
+func (p *problems) check(ok bool, key, rule string) {
+	if !ok {
+		p.list = append(p.list, key+" "+rule)
+	}
+}
+
+func (p *problems) err() error {
+	if len(p.list) == 0 {
+		return nil
+	}
+	return knm.Errorf(knm.ErrInvalid, "config: invalid %s: %s", p.category, strings.Join(p.list, "; "))
+}
+
+// NumberManager reads the number_manager category, writing back every missing default as
+// Kazoo does, and validates it: wrong types, a non-positive timeout or quantity, an
+// unknown released_state or a regex that does not compile are knm.ErrInvalid errors.
+func (c *Config) NumberManager(ctx context.Context) (NumberManagerConfig, error) {
+	const cat = NumberManagerCategory
+	var nm NumberManagerConfig
+	p := &problems{category: cat}
+	var err error
+	nm.AvailableModuleName, err = c.GetString(ctx, cat, "available_module_name", "knm_local")
+	p.add(err)
+	def := nm.AvailableModuleName
+	if def == "" {
+		def = "knm_local"
+	}
+	nm.CarrierModules, err = c.GetStrings(ctx, cat, "carrier_modules", []string{def})
+	p.add(err)
+	ms, err := c.GetInt(ctx, cat, "number_search_timeout_ms", 5000)
+	p.add(err)
+	p.check(err != nil || ms >= 1, "number_search_timeout_ms", "must be at least 1")
+	nm.NumberSearchTimeout = time.Duration(ms) * time.Millisecond
+	nm.MaximumSearchQuantity, err = c.GetInt(ctx, cat, "maximum_search_quantity", 500)
+	p.add(err)
+	p.check(err != nil || nm.MaximumSearchQuantity >= 1, "maximum_search_quantity", "must be at least 1")
+	released, err := c.GetString(ctx, cat, "released_state", string(knm.StateAvailable))
+	p.add(err)
+	nm.ReleasedState = knm.State(released)
+	p.check(err != nil || nm.ReleasedState.Valid(), "released_state", "must be a number state, got "+released)
+	nm.ShouldPermanentlyDelete, err = c.GetBool(ctx, cat, "should_permanently_delete", false)
+	p.add(err)
+	nm.ShouldAge, err = c.GetBool(ctx, cat, "should_age", false)
+	p.add(err)
+	ttl, err := c.GetInt(ctx, cat, "search_cache_ttl_s", 300)
+	p.add(err)
+	p.check(err != nil || ttl >= 1, "search_cache_ttl_s", "must be at least 1")
+	nm.SearchCacheTTL = time.Duration(ttl) * time.Second
+	nm.E164Converters, err = c.GetObject(ctx, cat, "e164_converters", e164.DefaultConvertersJSON())
+	p.add(err)
+	nm.ReconcileRegex, err = c.GetRaw(ctx, cat, "reconcile_regex", mustMarshal(e164.DefaultReconcileRegex))
+	p.add(err)
+	nm.Classifiers, err = c.GetObject(ctx, cat, "classifiers", e164.DefaultClassifiersJSON())
+	p.add(err)
+	if len(p.list) == 0 {
+		_, err := nm.Normalizer()
+		p.add(err)
+	}
+	return nm, p.err()
+}

@@ -1,0 +1,91 @@
+package config
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+)
+
+// Redacted is what Redact writes in place of a secret.
+const Redacted = `"***"`
+
+// IsSecretKey reports whether a key holds a credential: password, api_password and
+// api_key, and any key containing "secret" or "token", in any case.
+func IsSecretKey(key string) bool {
+	k := strings.ToLower(key)
+	switch k {
+	case "password", "api_password", "api_key":
+		return true
+	}
+	return strings.Contains(k, "secret") || strings.Contains(k, "token")
+}
+
+// Redact returns body with the value of every secret key (IsSecretKey), at any depth
+// (node and zone sections, nested objects, objects inside arrays), replaced by "***".
+// Everything else is kept byte for byte, key order and whitespace included. Empty
+// strings and nulls are left alone: they show that a credential is unset without
+// revealing anything. Invalid JSON cannot be inspected, so it is replaced as a whole.
+func Redact(body json.RawMessage) json.RawMessage {
+	if !json.Valid(body) {
+		return json.RawMessage(Redacted)
+	}
+	type span struct{ start, end int64 }
+	var spans []span
+	dec := json.NewDecoder(bytes.NewReader(body))
+	// stack holds, per open container, whether it is an object and whether the next
+	// token in it is a key.
+	type frame struct{ object, wantKey bool }
+	var stack []frame
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			break // io.EOF: the body was valid, so nothing else can happen
+		}
+		top := len(stack) - 1
+		if d, ok := tok.(json.Delim); ok {
+			switch d {
+			case '{', '[':
+				if top >= 0 && stack[top].object {
+					stack[top].wantKey = true // this container is the value just read
+				}
+				stack = append(stack, frame{object: d == '{', wantKey: d == '{'})
+			default:
+				stack = stack[:top]
+			}
+			continue
+		}
+		if top < 0 || !stack[top].object {
+			continue
+		}
+		if !stack[top].wantKey {
+			stack[top].wantKey = true // a scalar value; the next token is a key
+			continue
+		}
+		key := tok.(string)
+		if !IsSecretKey(key) {
+			stack[top].wantKey = false
+			continue
+		}
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			break
+		}
+		end := dec.InputOffset()
+		if t := bytes.TrimSpace(v); len(t) > 0 && string(t) != "null" && string(t) != `""` {
+			spans = append(spans, span{end - int64(len(v)), end})
+		}
+		// The value is consumed; the next token of this object is a key again.
+	}
+	if len(spans) == 0 {
+		return body
+	}
+	var out bytes.Buffer
+	var last int64
+	for _, s := range spans {
+		out.Write(body[last:s.start])
+		out.WriteString(Redacted)
+		last = s.end
+	}
+	out.Write(body[last:])
+	return out.Bytes()
+}
