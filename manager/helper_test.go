@@ -3,6 +3,7 @@ package manager
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -15,6 +16,9 @@ import (
 	"github.com/knmproject/knm/carriers/local"
 	"github.com/knmproject/knm/store/sqlite"
 )
+
+// quiet drops the warnings tests provoke on purpose.
+var quiet = slog.New(slog.DiscardHandler)
 
 // backend opens a fresh, empty store of one kind for one test.
 type backend struct {
@@ -148,7 +152,8 @@ func attachEnv(t *testing.T, s knm.Store, p Policy, fakes ...*fakeCarrier) *env 
 	m, err := New(Options{
 		Store:    s,
 		Policy:   func(context.Context) (Policy, error) { return e.pol, nil },
-		Carriers: func(names []string) []knm.Carrier { return e.reg.New(names, nil) },
+		Carriers: func(names []string) []knm.Carrier { return e.reg.New(names, quiet) },
+		Logger:   quiet,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -202,7 +202,7 @@ func (m *Manager) Create(ctx context.Context, auth, number string, o CreateOptio
 		switch {
 		case err == nil:
 			n, err := m.claim(ctx, a, cur, state, o)
-			if retryable(err) {
+			if knm.IsErrorName(err, knm.ErrConflict) {
 				continue
 			}
 			return n, err
