@@ -250,7 +250,7 @@ func TestAccountHierarchy(t *testing.T) {
 			{"other", "reseller", "knm_voxbone"}, // the account's doc lacks the key: reseller
 			{"nodoc", "reseller", "knm_voxbone"}, // no account doc: reseller
 			{"reseller", "reseller", "knm_voxbone"},
-			{"other", "", "knm_local"},  // no reseller: system
+			{"other", "", "knm_local"},     // no reseller: system
 			{"nodoc", "gone", "knm_local"}, // reseller without a doc: system
 			{"", "", "knm_local"},
 		}

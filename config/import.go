@@ -108,7 +108,11 @@ func checkSyntax(data []byte) error {
 	if err == nil || !errors.As(err, &se) {
 		return nil // shapes are checked later, with better messages
 	}
-	line, col := position(data, se.Offset)
+	off := se.Offset
+	if off >= int64(len(data)) {
+		off = int64(len(data)) + 1 // truncated input: point just past the end
+	}
+	line, col := position(data, off)
 	return knm.Errorf(knm.ErrInvalid, "config import: malformed JSON at line %d, column %d: %v", line, col, se)
 }
 

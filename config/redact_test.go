@@ -1,0 +1,74 @@
+package config
+
+import (
+	"encoding/json"
+	"testing"
+)
+
+func TestRedact(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ name, in, want string }{
+		{"top level, order and spacing kept",
+			`{"z": 1, "password" : "p@ss", "a":[1, 2]}`,
+			`{"z": 1, "password" : "***", "a":[1, 2]}`},
+		{"node and zone sections",
+			`{"_id":"number_manager.voxbone","default":{"username":"u","api_password":"x","api_key":"k"},"node@host":{"password":"y"}}`,
+			`{"_id":"number_manager.voxbone","default":{"username":"u","api_password":"***","api_key":"***"},"node@host":{"password":"***"}}`},
+		{"case-insensitive substrings",
+			`{"Client_Secret":"s","AUTH_TOKEN":"t","tokens":["a","b"],"Password":"P","passwords_ok":"v"}`,
+			`{"Client_Secret":"***","AUTH_TOKEN":"***","tokens":***,"Password":"***","passwords_ok":"v"}`},
+		{"inside arrays and deep objects",
+			`[{"a":{"b":[{"secret":{"x":1}},{"api_key":12.5}]}},{"token":true}]`,
+			`[{"a":{"b":[{"secret":***},{"api_key":***}]}},{"token":***}]`},
+		{"values after a redacted one still parsed",
+			`{"password":{"password":"x"},"ok":{"api_key":"y"},"last":"z"}`,
+			`{"password":***,"ok":{"api_key":***},"last":"z"}`},
+		{"unset secrets left visible",
+			`{"password":"","api_key":null,"token":"t"}`,
+			`{"password":"","api_key":null,"token":"***"}`},
+		{"secret-looking values are not keys",
+			`{"note":"password","list":["token"]}`,
+			`{"note":"password","list":["token"]}`},
+		{"not JSON", `{"password":"x"`, `"***"`},
+		{"scalar", `"password"`, `"password"`},
+	}
+	for _, tt := range tests {
+		// A redacted value that is not a string is replaced by the string "***" too.
+		want := replaceStars(tt.want)
+		got := string(Redact(json.RawMessage(tt.in)))
+		if got != want {
+			t.Errorf("%s:\n got %s\nwant %s", tt.name, got, want)
+		}
+		if !json.Valid([]byte(got)) {
+			t.Errorf("%s: result is not JSON: %s", tt.name, got)
+		}
+	}
+}
+
+// replaceStars turns the bare *** placeholders of the table into the JSON string Redact
+// writes, leaving the already quoted ones alone.
+func replaceStars(s string) string {
+	out := []byte{}
+	for i := 0; i < len(s); i++ {
+		if s[i] == '*' && (i == 0 || s[i-1] != '*' && s[i-1] != '"') {
+			out = append(out, []byte(Redacted)...)
+			i += 2
+			continue
+		}
+		out = append(out, s[i])
+	}
+	return string(out)
+}
+
+func TestIsSecretKey(t *testing.T) {
+	t.Parallel()
+	for key, want := range map[string]bool{
+		"password": true, "API_PASSWORD": true, "api_key": true, "client_secret": true,
+		"x_token_y": true, "username": false, "api_username": false, "apikey": false,
+		"passwords": false, "key": false,
+	} {
+		if got := IsSecretKey(key); got != want {
+			t.Errorf("IsSecretKey(%q) = %v, want %v", key, got, want)
+		}
+	}
+}
