@@ -14,6 +14,7 @@ import (
 	"github.com/knmproject/knm"
 	"github.com/knmproject/knm/carriers"
 	"github.com/knmproject/knm/carriers/local"
+	"github.com/knmproject/knm/e164"
 	"github.com/knmproject/knm/store/sqlite"
 )
 
@@ -154,6 +155,9 @@ func attachEnv(t *testing.T, s knm.Store, p Policy, fakes ...*fakeCarrier) *env 
 		Policy:   func(context.Context) (Policy, error) { return e.pol, nil },
 		Carriers: func(names []string) []knm.Carrier { return e.reg.New(names, quiet) },
 		Logger:   quiet,
+		// The real normaliser and country table, as cmd/knm wires them.
+		Normalize: e164.Default().Normalize,
+		Dialcode:  e164.Dialcode,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -1,0 +1,104 @@
+package manager
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/knmproject/knm"
+)
+
+const importCSV = `number,state,module,assigned_to,carrier_data
++14155550001,,,,
+4155550002,available,,,"{""sku"":1}"
++14155550003,in_service,knm_voxbone,` + "cccccccccccccccccccccccccccccccc" + `,
+not-a-number,,,,
++14155550004,discovery,,,
++14155550005,bogus,,,
++14155550001,,,,
++14155550006,in_service,,,
++14155550007,,,,[1]
++14155550008,,,xyz,
++14155550009,reserved,,cccccccccccccccccccccccccccccccc,
+`
+
+// TestImport: bad rows are reported with their line and reason, good rows are stored,
+// and running the same file again skips everything.
+func TestImport(t *testing.T) {
+	forEachStore(t, func(t *testing.T, s knm.Store) {
+		ctx := context.Background()
+		e := newEnv(t, s, Policy{})
+		var calls, lastDone, lastTotal int
+		progress := func(done, total int) { calls, lastDone, lastTotal = calls+1, done, total }
+		rep, err := e.m.Import(ctx, strings.NewReader(importCSV), ImportOptions{BatchSize: 2}, progress)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.Rows != 11 || rep.Imported != 4 || rep.Skipped != 0 || rep.Rejected != 7 {
+			t.Fatalf("report %+v", rep)
+		}
+		wantRej := map[int]string{5: "invalid number", 6: `bad state "discovery"`, 7: `bad state "bogus"`, 8: "duplicate in file",
+			9: "a in_service number needs assigned_to", 10: "carrier_data is not a JSON object", 11: `bad assigned_to "xyz"`}
+		for _, r := range rep.Rejections {
+			if wantRej[r.Line] != r.Reason {
+				t.Errorf("line %d: %q, want %q", r.Line, r.Reason, wantRej[r.Line])
+			}
+		}
+		if calls < 2 || lastDone != 11 || lastTotal != 11 {
+			t.Errorf("progress: %d calls, last %d/%d", calls, lastDone, lastTotal)
+		}
+		n := e.get(t, "+14155550002")
+		if n.State != knm.StateAvailable || n.ModuleName != "knm_inventory" || string(n.CarrierData) != `{"sku":1}` {
+			t.Fatalf("imported %+v", n)
+		}
+		if n := e.get(t, "+14155550003"); n.State != knm.StateInService || n.AssignedTo != accS || n.ModuleName != "knm_voxbone" {
+			t.Fatalf("imported %s", n)
+		}
+		if n := e.get(t, "+14155550009"); len(n.ReserveHistory) != 1 {
+			t.Fatalf("reserved import history %v", n.ReserveHistory)
+		}
+
+		rep, err = e.m.Import(ctx, strings.NewReader(importCSV), ImportOptions{}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.Imported != 0 || rep.Skipped != 4 || rep.Rejected != 7 {
+			t.Fatalf("second run %+v", rep)
+		}
+		_, err = e.m.Import(ctx, strings.NewReader("state,module\navailable,knm_local\n"), ImportOptions{}, nil)
+		wantErr(t, err, knm.ErrInvalid, "number")
+	})
+}
+
+// TestAccounts covers CreateAccount and ListAccounts.
+func TestAccounts(t *testing.T) {
+	forEachStore(t, func(t *testing.T, s knm.Store) {
+		ctx := context.Background()
+		e := newEnv(t, s, Policy{})
+		sub, err := e.m.CreateAccount(ctx, accR, "customer", accS, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sub.ResellerID != accR || len(sub.Tree) != 3 || sub.Tree[2] != accS || sub.ParentID != accS {
+			t.Fatalf("account %+v", sub)
+		}
+		res, err := e.m.CreateAccount(ctx, accM, "new reseller", accM, true)
+		if err != nil || res.ResellerID != res.ID {
+			t.Fatalf("reseller %+v %v", res, err)
+		}
+		_, err = e.m.CreateAccount(ctx, accT, "x", accS, false)
+		wantErr(t, err, knm.ErrForbidden, "")
+		_, err = e.m.CreateAccount(ctx, accS, "root", "", false)
+		wantErr(t, err, knm.ErrForbidden, "")
+		_, err = e.m.CreateAccount(ctx, accM, "", accS, false)
+		wantErr(t, err, knm.ErrInvalid, "name")
+		list, err := e.m.ListAccounts(ctx, accS)
+		if err != nil || len(list) != 3 { // S, G and the new customer
+			t.Fatalf("ListAccounts(S) = %d, %v", len(list), err)
+		}
+		all, _ := e.m.ListAccounts(ctx, knm.SystemAccountID)
+		if len(all) != 9 {
+			t.Fatalf("ListAccounts(system) = %d", len(all))
+		}
+	})
+}
