@@ -53,8 +53,11 @@ func (r *Registry) Names() []string {
 }
 
 // Lookup returns the carrier of one module, or false when it is not registered or its
-// factory fails (the failure is logged).
+// factory fails (the failure is logged; a nil logger uses slog.Default()).
 func (r *Registry) Lookup(name string, logger *slog.Logger) (knm.Carrier, bool) {
+	if logger == nil {
+		logger = slog.Default()
+	}
 	r.mu.RLock()
 	f, ok := r.factories[name]
 	r.mu.RUnlock()
