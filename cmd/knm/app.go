@@ -1,0 +1,127 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/knmproject/knm"
+	"github.com/knmproject/knm/carriers"
+	"github.com/knmproject/knm/config"
+	"github.com/knmproject/knm/manager"
+)
+
+// app holds the global flags and the lazily opened dependencies shared by every command.
+type app struct {
+	db, node, zone, redis, listen string
+	jsonOut                       bool
+	verbose                       bool
+
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	getenv         func(string) string
+
+	store            knm.Store
+	mgr              *manager.Manager
+	registry         *carriers.Registry
+	registerCarriers []func(context.Context, *carriers.Registry, knm.Store, *config.Config) error
+	logger           *slog.Logger
+}
+
+// run executes the command line args and returns the process exit code. Tests call it
+// directly, so it never calls os.Exit and writes only to the given streams.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
+	a := &app{stdin: stdin, stdout: stdout, stderr: stderr, getenv: getenv}
+	root := a.rootCommand()
+	root.SetArgs(args)
+	root.SetIn(stdin)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	err := root.ExecuteContext(ctx)
+	a.close()
+	if err != nil {
+		fmt.Fprintln(stderr, "knm: "+oneLine(err))
+		return 1
+	}
+	return 0
+}
+
+// oneLine renders an error as the single line the CLI prints.
+func oneLine(err error) string {
+	return strings.Join(strings.Fields(err.Error()), " ")
+}
+
+func (a *app) envOr(key, def string) string {
+	if v := a.getenv(key); v != "" {
+		return v
+	}
+	return def
+}
+
+func (a *app) rootCommand() *cobra.Command {
+	host, _ := os.Hostname()
+	root := &cobra.Command{
+		Use:           "knm",
+		Short:         "knm manages telephone numbers (DIDs) across carriers, Kazoo-compatible",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			level := slog.LevelWarn
+			if a.verbose {
+				level = slog.LevelDebug
+			}
+			a.logger = slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: level}))
+			return nil
+		},
+	}
+	pf := root.PersistentFlags()
+	pf.StringVar(&a.db, "db", a.envOr("KNM_DB", "sqlite:knm.db"), "database: sqlite:PATH or a postgres:// URL (env KNM_DB)")
+	pf.StringVar(&a.node, "node", a.envOr("KNM_NODE", host), "node name for node sections of system_config documents (env KNM_NODE)")
+	pf.StringVar(&a.zone, "zone", a.envOr("KNM_ZONE", ""), "zone name for zone sections of system_config documents (env KNM_ZONE)")
+	pf.StringVar(&a.redis, "redis", a.envOr("KNM_REDIS_URL", ""), "Redis URL; when set the Voxbone rate budget is shared through it (env KNM_REDIS_URL)")
+	pf.BoolVar(&a.jsonOut, "json", false, "print machine-readable JSON")
+	pf.BoolVarP(&a.verbose, "verbose", "v", false, "log debug details to stderr")
+	root.AddCommand(a.configCommand())
+	return root
+}
+
+// openStore opens the database named by --db once per process.
+func (a *app) openStore(ctx context.Context) (knm.Store, error) {
+	if a.store != nil {
+		return a.store, nil
+	}
+	s, err := openStore(ctx, a.db)
+	if err != nil {
+		return nil, err
+	}
+	a.store = s
+	return s, nil
+}
+
+func (a *app) close() {
+	if a.store != nil {
+		a.store.Close()
+		a.store = nil
+	}
+}
+
+// printJSON writes v as indented JSON.
+func (a *app) printJSON(v any) error {
+	enc := json.NewEncoder(a.stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// usageError is returned for bad command-line input.
+func usageError(format string, args ...any) error {
+	return knm.Errorf(knm.ErrInvalid, format, args...)
+}
+
+var errSilent = errors.New("")

@@ -1,0 +1,126 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/knmproject/knm"
+	"github.com/knmproject/knm/config"
+)
+
+func (a *app) configCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "config",
+		Short: "Import, show and change system_config documents (secrets are always redacted)",
+	}
+	cmd.AddCommand(&cobra.Command{
+		Use:   "import FILE",
+		Short: "Import Kazoo-exported system_config documents (one object or an array); all or nothing",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			f, err := os.Open(args[0])
+			if err != nil {
+				return fmt.Errorf("config import: %w", err)
+			}
+			defer f.Close()
+			c, err := a.config(cmd.Context())
+			if err != nil {
+				return err
+			}
+			docs, err := c.Import(cmd.Context(), f)
+			if err != nil {
+				return fmt.Errorf("config import %s: %w", args[0], err)
+			}
+			ids := make([]string, len(docs))
+			for i, d := range docs {
+				ids[i] = d.ID
+			}
+			if a.jsonOut {
+				return a.printJSON(map[string]any{"imported": ids})
+			}
+			fmt.Fprintf(a.stdout, "imported %d document(s): %s\n", len(ids), strings.Join(ids, ", "))
+			return nil
+		},
+	})
+	cmd.AddCommand(&cobra.Command{
+		Use:   "get CATEGORY [KEY]",
+		Short: "Show a system_config document, or one key as resolved for this node (node, zone, default)",
+		Args:  cobra.RangeArgs(1, 2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := a.config(cmd.Context())
+			if err != nil {
+				return err
+			}
+			if len(args) == 2 {
+				v, err := c.Lookup(cmd.Context(), args[0], config.SplitKey(args[1]), nil)
+				if err != nil {
+					return err
+				}
+				if v == nil {
+					return knm.Errorf(knm.ErrNotFound, "%s has no key %s", args[0], args[1])
+				}
+				if config.IsSecretKey(lastKey(args[1])) {
+					v = json.RawMessage(`"***"`)
+				}
+				return a.printRaw(config.Redact(v))
+			}
+			doc, err := a.store.GetConfig(cmd.Context(), "", args[0])
+			if knm.IsErrorName(err, knm.ErrNotFound) {
+				return knm.Errorf(knm.ErrNotFound, "system_config document %q does not exist", args[0])
+			} else if err != nil {
+				return err
+			}
+			return a.printRaw(config.Redact(doc.Body))
+		},
+	})
+	var node string
+	set := &cobra.Command{
+		Use:   "set CATEGORY KEY JSON_VALUE",
+		Short: "Set a key in a system_config document's default section (or --node N's)",
+		Args:  cobra.ExactArgs(3),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if !json.Valid([]byte(args[2])) {
+				return usageError("value %q is not JSON (quote strings: '\"sandbox\"')", args[2])
+			}
+			c, err := a.config(cmd.Context())
+			if err != nil {
+				return err
+			}
+			if err := c.Set(cmd.Context(), args[0], args[1], json.RawMessage(args[2]), node); err != nil {
+				return err
+			}
+			if !a.jsonOut {
+				section := "default"
+				if node != "" {
+					section = node
+				}
+				fmt.Fprintf(a.stdout, "set %s %s in section %s\n", args[0], args[1], section)
+			}
+			return nil
+		},
+	}
+	set.Flags().StringVar(&node, "node", "", "write into this node's section instead of default")
+	cmd.AddCommand(set)
+	return cmd
+}
+
+func lastKey(key string) string {
+	parts := config.SplitKey(key)
+	return parts[len(parts)-1]
+}
+
+// printRaw prints a JSON document indented, keeping its key order.
+func (a *app) printRaw(raw json.RawMessage) error {
+	var b bytes.Buffer
+	if err := json.Indent(&b, raw, "", "  "); err != nil {
+		_, err = a.stdout.Write(append(raw, '\n'))
+		return err
+	}
+	_, err := fmt.Fprintln(a.stdout, b.String())
+	return err
+}

@@ -1,0 +1,98 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"slices"
+	"time"
+
+	"github.com/knmproject/knm"
+	"github.com/knmproject/knm/carriers"
+	"github.com/knmproject/knm/carriers/local"
+	"github.com/knmproject/knm/config"
+	"github.com/knmproject/knm/e164"
+	"github.com/knmproject/knm/manager"
+	"github.com/knmproject/knm/store"
+)
+
+func openStore(ctx context.Context, dsn string) (knm.Store, error) { return store.Open(ctx, dsn) }
+
+// config returns system_config semantics over the store, for this node and zone.
+func (a *app) config(ctx context.Context) (*config.Config, error) {
+	s, err := a.openStore(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return config.New(s, a.node, a.zone), nil
+}
+
+// manager builds the number manager: the store, the carrier registry (local modules and,
+// when registered, knm_voxbone) and number_manager settings read from system_config on
+// every operation, so a config change applies without a restart.
+func (a *app) manager(ctx context.Context) (*manager.Manager, error) {
+	if a.mgr != nil {
+		return a.mgr, nil
+	}
+	s, err := a.openStore(ctx)
+	if err != nil {
+		return nil, err
+	}
+	cfg := config.New(s, a.node, a.zone)
+	reg := &carriers.Registry{}
+	local.RegisterAll(reg, s)
+	for _, hook := range a.registerCarriers {
+		if err := hook(ctx, reg, s, cfg); err != nil {
+			return nil, err
+		}
+	}
+	normalizer := e164.Default()
+	m, err := manager.New(manager.Options{
+		Store: s,
+		Policy: func(ctx context.Context) (manager.Policy, error) {
+			nm, err := cfg.NumberManager(ctx)
+			if err != nil {
+				return manager.Policy{}, err
+			}
+			if n, err := nm.Normalizer(); err == nil {
+				normalizer = n
+			}
+			return manager.Policy{
+				CarrierModules:          nm.CarrierModules,
+				SearchTimeout:           nm.NumberSearchTimeout,
+				MaxSearchQuantity:       nm.MaximumSearchQuantity,
+				AvailableModuleName:     nm.AvailableModuleName,
+				ReleasedState:           string(nm.ReleasedState),
+				ShouldPermanentlyDelete: nm.ShouldPermanentlyDelete,
+				ShouldAge:               nm.ShouldAge,
+				SearchCacheTTL:          nm.SearchCacheTTL,
+			}, nil
+		},
+		ResellerCarriers: func(ctx context.Context, resellerID string) ([]string, bool, error) {
+			// Only the reseller's own configs_number_manager counts (kazoo-knm §2.1); the
+			// manager itself falls back to the system list.
+			doc, err := s.GetConfig(ctx, resellerID, config.NumberManagerCategory)
+			if knm.IsErrorName(err, knm.ErrNotFound) {
+				return nil, false, nil
+			} else if err != nil {
+				return nil, false, err
+			}
+			var body struct {
+				CarrierModules []string `json:"carrier_modules"`
+			}
+			if json.Unmarshal(doc.Body, &body) != nil || len(body.CarrierModules) == 0 || slices.Contains(body.CarrierModules, "") {
+				return nil, false, nil // not a list of non-empty strings: Kazoo uses the system list
+			}
+			return body.CarrierModules, true, nil
+		},
+		Carriers:  func(names []string) []knm.Carrier { return reg.New(names, a.logger) },
+		Normalize: func(s string) string { return normalizer.Normalize(s) },
+		Dialcode:  e164.Dialcode,
+		Logger:    a.logger,
+		Now:       time.Now,
+	})
+	if err != nil {
+		return nil, err
+	}
+	a.mgr, a.registry = m, reg
+	return m, nil
+}
