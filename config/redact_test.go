@@ -72,3 +72,36 @@ func TestIsSecretKey(t *testing.T) {
 		}
 	}
 }
+
+// FuzzRedact checks that Redact never panics, always returns JSON for JSON input, and
+// leaves no non-empty string value under a secret key.
+func FuzzRedact(f *testing.F) {
+	for _, s := range []string{`{"password":"x"}`, `[{"a":{"token":[1,{"secret":2}]}}]`, `{"a": 1 , "api_key" : "k" }`, `1`, `{`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		out := Redact(json.RawMessage(in))
+		if !json.Valid(out) {
+			t.Fatalf("Redact(%q) = %q, not JSON", in, out)
+		}
+		var check func(v any)
+		check = func(v any) {
+			switch v := v.(type) {
+			case map[string]any:
+				for k, x := range v {
+					if s, ok := x.(string); ok && IsSecretKey(k) && s != "" && s != "***" {
+						t.Fatalf("Redact(%q) left %s=%q", in, k, s)
+					}
+					check(x)
+				}
+			case []any:
+				for _, x := range v {
+					check(x)
+				}
+			}
+		}
+		var v any
+		_ = json.Unmarshal(out, &v)
+		check(v)
+	})
+}
