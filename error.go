@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 )
 
 // ErrorName is the machine name of a knm error, as Kazoo spells it in the "error" field of
@@ -94,7 +95,7 @@ func (e *Error) Error() string {
 	if msg == "" {
 		msg = string(e.Name)
 	}
-	if e.Cause != "" {
+	if e.Cause != "" && !strings.Contains(msg, e.Cause) {
 		msg += " (" + e.Cause + ")"
 	}
 	if e.Err != nil {

@@ -1,0 +1,97 @@
+package main
+
+import (
+	"fmt"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/knmproject/knm"
+)
+
+// The CLI is an operator's tool with direct access to the database, so it acts as Kazoo's
+// "system" pseudo-account, which every permission check lets through.
+const cliAuth = knm.SystemAccountID
+
+func (a *app) accountsCommand() *cobra.Command {
+	cmd := &cobra.Command{Use: "accounts", Short: "Create and list accounts"}
+	var parent string
+	var reseller, superduper, allowAdditions bool
+	create := &cobra.Command{
+		Use:   "create NAME",
+		Short: "Create an account (under --parent ID, or a root account)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if parent != "" && !knm.ValidAccountID(parent) {
+				return usageError("--parent %q is not an account id (32 hex characters)", parent)
+			}
+			m, err := a.manager(cmd.Context())
+			if err != nil {
+				return err
+			}
+			acct, err := m.CreateAccount(cmd.Context(), cliAuth, args[0], parent, reseller)
+			if err != nil {
+				return err
+			}
+			if superduper || allowAdditions {
+				acct.SuperduperAdmin, acct.AllowNumberAdditions = superduper, allowAdditions
+				if err := a.store.UpdateAccount(cmd.Context(), acct); err != nil {
+					return err
+				}
+			}
+			if a.jsonOut {
+				return a.printJSON(accountJSON(acct))
+			}
+			fmt.Fprintln(a.stdout, acct.ID)
+			return nil
+		},
+	}
+	create.Flags().StringVar(&parent, "parent", "", "parent account id")
+	create.Flags().BoolVar(&reseller, "reseller", false, "make the account a reseller")
+	create.Flags().BoolVar(&superduper, "superduper-admin", false, "make the account a superduper admin (bypasses ownership checks)")
+	create.Flags().BoolVar(&allowAdditions, "allow-number-additions", false, "let the account create numbers (pvt_wnm_allow_additions)")
+	cmd.AddCommand(create, &cobra.Command{
+		Use:   "list",
+		Short: "List accounts",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			m, err := a.manager(cmd.Context())
+			if err != nil {
+				return err
+			}
+			accts, err := m.ListAccounts(cmd.Context(), cliAuth)
+			if err != nil {
+				return err
+			}
+			if a.jsonOut {
+				out := make([]map[string]any, len(accts))
+				for i, ac := range accts {
+					out[i] = accountJSON(ac)
+				}
+				return a.printJSON(out)
+			}
+			w := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(w, "ID\tNAME\tPARENT\tRESELLER\tADMIN")
+			for _, ac := range accts {
+				fmt.Fprintf(w, "%s\t%s\t%s\t%v\t%v\n", ac.ID, ac.Name, dash(ac.ParentID), ac.Reseller, ac.SuperduperAdmin)
+			}
+			return w.Flush()
+		},
+	})
+	return cmd
+}
+
+func accountJSON(ac *knm.Account) map[string]any {
+	return map[string]any{
+		"id": ac.ID, "name": ac.Name, "parent_id": ac.ParentID, "tree": ac.Tree, "reseller": ac.Reseller,
+		"reseller_id": ac.ResellerID, "superduper_admin": ac.SuperduperAdmin,
+		"allow_number_additions": ac.AllowNumberAdditions, "created": ac.Created,
+	}
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}

@@ -1,0 +1,264 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"text/tabwriter"
+
+	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/cobra"
+
+	"github.com/knmproject/knm"
+	"github.com/knmproject/knm/manager"
+)
+
+func (a *app) numbersCommand() *cobra.Command {
+	cmd := &cobra.Command{Use: "numbers", Short: "List, show, create, move, release, delete and import numbers"}
+
+	var account, state, prefix string
+	var limit, offset int
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List numbers (all, or one account's), ordered by number",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			f := manager.ListFilter{Prefix: prefix, Limit: limit, Offset: offset}
+			if state != "" {
+				st, err := knm.ParseState(state)
+				if err != nil {
+					return err
+				}
+				f.States = []knm.State{st}
+			}
+			if limit < 0 || offset < 0 {
+				return usageError("--limit and --offset must not be negative")
+			}
+			m, err := a.manager(cmd.Context())
+			if err != nil {
+				return err
+			}
+			ns, total, err := m.List(cmd.Context(), cliAuth, account, f)
+			if err != nil {
+				return err
+			}
+			if a.jsonOut {
+				return a.printJSON(map[string]any{"numbers": numbersJSON(ns), "total": total})
+			}
+			w := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(w, "NUMBER\tSTATE\tMODULE\tASSIGNED_TO")
+			for _, n := range ns {
+				fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", n.Number, n.State, n.ModuleName, dash(n.AssignedTo))
+			}
+			w.Flush()
+			fmt.Fprintf(a.stdout, "%d of %d number(s)\n", len(ns), total)
+			return nil
+		},
+	}
+	list.Flags().StringVar(&account, "account", "", "only numbers assigned to this account")
+	list.Flags().StringVar(&state, "state", "", "only numbers in this state")
+	list.Flags().StringVar(&prefix, "prefix", "", "only numbers starting with this E.164 prefix, e.g. +1415")
+	list.Flags().IntVar(&limit, "limit", 100, "most numbers to show (0 = all)")
+	list.Flags().IntVar(&offset, "offset", 0, "numbers to skip")
+	cmd.AddCommand(list)
+
+	cmd.AddCommand(&cobra.Command{
+		Use:   "show NUMBER",
+		Short: "Show one number as a Kazoo phone_number document",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			m, err := a.manager(cmd.Context())
+			if err != nil {
+				return err
+			}
+			n, err := m.Get(cmd.Context(), cliAuth, args[0])
+			if err != nil {
+				return err
+			}
+			return a.printNumber(n)
+		},
+	})
+
+	var createState, createAccount, createModule string
+	create := &cobra.Command{
+		Use:   "create NUMBER",
+		Short: "Create a number (default state in_service, as Kazoo)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o := manager.CreateOptions{AssignTo: createAccount, ModuleName: createModule}
+			if createState != "" {
+				st, err := knm.ParseState(createState)
+				if err != nil {
+					return err
+				}
+				o.State = st
+			}
+			m, err := a.manager(cmd.Context())
+			if err != nil {
+				return err
+			}
+			n, err := m.Create(cmd.Context(), cliAuth, args[0], o)
+			if err != nil {
+				return err
+			}
+			return a.printNumber(n)
+		},
+	}
+	create.Flags().StringVar(&createState, "state", "", "state to create the number in")
+	create.Flags().StringVar(&createAccount, "account", "", "account to assign the number to")
+	create.Flags().StringVar(&createModule, "module", "", "carrier module (default available_module_name)")
+	cmd.AddCommand(create)
+
+	for _, mv := range []struct {
+		use, short string
+		to         knm.State
+	}{
+		{"activate", "Put a number in service for an account (buys a discovery number at its carrier)", knm.StateInService},
+		{"reserve", "Reserve a number for an account", knm.StateReserved},
+	} {
+		var acct string
+		c := &cobra.Command{
+			Use:   mv.use + " NUMBER --account ID",
+			Short: mv.short,
+			Args:  cobra.ExactArgs(1),
+			RunE: func(cmd *cobra.Command, args []string) error {
+				if acct == "" {
+					return usageError("%s needs --account ID", mv.use)
+				}
+				m, err := a.manager(cmd.Context())
+				if err != nil {
+					return err
+				}
+				n, err := m.Move(cmd.Context(), cliAuth, args[0], acct, mv.to)
+				if err != nil {
+					return err
+				}
+				return a.printNumber(n)
+			},
+		}
+		c.Flags().StringVar(&acct, "account", "", "the account (required)")
+		cmd.AddCommand(c)
+	}
+
+	cmd.AddCommand(&cobra.Command{
+		Use:   "release NUMBER",
+		Short: "Release a number (back to its reserver or the pool; disconnected at its carrier once unowned)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			m, err := a.manager(cmd.Context())
+			if err != nil {
+				return err
+			}
+			n, err := m.Release(cmd.Context(), cliAuth, args[0])
+			if err != nil {
+				return err
+			}
+			return a.printNumber(n)
+		},
+	}, &cobra.Command{
+		Use:   "delete NUMBER",
+		Short: "Delete a number from the database (hard delete; no carrier call)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			m, err := a.manager(cmd.Context())
+			if err != nil {
+				return err
+			}
+			if err := m.Delete(cmd.Context(), cliAuth, args[0]); err != nil {
+				return err
+			}
+			if a.jsonOut {
+				return a.printJSON(map[string]string{"deleted": args[0]})
+			}
+			fmt.Fprintln(a.stdout, "deleted", args[0])
+			return nil
+		},
+	})
+	cmd.AddCommand(a.importCommand())
+	return cmd
+}
+
+func (a *app) importCommand() *cobra.Command {
+	var module, state, assignTo string
+	var batch int
+	c := &cobra.Command{
+		Use:   "import FILE.csv",
+		Short: "Bulk import numbers (header row with a number column) into knm_inventory; safe to run twice",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			f, err := os.Open(args[0])
+			if err != nil {
+				return fmt.Errorf("numbers import: %w", err)
+			}
+			defer f.Close()
+			o := manager.ImportOptions{Module: module, AssignTo: assignTo, BatchSize: batch}
+			if state != "" {
+				st, err := knm.ParseState(state)
+				if err != nil {
+					return err
+				}
+				o.State = st
+			}
+			m, err := a.manager(cmd.Context())
+			if err != nil {
+				return err
+			}
+			var bar *progressbar.ProgressBar
+			progress := func(done, total int) {
+				if a.jsonOut {
+					return
+				}
+				if bar == nil {
+					bar = progressbar.NewOptions(total, progressbar.OptionSetWriter(a.stderr),
+						progressbar.OptionSetDescription("importing"), progressbar.OptionShowCount(),
+						progressbar.OptionShowIts(), progressbar.OptionSetItsString("rows"),
+						progressbar.OptionThrottle(200_000_000), progressbar.OptionClearOnFinish())
+				}
+				bar.Set(done)
+			}
+			rep, err := m.Import(cmd.Context(), f, o, progress)
+			if bar != nil {
+				bar.Finish()
+			}
+			if err != nil {
+				return err
+			}
+			if a.jsonOut {
+				return a.printJSON(rep)
+			}
+			fmt.Fprintf(a.stdout, "%d row(s): %d imported, %d already present, %d rejected\n", rep.Rows, rep.Imported, rep.Skipped, rep.Rejected)
+			for _, r := range rep.Rejections {
+				fmt.Fprintf(a.stdout, "  line %d %s: %s\n", r.Line, r.Number, r.Reason)
+			}
+			if rep.Rejected > len(rep.Rejections) {
+				fmt.Fprintf(a.stdout, "  … and %d more rejected row(s)\n", rep.Rejected-len(rep.Rejections))
+			}
+			return nil
+		},
+	}
+	c.Flags().StringVar(&module, "module", "", "carrier module of rows without one (default knm_inventory)")
+	c.Flags().StringVar(&state, "state", "", "state of rows without one (default available)")
+	c.Flags().StringVar(&assignTo, "account", "", "owner of rows without one")
+	c.Flags().IntVar(&batch, "batch", 0, "numbers per transaction (default 1000)")
+	return c
+}
+
+// printNumber prints a number as its Kazoo document (JSON in both modes: it is the
+// shape operators know from Kazoo).
+func (a *app) printNumber(n *knm.Number) error {
+	data, err := n.MarshalKazoo()
+	if err != nil {
+		return err
+	}
+	return a.printRaw(data)
+}
+
+func numbersJSON(ns []*knm.Number) []json.RawMessage {
+	out := make([]json.RawMessage, 0, len(ns))
+	for _, n := range ns {
+		if d, err := n.MarshalKazoo(); err == nil {
+			out = append(out, d)
+		}
+	}
+	return out
+}
