@@ -120,8 +120,8 @@ func QueryID(country, prefix, accountID, authToken string) string {
 //   - Rows are merged, de-duplicated by number and sorted by E.164. When two carriers
 //     offer the same number, the first carrier in selection order wins, so a reserved or
 //     local number (already knm's) beats a remote carrier's offer of it.
-//   - All merged rows go to the search cache for search_cache_ttl_s; rows [0, quantity)
-//     are returned.
+//   - All merged rows go to the search cache for search_cache_ttl_s (unless the cache
+//     could serve nothing, see cacheSearch); rows [0, quantity) are returned.
 //   - offset > 0 serves from the cache only, on any instance sharing the store; carriers
 //     are not called, and an unknown or expired query id gives an empty result.
 //
@@ -151,12 +151,31 @@ func (m *Manager) Search(ctx context.Context, r SearchRequest) (*SearchResult, e
 	}
 	rows, reports := m.fanOut(ctx, m.carriers(modules), opts, p.SearchTimeout)
 	res.Carriers = reports
-	if err := m.store.PutSearch(ctx, opts.QueryID, rows, m.now().Add(p.SearchCacheTTL)); err != nil {
+	if err := m.cacheSearch(ctx, opts, rows, p.SearchCacheTTL); err != nil {
 		// The first page is still worth returning; later pages will be empty.
 		m.logger.Error("search cache write failed", "query_id", opts.QueryID, "error", err)
 	}
 	res.Numbers = numberStates(rows[:min(len(rows), opts.Quantity)])
 	return res, nil
+}
+
+// cacheSearch stores the merged rows of a fresh search under its query id. The write is
+// the costliest part of a local search, so it is skipped when the cache could serve
+// nothing: every row fits on the first page, none is a discovery row (which activation
+// looks up in the cache; the others are stored numbers), and the query id has no rows
+// from an earlier search that would otherwise be served stale.
+func (m *Manager) cacheSearch(ctx context.Context, opts knm.SearchOptions, rows []knm.SearchRow, ttl time.Duration) error {
+	needed := len(rows) > opts.Quantity
+	for i := 0; !needed && i < len(rows); i++ {
+		needed = rows[i].State == knm.StateDiscovery
+	}
+	if !needed {
+		_, found, err := m.store.GetSearch(ctx, opts.QueryID, 0, 1)
+		if err == nil && !found {
+			return nil
+		}
+	}
+	return m.store.PutSearch(ctx, opts.QueryID, rows, m.now().Add(ttl))
 }
 
 // searchOptions validates r and builds the carriers' options.

@@ -3,6 +3,7 @@ package manager
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -221,6 +222,47 @@ func TestLocalCarriersSearch(t *testing.T) {
 		// Taking the reseller's reservation: is_reserved_from_parent.
 		if _, err := e.m.Activate(context.Background(), accS, "+14155550004", accS); err != nil {
 			t.Fatal(err)
+		}
+	})
+}
+
+// TestSearchCacheSkip: a search whose rows all fit on page 1 and are stored numbers
+// writes no cache, unless an earlier search left rows under the same query id.
+func TestSearchCacheSkip(t *testing.T) {
+	forEachStore(t, func(t *testing.T, s knm.Store) {
+		ctx := context.Background()
+		e := newEnv(t, s, Policy{CarrierModules: []string{"knm_inventory"}})
+		for i, mod := range []string{"knm_local", "knm_inventory", "knm_inventory"} {
+			e.put(t, &knm.Number{Number: fmt.Sprintf("+1415555000%d", i), State: knm.StateAvailable, ModuleName: mod})
+		}
+		req := SearchRequest{Prefix: "415", Quantity: 5, AccountID: accS, ResellerID: accR}
+		res, err := e.m.Search(ctx, req)
+		if err != nil || len(res.Numbers) != 3 {
+			t.Fatalf("search %v %v", res, err)
+		}
+		if _, found, _ := s.GetSearch(ctx, res.QueryID, 0, 10); found {
+			t.Fatal("a one-page search of stored numbers was cached")
+		}
+		// Each carrier is asked for 2: knm_local and knm_inventory give 3, so there is a
+		// page 2 and the rows are cached.
+		req.Quantity = 2
+		if _, err := e.m.Search(ctx, req); err != nil {
+			t.Fatal(err)
+		}
+		req.Offset = 2
+		if res, _ := e.m.Search(ctx, req); len(res.Numbers) != 1 {
+			t.Fatalf("page 2 = %v", res.Numbers)
+		}
+		// The pool shrinks to one page: the stale rows must be replaced, not left behind.
+		e.m.Delete(ctx, accM, "+14155550000")
+		e.m.Delete(ctx, accM, "+14155550001")
+		req.Offset = 0
+		if _, err := e.m.Search(ctx, req); err != nil {
+			t.Fatal(err)
+		}
+		req.Offset = 2
+		if res, _ := e.m.Search(ctx, req); len(res.Numbers) != 0 {
+			t.Fatalf("stale page 2 = %v", res.Numbers)
 		}
 	})
 }
