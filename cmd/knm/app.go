@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -16,6 +17,7 @@ import (
 	"github.com/knmproject/knm/carriers"
 	"github.com/knmproject/knm/config"
 	"github.com/knmproject/knm/manager"
+	"github.com/knmproject/knm/voxbone"
 )
 
 // app holds the global flags and the lazily opened dependencies shared by every command.
@@ -33,6 +35,9 @@ type app struct {
 	registry         *carriers.Registry
 	registerCarriers []func(context.Context, *carriers.Registry, knm.Store, *config.Config) error
 	logger           *slog.Logger
+
+	vbClient        *voxbone.Client
+	voxboneObserver func(endpoint string, status int, dur time.Duration)
 }
 
 // run executes the command line args and returns the process exit code. Tests call it
@@ -88,7 +93,7 @@ func (a *app) rootCommand() *cobra.Command {
 	pf.StringVar(&a.redis, "redis", a.envOr("KNM_REDIS_URL", ""), "Redis URL; when set the Voxbone rate budget is shared through it (env KNM_REDIS_URL)")
 	pf.BoolVar(&a.jsonOut, "json", false, "print machine-readable JSON")
 	pf.BoolVarP(&a.verbose, "verbose", "v", false, "log debug details to stderr")
-	root.AddCommand(a.configCommand(), a.accountsCommand(), a.numbersCommand(), a.searchCommand())
+	root.AddCommand(a.configCommand(), a.accountsCommand(), a.numbersCommand(), a.searchCommand(), a.voxboneCommand())
 	return root
 }
 

@@ -1,0 +1,84 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"strings"
+	"testing"
+	"time"
+)
+
+// startEmulatorCLI runs `knm voxbone emulate` in-process on a free loopback port and
+// returns its base_url.
+func startEmulatorCLI(t *testing.T, args ...string) string {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	done := make(chan int)
+	go func() {
+		var errb strings.Builder
+		done <- run(ctx, append([]string{"voxbone", "emulate", "--listen", "127.0.0.1:0"}, args...), strings.NewReader(""), pw, &errb, func(string) string { return "" })
+		pw.Close()
+	}()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			t.Error("emulator did not stop")
+		}
+	})
+	line, err := bufio.NewReader(pr).ReadString('\n')
+	go io.Copy(io.Discard, pr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, base, ok := strings.Cut(strings.TrimSpace(line), "base_url ")
+	if !ok {
+		t.Fatalf("emulate printed %q", line)
+	}
+	return base
+}
+
+func TestVoxboneCLI(t *testing.T) {
+	t.Parallel()
+	base := startEmulatorCLI(t, "--username", "knm", "--password", "s3cret", "--seed", "7")
+	db := sqliteDB(t)
+	mustCLI(t, db, "config", "set", "number_manager.voxbone", "base_url", `"`+base+`"`)
+	mustCLI(t, db, "config", "set", "number_manager.voxbone", "username", `"knm"`)
+
+	// Wrong credentials: one clear line, non-zero exit, and the password never printed.
+	mustCLI(t, db, "config", "set", "number_manager.voxbone", "password", `"wrong-pass"`)
+	code, out, errs := cli(t, db, "voxbone", "balance")
+	if code == 0 || !strings.Contains(errs, "401") || strings.Contains(errs+out, "wrong-pass") {
+		t.Fatalf("bad credentials: exit %d, stderr %q", code, errs)
+	}
+
+	mustCLI(t, db, "config", "set", "number_manager.voxbone", "password", `"s3cret"`)
+	if out := mustCLI(t, db, "voxbone", "balance"); !strings.Contains(out, "balance 500.00 USD") {
+		t.Fatalf("balance: %s", out)
+	}
+	out = mustCLI(t, db, "voxbone", "groups", "--country", "USA", "--area-code", "205")
+	if !strings.Contains(out, "23 group(s)") || !strings.Contains(out, "BIRMINGHAM") {
+		t.Fatalf("groups 205: %s", out)
+	}
+	if out := mustCLI(t, db, "voxbone", "groups", "--country", "US", "--type", "toll_free"); !strings.Contains(out, "TOLL_FREE") || strings.Contains(out, "GEOGRAPHIC") {
+		t.Fatalf("toll-free groups: %s", out)
+	}
+	if out := mustCLI(t, db, "--json", "voxbone", "groups", "--country", "USA", "--area-code", "205"); !strings.Contains(out, `"didGroupId": 1404`) {
+		t.Fatalf("json groups: %s", out)
+	}
+	for _, args := range [][]string{
+		{"voxbone", "groups"},
+		{"voxbone", "groups", "--country", "XX"},
+	} {
+		if code, _, errs := cli(t, db, args...); code == 0 || strings.Count(strings.TrimSpace(errs), "\n") != 0 {
+			t.Errorf("knm %v: exit %d, stderr %q", args, code, errs)
+		}
+	}
+	mustCLI(t, db, "config", "set", "number_manager.voxbone", "environment", `"staging"`)
+	if code, _, errs := cli(t, db, "voxbone", "balance"); code == 0 || !strings.Contains(errs, "environment") {
+		t.Errorf("unknown environment: exit %d, stderr %q", code, errs)
+	}
+}
