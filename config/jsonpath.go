@@ -5,84 +5,22 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+
+	"github.com/knmproject/knm/internal/jsonobj"
 )
 
-// member is one key of a JSON object with its raw value. Documents are handled as ordered
-// members, never as Go maps, because key order is meaningful (e164_converters,
-// classifiers) and must survive every read-modify-write.
-type member struct {
-	Key   string
-	Value json.RawMessage
-}
+// member is one key of a JSON object. Documents are handled as ordered members, never as
+// Go maps, because key order is meaningful (e164_converters, classifiers) and must
+// survive every read-modify-write.
+type member = jsonobj.Member
 
-// objectMembers decodes a JSON object into its members in document order.
-func objectMembers(raw json.RawMessage) ([]member, error) {
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	tok, err := dec.Token()
-	if err != nil {
-		return nil, err
-	}
-	if d, ok := tok.(json.Delim); !ok || d != '{' {
-		return nil, fmt.Errorf("not a JSON object")
-	}
-	var out []member
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return nil, err
-		}
-		var v json.RawMessage
-		if err := dec.Decode(&v); err != nil {
-			return nil, err
-		}
-		out = append(out, member{Key: tok.(string), Value: v})
-	}
-	if _, err := dec.Token(); err != nil {
-		return nil, err
-	}
-	if dec.More() {
-		return nil, fmt.Errorf("trailing data after the JSON object")
-	}
-	return out, nil
-}
-
-// encodeMembers writes members back as a JSON object. Values are copied verbatim, so only
-// the levels a write touched are re-spelled.
-func encodeMembers(ms []member) json.RawMessage {
-	var b bytes.Buffer
-	b.WriteByte('{')
-	for i, m := range ms {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		b.Write(quote(m.Key))
-		b.WriteByte(':')
-		b.Write(m.Value)
-	}
-	b.WriteByte('}')
-	return b.Bytes()
-}
-
-// quote returns s as a JSON string without HTML escaping, so regex keys stay readable.
-func quote(s string) []byte {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	_ = enc.Encode(s) // a string always encodes
-	return bytes.TrimRight(b.Bytes(), "\n")
-}
-
-// isNull reports whether raw is absent or the JSON literal null.
-func isNull(raw json.RawMessage) bool {
-	t := bytes.TrimSpace(raw)
-	return len(t) == 0 || string(t) == "null"
-}
-
-// isObject reports whether raw is a JSON object.
-func isObject(raw json.RawMessage) bool {
-	t := bytes.TrimSpace(raw)
-	return len(t) > 0 && t[0] == '{'
-}
+var (
+	objectMembers = jsonobj.Members
+	encodeMembers = jsonobj.Encode
+	quote         = jsonobj.Quote
+	isNull        = jsonobj.IsNull
+	isObject      = jsonobj.IsObject
+)
 
 // getPath returns the value at path inside the object raw. A missing key, a null value or
 // a non-object on the way all mean "not there", as kz_json:get_value treats them.
