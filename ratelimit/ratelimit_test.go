@@ -152,3 +152,16 @@ func TestNewLocalPanicsOnZero(t *testing.T) {
 	}()
 	ratelimit.NewLocal(0)
 }
+
+func TestLocalSpacing(t *testing.T) {
+	t.Parallel()
+	l := ratelimit.NewLocal(100)
+	l.Spacing = 50 * time.Millisecond
+	times := hammer(t, l, 6, 3)
+	slices.SortFunc(times, func(a, b time.Time) int { return a.Compare(b) })
+	for i := 1; i < len(times); i++ {
+		if d := times[i].Sub(times[i-1]); d < 45*time.Millisecond {
+			t.Errorf("grants %d and %d only %v apart", i-1, i, d)
+		}
+	}
+}

@@ -20,7 +20,8 @@ import (
 const DefaultRedisMargin = 50 * time.Millisecond
 
 // redisScript grants one request if fewer than ARGV[1] grants were made in the last
-// ARGV[2] microseconds, and otherwise returns how many microseconds remain until the
+// ARGV[2] microseconds (and, when ARGV[4] > 0, none in the last ARGV[4] microseconds),
+// and otherwise returns how many microseconds remain until the
 // oldest of them leaves the window.
 //
 // It reads the clock with TIME on the Redis server, so every process is judged against
@@ -34,9 +35,16 @@ if redis.replicate_commands then redis.replicate_commands() end
 local key = KEYS[1]
 local limit = tonumber(ARGV[1])
 local window = tonumber(ARGV[2])
+local spacing = tonumber(ARGV[4])
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
+if spacing > 0 then
+  local newest = redis.call('ZRANGE', key, -1, -1, 'WITHSCORES')
+  if newest[2] and tonumber(newest[2]) + spacing > now then
+    return {0, tonumber(newest[2]) + spacing - now}
+  end
+end
 if redis.call('ZCARD', key) < limit then
   redis.call('ZADD', key, now, ARGV[3])
   redis.call('PEXPIRE', key, math.floor(window / 1000) + 1000)
@@ -57,6 +65,9 @@ return {0, tonumber(oldest[2]) + window - now}
 type Redis struct {
 	// Margin is added to the one-second window (see DefaultRedisMargin).
 	Margin time.Duration
+	// Spacing, if set, is the least time between two grants of all processes sharing the
+	// key (see Local.Spacing).
+	Spacing time.Duration
 	// OnWait, if set, is called after every grant with how long Wait blocked (zero when
 	// the budget was free).
 	OnWait func(time.Duration)
@@ -107,7 +118,7 @@ func (l *Redis) Wait(ctx context.Context) error {
 	window := (Window + l.Margin).Microseconds()
 	for {
 		member := l.id + ":" + strconv.FormatUint(l.seq.Add(1), 10)
-		res, err := redisScript.Run(ctx, l.client, []string{l.key}, l.rps, window, member).Int64Slice()
+		res, err := redisScript.Run(ctx, l.client, []string{l.key}, l.rps, window, member, l.Spacing.Microseconds()).Int64Slice()
 		if err != nil {
 			if ctxErr := ctx.Err(); ctxErr != nil {
 				return ctxErr

@@ -176,3 +176,14 @@ func TestHelperProcess(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestRedisSpacing(t *testing.T) {
+	t.Parallel()
+	l := ratelimit.NewRedis(newRedisClient(t, testenv.RedisAddr(t)), testKey(t), 100)
+	l.Spacing = 50 * time.Millisecond
+	start := time.Now()
+	hammer(t, l, 6, 3)
+	if el := time.Since(start); el < 240*time.Millisecond {
+		t.Errorf("6 paced grants took %v, want >= 250ms", el)
+	}
+}

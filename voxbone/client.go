@@ -236,6 +236,10 @@ func noRedirects(*http.Request, []*http.Request) error { return http.ErrUseLastR
 func New(opts ...Option) (*Client, error) {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+	// The default of 2 idle connections per host makes most of a burst of concurrent calls
+	// dial anew, and dialing adds a variable delay between the limiter's grant and the
+	// request's arrival; keeping a connection per concurrent caller keeps that delay small.
+	tr.MaxIdleConnsPerHost = 64
 	c := &Client{
 		httpClient: &http.Client{Transport: tr, CheckRedirect: noRedirects},
 		userAgent:  DefaultUserAgent,
@@ -340,6 +344,12 @@ func (c *Client) attempt(ctx context.Context, r *request, u *url.URL, payload []
 	if err != nil {
 		return 0, nil, nil, err
 	}
+	if !r.retry && payload == nil {
+		// net/http silently resends a body-less GET when a reused connection dies before the
+		// answer (Request.isReplayable). For checkout that would buy twice. A non-nil body
+		// without GetBody makes the request non-replayable; being empty, it is not sent.
+		req.Body = io.NopCloser(emptyReader{})
+	}
 	req.Header.Set("Accept", "application/json")
 	if payload != nil {
 		req.Header.Set("Content-Type", "application/json")
@@ -376,6 +386,11 @@ func (c *Client) attempt(ctx context.Context, r *request, u *url.URL, payload []
 	}
 	return status, body, resp.Header, nil
 }
+
+// emptyReader is an empty body that net/http cannot rewind (see attempt).
+type emptyReader struct{}
+
+func (emptyReader) Read([]byte) (int, error) { return 0, io.EOF }
 
 func sleepCtx(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)

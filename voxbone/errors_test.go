@@ -194,6 +194,12 @@ func TestUnsafeRequestsSentOnce(t *testing.T) {
 			t.Run(pattern+"/"+mode, func(t *testing.T) {
 				t.Parallel()
 				c, mux := setup(t)
+				// A first call leaves an idle connection, so that the call under test runs on a
+				// reused one: that is when net/http itself would resend a replayable request.
+				mux.HandleFunc("GET /inventory/zone", func(w http.ResponseWriter, r *http.Request) { serveJSON(w, `{"zone":[]}`) })
+				if _, err := c.ListZones(t.Context()); err != nil {
+					t.Fatal(err)
+				}
 				var n atomic.Int32
 				mux.HandleFunc(pattern, counting(&n, func(w http.ResponseWriter, r *http.Request) {
 					switch mode {
