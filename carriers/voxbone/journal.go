@@ -1,0 +1,204 @@
+package voxbone
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/knmproject/knm"
+)
+
+// Journal states of an order, in the order an order moves through them. Each is written
+// BEFORE the step it names the outcome of can have happened at Voxbone, so after a crash
+// the row says the most that may have been done:
+//
+//	planned       the cart may have been created (look it up by customerReference)
+//	cart_created  the cart exists (CartID); items may have been added
+//	items_added   every item is in the cart; nothing bought yet
+//	checkout_sent the checkout may or may not have happened
+//	checked_out   the orders exist (OrderReferences); their DIDs may not be in knm yet
+//	imported      final: every delivered DID is in knm and the cart is gone
+//	partial       final: as imported, but Voxbone delivered fewer DIDs than ordered
+//	failed        final: nothing was bought and the cart is gone
+const (
+	StatePlanned      = "planned"
+	StateCartCreated  = "cart_created"
+	StateItemsAdded   = "items_added"
+	StateCheckoutSent = "checkout_sent"
+	StateCheckedOut   = "checked_out"
+	StateImported     = "imported"
+	StatePartial      = "partial"
+	StateFailed       = "failed"
+)
+
+// unfinishedStates are the states Recover settles.
+var unfinishedStates = []string{StatePlanned, StateCartCreated, StateItemsAdded, StateCheckoutSent, StateCheckedOut}
+
+// preCheckout reports whether an order in state s can not have bought anything.
+func preCheckout(s string) bool {
+	return s == StatePlanned || s == StateCartCreated || s == StateItemsAdded
+}
+
+// final reports whether s is a final state.
+func final(s string) bool { return s == StateImported || s == StatePartial || s == StateFailed }
+
+// PlanLine is what an order buys from one DID group.
+type PlanLine struct {
+	GroupID   int    `json:"group_id"`
+	Quantity  int    `json:"quantity"`
+	UnitCents int    `json:"unit_cents"` // setup100 + monthly100
+	AreaCode  string `json:"area_code,omitempty"`
+	City      string `json:"city,omitempty"`
+}
+
+// orderPayload is the journal row's payload.
+type orderPayload struct {
+	OrderID         string     `json:"order_id"`
+	QueryID         string     `json:"query_id,omitempty"`
+	Plan            []PlanLine `json:"plan"`
+	CartID          int        `json:"cart_id,omitempty"`
+	OrderReferences []string   `json:"order_references,omitempty"`
+	Imported        []string   `json:"imported,omitempty"`
+	Error           string     `json:"error,omitempty"`
+	IdempotencyKey  string     `json:"idempotency_key,omitempty"`
+	AssignTo        string     `json:"assign_to,omitempty"`
+}
+
+// planned returns how many DIDs the plan buys and what they cost, in cents.
+func (p *orderPayload) planned() (qty, cents int) {
+	for _, l := range p.Plan {
+		qty += l.Quantity
+		cents += l.Quantity * l.UnitCents
+	}
+	return qty, cents
+}
+
+// order is one journal row being worked on: the entry as last read or written and its
+// decoded payload.
+type order struct {
+	e *knm.JournalEntry
+	p orderPayload
+}
+
+// newOrderID returns a fresh knm order id, which is also the cart's customerReference.
+func newOrderID() string {
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return OrderPrefix + hex.EncodeToString(b[:])
+}
+
+func decodeOrder(e *knm.JournalEntry) (*order, error) {
+	o := &order{e: e}
+	if err := json.Unmarshal(e.Payload, &o.p); err != nil {
+		return nil, fmt.Errorf("knm_voxbone: journal %s: bad payload: %w", e.ID, err)
+	}
+	return o, nil
+}
+
+// create writes the order's first row.
+func (c *Carrier) createOrder(ctx context.Context, p orderPayload) (*order, error) {
+	raw, err := json.Marshal(p)
+	if err != nil {
+		return nil, err
+	}
+	now := c.now()
+	e := &knm.JournalEntry{ID: p.OrderID, Carrier: ModuleName, State: StatePlanned, Payload: raw, Created: now, Updated: now}
+	if err := c.store.CreateJournal(ctx, e); err != nil {
+		return nil, fmt.Errorf("knm_voxbone: journal order %s: %w", p.OrderID, err)
+	}
+	return &order{e: e, p: p}, nil
+}
+
+// advance writes the order in state, guarded by the revision last read: if another writer
+// (Recover on this or another instance) moved the row, it fails with a conflict and the
+// caller must stop acting on the order.
+func (c *Carrier) advance(ctx context.Context, o *order, state string) error {
+	raw, err := json.Marshal(o.p)
+	if err != nil {
+		return err
+	}
+	next := *o.e
+	next.State, next.Payload, next.Updated = state, raw, c.now()
+	if err := c.store.UpdateJournal(ctx, &next); err != nil {
+		return fmt.Errorf("knm_voxbone: journal order %s -> %s: %w", o.p.OrderID, state, err)
+	}
+	o.e = &next
+	if final(state) && c.metrics.Order != nil {
+		c.metrics.Order(state, len(o.p.Imported))
+	}
+	return nil
+}
+
+// OrderResult is an order as its journal row tells it.
+type OrderResult struct {
+	OrderID         string     `json:"order_id"`
+	State           string     `json:"state"`
+	QueryID         string     `json:"query_id,omitempty"`
+	Plan            []PlanLine `json:"plan"`
+	Quantity        int        `json:"quantity"`   // DIDs planned
+	CostCents       int        `json:"cost_cents"` // price of the plan, in cents
+	CartID          int        `json:"cart_id,omitempty"`
+	OrderReferences []string   `json:"order_references,omitempty"`
+	Numbers         []string   `json:"numbers"` // the DIDs brought into knm
+	Error           string     `json:"error,omitempty"`
+	IdempotencyKey  string     `json:"idempotency_key,omitempty"`
+	AssignTo        string     `json:"assign_to,omitempty"`
+	Created         time.Time  `json:"created"`
+	Updated         time.Time  `json:"updated"`
+	// Replayed is true when the result is that of an earlier request with the same
+	// idempotency key.
+	Replayed bool `json:"replayed,omitempty"`
+}
+
+func (o *order) result() *OrderResult {
+	qty, cents := o.p.planned()
+	nums := o.p.Imported
+	if nums == nil {
+		nums = []string{}
+	}
+	return &OrderResult{
+		OrderID: o.p.OrderID, State: o.e.State, QueryID: o.p.QueryID, Plan: o.p.Plan,
+		Quantity: qty, CostCents: cents, CartID: o.p.CartID, OrderReferences: o.p.OrderReferences,
+		Numbers: nums, Error: o.p.Error, IdempotencyKey: o.p.IdempotencyKey, AssignTo: o.p.AssignTo,
+		Created: o.e.Created, Updated: o.e.Updated,
+	}
+}
+
+// GetOrder returns an order of this carrier from the journal, or a not_found error.
+func (c *Carrier) GetOrder(ctx context.Context, id string) (*OrderResult, error) {
+	e, err := c.store.GetJournal(ctx, id)
+	if err != nil {
+		if knm.IsErrorName(err, knm.ErrNotFound) {
+			return nil, knm.Errorf(knm.ErrNotFound, "voxbone order %s not found", id)
+		}
+		return nil, err
+	}
+	if e.Carrier != ModuleName {
+		return nil, knm.Errorf(knm.ErrNotFound, "voxbone order %s not found", id)
+	}
+	o, err := decodeOrder(e)
+	if err != nil {
+		return nil, err
+	}
+	return o.result(), nil
+}
+
+// ListOrders returns every order of this carrier, oldest first.
+func (c *Carrier) ListOrders(ctx context.Context) ([]*OrderResult, error) {
+	es, err := c.store.FindJournals(ctx, knm.JournalFilter{Carrier: ModuleName})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*OrderResult, 0, len(es))
+	for _, e := range es {
+		o, err := decodeOrder(e)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, o.result())
+	}
+	return out, nil
+}

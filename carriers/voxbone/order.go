@@ -1,0 +1,457 @@
+package voxbone
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+	"sync"
+
+	"github.com/knmproject/knm"
+	"github.com/knmproject/knm/voxbone"
+)
+
+// groupQuery selects the DID groups an order may buy from.
+type groupQuery struct {
+	CountryA3 string
+	DIDType   string // "" for any
+	AreaCode  string // "" for any; may end in "*"
+	GroupID   int    // non-zero: exactly this group
+}
+
+// catalogue is what a plan is made from: the balance and every matching DID group.
+type catalogue struct {
+	balance *voxbone.AccountBalance
+	groups  []voxbone.DIDGroup
+}
+
+// fetchCatalogue gets the balance and every page of matching DID groups in one round trip
+// when the groups fit in one page (the first page tells how many pages follow; those are
+// fetched in parallel).
+func (c *Carrier) fetchCatalogue(ctx context.Context, q groupQuery) (*catalogue, error) {
+	var (
+		wg     sync.WaitGroup
+		cat    catalogue
+		balErr error
+	)
+	wg.Go(func() { cat.balance, balErr = c.vx.AccountBalance(ctx) })
+	groups, err := c.allGroups(ctx, q)
+	wg.Wait()
+	if err = errors.Join(balErr, err); err != nil {
+		return nil, carrierError("voxbone inventory", err)
+	}
+	cat.groups = groups
+	return &cat, nil
+}
+
+// allGroups fetches every page of inventory/didgroup for q, pages after the first in parallel.
+func (c *Carrier) allGroups(ctx context.Context, q groupQuery) ([]voxbone.DIDGroup, error) {
+	opts := voxbone.ListDIDGroupsOptions{
+		ListOptions:   voxbone.ListOptions{PageSize: c.s.PageSize},
+		CountryCodeA3: q.CountryA3, DIDType: q.DIDType, AreaCode: q.AreaCode,
+		ShowEmpty: voxbone.Ptr(false),
+	}
+	if q.GroupID != 0 {
+		opts.DIDGroupIDs = []int{q.GroupID}
+	}
+	first, total, err := c.vx.ListDIDGroups(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	pages := 1
+	if len(first) == c.s.PageSize && total > c.s.PageSize {
+		pages = (total + c.s.PageSize - 1) / c.s.PageSize
+	}
+	rest := make([][]voxbone.DIDGroup, pages)
+	errs := make([]error, pages)
+	var wg sync.WaitGroup
+	for p := 1; p < pages; p++ {
+		wg.Go(func() {
+			o := opts
+			o.PageNumber = p
+			rest[p], _, errs[p] = c.vx.ListDIDGroups(ctx, o)
+			if voxbone.HasCode(errs[p], 13) { // PAGINATION_OVERFLOW: the list shrank meanwhile
+				errs[p] = nil
+			}
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	out := first
+	for _, r := range rest[1:] {
+		out = append(out, r...)
+	}
+	return out, nil
+}
+
+// planResult is a greedy plan and why it may fall short.
+type planResult struct {
+	lines   []PlanLine
+	qty     int
+	inStock int // DIDs in stock over all usable groups
+	short   error
+}
+
+// makePlan fills want greedily over the groups in Voxbone's order, never taking more than a
+// group's stock (no back-orders) and never spending more than budgetCents (< 0: no limit).
+func makePlan(groups []voxbone.DIDGroup, want, budgetCents int) planResult {
+	var r planResult
+	seen := map[int]bool{}
+	for _, g := range groups {
+		if !g.Available || g.Stock <= 0 || seen[g.DIDGroupID] {
+			continue
+		}
+		seen[g.DIDGroupID] = true
+		r.inStock += g.Stock
+		take := min(g.Stock, want-r.qty)
+		unit := g.Setup100 + g.Monthly100
+		if budgetCents >= 0 && unit > 0 {
+			take = min(take, budgetCents/unit)
+		}
+		if take <= 0 {
+			continue
+		}
+		if budgetCents >= 0 {
+			budgetCents -= take * unit
+		}
+		line := PlanLine{GroupID: g.DIDGroupID, Quantity: take, UnitCents: unit, AreaCode: g.AreaCode}
+		if g.CityName != nil {
+			line.City = *g.CityName
+		}
+		r.lines = append(r.lines, line)
+		r.qty += take
+	}
+	return r
+}
+
+// budgetCents is what one order may spend: the balance, capped by max_order_cost.
+func (c *Carrier) budgetCents(bal *voxbone.AccountBalance) int {
+	b := int(math.Floor(bal.Balance*100 + 1e-6))
+	if c.s.MaxOrderCost > 0 {
+		b = min(b, int(math.Floor(c.s.MaxOrderCost*100+1e-6)))
+	}
+	return max(b, 0)
+}
+
+// plan makes the plan for want DIDs and explains a shortfall.
+func (c *Carrier) plan(cat *catalogue, want int) planResult {
+	r := makePlan(cat.groups, want, c.budgetCents(cat.balance))
+	switch {
+	case r.qty >= want:
+	case r.inStock < want:
+		r.short = knm.Errorf(knm.ErrUnavailable, "insufficient inventory: wanted %d, %d in stock", want, r.inStock)
+	default:
+		limit := fmt.Sprintf("balance %.2f %s", cat.balance.Balance, cat.balance.Currency)
+		if c.s.MaxOrderCost > 0 {
+			limit += fmt.Sprintf(", max_order_cost %.2f", c.s.MaxOrderCost)
+		}
+		r.short = knm.Errorf(knm.ErrNotEnoughCredit, "not enough credit: wanted %d, can afford %d (%s)", want, r.qty, limit)
+	}
+	return r
+}
+
+// orderOutcome is what executing an order brought into knm.
+type orderOutcome struct {
+	rows []knm.SearchRow // numbers stored available and unassigned by this order
+}
+
+// execute runs a journalled order from planned to a final state (or as far as it can,
+// leaving the row for Recover). Before checkout every failure deletes the cart and marks
+// the order failed; from checkout on the work is detached from ctx (money may be spent)
+// and any checkout error is settled by looking the order up, never by buying again.
+func (c *Carrier) execute(ctx context.Context, o *order, description string) (*orderOutcome, error) {
+	cart, err := c.vx.CreateCart(ctx, voxbone.CreateCartRequest{CustomerReference: o.p.OrderID, Description: description})
+	if err != nil {
+		// A lost answer may still have created the cart: abort looks it up by reference.
+		return nil, c.abort(ctx, o, err)
+	}
+	o.p.CartID = cart.CartIdentifier
+	if err := c.advance(ctx, o, StateCartCreated); err != nil {
+		return nil, c.abort(ctx, o, err)
+	}
+	if err := c.addItems(ctx, o); err != nil {
+		return nil, c.abort(ctx, o, err)
+	}
+	if err := c.advance(ctx, o, StateItemsAdded); err != nil {
+		return nil, c.abort(ctx, o, err)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, c.abort(ctx, o, err) // the caller gave up: do not buy for nobody
+	}
+	if err := c.advance(ctx, o, StateCheckoutSent); err != nil {
+		return nil, c.abort(ctx, o, err)
+	}
+
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.settleTimeout)
+	defer cancel()
+	res, err := c.vx.Checkout(sctx, o.p.CartID)
+	if err == nil {
+		o.p.OrderReferences = didReferences(res)
+	}
+	if err != nil || len(o.p.OrderReferences) == 0 {
+		if err == nil {
+			err = fmt.Errorf("checkout of cart %d returned no DID order (status %q)", o.p.CartID, res.Status)
+		}
+		return c.settleCheckout(sctx, o, err, false)
+	}
+	if err := c.advance(sctx, o, StateCheckedOut); err != nil {
+		// The row still says checkout_sent, which Recover settles the same way; importing
+		// now is idempotent, so go on.
+		c.log.Warn("knm_voxbone: journal write after checkout failed", "order", o.p.OrderID, "error", err)
+	}
+	return c.finish(sctx, o)
+}
+
+// addItems adds one line per planned group, all in parallel (the limiter keeps the rate).
+func (c *Carrier) addItems(ctx context.Context, o *order) error {
+	errs := make([]error, len(o.p.Plan))
+	var wg sync.WaitGroup
+	for i, l := range o.p.Plan {
+		wg.Go(func() { errs[i] = c.vx.AddDIDsToCart(ctx, o.p.CartID, l.GroupID, l.Quantity) })
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// didReferences returns the order references of the DID products of a checkout.
+func didReferences(res *voxbone.CheckoutResult) []string {
+	var refs []string
+	for _, p := range res.ProductCheckoutList {
+		if p.OrderReference != "" && (p.ProductType == "DID" || p.ProductType == "") {
+			refs = append(refs, p.OrderReference)
+		}
+	}
+	return refs
+}
+
+// abort undoes an order that cannot have bought anything: it deletes the order's cart(s)
+// and marks the row failed. If the cart cannot be deleted, the row is left for Recover.
+// It runs detached from ctx, which may be the reason for aborting.
+func (c *Carrier) abort(ctx context.Context, o *order, cause error) error {
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 3*c.s.RequestTimeout)
+	defer cancel()
+	if err := c.removeCarts(dctx, o, o.p.CartID == 0); err != nil {
+		c.log.Warn("knm_voxbone: cart cleanup failed; recover will retry", "order", o.p.OrderID, "error", err)
+		return carrierError("voxbone order "+o.p.OrderID, cause)
+	}
+	o.p.Error = cause.Error()
+	if err := c.advance(dctx, o, StateFailed); err != nil {
+		c.log.Warn("knm_voxbone: journal write failed; recover will settle", "order", o.p.OrderID, "error", err)
+	}
+	return carrierError("voxbone order "+o.p.OrderID, cause)
+}
+
+// removeCarts deletes the order's cart: the recorded one, or, when byReference is set (the
+// cart id may be unknown), every cart whose customerReference is the order id. A cart that
+// is already gone is not an error. Deleting is the fence of settleCheckout: once the cart
+// is gone no late checkout of it can succeed.
+func (c *Carrier) removeCarts(ctx context.Context, o *order, byReference bool) error {
+	ids := []int{}
+	if o.p.CartID != 0 {
+		ids = append(ids, o.p.CartID)
+	}
+	if byReference {
+		carts, err := c.vx.ListAllCarts(ctx, voxbone.ListCartsOptions{Reference: o.p.OrderID})
+		if err != nil {
+			return err
+		}
+		for _, ct := range carts {
+			if ct.CustomerReference == o.p.OrderID && ct.CartIdentifier != o.p.CartID {
+				ids = append(ids, ct.CartIdentifier)
+			}
+		}
+	}
+	var errs []error
+	for _, id := range ids {
+		if err := c.vx.DeleteCart(ctx, id); err != nil && !cartGone(err) {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// cartGone reports whether a cart call failed because the cart does not exist.
+func cartGone(err error) bool {
+	return voxbone.HasCode(err, 400) || voxbone.IsNotFound(err)
+}
+
+// settleCheckout decides an order whose checkout outcome is unknown: first the fence (delete
+// the cart, so no late checkout can still succeed), then the orders placed with the order
+// id as customerReference. Found: the order goes on as checked out. None: nothing was
+// bought. When the fence or the lookup fails the row stays checkout_sent for Recover.
+// byReference also deletes any other cart carrying the order id (Recover's thoroughness).
+func (c *Carrier) settleCheckout(ctx context.Context, o *order, cause error, byReference bool) (*orderOutcome, error) {
+	if err := c.removeCarts(ctx, o, byReference || o.p.CartID == 0); err != nil {
+		return nil, carrierError("voxbone order "+o.p.OrderID+": checkout outcome unknown, recover will settle it",
+			errors.Join(cause, err))
+	}
+	orders, err := c.vx.ListAllOrders(ctx, voxbone.ListOrdersOptions{CustomerReference: o.p.OrderID})
+	if err != nil {
+		return nil, carrierError("voxbone order "+o.p.OrderID+": checkout outcome unknown, recover will settle it",
+			errors.Join(cause, err))
+	}
+	var refs []string
+	for _, vo := range orders {
+		if vo.CustomerReference == o.p.OrderID && vo.Reference != "" {
+			refs = append(refs, vo.Reference)
+		}
+	}
+	if len(refs) == 0 {
+		o.p.Error = "checkout did not happen: " + cause.Error()
+		if err := c.advance(ctx, o, StateFailed); err != nil {
+			c.log.Warn("knm_voxbone: journal write failed; recover will settle", "order", o.p.OrderID, "error", err)
+		}
+		return nil, carrierError("voxbone order "+o.p.OrderID, cause)
+	}
+	c.log.Info("knm_voxbone: checkout answer lost but the order exists; importing it", "order", o.p.OrderID, "references", refs)
+	o.p.OrderReferences = refs
+	if err := c.advance(ctx, o, StateCheckedOut); err != nil {
+		c.log.Warn("knm_voxbone: journal write failed", "order", o.p.OrderID, "error", err)
+	}
+	return c.finish(ctx, o)
+}
+
+// finish imports the DIDs of a checked-out order: every page of inventory/did per order
+// reference, in parallel with each other and with deleting the emptied cart. The row
+// becomes imported (or partial when Voxbone delivered fewer DIDs than planned); if a fetch
+// or the cart deletion fails it stays checked_out for Recover, which repeats this
+// idempotently.
+func (c *Carrier) finish(ctx context.Context, o *order) (*orderOutcome, error) {
+	var (
+		wg      sync.WaitGroup
+		cartErr error
+	)
+	if o.p.CartID != 0 {
+		wg.Go(func() {
+			if err := c.vx.DeleteCart(ctx, o.p.CartID); err != nil && !cartGone(err) {
+				cartErr = err
+			}
+		})
+	}
+	lists := make([][]voxbone.DID, len(o.p.OrderReferences))
+	errs := make([]error, len(o.p.OrderReferences))
+	for i, ref := range o.p.OrderReferences {
+		wg.Go(func() {
+			lists[i], errs[i] = c.vx.ListAllDIDs(ctx, voxbone.ListDIDsOptions{
+				ListOptions: voxbone.ListOptions{PageSize: c.s.PageSize}, OrderReference: ref})
+		})
+	}
+	wg.Wait()
+	var dids []voxbone.DID
+	for _, l := range lists {
+		dids = append(dids, l...)
+	}
+	out, impErr := c.importDIDs(ctx, o, dids)
+	fetchErr := errors.Join(errs...)
+	if err := errors.Join(fetchErr, impErr, cartErr); err != nil {
+		o.p.Error = err.Error()
+		if werr := c.advance(ctx, o, StateCheckedOut); werr != nil {
+			c.log.Warn("knm_voxbone: journal write failed", "order", o.p.OrderID, "error", werr)
+		}
+		if fetchErr == nil && impErr == nil {
+			// Every number is in knm; only the cart is left, which Recover deletes.
+			c.log.Warn("knm_voxbone: cart deletion failed; recover will retry", "order", o.p.OrderID, "error", cartErr)
+			return out, nil
+		}
+		return out, carrierError("voxbone order "+o.p.OrderID+": bought, not all numbers imported yet (recover will finish)", err)
+	}
+	o.p.Error = ""
+	state := StateImported
+	if planned, _ := o.p.planned(); len(o.p.Imported) < planned {
+		state = StatePartial
+		o.p.Error = fmt.Sprintf("voxbone delivered %d of %d DIDs; the rest are back-ordered", len(o.p.Imported), planned)
+	}
+	if err := c.advance(ctx, o, state); err != nil {
+		c.log.Warn("knm_voxbone: journal write failed", "order", o.p.OrderID, "error", err)
+	}
+	return out, nil
+}
+
+// importDIDs stores the DIDs in one transaction: available and unassigned, or in_service
+// for the order's assign_to account, module knm_voxbone, carrier_data the DID as Voxbone
+// sent it. DIDs already stored as knm_voxbone numbers count as imported (an import that
+// ran before a crash); a DID stored under another module is reported, never overwritten.
+func (c *Carrier) importDIDs(ctx context.Context, o *order, dids []voxbone.DID) (*orderOutcome, error) {
+	out := &orderOutcome{}
+	if len(dids) == 0 {
+		return out, nil
+	}
+	ns := make([]*knm.Number, 0, len(dids))
+	byNum := map[string]*knm.Number{}
+	for _, d := range dids {
+		n := c.didNumber(d, o.p.AssignTo)
+		if byNum[n.Number] == nil {
+			byNum[n.Number] = n
+			ns = append(ns, n)
+		}
+	}
+	skipped, err := c.store.ImportNumbers(ctx, ns)
+	if err != nil {
+		return out, fmt.Errorf("store DIDs of order %s: %w", o.p.OrderID, err)
+	}
+	skip := map[string]bool{}
+	var errs []error
+	for _, num := range skipped {
+		skip[num] = true
+		cur, err := c.store.GetNumber(ctx, num)
+		switch {
+		case err != nil:
+			errs = append(errs, err)
+		case cur.ModuleName != ModuleName:
+			errs = append(errs, knm.NumberExists(num).WithCause("bought from voxbone but stored with module "+cur.ModuleName))
+		default:
+			if cur.State == knm.StateAvailable && cur.AssignedTo == "" {
+				out.rows = append(out.rows, row(cur))
+			}
+		}
+	}
+	seen := map[string]bool{}
+	for _, n := range o.p.Imported {
+		seen[n] = true
+	}
+	for _, n := range ns {
+		if !skip[n.Number] && n.State == knm.StateAvailable {
+			out.rows = append(out.rows, row(n))
+		}
+		if !seen[n.Number] {
+			seen[n.Number] = true
+			o.p.Imported = append(o.p.Imported, n.Number)
+		}
+	}
+	return out, errors.Join(errs...)
+}
+
+// didNumber is the knm number of a bought DID.
+func (c *Carrier) didNumber(d voxbone.DID, assignTo string) *knm.Number {
+	num := d.E164
+	if !strings.HasPrefix(num, "+") {
+		num = "+" + num
+	}
+	n := &knm.Number{Number: num, State: knm.StateAvailable, CarrierData: d.Raw}
+	n.SetModule(ModuleName)
+	if assignTo != "" {
+		n.State, n.AssignedTo = knm.StateInService, assignTo
+	}
+	return n
+}
+
+func row(n *knm.Number) knm.SearchRow {
+	return knm.SearchRow{Number: n.Number, Module: ModuleName, State: knm.StateAvailable, CarrierData: n.CarrierData}
+}
+
+// carrierError wraps a Voxbone failure as a knm error, keeping a knm error's name (such as
+// a conflict) when there is one. Voxbone's errors never carry credentials.
+func carrierError(what string, err error) error {
+	var ke *knm.Error
+	if errors.As(err, &ke) {
+		return &knm.Error{Name: ke.Name, Message: what, Err: err}
+	}
+	name := knm.ErrCarrier
+	if voxbone.IsRateLimited(err) {
+		name = knm.ErrTooManyRequests
+	}
+	return &knm.Error{Name: name, Message: what, Err: err}
+}

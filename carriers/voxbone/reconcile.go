@@ -1,0 +1,169 @@
+package voxbone
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/knmproject/knm"
+	"github.com/knmproject/knm/voxbone"
+)
+
+// DIDSummary is the short form of a Voxbone DID in reports.
+type DIDSummary struct {
+	DIDID          int    `json:"did_id"`
+	E164           string `json:"e164"`
+	DIDGroupID     int    `json:"did_group_id"`
+	Type           string `json:"type"`
+	CountryCodeA3  string `json:"country_code_a3"`
+	AreaCode       string `json:"area_code"`
+	OrderReference string `json:"order_reference,omitempty"`
+}
+
+// ReconcileReport compares the Voxbone account with knm's knm_voxbone numbers.
+type ReconcileReport struct {
+	// UnknownToKnm are DIDs of the account that knm has no knm_voxbone number for.
+	UnknownToKnm []DIDSummary `json:"unknown_to_knm"`
+	// MissingAtVoxbone are knm_voxbone numbers the account no longer has.
+	MissingAtVoxbone []string `json:"missing_at_voxbone"`
+	// Imported is how many unknown DIDs were stored (importMissing only).
+	Imported int `json:"imported"`
+	// Conflicts are unknown DIDs that knm stores under another module (never overwritten).
+	Conflicts []string `json:"conflicts,omitempty"`
+}
+
+// accountDIDs lists every DID of the account (all pages), keyed by E.164 with "+".
+func (c *Carrier) accountDIDs(ctx context.Context) (map[string]voxbone.DID, error) {
+	dids, err := c.vx.ListAllDIDs(ctx, voxbone.ListDIDsOptions{ListOptions: voxbone.ListOptions{PageSize: c.s.PageSize}})
+	if err != nil {
+		return nil, carrierError("voxbone: list DIDs", err)
+	}
+	out := make(map[string]voxbone.DID, len(dids))
+	for _, d := range dids {
+		num := d.E164
+		if !strings.HasPrefix(num, "+") {
+			num = "+" + num
+		}
+		out[num] = d
+	}
+	return out, nil
+}
+
+// Reconcile lists every DID of the Voxbone account and compares it with the database's
+// knm_voxbone numbers (any state). With importMissing, DIDs unknown to knm are stored
+// available and unassigned, with the DID as carrier data.
+func (c *Carrier) Reconcile(ctx context.Context, importMissing bool) (*ReconcileReport, error) {
+	dids, err := c.accountDIDs(ctx)
+	if err != nil {
+		return nil, err
+	}
+	known, err := c.store.FindNumbers(ctx, knm.NumberFilter{Module: ModuleName})
+	if err != nil {
+		return nil, err
+	}
+	rep := &ReconcileReport{UnknownToKnm: []DIDSummary{}, MissingAtVoxbone: []string{}}
+	inKnm := make(map[string]bool, len(known))
+	for _, n := range known {
+		inKnm[n.Number] = true
+		if _, ok := dids[n.Number]; !ok {
+			rep.MissingAtVoxbone = append(rep.MissingAtVoxbone, n.Number)
+		}
+	}
+	var missing []*knm.Number
+	for num, d := range dids {
+		if inKnm[num] {
+			continue
+		}
+		s := DIDSummary{DIDID: d.DIDID, E164: num, DIDGroupID: d.DIDGroupID, Type: d.Type,
+			CountryCodeA3: d.CountryCodeA3, AreaCode: d.AreaCode}
+		if d.OrderReference != nil {
+			s.OrderReference = *d.OrderReference
+		}
+		rep.UnknownToKnm = append(rep.UnknownToKnm, s)
+		missing = append(missing, c.didNumber(d, ""))
+	}
+	sortSummaries(rep.UnknownToKnm)
+	if importMissing && len(missing) > 0 {
+		skipped, err := c.store.ImportNumbers(ctx, missing)
+		if err != nil {
+			return rep, err
+		}
+		rep.Imported = len(missing) - len(skipped)
+		rep.Conflicts = skipped
+	}
+	return rep, nil
+}
+
+func sortSummaries(s []DIDSummary) {
+	slices.SortFunc(s, func(a, b DIDSummary) int { return strings.Compare(a.E164, b.E164) })
+}
+
+// Number statuses of CheckNumbers.
+const (
+	CheckActive  = "active"
+	CheckMissing = "missing"
+)
+
+// CheckNumbers returns "active" for each number the Voxbone account has and "missing" for
+// the others, from one listing of the account's DIDs.
+func (c *Carrier) CheckNumbers(ctx context.Context, numbers []string) (map[string]string, error) {
+	dids, err := c.accountDIDs(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]string, len(numbers))
+	for _, n := range numbers {
+		key := n
+		if !strings.HasPrefix(key, "+") {
+			key = "+" + key
+		}
+		if _, ok := dids[key]; ok {
+			out[n] = CheckActive
+		} else {
+			out[n] = CheckMissing
+		}
+	}
+	return out, nil
+}
+
+// cartDateLayout is the format of a cart's dateAdded, rendered in UTC.
+const cartDateLayout = "2006-01-02 15:04:05"
+
+// PurgeCarts deletes knm's own abandoned carts and returns their ids: carts whose
+// customerReference starts with OrderPrefix, older than cart_ttl_minutes, whose order was
+// never checked out (its journal row is before checkout_sent, failed, or missing). Other
+// carts (other tools', or knm carts of orders still in flight or checked out) are never
+// touched. With dryRun nothing is deleted; the ids are those that would be.
+func (c *Carrier) PurgeCarts(ctx context.Context, dryRun bool) ([]int, error) {
+	carts, err := c.vx.ListAllCarts(ctx, voxbone.ListCartsOptions{ListOptions: voxbone.ListOptions{PageSize: c.s.PageSize}})
+	if err != nil {
+		return nil, carrierError("voxbone: list carts", err)
+	}
+	cutoff := c.now().Add(-c.s.CartTTL)
+	purged := []int{}
+	for _, ct := range carts {
+		if !strings.HasPrefix(ct.CustomerReference, OrderPrefix) {
+			continue
+		}
+		added, err := time.ParseInLocation(cartDateLayout, ct.DateAdded, time.UTC)
+		if err != nil || added.After(cutoff) {
+			continue // unknown age: keep it
+		}
+		e, err := c.store.GetJournal(ctx, ct.CustomerReference)
+		switch {
+		case knm.IsErrorName(err, knm.ErrNotFound):
+		case err != nil:
+			return purged, err
+		case e.Carrier != ModuleName || !(preCheckout(e.State) || e.State == StateFailed):
+			continue
+		}
+		if !dryRun {
+			if err := c.vx.DeleteCart(ctx, ct.CartIdentifier); err != nil && !cartGone(err) {
+				return purged, carrierError("voxbone: delete cart", err)
+			}
+		}
+		purged = append(purged, ct.CartIdentifier)
+	}
+	return purged, nil
+}

@@ -1,0 +1,56 @@
+package voxbone
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/knmproject/knm"
+	"github.com/knmproject/knm/voxbone"
+)
+
+// DisconnectNumber cancels the number at Voxbone: it looks the exact E.164 up
+// (GET inventory/did?e164Pattern=+E164, every page), requires exactly one DID whose e164
+// equals the number, cancels that DID (POST ordering/cancel {"didIds":[id]}) and checks
+// numberCancelled == 1. Any failure is returned and the number is left as it was: the
+// manager then keeps it, so a number is never dropped from knm while Voxbone still bills it.
+// The cancel itself is never retried (a lost answer is settled by looking the DID up again).
+func (c *Carrier) DisconnectNumber(ctx context.Context, n *knm.Number) error {
+	num := n.Number
+	if !strings.HasPrefix(num, "+") {
+		num = "+" + num
+	}
+	dids, err := c.vx.ListAllDIDs(ctx, voxbone.ListDIDsOptions{
+		ListOptions: voxbone.ListOptions{PageSize: c.s.PageSize}, E164Pattern: num})
+	if err != nil {
+		return carrierError("voxbone: look up "+num, err)
+	}
+	var match []voxbone.DID
+	for _, d := range dids {
+		if sameE164(d.E164, num) {
+			match = append(match, d)
+		}
+	}
+	switch len(match) {
+	case 0:
+		return knm.Errorf(knm.ErrCarrier, "voxbone: %s is not in the Voxbone account; not cancelled", num).WithCause("no matching DID")
+	case 1:
+	default:
+		return knm.Errorf(knm.ErrCarrier, "voxbone: %d DIDs match %s exactly; not cancelled", len(match), num).WithCause("ambiguous DID")
+	}
+	id := match[0].DIDID
+	cancelled, err := c.vx.CancelDIDs(ctx, []int{id})
+	if err != nil {
+		return carrierError(fmt.Sprintf("voxbone: cancel %s (DID %d)", num, id), err)
+	}
+	if cancelled != 1 {
+		return knm.Errorf(knm.ErrCarrier, "voxbone: cancel %s (DID %d): numberCancelled is %d, want 1", num, id, cancelled)
+	}
+	c.log.Info("knm_voxbone: DID cancelled", "number", num, "did_id", id)
+	return nil
+}
+
+// sameE164 compares two E.164 strings, ignoring a leading "+".
+func sameE164(a, b string) bool {
+	return strings.TrimPrefix(a, "+") == strings.TrimPrefix(b, "+")
+}

@@ -1,0 +1,154 @@
+package voxbone
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/knmproject/knm"
+	"github.com/knmproject/knm/e164"
+)
+
+// Voxbone DID types knm asks for (voxbone-api.md §7.2).
+const (
+	TypeGeographic = "GEOGRAPHIC"
+	TypeTollFree   = "TOLL_FREE"
+)
+
+// usTollFree and usTollFreeWildcard are Kazoo's IS_US_TOLLFREE and IS_US_TOLLFREE_WILDCARD:
+// exact string tests on the raw prefix (kazoo-knm §7).
+var (
+	usTollFree = []string{"800", "822", "833", "844", "855", "866", "877",
+		"880", "881", "882", "883", "884", "885", "886", "887", "888", "889"}
+	usTollFreeWildcard = []string{"80*", "84*", "85*", "86*", "87*", "88*"}
+)
+
+// DIDType returns the Voxbone didType Kazoo master asks for: TOLL_FREE for +1 with a US
+// toll-free prefix or wildcard, or the UIFN prefix 800 for any country; GEOGRAPHIC otherwise.
+func DIDType(dialcode, prefix string) string {
+	if dialcode == "+1" && (slices.Contains(usTollFree, prefix) || slices.Contains(usTollFreeWildcard, prefix)) {
+		return TypeTollFree
+	}
+	if prefix == "800" { // IS_UIFN_TOLLFREE
+		return TypeTollFree
+	}
+	return TypeGeographic
+}
+
+// CountryA3 returns the ISO 3166 alpha-3 code Voxbone wants for an alpha-2 (or already
+// alpha-3) country code, or an invalid error.
+func CountryA3(country string) (string, error) {
+	c := strings.ToUpper(strings.TrimSpace(country))
+	switch len(c) {
+	case 2:
+		if a3, ok := e164.Alpha3(c); ok {
+			return a3, nil
+		}
+	case 3:
+		if _, ok := e164.Alpha2(c); ok {
+			return c, nil
+		}
+	}
+	return "", knm.Errorf(knm.ErrInvalid, "unknown country %q", country).WithCause("country")
+}
+
+// FindNumbers offers up to opts.Quantity knm_voxbone numbers starting with
+// opts.NormalizedPrefix:
+//  1. the pool first: numbers already bought, available and unassigned;
+//  2. in search_mode "order", the shortfall is bought (at most max_order_quantity, within
+//     max_order_cost and the balance, never beyond a group's stock) and stored available.
+//
+// When not everything wanted can be had, the rows that could are returned together with
+// an error saying why (unavailable: not enough stock; not_enough_credit; service
+// restriction: max_order_quantity; carrier_fault).
+func (c *Carrier) FindNumbers(ctx context.Context, opts knm.SearchOptions) ([]knm.SearchRow, error) {
+	start := time.Now()
+	want := max(opts.Quantity, 1)
+	pool, err := c.store.FindNumbers(ctx, knm.NumberFilter{
+		AssignedTo: new(string), States: []knm.State{knm.StateAvailable}, Module: ModuleName,
+		Prefix: strings.TrimSuffix(opts.NormalizedPrefix, "*"), Limit: want,
+	})
+	if err != nil {
+		return nil, err
+	}
+	rows := make([]knm.SearchRow, 0, want)
+	for _, n := range pool {
+		rows = append(rows, row(n))
+	}
+	fromPool := len(rows)
+	defer func() {
+		if c.metrics.Search != nil {
+			c.metrics.Search(fromPool, len(rows)-fromPool, time.Since(start))
+		}
+	}()
+	if len(rows) >= want || c.s.SearchMode == SearchModePool {
+		return rows, nil
+	}
+
+	a3, err := CountryA3(opts.Country)
+	if err != nil {
+		return rows, err
+	}
+	short := want - len(rows)
+	var capErr error
+	if short > c.s.MaxOrderQuantity {
+		capErr = knm.Errorf(knm.ErrServiceRestriction, "max_order_quantity %d caps this search's purchase: wanted %d more",
+			c.s.MaxOrderQuantity, short)
+		short = c.s.MaxOrderQuantity
+	}
+	q := groupQuery{CountryA3: a3, DIDType: DIDType(opts.Dialcode, opts.Prefix), AreaCode: opts.Prefix}
+	bought, err := c.buy(ctx, buyRequest{Query: q, Want: short, QueryID: opts.QueryID, Description: opts.QueryID})
+	rows = append(rows, bought...)
+	return rows, errors.Join(err, capErr)
+}
+
+// buyRequest is one purchase: want DIDs matching Query.
+type buyRequest struct {
+	Query          groupQuery
+	Want           int
+	QueryID        string
+	Description    string // the cart's description
+	OrderID        string // preset (native orders claim it first); else generated
+	IdempotencyKey string
+	AssignTo       string
+	// AllOrNothing refuses a plan that falls short instead of buying part of it.
+	AllOrNothing bool
+}
+
+// buy plans and executes one journalled order and returns the rows it stored available.
+// A plan that falls short buys what it can (unless AllOrNothing) and returns the shortfall
+// error with the rows.
+func (c *Carrier) buy(ctx context.Context, r buyRequest) ([]knm.SearchRow, error) {
+	o, short, err := c.prepare(ctx, r)
+	if err != nil || o == nil {
+		return nil, errors.Join(short, err)
+	}
+	out, err := c.execute(ctx, o, r.Description)
+	var rows []knm.SearchRow
+	if out != nil {
+		rows = out.rows
+	}
+	return rows, errors.Join(short, err)
+}
+
+// prepare fetches the catalogue, plans and writes the planned journal row. It returns a
+// nil order when nothing is to be bought.
+func (c *Carrier) prepare(ctx context.Context, r buyRequest) (*order, error, error) {
+	cat, err := c.fetchCatalogue(ctx, r.Query)
+	if err != nil {
+		return nil, nil, err
+	}
+	p := c.plan(cat, r.Want)
+	if p.qty == 0 || (r.AllOrNothing && p.short != nil) {
+		return nil, p.short, nil
+	}
+	id := r.OrderID
+	if id == "" {
+		id = newOrderID()
+	}
+	o, err := c.createOrder(ctx, orderPayload{OrderID: id, QueryID: r.QueryID, Plan: p.lines,
+		IdempotencyKey: r.IdempotencyKey, AssignTo: r.AssignTo})
+	return o, p.short, err
+}
