@@ -152,10 +152,20 @@ func (s Settings) LogValue() slog.Value {
 		slog.Bool("password_set", s.Password != ""),
 		slog.Bool("api_key_set", s.APIKey != ""),
 		slog.String("environment", s.Environment),
-		slog.String("base_url", s.BaseURL),
+		slog.String("base_url", redactURL(s.BaseURL)),
 		slog.Int("rate_limit_rps", s.RateLimitRPS),
 		slog.String("search_mode", s.SearchMode),
 	)
+}
+
+// redactURL hides a password a base URL might carry (Validate refuses such URLs, but
+// settings are logged before they are validated).
+func redactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparsable)"
+	}
+	return u.Redacted()
 }
 
 // String keeps the password and API key out of %v.

@@ -1,0 +1,359 @@
+package voxbone
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/knmproject/knm"
+	"github.com/knmproject/knm/manager"
+	"github.com/knmproject/knm/voxbone"
+	"github.com/knmproject/knm/voxbone/emulator"
+)
+
+func TestSettingsValidate(t *testing.T) {
+	t.Parallel()
+	if err := DefaultSettings().Validate(); err != nil {
+		t.Fatalf("defaults invalid: %v", err)
+	}
+	for name, mut := range map[string]func(*Settings){
+		"environment": func(s *Settings) { s.Environment = "staging" },
+		"page_size":   func(s *Settings) { s.PageSize = 5001 },
+		"base_url":    func(s *Settings) { s.BaseURL = "ftp://x" },
+		"creds url":   func(s *Settings) { s.BaseURL = "http://u:secretpw@127.0.0.1/" },
+		"rps":         func(s *Settings) { s.RateLimitRPS = -1 },
+		"timeout":     func(s *Settings) { s.RequestTimeout = -1 },
+		"search_mode": func(s *Settings) { s.SearchMode = "buy" },
+		"max_qty":     func(s *Settings) { s.MaxOrderQuantity = -3 },
+		"max_cost":    func(s *Settings) { s.MaxOrderCost = -1 },
+		"cart_ttl":    func(s *Settings) { s.CartTTL = -time.Minute },
+	} {
+		s := DefaultSettings()
+		s.Password, s.APIKey = "secretpw", "secretkey"
+		mut(&s)
+		err := s.Validate()
+		if !knm.IsErrorName(err, knm.ErrInvalid) {
+			t.Errorf("%s: err = %v, want invalid", name, err)
+			continue
+		}
+		if strings.Contains(err.Error(), "secret") || strings.Contains(s.String(), "secret") {
+			t.Errorf("%s: a secret leaked: %v / %s", name, err, s)
+		}
+	}
+	// Zero fields take defaults in New.
+	c, err := New(Settings{}, Deps{Store: openSQLite(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Settings(); got != DefaultSettings() {
+		t.Errorf("defaults = %+v", got)
+	}
+	if _, err := New(Settings{}, Deps{}); !knm.IsErrorName(err, knm.ErrInvalid) {
+		t.Errorf("no store: %v", err)
+	}
+	if c.Name() != "knm_voxbone" || c.Info().MaximalPrefixLength != 3 || c.IsLocal() || !c.IsNumberBillable(nil) {
+		t.Error("carrier identity differs from kazoo-knm §1")
+	}
+}
+
+func TestDIDTypeAndCountry(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ dial, prefix, want string }{
+		{"+1", "800", TypeTollFree}, {"+1", "822", TypeTollFree}, {"+1", "880", TypeTollFree},
+		{"+1", "889", TypeTollFree}, {"+1", "80*", TypeTollFree}, {"+1", "84*", TypeTollFree},
+		{"+1", "88*", TypeTollFree}, {"+1", "81*", TypeGeographic}, {"+1", "256", TypeGeographic},
+		{"+1", "8001", TypeGeographic}, {"+44", "800", TypeTollFree}, {"+44", "888", TypeGeographic},
+		{"+32", "2", TypeGeographic},
+	} {
+		if got := DIDType(tc.dial, tc.prefix); got != tc.want {
+			t.Errorf("DIDType(%s, %s) = %s, want %s", tc.dial, tc.prefix, got, tc.want)
+		}
+	}
+	for in, want := range map[string]string{"US": "USA", "be": "BEL", "GBR": "GBR"} {
+		if got, err := CountryA3(in); err != nil || got != want {
+			t.Errorf("CountryA3(%s) = %s, %v", in, got, err)
+		}
+	}
+	if _, err := CountryA3("XX"); !knm.IsErrorName(err, knm.ErrInvalid) {
+		t.Errorf("CountryA3(XX) err = %v", err)
+	}
+}
+
+// TestKazooAcceptance is Kazoo's acceptance case through the manager: search 256 x15 in US,
+// activate one (no Voxbone call), release it (exactly its DID is cancelled).
+func TestKazooAcceptance(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e := emulator.New(emulator.Config{Username: "u", Password: "p"})
+	srv := httptest.NewServer(e)
+	defer srv.Close()
+	store := openSQLite(t)
+	s := DefaultSettings()
+	s.BaseURL, s.Username, s.Password = srv.URL+"/ws-voxbone/services/rest", "u", "p"
+	c, err := New(s, Deps{Store: store, Logger: quiet}) // client built from the settings
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := manager.New(manager.Options{
+		Store:  store,
+		Logger: quiet,
+		Policy: func(context.Context) (manager.Policy, error) {
+			p := manager.DefaultPolicy()
+			p.CarrierModules = []string{ModuleName}
+			return p, nil
+		},
+		Carriers: func(names []string) []knm.Carrier {
+			for _, n := range names {
+				if n == ModuleName {
+					return []knm.Carrier{c}
+				}
+			}
+			return nil
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	master, sub := strings.Repeat("a", 32), strings.Repeat("c", 32)
+	for _, a := range []*knm.Account{
+		{ID: master, Name: "master", SuperduperAdmin: true, Enabled: true},
+		{ID: sub, Name: "sub", ParentID: master, Tree: []string{master}, Enabled: true},
+	} {
+		if err := store.CreateAccount(ctx, a); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	res, err := m.Search(ctx, manager.SearchRequest{Country: "US", Prefix: "256", Quantity: 15, AccountID: master})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Numbers) != 15 {
+		t.Fatalf("search returned %d numbers (%+v), want 15", len(res.Numbers), res.Carriers)
+	}
+	for _, ns := range res.Numbers {
+		if !strings.HasPrefix(ns.Number, "+1256") || ns.State != knm.StateAvailable {
+			t.Errorf("result %+v", ns)
+		}
+		n, err := store.GetNumber(ctx, ns.Number)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var did voxbone.DID
+		if err := json.Unmarshal(n.CarrierData, &did); err != nil || did.E164 != ns.Number || did.DIDID == 0 {
+			t.Errorf("carrier data of %s = %s (%v)", ns.Number, n.CarrierData, err)
+		}
+		if n.State != knm.StateAvailable || n.AssignedTo != "" || n.ModuleName != ModuleName {
+			t.Errorf("stored %s: %s %q %s", n.Number, n.State, n.AssignedTo, n.ModuleName)
+		}
+	}
+	checkInvariants(t, e, store, 1)
+
+	num := res.Numbers[0].Number
+	before := len(e.Requests())
+	if _, err := m.Activate(ctx, master, num, sub); err != nil {
+		t.Fatal(err)
+	}
+	if after := len(e.Requests()); after != before {
+		t.Errorf("activation made %d Voxbone requests, want 0", after-before)
+	}
+	n, _ := store.GetNumber(ctx, num)
+	var did voxbone.DID
+	_ = json.Unmarshal(n.CarrierData, &did)
+
+	e.ResetRequests()
+	if _, err := m.Release(ctx, master, num); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.Calls("cancel"); got != 1 {
+		t.Fatalf("cancel calls = %d, want 1", got)
+	}
+	for _, r := range e.Requests() {
+		if r.Endpoint == "cancel" && string(r.Body) != fmt.Sprintf(`{"didIds":[%d]}`, did.DIDID) {
+			t.Errorf("cancel body %s, want didId %d", r.Body, did.DIDID)
+		}
+	}
+	for _, d := range e.DIDs() {
+		if d.E164 == num {
+			t.Errorf("%s still in the emulator inventory", num)
+		}
+	}
+	if len(e.DIDs()) != 14 {
+		t.Errorf("emulator has %d DIDs, want 14", len(e.DIDs()))
+	}
+}
+
+// TestCheckoutNeverResent proves the client's checkout is not replayed by net/http when a
+// reused keep-alive connection closes without a reply.
+func TestCheckoutNeverResent(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	t.Run("client", func(t *testing.T) {
+		t.Parallel()
+		f := newFixture(t, nil, emulator.Config{})
+		vx := f.c.vx
+		// Warm a keep-alive connection so the checkout goes out on a reused one.
+		if _, err := vx.AccountBalance(ctx); err != nil {
+			t.Fatal(err)
+		}
+		cart, err := vx.CreateCart(ctx, voxbone.CreateCartRequest{CustomerReference: "other"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := vx.AddDIDsToCart(ctx, cart.CartIdentifier, 5116, 1); err != nil {
+			t.Fatal(err)
+		}
+		f.e.AddFault(emulator.Fault{Endpoint: "cart.checkout", Drop: true, AfterEffect: true})
+		if _, err := vx.Checkout(ctx, cart.CartIdentifier); err == nil {
+			t.Fatal("checkout with a dropped reply succeeded")
+		}
+		if n := f.e.Calls("cart.checkout"); n != 1 {
+			t.Fatalf("checkout reached the server %d times, want 1", n)
+		}
+		if n := len(f.e.Orders()); n != 1 {
+			t.Fatalf("%d orders, want 1", n)
+		}
+	})
+	t.Run("search", func(t *testing.T) {
+		t.Parallel()
+		f := newFixture(t, nil, emulator.Config{})
+		f.e.AddFault(emulator.Fault{Endpoint: "cart.checkout", Drop: true, AfterEffect: true})
+		rows, err := search256(ctx, f.c, 15)
+		if err != nil || len(rows) != 15 {
+			t.Fatalf("rows %d, err %v; want 15 settled by lookup", len(rows), err)
+		}
+		if n := f.e.Calls("cart.checkout"); n != 1 {
+			t.Fatalf("checkout reached the server %d times, want 1", n)
+		}
+		checkInvariants(t, f.e, f.store, 1)
+	})
+}
+
+// TestRoundTrips checks the 15-number buy over three groups takes five sequential round
+// trips: with 100 ms per request it must finish well under six requests' time.
+func TestRoundTrips(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, nil, emulator.Config{Latency: 100 * time.Millisecond})
+	f.c.s.RequestTimeout = 2 * time.Second
+	c := newTestCarrier(t, f.c.s, f.store, nil)
+	start := time.Now()
+	rows, err := search256(context.Background(), c, 15)
+	took := time.Since(start)
+	if err != nil || len(rows) != 15 {
+		t.Fatalf("rows %d, err %v", len(rows), err)
+	}
+	if took > 580*time.Millisecond {
+		t.Errorf("search-and-buy took %v, want about 5 round trips (500 ms)", took)
+	}
+	if n := len(f.e.Requests()); n != 9 {
+		t.Errorf("%d requests, want 9 (balance, didgroup, cart, 3 adds, checkout, did, delete)", n)
+	}
+	checkInvariants(t, f.e, f.store, 1)
+}
+
+func TestPoolFirst(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t, nil, emulator.Config{})
+	if rows, err := search256(ctx, f.c, 15); err != nil || len(rows) != 15 {
+		t.Fatalf("first search: %d rows, %v", len(rows), err)
+	}
+	f.e.ResetRequests()
+	rows, err := search256(ctx, f.c, 10)
+	if err != nil || len(rows) != 10 {
+		t.Fatalf("pool search: %d rows, %v", len(rows), err)
+	}
+	if n := len(f.e.Requests()); n != 0 {
+		t.Errorf("pool hit made %d Voxbone requests", n)
+	}
+	// Pool of 15, 20 wanted: buys only the 5 missing (stock is exhausted in the three
+	// groups, so give one more group stock).
+	if err := f.e.SetStock(5119, 10); err != nil {
+		t.Fatal(err)
+	}
+	rows, err = search256(ctx, f.c, 20)
+	if err != nil || len(rows) != 20 {
+		t.Fatalf("shortfall search: %d rows, %v", len(rows), err)
+	}
+	if n := len(f.e.DIDs()); n != 20 {
+		t.Errorf("emulator has %d DIDs, want 20 (only the shortfall bought)", n)
+	}
+	checkInvariants(t, f.e, f.store, 2)
+}
+
+func TestSearchModePool(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, nil, emulator.Config{})
+	f.c.s.SearchMode = SearchModePool
+	rows, err := search256(context.Background(), f.c, 5)
+	if err != nil || len(rows) != 0 {
+		t.Fatalf("rows %d, err %v", len(rows), err)
+	}
+	if n := len(f.e.Requests()); n != 0 {
+		t.Errorf("pool mode made %d requests", n)
+	}
+}
+
+func TestShortfall(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	t.Run("stock", func(t *testing.T) {
+		t.Parallel()
+		f := newFixture(t, nil, emulator.Config{})
+		_ = f.e.SetStock(12518, 0)
+		_ = f.e.SetStock(5117, 4)
+		rows, err := search256(ctx, f.c, 15)
+		if len(rows) != 9 || !knm.IsErrorName(err, knm.ErrUnavailable) ||
+			!strings.Contains(err.Error(), "insufficient inventory: wanted 15, 9 in stock") {
+			t.Fatalf("rows %d, err %v", len(rows), err)
+		}
+		checkInvariants(t, f.e, f.store, 1)
+	})
+	t.Run("balance", func(t *testing.T) {
+		t.Parallel()
+		f := newFixture(t, nil, emulator.Config{})
+		g, _ := f.e.DIDGroup(5116)
+		unit := float64(g.Setup100+g.Monthly100) / 100
+		f.e.SetBalance(unit*7 + unit/2)
+		rows, err := search256(ctx, f.c, 15)
+		if len(rows) != 7 || !knm.IsErrorName(err, knm.ErrNotEnoughCredit) {
+			t.Fatalf("rows %d, err %v", len(rows), err)
+		}
+		checkInvariants(t, f.e, f.store, 1)
+	})
+	t.Run("max_order_cost", func(t *testing.T) {
+		t.Parallel()
+		f := newFixture(t, nil, emulator.Config{})
+		g, _ := f.e.DIDGroup(5116)
+		f.c.s.MaxOrderCost = float64(g.Setup100+g.Monthly100) / 100 * 3
+		rows, err := search256(ctx, f.c, 15)
+		if len(rows) != 3 || !knm.IsErrorName(err, knm.ErrNotEnoughCredit) || !strings.Contains(err.Error(), "max_order_cost") {
+			t.Fatalf("rows %d, err %v", len(rows), err)
+		}
+	})
+	t.Run("max_order_quantity", func(t *testing.T) {
+		t.Parallel()
+		f := newFixture(t, nil, emulator.Config{})
+		f.c.s.MaxOrderQuantity = 4
+		rows, err := search256(ctx, f.c, 15)
+		if len(rows) != 4 || !knm.IsErrorName(err, knm.ErrServiceRestriction) {
+			t.Fatalf("rows %d, err %v", len(rows), err)
+		}
+	})
+	t.Run("empty balance", func(t *testing.T) {
+		t.Parallel()
+		f := newFixture(t, nil, emulator.Config{})
+		f.e.SetBalance(0)
+		rows, err := search256(ctx, f.c, 15)
+		if len(rows) != 0 || !knm.IsErrorName(err, knm.ErrNotEnoughCredit) {
+			t.Fatalf("rows %d, err %v", len(rows), err)
+		}
+		if n := f.e.Calls("cart.create"); n != 0 {
+			t.Errorf("created %d carts with no money", n)
+		}
+	})
+}
