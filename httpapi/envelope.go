@@ -1,14 +1,16 @@
 package httpapi
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"io"
 	"log/slog"
 	"net/http"
 	"strconv"
-	"time"
+	"strings"
 
 	"github.com/knmproject/knm"
 )
@@ -29,6 +31,9 @@ type envelope struct {
 	Message   string `json:"message,omitempty"`
 	Data      any    `json:"data"`
 	PageSize  *int   `json:"page_size,omitempty"`
+	// Carriers is knm's addition to a search reply: how each carrier did, so a failed or
+	// timed-out carrier is never silent. Kazoo clients ignore it.
+	Carriers any `json:"carriers,omitempty"`
 }
 
 // knmErrorObject is the data of an error reply carrying a knm error, as Kazoo's
@@ -84,23 +89,40 @@ func (s *Server) writeData(w http.ResponseWriter, r *http.Request, status int, d
 // objects; anything else is logged and answered as a 500 without its details, so internal
 // messages (which may name hosts or drivers) never reach clients.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
-	var ke *knm.Error
-	if !errors.As(err, &ke) {
+	var (
+		ke     *knm.Error
+		se     *statusError
+		tooBig *http.MaxBytesError
+		status int
+		name   string
+		obj    knmErrorObject
+	)
+	switch {
+	case errors.As(err, &tooBig):
+		se = tooLarge(tooBig.Limit).(*statusError)
+		fallthrough
+	case se != nil || errors.As(err, &se):
+		status, name = se.status, se.name
+		obj = knmErrorObject{Code: status, Error: name, Message: se.msg}
+	case errors.As(err, &ke):
+		status, name = ke.Status(), string(ke.Name)
+		if status >= 500 {
+			s.logger.WarnContext(r.Context(), "request failed", slog.String("request_id", requestID(r)), slog.String("error", err.Error()))
+		}
+		obj = knmErrorObject{Code: status, Error: name, Message: ke.Message, Cause: ke.Cause}
+		if obj.Message == "" {
+			obj.Message = name
+		}
+	default:
 		s.logger.ErrorContext(r.Context(), "internal error", slog.String("request_id", requestID(r)), slog.String("error", err.Error()))
-		ke = &knm.Error{Name: knm.ErrInternal, Message: "internal_error"}
-	} else if ke.Status() >= 500 {
-		s.logger.WarnContext(r.Context(), "request failed", slog.String("request_id", requestID(r)), slog.String("error", err.Error()))
+		status, name = http.StatusInternalServerError, string(knm.ErrInternal)
+		obj = knmErrorObject{Code: status, Error: name, Message: name}
 	}
-	status := ke.Status()
 	e := s.baseEnvelope(r, "error")
 	e.Error = strconv.Itoa(status)
-	e.Message = string(ke.Name)
-	obj := knmErrorObject{Code: status, Error: string(ke.Name), Message: ke.Message, Cause: ke.Cause}
-	if obj.Message == "" {
-		obj.Message = string(ke.Name)
-	}
+	e.Message = name
 	e.Data = obj
-	if ke.Name == knm.ErrNotFound {
+	if ke != nil && ke.Name == knm.ErrNotFound && strings.HasPrefix(ke.Message, "number ") {
 		// Crossbar rewrites knm's not_found as bad_identifier (kazoo-knm §6.1).
 		e.Message = "bad_identifier"
 		e.Data = map[string]string{"message": "bad identifier", "not_found": "The number could not be found", "cause": ke.Cause}
@@ -116,26 +138,75 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	enc.Encode(v)
 }
 
-// decodeBody reads a crossbar request body {"data": …} into dst. Malformed JSON, a body that
-// is not an object, a missing data key or an oversized body are invalid input (400/413).
+// decodeBody reads a crossbar request body {"data": {…}} into dst. Malformed JSON, a body
+// that is not an object, a missing or non-object data, data of the wrong shape and trailing
+// garbage are invalid input (400); an oversized body is 413.
 func decodeBody(r *http.Request, dst any) error {
-	var req struct {
-		Data json.RawMessage `json:"data"`
-	}
-	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+	return readBody(r, dst, false)
+}
+
+// decodeOptionalBody is decodeBody for routes whose body may be absent (activate, reserve);
+// a body that is present must still be well formed.
+func decodeOptionalBody(r *http.Request, dst any) error {
+	return readBody(r, dst, true)
+}
+
+func readBody(r *http.Request, dst any, optional bool) error {
+	raw, err := io.ReadAll(r.Body)
+	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			return knm.Errorf(knm.ErrInvalid, "request body is larger than %d bytes", tooBig.Limit).WithCause("body_too_large")
+			return tooLarge(tooBig.Limit)
 		}
-		return knm.Errorf(knm.ErrInvalid, "request body is not valid JSON: %v", err)
+		return knm.Errorf(knm.ErrInvalid, "request body could not be read").WithCause("body")
 	}
-	if len(req.Data) == 0 || string(req.Data) == "null" {
-		return knm.Errorf(knm.ErrInvalid, "request body must be {\"data\": {...}}").WithCause("data required")
+	if len(bytes.TrimSpace(raw)) == 0 {
+		if optional {
+			return nil
+		}
+		return knm.Errorf(knm.ErrInvalid, `request body must be {"data": {...}}`).WithCause("data required")
 	}
-	if err := json.Unmarshal(req.Data, dst); err != nil {
-		return knm.Errorf(knm.ErrInvalid, "invalid request data: %v", err)
+	var req map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &req); err != nil {
+		var syn *json.SyntaxError
+		if errors.As(err, &syn) {
+			return knm.Errorf(knm.ErrInvalid, "request body is not valid JSON at byte %d", syn.Offset).WithCause("body")
+		}
+		return knm.Errorf(knm.ErrInvalid, `request body must be a JSON object {"data": {...}}`).WithCause("body")
+	}
+	data := bytes.TrimSpace(req["data"])
+	if len(data) == 0 || string(data) == "null" {
+		if optional {
+			return nil
+		}
+		return knm.Errorf(knm.ErrInvalid, `request body must be {"data": {...}}`).WithCause("data required")
+	}
+	if data[0] != '{' {
+		return knm.Errorf(knm.ErrInvalid, "data must be a JSON object").WithCause("data")
+	}
+	if err := json.Unmarshal(data, dst); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			field := te.Field
+			if field == "" {
+				field = "data"
+			}
+			return knm.Errorf(knm.ErrInvalid, "%s must be of type %s, not %s", field, jsonType(te.Type.Kind().String()), te.Value).WithCause(field)
+		}
+		return knm.Errorf(knm.ErrInvalid, "invalid request data").WithCause("data")
 	}
 	return nil
 }
 
-var _ = time.Second
+// jsonType names a Go kind the way a JSON client thinks of it.
+func jsonType(kind string) string {
+	switch kind {
+	case "slice", "array":
+		return "array"
+	case "map", "struct":
+		return "object"
+	case "int", "int64", "int32", "uint", "uint64", "float64":
+		return "number"
+	}
+	return kind
+}

@@ -1,0 +1,204 @@
+package httpapi
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"regexp"
+	"time"
+
+	"github.com/knmproject/knm"
+	"github.com/knmproject/knm/config"
+)
+
+// accountJSON is the public view of an account.
+func accountJSON(a *knm.Account) map[string]any {
+	tree := a.Tree
+	if tree == nil {
+		tree = []string{}
+	}
+	return map[string]any{
+		"id":                     a.ID,
+		"name":                   a.Name,
+		"parent_id":              a.ParentID,
+		"tree":                   tree,
+		"is_reseller":            a.Reseller,
+		"reseller_id":            a.ResellerID,
+		"superduper_admin":       a.SuperduperAdmin,
+		"allow_number_additions": a.AllowNumberAdditions,
+		"enabled":                a.Enabled,
+		"created":                a.Created.UTC().Format(time.RFC3339),
+	}
+}
+
+// createAccount is PUT /v2/accounts {"data":{"name", "parent_id"?, "is_reseller"?,
+// "allow_number_additions"?}}: a sub-account of the caller, or of parent_id when that is the
+// caller or one of its descendants. Its API key is in this reply and nowhere else: only its
+// hash is stored.
+func (s *Server) createAccount(w http.ResponseWriter, r *http.Request) error {
+	var req struct {
+		Name                 string `json:"name"`
+		ParentID             string `json:"parent_id"`
+		Reseller             bool   `json:"is_reseller"`
+		AllowNumberAdditions bool   `json:"allow_number_additions"`
+	}
+	if err := decodeBody(r, &req); err != nil {
+		return err
+	}
+	me := caller(r)
+	if req.ParentID == "" {
+		req.ParentID = me.ID
+	} else if !knm.ValidAccountID(req.ParentID) {
+		return knm.Errorf(knm.ErrInvalid, "parent_id must be 32 hexadecimal characters").WithCause("parent_id")
+	}
+	if len(req.Name) > 128 {
+		return knm.Errorf(knm.ErrInvalid, "name must be at most 128 characters").WithCause("name")
+	}
+	// Granting number additions is a private (pvt_) flag: Kazoo lets only superduper admins
+	// set those.
+	if req.AllowNumberAdditions && !me.SuperduperAdmin {
+		return knm.Forbidden("allow_number_additions")
+	}
+	acc, err := s.mgr.CreateAccount(r.Context(), me.ID, req.Name, req.ParentID, req.Reseller)
+	if err != nil {
+		return err
+	}
+	if req.AllowNumberAdditions {
+		acc.AllowNumberAdditions = true
+		if err := s.store.UpdateAccount(r.Context(), acc); err != nil {
+			return err
+		}
+	}
+	setter, ok := s.store.(apiKeyHashSetter)
+	if !ok {
+		return knm.Errorf(knm.ErrInternal, "the store cannot hold API keys")
+	}
+	key := NewAPIKey()
+	if err := setter.SetAccountAPIKeyHash(r.Context(), acc.ID, HashAPIKey(key)); err != nil {
+		return err
+	}
+	out := accountJSON(acc)
+	out["api_key"] = key
+	s.writeData(w, r, http.StatusCreated, out)
+	return nil
+}
+
+// getAccount is GET /v2/accounts/{A}.
+func (s *Server) getAccount(w http.ResponseWriter, r *http.Request) error {
+	acc, err := s.scopedAccount(r)
+	if err != nil {
+		return err
+	}
+	s.writeData(w, r, http.StatusOK, accountJSON(acc))
+	return nil
+}
+
+var categoryRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
+
+func pathCategory(r *http.Request) (string, error) {
+	c := r.PathValue("category")
+	if !categoryRE.MatchString(c) {
+		return "", knm.Errorf(knm.ErrInvalid, "category must be letters, digits, '.', '_' or '-'").WithCause("category")
+	}
+	return c, nil
+}
+
+// getSystemConfig is GET /v2/system_configs/{category}: master only, secrets redacted.
+func (s *Server) getSystemConfig(w http.ResponseWriter, r *http.Request) error {
+	if err := requireMaster(r); err != nil {
+		return err
+	}
+	cat, err := pathCategory(r)
+	if err != nil {
+		return err
+	}
+	doc, err := s.store.GetConfig(r.Context(), "", cat)
+	if knm.IsErrorName(err, knm.ErrNotFound) {
+		return &knm.Error{Name: knm.ErrNotFound, Message: "system_config " + cat + " not found", Cause: cat}
+	}
+	if err != nil {
+		return err
+	}
+	s.writeData(w, r, http.StatusOK, json.RawMessage(config.Redact(doc.Body)))
+	return nil
+}
+
+// postSystemConfig is POST /v2/system_configs/{category} {"data":{…document…}}: master only;
+// replaces the whole document (Kazoo's POST) and echoes it redacted. A secret sent back as
+// the redaction marker "***" is refused, because storing it would silently replace the real
+// credential with three stars.
+func (s *Server) postSystemConfig(w http.ResponseWriter, r *http.Request) error {
+	if err := requireMaster(r); err != nil {
+		return err
+	}
+	cat, err := pathCategory(r)
+	if err != nil {
+		return err
+	}
+	var data json.RawMessage
+	if err := decodeBody(r, &data); err != nil {
+		return err
+	}
+	data = bytes.TrimSpace(data)
+	var head struct {
+		ID *string `json:"_id"`
+	}
+	json.Unmarshal(data, &head)
+	switch {
+	case head.ID != nil && *head.ID != cat:
+		return knm.Errorf(knm.ErrInvalid, "_id %q does not match the category %q", *head.ID, cat).WithCause("_id")
+	case head.ID == nil:
+		// Keep the client's key order: prepend _id rather than re-encoding a map.
+		id, _ := json.Marshal(cat)
+		rest := bytes.TrimSpace(data[1:])
+		sep := ","
+		if len(rest) > 0 && rest[0] == '}' {
+			sep = ""
+		}
+		data = append(append([]byte(`{"_id":`), id...), append([]byte(sep), rest...)...)
+	}
+	if bytes.Contains(config.Redact(data), []byte(config.Redacted)) && hasRedactedSecret(data) {
+		return knm.Errorf(knm.ErrInvalid, `a secret is "***": send the real value (GET shows secrets redacted)`).WithCause("secret")
+	}
+	doc := &knm.ConfigDoc{ID: cat, Body: data}
+	if cur, err := s.store.GetConfig(r.Context(), "", cat); err == nil {
+		doc.Rev = cur.Rev
+	} else if !knm.IsErrorName(err, knm.ErrNotFound) {
+		return err
+	}
+	if err := s.store.PutConfig(r.Context(), doc); err != nil {
+		return err
+	}
+	s.writeData(w, r, http.StatusOK, json.RawMessage(config.Redact(data)))
+	return nil
+}
+
+// hasRedactedSecret reports whether some secret key of body holds exactly "***".
+func hasRedactedSecret(body json.RawMessage) bool {
+	var v any
+	if json.Unmarshal(body, &v) != nil {
+		return false
+	}
+	var walk func(any) bool
+	walk = func(v any) bool {
+		switch t := v.(type) {
+		case map[string]any:
+			for k, x := range t {
+				if s, ok := x.(string); ok && s == "***" && config.IsSecretKey(k) {
+					return true
+				}
+				if walk(x) {
+					return true
+				}
+			}
+		case []any:
+			for _, x := range t {
+				if walk(x) {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	return walk(v)
+}

@@ -1,0 +1,285 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"slices"
+
+	"github.com/knmproject/knm"
+)
+
+// maxCollection bounds the numbers of one collection request, so one request cannot hold a
+// server busy for minutes; the body limit bounds it too.
+const maxCollection = 1000
+
+// collectionNumbers validates data.numbers as Kazoo does: a non-empty list of unique
+// strings (400 invalid with cause numbers otherwise), each a plausible phone number.
+func collectionNumbers(data map[string]json.RawMessage) ([]string, error) {
+	raw, ok := data["numbers"]
+	if !ok {
+		return nil, knm.Errorf(knm.ErrInvalid, "numbers is required").WithCause("numbers")
+	}
+	var nums []string
+	if err := json.Unmarshal(raw, &nums); err != nil {
+		return nil, knm.Errorf(knm.ErrInvalid, "numbers must be an array of strings").WithCause("numbers")
+	}
+	if len(nums) == 0 {
+		return nil, knm.Errorf(knm.ErrInvalid, "numbers must hold at least one number").WithCause("numbers")
+	}
+	if len(nums) > maxCollection {
+		return nil, knm.Errorf(knm.ErrInvalid, "numbers may hold at most %d numbers", maxCollection).WithCause("numbers")
+	}
+	seen := make(map[string]bool, len(nums))
+	for i, n := range nums {
+		t, err := checkNumberInput(n, "numbers")
+		if err != nil {
+			return nil, err
+		}
+		if seen[t] {
+			return nil, knm.Errorf(knm.ErrInvalid, "numbers must be unique: %s repeats", t).WithCause("numbers")
+		}
+		seen[t] = true
+		nums[i] = t
+	}
+	return nums, nil
+}
+
+// collectionReply is Kazoo's {"success":{num: publicJSON},"error":{num: errorObject}}; an
+// empty part is omitted.
+type collectionReply struct {
+	Success map[string]any `json:"success,omitempty"`
+	Error   map[string]any `json:"error,omitempty"`
+}
+
+func (c *collectionReply) add(num string, n *knm.Number, err error) {
+	if err != nil {
+		if c.Error == nil {
+			c.Error = map[string]any{}
+		}
+		c.Error[num] = errorObject(err)
+		return
+	}
+	if c.Success == nil {
+		c.Success = map[string]any{}
+	}
+	if n == nil {
+		c.Success[num] = deletedNumber(num)
+	} else {
+		c.Success[num] = publicNumber(n)
+	}
+}
+
+// errorObject is the knm error object of one failed item; non-knm errors are hidden.
+func errorObject(err error) knmErrorObject {
+	var ke *knm.Error
+	if !errors.As(err, &ke) {
+		return knmErrorObject{Code: http.StatusInternalServerError, Error: string(knm.ErrInternal), Message: string(knm.ErrInternal)}
+	}
+	msg := ke.Message
+	if msg == "" {
+		msg = string(ke.Name)
+	}
+	return knmErrorObject{Code: ke.Status(), Error: string(ke.Name), Message: msg, Cause: ke.Cause}
+}
+
+// collection runs op on every number of a collection request, one after another so the
+// carrier rate budget is not flooded, and stops early only when the client goes away.
+func (s *Server) collection(w http.ResponseWriter, r *http.Request, op func(acc *knm.Account, num string, data map[string]json.RawMessage) (*knm.Number, error)) error {
+	acc, err := s.scopedAccount(r)
+	if err != nil {
+		return err
+	}
+	var data map[string]json.RawMessage
+	if err := decodeBody(r, &data); err != nil {
+		return err
+	}
+	nums, err := collectionNumbers(data)
+	if err != nil {
+		return err
+	}
+	var reply collectionReply
+	for _, num := range nums {
+		if err := r.Context().Err(); err != nil {
+			return err
+		}
+		n, err := op(acc, num, data)
+		reply.add(num, n, err)
+	}
+	s.writeData(w, r, http.StatusOK, reply)
+	return nil
+}
+
+func (s *Server) collectionCreate(w http.ResponseWriter, r *http.Request) error {
+	return s.collection(w, r, func(acc *knm.Account, num string, data map[string]json.RawMessage) (*knm.Number, error) {
+		o, err := createFields(data)
+		if err != nil {
+			return nil, err
+		}
+		o.AssignTo = acc.ID
+		return s.mgr.Create(r.Context(), caller(r).ID, num, o)
+	})
+}
+
+func (s *Server) collectionRelease(w http.ResponseWriter, r *http.Request) error {
+	return s.collection(w, r, func(_ *knm.Account, num string, _ map[string]json.RawMessage) (*knm.Number, error) {
+		return s.mgr.Release(r.Context(), caller(r).ID, num)
+	})
+}
+
+func (s *Server) collectionActivate(w http.ResponseWriter, r *http.Request) error {
+	return s.collection(w, r, func(acc *knm.Account, num string, _ map[string]json.RawMessage) (*knm.Number, error) {
+		return s.mgr.Activate(r.Context(), caller(r).ID, num, acc.ID)
+	})
+}
+
+// creationStates is Kazoo's allowed_creation_states for the caller.
+func creationStates(me *knm.Account) []knm.State {
+	switch {
+	case me.IsAdmin():
+		return []knm.State{knm.StateAging, knm.StateAvailable, knm.StateInService, knm.StatePortIn, knm.StateReserved}
+	case me.AllowNumberAdditions:
+		return []knm.State{knm.StateInService, knm.StateReserved}
+	}
+	return []knm.State{}
+}
+
+// carriersInfo is GET …/carriers_info (kazoo-knm §2.6).
+func (s *Server) carriersInfo(w http.ResponseWriter, r *http.Request) error {
+	acc, err := s.scopedAccount(r)
+	if err != nil {
+		return err
+	}
+	names, err := s.mgr.SelectCarriers(r.Context(), acc.ID, resellerOf(acc))
+	if err != nil {
+		return err
+	}
+	maxPrefix := 15
+	usable := []string{}
+	if s.registry != nil {
+		for _, c := range s.registry.New(names, s.logger) {
+			maxPrefix = min(maxPrefix, c.Info().MaximalPrefixLength)
+		}
+		for _, n := range s.registry.Names() {
+			if n != "knm_reserved" && n != "knm_reserved_reseller" {
+				usable = append(usable, knm.CarrierModuleShortName(n))
+			}
+		}
+	}
+	s.writeData(w, r, http.StatusOK, map[string]any{
+		"maximal_prefix_length":  maxPrefix,
+		"usable_carriers":        usable,
+		"usable_creation_states": creationStates(caller(r)),
+	})
+	return nil
+}
+
+// classifiers is GET …/classifiers: number_manager.classifiers as configured.
+func (s *Server) classifiers(w http.ResponseWriter, r *http.Request) error {
+	if _, err := s.scopedAccount(r); err != nil {
+		return err
+	}
+	nm, err := s.cfg.NumberManager(r.Context())
+	if err != nil {
+		return err
+	}
+	s.writeData(w, r, http.StatusOK, nm.Classifiers)
+	return nil
+}
+
+// classifyNumber is GET …/classifiers/{N}: {"number","e164","name", …classifier fields}.
+func (s *Server) classifyNumber(w http.ResponseWriter, r *http.Request) error {
+	if _, err := s.scopedAccount(r); err != nil {
+		return err
+	}
+	num, err := pathNumber(r)
+	if err != nil {
+		return err
+	}
+	nm, err := s.cfg.NumberManager(r.Context())
+	if err != nil {
+		return err
+	}
+	norm, err := nm.Normalizer()
+	if err != nil {
+		return err
+	}
+	out := map[string]any{}
+	name, c := norm.Classify(num)
+	if c != nil && len(c.Fields) > 0 {
+		var fields map[string]any
+		if json.Unmarshal(c.Fields, &fields) == nil {
+			for k, v := range fields {
+				out[k] = v
+			}
+		}
+	}
+	out["number"] = num
+	out["e164"] = norm.Normalize(num)
+	if name != "" {
+		out["name"] = name
+	}
+	s.writeData(w, r, http.StatusOK, out)
+	return nil
+}
+
+// check is POST …/check (kazoo-knm §2.7): each system carrier in order is asked about the
+// numbers no earlier carrier answered for; what none answers is "error".
+func (s *Server) check(w http.ResponseWriter, r *http.Request) error {
+	if _, err := s.scopedAccount(r); err != nil {
+		return err
+	}
+	var data map[string]json.RawMessage
+	if err := decodeBody(r, &data); err != nil {
+		return err
+	}
+	nums, err := collectionNumbers(data)
+	if err != nil {
+		return err
+	}
+	nm, err := s.cfg.NumberManager(r.Context())
+	if err != nil {
+		return err
+	}
+	norm, err := nm.Normalizer()
+	if err != nil {
+		return err
+	}
+	remaining := []string{}
+	for _, n := range nums {
+		if e := norm.Normalize(n); !slices.Contains(remaining, e) {
+			remaining = append(remaining, e)
+		}
+	}
+	out := make(map[string]string, len(remaining))
+	if s.registry != nil {
+		names, err := s.mgr.SelectCarriers(r.Context(), "", "")
+		if err != nil {
+			return err
+		}
+		for _, c := range s.registry.New(names, s.logger) {
+			if len(remaining) == 0 {
+				break
+			}
+			res, err := c.CheckNumbers(r.Context(), remaining)
+			if err != nil {
+				if !errors.Is(err, knm.ErrNotImplemented) {
+					s.logger.WarnContext(r.Context(), "carrier check failed", "request_id", requestID(r), "module", c.Name(), "error", err)
+				}
+				continue
+			}
+			remaining = slices.DeleteFunc(remaining, func(n string) bool {
+				st, ok := res[n]
+				if ok {
+					out[n] = st
+				}
+				return ok
+			})
+		}
+	}
+	for _, n := range remaining {
+		out[n] = "error"
+	}
+	s.writeData(w, r, http.StatusOK, out)
+	return nil
+}

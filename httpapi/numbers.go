@@ -1,0 +1,425 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/knmproject/knm"
+	"github.com/knmproject/knm/manager"
+)
+
+// publicNumber is Kazoo's knm_phone_number:to_public_json (kazoo-knm §3.2, 4.3 shape): the
+// public fields, id, state, used_by, the sorted feature names and _read_only.
+func publicNumber(n *knm.Number) map[string]any {
+	out := make(map[string]any, len(n.Public)+5)
+	for k, v := range n.Public {
+		out[k] = v
+	}
+	features := n.FeatureNames()
+	settings := n.Features
+	if settings == nil {
+		settings = map[string]json.RawMessage{}
+	}
+	available := n.FeaturesAllowed
+	if available == nil {
+		available = []string{}
+	}
+	out["id"] = n.Number
+	out["state"] = n.State
+	out["features"] = features
+	if n.UsedBy != "" {
+		out["used_by"] = n.UsedBy
+	}
+	ro := map[string]any{
+		"created":        knm.ToGregorian(n.Created),
+		"modified":       knm.ToGregorian(n.Modified),
+		"state":          n.State,
+		"features":       map[string]any{"available": available, "settings": settings},
+		"carrier_module": knm.CarrierModuleShortName(n.ModuleName),
+	}
+	if n.UsedBy != "" {
+		ro["used_by"] = n.UsedBy
+	}
+	out["_read_only"] = ro
+	return out
+}
+
+// deletedNumber is the reply for a number that no longer exists after a release or a
+// hard delete: Kazoo answers with the number in state deleted.
+func deletedNumber(num string) map[string]any {
+	return map[string]any{
+		"id": num, "state": knm.StateDeleted, "features": []string{},
+		"_read_only": map[string]any{"state": knm.StateDeleted},
+	}
+}
+
+// listingEntry is one number of the account listing (Kazoo's crossbar_listing view).
+func listingEntry(n *knm.Number) map[string]any {
+	e := map[string]any{
+		"state":    n.State,
+		"features": n.FeatureNames(),
+		"created":  knm.ToGregorian(n.Created),
+		"updated":  knm.ToGregorian(n.Modified),
+	}
+	if n.AssignedTo != "" {
+		e["assigned_to"] = n.AssignedTo
+	}
+	if n.UsedBy != "" {
+		e["used_by"] = n.UsedBy
+	}
+	return e
+}
+
+// pathNumber returns the {number} of the path after a syntax check, so "abc" is 400
+// invalid; a well-formed number that does not reconcile is left to the manager (Kazoo's
+// 404 not_reconcilable).
+func pathNumber(r *http.Request) (string, error) {
+	return checkNumberInput(r.PathValue("number"), "number")
+}
+
+func checkNumberInput(s, field string) (string, error) {
+	t := strings.TrimSpace(s)
+	if t == "" || len(t) > 32 {
+		return "", knm.Errorf(knm.ErrInvalid, "%s must be a phone number of at most 32 characters", field).WithCause(field)
+	}
+	digits := 0
+	for i, c := range t {
+		switch {
+		case c >= '0' && c <= '9':
+			digits++
+		case c == '+' && i == 0, c == ' ', c == '-', c == '(', c == ')', c == '.':
+		default:
+			return "", knm.Errorf(knm.ErrInvalid, "%s %q is not a phone number", field, s).WithCause(field)
+		}
+	}
+	if digits == 0 {
+		return "", knm.Errorf(knm.ErrInvalid, "%s %q is not a phone number", field, s).WithCause(field)
+	}
+	return t, nil
+}
+
+// searchParams parses crossbar's find_numbers query (kazoo-knm §2.2): prefix 3-10
+// characters (whitespace removed), country two letters (default US), quantity >= 1
+// (default 1), offset >= 0.
+func searchParams(q url.Values) (manager.SearchRequest, error) {
+	req := manager.SearchRequest{Country: "US", Quantity: 1}
+	prefix := strings.Join(strings.Fields(q.Get("prefix")), "")
+	if n := len(prefix); n < 3 || n > 10 {
+		return req, knm.Errorf(knm.ErrInvalid, "prefix must be 3 to 10 characters").WithCause("prefix")
+	}
+	for _, c := range prefix {
+		if (c < '0' || c > '9') && c != '*' && c != '+' {
+			return req, knm.Errorf(knm.ErrInvalid, "prefix must be digits (a trailing * is a wildcard)").WithCause("prefix")
+		}
+	}
+	req.Prefix = prefix
+	if c := q.Get("country"); c != "" {
+		if len(c) != 2 || !isLetters(c) {
+			return req, knm.Errorf(knm.ErrInvalid, "country must be an ISO 3166 alpha-2 code").WithCause("country")
+		}
+		req.Country = strings.ToUpper(c)
+	}
+	var err error
+	if req.Quantity, err = intParam(q, "quantity", 1, 1); err != nil {
+		return req, err
+	}
+	if req.Offset, err = intParam(q, "offset", 0, 0); err != nil {
+		return req, err
+	}
+	return req, nil
+}
+
+func isLetters(s string) bool {
+	for _, c := range s {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
+			return false
+		}
+	}
+	return true
+}
+
+// intParam parses an integer query parameter no smaller than min.
+func intParam(q url.Values, name string, def, min int) (int, error) {
+	v := q.Get(name)
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < min || n > 1_000_000 {
+		return 0, knm.Errorf(knm.ErrInvalid, "%s must be an integer from %d to 1000000", name, min).WithCause(name)
+	}
+	return n, nil
+}
+
+// resellerOf is the reseller whose carrier_modules apply to acc: its own reseller, else the
+// root of its tree (the master), else itself.
+func resellerOf(acc *knm.Account) string {
+	switch {
+	case acc.ResellerID != "":
+		return acc.ResellerID
+	case len(acc.Tree) > 0:
+		return acc.Tree[0]
+	}
+	return acc.ID
+}
+
+// searchGlobal is GET /v2/phone_numbers: a search that needs no token, as in Kazoo. With a
+// token it searches as the caller; without, it uses the system carriers and hashes an
+// empty token into the query id.
+func (s *Server) searchGlobal(w http.ResponseWriter, r *http.Request) error {
+	req, err := searchParams(r.URL.Query())
+	if err != nil {
+		return err
+	}
+	if a := authOf(r); a != nil {
+		req.AccountID, req.ResellerID, req.AuthToken = a.account.ID, resellerOf(a.account), a.token
+	}
+	return s.search(w, r, req)
+}
+
+func (s *Server) search(w http.ResponseWriter, r *http.Request, req manager.SearchRequest) error {
+	res, err := s.mgr.Search(r.Context(), req)
+	if err != nil {
+		return err
+	}
+	type report struct {
+		Module string `json:"module"`
+		Status string `json:"status"`
+		Error  string `json:"error,omitempty"`
+		Count  int    `json:"count"`
+	}
+	reports := make([]report, 0, len(res.Carriers))
+	for _, c := range res.Carriers {
+		s.metrics.searchDuration.WithLabelValues(c.Module, c.Status).Observe(c.Duration.Seconds())
+		reports = append(reports, report{c.Module, c.Status, c.Error, c.Count})
+	}
+	numbers := res.Numbers
+	if numbers == nil {
+		numbers = []manager.NumberState{}
+	}
+	e := s.baseEnvelope(r, "success")
+	e.Data = numbers
+	if res.Carriers != nil {
+		e.Carriers = reports
+	}
+	writeJSON(w, http.StatusOK, e)
+	return nil
+}
+
+// accountNumbers is GET /v2/accounts/{A}/phone_numbers: with prefix a search as A, without
+// it the listing of A's numbers in Kazoo's shape.
+func (s *Server) accountNumbers(w http.ResponseWriter, r *http.Request) error {
+	acc, err := s.scopedAccount(r)
+	if err != nil {
+		return err
+	}
+	q := r.URL.Query()
+	if q.Has("prefix") {
+		req, err := searchParams(q)
+		if err != nil {
+			return err
+		}
+		req.AccountID, req.ResellerID, req.AuthToken = acc.ID, resellerOf(acc), authOf(r).token
+		return s.search(w, r, req)
+	}
+	f := manager.ListFilter{}
+	if st := q.Get("filter_state"); st != "" {
+		state, err := knm.ParseState(st)
+		if err != nil {
+			return err
+		}
+		f.States = []knm.State{state}
+	}
+	if f.Limit, err = intParam(q, "page_size", 1000, 1); err != nil {
+		return err
+	}
+	if f.Offset, err = intParam(q, "offset", 0, 0); err != nil {
+		return err
+	}
+	ns, total, err := s.mgr.List(r.Context(), caller(r).ID, acc.ID, f)
+	if err != nil {
+		return err
+	}
+	numbers := make(map[string]any, len(ns))
+	for _, n := range ns {
+		numbers[n.Number] = listingEntry(n)
+	}
+	e := s.baseEnvelope(r, "success")
+	e.Data = map[string]any{"numbers": numbers, "cascade_quantity": total}
+	size := len(ns)
+	e.PageSize = &size
+	writeJSON(w, http.StatusOK, e)
+	return nil
+}
+
+// numberRoute runs the common part of the single-number routes: the account scope and the
+// number's syntax.
+func (s *Server) numberRoute(r *http.Request) (*knm.Account, string, error) {
+	acc, err := s.scopedAccount(r)
+	if err != nil {
+		return nil, "", err
+	}
+	num, err := pathNumber(r)
+	return acc, num, err
+}
+
+func (s *Server) getNumber(w http.ResponseWriter, r *http.Request) error {
+	_, num, err := s.numberRoute(r)
+	if err != nil {
+		return err
+	}
+	n, err := s.mgr.Get(r.Context(), caller(r).ID, num)
+	if err != nil {
+		return err
+	}
+	s.writeData(w, r, http.StatusOK, publicNumber(n))
+	return nil
+}
+
+// createFields splits a create payload into the options Kazoo reads from it
+// (create_with_state, ported_in) and the public fields.
+func createFields(data map[string]json.RawMessage) (manager.CreateOptions, error) {
+	var o manager.CreateOptions
+	if raw, ok := data["create_with_state"]; ok {
+		var st string
+		if err := json.Unmarshal(raw, &st); err != nil {
+			return o, knm.Errorf(knm.ErrInvalid, "create_with_state must be a string").WithCause("create_with_state")
+		}
+		state, err := knm.ParseState(st)
+		if err != nil {
+			return o, err
+		}
+		o.State = state
+	}
+	if raw, ok := data["ported_in"]; ok {
+		if err := json.Unmarshal(raw, &o.PortedIn); err != nil {
+			return o, knm.Errorf(knm.ErrInvalid, "ported_in must be a boolean").WithCause("ported_in")
+		}
+	}
+	o.Public = publicFields(data)
+	delete(o.Public, "create_with_state")
+	delete(o.Public, "ported_in")
+	delete(o.Public, "numbers")
+	return o, nil
+}
+
+// publicFields keeps the keys a client may set: not id, used_by, _read_only, nor any _ or
+// pvt_ key (Kazoo's sanitize_public_fields).
+func publicFields(data map[string]json.RawMessage) map[string]json.RawMessage {
+	out := make(map[string]json.RawMessage, len(data))
+	for k, v := range data {
+		if k == "id" || k == "used_by" || strings.HasPrefix(k, "_") || strings.HasPrefix(k, "pvt_") {
+			continue
+		}
+		out[k] = v
+	}
+	return out
+}
+
+func (s *Server) createNumber(w http.ResponseWriter, r *http.Request) error {
+	acc, num, err := s.numberRoute(r)
+	if err != nil {
+		return err
+	}
+	var data map[string]json.RawMessage
+	if err := decodeBody(r, &data); err != nil {
+		return err
+	}
+	o, err := createFields(data)
+	if err != nil {
+		return err
+	}
+	o.AssignTo = acc.ID
+	n, err := s.mgr.Create(r.Context(), caller(r).ID, num, o)
+	if err != nil {
+		return err
+	}
+	s.writeData(w, r, http.StatusCreated, publicNumber(n))
+	return nil
+}
+
+func (s *Server) updateNumber(w http.ResponseWriter, r *http.Request) error {
+	return s.editNumber(w, r, s.mgr.Update)
+}
+
+func (s *Server) patchNumber(w http.ResponseWriter, r *http.Request) error {
+	return s.editNumber(w, r, s.mgr.Patch)
+}
+
+func (s *Server) editNumber(w http.ResponseWriter, r *http.Request, edit func(ctx context.Context, auth, number string, public map[string]json.RawMessage) (*knm.Number, error)) error {
+	_, num, err := s.numberRoute(r)
+	if err != nil {
+		return err
+	}
+	var data map[string]json.RawMessage
+	if err := decodeBody(r, &data); err != nil {
+		return err
+	}
+	n, err := edit(r.Context(), caller(r).ID, num, publicFields(data))
+	if err != nil {
+		return err
+	}
+	s.writeData(w, r, http.StatusOK, publicNumber(n))
+	return nil
+}
+
+func (s *Server) deleteNumber(w http.ResponseWriter, r *http.Request) error {
+	_, num, err := s.numberRoute(r)
+	if err != nil {
+		return err
+	}
+	hard := false
+	switch v := r.URL.Query().Get("hard"); v {
+	case "", "false":
+	case "true":
+		hard = true
+	default:
+		return knm.Errorf(knm.ErrInvalid, "hard must be true or false").WithCause("hard")
+	}
+	if hard {
+		if err := s.mgr.Delete(r.Context(), caller(r).ID, num); err != nil {
+			return err
+		}
+		s.writeData(w, r, http.StatusOK, deletedNumber(num))
+		return nil
+	}
+	n, err := s.mgr.Release(r.Context(), caller(r).ID, num)
+	if err != nil {
+		return err
+	}
+	if n == nil {
+		s.writeData(w, r, http.StatusOK, deletedNumber(num))
+		return nil
+	}
+	s.writeData(w, r, http.StatusOK, publicNumber(n))
+	return nil
+}
+
+func (s *Server) activate(w http.ResponseWriter, r *http.Request) error {
+	return s.move(w, r, s.mgr.Activate)
+}
+
+func (s *Server) reserve(w http.ResponseWriter, r *http.Request) error {
+	return s.move(w, r, s.mgr.Reserve)
+}
+
+func (s *Server) move(w http.ResponseWriter, r *http.Request, op func(ctx context.Context, auth, number, accountID string) (*knm.Number, error)) error {
+	acc, num, err := s.numberRoute(r)
+	if err != nil {
+		return err
+	}
+	var data map[string]json.RawMessage
+	if err := decodeOptionalBody(r, &data); err != nil {
+		return err
+	}
+	n, err := op(r.Context(), caller(r).ID, num, acc.ID)
+	if err != nil {
+		return err
+	}
+	s.writeData(w, r, http.StatusOK, publicNumber(n))
+	return nil
+}
