@@ -178,6 +178,11 @@ func NumberWhere(f knm.NumberFilter, placeholder func(int) string, withPaging bo
 	w := &Where{Placeholder: placeholder}
 	if f.AssignedTo != nil {
 		w.Add("assigned_to = " + w.Arg(*f.AssignedTo))
+		if *f.AssignedTo != "" {
+			// Lets the planner use the partial index on owned numbers, which imports of
+			// unowned stock do not have to maintain.
+			w.Add("assigned_to <> ''")
+		}
 	}
 	if len(f.States) > 0 {
 		states := make([]string, len(f.States))

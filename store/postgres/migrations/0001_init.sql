@@ -12,9 +12,12 @@ CREATE TABLE numbers (
     created      timestamptz NOT NULL,
     modified     timestamptz NOT NULL
 );
--- Kazoo's numbers/status view: (state, module, number).
-CREATE INDEX numbers_state_module_number ON numbers (state, module_name, number);
-CREATE INDEX numbers_assigned_to_number ON numbers (assigned_to, number);
+-- Searches and listings select by state and read in number order, often inside a prefix
+-- range; the module is filtered from the index entry itself. (Kazoo's numbers/status view
+-- is (state, module, number), which cannot list one state in number order.)
+CREATE INDEX numbers_state_number_module ON numbers (state, number, module_name);
+-- Partial: most stock is unowned, and imports need not maintain entries for it.
+CREATE INDEX numbers_assigned_to_number ON numbers (assigned_to, number) WHERE assigned_to <> '';
 
 CREATE TABLE accounts (
     id                     text COLLATE "C" PRIMARY KEY,
