@@ -20,16 +20,9 @@ func (c *Carrier) DisconnectNumber(ctx context.Context, n *knm.Number) error {
 	if !strings.HasPrefix(num, "+") {
 		num = "+" + num
 	}
-	dids, err := c.vx.ListAllDIDs(ctx, voxbone.ListDIDsOptions{
-		ListOptions: voxbone.ListOptions{PageSize: c.s.PageSize}, E164Pattern: num})
+	match, err := c.lookupDID(ctx, num)
 	if err != nil {
-		return carrierError("voxbone: look up "+num, err)
-	}
-	var match []voxbone.DID
-	for _, d := range dids {
-		if sameE164(d.E164, num) {
-			match = append(match, d)
-		}
+		return err
 	}
 	switch len(match) {
 	case 0:
@@ -40,6 +33,14 @@ func (c *Carrier) DisconnectNumber(ctx context.Context, n *knm.Number) error {
 	}
 	id := match[0].DIDID
 	cancelled, err := c.vx.CancelDIDs(ctx, []int{id})
+	if err != nil && !voxbone.IsRateLimited(err) {
+		// The answer may be lost while the cancel happened (a dropped connection, a 5xx
+		// after the fact): look again, and if the DID is gone the cancel did happen.
+		if again, lerr := c.lookupDID(ctx, num); lerr == nil && len(again) == 0 {
+			c.log.Warn("knm_voxbone: cancel answer lost but the DID is gone; cancelled", "number", num, "did_id", id, "error", err)
+			return nil
+		}
+	}
 	if err != nil {
 		return carrierError(fmt.Sprintf("voxbone: cancel %s (DID %d)", num, id), err)
 	}
@@ -48,6 +49,23 @@ func (c *Carrier) DisconnectNumber(ctx context.Context, n *knm.Number) error {
 	}
 	c.log.Info("knm_voxbone: DID cancelled", "number", num, "did_id", id)
 	return nil
+}
+
+// lookupDID returns the account's DIDs whose e164 is exactly num (every page of
+// inventory/did?e164Pattern=num, which matches substrings).
+func (c *Carrier) lookupDID(ctx context.Context, num string) ([]voxbone.DID, error) {
+	dids, err := c.vx.ListAllDIDs(ctx, voxbone.ListDIDsOptions{
+		ListOptions: voxbone.ListOptions{PageSize: c.s.PageSize}, E164Pattern: num})
+	if err != nil {
+		return nil, carrierError("voxbone: look up "+num, err)
+	}
+	var match []voxbone.DID
+	for _, d := range dids {
+		if sameE164(d.E164, num) {
+			match = append(match, d)
+		}
+	}
+	return match, nil
 }
 
 // sameE164 compares two E.164 strings, ignoring a leading "+".

@@ -66,10 +66,7 @@ func CountryA3(country string) (string, error) {
 func (c *Carrier) FindNumbers(ctx context.Context, opts knm.SearchOptions) ([]knm.SearchRow, error) {
 	start := time.Now()
 	want := max(opts.Quantity, 1)
-	pool, err := c.store.FindNumbers(ctx, knm.NumberFilter{
-		AssignedTo: new(string), States: []knm.State{knm.StateAvailable}, Module: ModuleName,
-		Prefix: strings.TrimSuffix(opts.NormalizedPrefix, "*"), Limit: want,
-	})
+	pool, err := c.pool(ctx, strings.TrimSuffix(opts.NormalizedPrefix, "*"), want)
 	if err != nil {
 		return nil, err
 	}
@@ -102,6 +99,31 @@ func (c *Carrier) FindNumbers(ctx context.Context, opts knm.SearchOptions) ([]kn
 	bought, err := c.buy(ctx, buyRequest{Query: q, Want: short, QueryID: opts.QueryID, Description: opts.QueryID})
 	rows = append(rows, bought...)
 	return rows, errors.Join(err, capErr)
+}
+
+// pool returns up to want numbers already bought: knm_voxbone, available, unassigned, with
+// the prefix. Numbers that were ever assigned are skipped: they became available through a
+// release, whose disconnect cancelled them at Voxbone, so Voxbone no longer has them.
+func (c *Carrier) pool(ctx context.Context, prefix string, want int) ([]*knm.Number, error) {
+	var out []*knm.Number
+	f := knm.NumberFilter{AssignedTo: new(string), States: []knm.State{knm.StateAvailable}, Module: ModuleName,
+		Prefix: prefix, Limit: want}
+	for len(out) < want {
+		batch, err := c.store.FindNumbers(ctx, f)
+		if err != nil {
+			return nil, err
+		}
+		for _, n := range batch {
+			if n.PreviouslyAssignedTo == "" && len(out) < want {
+				out = append(out, n)
+			}
+		}
+		if len(batch) < f.Limit {
+			break
+		}
+		f.After = batch[len(batch)-1].Number
+	}
+	return out, nil
 }
 
 // buyRequest is one purchase: want DIDs matching Query.
