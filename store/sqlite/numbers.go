@@ -116,7 +116,7 @@ func (s *Store) UpdateNumber(ctx context.Context, n *knm.Number) error {
 			string(n.State), n.AssignedTo, n.ModuleName, nullText(n.CarrierData), string(extra), unix(now),
 			unix(n.Created), unix(n.Created), n.Number, n.Rev).Scan(&rev, &created)
 		if errors.Is(err, sql.ErrNoRows) {
-			return numberMissed(ctx, tx, n.Number)
+			return s.numberMissed(ctx, tx, n.Number)
 		}
 		if err != nil {
 			return err
@@ -128,16 +128,8 @@ func (s *Store) UpdateNumber(ctx context.Context, n *knm.Number) error {
 
 // numberMissed tells why a revision-guarded write matched no row: the number is gone
 // (ErrNotFound) or its revision moved on (ErrConflict).
-func numberMissed(ctx context.Context, tx *sql.Tx, number string) error {
-	var rev int64
-	err := tx.QueryRowContext(ctx, `SELECT rev FROM numbers WHERE number = ?`, number).Scan(&rev)
-	if errors.Is(err, sql.ErrNoRows) {
-		return knm.NotFound(number)
-	}
-	if err != nil {
-		return err
-	}
-	return knm.Conflict("number " + number)
+func (s *Store) numberMissed(ctx context.Context, tx *sql.Tx, number string) error {
+	return s.missed(ctx, tx, "numbers", "number = ?", []any{number}, knm.NotFound(number), "number "+number)
 }
 
 // DeleteNumber removes the number stored at revision rev (ErrNotFound, ErrConflict).
@@ -150,7 +142,7 @@ func (s *Store) DeleteNumber(ctx context.Context, number string, rev int64) erro
 		if k, err := res.RowsAffected(); err != nil {
 			return err
 		} else if k == 0 {
-			return numberMissed(ctx, tx, number)
+			return s.numberMissed(ctx, tx, number)
 		}
 		return nil
 	})

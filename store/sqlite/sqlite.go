@@ -16,6 +16,7 @@ import (
 	"io/fs"
 	"net/url"
 	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -91,7 +92,9 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		s.rdb = s.wdb
 	} else {
 		file := "file:" + (&url.URL{Path: path}).EscapedPath()
-		walPragmas := append([]string{"journal_mode(WAL)"}, pragmas...)
+		// After busy_timeout, so that switching a new file to WAL waits for a process
+		// doing the same instead of failing.
+		walPragmas := append(slices.Clone(pragmas), "journal_mode(WAL)")
 		if s.wdb, err = openDB(file, walPragmas, "immediate"); err != nil {
 			return nil, err
 		}
