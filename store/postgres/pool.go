@@ -19,9 +19,18 @@ type pool struct {
 	slots chan struct{} // one token per open or opening connection
 
 	mu     sync.Mutex
-	idle   []*pgx.Conn
+	idle   []idleConn
 	closed bool
 }
+
+type idleConn struct {
+	conn  *pgx.Conn
+	since time.Time
+}
+
+// pingAfter is how long a connection may sit idle before it is checked on reuse, so
+// that a server restart or a dropped connection costs a ping instead of a failed call.
+var pingAfter = 30 * time.Second // a variable for tests
 
 func newPool(cfg *pgx.ConnConfig, maxConns int) *pool {
 	return &pool{cfg: cfg, slots: make(chan struct{}, maxConns)}
@@ -41,11 +50,19 @@ func (p *pool) acquire(ctx context.Context) (*pgx.Conn, error) {
 		<-p.slots
 		return nil, errPoolClosed
 	}
-	if n := len(p.idle); n > 0 {
-		c := p.idle[n-1]
+	for n := len(p.idle); n > 0; n = len(p.idle) {
+		ic := p.idle[n-1]
 		p.idle = p.idle[:n-1]
 		p.mu.Unlock()
-		return c, nil
+		if time.Since(ic.since) < pingAfter || ic.conn.Ping(ctx) == nil {
+			return ic.conn, nil
+		}
+		closeConn(ic.conn)
+		if ctx.Err() != nil {
+			<-p.slots
+			return nil, ctx.Err()
+		}
+		p.mu.Lock()
 	}
 	p.mu.Unlock()
 	c, err := pgx.ConnectConfig(ctx, p.cfg)
@@ -63,7 +80,7 @@ func (p *pool) release(c *pgx.Conn) {
 	reusable := !c.IsClosed() && !c.PgConn().IsBusy() && c.PgConn().TxStatus() == 'I'
 	p.mu.Lock()
 	if reusable && !p.closed {
-		p.idle = append(p.idle, c)
+		p.idle = append(p.idle, idleConn{c, time.Now()})
 		p.mu.Unlock()
 		return
 	}
@@ -77,8 +94,8 @@ func (p *pool) close() {
 	idle := p.idle
 	p.idle, p.closed = nil, true
 	p.mu.Unlock()
-	for _, c := range idle {
-		closeConn(c)
+	for _, ic := range idle {
+		closeConn(ic.conn)
 	}
 }
 
