@@ -60,10 +60,10 @@ const schemas = `{
    "number": {"type": "string"}, "e164": {"type": "string"}, "name": {"type": "string"}}},
  "Object": {"type": "object"},
  "StringMap": {"type": "object", "additionalProperties": {"type": "string"}},
- "Any": {},
+ "Any": {"nullable": true},
  "VoxboneOrder": {"type": "object", "required": ["id", "state"], "properties": {
    "id": {"type": "string"}, "state": {"type": "string"}, "assign_to": {"type": "string"},
-   "numbers": {"type": "array", "nullable": true, "items": {"type": "string"}}, "details": {}}},
+   "numbers": {"type": "array", "nullable": true, "items": {"type": "string"}}, "details": {"nullable": true}}},
  "VoxboneOrders": {"type": "array", "items": {"$ref": "#/components/schemas/VoxboneOrder"}},
  "APIAuthRequest": {"type": "object", "required": ["data"], "properties": {"data": {"type": "object", "required": ["api_key"], "properties": {"api_key": {"type": "string"}}}}},
  "AccountCreate": {"type": "object", "required": ["data"], "properties": {"data": {"type": "object", "required": ["name"], "properties": {
@@ -183,7 +183,7 @@ func responses(rt route) map[string]any {
 			"node":       map[string]string{"type": "string"},
 			"version":    map[string]string{"type": "string"},
 			"timestamp":  map[string]string{"type": "string"},
-			"revision":   map[string]any{},
+			"revision":   map[string]any{"type": "string", "nullable": true},
 			"page_size":  map[string]string{"type": "integer"},
 			"carriers":   map[string]any{"type": "array", "items": schemaRef("CarrierReport")},
 			"data":       schemaRef(rt.Reply),
