@@ -77,7 +77,7 @@ const schemas = `{
    "create_with_state": {"$ref": "#/components/schemas/State"}, "ported_in": {"type": "boolean"}}}}},
  "VoxboneOrderRequest": {"type": "object", "required": ["data"], "properties": {"data": {"type": "object", "required": ["group_id", "quantity"], "properties": {
    "group_id": {"type": "integer", "minimum": 1}, "quantity": {"type": "integer", "minimum": 1},
-   "idempotency_key": {"type": "string"}, "assign_to": {"type": "string"}}}}},
+   "idempotency_key": {"type": "string"}, "assign_to": {"type": "string"}, "country": {"type": "string"}}}}},
  "DataObject": {"type": "object", "required": ["data"], "properties": {"data": {"type": "object"}}}
 }`
 

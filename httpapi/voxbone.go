@@ -36,6 +36,8 @@ type OrderRequest struct {
 	Quantity       int    `json:"quantity"`
 	IdempotencyKey string `json:"idempotency_key"`
 	AssignTo       string `json:"assign_to"`
+	// Country is the group's country (alpha-2 or alpha-3); the carrier defaults to USA.
+	Country string `json:"country"`
 }
 
 // Order is one native order as the API shows it.
@@ -146,6 +148,8 @@ func (s *Server) voxboneOrder(w http.ResponseWriter, r *http.Request) error {
 		return knm.Errorf(knm.ErrInvalid, "quantity must be from 1 to 5000").WithCause("quantity")
 	case len(req.IdempotencyKey) > 200:
 		return knm.Errorf(knm.ErrInvalid, "idempotency_key must be at most 200 characters").WithCause("idempotency_key")
+	case req.Country != "" && (len(req.Country) < 2 || len(req.Country) > 3 || !isLetters(req.Country)):
+		return knm.Errorf(knm.ErrInvalid, "country must be an ISO alpha-2 or alpha-3 code").WithCause("country")
 	case req.AssignTo != "" && !knm.ValidAccountID(req.AssignTo):
 		return knm.Errorf(knm.ErrInvalid, "assign_to must be an account id").WithCause("assign_to")
 	}

@@ -93,7 +93,7 @@ func (a *app) rootCommand() *cobra.Command {
 	pf.StringVar(&a.redis, "redis", a.envOr("KNM_REDIS_URL", ""), "Redis URL; when set the Voxbone rate budget is shared through it (env KNM_REDIS_URL)")
 	pf.BoolVar(&a.jsonOut, "json", false, "print machine-readable JSON")
 	pf.BoolVarP(&a.verbose, "verbose", "v", false, "log debug details to stderr")
-	root.AddCommand(a.configCommand(), a.accountsCommand(), a.numbersCommand(), a.searchCommand(), a.voxboneCommand())
+	root.AddCommand(a.configCommand(), a.accountsCommand(), a.numbersCommand(), a.searchCommand(), a.voxboneCommand(), a.serveCommand(), a.demoCommand())
 	return root
 }
 

@@ -1,0 +1,160 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/knmproject/knm/httpapi"
+)
+
+// shutdownGrace bounds how long running requests may take to finish after SIGINT/SIGTERM.
+const shutdownGrace = 20 * time.Second
+
+// recoverEvery is how often unfinished carrier operations are settled in the background.
+const recoverEvery = 5 * time.Minute
+
+func (a *app) serveCommand() *cobra.Command {
+	a.wireVoxbone()
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Serve the REST API (crossbar-compatible phone_numbers and native routes) and metrics",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return a.serve(cmd.Context(), serveOptions{masterKey: a.getenv("KNM_MASTER_API_KEY")})
+		},
+	}
+	cmd.Flags().StringVar(&a.listen, "listen", a.envOr("KNM_LISTEN", "127.0.0.1:8000"), "address of the HTTP API (env KNM_LISTEN)")
+	return cmd
+}
+
+// serveOptions are what demo changes in serve.
+type serveOptions struct {
+	masterKey string
+	// ready, when set, is called with the base URL and the master account once the API
+	// accepts connections.
+	ready func(url string, master httpapi.MasterAccount)
+}
+
+// serve runs the API until ctx ends, then stops accepting connections and lets running
+// requests finish within shutdownGrace.
+func (a *app) serve(ctx context.Context, o serveOptions) error {
+	level := slog.LevelInfo
+	if a.verbose {
+		level = slog.LevelDebug
+	}
+	logger := slog.New(slog.NewJSONHandler(a.stderr, &slog.HandlerOptions{Level: level}))
+	a.logger = logger
+	s, err := a.openStore(ctx)
+	if err != nil {
+		return err
+	}
+	cfg, err := a.config(ctx)
+	if err != nil {
+		return err
+	}
+	master, err := httpapi.EnsureMaster(ctx, s, cfg, o.masterKey)
+	if err != nil {
+		return err
+	}
+	if master.GeneratedKey != "" {
+		fmt.Fprintf(a.stdout, "master account %s\nmaster API key (shown once, keep it safe): %s\n", master.ID, master.GeneratedKey)
+	}
+	mgr, err := a.manager(ctx)
+	if err != nil {
+		return err
+	}
+	vox := a.wiring().carrier
+	a.recoverOnce(ctx, logger)
+	var voxAPI httpapi.Voxbone
+	if vox != nil {
+		voxAPI = voxboneAPI{c: vox, metrics: a.metrics()}
+	}
+	api, err := httpapi.New(httpapi.Options{
+		Manager: mgr, Store: s, Config: cfg, Registry: a.registry, Voxbone: voxAPI,
+		Node: a.node, Logger: logger, Now: time.Now, Metrics: a.metrics(),
+	})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", a.listen)
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	url := "http://" + ln.Addr().String()
+	fmt.Fprintf(a.stdout, "listening on %s\n", url)
+	logger.Info("knm serving", "url", url, "voxbone", vox != nil)
+	if o.ready != nil {
+		o.ready(url, master)
+	}
+	hs := api.HTTPServer()
+	hs.BaseContext = func(net.Listener) context.Context { return context.WithoutCancel(ctx) }
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	go a.recoverLoop(ctx, logger)
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownGrace)
+	defer cancel()
+	err = hs.Shutdown(sctx)
+	if serr := <-errc; serr != nil && !errors.Is(serr, http.ErrServerClosed) && err == nil {
+		err = serr
+	}
+	logger.Info("knm stopped")
+	return err
+}
+
+// recoverOnce settles unfinished carrier operations (the manager's journal and Voxbone
+// orders), as at start-up after a crash. Failures are logged, not fatal: the API is still
+// useful, and the next run tries again.
+func (a *app) recoverOnce(ctx context.Context, logger *slog.Logger) {
+	mgr, err := a.manager(ctx)
+	if err != nil {
+		return
+	}
+	if rep, err := mgr.Recover(ctx); err != nil {
+		logger.Warn("manager recover failed", "error", err)
+	} else {
+		logger.Info("manager recover", "finished", rep.Finished, "rolled_back", rep.RolledBack, "failed", rep.Failed)
+	}
+	if vox := a.wiring().carrier; vox != nil {
+		if rep, err := vox.RecoverOlderThan(ctx, 0); err != nil {
+			logger.Warn("voxbone recover failed", "error", err)
+		} else {
+			logger.Info("voxbone recover", "examined", rep.Examined, "imported", rep.Imported, "failed", rep.Failed, "unsettled", len(rep.Unsettled))
+		}
+	}
+}
+
+// recoverLoop re-runs recovery periodically, leaving alone orders other instances are
+// still working on (only those idle for a while are touched).
+func (a *app) recoverLoop(ctx context.Context, logger *slog.Logger) {
+	t := time.NewTicker(recoverEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if mgr, err := a.manager(ctx); err == nil {
+			if _, err := mgr.Recover(ctx); err != nil {
+				logger.Warn("manager recover failed", "error", err)
+			}
+		}
+		if vox := a.wiring().carrier; vox != nil {
+			if _, err := vox.RecoverOlderThan(ctx, 2*recoverEvery); err != nil {
+				logger.Warn("voxbone recover failed", "error", err)
+			}
+		}
+	}
+}
