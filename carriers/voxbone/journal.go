@@ -79,8 +79,9 @@ func (p *orderPayload) planned() (qty, cents int) {
 // order is one journal row being worked on: the entry as last read or written and its
 // decoded payload.
 type order struct {
-	e *knm.JournalEntry
-	p orderPayload
+	e        *knm.JournalEntry
+	p        orderPayload
+	reserved bool // the plan's stock is reserved in Carrier.inflight
 }
 
 // newOrderID returns a fresh knm order id, which is also the cart's customerReference.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"sync"
 
@@ -136,9 +137,21 @@ func (c *Carrier) budgetCents(bal *voxbone.AccountBalance) int {
 	return max(b, 0)
 }
 
-// plan makes the plan for want DIDs and explains a shortfall.
+// plan makes the plan for want DIDs and explains a shortfall. The stock other orders of
+// this Carrier are buying right now is taken off the listed stock first: Voxbone lowers a
+// group's stock only at checkout, and concurrent searches would otherwise all plan on the
+// same DIDs and end in back-orders. The plan's quantities stay reserved until release.
 func (c *Carrier) plan(cat *catalogue, want int) planResult {
-	r := makePlan(cat.groups, want, c.budgetCents(cat.balance))
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	groups := slices.Clone(cat.groups)
+	for i := range groups {
+		groups[i].Stock -= c.inflight[groups[i].DIDGroupID]
+	}
+	r := makePlan(groups, want, c.budgetCents(cat.balance))
+	for _, l := range r.lines {
+		c.inflight[l.GroupID] += l.Quantity
+	}
 	switch {
 	case r.qty >= want:
 	case r.inStock < want:
@@ -153,6 +166,25 @@ func (c *Carrier) plan(cat *catalogue, want int) planResult {
 	return r
 }
 
+// releaseOrder gives back the stock the order's plan reserved, once.
+func (c *Carrier) releaseOrder(o *order) {
+	if o.reserved {
+		o.reserved = false
+		c.release(o.p.Plan)
+	}
+}
+
+// release gives back the stock reserved by plan.
+func (c *Carrier) release(lines []PlanLine) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, l := range lines {
+		if c.inflight[l.GroupID] -= l.Quantity; c.inflight[l.GroupID] <= 0 {
+			delete(c.inflight, l.GroupID)
+		}
+	}
+}
+
 // orderOutcome is what executing an order brought into knm.
 type orderOutcome struct {
 	rows []knm.SearchRow // numbers stored available and unassigned by this order
@@ -163,6 +195,7 @@ type orderOutcome struct {
 // the order failed; from checkout on the work is detached from ctx (money may be spent)
 // and any checkout error is settled by looking the order up, never by buying again.
 func (c *Carrier) execute(ctx context.Context, o *order, description string) (*orderOutcome, error) {
+	defer c.releaseOrder(o)
 	cart, err := c.vx.CreateCart(ctx, voxbone.CreateCartRequest{CustomerReference: o.p.OrderID, Description: description})
 	if err != nil {
 		// A lost answer may still have created the cart: abort looks it up by reference.
@@ -188,6 +221,7 @@ func (c *Carrier) execute(ctx context.Context, o *order, description string) (*o
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.settleTimeout)
 	defer cancel()
 	res, err := c.vx.Checkout(sctx, o.p.CartID)
+	c.releaseOrder(o) // from now on Voxbone's listed stock reflects this order
 	if err == nil {
 		o.p.OrderReferences = didReferences(res)
 	}
@@ -366,6 +400,9 @@ func (c *Carrier) finish(ctx context.Context, o *order) (*orderOutcome, error) {
 	}
 	if err := c.advance(ctx, o, state); err != nil {
 		c.log.Warn("knm_voxbone: journal write failed", "order", o.p.OrderID, "error", err)
+	}
+	if state == StatePartial {
+		return out, knm.Errorf(knm.ErrUnavailable, "voxbone order %s: %s", o.p.OrderID, o.p.Error)
 	}
 	return out, nil
 }

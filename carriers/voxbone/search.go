@@ -164,6 +164,7 @@ func (c *Carrier) prepare(ctx context.Context, r buyRequest) (*order, error, err
 	}
 	p := c.plan(cat, r.Want)
 	if p.qty == 0 || (r.AllOrNothing && p.short != nil) {
+		c.release(p.lines)
 		return nil, p.short, nil
 	}
 	id := r.OrderID
@@ -172,5 +173,10 @@ func (c *Carrier) prepare(ctx context.Context, r buyRequest) (*order, error, err
 	}
 	o, err := c.createOrder(ctx, orderPayload{OrderID: id, QueryID: r.QueryID, Plan: p.lines,
 		IdempotencyKey: r.IdempotencyKey, AssignTo: r.AssignTo})
-	return o, p.short, err
+	if err != nil {
+		c.release(p.lines)
+		return nil, p.short, err
+	}
+	o.reserved = true
+	return o, p.short, nil
 }

@@ -21,6 +21,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/knmproject/knm"
@@ -211,6 +212,9 @@ type Carrier struct {
 	// caller's context: the money may be spent, so the numbers must reach the database even
 	// when the search that bought them has given up waiting.
 	settleTimeout time.Duration
+
+	mu       sync.Mutex
+	inflight map[int]int // DID group id -> DIDs planned by orders not yet checked out
 }
 
 var _ knm.Carrier = (*Carrier)(nil)
@@ -226,7 +230,7 @@ func New(s Settings, d Deps) (*Carrier, error) {
 		return nil, knm.Errorf(knm.ErrInvalid, "knm_voxbone: a store is required")
 	}
 	c := &Carrier{s: s, store: d.Store, vx: d.Client, log: d.Logger, now: d.Now, metrics: d.Metrics,
-		settleTimeout: 6 * s.RequestTimeout}
+		settleTimeout: 6 * s.RequestTimeout, inflight: map[int]int{}}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
 	}
