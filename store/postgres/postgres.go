@@ -21,17 +21,16 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/knmproject/knm"
 )
 
 //go:embed migrations/*.sql
 var migrations embed.FS
 
-var errPoolClosed = errors.New("store is closed")
-
 // Store is a knm.Store backed by PostgreSQL.
 type Store struct {
-	pool *pool
+	pool *pgxpool.Pool
 	now  func() time.Time
 }
 
@@ -60,11 +59,11 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 	for _, opt := range opts {
 		opt(&o)
 	}
-	cfg, err := pgx.ParseConfig(dsn)
+	pool, err := newPool(ctx, dsn, max(1, o.maxConns))
 	if err != nil {
 		return nil, knm.Errorf(knm.ErrInvalid, "postgres: bad DSN").Wrap(err)
 	}
-	s := &Store{pool: newPool(cfg, max(1, o.maxConns)), now: o.now}
+	s := &Store{pool: pool, now: o.now}
 	if err := s.migrate(ctx); err != nil {
 		s.Close()
 		return nil, err
@@ -74,18 +73,8 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 
 // Close releases the store's connections.
 func (s *Store) Close() error {
-	s.pool.close()
+	s.pool.Close()
 	return nil
-}
-
-// withConn runs f on a pooled connection.
-func (s *Store) withConn(ctx context.Context, op string, f func(c *pgx.Conn) error) error {
-	c, err := s.pool.acquire(ctx)
-	if err != nil {
-		return wrap(op, err)
-	}
-	defer s.pool.release(c)
-	return wrap(op, f(c))
 }
 
 // withTx runs f in a READ COMMITTED transaction on a pooled connection; any error rolls

@@ -108,11 +108,29 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	}
 	s.wdb.SetMaxIdleConns(1)
 	s.wdb.SetConnMaxLifetime(0)
-	if err := s.migrate(ctx); err != nil {
+	if err := s.migrateWhenFree(ctx, o.busyTimeout); err != nil {
 		s.Close()
 		return nil, err
 	}
 	return s, nil
+}
+
+// migrateWhenFree runs migrate, retrying while the file is busy. The busy timeout covers
+// ordinary lock waits, but SQLite answers SQLITE_BUSY at once, without calling the busy
+// handler, when two processes open a brand-new file together and both switch it to WAL.
+func (s *Store) migrateWhenFree(ctx context.Context, patience time.Duration) error {
+	deadline := time.Now().Add(patience)
+	for wait := 5 * time.Millisecond; ; wait = min(2*wait, 200*time.Millisecond) {
+		err := s.migrate(ctx)
+		if !isBusy(err) || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-time.After(wait):
+		case <-ctx.Done():
+			return err
+		}
+	}
 }
 
 func openDB(file string, pragmas []string, txlock string) (*sql.DB, error) {
@@ -224,6 +242,12 @@ func isUniqueViolation(err error) bool {
 		return false
 	}
 	return se.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || se.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+}
+
+// isBusy reports whether err is SQLITE_BUSY (or one of its extended codes).
+func isBusy(err error) bool {
+	var se *sqlite.Error
+	return errors.As(err, &se) && se.Code()&0xff == sqlite3.SQLITE_BUSY
 }
 
 // unix returns t as stored: Unix seconds, 0 for the zero time.
