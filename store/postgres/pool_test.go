@@ -6,7 +6,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/knmproject/knm"
-	"github.com/knmproject/knm/store/internal/pgtest"
+	"github.com/knmproject/knm/internal/pgtest"
 )
 
 // TestPoolReplacesDeadConnections kills the store's idle connections server-side, as a

@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/knmproject/knm"
-	"github.com/knmproject/knm/store/internal/pgtest"
+	"github.com/knmproject/knm/internal/pgtest"
 	"github.com/knmproject/knm/store/postgres"
 	"github.com/knmproject/knm/store/storetest"
 )
