@@ -54,3 +54,18 @@ type Carrier interface {
 	// Info returns what the carrier tells the UI.
 	Info() CarrierInfo
 }
+
+// NumberReturner is implemented by carriers whose DisconnectNumber hands the number back
+// to the carrier for good: Voxbone cancels the DID, so it is no longer ours to offer. The
+// manager then deletes such a number on release instead of returning it to the available
+// pool, where a later search would sell a number the platform no longer holds.
+type NumberReturner interface {
+	// ReturnsNumberOnDisconnect reports whether a disconnected number is gone for good.
+	ReturnsNumberOnDisconnect() bool
+}
+
+// ReturnsNumberOnDisconnect reports whether c implements NumberReturner and says yes.
+func ReturnsNumberOnDisconnect(c Carrier) bool {
+	r, ok := c.(NumberReturner)
+	return ok && r.ReturnsNumberOnDisconnect()
+}

@@ -90,6 +90,7 @@ type fakeCarrier struct {
 	acquires   atomic.Int32
 	disconns   atomic.Int32
 	acquireErr error
+	returns    bool // implements knm.NumberReturner with this answer
 }
 
 func newFake(name string, rows ...knm.SearchRow) *fakeCarrier {
@@ -117,6 +118,7 @@ func (f *fakeCarrier) DisconnectNumber(context.Context, *knm.Number) error {
 	f.disconns.Add(1)
 	return nil
 }
+func (f *fakeCarrier) ReturnsNumberOnDisconnect() bool   { return f.returns }
 func (f *fakeCarrier) IsNumberBillable(*knm.Number) bool { return true }
 func (f *fakeCarrier) ShouldLookupCNAM() bool            { return false }
 func (f *fakeCarrier) IsLocal() bool                     { return false }

@@ -18,7 +18,8 @@ var releasableStates = []knm.State{knm.StateReleased, knm.StateReserved, knm.Sta
 //  3. the reserve history unwinds: [Current, Prev | Rest] gives the number back to Prev,
 //     reserved; otherwise it becomes unowned in released_state;
 //  4. an unowned number is disconnected at its carrier, then deleted if
-//     should_permanently_delete or its module is knm_local/knm_mdn, else an available
+//     should_permanently_delete, its module is knm_local/knm_mdn or its carrier takes it
+//     back for good (knm.NumberReturner: Voxbone cancels the DID), else an available
 //     number goes to aging when should_age.
 //
 // It returns the number as stored afterwards, or nil when it was deleted.
@@ -46,7 +47,7 @@ func (m *Manager) Release(ctx context.Context, auth, number string) (*knm.Number
 		if err := require(m.authz(ctx, auth).isAuthorized(cur, "")); err != nil {
 			return nil, err
 		}
-		n, del := releaseTarget(cur, p)
+		n, del := releaseTarget(cur, p, knm.ReturnsNumberOnDisconnect(m.carrier(cur.ModuleName)))
 		if n.AssignedTo != "" {
 			// Back to the parent that reserved it: no carrier involved.
 			if err := m.store.UpdateNumber(ctx, n); retryable(err) {
@@ -85,7 +86,9 @@ func (m *Manager) Release(ctx context.Context, auth, number string) (*knm.Number
 }
 
 // releaseTarget returns what cur becomes on release and whether it is to be deleted.
-func releaseTarget(cur *knm.Number, p Policy) (*knm.Number, bool) {
+// carrierTakesBack says the carrier's disconnect gives the number up for good (see
+// knm.NumberReturner), so an unowned number must leave the pool.
+func releaseTarget(cur *knm.Number, p Policy, carrierTakesBack bool) (*knm.Number, bool) {
 	n := cur.Clone()
 	n.Features = nil
 	n.SetModule(n.ModuleName) // a local number keeps its "local" feature
@@ -99,7 +102,7 @@ func releaseTarget(cur *knm.Number, p Policy) (*knm.Number, bool) {
 	setAssignedTo(n, "")
 	n.ReserveHistory = nil
 	n.State = knm.State(p.ReleasedState)
-	if p.ShouldPermanentlyDelete || knm.IsLocalModule(n.ModuleName) {
+	if p.ShouldPermanentlyDelete || knm.IsLocalModule(n.ModuleName) || carrierTakesBack {
 		return n, true
 	}
 	if n.State == knm.StateAvailable && p.ShouldAge {

@@ -37,6 +37,8 @@ func TestRelease(t *testing.T) {
 		{name: "should_age", pol: Policy{ShouldAge: true}, n: knm.Number{State: knm.StateInService, AssignedTo: accS}, auth: accS, state: knm.StateAging, disconnect: 1},
 		{name: "released_state released", pol: Policy{ReleasedState: "released", ShouldAge: true}, n: knm.Number{State: knm.StateInService, AssignedTo: accS}, auth: accS, state: knm.StateReleased, disconnect: 1},
 		{name: "should_permanently_delete", pol: Policy{ShouldPermanentlyDelete: true}, n: knm.Number{State: knm.StateInService, AssignedTo: accS}, auth: accS, deleted: true, disconnect: 1},
+		{name: "carrier takes the number back", n: knm.Number{State: knm.StateInService, AssignedTo: accS, ModuleName: "knm_returning"}, auth: accS, deleted: true, disconnect: 1},
+		{name: "carrier takes back, but a reserving parent keeps it", n: knm.Number{State: knm.StateInService, AssignedTo: accS, ModuleName: "knm_returning", ReserveHistory: []string{accS, accR}}, auth: accS, state: knm.StateReserved, owner: accR, history: []string{accR}},
 		{name: "local deleted", n: knm.Number{State: knm.StateInService, AssignedTo: accS, ModuleName: "knm_local"}, auth: accS, deleted: true},
 		{name: "local available by admin", n: knm.Number{State: knm.StateAvailable, ModuleName: "knm_local"}, auth: accM, deleted: true},
 		{name: "local available by account refused", n: knm.Number{State: knm.StateAvailable, ModuleName: "knm_local"}, auth: accS, err: knm.ErrForbidden},
@@ -48,7 +50,9 @@ func TestRelease(t *testing.T) {
 	forEachStore(t, func(t *testing.T, s knm.Store) {
 		ctx := context.Background()
 		fake := newFake("knm_fake")
-		e := newEnv(t, s, Policy{}, fake)
+		returning := newFake("knm_returning")
+		returning.returns = true
+		e := newEnv(t, s, Policy{}, fake, returning)
 		for i, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
 				e.pol = tt.pol
@@ -62,10 +66,10 @@ func TestRelease(t *testing.T) {
 				}
 				n.SetModule(n.ModuleName)
 				e.put(t, &n)
-				d0 := fake.disconns.Load()
+				d0 := fake.disconns.Load() + returning.disconns.Load()
 				got, err := e.m.Release(ctx, tt.auth, num)
 				wantErr(t, err, tt.err, tt.cause)
-				if d := fake.disconns.Load() - d0; d != tt.disconnect {
+				if d := fake.disconns.Load() + returning.disconns.Load() - d0; d != tt.disconnect {
 					t.Errorf("disconnects = %d, want %d", d, tt.disconnect)
 				}
 				if err != nil {
@@ -84,7 +88,7 @@ func TestRelease(t *testing.T) {
 				if st.State != tt.state || st.AssignedTo != tt.owner || !slices.Equal(st.ReserveHistory, tt.history) {
 					t.Fatalf("stored %s history %v; want %s owner %q history %v", st, st.ReserveHistory, tt.state, tt.owner, tt.history)
 				}
-				if st.Features["e911"] != nil || st.Public != nil || st.ModuleName != "knm_fake" {
+				if st.Features["e911"] != nil || st.Public != nil || st.ModuleName != n.ModuleName {
 					t.Fatalf("features/public not reset or module lost: %+v", st)
 				}
 			})
@@ -183,7 +187,9 @@ func TestRecover(t *testing.T) {
 	forEachStore(t, func(t *testing.T, s knm.Store) {
 		ctx := context.Background()
 		fake := newFake("knm_fake")
-		e := newEnv(t, s, Policy{}, fake)
+		returning := newFake("knm_returning")
+		returning.returns = true
+		e := newEnv(t, s, Policy{}, fake, returning)
 		mk := func(in intent, state string) {
 			b, _ := json.Marshal(in)
 			old := time.Now().Add(-time.Hour)
