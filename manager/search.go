@@ -174,6 +174,9 @@ func (m *Manager) cacheSearch(ctx context.Context, opts knm.SearchOptions, rows 
 		if err == nil && !found {
 			return nil
 		}
+		// Rows of an earlier search would be served stale for later pages. Clearing them,
+		// rather than storing this page, lets the next identical search skip the write.
+		rows = nil
 	}
 	return m.store.PutSearch(ctx, opts.QueryID, rows, m.now().Add(ttl))
 }
