@@ -162,3 +162,36 @@ func TestNumbersLifecycleCLI(t *testing.T) {
 		t.Fatalf("json list: %s", out)
 	}
 }
+
+func TestImportKazooDocs(t *testing.T) {
+	t.Parallel()
+	db := sqliteDB(t)
+	dir := t.TempDir()
+	all := filepath.Join(dir, "numbers.json")
+	os.WriteFile(all, []byte(`{"total_rows":4,"rows":[
+	 {"id":"_design/numbers","doc":{"_id":"_design/numbers","views":{}}},
+	 {"id":"+14158867900","doc":{"_id":"+14158867900","_rev":"5-x","pvt_state":"in_service","pvt_assigned_to":"0123456789abcdef0123456789abcdef","pvt_module_name":"wnm_bandwidth","pvt_created":63658800000,"pvt_modified":63658800000,"cnam":{"display_name":"ACME"}}},
+	 {"id":"+14158867901","doc":{"_id":"+14158867901","pvt_number_state":"available","pvt_module_name":"knm_voxbone","pvt_carrier_data":{"didId":42}}},
+	 {"id":"+14158867902","doc":{"_id":"+14158867902","pvt_state":"bogus"}}]}`), 0o600)
+	out := mustCLI(t, db, "numbers", "import", all)
+	if !strings.Contains(out, "3 document(s): 2 imported, 0 already present, 1 rejected") || !strings.Contains(out, "document 4 +14158867902") {
+		t.Fatalf("import: %s", out)
+	}
+	if out := mustCLI(t, db, "numbers", "import", all); !strings.Contains(out, "0 imported, 2 already present") {
+		t.Fatalf("second import: %s", out)
+	}
+	out = mustCLI(t, db, "numbers", "show", "+14158867900")
+	for _, want := range []string{`"pvt_module_name": "knm_bandwidth"`, `"pvt_created": 63658800000`, `"display_name": "ACME"`, `"pvt_state": "in_service"`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("show lacks %s:\n%s", want, out)
+		}
+	}
+	if out := mustCLI(t, db, "numbers", "show", "+14158867901"); !strings.Contains(out, `"didId": 42`) || !strings.Contains(out, `"pvt_state": "available"`) {
+		t.Errorf("legacy state or carrier data lost:\n%s", out)
+	}
+	bad := filepath.Join(dir, "bad.json")
+	os.WriteFile(bad, []byte(`{"rows":[{"id":"x"}]}`), 0o600)
+	if code, _, errs := cli(t, db, "numbers", "import", bad); code == 0 || !strings.Contains(errs, "include_docs") {
+		t.Fatalf("rows without docs: %d %q", code, errs)
+	}
+}

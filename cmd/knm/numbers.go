@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/schollz/progressbar/v3"
@@ -182,9 +183,17 @@ func (a *app) importCommand() *cobra.Command {
 	var module, state, assignTo string
 	var batch int
 	c := &cobra.Command{
-		Use:   "import FILE.csv",
-		Short: "Bulk import numbers (header row with a number column) into knm_inventory; safe to run twice",
-		Args:  cobra.ExactArgs(1),
+		Use:   "import FILE.csv | FILE.json",
+		Short: "Bulk import numbers into knm_inventory from CSV, or Kazoo phone_number documents from JSON; safe to run twice",
+		Long: `Bulk import numbers; numbers already stored are skipped, so an import can run twice.
+
+FILE.csv has a header row with a "number" (or "e164") column and optional "state",
+"module", "assigned_to" and "carrier_data" columns; empty cells take the flags' values.
+
+FILE.json holds Kazoo phone_number documents as exported from CouchDB: an array of
+documents, one document, or an _all_docs?include_docs=true reply. Their _id, pvt_* keys,
+Gregorian timestamps and public fields are kept as they are.`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			f, err := os.Open(args[0])
 			if err != nil {
@@ -216,7 +225,12 @@ func (a *app) importCommand() *cobra.Command {
 				}
 				bar.Set(done)
 			}
-			rep, err := m.Import(cmd.Context(), f, o, progress)
+			var rep *manager.ImportReport
+			if strings.HasSuffix(strings.ToLower(args[0]), ".json") {
+				rep, err = importKazooDocs(cmd.Context(), a.store, f, progress)
+			} else {
+				rep, err = m.Import(cmd.Context(), f, o, progress)
+			}
 			if bar != nil {
 				bar.Finish()
 			}
@@ -226,9 +240,9 @@ func (a *app) importCommand() *cobra.Command {
 			if a.jsonOut {
 				return a.printJSON(rep)
 			}
-			fmt.Fprintf(a.stdout, "%d row(s): %d imported, %d already present, %d rejected\n", rep.Rows, rep.Imported, rep.Skipped, rep.Rejected)
+			fmt.Fprintf(a.stdout, "%d %s: %d imported, %d already present, %d rejected\n", rep.Rows, rowWord(args[0]), rep.Imported, rep.Skipped, rep.Rejected)
 			for _, r := range rep.Rejections {
-				fmt.Fprintf(a.stdout, "  line %d %s: %s\n", r.Line, r.Number, r.Reason)
+				fmt.Fprintf(a.stdout, "  %s %d %s: %s\n", itemWord(args[0]), r.Line, r.Number, r.Reason)
 			}
 			if rep.Rejected > len(rep.Rejections) {
 				fmt.Fprintf(a.stdout, "  … and %d more rejected row(s)\n", rep.Rejected-len(rep.Rejections))
@@ -261,4 +275,21 @@ func numbersJSON(ns []*knm.Number) []json.RawMessage {
 		}
 	}
 	return out
+}
+
+// rowWord names the unit of an import file in reports: CSV rows have lines, JSON
+// documents have positions.
+func rowWord(file string) string {
+	if strings.HasSuffix(strings.ToLower(file), ".json") {
+		return "document(s)"
+	}
+	return "row(s)"
+}
+
+// itemWord names where a rejected item sits: a CSV line or a JSON document's position.
+func itemWord(file string) string {
+	if strings.HasSuffix(strings.ToLower(file), ".json") {
+		return "document"
+	}
+	return "line"
 }
