@@ -128,7 +128,7 @@ func (c *Carrier) Order(ctx context.Context, r OrderRequest) (*OrderResult, erro
 		}
 		return nil, short
 	}
-	_, err = c.execute(ctx, o, "knm order "+id)
+	_, err = c.execute(ctx, o)
 	res := o.result()
 	return res, err
 }

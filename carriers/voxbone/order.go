@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/knmproject/knm"
 	"github.com/knmproject/knm/voxbone"
@@ -23,8 +24,9 @@ type groupQuery struct {
 
 // catalogue is what a plan is made from: the balance and every matching DID group.
 type catalogue struct {
-	balance *voxbone.AccountBalance
-	groups  []voxbone.DIDGroup
+	balance   *voxbone.AccountBalance
+	groups    []voxbone.DIDGroup
+	fetchedAt time.Time // when the listing started
 }
 
 // fetchCatalogue gets the balance and every page of matching DID groups in one round trip
@@ -33,7 +35,7 @@ type catalogue struct {
 func (c *Carrier) fetchCatalogue(ctx context.Context, q groupQuery) (*catalogue, error) {
 	var (
 		wg     sync.WaitGroup
-		cat    catalogue
+		cat    = catalogue{fetchedAt: time.Now()}
 		balErr error
 	)
 	wg.Go(func() { cat.balance, balErr = c.vx.AccountBalance(ctx) })
@@ -145,8 +147,21 @@ func (c *Carrier) plan(cat *catalogue, want int) planResult {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	groups := slices.Clone(cat.groups)
+	recent := c.consumed[:0]
+	for _, b := range c.consumed {
+		if time.Since(b.at) < time.Minute {
+			recent = append(recent, b)
+		}
+	}
+	c.consumed = recent
 	for i := range groups {
-		groups[i].Stock -= c.inflight[groups[i].DIDGroupID]
+		id := groups[i].DIDGroupID
+		groups[i].Stock -= c.inflight[id]
+		for _, b := range c.consumed {
+			if b.group == id && !b.at.Before(cat.fetchedAt) {
+				groups[i].Stock -= b.qty // bought after the listing was taken
+			}
+		}
 	}
 	r := makePlan(groups, want, c.budgetCents(cat.balance))
 	for _, l := range r.lines {
@@ -166,12 +181,29 @@ func (c *Carrier) plan(cat *catalogue, want int) planResult {
 	return r
 }
 
-// releaseOrder gives back the stock the order's plan reserved, once.
-func (c *Carrier) releaseOrder(o *order) {
-	if o.reserved {
-		o.reserved = false
-		c.release(o.p.Plan)
+// releaseOrder gives back the stock the order's plan reserved, once. After a checkout
+// (bought true) the quantities are remembered as consumed for a minute, so that a listing
+// taken before the checkout is not trusted for them.
+func (c *Carrier) releaseOrder(o *order, bought bool) {
+	if !o.reserved {
+		return
 	}
+	o.reserved = false
+	c.release(o.p.Plan)
+	if bought {
+		c.mu.Lock()
+		now := time.Now()
+		for _, l := range o.p.Plan {
+			c.consumed = append(c.consumed, consumption{group: l.GroupID, qty: l.Quantity, at: now})
+		}
+		c.mu.Unlock()
+	}
+}
+
+// consumption is stock a checkout of this Carrier took.
+type consumption struct {
+	group, qty int
+	at         time.Time
 }
 
 // release gives back the stock reserved by plan.
@@ -190,18 +222,12 @@ type orderOutcome struct {
 	rows []knm.SearchRow // numbers stored available and unassigned by this order
 }
 
-// execute runs a journalled order from planned to a final state (or as far as it can,
+// execute runs a prepared order (planned, cart created) to a final state (or as far as it can,
 // leaving the row for Recover). Before checkout every failure deletes the cart and marks
 // the order failed; from checkout on the work is detached from ctx (money may be spent)
 // and any checkout error is settled by looking the order up, never by buying again.
-func (c *Carrier) execute(ctx context.Context, o *order, description string) (*orderOutcome, error) {
-	defer c.releaseOrder(o)
-	cart, err := c.vx.CreateCart(ctx, voxbone.CreateCartRequest{CustomerReference: o.p.OrderID, Description: description})
-	if err != nil {
-		// A lost answer may still have created the cart: abort looks it up by reference.
-		return nil, c.abort(ctx, o, err)
-	}
-	o.p.CartID = cart.CartIdentifier
+func (c *Carrier) execute(ctx context.Context, o *order) (*orderOutcome, error) {
+	defer c.releaseOrder(o, false)
 	if err := c.advance(ctx, o, StateCartCreated); err != nil {
 		return nil, c.abort(ctx, o, err)
 	}
@@ -221,7 +247,7 @@ func (c *Carrier) execute(ctx context.Context, o *order, description string) (*o
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.settleTimeout)
 	defer cancel()
 	res, err := c.vx.Checkout(sctx, o.p.CartID)
-	c.releaseOrder(o) // from now on Voxbone's listed stock reflects this order
+	c.releaseOrder(o, true) // conservatively, even if the checkout failed
 	if err == nil {
 		o.p.OrderReferences = didReferences(res)
 	}

@@ -5,10 +5,12 @@ import (
 	"errors"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/knmproject/knm"
 	"github.com/knmproject/knm/e164"
+	"github.com/knmproject/knm/voxbone"
 )
 
 // Voxbone DID types knm asks for (voxbone-api.md §7.2).
@@ -147,7 +149,7 @@ func (c *Carrier) buy(ctx context.Context, r buyRequest) ([]knm.SearchRow, error
 	if err != nil || o == nil {
 		return nil, errors.Join(short, err)
 	}
-	out, err := c.execute(ctx, o, r.Description)
+	out, err := c.execute(ctx, o)
 	var rows []knm.SearchRow
 	if out != nil {
 		rows = out.rows
@@ -155,28 +157,52 @@ func (c *Carrier) buy(ctx context.Context, r buyRequest) ([]knm.SearchRow, error
 	return rows, errors.Join(short, err)
 }
 
-// prepare fetches the catalogue, plans and writes the planned journal row. It returns a
-// nil order when nothing is to be bought.
-func (c *Carrier) prepare(ctx context.Context, r buyRequest) (*order, error, error) {
-	cat, err := c.fetchCatalogue(ctx, r.Query)
-	if err != nil {
-		return nil, nil, err
-	}
-	p := c.plan(cat, r.Want)
-	if p.qty == 0 || (r.AllOrNothing && p.short != nil) {
-		c.release(p.lines)
-		return nil, p.short, nil
-	}
+// prepare writes the order's planned row, then in one round trip fetches the catalogue
+// (balance and DID groups) and creates the cart: creating it speculatively saves a
+// sequential round trip on every purchase, at the price of a cart created and deleted when
+// the plan turns out empty. It returns a nil order when nothing is to be bought, with the
+// shortfall error.
+func (c *Carrier) prepare(ctx context.Context, r buyRequest) (o *order, short, err error) {
 	id := r.OrderID
 	if id == "" {
 		id = newOrderID()
 	}
-	o, err := c.createOrder(ctx, orderPayload{OrderID: id, QueryID: r.QueryID, Plan: p.lines,
+	o, err = c.createOrder(ctx, orderPayload{OrderID: id, QueryID: r.QueryID,
 		IdempotencyKey: r.IdempotencyKey, AssignTo: r.AssignTo})
 	if err != nil {
-		c.release(p.lines)
-		return nil, p.short, err
+		return nil, nil, err
 	}
-	o.reserved = true
+	var (
+		wg      sync.WaitGroup
+		cart    *voxbone.Cart
+		cartErr error
+	)
+	wg.Go(func() {
+		cart, cartErr = c.vx.CreateCart(ctx, voxbone.CreateCartRequest{CustomerReference: id, Description: r.Description})
+	})
+	cat, catErr := c.fetchCatalogue(ctx, r.Query)
+	wg.Wait()
+	if cartErr == nil {
+		o.p.CartID = cart.CartIdentifier
+	}
+	if catErr != nil {
+		return nil, nil, c.abort(ctx, o, catErr)
+	}
+	p := c.plan(cat, r.Want)
+	if p.qty == 0 || (r.AllOrNothing && p.short != nil) {
+		c.release(p.lines)
+		cause := p.short
+		if cause == nil {
+			cause = errors.New("nothing to buy")
+		}
+		_ = c.abort(ctx, o, cause) // logged there; the caller gets the shortfall itself
+		return nil, p.short, nil
+	}
+	o.p.Plan, o.reserved = p.lines, true
+	if cartErr != nil {
+		// A lost answer may still have created the cart: abort looks it up by reference.
+		c.releaseOrder(o, false)
+		return nil, p.short, c.abort(ctx, o, cartErr)
+	}
 	return o, p.short, nil
 }

@@ -214,7 +214,8 @@ type Carrier struct {
 	settleTimeout time.Duration
 
 	mu       sync.Mutex
-	inflight map[int]int // DID group id -> DIDs planned by orders not yet checked out
+	inflight map[int]int   // DID group id -> DIDs planned by orders not yet checked out
+	consumed []consumption // recent checkouts, for listings taken before them
 }
 
 var _ knm.Carrier = (*Carrier)(nil)
