@@ -10,7 +10,7 @@
 //     customerReference, so an order whose checkout may have happened is settled by looking
 //     it up, never by buying again;
 //   - independent requests run in parallel (the shared rate limiter keeps the budget), so a
-//     15-number buy over three DID groups takes five sequential round trips;
+//     15-number buy over three DID groups takes four sequential round trips;
 //   - no cart of knm's is left behind, and a shortfall is an error beside the rows.
 package voxbone
 
