@@ -178,11 +178,23 @@ func TestDisconnectLookup(t *testing.T) {
 	if err == nil || f.e.Calls("cancel") != 0 {
 		t.Errorf("prefix: %v, %d cancels", err, f.e.Calls("cancel"))
 	}
-	if err := f.c.DisconnectNumber(ctx, &knm.Number{Number: rows[1].Number}); err != nil {
+	gone := &knm.Number{Number: rows[1].Number, CarrierData: rows[1].CarrierData}
+	if err := f.c.DisconnectNumber(ctx, gone); err != nil {
 		t.Fatal(err)
 	}
 	if len(f.e.DIDs()) != 1 {
 		t.Errorf("%d DIDs left, want 1", len(f.e.DIDs()))
+	}
+	// Released again (a recovery re-sending a disconnect whose answer was lost): the DID
+	// id knm recorded is gone too, so the release may finish, without another cancel.
+	if err := f.c.DisconnectNumber(ctx, gone); err != nil || f.e.Calls("cancel") != 1 {
+		t.Errorf("already cancelled: %v, %d cancels", err, f.e.Calls("cancel"))
+	}
+	// Not listed under its number, but its recorded DID id is still in the account (as
+	// another number): refused.
+	kept := &knm.Number{Number: "+12565550001", CarrierData: rows[0].CarrierData}
+	if err := f.c.DisconnectNumber(ctx, kept); !knm.IsErrorName(err, knm.ErrCarrier) || f.e.Calls("cancel") != 1 {
+		t.Errorf("DID id still present: %v, %d cancels", err, f.e.Calls("cancel"))
 	}
 }
 

@@ -2,6 +2,7 @@ package voxbone
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -26,7 +27,7 @@ func (c *Carrier) DisconnectNumber(ctx context.Context, n *knm.Number) error {
 	}
 	switch len(match) {
 	case 0:
-		return knm.Errorf(knm.ErrCarrier, "voxbone: %s is not in the Voxbone account; not cancelled", num).WithCause("no matching DID")
+		return c.alreadyGone(ctx, n, num)
 	case 1:
 	default:
 		return knm.Errorf(knm.ErrCarrier, "voxbone: %d DIDs match %s exactly; not cancelled", len(match), num).WithCause("ambiguous DID")
@@ -48,6 +49,30 @@ func (c *Carrier) DisconnectNumber(ctx context.Context, n *knm.Number) error {
 		return knm.Errorf(knm.ErrCarrier, "voxbone: cancel %s (DID %d): numberCancelled is %d, want 1", num, id, cancelled)
 	}
 	c.log.Info("knm_voxbone: DID cancelled", "number", num, "did_id", id)
+	return nil
+}
+
+// alreadyGone decides a release whose number Voxbone no longer lists under its E.164. If
+// the DID id knm recorded at purchase is not in the account either, an earlier cancel went
+// through (say the process died before it could record so) and the release may finish;
+// otherwise, or without a recorded id, it is refused so that a number is never dropped from
+// knm while Voxbone may still bill it.
+func (c *Carrier) alreadyGone(ctx context.Context, n *knm.Number, num string) error {
+	var data struct {
+		DIDID int `json:"didId"`
+	}
+	if json.Unmarshal(n.CarrierData, &data) != nil || data.DIDID <= 0 {
+		return knm.Errorf(knm.ErrCarrier, "voxbone: %s is not in the Voxbone account and knm has no DID id for it; not released", num).WithCause("no matching DID")
+	}
+	dids, _, err := c.vx.ListDIDs(ctx, voxbone.ListDIDsOptions{
+		ListOptions: voxbone.ListOptions{PageSize: c.s.PageSize}, DIDIDs: []int{data.DIDID}})
+	if err != nil {
+		return carrierError(fmt.Sprintf("voxbone: look up DID %d of %s", data.DIDID, num), err)
+	}
+	if len(dids) > 0 {
+		return knm.Errorf(knm.ErrCarrier, "voxbone: DID %d of %s is listed as %s; not cancelled", data.DIDID, num, dids[0].E164).WithCause("DID number mismatch")
+	}
+	c.log.Warn("knm_voxbone: DID already cancelled at Voxbone; releasing", "number", num, "did_id", data.DIDID)
 	return nil
 }
 

@@ -104,28 +104,11 @@ func (c *Carrier) FindNumbers(ctx context.Context, opts knm.SearchOptions) ([]kn
 }
 
 // pool returns up to want numbers already bought: knm_voxbone, available, unassigned, with
-// the prefix. Numbers that were ever assigned are skipped: they became available through a
-// release, whose disconnect cancelled them at Voxbone, so Voxbone no longer has them.
+// the prefix. (A released knm_voxbone number is cancelled at Voxbone and deleted from knm,
+// see ReturnsNumberOnDisconnect, so whatever is here is still ours at Voxbone.)
 func (c *Carrier) pool(ctx context.Context, prefix string, want int) ([]*knm.Number, error) {
-	var out []*knm.Number
-	f := knm.NumberFilter{AssignedTo: new(string), States: []knm.State{knm.StateAvailable}, Module: ModuleName,
-		Prefix: prefix, Limit: want}
-	for len(out) < want {
-		batch, err := c.store.FindNumbers(ctx, f)
-		if err != nil {
-			return nil, err
-		}
-		for _, n := range batch {
-			if n.PreviouslyAssignedTo == "" && len(out) < want {
-				out = append(out, n)
-			}
-		}
-		if len(batch) < f.Limit {
-			break
-		}
-		f.After = batch[len(batch)-1].Number
-	}
-	return out, nil
+	return c.store.FindNumbers(ctx, knm.NumberFilter{AssignedTo: new(string), States: []knm.State{knm.StateAvailable},
+		Module: ModuleName, Prefix: prefix, Limit: want})
 }
 
 // buyRequest is one purchase: want DIDs matching Query.
