@@ -9,13 +9,13 @@ import (
 	"log/slog"
 	"os"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/knmproject/knm"
 	"github.com/knmproject/knm/carriers"
-	"github.com/knmproject/knm/config"
+	cvoxbone "github.com/knmproject/knm/carriers/voxbone"
+	"github.com/knmproject/knm/httpapi"
 	"github.com/knmproject/knm/manager"
 	"github.com/knmproject/knm/voxbone"
 )
@@ -30,14 +30,14 @@ type app struct {
 	stdout, stderr io.Writer
 	getenv         func(string) string
 
-	store            knm.Store
-	mgr              *manager.Manager
-	registry         *carriers.Registry
-	registerCarriers []func(context.Context, *carriers.Registry, knm.Store, *config.Config) error
-	logger           *slog.Logger
+	store    knm.Store
+	mgr      *manager.Manager
+	registry *carriers.Registry
+	logger   *slog.Logger
 
-	vbClient        *voxbone.Client
-	voxboneObserver func(endpoint string, status int, dur time.Duration)
+	vbClient   *voxbone.Client
+	vbCarrier  *cvoxbone.Carrier // nil when Voxbone is not configured
+	metricsReg *httpapi.Metrics
 }
 
 // run executes the command line args and returns the process exit code. Tests call it

@@ -16,7 +16,6 @@ import (
 )
 
 func (a *app) demoCommand() *cobra.Command {
-	a.wireVoxbone()
 	var keep bool
 	cmd := &cobra.Command{
 		Use:   "demo",

@@ -21,7 +21,6 @@ const shutdownGrace = 20 * time.Second
 const recoverEvery = 5 * time.Minute
 
 func (a *app) serveCommand() *cobra.Command {
-	a.wireVoxbone()
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve the REST API (crossbar-compatible phone_numbers and native routes) and metrics",
@@ -70,7 +69,7 @@ func (a *app) serve(ctx context.Context, o serveOptions) error {
 	if err != nil {
 		return err
 	}
-	vox := a.wiring().carrier
+	vox := a.vbCarrier
 	a.recoverOnce(ctx, logger)
 	var voxAPI httpapi.Voxbone
 	if vox != nil {
@@ -126,7 +125,7 @@ func (a *app) recoverOnce(ctx context.Context, logger *slog.Logger) {
 	} else {
 		logger.Info("manager recover", "finished", rep.Finished, "rolled_back", rep.RolledBack, "failed", rep.Failed)
 	}
-	if vox := a.wiring().carrier; vox != nil {
+	if vox := a.vbCarrier; vox != nil {
 		if rep, err := vox.RecoverOlderThan(ctx, 0); err != nil {
 			logger.Warn("voxbone recover failed", "error", err)
 		} else {
@@ -151,7 +150,7 @@ func (a *app) recoverLoop(ctx context.Context, logger *slog.Logger) {
 				logger.Warn("manager recover failed", "error", err)
 			}
 		}
-		if vox := a.wiring().carrier; vox != nil {
+		if vox := a.vbCarrier; vox != nil {
 			if _, err := vox.RecoverOlderThan(ctx, 2*recoverEvery); err != nil {
 				logger.Warn("voxbone recover failed", "error", err)
 			}

@@ -1,7 +1,178 @@
 package main
 
-import "github.com/spf13/cobra"
+import (
+	"context"
+	"fmt"
+	"strings"
+	"text/tabwriter"
 
-// voxboneCarrierCommands returns the commands backed by the knm_voxbone carrier module
-// (order, carts, reconcile, recover).
-func (a *app) voxboneCarrierCommands() []*cobra.Command { return nil }
+	"github.com/spf13/cobra"
+
+	"github.com/knmproject/knm"
+	cvoxbone "github.com/knmproject/knm/carriers/voxbone"
+	"github.com/knmproject/knm/voxbone"
+)
+
+// requireVoxbone returns the knm_voxbone carrier, or a clear error when
+// number_manager.voxbone names no credentials or base_url.
+func (a *app) requireVoxbone(ctx context.Context) (*cvoxbone.Carrier, error) {
+	c, err := a.voxboneCarrier(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if c == nil {
+		return nil, knm.Errorf(knm.ErrInvalid, "Voxbone is not configured").
+			WithCause("set number_manager.voxbone username/password (or base_url): knm config set number_manager.voxbone username '\"user\"'")
+	}
+	return c, nil
+}
+
+// voxboneCarrierCommands returns the commands backed by the knm_voxbone carrier module.
+func (a *app) voxboneCarrierCommands() []*cobra.Command {
+	var req cvoxbone.OrderRequest
+	order := &cobra.Command{
+		Use:   "order --group ID --quantity N [--country USA] [--idempotency-key K] [--account ID]",
+		Short: "Buy N DIDs from one DID group (journalled; with a key, a repeat buys nothing)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if req.GroupID <= 0 || req.Quantity <= 0 {
+				return usageError("order needs --group ID and --quantity N (both positive)")
+			}
+			c, err := a.requireVoxbone(cmd.Context())
+			if err != nil {
+				return err
+			}
+			res, err := c.Order(cmd.Context(), req)
+			if res != nil && a.jsonOut {
+				if perr := a.printJSON(res); perr != nil {
+					return perr
+				}
+			} else if res != nil {
+				replay := ""
+				if res.Replayed {
+					replay = " (repeat of an earlier request: nothing bought)"
+				}
+				fmt.Fprintf(a.stdout, "order %s: %s, %d of %d DID(s), %.2f planned%s\n", res.OrderID, res.State,
+					len(res.Numbers), res.Quantity, float64(res.CostCents)/100, replay)
+				for _, n := range res.Numbers {
+					fmt.Fprintln(a.stdout, n)
+				}
+			}
+			return err
+		},
+	}
+	f := order.Flags()
+	f.IntVar(&req.GroupID, "group", 0, "DID group id (see knm voxbone groups)")
+	f.IntVar(&req.Quantity, "quantity", 0, "how many DIDs")
+	f.StringVar(&req.Country, "country", "USA", "the group's country (alpha-3 or alpha-2)")
+	f.StringVar(&req.IdempotencyKey, "idempotency-key", "", "repeat-safe key: the same key returns the first order")
+	f.StringVar(&req.AssignTo, "account", "", "put the bought numbers in service for this account")
+
+	var purge, dryRun bool
+	carts := &cobra.Command{
+		Use:   "carts [--purge [--dry-run]]",
+		Short: "List the account's open carts (knm's are marked); --purge deletes knm's abandoned ones",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := a.requireVoxbone(cmd.Context())
+			if err != nil {
+				return err
+			}
+			if purge {
+				ids, err := c.PurgeCarts(cmd.Context(), dryRun)
+				if err != nil {
+					return err
+				}
+				if a.jsonOut {
+					return a.printJSON(map[string]any{"purged": ids, "dry_run": dryRun})
+				}
+				verb := "deleted"
+				if dryRun {
+					verb = "would delete"
+				}
+				fmt.Fprintf(a.stdout, "%s %d abandoned knm cart(s) %v\n", verb, len(ids), ids)
+				return nil
+			}
+			list, err := c.Client().ListAllCarts(cmd.Context(), voxbone.ListCartsOptions{})
+			if err != nil {
+				return err
+			}
+			if a.jsonOut {
+				return a.printJSON(list)
+			}
+			w := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(w, "CART\tADDED\tREFERENCE\tKNM\tLINES")
+			for _, ct := range list {
+				fmt.Fprintf(w, "%d\t%s\t%s\t%v\t%d\n", ct.CartIdentifier, ct.DateAdded, dash(ct.CustomerReference),
+					strings.HasPrefix(ct.CustomerReference, cvoxbone.OrderPrefix), len(ct.OrderProducts))
+			}
+			w.Flush()
+			fmt.Fprintf(a.stdout, "%d cart(s)\n", len(list))
+			return nil
+		},
+	}
+	carts.Flags().BoolVar(&purge, "purge", false, "delete knm's carts older than cart_ttl_minutes that were never checked out")
+	carts.Flags().BoolVar(&dryRun, "dry-run", false, "with --purge: only say which carts would go")
+
+	var importMissing bool
+	reconcile := &cobra.Command{
+		Use:   "reconcile [--import]",
+		Short: "Compare the Voxbone account's DIDs with knm's knm_voxbone numbers",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := a.requireVoxbone(cmd.Context())
+			if err != nil {
+				return err
+			}
+			rep, err := c.Reconcile(cmd.Context(), importMissing)
+			if err != nil {
+				return err
+			}
+			if a.jsonOut {
+				return a.printJSON(rep)
+			}
+			fmt.Fprintf(a.stdout, "%d DID(s) at Voxbone unknown to knm, %d knm number(s) Voxbone no longer has, %d imported\n",
+				len(rep.UnknownToKnm), len(rep.MissingAtVoxbone), rep.Imported)
+			for _, d := range rep.UnknownToKnm {
+				fmt.Fprintf(a.stdout, "  unknown to knm: %s (DID %d, group %d)\n", d.E164, d.DIDID, d.DIDGroupID)
+			}
+			for _, n := range rep.MissingAtVoxbone {
+				fmt.Fprintf(a.stdout, "  missing at Voxbone: %s\n", n)
+			}
+			for _, n := range rep.Conflicts {
+				fmt.Fprintf(a.stdout, "  stored under another module (left alone): %s\n", n)
+			}
+			return nil
+		},
+	}
+	reconcile.Flags().BoolVar(&importMissing, "import", false, "store the DIDs knm does not know as available numbers")
+
+	recover := &cobra.Command{
+		Use:   "recover",
+		Short: "Finish or clean up every unfinished Voxbone order (also run by knm serve)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := a.requireVoxbone(cmd.Context())
+			if err != nil {
+				return err
+			}
+			rep, err := c.Recover(cmd.Context())
+			if err != nil {
+				return err
+			}
+			if a.jsonOut {
+				return a.printJSON(rep)
+			}
+			fmt.Fprintf(a.stdout, "%d unfinished order(s): %d imported, %d partial, %d failed (nothing bought), %d left for later\n",
+				rep.Examined, rep.Imported, rep.Partial, rep.Failed, len(rep.Unsettled))
+			for _, u := range rep.Unsettled {
+				fmt.Fprintln(a.stdout, "  "+u)
+			}
+			if len(rep.Unsettled) > 0 {
+				return knm.Errorf(knm.ErrUnavailable, "%d order(s) could not be settled yet; run recover again", len(rep.Unsettled))
+			}
+			return nil
+		},
+	}
+	return []*cobra.Command{order, carts, reconcile, recover}
+}

@@ -77,8 +77,42 @@ func TestVoxboneCLI(t *testing.T) {
 			t.Errorf("knm %v: exit %d, stderr %q", args, code, errs)
 		}
 	}
+	// Native, idempotent ordering: the repeat buys nothing.
+	out = mustCLI(t, db, "voxbone", "order", "--group", "1404", "--quantity", "2", "--idempotency-key", "cli-1")
+	if !strings.Contains(out, ": imported, 2 of 2 DID(s)") || strings.Count(out, "+1205") != 2 {
+		t.Fatalf("order: %s", out)
+	}
+	again := mustCLI(t, db, "voxbone", "order", "--group", "1404", "--quantity", "2", "--idempotency-key", "cli-1")
+	if !strings.Contains(again, "nothing bought") || strings.Split(again, "\n")[1] != strings.Split(out, "\n")[1] {
+		t.Fatalf("repeat: %s", again)
+	}
+	if out := mustCLI(t, db, "voxbone", "balance"); !strings.Contains(out, "balance 498.00 USD") {
+		t.Fatalf("the repeat spent money: %s", out)
+	}
+	if out := mustCLI(t, db, "numbers", "list", "--state", "available"); !strings.Contains(out, "2 of 2 number(s)") || !strings.Contains(out, "knm_voxbone") {
+		t.Fatalf("ordered numbers not stored: %s", out)
+	}
+	if out := mustCLI(t, db, "voxbone", "reconcile"); !strings.HasPrefix(out, "0 DID(s) at Voxbone unknown to knm, 0 knm number(s) Voxbone no longer has") {
+		t.Fatalf("reconcile: %s", out)
+	}
+	if out := mustCLI(t, db, "voxbone", "carts"); !strings.Contains(out, "0 cart(s)") {
+		t.Fatalf("a cart was left behind: %s", out)
+	}
+	if out := mustCLI(t, db, "voxbone", "carts", "--purge", "--dry-run"); !strings.Contains(out, "would delete 0") {
+		t.Fatalf("purge: %s", out)
+	}
+	if out := mustCLI(t, db, "voxbone", "recover"); !strings.HasPrefix(out, "0 unfinished order(s)") {
+		t.Fatalf("recover: %s", out)
+	}
+	if code, _, errs := cli(t, db, "voxbone", "order", "--group", "1404"); code == 0 || !strings.Contains(errs, "--quantity") {
+		t.Errorf("order without quantity: %d %q", code, errs)
+	}
 	mustCLI(t, db, "config", "set", "number_manager.voxbone", "environment", `"staging"`)
 	if code, _, errs := cli(t, db, "voxbone", "balance"); code == 0 || !strings.Contains(errs, "environment") {
 		t.Errorf("unknown environment: exit %d, stderr %q", code, errs)
+	}
+	other := sqliteDB(t)
+	if code, _, errs := cli(t, other, "voxbone", "recover"); code == 0 || !strings.Contains(errs, "Voxbone is not configured") {
+		t.Errorf("unconfigured: exit %d, stderr %q", code, errs)
 	}
 }

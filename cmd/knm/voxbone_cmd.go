@@ -34,13 +34,21 @@ func (a *app) voxboneClient(ctx context.Context) (*voxbone.Client, config.Voxbon
 	if a.vbClient != nil {
 		return a.vbClient, vc, nil
 	}
-	var lim ratelimit.Limiter = ratelimit.NewLocal(vc.RateLimitRPS)
+	m := a.metrics()
+	var lim ratelimit.Limiter
 	if a.redis != "" {
 		opt, err := redis.ParseURL(a.redis)
 		if err != nil {
 			return nil, vc, usageError("--redis %q is not a redis:// URL", redactedURL(a.redis))
 		}
-		lim = ratelimit.NewRedis(redis.NewClient(opt), "knm:voxbone:ratelimit", vc.RateLimitRPS)
+		// One budget per Voxbone account and egress IP: every instance uses the same key.
+		r := ratelimit.NewRedis(redis.NewClient(opt), "knm:voxbone:ratelimit", vc.RateLimitRPS)
+		r.OnWait = m.ObserveLimiterWait
+		lim = r
+	} else {
+		l := ratelimit.NewLocal(vc.RateLimitRPS)
+		l.OnWait = m.ObserveLimiterWait
+		lim = l
 	}
 	opts := []voxbone.Option{
 		voxbone.WithEnvironment(vc.Environment),
@@ -59,9 +67,7 @@ func (a *app) voxboneClient(ctx context.Context) (*voxbone.Client, config.Voxbon
 	if vc.APIKey != "" {
 		opts = append(opts, voxbone.WithAPIKey(vc.APIKey))
 	}
-	if a.voxboneObserver != nil {
-		opts = append(opts, voxbone.WithObserver(a.voxboneObserver))
-	}
+	opts = append(opts, voxbone.WithObserver(m.ObserveVoxboneRequest))
 	cl, err := voxbone.New(opts...)
 	if err != nil {
 		return nil, vc, err

@@ -4,79 +4,39 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
-
-	"github.com/redis/go-redis/v9"
 
 	"github.com/knmproject/knm"
 	"github.com/knmproject/knm/carriers"
 	cvoxbone "github.com/knmproject/knm/carriers/voxbone"
 	"github.com/knmproject/knm/config"
 	"github.com/knmproject/knm/httpapi"
-	"github.com/knmproject/knm/ratelimit"
 )
-
-// wiring is per-app state of the Voxbone wiring. It lives beside app (keyed by it) because
-// app's fields belong to app.go.
-type wiring struct {
-	once    sync.Once
-	metrics *httpapi.Metrics
-	carrier *cvoxbone.Carrier
-}
-
-var wirings sync.Map // *app -> *wiring
-
-func (a *app) wiring() *wiring {
-	w, _ := wirings.LoadOrStore(a, &wiring{})
-	return w.(*wiring)
-}
 
 // metrics returns the process's Prometheus metrics, shared by the API and the Voxbone
 // client, limiter and carrier.
 func (a *app) metrics() *httpapi.Metrics {
-	w := a.wiring()
-	if w.metrics == nil {
-		w.metrics = httpapi.NewMetrics(nil)
+	if a.metricsReg == nil {
+		a.metricsReg = httpapi.NewMetrics(nil)
 	}
-	return w.metrics
+	return a.metricsReg
 }
 
-// wireVoxbone adds the knm_voxbone registration to a.registerCarriers, once per app. The
-// carrier is built from system_config number_manager.voxbone when the manager is built,
-// and only when credentials or a base_url are configured; otherwise knm runs without it
-// and the native routes say Voxbone is not configured.
-func (a *app) wireVoxbone() {
-	w := a.wiring()
-	w.once.Do(func() {
-		a.registerCarriers = append(a.registerCarriers, func(ctx context.Context, reg *carriers.Registry, s knm.Store, cfg *config.Config) error {
-			c, err := a.buildVoxbone(ctx, s, cfg)
-			if err != nil || c == nil {
-				return err
-			}
-			w.carrier = c
-			reg.Register(cvoxbone.ModuleName, func() (knm.Carrier, error) { return c, nil })
-			return nil
-		})
-	})
-}
-
-func (a *app) buildVoxbone(ctx context.Context, s knm.Store, cfg *config.Config) (*cvoxbone.Carrier, error) {
+// registerVoxbone registers knm_voxbone in reg when number_manager.voxbone names
+// credentials or a base_url; otherwise knm runs without it and the native routes say
+// Voxbone is not configured. An invalid number_manager.voxbone is an error, so a typo is
+// found at start-up rather than at the first search.
+func (a *app) registerVoxbone(ctx context.Context, reg *carriers.Registry, s knm.Store, cfg *config.Config) error {
 	vc, err := cfg.Voxbone(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("number_manager.voxbone: %w", err)
+		return fmt.Errorf("number_manager.voxbone: %w", err)
 	}
 	if vc.Username == "" && vc.APIKey == "" && vc.BaseURL == "" {
-		return nil, nil
+		return nil
 	}
-	var lim ratelimit.Limiter = ratelimit.NewLocal(vc.RateLimitRPS)
-	if a.redis != "" {
-		opt, err := redis.ParseURL(a.redis)
-		if err != nil {
-			return nil, knm.Errorf(knm.ErrInvalid, "--redis: not a Redis URL").WithCause("redis")
-		}
-		// One budget per Voxbone account and egress IP: every instance uses the same key.
-		lim = ratelimit.NewRedis(redis.NewClient(opt), "knm:voxbone:ratelimit", vc.RateLimitRPS)
+	cl, _, err := a.voxboneClient(ctx)
+	if err != nil {
+		return err
 	}
 	m := a.metrics()
 	st := cvoxbone.Settings{
@@ -84,38 +44,29 @@ func (a *app) buildVoxbone(ctx context.Context, s knm.Store, cfg *config.Config)
 		PageSize: vc.PageSize, BaseURL: vc.BaseURL, RateLimitRPS: vc.RateLimitRPS, RequestTimeout: vc.RequestTimeout,
 		SearchMode: vc.SearchMode, MaxOrderQuantity: vc.MaxOrderQuantity, MaxOrderCost: vc.MaxOrderCost, CartTTL: vc.CartTTL,
 	}
-	return cvoxbone.New(st, cvoxbone.Deps{
-		Store:   s,
-		Limiter: timedLimiter{lim, m.ObserveLimiterWait},
-		Logger:  a.logger,
-		Now:     time.Now,
+	c, err := cvoxbone.New(st, cvoxbone.Deps{
+		Store:  s,
+		Client: cl,
+		Logger: a.logger,
+		Now:    time.Now,
 		Metrics: cvoxbone.Metrics{
-			Request: m.ObserveVoxboneRequest,
-			Order:   func(state string, _ int) { m.ObserveOrderState(state) },
+			Order: func(state string, _ int) { m.ObserveOrderState(state) },
 		},
 	})
+	if err != nil {
+		return err
+	}
+	a.vbCarrier = c
+	reg.Register(cvoxbone.ModuleName, func() (knm.Carrier, error) { return c, nil })
+	return nil
 }
 
 // voxboneCarrier returns the knm_voxbone carrier, or nil when Voxbone is not configured.
 func (a *app) voxboneCarrier(ctx context.Context) (*cvoxbone.Carrier, error) {
-	a.wireVoxbone()
 	if _, err := a.manager(ctx); err != nil {
 		return nil, err
 	}
-	return a.wiring().carrier, nil
-}
-
-// timedLimiter reports how long each request waited for the rate budget.
-type timedLimiter struct {
-	ratelimit.Limiter
-	observe func(time.Duration)
-}
-
-func (l timedLimiter) Wait(ctx context.Context) error {
-	start := time.Now()
-	err := l.Limiter.Wait(ctx)
-	l.observe(time.Since(start))
-	return err
+	return a.vbCarrier, nil
 }
 
 // voxboneAPI adapts the carrier to httpapi.Voxbone.

@@ -40,10 +40,8 @@ func (a *app) manager(ctx context.Context) (*manager.Manager, error) {
 	cfg := config.New(s, a.node, a.zone)
 	reg := &carriers.Registry{}
 	local.RegisterAll(reg, s)
-	for _, hook := range a.registerCarriers {
-		if err := hook(ctx, reg, s, cfg); err != nil {
-			return nil, err
-		}
+	if err := a.registerVoxbone(ctx, reg, s, cfg); err != nil {
+		return nil, err
 	}
 	normalizer := e164.Default()
 	m, err := manager.New(manager.Options{
