@@ -2,7 +2,9 @@
 // inventory, ordering and the parts of configuration knm needs. It knows nothing of knm.
 //
 // Every method takes a context first, sends at most one request per attempt through the
-// configured rate limiter, and returns *Error for any non-2xx answer. Only requests that
+// configured rate limiter, and returns *Error for any non-2xx answer. A limiter that is a
+// ratelimit.Reserver is charged when the request is really sent, not when it is granted
+// (see Client.attempt). Only requests that
 // are safe to repeat (GETs other than checkout, and cart deletion) are ever retried.
 //
 // Credentials never appear in errors, logs or URLs: they travel only in the Authorization
@@ -20,8 +22,10 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/httptrace"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/knmproject/knm/ratelimit"
@@ -177,7 +181,10 @@ func WithPageSize(n int) Option {
 	}
 }
 
-// WithLimiter sends every attempt, retries included, through l.
+// WithLimiter sends every attempt, retries included, through l. If l is also a
+// ratelimit.Reserver, each attempt reserves a slot and commits it when its connection is
+// ready and the request is about to be written, or cancels it if the request is never
+// sent, so that the limit holds for send times even when dialing delays some requests.
 func WithLimiter(l ratelimit.Limiter) Option {
 	return func(c *Client) error {
 		c.limiter = l
@@ -293,12 +300,18 @@ func (c *Client) do(ctx context.Context, r *request, out any) error {
 		}
 	}
 	for attempt := 0; ; attempt++ {
-		if c.limiter != nil {
+		var slot ratelimit.Reservation
+		if res, ok := c.limiter.(ratelimit.Reserver); ok {
+			var err error
+			if slot, err = res.Reserve(ctx); err != nil {
+				return err
+			}
+		} else if c.limiter != nil {
 			if err := c.limiter.Wait(ctx); err != nil {
 				return err
 			}
 		}
-		status, body, header, err := c.attempt(ctx, r, u, payload, attempt)
+		status, body, header, err := c.attempt(ctx, r, u, payload, attempt, slot)
 		if err == nil && status >= 200 && status < 300 {
 			if out == nil {
 				return nil
@@ -332,10 +345,17 @@ func (c *Client) do(ctx context.Context, r *request, out any) error {
 	}
 }
 
-// attempt sends one HTTP request and reads the (bounded) body.
-func (c *Client) attempt(ctx context.Context, r *request, u *url.URL, payload []byte, n int) (int, []byte, http.Header, error) {
+// attempt sends one HTTP request and reads the (bounded) body. A non-nil slot is
+// committed when the request's connection is ready, or cancelled if the request never got
+// one (see sendTrace).
+func (c *Client) attempt(ctx context.Context, r *request, u *url.URL, payload []byte, n int, slot ratelimit.Reservation) (int, []byte, http.Header, error) {
 	actx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
+	if slot != nil {
+		trace, unsent := sendTrace(slot)
+		defer unsent()
+		actx = httptrace.WithClientTrace(actx, trace)
+	}
 	var rd io.Reader
 	if payload != nil {
 		rd = bytes.NewReader(payload)
@@ -385,6 +405,35 @@ func (c *Client) attempt(ctx context.Context, r *request, u *url.URL, payload []
 		return status, nil, nil, err
 	}
 	return status, body, resp.Header, nil
+}
+
+// sendTrace returns a trace that commits slot when net/http has a connection for the
+// request, and a func that cancels slot unless that happened. GotConn fires, for HTTP/1.1
+// and HTTP/2 alike, once a connection is dialed (TLS handshake included) or taken from the
+// pool, right before the request is written: that, not the grant, is when the request
+// leaves, and a cold connection can take longer to dial than the limiter's margin. An
+// attempt that fails before GotConn (dial error, timeout, cancelled context) sent
+// nothing, so its slot is given back. A second GotConn (net/http resending a replayable
+// request on a fresh connection) moves the slot to the later send.
+func sendTrace(slot ratelimit.Reservation) (*httptrace.ClientTrace, func()) {
+	var (
+		mu   sync.Mutex
+		sent bool
+	)
+	trace := &httptrace.ClientTrace{GotConn: func(httptrace.GotConnInfo) {
+		mu.Lock()
+		defer mu.Unlock()
+		sent = true
+		slot.Commit(time.Now())
+	}}
+	unsent := func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if !sent {
+			slot.Cancel()
+		}
+	}
+	return trace, unsent
 }
 
 // emptyReader is an empty body that net/http cannot rewind (see attempt).

@@ -3,6 +3,7 @@ package voxbone_test
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -296,11 +297,16 @@ func TestEmulatorRateLimitOneClient(t *testing.T) {
 	t.Parallel()
 	const rps, n, g = 20, 200, 50
 	e, base := startEmulator(t, emulator.Config{RateLimit: rps, Seed: 4})
-	// Paced grants: a burst of 20 simultaneous requests queues inside the emulator (one
-	// lock), and under the race detector that queueing exceeds the limiter's margin.
-	lim := ratelimit.NewLocal(rps)
-	lim.Spacing = time.Second / rps
-	c := emulatorClient(t, base, voxbone.WithLimiter(lim), voxbone.WithRetryPolicy(voxbone.RetryPolicy{}))
+	// No Spacing: the whole budget goes out in bursts, and the limiter is charged when
+	// each request gets its connection rather than when it is granted.
+	c := emulatorClient(t, base, voxbone.WithLimiter(ratelimit.NewLocal(rps)), voxbone.WithRetryPolicy(voxbone.RetryPolicy{}))
+	callConcurrently(t, c, n, g)
+	checkArrivals(t, e, rps, n)
+}
+
+// callConcurrently makes n calls from g goroutines through c, alternating two endpoints.
+func callConcurrently(t *testing.T, c *voxbone.Client, n, g int) {
+	t.Helper()
 	var wg sync.WaitGroup
 	work := make(chan int, n)
 	for i := range n {
@@ -323,6 +329,59 @@ func TestEmulatorRateLimitOneClient(t *testing.T) {
 		})
 	}
 	wg.Wait()
+}
+
+// slowHandshakeListener delays the first read of every accepted connection, which, under
+// TLS, holds up the handshake: a new connection becomes usable only after the delay, as a
+// TLS handshake to Voxbone takes 100-300 ms, while a pooled one is usable at once. (Delaying
+// Accept itself would not do: the kernel completes the TCP handshake before Accept, so a
+// plain-HTTP client would write its request at once and only the server would lag.)
+type slowHandshakeListener struct {
+	net.Listener
+	delay time.Duration
+}
+
+func (l slowHandshakeListener) Accept() (net.Conn, error) {
+	conn, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return &slowFirstReadConn{Conn: conn, delay: l.delay}, nil
+}
+
+type slowFirstReadConn struct {
+	net.Conn
+	delay time.Duration
+	once  sync.Once
+}
+
+func (c *slowFirstReadConn) Read(p []byte) (int, error) {
+	c.once.Do(func() { time.Sleep(c.delay) })
+	return c.Conn.Read(p)
+}
+
+// TestEmulatorRateLimitColdStart sends a burst through a client whose every connection is
+// new and takes 150 ms to become usable: the first rps requests are granted at once but
+// sent 150 ms later, while later requests ride warm connections. Charging the limiter at
+// grant time would let rps+1 requests arrive within one second.
+func TestEmulatorRateLimitColdStart(t *testing.T) {
+	t.Parallel()
+	const rps, n, g = 20, 60, 30
+	e := emulator.New(emulator.Config{Username: testUser, Password: testPassword, RateLimit: rps, Seed: 6})
+	mux := http.NewServeMux()
+	mux.Handle("/base/", http.StripPrefix("/base", e))
+	srv := httptest.NewUnstartedServer(mux)
+	srv.Listener = slowHandshakeListener{Listener: srv.Listener, delay: 150 * time.Millisecond}
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	// A fresh transport trusting the test certificate, pooling like voxbone.New's.
+	tr := srv.Client().Transport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = 64
+	t.Cleanup(tr.CloseIdleConnections)
+	c := emulatorClient(t, srv.URL+"/base"+strings.TrimSuffix(emulator.BasePath, "/"),
+		voxbone.WithHTTPClient(&http.Client{Transport: tr}),
+		voxbone.WithLimiter(ratelimit.NewLocal(rps)), voxbone.WithRetryPolicy(voxbone.RetryPolicy{}))
+	callConcurrently(t, c, n, g)
 	checkArrivals(t, e, rps, n)
 }
 
@@ -364,7 +423,6 @@ func TestEmulatorHelperProcess(t *testing.T) {
 	rc := redis.NewClient(&redis.Options{Addr: os.Getenv("KNM_VOXBONE_REDIS")})
 	defer rc.Close()
 	lim := ratelimit.NewRedis(rc, os.Getenv("KNM_VOXBONE_KEY"), rps)
-	lim.Spacing = time.Second / time.Duration(rps)
 	c := emulatorClient(t, os.Getenv("KNM_VOXBONE_BASE"), voxbone.WithLimiter(lim), voxbone.WithRetryPolicy(voxbone.RetryPolicy{}))
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()

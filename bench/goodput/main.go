@@ -36,7 +36,7 @@ func main() {
 		callers  = flag.Int("c", 50, "concurrent callers")
 		duration = flag.Duration("d", 30*time.Second, "how long to run")
 		redisURL = flag.String("redis", "", "Redis host:port to share the limiter through (default: in-process)")
-		spacing  = flag.Bool("pace", true, "pace grants evenly (Spacing = 1s/rps)")
+		spacing  = flag.Bool("pace", false, "pace grants evenly (Spacing = 1s/rps); off by default, as in the limiters")
 	)
 	flag.Parse()
 	if err := run(*target, *rps, *callers, *duration, *redisURL, *spacing); err != nil {
