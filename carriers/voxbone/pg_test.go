@@ -5,48 +5,18 @@ package voxbone
 import (
 	"context"
 	"fmt"
-	"net/url"
-	"sync/atomic"
 	"testing"
-	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/knmproject/knm"
-	"github.com/knmproject/knm/internal/testenv"
+	"github.com/knmproject/knm/internal/pgtest"
 	"github.com/knmproject/knm/store/postgres"
 )
-
-var pgSchemaSeq atomic.Int64
 
 // openPostgres opens a store on a fresh schema of the test PostgreSQL server (dropped at
 // cleanup), or skips the test when none is configured outside CI.
 func openPostgres(t *testing.T) knm.Store {
 	t.Helper()
-	dsn := testenv.PostgresDSN(t)
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatalf("PostgreSQL at %s: %v", dsn, err)
-	}
-	defer conn.Close(ctx)
-	schema := fmt.Sprintf("vox_%d_%d", time.Now().UnixNano(), pgSchemaSeq.Add(1))
-	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if c, err := pgx.Connect(context.Background(), dsn); err == nil {
-			c.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
-			c.Close(context.Background())
-		}
-	})
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	s, err := postgres.Open(ctx, u.String(), postgres.WithMaxConns(4))
+	s, err := postgres.Open(context.Background(), pgtest.FreshSchemaDSN(t), postgres.WithMaxConns(4))
 	if err != nil {
 		t.Fatal(err)
 	}
