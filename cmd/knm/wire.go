@@ -27,8 +27,8 @@ func (a *app) config(ctx context.Context) (*config.Config, error) {
 }
 
 // manager builds the number manager: the store, the carrier registry (local modules and,
-// when registered, knm_voxbone) and number_manager settings read from system_config on
-// every operation, so a config change applies without a restart.
+// when registered, knm_voxbone) and number_manager settings read from system_config (at
+// most once a second), so a config change applies without a restart.
 func (a *app) manager(ctx context.Context) (*manager.Manager, error) {
 	if a.mgr != nil {
 		return a.mgr, nil
@@ -43,28 +43,10 @@ func (a *app) manager(ctx context.Context) (*manager.Manager, error) {
 	if err := a.registerVoxbone(ctx, reg, s, cfg); err != nil {
 		return nil, err
 	}
-	normalizer := e164.Default()
+	settings := newSettingsCache(cfg)
 	m, err := manager.New(manager.Options{
-		Store: s,
-		Policy: func(ctx context.Context) (manager.Policy, error) {
-			nm, err := cfg.NumberManager(ctx)
-			if err != nil {
-				return manager.Policy{}, err
-			}
-			if n, err := nm.Normalizer(); err == nil {
-				normalizer = n
-			}
-			return manager.Policy{
-				CarrierModules:          nm.CarrierModules,
-				SearchTimeout:           nm.NumberSearchTimeout,
-				MaxSearchQuantity:       nm.MaximumSearchQuantity,
-				AvailableModuleName:     nm.AvailableModuleName,
-				ReleasedState:           string(nm.ReleasedState),
-				ShouldPermanentlyDelete: nm.ShouldPermanentlyDelete,
-				ShouldAge:               nm.ShouldAge,
-				SearchCacheTTL:          nm.SearchCacheTTL,
-			}, nil
-		},
+		Store:  s,
+		Policy: settings.Policy,
 		ResellerCarriers: func(ctx context.Context, resellerID string) ([]string, bool, error) {
 			// Only the reseller's own configs_number_manager counts (kazoo-knm §2.1); the
 			// manager itself falls back to the system list.
@@ -83,7 +65,7 @@ func (a *app) manager(ctx context.Context) (*manager.Manager, error) {
 			return body.CarrierModules, true, nil
 		},
 		Carriers:  func(names []string) []knm.Carrier { return reg.New(names, a.logger) },
-		Normalize: func(s string) string { return normalizer.Normalize(s) },
+		Normalize: settings.Normalize,
 		Dialcode:  e164.Dialcode,
 		Logger:    a.logger,
 		Now:       time.Now,
