@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/knmproject/knm/internal/pgtest"
 )
 
 // cli runs knm in-process against db and returns its exit code, stdout and stderr.
@@ -79,6 +81,11 @@ func testConfigImport(t *testing.T, db string) {
 func TestConfigImportSQLite(t *testing.T) {
 	t.Parallel()
 	testConfigImport(t, sqliteDB(t))
+}
+
+func TestConfigImportPostgres(t *testing.T) {
+	t.Parallel()
+	testConfigImport(t, pgtest.FreshSchemaDSN(t))
 }
 
 func TestConfigImportErrors(t *testing.T) {
