@@ -20,9 +20,15 @@ func (a *app) demoCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "demo",
 		Short: "Serve knm on a temporary SQLite database with the built-in Voxbone emulator; prints the URL, the master key and curl lines",
-		Args:  cobra.NoArgs,
+		Long: `Serve knm with the built-in Voxbone emulator configured as its Voxbone, and print the
+URL, the master API key and ready-to-paste curl lines.
+
+The database is a temporary SQLite file unless --db is given explicitly (then the demo
+writes its number_manager and number_manager.voxbone settings into that database: use a
+scratch one).`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.demo(cmd.Context(), keep)
+			return a.demo(cmd.Context(), keep, cmd.Flag("db").Changed)
 		},
 	}
 	cmd.Flags().StringVar(&a.listen, "listen", a.envOr("KNM_LISTEN", "127.0.0.1:8000"), "address of the HTTP API (env KNM_LISTEN)")
@@ -33,15 +39,17 @@ func (a *app) demoCommand() *cobra.Command {
 // demo runs `knm serve` against a fresh temporary SQLite database whose
 // number_manager.voxbone points at an in-process Voxbone emulator on 127.0.0.1:0, with
 // knm_voxbone among the carrier modules, so a search buys from the emulator.
-func (a *app) demo(ctx context.Context, keep bool) error {
-	dir, err := os.MkdirTemp("", "knm-demo-")
-	if err != nil {
-		return err
+func (a *app) demo(ctx context.Context, keep, ownDB bool) error {
+	if !ownDB {
+		dir, err := os.MkdirTemp("", "knm-demo-")
+		if err != nil {
+			return err
+		}
+		if !keep {
+			defer os.RemoveAll(dir)
+		}
+		a.db = "sqlite:" + filepath.Join(dir, "knm.db")
 	}
-	if !keep {
-		defer os.RemoveAll(dir)
-	}
-	a.db = "sqlite:" + filepath.Join(dir, "knm.db")
 
 	user, pass := "demo", httpapi.NewAPIKey()[:24]
 	emu := emulator.New(emulator.Config{Username: user, Password: pass, RateLimit: 20, Seed: 1})

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/knmproject/knm/internal/pgtest"
 	"github.com/knmproject/knm/internal/testenv"
 )
 
@@ -27,9 +28,21 @@ func readmeTour(t *testing.T) string {
 }
 
 // TestReadmeTour runs the README's five-minute tour verbatim, with bash and curl, against
-// a live `knm demo`, so the README cannot drift from the code.
+// a live `knm demo`, so the README cannot drift from the code: on the demo's own SQLite
+// database and once on PostgreSQL.
 func TestReadmeTour(t *testing.T) {
 	t.Parallel()
+	t.Run("sqlite", func(t *testing.T) {
+		t.Parallel()
+		runReadmeTour(t)
+	})
+	t.Run("postgres", func(t *testing.T) {
+		t.Parallel()
+		runReadmeTour(t, "--db", pgtest.FreshSchemaDSN(t))
+	})
+}
+
+func runReadmeTour(t *testing.T, args ...string) {
 	for _, tool := range []string{"bash", "curl"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			if testenv.InCI() {
@@ -39,7 +52,7 @@ func TestReadmeTour(t *testing.T) {
 		}
 	}
 	tour := readmeTour(t)
-	d := startDaemon(t, map[string]string{"KNM_LISTEN": "127.0.0.1:0"}, "Press Ctrl-C", "demo")
+	d := startDaemon(t, map[string]string{"KNM_LISTEN": "127.0.0.1:0"}, "Press Ctrl-C", append(args, "demo")...)
 	var key string
 	for _, l := range d.lines {
 		if k, ok := strings.CutPrefix(l, "master API key: "); ok {
