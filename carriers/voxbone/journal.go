@@ -130,6 +130,12 @@ func (c *Carrier) advance(ctx context.Context, o *order, state string) error {
 	if final(state) && c.metrics.Order != nil {
 		c.metrics.Order(state, len(o.p.Imported))
 	}
+	if final(state) && c.metrics.Spent != nil && len(o.p.Imported) > 0 {
+		// Voxbone charges for the DIDs it delivers: the plan's price, pro rata.
+		if qty, cents := o.p.planned(); qty > 0 {
+			c.metrics.Spent(cents * min(len(o.p.Imported), qty) / qty)
+		}
+	}
 	return nil
 }
 

@@ -2,9 +2,11 @@ package voxbone
 
 import (
 	"context"
+	"math"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -42,6 +44,9 @@ func TestNativeOrder(t *testing.T) {
 	if err := f.store.CreateAccount(ctx, &knm.Account{ID: acct, Name: "b", Enabled: true}); err != nil {
 		t.Fatal(err)
 	}
+	var spent atomic.Int64
+	f.c.metrics.Spent = func(cents int) { spent.Add(int64(cents)) }
+	balance := f.e.Balance()
 	req := OrderRequest{GroupID: 5116, Quantity: 3, Country: "US", IdempotencyKey: "k1", AssignTo: acct}
 	first, err := f.c.Order(ctx, req)
 	if err != nil || first.State != StateImported || len(first.Numbers) != 3 || first.Replayed {
@@ -59,6 +64,10 @@ func TestNativeOrder(t *testing.T) {
 	}
 	if n := len(f.e.Orders()); n != 1 {
 		t.Errorf("%d orders for one idempotency key", n)
+	}
+	// The money metric matches what Voxbone debited, and a repeat adds nothing.
+	if debited := int64(math.Round((balance - f.e.Balance()) * 100)); debited == 0 || spent.Load() != debited {
+		t.Errorf("spent metric %d cents, Voxbone debited %d cents", spent.Load(), debited)
 	}
 	got, err := f.c.GetOrder(ctx, first.OrderID)
 	if err != nil || got.State != StateImported {

@@ -182,6 +182,9 @@ type Metrics struct {
 	// Search is called after every FindNumbers with the rows served from the pool and the
 	// rows bought.
 	Search func(fromPool, bought int, d time.Duration)
+	// Spent is called when an order reaches a final state with what the DIDs it brought
+	// into knm cost, in cents of the account currency (searches and native orders alike).
+	Spent func(cents int)
 }
 
 // Deps are the carrier's collaborators. Store is required.

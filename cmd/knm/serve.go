@@ -73,7 +73,7 @@ func (a *app) serve(ctx context.Context, o serveOptions) error {
 	a.recoverOnce(ctx, logger)
 	var voxAPI httpapi.Voxbone
 	if vox != nil {
-		voxAPI = voxboneAPI{c: vox, metrics: a.metrics()}
+		voxAPI = voxboneAPI{c: vox}
 	}
 	api, err := httpapi.New(httpapi.Options{
 		Manager: mgr, Store: s, Config: cfg, Registry: a.registry, Voxbone: voxAPI,

@@ -51,6 +51,7 @@ func (a *app) registerVoxbone(ctx context.Context, reg *carriers.Registry, s knm
 		Now:    time.Now,
 		Metrics: cvoxbone.Metrics{
 			Order: func(state string, _ int) { m.ObserveOrderState(state) },
+			Spent: func(cents int) { m.AddMoneySpent("account", float64(cents)/100) },
 		},
 	})
 	if err != nil {
@@ -71,8 +72,7 @@ func (a *app) voxboneCarrier(ctx context.Context) (*cvoxbone.Carrier, error) {
 
 // voxboneAPI adapts the carrier to httpapi.Voxbone.
 type voxboneAPI struct {
-	c       *cvoxbone.Carrier
-	metrics *httpapi.Metrics
+	c *cvoxbone.Carrier
 }
 
 func (v voxboneAPI) DIDGroups(ctx context.Context, q httpapi.DIDGroupQuery) (any, error) {
@@ -93,10 +93,6 @@ func (v voxboneAPI) Order(ctx context.Context, r httpapi.OrderRequest) (*httpapi
 		IdempotencyKey: r.IdempotencyKey, AssignTo: r.AssignTo})
 	if err != nil {
 		return nil, carrierError(err)
-	}
-	if !res.Replayed && len(res.Numbers) > 0 && res.Quantity > 0 {
-		// Money actually spent: the planned cost, pro rata of the DIDs delivered.
-		v.metrics.AddMoneySpent("account", float64(res.CostCents)/100*float64(len(res.Numbers))/float64(res.Quantity))
 	}
 	return apiOrder(res), nil
 }
