@@ -160,6 +160,11 @@ func TestNumbersLifecycleCLI(t *testing.T) {
 	if out := mustCLI(t, db, "numbers", "reserve", "+14155550101", "--account", reseller); !strings.Contains(out, `"pvt_state": "reserved"`) {
 		t.Fatalf("reserve: %s", out)
 	}
+	// A local number is deleted on release (Kazoo), which the CLI reports as "deleted".
+	mustCLI(t, db, "numbers", "create", "+14155550198", "--state", "in_service", "--account", child, "--module", "knm_local")
+	if out := mustCLI(t, db, "numbers", "release", "+14155550198"); !strings.Contains(out, `"pvt_state": "deleted"`) {
+		t.Fatalf("release of a local number: %s", out)
+	}
 	mustCLI(t, db, "numbers", "create", "+14155550199", "--state", "available")
 	mustCLI(t, db, "numbers", "delete", "+14155550199")
 	if code, _, _ := cli(t, db, "numbers", "show", "+14155550199"); code == 0 {

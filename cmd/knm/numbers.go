@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -63,48 +64,24 @@ func (a *app) numbersCommand() *cobra.Command {
 	list.Flags().IntVar(&offset, "offset", 0, "numbers to skip")
 	cmd.AddCommand(list)
 
-	cmd.AddCommand(&cobra.Command{
-		Use:   "show NUMBER",
-		Short: "Show one number as a Kazoo phone_number document",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			m, err := a.manager(cmd.Context())
-			if err != nil {
-				return err
-			}
-			n, err := m.Get(cmd.Context(), cliAuth, args[0])
-			if err != nil {
-				return err
-			}
-			return a.printNumber(n)
-		},
-	})
+	cmd.AddCommand(a.numberCommand("show NUMBER", "Show one number as a Kazoo phone_number document",
+		func(ctx context.Context, m *manager.Manager, num string) (*knm.Number, error) {
+			return m.Get(ctx, cliAuth, num)
+		}))
 
 	var createState, createAccount, createModule string
-	create := &cobra.Command{
-		Use:   "create NUMBER",
-		Short: "Create a number (default state in_service, as Kazoo)",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
+	create := a.numberCommand("create NUMBER", "Create a number (default state in_service, as Kazoo)",
+		func(ctx context.Context, m *manager.Manager, num string) (*knm.Number, error) {
 			o := manager.CreateOptions{AssignTo: createAccount, ModuleName: createModule}
 			if createState != "" {
 				st, err := knm.ParseState(createState)
 				if err != nil {
-					return err
+					return nil, err
 				}
 				o.State = st
 			}
-			m, err := a.manager(cmd.Context())
-			if err != nil {
-				return err
-			}
-			n, err := m.Create(cmd.Context(), cliAuth, args[0], o)
-			if err != nil {
-				return err
-			}
-			return a.printNumber(n)
-		},
-	}
+			return m.Create(ctx, cliAuth, num, o)
+		})
 	create.Flags().StringVar(&createState, "state", "", "state to create the number in")
 	create.Flags().StringVar(&createAccount, "account", "", "account to assign the number to")
 	create.Flags().StringVar(&createModule, "module", "", "carrier module (default available_module_name)")
@@ -118,45 +95,28 @@ func (a *app) numbersCommand() *cobra.Command {
 		{"reserve", "Reserve a number for an account", knm.StateReserved},
 	} {
 		var acct string
-		c := &cobra.Command{
-			Use:   mv.use + " NUMBER --account ID",
-			Short: mv.short,
-			Args:  cobra.ExactArgs(1),
-			RunE: func(cmd *cobra.Command, args []string) error {
+		c := a.numberCommand(mv.use+" NUMBER --account ID", mv.short,
+			func(ctx context.Context, m *manager.Manager, num string) (*knm.Number, error) {
 				if acct == "" {
-					return usageError("%s needs --account ID", mv.use)
+					return nil, usageError("%s needs --account ID", mv.use)
 				}
-				m, err := a.manager(cmd.Context())
-				if err != nil {
-					return err
-				}
-				n, err := m.Move(cmd.Context(), cliAuth, args[0], acct, mv.to)
-				if err != nil {
-					return err
-				}
-				return a.printNumber(n)
-			},
-		}
+				return m.Move(ctx, cliAuth, num, acct, mv.to)
+			})
 		c.Flags().StringVar(&acct, "account", "", "the account (required)")
 		cmd.AddCommand(c)
 	}
 
-	cmd.AddCommand(&cobra.Command{
-		Use:   "release NUMBER",
-		Short: "Release a number (back to its reserver or the pool; disconnected at its carrier once unowned)",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			m, err := a.manager(cmd.Context())
-			if err != nil {
-				return err
+	cmd.AddCommand(a.numberCommand("release NUMBER",
+		"Release a number (back to its reserver or the pool; disconnected at its carrier once unowned)",
+		func(ctx context.Context, m *manager.Manager, num string) (*knm.Number, error) {
+			n, err := m.Release(ctx, cliAuth, num)
+			if err == nil && n == nil {
+				// Deleted (a local number, or one its carrier took back): say so as Kazoo's
+				// crossbar does, with the state "deleted".
+				n = &knm.Number{Number: num, State: knm.StateDeleted}
 			}
-			n, err := m.Release(cmd.Context(), cliAuth, args[0])
-			if err != nil {
-				return err
-			}
-			return a.printNumber(n)
-		},
-	}, &cobra.Command{
+			return n, err
+		}), &cobra.Command{
 		Use:   "delete NUMBER",
 		Short: "Delete a number from the database (hard delete; no carrier call)",
 		Args:  cobra.ExactArgs(1),
@@ -255,6 +215,27 @@ Gregorian timestamps and public fields are kept as they are.`,
 	c.Flags().StringVar(&assignTo, "account", "", "owner of rows without one")
 	c.Flags().IntVar(&batch, "batch", 0, "numbers per transaction (default 1000)")
 	return c
+}
+
+// numberCommand is a command on one NUMBER argument whose result is the number as
+// stored afterwards, printed as a Kazoo document.
+func (a *app) numberCommand(use, short string, run func(ctx context.Context, m *manager.Manager, number string) (*knm.Number, error)) *cobra.Command {
+	return &cobra.Command{
+		Use:   use,
+		Short: short,
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			m, err := a.manager(cmd.Context())
+			if err != nil {
+				return err
+			}
+			n, err := run(cmd.Context(), m, args[0])
+			if err != nil {
+				return err
+			}
+			return a.printNumber(n)
+		},
+	}
 }
 
 // printNumber prints a number as its Kazoo document (JSON in both modes: it is the
