@@ -3,32 +3,50 @@ package config
 import (
 	"bytes"
 	"encoding/json"
+	"regexp"
 	"strings"
 )
 
 // Redacted is what Redact writes in place of a secret.
 const Redacted = `"***"`
 
-// IsSecretKey reports whether a key holds a credential: password, api_password and
-// api_key, and any key containing "secret" or "token", in any case.
+// IsSecretKey reports whether a key holds a credential, in any case: any key containing
+// "password", "passwd", "passphrase", "secret", "token" or "credential", any key ending in
+// "key" or "keys" (api_key, apikey, private_key, developer_key), and "pass" or "pwd".
+// Carrier modules name their credentials in many ways (Kazoo's Simwood module reads
+// auth_password, Bandwidth a developer key), so the rule errs on the side of hiding: a
+// needlessly hidden setting costs a look at the database, a leaked one costs money.
 func IsSecretKey(key string) bool {
 	k := strings.ToLower(key)
-	switch k {
-	case "password", "api_password", "api_key":
-		return true
+	for _, part := range []string{"password", "passwd", "passphrase", "secret", "token", "credential"} {
+		if strings.Contains(k, part) {
+			return true
+		}
 	}
-	return strings.Contains(k, "secret") || strings.Contains(k, "token")
+	return strings.HasSuffix(k, "key") || strings.HasSuffix(k, "keys") || k == "pass" || k == "pwd"
 }
+
+// urlPassword matches the user:password@ part of a URL inside a JSON string, such as a
+// proxy or base_url written with credentials in it.
+var urlPassword = regexp.MustCompile(`(://)[^/@"\\\s:]*:[^/@"\\\s]*@`)
 
 // Redact returns body with the value of every secret key (IsSecretKey), at any depth
 // (node and zone sections, nested objects, objects inside arrays), replaced by "***".
 // Everything else is kept byte for byte, key order and whitespace included. Empty
 // strings and nulls are left alone: they show that a credential is unset without
 // revealing anything. Invalid JSON cannot be inspected, so it is replaced as a whole.
+//
+// Credentials written into a URL (scheme://user:password@host) are hidden wherever they
+// appear, whatever the key: the user and password become "***".
 func Redact(body json.RawMessage) json.RawMessage {
 	if !json.Valid(body) {
 		return json.RawMessage(Redacted)
 	}
+	return urlPassword.ReplaceAll(redactKeys(body), []byte("${1}***:***@"))
+}
+
+// redactKeys replaces the values of secret keys.
+func redactKeys(body json.RawMessage) json.RawMessage {
 	type span struct{ start, end int64 }
 	var spans []span
 	dec := json.NewDecoder(bytes.NewReader(body))

@@ -16,7 +16,7 @@ func TestRedact(t *testing.T) {
 			`{"_id":"number_manager.voxbone","default":{"username":"u","api_password":"***","api_key":"***"},"node@host":{"password":"***"}}`},
 		{"case-insensitive substrings",
 			`{"Client_Secret":"s","AUTH_TOKEN":"t","tokens":["a","b"],"Password":"P","passwords_ok":"v"}`,
-			`{"Client_Secret":"***","AUTH_TOKEN":"***","tokens":***,"Password":"***","passwords_ok":"v"}`},
+			`{"Client_Secret":"***","AUTH_TOKEN":"***","tokens":***,"Password":"***","passwords_ok":"***"}`},
 		{"inside arrays and deep objects",
 			`[{"a":{"b":[{"secret":{"x":1}},{"api_key":12.5}]}},{"token":true}]`,
 			`[{"a":{"b":[{"secret":***},{"api_key":***}]}},{"token":***}]`},
@@ -29,6 +29,9 @@ func TestRedact(t *testing.T) {
 		{"secret-looking values are not keys",
 			`{"note":"password","list":["token"]}`,
 			`{"note":"password","list":["token"]}`},
+		{"carrier modules' own names for credentials",
+			`{"auth_password":"a","private_key":"b","sip_passwd":"c","apikey":"d","credentials":{"user":"u"},"developer_key":"e","pass":"f","key_order":"kept"}`,
+			`{"auth_password":"***","private_key":"***","sip_passwd":"***","apikey":"***","credentials":***,"developer_key":"***","pass":"***","key_order":"kept"}`},
 		{"not JSON", `{"password":"x"`, `"***"`},
 		{"scalar", `"password"`, `"password"`},
 	}
@@ -42,6 +45,15 @@ func TestRedact(t *testing.T) {
 		if !json.Valid([]byte(got)) {
 			t.Errorf("%s: result is not JSON: %s", tt.name, got)
 		}
+	}
+}
+
+func TestRedactURLCredentials(t *testing.T) {
+	t.Parallel()
+	in := `{"base_url":"https://user:pw@api.example.com/rest","proxy":"http://u:p%40ss@10.0.0.1:3128","plain":"https://api.example.com","user_only":"https://u@h/","list":["ftp://a:b@c"]}`
+	want := `{"base_url":"https://***:***@api.example.com/rest","proxy":"http://***:***@10.0.0.1:3128","plain":"https://api.example.com","user_only":"https://u@h/","list":["ftp://***:***@c"]}`
+	if got := string(Redact(json.RawMessage(in))); got != want {
+		t.Errorf("got  %s\nwant %s", got, want)
 	}
 }
 
@@ -64,8 +76,11 @@ func TestIsSecretKey(t *testing.T) {
 	t.Parallel()
 	for key, want := range map[string]bool{
 		"password": true, "API_PASSWORD": true, "api_key": true, "client_secret": true,
-		"x_token_y": true, "username": false, "api_username": false, "apikey": false,
-		"passwords": false, "key": false,
+		"x_token_y": true, "username": false, "api_username": false, "apikey": true,
+		"passwords": true, "key": true, "auth_password": true, "sip_passwd": true, "private_key": true,
+		"developer_key": true, "api_keys": true, "credentials": true, "pass": true, "pwd": true,
+		"environment": false, "base_url": false, "page_size": false, "key_order": false,
+		"carrier_modules": false, "keyboard": false,
 	} {
 		if got := IsSecretKey(key); got != want {
 			t.Errorf("IsSecretKey(%q) = %v, want %v", key, got, want)
