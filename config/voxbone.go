@@ -75,7 +75,7 @@ func (c *Config) Voxbone(ctx context.Context) (VoxboneConfig, error) {
 	if v.BaseURL != "" {
 		u, perr := url.Parse(v.BaseURL)
 		p.check(perr == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "", "base_url",
-			fmt.Sprintf("must be an absolute http or https URL, got %q", v.BaseURL))
+			"must be an absolute http or https URL") // the value itself may hold a password
 	}
 	v.RateLimitRPS, err = c.GetInt(ctx, cat, "rate_limit_rps", 20)
 	p.add(err)

@@ -111,10 +111,12 @@ func WithBaseURL(raw string) Option {
 			return fmt.Errorf("voxbone: base URL %s must not carry credentials; use WithBasicAuth", u.Redacted())
 		}
 		if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
-			return fmt.Errorf("voxbone: base URL %q must be an absolute http(s) URL", raw)
+			// Not %q of raw: "user:pass@host/x" parses with scheme "user" and no userinfo,
+			// so the raw value may hold a password.
+			return errors.New("voxbone: base URL must be an absolute http(s) URL")
 		}
 		if u.RawQuery != "" || u.Fragment != "" {
-			return fmt.Errorf("voxbone: base URL %q must not have a query or fragment", raw)
+			return fmt.Errorf("voxbone: base URL %s must not have a query or fragment", u.Redacted())
 		}
 		if !strings.HasSuffix(u.Path, "/") {
 			u.Path += "/"

@@ -165,6 +165,8 @@ func TestNewBadOptions(t *testing.T) {
 		"base with query":    voxbone.WithBaseURL("https://example.com/rest?x=1"),
 		"credentials in URL": voxbone.WithBaseURL("https://user:" + testPassword + "@example.com/rest"),
 		"bad URL":            voxbone.WithBaseURL("http://user:" + testPassword + "@[::1"),
+		"no scheme, creds":   voxbone.WithBaseURL("user:" + testPassword + "@api.voxbone.com/ws"),
+		"query and creds":    voxbone.WithBaseURL("https://u:" + testPassword + "@example.com/rest?x=1"),
 		"insecure TLS":       voxbone.WithHTTPClient(insecure),
 		"nil HTTP client":    voxbone.WithHTTPClient(nil),
 		"zero timeout":       voxbone.WithRequestTimeout(0),

@@ -17,6 +17,11 @@ import (
 // shutdownGrace bounds how long running requests may take to finish after SIGINT/SIGTERM.
 const shutdownGrace = 20 * time.Second
 
+// startupRecoverAge is how long an unfinished order must have been idle before start-up
+// recovery settles it: longer than any order's steps take on a live instance (each
+// request is bounded by request_timeout_ms, and settling by a few of those).
+const startupRecoverAge = 2 * time.Minute
+
 // recoverEvery is how often unfinished carrier operations are settled in the background.
 const recoverEvery = 5 * time.Minute
 
@@ -126,7 +131,9 @@ func (a *app) recoverOnce(ctx context.Context, logger *slog.Logger) {
 		logger.Info("manager recover", "finished", rep.Finished, "rolled_back", rep.RolledBack, "failed", rep.Failed)
 	}
 	if vox := a.vbCarrier; vox != nil {
-		if rep, err := vox.RecoverOlderThan(ctx, 0); err != nil {
+		// Not age 0: during a rolling restart, orders younger than this may still be in
+		// flight on another instance, and settling them would fail its customers' purchases.
+		if rep, err := vox.RecoverOlderThan(ctx, startupRecoverAge); err != nil {
 			logger.Warn("voxbone recover failed", "error", err)
 		} else {
 			logger.Info("voxbone recover", "examined", rep.Examined, "imported", rep.Imported, "failed", rep.Failed, "unsettled", len(rep.Unsettled))

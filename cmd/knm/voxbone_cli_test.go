@@ -116,3 +116,17 @@ func TestVoxboneCLI(t *testing.T) {
 		t.Errorf("unconfigured: exit %d, stderr %q", code, errs)
 	}
 }
+
+func TestRedactedURL(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		"redis://u:p@ss@host:6379/0": "redis://u:xxxxx@host:6379/0",
+		"redis://host:6379":          "redis://host:6379",
+		"redis://:secret@host":       "redis://:xxxxx@host",
+		"%zz":                        "(unparsable URL)",
+	} {
+		if got := redactedURL(in); got != want {
+			t.Errorf("redactedURL(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

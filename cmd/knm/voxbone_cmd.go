@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/url"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -78,12 +79,11 @@ func (a *app) voxboneClient(ctx context.Context) (*voxbone.Client, config.Voxbon
 
 // redactedURL hides the password of a URL given on the command line.
 func redactedURL(s string) string {
-	if i := strings.Index(s, "@"); i > 0 {
-		if j := strings.Index(s, "://"); j > 0 && j < i {
-			return s[:j+3] + "***" + s[i:]
-		}
+	u, err := url.Parse(s)
+	if err != nil {
+		return "(unparsable URL)"
 	}
-	return s
+	return u.Redacted()
 }
 
 func (a *app) voxboneCommand() *cobra.Command {
