@@ -34,18 +34,30 @@ func (c *Client) pageQuery(o ListOptions) (url.Values, ListOptions, error) {
 	return q, o, nil
 }
 
-// paginate yields every item from page start on, following pages until resultCount items
-// have been seen, a page comes back short, or the server says the page does not exist
-// (code 13 PAGINATION_OVERFLOW). fetch gets the page to load; the sequence stops at the
-// first error, which it yields with a zero item.
+// MaxPages is the most pages paginate follows in one listing: a server that keeps answering
+// full pages (a bug, or a list growing as fast as it is read) cannot loop forever.
+const MaxPages = 10000
+
+// paginate yields every item from page start on, following pages until one comes back
+// empty or short (fewer items than the page size), or the server says the page does not
+// exist (code 13 PAGINATION_OVERFLOW). resultCount is only a hint and never ends the
+// listing: a wrong or missing count (decoded as 0) must not silently drop pages, at the
+// price of one more request when the last page happens to be full. At most MaxPages pages
+// are fetched; beyond that the listing fails. fetch gets the page to load; the sequence
+// stops at the first error, which it yields with a zero item.
 func paginate[T any](ctx context.Context, c *Client, start ListOptions, fetch func(context.Context, ListOptions) ([]T, int, error)) iter.Seq2[T, error] {
 	return func(yield func(T, error) bool) {
 		o := start
 		if o.PageSize == 0 {
 			o.PageSize = c.pageSize
 		}
-		for {
-			items, total, err := fetch(ctx, o)
+		for pages := 0; ; pages++ {
+			if pages >= MaxPages {
+				var zero T
+				yield(zero, fmt.Errorf("voxbone: listing still returns full pages after %d pages; giving up", MaxPages))
+				return
+			}
+			items, _, err := fetch(ctx, o)
 			if err != nil {
 				if o.PageNumber > start.PageNumber && HasCode(err, 13) {
 					return // the previous page was the last one after all
@@ -59,8 +71,7 @@ func paginate[T any](ctx context.Context, c *Client, start ListOptions, fetch fu
 					return
 				}
 			}
-			seen := (o.PageNumber + 1) * o.PageSize
-			if len(items) < o.PageSize || seen >= total {
+			if len(items) == 0 || len(items) < o.PageSize {
 				return
 			}
 			o.PageNumber++

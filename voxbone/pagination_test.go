@@ -1,0 +1,123 @@
+package voxbone_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/knmproject/knm/voxbone"
+	"github.com/knmproject/knm/voxbone/emulator"
+)
+
+// lyingCount forwards to the emulator and rewrites the resultCount of inventory/didgroup
+// answers: edit gets the decoded body and changes it in place.
+type lyingCount struct {
+	e     *emulator.Emulator
+	edit  func(m map[string]any)
+	pages atomic.Int32
+}
+
+func (h *lyingCount) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !strings.HasSuffix(r.URL.Path, "/inventory/didgroup") {
+		h.e.ServeHTTP(w, r)
+		return
+	}
+	h.pages.Add(1)
+	rec := httptest.NewRecorder()
+	h.e.ServeHTTP(rec, r)
+	var m map[string]any
+	if rec.Code != http.StatusOK || json.Unmarshal(rec.Body.Bytes(), &m) != nil {
+		w.WriteHeader(rec.Code)
+		w.Write(rec.Body.Bytes())
+		return
+	}
+	h.edit(m)
+	b, _ := json.Marshal(m)
+	w.Header().Set("Content-Type", "application/json")
+	w.Write(bytes.TrimSpace(b))
+}
+
+// TestPaginationIgnoresResultCount: a listing follows pages until a short or empty page (or
+// error 13), whatever resultCount says, so a wrong or missing count drops nothing.
+func TestPaginationIgnoresResultCount(t *testing.T) {
+	ctx := context.Background()
+	edits := map[string]func(m map[string]any){
+		"count is page length": func(m map[string]any) {
+			if gs, ok := m["didGroups"].([]any); ok {
+				m["resultCount"] = len(gs)
+			}
+		},
+		"count missing": func(m map[string]any) { delete(m, "resultCount") },
+		"count zero":    func(m map[string]any) { m["resultCount"] = 0 },
+		"count too big": func(m map[string]any) { m["resultCount"] = 1 << 40 },
+	}
+	e := emulator.New(emulator.Config{})
+	direct := httptest.NewServer(e)
+	defer direct.Close()
+	base := strings.TrimSuffix(emulator.BasePath, "/")
+	opts := voxbone.ListDIDGroupsOptions{CountryCodeA3: "USA", ListOptions: voxbone.ListOptions{PageSize: 7}}
+	want := listGroups(t, ctx, direct.URL+base, opts)
+	if len(want) < 15 {
+		t.Fatalf("the emulator's catalogue has only %d US groups", len(want))
+	}
+	for name, edit := range edits {
+		t.Run(name, func(t *testing.T) {
+			h := &lyingCount{e: e, edit: edit}
+			srv := httptest.NewServer(h)
+			defer srv.Close()
+			got := listGroups(t, ctx, srv.URL+base, opts)
+			if len(got) != len(want) {
+				t.Fatalf("listed %d groups, want %d", len(got), len(want))
+			}
+			for i := range got {
+				if got[i].DIDGroupID != want[i].DIDGroupID {
+					t.Fatalf("group %d is %d, want %d", i, got[i].DIDGroupID, want[i].DIDGroupID)
+				}
+			}
+			if n, most := int(h.pages.Load()), len(want)/7+1; n > most {
+				t.Errorf("%d page requests, want at most %d", n, most)
+			}
+		})
+	}
+}
+
+// TestPaginationFullPagesForever: a server that answers full pages forever is cut off after
+// voxbone.MaxPages pages with an error instead of looping.
+func TestPaginationFullPagesForever(t *testing.T) {
+	var n atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n.Add(1)
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(`{"didGroups":[{"didGroupId":1},{"didGroupId":2}],"resultCount":2}`))
+	}))
+	defer srv.Close()
+	c, err := voxbone.New(voxbone.WithBaseURL(srv.URL+"/ws-voxbone/services/rest"), voxbone.WithPageSize(2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.ListAllDIDGroups(context.Background(), voxbone.ListDIDGroupsOptions{CountryCodeA3: "USA"})
+	if err == nil || !strings.Contains(err.Error(), "full pages") {
+		t.Fatalf("endless listing: err %v", err)
+	}
+	if got := int(n.Load()); got != voxbone.MaxPages {
+		t.Errorf("%d requests, want %d", got, voxbone.MaxPages)
+	}
+}
+
+func listGroups(t *testing.T, ctx context.Context, url string, opts voxbone.ListDIDGroupsOptions) []voxbone.DIDGroup {
+	t.Helper()
+	c, err := voxbone.New(voxbone.WithBaseURL(url))
+	if err != nil {
+		t.Fatal(err)
+	}
+	gs, err := c.ListAllDIDGroups(ctx, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return gs
+}
