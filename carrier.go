@@ -12,11 +12,21 @@ type SearchOptions struct {
 	Prefix           string // the national prefix as asked, e.g. "415" or "80*"
 	Dialcode         string // "+" and the country's calling code, e.g. "+1"
 	NormalizedPrefix string // Dialcode + Prefix, e.g. "+1415"
-	Quantity         int    // how many numbers are wanted (>= 1)
-	Offset           int    // item offset into the merged, sorted results
-	AccountID        string // the account searching, if any
-	ResellerID       string // its reseller, if any
-	QueryID          string // the search cache key
+	Quantity         int    // how many numbers are wanted (>= 1); what a buying carrier buys up to
+	// Limit is how many rows a carrier may offer (maximum_search_quantity): the search
+	// caches them all so later pages (offset > 0) are served without asking again, as
+	// Kazoo master does. Carriers that buy to offer never buy beyond Quantity. 0 means
+	// Quantity.
+	Limit      int
+	Offset     int    // item offset into the merged, sorted results
+	AccountID  string // the account searching, if any
+	ResellerID string // its reseller, if any
+	QueryID    string // the search cache key
+	// NoPurchase forbids spending money to answer: a carrier that buys numbers to offer
+	// them (knm_voxbone in order mode) serves only what it already holds. Set for
+	// anonymous searches, which Kazoo allows, so nobody can drain a carrier balance
+	// without credentials.
+	NoPurchase bool
 }
 
 // CarrierInfo is what a carrier tells the UI about itself.

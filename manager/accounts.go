@@ -12,7 +12,10 @@ import (
 // (the parent's tree plus the parent) and ResellerID (itself when reseller, else the
 // parent's reseller, or the parent when the parent is a reseller). Only admins may create
 // a root account (empty parentID); otherwise auth must be the parent or one of its
-// ancestors. Errors: invalid (empty name), not_found (parent), forbidden.
+// ancestors, and only admins may create a reseller (Kazoo's private pvt_reseller flag): a
+// reseller may buy from carriers for its whole tree. The hierarchy is checked before the
+// parent is read, so a non-admin cannot tell a missing account from a foreign one.
+// Errors: invalid (empty name), not_found (parent), forbidden.
 func (m *Manager) CreateAccount(ctx context.Context, auth, name, parentID string, reseller bool) (*knm.Account, error) {
 	name = strings.TrimSpace(name)
 	if name == "" {
@@ -23,18 +26,24 @@ func (m *Manager) CreateAccount(ctx context.Context, auth, name, parentID string
 	if err != nil {
 		return nil, err
 	}
+	if reseller && !admin {
+		return nil, knm.Forbidden("only an admin may create a reseller")
+	}
 	now := m.now()
 	acc := &knm.Account{ID: knm.NewAccountID(), Name: name, Reseller: reseller, Enabled: true, Created: now, Modified: now}
 	if parentID != "" {
-		parent, err := m.store.GetAccount(ctx, parentID)
-		if err != nil {
-			return nil, err
-		}
 		if !admin {
 			ok, err := a.inHierarchy(auth, parentID)
+			if knm.IsErrorName(err, knm.ErrNotFound) {
+				err = nil // a missing parent looks like a foreign one
+			}
 			if err := require(ok, err); err != nil {
 				return nil, err
 			}
+		}
+		parent, err := m.store.GetAccount(ctx, parentID)
+		if err != nil {
+			return nil, err
 		}
 		acc.ParentID = parent.ID
 		acc.Tree = append(append([]string{}, parent.Tree...), parent.ID)

@@ -73,6 +73,8 @@ type SearchRequest struct {
 	AccountID  string
 	ResellerID string
 	AuthToken  string // only hashed into the query id
+	// NoPurchase: carriers may not buy numbers to answer (anonymous searches).
+	NoPurchase bool
 }
 
 // NumberState is one search result, Kazoo's {"number", "state"}.
@@ -115,8 +117,8 @@ func QueryID(country, prefix, accountID, authToken string) string {
 //   - offset 0 asks every selected carrier IN PARALLEL under one overall deadline
 //     (number_search_timeout_ms); carriers still running at the deadline are cancelled
 //     through their context and reported as "timeout", and the reply holds what arrived
-//     in time. Carriers are asked for the requested quantity (as Kazoo 4.3; master asks
-//     for maximum_search_quantity).
+//     in time. Carriers may offer up to maximum_search_quantity rows (as Kazoo master),
+//     so later pages are complete; carriers that buy to offer buy only the quantity asked.
 //   - Rows are merged, de-duplicated by number and sorted by E.164. When two carriers
 //     offer the same number, the first carrier in selection order wins, so a reserved or
 //     local number (already knm's) beats a remote carrier's offer of it.
@@ -213,9 +215,10 @@ func (m *Manager) searchOptions(r SearchRequest, p Policy) (knm.SearchOptions, e
 	}
 	return knm.SearchOptions{
 		Country: country, Prefix: prefix, Dialcode: dial, NormalizedPrefix: dial + prefix,
-		Quantity: min(qty, p.MaxSearchQuantity), Offset: r.Offset,
+		Quantity: min(qty, p.MaxSearchQuantity), Limit: p.MaxSearchQuantity, Offset: r.Offset,
 		AccountID: r.AccountID, ResellerID: r.ResellerID,
-		QueryID: QueryID(country, prefix, r.AccountID, r.AuthToken),
+		QueryID:    QueryID(country, prefix, r.AccountID, r.AuthToken),
+		NoPurchase: r.NoPurchase,
 	}, nil
 }
 

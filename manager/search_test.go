@@ -266,3 +266,32 @@ func TestSearchCacheSkip(t *testing.T) {
 		}
 	})
 }
+
+// TestSearchPagesAreComplete: paging through a search with offset > 0 returns every
+// matching number exactly once, in order, although each page asks for few.
+func TestSearchPagesAreComplete(t *testing.T) {
+	forEachStore(t, func(t *testing.T, s knm.Store) {
+		ctx := context.Background()
+		e := newEnv(t, s, Policy{CarrierModules: []string{"knm_inventory"}})
+		var want []string
+		for i := range 7 {
+			num := fmt.Sprintf("+1415555010%d", i)
+			e.put(t, &knm.Number{Number: num, State: knm.StateAvailable, ModuleName: "knm_inventory"})
+			want = append(want, num)
+		}
+		e.put(t, &knm.Number{Number: "+14165550100", State: knm.StateAvailable, ModuleName: "knm_inventory"})
+		var got []string
+		for offset := 0; offset < 10; offset += 3 {
+			res, err := e.m.Search(ctx, SearchRequest{Prefix: "415", Quantity: 3, Offset: offset, AccountID: accS, ResellerID: accR})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, n := range res.Numbers {
+				got = append(got, n.Number)
+			}
+		}
+		if !slices.Equal(got, want) {
+			t.Fatalf("pages gave %v, want %v", got, want)
+		}
+	})
+}

@@ -117,6 +117,14 @@ func transition(a *authz, n *knm.Number, to knm.State, assignTo string) (step, e
 		if from != knm.StatePortIn {
 			return invalid()
 		}
+		// Kazoo sets port_in <- port_in without a check, which lets any account take over a
+		// number another account is porting in by "creating" it again. knm requires the
+		// right to act for the current owner when the owner changes.
+		if n.AssignedTo != "" && n.AssignedTo != assignTo {
+			if err := require(a.isAuthorized(n, assignTo)); err != nil {
+				return step{}, err
+			}
+		}
 		moveToState(n, to, assignTo)
 		return step{}, nil
 	}

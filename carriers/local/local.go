@@ -91,14 +91,17 @@ func RegisterAll(r *carriers.Registry, s knm.NumberStore) {
 // Name returns the module name.
 func (c *Carrier) Name() string { return c.name }
 
-// FindNumbers returns up to opts.Quantity stored numbers starting with
+// FindNumbers returns up to opts.Limit (else opts.Quantity) stored numbers starting with
 // opts.NormalizedPrefix, ordered by number (see the package doc for what each module finds).
 func (c *Carrier) FindNumbers(ctx context.Context, opts knm.SearchOptions) ([]knm.SearchRow, error) {
 	prefix := strings.TrimSuffix(opts.NormalizedPrefix, "*")
 	if opts.AccountID == "" || !strings.HasPrefix(prefix, "+") {
 		return nil, nil
 	}
-	limit := max(opts.Quantity, 1)
+	limit := opts.Limit
+	if limit <= 0 {
+		limit = max(opts.Quantity, 1)
+	}
 	f := knm.NumberFilter{Prefix: prefix, Limit: limit}
 	switch c.kind {
 	case kindPool:

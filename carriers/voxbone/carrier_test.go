@@ -303,6 +303,26 @@ func TestSearchModePool(t *testing.T) {
 	}
 }
 
+// TestNoPurchase: an anonymous search (opts.NoPurchase) is served from the pool only, even
+// in order mode, so nobody can spend the account's money without credentials.
+func TestNoPurchase(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t, nil, emulator.Config{})
+	if rows, err := search256(ctx, f.c, 2); err != nil || len(rows) != 2 {
+		t.Fatalf("buying search: %d rows, %v", len(rows), err)
+	}
+	f.e.ResetRequests()
+	rows, err := f.c.FindNumbers(ctx, knm.SearchOptions{Country: "US", Prefix: "256", Dialcode: "+1",
+		NormalizedPrefix: "+1256", Quantity: 5, NoPurchase: true})
+	if err != nil || len(rows) != 2 {
+		t.Fatalf("anonymous search: %d rows (want the 2 in the pool), %v", len(rows), err)
+	}
+	if n := len(f.e.Requests()); n != 0 {
+		t.Errorf("anonymous search made %d Voxbone requests", n)
+	}
+}
+
 func TestShortfall(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()

@@ -59,7 +59,7 @@ func CountryA3(country string) (string, error) {
 // FindNumbers offers up to opts.Quantity knm_voxbone numbers starting with
 // opts.NormalizedPrefix:
 //  1. the pool first: numbers already bought, available and unassigned;
-//  2. in search_mode "order", the shortfall is bought (at most max_order_quantity, within
+//  2. in search_mode "order", unless opts.NoPurchase (anonymous searches), the shortfall is bought (at most max_order_quantity, within
 //     max_order_cost and the balance, never beyond a group's stock) and stored available.
 //
 // When not everything wanted can be had, the rows that could are returned together with
@@ -82,7 +82,7 @@ func (c *Carrier) FindNumbers(ctx context.Context, opts knm.SearchOptions) ([]kn
 			c.metrics.Search(fromPool, len(rows)-fromPool, time.Since(start))
 		}
 	}()
-	if len(rows) >= want || c.s.SearchMode == SearchModePool {
+	if len(rows) >= want || c.s.SearchMode == SearchModePool || opts.NoPurchase {
 		return rows, nil
 	}
 
