@@ -13,9 +13,12 @@ import (
 // server busy for minutes; the body limit bounds it too.
 const maxCollection = 1000
 
-// collectionNumbers validates data.numbers as Kazoo does: a non-empty list of unique
-// strings (400 invalid with cause numbers otherwise), each a plausible phone number.
-func collectionNumbers(data map[string]json.RawMessage) ([]string, error) {
+// collectionNumbers validates data.numbers as Kazoo does: a non-empty list of strings,
+// each a plausible phone number, unique after normalization (kazoo-knm §6.3), else 400
+// invalid with cause numbers. It returns the numbers normalized to E.164 (a number the
+// normaliser cannot reconcile is kept as given, for the manager to refuse by name), so
+// "+14155550002" and "14155550002" are one number and are refused together (uniqueItems).
+func collectionNumbers(data map[string]json.RawMessage, normalize func(string) string) ([]string, error) {
 	raw, ok := data["numbers"]
 	if !ok {
 		return nil, knm.Errorf(knm.ErrInvalid, "numbers is required").WithCause("numbers")
@@ -30,16 +33,19 @@ func collectionNumbers(data map[string]json.RawMessage) ([]string, error) {
 	if len(nums) > maxCollection {
 		return nil, knm.Errorf(knm.ErrInvalid, "numbers may hold at most %d numbers", maxCollection).WithCause("numbers")
 	}
-	seen := make(map[string]bool, len(nums))
+	seen := make(map[string]string, len(nums)) // normalized → as given
 	for i, n := range nums {
 		t, err := checkNumberInput(n, "numbers")
 		if err != nil {
 			return nil, err
 		}
-		if seen[t] {
-			return nil, knm.Errorf(knm.ErrInvalid, "numbers must be unique: %s repeats", t).WithCause("numbers")
+		if e := normalize(t); isE164(e) {
+			t = e
 		}
-		seen[t] = true
+		if prev, dup := seen[t]; dup {
+			return nil, knm.Errorf(knm.ErrInvalid, "numbers must be unique after normalization (uniqueItems): %q and %q are both %s", prev, n, t).WithCause("numbers")
+		}
+		seen[t] = n
 		nums[i] = t
 	}
 	return nums, nil
@@ -53,6 +59,10 @@ type collectionReply struct {
 }
 
 func (c *collectionReply) add(num string, n *knm.Number, err error) {
+	if releasedWhileAvailable(err) {
+		// As for a single number (writeError): the item reads as a number that is not there.
+		err = knm.NotFound(num)
+	}
 	if err != nil {
 		if c.Error == nil {
 			c.Error = map[string]any{}
@@ -94,7 +104,11 @@ func (s *Server) collection(w http.ResponseWriter, r *http.Request, op func(acc 
 	if err := decodeBody(r, &data); err != nil {
 		return err
 	}
-	nums, err := collectionNumbers(data)
+	norm, err := s.normalizer(r.Context())
+	if err != nil {
+		return err
+	}
+	nums, err := collectionNumbers(data, norm)
 	if err != nil {
 		return err
 	}
@@ -233,21 +247,17 @@ func (s *Server) check(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeBody(r, &data); err != nil {
 		return err
 	}
-	nums, err := collectionNumbers(data)
+	norm, err := s.normalizer(r.Context())
 	if err != nil {
 		return err
 	}
-	nm, err := s.cfg.NumberManager(r.Context())
+	nums, err := collectionNumbers(data, norm)
 	if err != nil {
 		return err
 	}
-	norm, err := nm.Normalizer()
-	if err != nil {
-		return err
-	}
-	remaining := []string{}
+	remaining := make([]string, 0, len(nums))
 	for _, n := range nums {
-		if e := norm.Normalize(n); !slices.Contains(remaining, e) {
+		if e := norm(n); !slices.Contains(remaining, e) {
 			remaining = append(remaining, e)
 		}
 	}

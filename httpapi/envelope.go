@@ -97,6 +97,11 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		name   string
 		obj    knmErrorObject
 	)
+	if releasedWhileAvailable(err) {
+		// Crossbar answers releasing an available number as if the number did not exist
+		// (kazoo-knm §3.5): 404 bad_identifier, not 400 invalid_state_transition.
+		err = knm.NotFound(s.e164(r.Context(), r.PathValue("number")))
+	}
 	switch {
 	case errors.As(err, &tooBig):
 		se = tooLarge(tooBig.Limit).(*statusError)
@@ -128,6 +133,14 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		e.Data = map[string]string{"message": "bad identifier", "not_found": "The number could not be found", "cause": ke.Cause}
 	}
 	writeJSON(w, status, e)
+}
+
+// releasedWhileAvailable reports whether err is the invalid_state_transition "from
+// available to released", the one transition error crossbar turns into bad_identifier.
+func releasedWhileAvailable(err error) bool {
+	var ke *knm.Error
+	return errors.As(err, &ke) && ke.Name == knm.ErrInvalidStateTransition &&
+		ke.Cause == "from "+string(knm.StateAvailable)+" to "+string(knm.StateReleased)
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -39,6 +39,13 @@ type testEnv struct {
 
 func newTestEnv(t *testing.T, dsn string, voxbone Voxbone) *testEnv {
 	t.Helper()
+	return newTestEnvWrapped(t, dsn, voxbone, nil)
+}
+
+// newTestEnvWrapped is newTestEnv with the API (not the manager) given wrap(store), so a
+// test can observe the API's own store reads.
+func newTestEnvWrapped(t *testing.T, dsn string, voxbone Voxbone, wrap func(knm.Store) knm.Store) *testEnv {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if dsn == "" {
@@ -75,7 +82,11 @@ func newTestEnv(t *testing.T, dsn string, voxbone Voxbone) *testEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	api, err := New(Options{Manager: mgr, Store: s, Config: cfg, Registry: reg, Voxbone: voxbone, Node: "test", MaxBodyBytes: 4096})
+	apiStore := s
+	if wrap != nil {
+		apiStore = wrap(s)
+	}
+	api, err := New(Options{Manager: mgr, Store: apiStore, Config: cfg, Registry: reg, Voxbone: voxbone, Node: "test", MaxBodyBytes: 4096})
 	if err != nil {
 		t.Fatal(err)
 	}

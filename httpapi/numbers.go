@@ -102,6 +102,45 @@ func checkNumberInput(s, field string) (string, error) {
 	return t, nil
 }
 
+// normalizer returns the configured E.164 normaliser (number_manager's converters), the
+// one cmd/knm builds the manager with, so the API sees numbers as the manager does.
+func (s *Server) normalizer(ctx context.Context) (func(string) string, error) {
+	nm, err := s.cfg.NumberManager(ctx)
+	if err != nil {
+		return nil, err
+	}
+	norm, err := nm.Normalizer()
+	if err != nil {
+		return nil, err
+	}
+	return norm.Normalize, nil
+}
+
+// e164 is num in E.164 when the configured normaliser makes it so, else num as given
+// (trimmed): the number an error about num names.
+func (s *Server) e164(ctx context.Context, num string) string {
+	num = strings.TrimSpace(num)
+	if norm, err := s.normalizer(ctx); err == nil {
+		if e := norm(num); isE164(e) {
+			return e
+		}
+	}
+	return num
+}
+
+// isE164 reports whether s is "+" and 2–15 digits not starting with 0 (the manager's rule).
+func isE164(s string) bool {
+	if len(s) < 3 || len(s) > 16 || s[0] != '+' || s[1] == '0' {
+		return false
+	}
+	for i := 1; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
 // searchParams parses crossbar's find_numbers query (kazoo-knm §2.2): prefix 3-10
 // characters (whitespace removed), country two letters (default US), quantity >= 1
 // (default 1), offset >= 0.
@@ -124,10 +163,10 @@ func searchParams(q url.Values) (manager.SearchRequest, error) {
 		req.Country = strings.ToUpper(c)
 	}
 	var err error
-	if req.Quantity, err = intParam(q, "quantity", 1, 1); err != nil {
+	if req.Quantity, err = intParam(q, "quantity", 1, 1, maxQueryInt); err != nil {
 		return req, err
 	}
-	if req.Offset, err = intParam(q, "offset", 0, 0); err != nil {
+	if req.Offset, err = intParam(q, "offset", 0, 0, maxQueryInt); err != nil {
 		return req, err
 	}
 	return req, nil
@@ -142,15 +181,23 @@ func isLetters(s string) bool {
 	return true
 }
 
-// intParam parses an integer query parameter no smaller than min.
-func intParam(q url.Values, name string, def, min int) (int, error) {
+// maxQueryInt bounds integer query parameters that have no tighter bound.
+const maxQueryInt = 1_000_000
+
+// maxPageSize is the largest page_size of the account listing. Kazoo's crossbar does not
+// clamp page_size, so a larger value is refused (400) rather than silently shortened: a
+// client that asked for more than it got would take the page for the whole listing.
+const maxPageSize = 1000
+
+// intParam parses an integer query parameter from min to max.
+func intParam(q url.Values, name string, def, min, max int) (int, error) {
 	v := q.Get(name)
 	if v == "" {
 		return def, nil
 	}
 	n, err := strconv.Atoi(v)
-	if err != nil || n < min || n > 1_000_000 {
-		return 0, knm.Errorf(knm.ErrInvalid, "%s must be an integer from %d to 1000000", name, min).WithCause(name)
+	if err != nil || n < min || n > max {
+		return 0, knm.Errorf(knm.ErrInvalid, "%s must be an integer from %d to %d", name, min, max).WithCause(name)
 	}
 	return n, nil
 }
@@ -168,8 +215,10 @@ func resellerOf(acc *knm.Account) string {
 }
 
 // searchGlobal is GET /v2/phone_numbers: a search that needs no token, as in Kazoo. With a
-// token it searches as the caller; without, it uses the system carriers and hashes an
-// empty token into the query id.
+// token it searches as the caller; without, it uses the system carriers, hashes an empty
+// token into the query id and sets NoPurchase, so no carrier spends money (knm_voxbone
+// buying DIDs to offer them) for a caller nobody can bill: anyone who can reach the API
+// could otherwise drain the carrier balance.
 func (s *Server) searchGlobal(w http.ResponseWriter, r *http.Request) error {
 	req, err := searchParams(r.URL.Query())
 	if err != nil {
@@ -177,6 +226,8 @@ func (s *Server) searchGlobal(w http.ResponseWriter, r *http.Request) error {
 	}
 	if a := authOf(r); a != nil {
 		req.AccountID, req.ResellerID, req.AuthToken = a.account.ID, resellerOf(a.account), a.token
+	} else {
+		req.NoPurchase = true
 	}
 	return s.search(w, r, req)
 }
@@ -234,10 +285,10 @@ func (s *Server) accountNumbers(w http.ResponseWriter, r *http.Request) error {
 		}
 		f.States = []knm.State{state}
 	}
-	if f.Limit, err = intParam(q, "page_size", 1000, 1); err != nil {
+	if f.Limit, err = intParam(q, "page_size", maxPageSize, 1, maxPageSize); err != nil {
 		return err
 	}
-	if f.Offset, err = intParam(q, "offset", 0, 0); err != nil {
+	if f.Offset, err = intParam(q, "offset", 0, 0, maxQueryInt); err != nil {
 		return err
 	}
 	ns, total, err := s.mgr.List(r.Context(), caller(r).ID, acc.ID, f)
@@ -273,6 +324,11 @@ func (s *Server) getNumber(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	n, err := s.mgr.Get(r.Context(), caller(r).ID, num)
+	if knm.IsErrorName(err, knm.ErrForbidden) {
+		// Kazoo answers a number the caller may not read exactly as a missing one (kazoo-knm
+		// §6.3), so numbers held by other accounts cannot be probed.
+		return knm.NotFound(s.e164(r.Context(), num))
+	}
 	if err != nil {
 		return err
 	}

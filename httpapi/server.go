@@ -186,7 +186,7 @@ func (s *Server) routes() []route {
 		{Method: "GET", Path: "/v2/phone_numbers", Auth: authOptional, Summary: "search numbers (no token needed)", Query: searchQ, Reply: "SearchResults", handle: s.searchGlobal},
 		{Method: "PUT", Path: "/v2/accounts", Auth: authRequired, Summary: "create a sub-account; its API key is shown once", Body: "AccountCreate", Reply: "AccountWithKey", Status: 201, handle: s.createAccount},
 		{Method: "GET", Path: "/v2/accounts/{account_id}", Auth: authRequired, Summary: "read an account", Reply: "Account", handle: s.getAccount},
-		{Method: "GET", Path: pn, Auth: authRequired, Summary: "with prefix: search; without: the account's numbers", Query: append(searchQ, queryParam{"filter_state", "string", "only numbers in this state"}), Reply: "SearchOrListing", handle: s.accountNumbers},
+		{Method: "GET", Path: pn, Auth: authRequired, Summary: "with prefix: search; without: the account's numbers", Query: append(searchQ, queryParam{"filter_state", "string", "only numbers in this state"}, queryParam{"page_size", "integer", "listing page size, 1-1000 (default 1000); larger is 400 invalid"}), Reply: "SearchOrListing", handle: s.accountNumbers},
 		{Method: "GET", Path: pn + "/carriers_info", Auth: authRequired, Summary: "carriers usable by the account", Reply: "CarriersInfo", handle: s.carriersInfo},
 		{Method: "GET", Path: pn + "/classifiers", Auth: authRequired, Summary: "number classifiers", Reply: "Object", handle: s.classifiers},
 		{Method: "GET", Path: pn + "/classifiers/{number}", Auth: authRequired, Summary: "classify a number", Reply: "Classification", handle: s.classifyNumber},

@@ -180,9 +180,17 @@ func (s *Server) voxboneOrders(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	// Orders pile up on a few accounts: decide each distinct assign_to once, so a reseller's
+	// listing costs one account read per account, not one per order.
+	owned := map[string]bool{}
 	out := make([]*Order, 0, len(all))
 	for _, o := range all {
-		if s.ownsOrder(r, me, o.AssignTo) {
+		ok, known := owned[o.AssignTo]
+		if !known {
+			ok = s.ownsOrder(r, me, o.AssignTo)
+			owned[o.AssignTo] = ok
+		}
+		if ok {
 			out = append(out, o)
 		}
 	}
