@@ -48,10 +48,22 @@ func (c *Carrier) fetchCatalogue(ctx context.Context, q groupQuery) (*catalogue,
 	return &cat, nil
 }
 
-// allGroups fetches every page of inventory/didgroup for q, pages after the first in parallel.
+// maxGroupPages caps the pages of DID groups one listing fetches, whatever resultCount
+// says; groupWorkers is how many of them are fetched at once.
+const (
+	maxGroupPages = 1000
+	groupWorkers  = 4
+)
+
+// allGroups fetches every page of inventory/didgroup for q. resultCount is a hint only: it
+// says how many pages to fetch in parallel (groupWorkers at a time, at most maxGroupPages),
+// and the listing ends at the first empty or short page or error 13 (page past the end),
+// whatever the count says; when the counted pages were all full, the following ones are
+// fetched one by one until a short one.
 func (c *Carrier) allGroups(ctx context.Context, q groupQuery) ([]voxbone.DIDGroup, error) {
+	size := c.s.PageSize
 	opts := voxbone.ListDIDGroupsOptions{
-		ListOptions:   voxbone.ListOptions{PageSize: c.s.PageSize},
+		ListOptions:   voxbone.ListOptions{PageSize: size},
 		CountryCodeA3: q.CountryA3, DIDType: q.DIDType, AreaCode: q.AreaCode,
 		ShowEmpty: voxbone.Ptr(false),
 	}
@@ -62,20 +74,62 @@ func (c *Carrier) allGroups(ctx context.Context, q groupQuery) ([]voxbone.DIDGro
 	if err != nil {
 		return nil, err
 	}
-	pages := 1
-	if len(first) == c.s.PageSize && total > c.s.PageSize {
-		pages = (total + c.s.PageSize - 1) / c.s.PageSize
+	if len(first) < size {
+		return first, nil
 	}
-	rest := make([][]voxbone.DIDGroup, pages)
-	errs := make([]error, pages)
-	var wg sync.WaitGroup
-	for p := 1; p < pages; p++ {
+	hint := 2 // the first page was full: at least look at the next
+	if total > size {
+		hint = total / size // no overflow, whatever the count
+		if total%size != 0 {
+			hint++
+		}
+	}
+	hint = min(max(hint, 2), maxGroupPages)
+	pages := make([][]voxbone.DIDGroup, maxGroupPages)
+	pages[0] = first
+	fetch := func(p int) (full bool, err error) {
+		o := opts
+		o.PageNumber = p
+		gs, _, err := c.vx.ListDIDGroups(ctx, o)
+		if voxbone.HasCode(err, 13) { // PAGINATION_OVERFLOW: past the end
+			return false, nil
+		}
+		if err != nil {
+			return false, err
+		}
+		pages[p] = gs
+		return len(gs) >= size, nil
+	}
+
+	// Pages 1..hint-1 in parallel, groupWorkers at a time; none is started after a short one.
+	var (
+		mu    sync.Mutex
+		next  = 1
+		end   = hint // pages >= end are not fetched
+		errs  []error
+		wg    sync.WaitGroup
+		short bool
+	)
+	for range min(groupWorkers, hint-1) {
 		wg.Go(func() {
-			o := opts
-			o.PageNumber = p
-			rest[p], _, errs[p] = c.vx.ListDIDGroups(ctx, o)
-			if voxbone.HasCode(errs[p], 13) { // PAGINATION_OVERFLOW: the list shrank meanwhile
-				errs[p] = nil
+			for {
+				mu.Lock()
+				p := next
+				if p >= end || len(errs) > 0 {
+					mu.Unlock()
+					return
+				}
+				next++
+				mu.Unlock()
+				full, err := fetch(p)
+				mu.Lock()
+				if err != nil {
+					errs = append(errs, err)
+				} else if !full {
+					short = true
+					end = min(end, p+1)
+				}
+				mu.Unlock()
 			}
 		})
 	}
@@ -83,9 +137,24 @@ func (c *Carrier) allGroups(ctx context.Context, q groupQuery) ([]voxbone.DIDGro
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	out := first
-	for _, r := range rest[1:] {
-		out = append(out, r...)
+	// The count was too low: go on one page at a time.
+	p := hint
+	for ; !short && p < maxGroupPages; p++ {
+		full, err := fetch(p)
+		if err != nil {
+			return nil, err
+		}
+		short = !full
+	}
+	if !short {
+		return nil, fmt.Errorf("inventory/didgroup still returns full pages after %d pages", maxGroupPages)
+	}
+	var out []voxbone.DIDGroup
+	for _, pg := range pages { // up to the first short page; later ones are past the end
+		out = append(out, pg...)
+		if len(pg) < size {
+			break
+		}
 	}
 	return out, nil
 }
