@@ -10,10 +10,9 @@ import (
 	"github.com/knmproject/knm/store/internal/sqlcommon"
 )
 
-const accountColumns = `id, rev, name, parent_id, tree, reseller, reseller_id, superduper_admin,
-	allow_number_additions, enabled, created, modified`
-
-func scanAccount(row pgx.Row) (*knm.Account, error) {
+// scanAccount reads a row of sqlcommon.AccountColumns. The tree is a text[] here, which
+// is why this scan is not shared with SQLite (a JSON array there).
+func scanAccount(row sqlcommon.Scanner) (*knm.Account, error) {
 	var (
 		a                 knm.Account
 		created, modified time.Time
@@ -38,38 +37,20 @@ func tree(t []string) []string {
 	return t
 }
 
-func accountNotFound(id string) error {
-	return knm.Errorf(knm.ErrNotFound, "account %s not found", id).WithCause(id)
-}
-
 // GetAccount returns the account, or ErrNotFound.
 func (s *Store) GetAccount(ctx context.Context, id string) (*knm.Account, error) {
-	var a *knm.Account
-	err := s.withConn(ctx, "get account "+id, func(c *pgx.Conn) (err error) {
-		a, err = scanAccount(c.QueryRow(ctx, `SELECT `+accountColumns+` FROM accounts WHERE id = $1`, id))
-		if errors.Is(err, pgx.ErrNoRows) {
-			return accountNotFound(id)
-		}
-		return err
-	})
-	return a, err
+	return queryOne(ctx, s, "get account "+id, sqlcommon.AccountNotFound(id), scanAccount,
+		`SELECT `+sqlcommon.AccountColumns+` FROM accounts WHERE id = $1`, id)
 }
 
 // CreateAccount stores a new account with Rev 1; ErrConflict if the id exists.
 func (s *Store) CreateAccount(ctx context.Context, a *knm.Account) error {
-	if a.ID == "" {
-		return knm.Errorf(knm.ErrInvalid, "account has no id")
+	if err := sqlcommon.CheckAccount(a); err != nil {
+		return err
 	}
-	now := sqlcommon.Sec(s.now())
-	if a.Created.IsZero() {
-		a.Created = now
-	}
-	if a.Modified.IsZero() {
-		a.Modified = now
-	}
-	a.Created, a.Modified = sqlcommon.Sec(a.Created), sqlcommon.Sec(a.Modified)
+	sqlcommon.Stamp(s.now(), &a.Created, &a.Modified)
 	return s.withConn(ctx, "create account "+a.ID, func(c *pgx.Conn) error {
-		tag, err := c.Exec(ctx, `INSERT INTO accounts (`+accountColumns+`)
+		tag, err := c.Exec(ctx, `INSERT INTO accounts (`+sqlcommon.AccountColumns+`)
 			VALUES ($1, 1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (id) DO NOTHING`,
 			a.ID, a.Name, a.ParentID, tree(a.Tree), a.Reseller, a.ResellerID, a.SuperduperAdmin,
 			a.AllowNumberAdditions, a.Enabled, a.Created, a.Modified)
@@ -77,7 +58,7 @@ func (s *Store) CreateAccount(ctx context.Context, a *knm.Account) error {
 			return err
 		}
 		if tag.RowsAffected() == 0 {
-			return knm.Errorf(knm.ErrConflict, "account %s already exists", a.ID)
+			return sqlcommon.AccountExists(a.ID)
 		}
 		a.Rev = 1
 		return nil
@@ -106,7 +87,7 @@ func (s *Store) UpdateAccount(ctx context.Context, a *knm.Account) error {
 			a.AllowNumberAdditions, a.Enabled, now, created, a.ID, a.Rev).Scan(&rev, &stored)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return missed(ctx, c, `SELECT EXISTS (SELECT 1 FROM accounts WHERE id = $1)`, []any{a.ID},
-				accountNotFound(a.ID), "account "+a.ID)
+				sqlcommon.AccountNotFound(a.ID), "account "+a.ID)
 		}
 		if err != nil {
 			return err
@@ -119,34 +100,10 @@ func (s *Store) UpdateAccount(ctx context.Context, a *knm.Account) error {
 // FindAccounts returns the accounts matching f, ordered by id. Ancestor uses the GIN
 // index on tree.
 func (s *Store) FindAccounts(ctx context.Context, f knm.AccountFilter) ([]*knm.Account, error) {
-	w := &sqlcommon.Where{Placeholder: placeholder}
-	if f.ParentID != nil {
-		w.Add("parent_id = " + w.Arg(*f.ParentID))
-	}
-	if f.Ancestor != "" {
-		w.Add("tree @> ARRAY[" + w.Arg(f.Ancestor) + "::text]")
-	}
-	if f.APIKeyHash != "" {
-		w.Add("api_key_hash = " + w.Arg(f.APIKeyHash))
-	}
-	q := `SELECT ` + accountColumns + ` FROM accounts` + w.String() + ` ORDER BY id` + sqlcommon.LimitOffset(f.Limit, f.Offset)
-	var out []*knm.Account
-	err := s.withConn(ctx, "find accounts", func(c *pgx.Conn) error {
-		rows, err := c.Query(ctx, q, w.Args...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			a, err := scanAccount(rows)
-			if err != nil {
-				return err
-			}
-			out = append(out, a)
-		}
-		return rows.Err()
+	q, args := sqlcommon.FindAccountsQuery(f, placeholder, func(p string) string {
+		return "tree @> ARRAY[" + p + "::text]"
 	})
-	return out, err
+	return queryAll(ctx, s, "find accounts", q, args, scanAccount)
 }
 
 // SetAccountAPIKeyHash stores the hash of the account's API key ("" removes it), so
@@ -157,13 +114,13 @@ func (s *Store) SetAccountAPIKeyHash(ctx context.Context, accountID, hash string
 	return s.withConn(ctx, "set api key of account "+accountID, func(c *pgx.Conn) error {
 		tag, err := c.Exec(ctx, `UPDATE accounts SET api_key_hash = NULLIF($1, '') WHERE id = $2`, hash, accountID)
 		if isUniqueViolation(err) {
-			return knm.Errorf(knm.ErrConflict, "API key hash already belongs to another account")
+			return sqlcommon.APIKeyTaken()
 		}
 		if err != nil {
 			return err
 		}
 		if tag.RowsAffected() == 0 {
-			return accountNotFound(accountID)
+			return sqlcommon.AccountNotFound(accountID)
 		}
 		return nil
 	})

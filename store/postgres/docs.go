@@ -10,35 +10,14 @@ import (
 	"github.com/knmproject/knm/store/internal/sqlcommon"
 )
 
-func configNotFound(scope, id string) error {
-	return knm.Errorf(knm.ErrNotFound, "config %s not found in scope %q", id, scope).WithCause(id)
-}
-
-func scanConfig(row pgx.Row) (*knm.ConfigDoc, error) {
-	var (
-		d        knm.ConfigDoc
-		body     string
-		modified time.Time
-	)
-	if err := row.Scan(&d.Scope, &d.ID, &body, &d.Rev, &modified); err != nil {
-		return nil, err
-	}
-	d.Body, d.Modified = []byte(body), utc(modified)
-	return &d, nil
+func scanConfig(row sqlcommon.Scanner) (*knm.ConfigDoc, error) {
+	return sqlcommon.ScanConfig(row, utc)
 }
 
 // GetConfig returns the document, or ErrNotFound.
 func (s *Store) GetConfig(ctx context.Context, scope, id string) (*knm.ConfigDoc, error) {
-	var d *knm.ConfigDoc
-	err := s.withConn(ctx, "get config "+id, func(c *pgx.Conn) (err error) {
-		d, err = scanConfig(c.QueryRow(ctx, `SELECT scope, id, body, rev, modified FROM config_docs
-			WHERE scope = $1 AND id = $2`, scope, id))
-		if errors.Is(err, pgx.ErrNoRows) {
-			return configNotFound(scope, id)
-		}
-		return err
-	})
-	return d, err
+	return queryOne(ctx, s, "get config "+id, sqlcommon.ConfigNotFound(scope, id), scanConfig,
+		`SELECT `+sqlcommon.ConfigColumns+` FROM config_docs WHERE scope = $1 AND id = $2`, scope, id)
 }
 
 // PutConfig creates the document when d.Rev is 0 or replaces the one stored at d.Rev;
@@ -50,13 +29,13 @@ func (s *Store) PutConfig(ctx context.Context, d *knm.ConfigDoc) error {
 	now := sqlcommon.Sec(s.now())
 	return s.withConn(ctx, "put config "+d.ID, func(c *pgx.Conn) error {
 		if d.Rev == 0 {
-			tag, err := c.Exec(ctx, `INSERT INTO config_docs (scope, id, body, rev, modified)
+			tag, err := c.Exec(ctx, `INSERT INTO config_docs (`+sqlcommon.ConfigColumns+`)
 				VALUES ($1, $2, $3, 1, $4) ON CONFLICT (scope, id) DO NOTHING`, d.Scope, d.ID, string(d.Body), now)
 			if err != nil {
 				return err
 			}
 			if tag.RowsAffected() == 0 {
-				return knm.Errorf(knm.ErrConflict, "config %s already exists in scope %q", d.ID, d.Scope)
+				return sqlcommon.ConfigExists(d.Scope, d.ID)
 			}
 		} else {
 			tag, err := c.Exec(ctx, `UPDATE config_docs SET body = $1, rev = rev + 1, modified = $2
@@ -66,7 +45,7 @@ func (s *Store) PutConfig(ctx context.Context, d *knm.ConfigDoc) error {
 			}
 			if tag.RowsAffected() == 0 {
 				return missed(ctx, c, `SELECT EXISTS (SELECT 1 FROM config_docs WHERE scope = $1 AND id = $2)`,
-					[]any{d.Scope, d.ID}, configNotFound(d.Scope, d.ID), "config "+d.ID)
+					[]any{d.Scope, d.ID}, sqlcommon.ConfigNotFound(d.Scope, d.ID), "config "+d.ID)
 			}
 		}
 		d.Rev++
@@ -78,16 +57,14 @@ func (s *Store) PutConfig(ctx context.Context, d *knm.ConfigDoc) error {
 // ImportConfigs writes every document in one transaction, replacing stored ones; an
 // invalid document in the batch means nothing is written.
 func (s *Store) ImportConfigs(ctx context.Context, docs []*knm.ConfigDoc) error {
-	for _, d := range docs {
-		if err := sqlcommon.CheckConfig(d); err != nil {
-			return err
-		}
+	if err := sqlcommon.CheckConfigs(docs); err != nil {
+		return err
 	}
 	now := sqlcommon.Sec(s.now())
 	revs := make([]int64, len(docs))
 	err := s.withTx(ctx, "import configs", func(tx pgx.Tx) error {
 		for i, d := range docs {
-			err := tx.QueryRow(ctx, `INSERT INTO config_docs (scope, id, body, rev, modified)
+			err := tx.QueryRow(ctx, `INSERT INTO config_docs (`+sqlcommon.ConfigColumns+`)
 				VALUES ($1, $2, $3, 1, $4) ON CONFLICT (scope, id)
 				DO UPDATE SET body = excluded.body, rev = config_docs.rev + 1, modified = excluded.modified
 				RETURNING rev`, d.Scope, d.ID, string(d.Body), now).Scan(&revs[i])
@@ -108,46 +85,12 @@ func (s *Store) ImportConfigs(ctx context.Context, docs []*knm.ConfigDoc) error 
 
 // ListConfigs returns every document of a scope, ordered by id.
 func (s *Store) ListConfigs(ctx context.Context, scope string) ([]*knm.ConfigDoc, error) {
-	var out []*knm.ConfigDoc
-	err := s.withConn(ctx, "list configs", func(c *pgx.Conn) error {
-		rows, err := c.Query(ctx, `SELECT scope, id, body, rev, modified FROM config_docs
-			WHERE scope = $1 ORDER BY id`, scope)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			d, err := scanConfig(rows)
-			if err != nil {
-				return err
-			}
-			out = append(out, d)
-		}
-		return rows.Err()
-	})
-	return out, err
+	return queryAll(ctx, s, "list configs",
+		`SELECT `+sqlcommon.ConfigColumns+` FROM config_docs WHERE scope = $1 ORDER BY id`, []any{scope}, scanConfig)
 }
 
-func journalNotFound(id string) error {
-	return knm.Errorf(knm.ErrNotFound, "journal entry %s not found", id).WithCause(id)
-}
-
-const journalColumns = `id, carrier, state, payload, rev, created, updated`
-
-func scanJournal(row pgx.Row) (*knm.JournalEntry, error) {
-	var (
-		e                knm.JournalEntry
-		payload          []byte
-		created, updated time.Time
-	)
-	if err := row.Scan(&e.ID, &e.Carrier, &e.State, &payload, &e.Rev, &created, &updated); err != nil {
-		return nil, err
-	}
-	if len(payload) > 0 {
-		e.Payload = payload
-	}
-	e.Created, e.Updated = utc(created), utc(updated)
-	return &e, nil
+func scanJournal(row sqlcommon.Scanner) (*knm.JournalEntry, error) {
+	return sqlcommon.ScanJournal(row, utc)
 }
 
 // CreateJournal stores a new entry with Rev 1; ErrConflict if the id exists.
@@ -155,22 +98,15 @@ func (s *Store) CreateJournal(ctx context.Context, e *knm.JournalEntry) error {
 	if err := sqlcommon.CheckJournal(e); err != nil {
 		return err
 	}
-	now := sqlcommon.Sec(s.now())
-	if e.Created.IsZero() {
-		e.Created = now
-	}
-	if e.Updated.IsZero() {
-		e.Updated = now
-	}
-	e.Created, e.Updated = sqlcommon.Sec(e.Created), sqlcommon.Sec(e.Updated)
+	sqlcommon.Stamp(s.now(), &e.Created, &e.Updated)
 	return s.withConn(ctx, "create journal "+e.ID, func(c *pgx.Conn) error {
-		tag, err := c.Exec(ctx, `INSERT INTO journals (`+journalColumns+`) VALUES ($1, $2, $3, $4, 1, $5, $6)
-			ON CONFLICT (id) DO NOTHING`, e.ID, e.Carrier, e.State, nullText(e.Payload), e.Created, e.Updated)
+		tag, err := c.Exec(ctx, `INSERT INTO journals (`+sqlcommon.JournalColumns+`) VALUES ($1, $2, $3, $4, 1, $5, $6)
+			ON CONFLICT (id) DO NOTHING`, e.ID, e.Carrier, e.State, sqlcommon.NullText(e.Payload), e.Created, e.Updated)
 		if err != nil {
 			return err
 		}
 		if tag.RowsAffected() == 0 {
-			return knm.Errorf(knm.ErrConflict, "journal entry %s already exists", e.ID)
+			return sqlcommon.JournalExists(e.ID)
 		}
 		e.Rev = 1
 		return nil
@@ -179,15 +115,8 @@ func (s *Store) CreateJournal(ctx context.Context, e *knm.JournalEntry) error {
 
 // GetJournal returns the entry, or ErrNotFound.
 func (s *Store) GetJournal(ctx context.Context, id string) (*knm.JournalEntry, error) {
-	var e *knm.JournalEntry
-	err := s.withConn(ctx, "get journal "+id, func(c *pgx.Conn) (err error) {
-		e, err = scanJournal(c.QueryRow(ctx, `SELECT `+journalColumns+` FROM journals WHERE id = $1`, id))
-		if errors.Is(err, pgx.ErrNoRows) {
-			return journalNotFound(id)
-		}
-		return err
-	})
-	return e, err
+	return queryOne(ctx, s, "get journal "+id, sqlcommon.JournalNotFound(id), scanJournal,
+		`SELECT `+sqlcommon.JournalColumns+` FROM journals WHERE id = $1`, id)
 }
 
 // UpdateJournal replaces the entry stored at revision e.Rev (ErrNotFound, ErrConflict)
@@ -204,10 +133,10 @@ func (s *Store) UpdateJournal(ctx context.Context, e *knm.JournalEntry) error {
 		)
 		err := c.QueryRow(ctx, `UPDATE journals SET carrier = $1, state = $2, payload = $3, rev = rev + 1,
 			updated = $4 WHERE id = $5 AND rev = $6 RETURNING rev, created`,
-			e.Carrier, e.State, nullText(e.Payload), now, e.ID, e.Rev).Scan(&rev, &created)
+			e.Carrier, e.State, sqlcommon.NullText(e.Payload), now, e.ID, e.Rev).Scan(&rev, &created)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return missed(ctx, c, `SELECT EXISTS (SELECT 1 FROM journals WHERE id = $1)`, []any{e.ID},
-				journalNotFound(e.ID), "journal entry "+e.ID)
+				sqlcommon.JournalNotFound(e.ID), "journal entry "+e.ID)
 		}
 		if err != nil {
 			return err
@@ -219,31 +148,8 @@ func (s *Store) UpdateJournal(ctx context.Context, e *knm.JournalEntry) error {
 
 // FindJournals returns the entries matching f, ordered by creation time, then id.
 func (s *Store) FindJournals(ctx context.Context, f knm.JournalFilter) ([]*knm.JournalEntry, error) {
-	w := &sqlcommon.Where{Placeholder: placeholder}
-	if f.Carrier != "" {
-		w.Add("carrier = " + w.Arg(f.Carrier))
-	}
-	if len(f.States) > 0 {
-		w.Add(w.In("state", f.States))
-	}
-	q := `SELECT ` + journalColumns + ` FROM journals` + w.String() + ` ORDER BY created, id` + sqlcommon.LimitOffset(f.Limit, f.Offset)
-	var out []*knm.JournalEntry
-	err := s.withConn(ctx, "find journals", func(c *pgx.Conn) error {
-		rows, err := c.Query(ctx, q, w.Args...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			e, err := scanJournal(rows)
-			if err != nil {
-				return err
-			}
-			out = append(out, e)
-		}
-		return rows.Err()
-	})
-	return out, err
+	q, args := sqlcommon.FindJournalsQuery(f, placeholder)
+	return queryAll(ctx, s, "find journals", q, args, scanJournal)
 }
 
 // ClaimIdempotencyKey records key -> ref unless key was claimed before, in which case it
@@ -251,8 +157,8 @@ func (s *Store) FindJournals(ctx context.Context, f knm.JournalFilter) ([]*knm.J
 // winner's commit and insert nothing; the SELECT that follows, a new statement, sees the
 // winner's ref.
 func (s *Store) ClaimIdempotencyKey(ctx context.Context, key, ref string) (string, bool, error) {
-	if key == "" {
-		return "", false, knm.Errorf(knm.ErrInvalid, "empty idempotency key")
+	if err := sqlcommon.CheckIdempotencyKey(key); err != nil {
+		return "", false, err
 	}
 	var (
 		stored  string

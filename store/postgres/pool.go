@@ -2,10 +2,12 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/knmproject/knm/store/internal/sqlcommon"
 )
 
 // pingAfter is how long a connection may sit idle before it is pinged on reuse, so that a
@@ -29,4 +31,43 @@ func newPool(ctx context.Context, dsn string, maxConns int) (*pgxpool.Pool, erro
 // withConn runs f on a pooled connection.
 func (s *Store) withConn(ctx context.Context, op string, f func(c *pgx.Conn) error) error {
 	return wrap(op, s.pool.AcquireFunc(ctx, func(c *pgxpool.Conn) error { return f(c.Conn()) }))
+}
+
+// queryOne runs a query on a pooled connection and scans its one row with scan;
+// notFound when there is none.
+func queryOne[T any](ctx context.Context, s *Store, op string, notFound error, scan func(sqlcommon.Scanner) (T, error), query string, args ...any) (T, error) {
+	var v T
+	err := s.withConn(ctx, op, func(c *pgx.Conn) (err error) {
+		v, err = scan(c.QueryRow(ctx, query, args...))
+		if errors.Is(err, pgx.ErrNoRows) {
+			return notFound
+		}
+		return err
+	})
+	return v, err
+}
+
+// queryAll runs a query on a pooled connection and scans every row with scan.
+func queryAll[T any](ctx context.Context, s *Store, op, query string, args []any, scan func(sqlcommon.Scanner) (T, error)) ([]T, error) {
+	var out []T
+	err := s.withConn(ctx, op, func(c *pgx.Conn) error {
+		rows, err := c.Query(ctx, query, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		out, err = sqlcommon.Collect(rows, scan)
+		return err
+	})
+	return out, err
+}
+
+// missed tells why a revision-guarded write matched no row: notFound when the row is
+// gone (exists is a SELECT EXISTS query), ErrConflict naming what otherwise.
+func missed(ctx context.Context, c *pgx.Conn, exists string, args []any, notFound error, what string) error {
+	var found bool
+	if err := c.QueryRow(ctx, exists, args...).Scan(&found); err != nil {
+		return err
+	}
+	return sqlcommon.Missed(found, notFound, what)
 }

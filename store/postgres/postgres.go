@@ -12,17 +12,15 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
 	"runtime"
-	"sort"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/knmproject/knm"
+	"github.com/knmproject/knm/store/internal/sqlcommon"
 )
 
 //go:embed migrations/*.sql
@@ -89,12 +87,11 @@ func (s *Store) withTx(ctx context.Context, op string, f func(tx pgx.Tx) error) 
 // transaction-scoped advisory lock, keyed by the schema, makes processes that open the
 // same database at once take turns: the later ones find nothing left to do.
 func (s *Store) migrate(ctx context.Context) error {
-	names, err := fs.Glob(migrations, "migrations/*.sql")
-	if err != nil {
-		return err
-	}
-	sort.Strings(names)
 	return s.withTx(ctx, "migrate", func(tx pgx.Tx) error {
+		ms, err := sqlcommon.Migrations(migrations)
+		if err != nil {
+			return err
+		}
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('knm_migrate:' || coalesce(current_schema(), '')))`); err != nil {
 			return err
 		}
@@ -102,26 +99,18 @@ func (s *Store) migrate(ctx context.Context) error {
 			version integer PRIMARY KEY, applied_at timestamptz NOT NULL)`); err != nil {
 			return err
 		}
-		for _, name := range names {
-			version, err := migrationVersion(name)
-			if err != nil {
-				return err
-			}
+		for _, m := range ms {
 			var done bool
-			if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = $1)`, version).Scan(&done); err != nil {
+			if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = $1)`, m.Version).Scan(&done); err != nil {
 				return err
 			}
 			if done {
 				continue
 			}
-			body, err := migrations.ReadFile(name)
-			if err != nil {
-				return err
+			if _, err := tx.Exec(ctx, m.SQL); err != nil {
+				return fmt.Errorf("%s: %w", m.Name, err)
 			}
-			if _, err := tx.Exec(ctx, string(body)); err != nil {
-				return fmt.Errorf("%s: %w", name, err)
-			}
-			if _, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)`, version, s.now()); err != nil {
+			if _, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)`, m.Version, s.now()); err != nil {
 				return err
 			}
 		}
@@ -129,25 +118,8 @@ func (s *Store) migrate(ctx context.Context) error {
 	})
 }
 
-// migrationVersion returns the number that starts a migration's file name.
-func migrationVersion(name string) (int, error) {
-	base := name[strings.LastIndexByte(name, '/')+1:]
-	digits, _, _ := strings.Cut(base, "_")
-	v, err := strconv.Atoi(digits)
-	if err != nil {
-		return 0, fmt.Errorf("migration %s: name must start with its number", name)
-	}
-	return v, nil
-}
-
 // wrap adds the backend and operation to a driver error and leaves knm errors as they are.
-func wrap(op string, err error) error {
-	var ke *knm.Error
-	if err == nil || errors.As(err, &ke) {
-		return err
-	}
-	return fmt.Errorf("postgres: %s: %w", op, err)
-}
+func wrap(op string, err error) error { return sqlcommon.Wrap("postgres", op, err) }
 
 // isUniqueViolation reports whether err is SQLSTATE 23505 (unique_violation).
 func isUniqueViolation(err error) bool {
@@ -157,14 +129,6 @@ func isUniqueViolation(err error) bool {
 
 // placeholder renders PostgreSQL's positional parameter.
 func placeholder(i int) string { return "$" + strconv.Itoa(i) }
-
-// nullText returns raw bytes as a text value, or NULL when empty.
-func nullText(b []byte) any {
-	if len(b) == 0 {
-		return nil
-	}
-	return string(b)
-}
 
 // utc returns a scanned timestamp in UTC, as the SQLite store returns it.
 func utc(t time.Time) time.Time {

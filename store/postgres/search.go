@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -15,7 +14,7 @@ import (
 func (s *Store) PutSearch(ctx context.Context, queryID string, rows []knm.SearchRow, expires time.Time) error {
 	copyRows := make([][]any, len(rows))
 	for i, r := range rows {
-		copyRows[i] = []any{queryID, r.Number, r.Module, string(r.State), nullText(sqlcommon.CarrierData(r.CarrierData)), expires}
+		copyRows[i] = []any{queryID, r.Number, r.Module, string(r.State), sqlcommon.NullText(r.CarrierData), expires}
 	}
 	return s.withTx(ctx, "put search "+queryID, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `DELETE FROM search_cache WHERE query_id = $1`, queryID); err != nil {
@@ -30,22 +29,6 @@ func (s *Store) PutSearch(ctx context.Context, queryID string, rows []knm.Search
 	})
 }
 
-func scanSearchRow(row pgx.Row) (*knm.SearchRow, error) {
-	var (
-		r       knm.SearchRow
-		state   string
-		carrier []byte
-	)
-	if err := row.Scan(&r.Number, &r.Module, &state, &carrier); err != nil {
-		return nil, err
-	}
-	r.State = knm.State(state)
-	if len(carrier) > 0 {
-		r.CarrierData = carrier
-	}
-	return &r, nil
-}
-
 // GetSearch returns rows [offset, offset+limit) of a query id ordered by number (limit
 // 0 means all rows from offset), and whether the query id has unexpired rows at all.
 func (s *Store) GetSearch(ctx context.Context, queryID string, offset, limit int) ([]knm.SearchRow, bool, error) {
@@ -55,21 +38,16 @@ func (s *Store) GetSearch(ctx context.Context, queryID string, offset, limit int
 		found bool
 	)
 	err := s.withConn(ctx, "get search "+queryID, func(c *pgx.Conn) error {
-		rows, err := c.Query(ctx, `SELECT number, module, state, carrier_data FROM search_cache
+		rows, err := c.Query(ctx, `SELECT `+sqlcommon.SearchRowColumns+` FROM search_cache
 			WHERE query_id = $1 AND expires_at > $2 ORDER BY number`+sqlcommon.LimitOffset(limit, offset), queryID, now)
 		if err != nil {
 			return err
 		}
-		for rows.Next() {
-			r, err := scanSearchRow(rows)
-			if err != nil {
-				rows.Close()
-				return err
-			}
-			out = append(out, *r)
-		}
-		if rows.Close(); rows.Err() != nil {
-			return rows.Err()
+		// Closed before the query below, which needs the connection.
+		out, err = sqlcommon.Collect(rows, sqlcommon.ScanSearchRow)
+		rows.Close()
+		if err != nil {
+			return err
 		}
 		if len(out) > 0 {
 			found = true
@@ -85,17 +63,13 @@ func (s *Store) GetSearch(ctx context.Context, queryID string, offset, limit int
 // FindSearchRow returns an unexpired row for the number in the given state under any
 // query id (the one expiring last), or ErrNotFound.
 func (s *Store) FindSearchRow(ctx context.Context, number string, state knm.State) (*knm.SearchRow, error) {
-	var r *knm.SearchRow
-	err := s.withConn(ctx, "find search row "+number, func(c *pgx.Conn) (err error) {
-		r, err = scanSearchRow(c.QueryRow(ctx, `SELECT number, module, state, carrier_data FROM search_cache
-			WHERE number = $1 AND state = $2 AND expires_at > $3 ORDER BY expires_at DESC LIMIT 1`,
-			number, string(state), s.now()))
-		if errors.Is(err, pgx.ErrNoRows) {
-			return knm.NotFound(number)
-		}
-		return err
-	})
-	return r, err
+	r, err := queryOne(ctx, s, "find search row "+number, knm.NotFound(number), sqlcommon.ScanSearchRow,
+		`SELECT `+sqlcommon.SearchRowColumns+` FROM search_cache WHERE number = $1 AND state = $2 AND expires_at > $3
+		ORDER BY expires_at DESC LIMIT 1`, number, string(state), s.now())
+	if err != nil {
+		return nil, err
+	}
+	return &r, nil
 }
 
 // PurgeSearches deletes expired rows and returns how many it deleted.

@@ -10,10 +10,9 @@ import (
 	"github.com/knmproject/knm/store/internal/sqlcommon"
 )
 
-const accountColumns = `id, rev, name, parent_id, tree, reseller, reseller_id, superduper_admin,
-	allow_number_additions, enabled, created, modified`
-
-func scanAccount(row scanner) (*knm.Account, error) {
+// scanAccount reads a row of sqlcommon.AccountColumns. The tree is a JSON array here,
+// which is why this scan is not shared with PostgreSQL (a text[] there).
+func scanAccount(row sqlcommon.Scanner) (*knm.Account, error) {
 	var (
 		a                 knm.Account
 		tree              []byte
@@ -42,34 +41,20 @@ func treeJSON(tree []string) string {
 	return string(b)
 }
 
-func accountNotFound(id string) error {
-	return knm.Errorf(knm.ErrNotFound, "account %s not found", id).WithCause(id)
-}
-
 // GetAccount returns the account, or ErrNotFound.
 func (s *Store) GetAccount(ctx context.Context, id string) (*knm.Account, error) {
-	a, err := scanAccount(s.rdb.QueryRowContext(ctx, `SELECT `+accountColumns+` FROM accounts WHERE id = ?`, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, accountNotFound(id)
-	}
-	return a, wrap("get account "+id, err)
+	return queryOne(ctx, s, "get account "+id, sqlcommon.AccountNotFound(id), scanAccount,
+		`SELECT `+sqlcommon.AccountColumns+` FROM accounts WHERE id = ?`, id)
 }
 
 // CreateAccount stores a new account with Rev 1; ErrConflict if the id exists.
 func (s *Store) CreateAccount(ctx context.Context, a *knm.Account) error {
-	if a.ID == "" {
-		return knm.Errorf(knm.ErrInvalid, "account has no id")
+	if err := sqlcommon.CheckAccount(a); err != nil {
+		return err
 	}
-	now := sqlcommon.Sec(s.now())
-	if a.Created.IsZero() {
-		a.Created = now
-	}
-	if a.Modified.IsZero() {
-		a.Modified = now
-	}
-	a.Created, a.Modified = sqlcommon.Sec(a.Created), sqlcommon.Sec(a.Modified)
+	sqlcommon.Stamp(s.now(), &a.Created, &a.Modified)
 	return s.write(ctx, "create account "+a.ID, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `INSERT INTO accounts (`+accountColumns+`)
+		res, err := tx.ExecContext(ctx, `INSERT INTO accounts (`+sqlcommon.AccountColumns+`)
 			VALUES (?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
 			a.ID, a.Name, a.ParentID, treeJSON(a.Tree), a.Reseller, a.ResellerID, a.SuperduperAdmin,
 			a.AllowNumberAdditions, a.Enabled, unix(a.Created), unix(a.Modified))
@@ -79,7 +64,7 @@ func (s *Store) CreateAccount(ctx context.Context, a *knm.Account) error {
 		if k, err := res.RowsAffected(); err != nil {
 			return err
 		} else if k == 0 {
-			return knm.Errorf(knm.ErrConflict, "account %s already exists", a.ID)
+			return sqlcommon.AccountExists(a.ID)
 		}
 		a.Rev = 1
 		return nil
@@ -100,7 +85,7 @@ func (s *Store) UpdateAccount(ctx context.Context, a *knm.Account) error {
 			a.AllowNumberAdditions, a.Enabled, unix(now), unix(a.Created), unix(a.Created), a.ID, a.Rev,
 		).Scan(&rev, &created)
 		if errors.Is(err, sql.ErrNoRows) {
-			return s.missed(ctx, tx, "accounts", "id = ?", []any{a.ID}, accountNotFound(a.ID), "account "+a.ID)
+			return s.missed(ctx, tx, "accounts", "id = ?", []any{a.ID}, sqlcommon.AccountNotFound(a.ID), "account "+a.ID)
 		}
 		if err != nil {
 			return err
@@ -110,47 +95,13 @@ func (s *Store) UpdateAccount(ctx context.Context, a *knm.Account) error {
 	})
 }
 
-// missed tells why a revision-guarded write matched no row: notFound when the row is
-// gone, ErrConflict naming what otherwise.
-func (s *Store) missed(ctx context.Context, tx *sql.Tx, table, where string, args []any, notFound error, what string) error {
-	var n int
-	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM `+table+` WHERE `+where, args...).Scan(&n); err != nil {
-		return err
-	}
-	if n == 0 {
-		return notFound
-	}
-	return knm.Conflict(what)
-}
-
 // FindAccounts returns the accounts matching f, ordered by id. The Ancestor filter scans
 // each account's tree; account tables are small next to numbers.
 func (s *Store) FindAccounts(ctx context.Context, f knm.AccountFilter) ([]*knm.Account, error) {
-	w := &sqlcommon.Where{Placeholder: placeholder}
-	if f.ParentID != nil {
-		w.Add("parent_id = " + w.Arg(*f.ParentID))
-	}
-	if f.Ancestor != "" {
-		w.Add("EXISTS (SELECT 1 FROM json_each(accounts.tree) WHERE value = " + w.Arg(f.Ancestor) + ")")
-	}
-	if f.APIKeyHash != "" {
-		w.Add("api_key_hash = " + w.Arg(f.APIKeyHash))
-	}
-	rows, err := s.rdb.QueryContext(ctx, `SELECT `+accountColumns+` FROM accounts`+w.String()+
-		` ORDER BY id`+sqlcommon.LimitOffset(f.Limit, f.Offset), w.Args...)
-	if err != nil {
-		return nil, wrap("find accounts", err)
-	}
-	defer rows.Close()
-	var out []*knm.Account
-	for rows.Next() {
-		a, err := scanAccount(rows)
-		if err != nil {
-			return nil, wrap("find accounts", err)
-		}
-		out = append(out, a)
-	}
-	return out, wrap("find accounts", rows.Err())
+	q, args := sqlcommon.FindAccountsQuery(f, placeholder, func(p string) string {
+		return "EXISTS (SELECT 1 FROM json_each(accounts.tree) WHERE value = " + p + ")"
+	})
+	return queryAll(ctx, s, "find accounts", q, args, scanAccount)
 }
 
 // SetAccountAPIKeyHash stores the hash of the account's API key ("" removes it), so
@@ -161,7 +112,7 @@ func (s *Store) SetAccountAPIKeyHash(ctx context.Context, accountID, hash string
 	return s.write(ctx, "set api key of account "+accountID, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE accounts SET api_key_hash = NULLIF(?, '') WHERE id = ?`, hash, accountID)
 		if isUniqueViolation(err) {
-			return knm.Errorf(knm.ErrConflict, "API key hash already belongs to another account")
+			return sqlcommon.APIKeyTaken()
 		}
 		if err != nil {
 			return err
@@ -169,7 +120,7 @@ func (s *Store) SetAccountAPIKeyHash(ctx context.Context, accountID, hash string
 		if k, err := res.RowsAffected(); err != nil {
 			return err
 		} else if k == 0 {
-			return accountNotFound(accountID)
+			return sqlcommon.AccountNotFound(accountID)
 		}
 		return nil
 	})

@@ -11,73 +11,27 @@ import (
 	"github.com/knmproject/knm/store/internal/sqlcommon"
 )
 
-const numberColumns = `number, rev, state, assigned_to, module_name, carrier_data, extra, created, modified`
-
-type scanner interface{ Scan(dest ...any) error }
-
-func scanNumber(row scanner) (*knm.Number, error) {
-	var (
-		n                 knm.Number
-		state             string
-		carrier, extra    []byte
-		created, modified int64
-	)
-	if err := row.Scan(&n.Number, &n.Rev, &state, &n.AssignedTo, &n.ModuleName, &carrier, &extra, &created, &modified); err != nil {
-		return nil, err
-	}
-	n.State = knm.State(state)
-	if len(carrier) > 0 {
-		n.CarrierData = carrier
-	}
-	n.Created, n.Modified = fromUnix(created), fromUnix(modified)
-	if err := sqlcommon.DecodeExtra(extra, &n); err != nil {
-		return nil, err
-	}
-	return &n, nil
+func scanNumber(row sqlcommon.Scanner) (*knm.Number, error) {
+	return sqlcommon.ScanNumber(row, fromUnix)
 }
 
 // GetNumber returns the number, or ErrNotFound.
 func (s *Store) GetNumber(ctx context.Context, number string) (*knm.Number, error) {
-	n, err := scanNumber(s.rdb.QueryRowContext(ctx, `SELECT `+numberColumns+` FROM numbers WHERE number = ?`, number))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, knm.NotFound(number)
-	}
-	if err != nil {
-		return nil, wrap("get number "+number, err)
-	}
-	return n, nil
+	return queryOne(ctx, s, "get number "+number, knm.NotFound(number), scanNumber,
+		`SELECT `+sqlcommon.NumberColumns+` FROM numbers WHERE number = ?`, number)
 }
 
-// prepareNew checks n and sets the fields a create fills in: Rev 1 and the times.
-func (s *Store) prepareNew(n *knm.Number) (extra []byte, err error) {
-	if err := sqlcommon.CheckNumber(n); err != nil {
-		return nil, err
-	}
-	if extra, err = sqlcommon.EncodeExtra(n); err != nil {
-		return nil, err
-	}
-	now := sqlcommon.Sec(s.now())
-	if n.Created.IsZero() {
-		n.Created = now
-	}
-	if n.Modified.IsZero() {
-		n.Modified = now
-	}
-	n.Created, n.Modified = sqlcommon.Sec(n.Created), sqlcommon.Sec(n.Modified)
-	return extra, nil
-}
-
-const insertNumber = `INSERT INTO numbers (` + numberColumns + `) VALUES (?, 1, ?, ?, ?, ?, ?, ?, ?)
+const insertNumber = `INSERT INTO numbers (` + sqlcommon.NumberColumns + `) VALUES (?, 1, ?, ?, ?, ?, ?, ?, ?)
 	ON CONFLICT (number) DO NOTHING`
 
 func insertNumberArgs(n *knm.Number, extra []byte) []any {
 	return []any{n.Number, string(n.State), n.AssignedTo, n.ModuleName,
-		nullText(n.CarrierData), string(extra), unix(n.Created), unix(n.Modified)}
+		sqlcommon.NullText(n.CarrierData), string(extra), unix(n.Created), unix(n.Modified)}
 }
 
 // CreateNumber stores a new number with Rev 1, or returns ErrNumberExists.
 func (s *Store) CreateNumber(ctx context.Context, n *knm.Number) error {
-	extra, err := s.prepareNew(n)
+	extra, err := sqlcommon.PrepareNumber(n, s.now)
 	if err != nil {
 		return err
 	}
@@ -99,10 +53,7 @@ func (s *Store) CreateNumber(ctx context.Context, n *knm.Number) error {
 // UpdateNumber replaces the number stored at revision n.Rev (ErrNotFound, ErrConflict).
 // A zero n.Created keeps the stored creation time.
 func (s *Store) UpdateNumber(ctx context.Context, n *knm.Number) error {
-	if err := sqlcommon.CheckNumber(n); err != nil {
-		return err
-	}
-	extra, err := sqlcommon.EncodeExtra(n)
+	extra, err := sqlcommon.EncodeNumber(n)
 	if err != nil {
 		return err
 	}
@@ -113,7 +64,7 @@ func (s *Store) UpdateNumber(ctx context.Context, n *knm.Number) error {
 			module_name = ?, carrier_data = ?, extra = ?, modified = ?,
 			created = CASE WHEN ? = 0 THEN created ELSE ? END
 			WHERE number = ? AND rev = ? RETURNING rev, created`,
-			string(n.State), n.AssignedTo, n.ModuleName, nullText(n.CarrierData), string(extra), unix(now),
+			string(n.State), n.AssignedTo, n.ModuleName, sqlcommon.NullText(n.CarrierData), string(extra), unix(now),
 			unix(n.Created), unix(n.Created), n.Number, n.Rev).Scan(&rev, &created)
 		if errors.Is(err, sql.ErrNoRows) {
 			return s.numberMissed(ctx, tx, n.Number)
@@ -150,29 +101,15 @@ func (s *Store) DeleteNumber(ctx context.Context, number string, rev int64) erro
 
 // FindNumbers returns the numbers matching f, ordered by number.
 func (s *Store) FindNumbers(ctx context.Context, f knm.NumberFilter) ([]*knm.Number, error) {
-	w := sqlcommon.NumberWhere(f, placeholder, true)
-	q := `SELECT ` + numberColumns + ` FROM numbers` + w.String() + ` ORDER BY number` + sqlcommon.LimitOffset(f.Limit, f.Offset)
-	rows, err := s.rdb.QueryContext(ctx, q, w.Args...)
-	if err != nil {
-		return nil, wrap("find numbers", err)
-	}
-	defer rows.Close()
-	var out []*knm.Number
-	for rows.Next() {
-		n, err := scanNumber(rows)
-		if err != nil {
-			return nil, wrap("find numbers", err)
-		}
-		out = append(out, n)
-	}
-	return out, wrap("find numbers", rows.Err())
+	q, args := sqlcommon.FindNumbersQuery(f, placeholder)
+	return queryAll(ctx, s, "find numbers", q, args, scanNumber)
 }
 
 // CountNumbers returns how many numbers match f, ignoring After, Offset and Limit.
 func (s *Store) CountNumbers(ctx context.Context, f knm.NumberFilter) (int, error) {
-	w := sqlcommon.NumberWhere(f, placeholder, false)
+	q, args := sqlcommon.CountNumbersQuery(f, placeholder)
 	var n int
-	if err := s.rdb.QueryRowContext(ctx, `SELECT count(*) FROM numbers`+w.String(), w.Args...).Scan(&n); err != nil {
+	if err := s.rdb.QueryRowContext(ctx, q, args...).Scan(&n); err != nil {
 		return 0, wrap("count numbers", err)
 	}
 	return n, nil
@@ -185,7 +122,7 @@ func (s *Store) ImportNumbers(ctx context.Context, ns []*knm.Number) ([]string, 
 	extras := make([][]byte, len(ns))
 	for i, n := range ns {
 		var err error
-		if extras[i], err = s.prepareNew(n); err != nil {
+		if extras[i], err = sqlcommon.PrepareNumber(n, s.now); err != nil {
 			return nil, err
 		}
 	}

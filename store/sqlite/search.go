@@ -3,7 +3,6 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"time"
 
 	"github.com/knmproject/knm"
@@ -25,7 +24,7 @@ func (s *Store) PutSearch(ctx context.Context, queryID string, rows []knm.Search
 		defer stmt.Close()
 		for _, r := range rows {
 			_, err := stmt.ExecContext(ctx, queryID, r.Number, r.Module, string(r.State),
-				nullText(sqlcommon.CarrierData(r.CarrierData)), expires.UnixMilli())
+				sqlcommon.NullText(r.CarrierData), expires.UnixMilli())
 			if isUniqueViolation(err) {
 				return knm.Errorf(knm.ErrInvalid, "search %s repeats number %s", queryID, r.Number)
 			}
@@ -37,43 +36,15 @@ func (s *Store) PutSearch(ctx context.Context, queryID string, rows []knm.Search
 	})
 }
 
-func scanSearchRow(row scanner) (*knm.SearchRow, error) {
-	var (
-		r       knm.SearchRow
-		state   string
-		carrier []byte
-	)
-	if err := row.Scan(&r.Number, &r.Module, &state, &carrier); err != nil {
-		return nil, err
-	}
-	r.State = knm.State(state)
-	if len(carrier) > 0 {
-		r.CarrierData = carrier
-	}
-	return &r, nil
-}
-
 // GetSearch returns rows [offset, offset+limit) of a query id ordered by number (limit
 // 0 means all rows from offset), and whether the query id has unexpired rows at all.
 func (s *Store) GetSearch(ctx context.Context, queryID string, offset, limit int) ([]knm.SearchRow, bool, error) {
 	now := s.now().UnixMilli()
-	rows, err := s.rdb.QueryContext(ctx, `SELECT number, module, state, carrier_data FROM search_cache
-		WHERE query_id = ? AND expires_at > ? ORDER BY number`+sqlcommon.LimitOffset(limit, offset), queryID, now)
+	out, err := queryAll(ctx, s, "get search "+queryID, `SELECT `+sqlcommon.SearchRowColumns+` FROM search_cache
+		WHERE query_id = ? AND expires_at > ? ORDER BY number`+sqlcommon.LimitOffset(limit, offset),
+		[]any{queryID, now}, sqlcommon.ScanSearchRow)
 	if err != nil {
-		return nil, false, wrap("get search "+queryID, err)
-	}
-	var out []knm.SearchRow
-	for rows.Next() {
-		r, err := scanSearchRow(rows)
-		if err != nil {
-			rows.Close()
-			return nil, false, wrap("get search "+queryID, err)
-		}
-		out = append(out, *r)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, false, wrap("get search "+queryID, err)
+		return nil, false, err
 	}
 	if len(out) > 0 {
 		return out, true, nil
@@ -88,16 +59,13 @@ func (s *Store) GetSearch(ctx context.Context, queryID string, offset, limit int
 // FindSearchRow returns an unexpired row for the number in the given state under any
 // query id (the one expiring last), or ErrNotFound.
 func (s *Store) FindSearchRow(ctx context.Context, number string, state knm.State) (*knm.SearchRow, error) {
-	r, err := scanSearchRow(s.rdb.QueryRowContext(ctx, `SELECT number, module, state, carrier_data
-		FROM search_cache WHERE number = ? AND state = ? AND expires_at > ?
-		ORDER BY expires_at DESC LIMIT 1`, number, string(state), s.now().UnixMilli()))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, knm.NotFound(number)
-	}
+	r, err := queryOne(ctx, s, "find search row "+number, knm.NotFound(number), sqlcommon.ScanSearchRow,
+		`SELECT `+sqlcommon.SearchRowColumns+` FROM search_cache WHERE number = ? AND state = ? AND expires_at > ?
+		ORDER BY expires_at DESC LIMIT 1`, number, string(state), s.now().UnixMilli())
 	if err != nil {
-		return nil, wrap("find search row "+number, err)
+		return nil, err
 	}
-	return r, nil
+	return &r, nil
 }
 
 // PurgeSearches deletes expired rows and returns how many it deleted.

@@ -13,16 +13,13 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
 	"net/url"
 	"runtime"
 	"slices"
-	"sort"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/knmproject/knm"
+	"github.com/knmproject/knm/store/internal/sqlcommon"
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 )
@@ -161,52 +158,32 @@ func (s *Store) Close() error {
 // order, in one IMMEDIATE transaction: a second process opening the same file waits for
 // the first (busy timeout) and then finds nothing left to do.
 func (s *Store) migrate(ctx context.Context) error {
-	names, err := fs.Glob(migrations, "migrations/*.sql")
-	if err != nil {
-		return err
-	}
-	sort.Strings(names)
 	return s.write(ctx, "migrate", func(tx *sql.Tx) error {
+		ms, err := sqlcommon.Migrations(migrations)
+		if err != nil {
+			return err
+		}
 		if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 			version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)`); err != nil {
 			return err
 		}
-		for _, name := range names {
-			version, err := migrationVersion(name)
-			if err != nil {
-				return err
-			}
+		for _, m := range ms {
 			var n int
-			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE version = ?`, version).Scan(&n); err != nil {
+			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE version = ?`, m.Version).Scan(&n); err != nil {
 				return err
 			}
 			if n > 0 {
 				continue
 			}
-			body, err := migrations.ReadFile(name)
-			if err != nil {
-				return err
+			if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
+				return fmt.Errorf("%s: %w", m.Name, err)
 			}
-			if _, err := tx.ExecContext(ctx, string(body)); err != nil {
-				return fmt.Errorf("%s: %w", name, err)
-			}
-			if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`, version, s.now().Unix()); err != nil {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`, m.Version, s.now().Unix()); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
-}
-
-// migrationVersion returns the number that starts a migration's file name.
-func migrationVersion(name string) (int, error) {
-	base := name[strings.LastIndexByte(name, '/')+1:]
-	digits, _, _ := strings.Cut(base, "_")
-	v, err := strconv.Atoi(digits)
-	if err != nil {
-		return 0, fmt.Errorf("migration %s: name must start with its number", name)
-	}
-	return v, nil
 }
 
 // write runs f in a transaction on the write connection. Errors that are already
@@ -227,12 +204,37 @@ func (s *Store) write(ctx context.Context, op string, f func(tx *sql.Tx) error) 
 }
 
 // wrap adds the backend and operation to a driver error and leaves knm errors as they are.
-func wrap(op string, err error) error {
-	var ke *knm.Error
-	if err == nil || errors.As(err, &ke) {
+func wrap(op string, err error) error { return sqlcommon.Wrap("sqlite", op, err) }
+
+// queryOne runs a read query and scans its one row with scan; notFound when there is
+// none.
+func queryOne[T any](ctx context.Context, s *Store, op string, notFound error, scan func(sqlcommon.Scanner) (T, error), query string, args ...any) (T, error) {
+	v, err := scan(s.rdb.QueryRowContext(ctx, query, args...))
+	if errors.Is(err, sql.ErrNoRows) {
+		return v, notFound
+	}
+	return v, wrap(op, err)
+}
+
+// queryAll runs a read query and scans every row with scan.
+func queryAll[T any](ctx context.Context, s *Store, op, query string, args []any, scan func(sqlcommon.Scanner) (T, error)) ([]T, error) {
+	rows, err := s.rdb.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, wrap(op, err)
+	}
+	defer rows.Close()
+	out, err := sqlcommon.Collect(rows, scan)
+	return out, wrap(op, err)
+}
+
+// missed tells why a revision-guarded write matched no row: notFound when the row is
+// gone, ErrConflict naming what otherwise.
+func (s *Store) missed(ctx context.Context, tx *sql.Tx, table, where string, args []any, notFound error, what string) error {
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM `+table+` WHERE `+where, args...).Scan(&n); err != nil {
 		return err
 	}
-	return fmt.Errorf("sqlite: %s: %w", op, err)
+	return sqlcommon.Missed(n > 0, notFound, what)
 }
 
 // isUniqueViolation reports whether err is a UNIQUE or PRIMARY KEY constraint failure.
@@ -264,14 +266,6 @@ func fromUnix(sec int64) time.Time {
 		return time.Time{}
 	}
 	return time.Unix(sec, 0).UTC()
-}
-
-// nullText returns raw bytes as a TEXT value, or NULL when empty.
-func nullText(b []byte) any {
-	if len(b) == 0 {
-		return nil
-	}
-	return string(b)
 }
 
 // placeholder renders SQLite's positional parameter.

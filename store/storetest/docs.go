@@ -62,13 +62,6 @@ func testFindAccounts(t *testing.T, s knm.Store) {
 		}
 		must(t, s.CreateAccount(ctx, a), "create")
 	}
-	ids := func(as []*knm.Account) []string {
-		var out []string
-		for _, a := range as {
-			out = append(out, a.ID)
-		}
-		return out
-	}
 	tests := []struct {
 		name string
 		f    knm.AccountFilter
@@ -85,7 +78,7 @@ func testFindAccounts(t *testing.T, s knm.Store) {
 	for _, tt := range tests {
 		got, err := s.FindAccounts(ctx, tt.f)
 		must(t, err, tt.name)
-		equal(t, tt.name, ids(got), tt.want)
+		equal(t, tt.name, accountIDs(got), tt.want)
 	}
 
 	setter, ok := s.(APIKeyHashSetter)
@@ -98,12 +91,12 @@ func testFindAccounts(t *testing.T, s knm.Store) {
 	wantErr(t, setter.SetAccountAPIKeyHash(ctx, accountID(4), "hash-3"), knm.ErrConflict, "same hash twice")
 	got, err := s.FindAccounts(ctx, knm.AccountFilter{APIKeyHash: "hash-3"})
 	must(t, err, "find by key")
-	equal(t, "by key", ids(got), []string{accountID(3)})
+	equal(t, "by key", accountIDs(got), []string{accountID(3)})
 	// Updating the account keeps its key.
 	must(t, s.UpdateAccount(ctx, got[0]), "update")
 	got, err = s.FindAccounts(ctx, knm.AccountFilter{APIKeyHash: "hash-3"})
 	must(t, err, "find by key after update")
-	equal(t, "by key after update", ids(got), []string{accountID(3)})
+	equal(t, "by key after update", accountIDs(got), []string{accountID(3)})
 }
 
 func testConfigs(t *testing.T, s knm.Store) {
@@ -220,13 +213,6 @@ func testJournals(t *testing.T, s knm.Store) {
 	must(t, err, "get after update")
 	equal(t, "after update", again, got)
 
-	ids := func(es []*knm.JournalEntry) []string {
-		var out []string
-		for _, e := range es {
-			out = append(out, e.ID)
-		}
-		return out
-	}
 	tests := []struct {
 		name string
 		f    knm.JournalFilter
@@ -240,6 +226,6 @@ func testJournals(t *testing.T, s knm.Store) {
 	for _, tt := range tests {
 		es, err := s.FindJournals(ctx, tt.f)
 		must(t, err, tt.name)
-		equal(t, tt.name, ids(es), tt.want)
+		equal(t, tt.name, journalIDs(es), tt.want)
 	}
 }

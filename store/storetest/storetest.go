@@ -124,13 +124,29 @@ func equal(t *testing.T, what string, got, want any) {
 	}
 }
 
-// numbersOf returns the E.164 strings of ns.
-func numbersOf(ns []*knm.Number) []string {
+// keysOf returns key(x) for each of xs in order, nil for none, so a listing compares
+// with the keys a test expects.
+func keysOf[T any](xs []T, key func(T) string) []string {
 	var out []string
-	for _, n := range ns {
-		out = append(out, n.Number)
+	for _, x := range xs {
+		out = append(out, key(x))
 	}
 	return out
+}
+
+// numbersOf returns the E.164 strings of ns.
+func numbersOf(ns []*knm.Number) []string {
+	return keysOf(ns, func(n *knm.Number) string { return n.Number })
+}
+
+// accountIDs returns the ids of as.
+func accountIDs(as []*knm.Account) []string {
+	return keysOf(as, func(a *knm.Account) string { return a.ID })
+}
+
+// journalIDs returns the ids of es.
+func journalIDs(es []*knm.JournalEntry) []string {
+	return keysOf(es, func(e *knm.JournalEntry) string { return e.ID })
 }
 
 // accountID returns a deterministic 32-hex account id.
