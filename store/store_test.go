@@ -7,8 +7,8 @@ import (
 	"testing"
 
 	"github.com/knmproject/knm"
-	"github.com/knmproject/knm/store"
 	"github.com/knmproject/knm/internal/pgtest"
+	"github.com/knmproject/knm/store"
 	"github.com/knmproject/knm/store/postgres"
 	"github.com/knmproject/knm/store/sqlite"
 )
