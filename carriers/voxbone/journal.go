@@ -20,8 +20,13 @@ import (
 //	items_added   every item is in the cart; nothing bought yet
 //	checkout_sent the checkout may or may not have happened
 //	checked_out   the orders exist (OrderReferences); their DIDs may not be in knm yet
+//	awaiting_delivery
+//	              every DID delivered so far is in knm and the cart is gone, but Voxbone
+//	              delivered fewer than ordered (back-orders): Recover imports again until
+//	              the count is complete (imported) or the delivery deadline passes (partial)
 //	imported      final: every delivered DID is in knm and the cart is gone
-//	partial       final: as imported, but Voxbone delivered fewer DIDs than ordered
+//	partial       final: as imported, but Voxbone delivered fewer DIDs than ordered by the
+//	              delivery deadline (DeliveryDeadline after the checkout)
 //	failed        final: nothing was bought and the cart is gone
 const (
 	StatePlanned      = "planned"
@@ -29,13 +34,23 @@ const (
 	StateItemsAdded   = "items_added"
 	StateCheckoutSent = "checkout_sent"
 	StateCheckedOut   = "checked_out"
-	StateImported     = "imported"
-	StatePartial      = "partial"
-	StateFailed       = "failed"
+	// StateAwaitingDelivery is the one unfinished state after the import: see above.
+	StateAwaitingDelivery = "awaiting_delivery"
+	StateImported         = "imported"
+	StatePartial          = "partial"
+	StateFailed           = "failed"
 )
 
 // unfinishedStates are the states Recover settles.
-var unfinishedStates = []string{StatePlanned, StateCartCreated, StateItemsAdded, StateCheckoutSent, StateCheckedOut}
+var unfinishedStates = []string{StatePlanned, StateCartCreated, StateItemsAdded, StateCheckoutSent, StateCheckedOut,
+	StateAwaitingDelivery}
+
+// DeliveryDeadline is how long after its checkout an order short of DIDs keeps waiting
+// for Voxbone to deliver the rest (awaiting_delivery) before it becomes partial (final).
+const DeliveryDeadline = 7 * 24 * time.Hour
+
+// spent reports whether an order in state s may have spent money: the checkout was sent.
+func spent(s string) bool { return !preCheckout(s) && s != StateFailed }
 
 // preCheckout reports whether an order in state s can not have bought anything.
 func preCheckout(s string) bool {
@@ -65,7 +80,27 @@ type orderPayload struct {
 	Error           string     `json:"error,omitempty"`
 	IdempotencyKey  string     `json:"idempotency_key,omitempty"`
 	AssignTo        string     `json:"assign_to,omitempty"`
+	// CheckoutAt is when the checkout was sent; the delivery deadline runs from it (rows
+	// written before it existed use their creation time).
+	CheckoutAt *time.Time `json:"checkout_at,omitempty"`
+	// BadDIDs are DIDs of the order Voxbone sent with an unusable e164: not imported,
+	// counted as not delivered.
+	BadDIDs []string `json:"bad_dids,omitempty"`
+	// Group and Quantity are a native order's request, to refuse an idempotency key reused
+	// for a different one.
+	Group    int `json:"request_group,omitempty"`
+	Quantity int `json:"request_quantity,omitempty"`
+	// Orphan marks a row written only to fence an idempotency key whose first claimant died
+	// before writing its order: the key's request goes on under a derived key.
+	Orphan bool `json:"orphan,omitempty"`
+	// Duplicate marks the row of a native order that found its idempotency key taken: it
+	// bought nothing and the first order's result was returned.
+	Duplicate bool `json:"duplicate,omitempty"`
 }
+
+// bookkeeping reports whether the row is no order of its own (an idempotency fence or a
+// repeat's row): it is left out of listings and metrics.
+func (p *orderPayload) bookkeeping() bool { return p.Orphan || p.Duplicate }
 
 // planned returns how many DIDs the plan buys and what they cost, in cents.
 func (p *orderPayload) planned() (qty, cents int) {
@@ -81,7 +116,7 @@ func (p *orderPayload) planned() (qty, cents int) {
 type order struct {
 	e        *knm.JournalEntry
 	p        orderPayload
-	reserved bool // the plan's stock is reserved in Carrier.inflight
+	reserved bool // the plan's stock and cost are reserved in Carrier.inflight and .reservedCents
 }
 
 // newOrderID returns a fresh knm order id, which is also the cart's customerReference.
@@ -127,7 +162,7 @@ func (c *Carrier) advance(ctx context.Context, o *order, state string) error {
 		return fmt.Errorf("knm_voxbone: journal order %s -> %s: %w", o.p.OrderID, state, err)
 	}
 	o.e = &next
-	if final(state) && c.metrics.Order != nil {
+	if final(state) && c.metrics.Order != nil && !o.p.bookkeeping() {
 		c.metrics.Order(state, len(o.p.Imported))
 	}
 	if final(state) && c.metrics.Spent != nil && len(o.p.Imported) > 0 {
@@ -193,7 +228,9 @@ func (c *Carrier) GetOrder(ctx context.Context, id string) (*OrderResult, error)
 	return o.result(), nil
 }
 
-// ListOrders returns every order of this carrier, oldest first.
+// ListOrders returns every order of this carrier, oldest first (without the rows that
+// repeats of an idempotent request, or fences of a dead request's key, leave; GetOrder
+// still finds those).
 func (c *Carrier) ListOrders(ctx context.Context) ([]*OrderResult, error) {
 	es, err := c.store.FindJournals(ctx, knm.JournalFilter{Carrier: ModuleName})
 	if err != nil {
@@ -205,7 +242,9 @@ func (c *Carrier) ListOrders(ctx context.Context) ([]*OrderResult, error) {
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, o.result())
+		if !o.p.bookkeeping() {
+			out = append(out, o.result())
+		}
 	}
 	return out, nil
 }

@@ -2,6 +2,8 @@ package voxbone
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 
 	"github.com/knmproject/knm"
 )
@@ -68,9 +70,19 @@ type OrderRequest struct {
 // max_order_cost and the balance; all is checked before anything is bought. The order is
 // journalled and settled exactly as a search's purchase.
 //
-// With an IdempotencyKey the key is claimed ("voxbone.order:"+key) before buying; a repeat
-// returns the first order's result from its journal, with Replayed set, and buys nothing
-// (a conflict error while the first order has not written its journal row yet).
+// Once the checkout has been sent (money may have been spent) Order returns the result and
+// no Go error, whatever happened next: the result's State says how far the order got
+// (checkout_sent, checked_out: Recover finishes it; awaiting_delivery: Voxbone has not
+// delivered every DID yet) and its Error why it is not imported. A caller that saw an
+// error might otherwise retry and buy again. A Go error means nothing was bought.
+//
+// With an IdempotencyKey the order's journal row is written first and the key
+// ("voxbone.order:"+key) is then claimed for it, so a key always names a row that exists.
+// A repeat returns the first order's result from its journal, with Replayed set, and buys
+// nothing; a repeat whose group, quantity or assign_to differ is an invalid error. A key
+// whose row does not exist (its claimant died between the claim and the row, as an older
+// knm could) is fenced by writing that row as failed, so the claimant can no longer buy,
+// and the request goes on under a key derived from it.
 //
 // Numbers bought for AssignTo are written directly in_service and assigned to that account
 // (the account must exist); the manager's rules for moving numbers do not run, so callers
@@ -97,27 +109,28 @@ func (c *Carrier) Order(ctx context.Context, r OrderRequest) (*OrderResult, erro
 		}
 	}
 	id := newOrderID()
+	o, err := c.createOrder(ctx, orderPayload{OrderID: id, IdempotencyKey: r.IdempotencyKey, AssignTo: r.AssignTo,
+		Group: r.GroupID, Quantity: r.Quantity})
+	if err != nil {
+		return nil, err
+	}
 	if r.IdempotencyKey != "" {
-		first, claimed, err := c.store.ClaimIdempotencyKey(ctx, "voxbone.order:"+r.IdempotencyKey, id)
-		if err != nil {
-			return nil, err
-		}
-		if !claimed {
-			res, err := c.GetOrder(ctx, first)
-			if knm.IsErrorName(err, knm.ErrNotFound) {
-				return nil, knm.Errorf(knm.ErrConflict, "voxbone order with this idempotency key is in progress or was refused before buying (order %s)", first)
+		first, err := c.claimKey(ctx, r, id)
+		if err != nil || first != nil {
+			// This row bought nothing and never will: close it (no cart was created).
+			o.p.Error, o.p.Duplicate = "idempotency key not claimed", true
+			if first != nil {
+				o.p.Error = "idempotency key already used by order " + first.OrderID
 			}
-			if err != nil {
-				return nil, err
+			if werr := c.advance(ctx, o, StateFailed); werr != nil {
+				c.log.Warn("knm_voxbone: journal write failed; recover will settle", "order", id, "error", werr)
 			}
-			res.Replayed = true
-			return res, nil
+			return first, err
 		}
 	}
 	o, short, err := c.prepare(ctx, buyRequest{
 		Query: groupQuery{CountryA3: a3, GroupID: r.GroupID}, Want: r.Quantity,
-		Description: "knm order " + id, OrderID: id, IdempotencyKey: r.IdempotencyKey,
-		AssignTo: r.AssignTo, AllOrNothing: true,
+		Description: "knm order " + id, Order: o, AllOrNothing: true,
 	})
 	if err != nil {
 		return nil, err
@@ -130,5 +143,79 @@ func (c *Carrier) Order(ctx context.Context, r OrderRequest) (*OrderResult, erro
 	}
 	_, err = c.execute(ctx, o)
 	res := o.result()
+	if err != nil && spent(o.e.State) {
+		// Money may be spent: answer with the order, not an error a client would retry.
+		res.Error = err.Error()
+		return res, nil
+	}
 	return res, err
+}
+
+// claimKey claims the request's idempotency key for the order id, whose journal row exists.
+// It returns nil when the key is now this order's, or the first order's result (Replayed)
+// when it was claimed before.
+func (c *Carrier) claimKey(ctx context.Context, r OrderRequest, id string) (*OrderResult, error) {
+	key := "voxbone.order:" + r.IdempotencyKey
+	for range 8 {
+		first, claimed, err := c.store.ClaimIdempotencyKey(ctx, key, id)
+		if err != nil || claimed {
+			return nil, err
+		}
+		e, err := c.store.GetJournal(ctx, first)
+		if knm.IsErrorName(err, knm.ErrNotFound) {
+			// Claimed, but its order was never written. Fence: write that row ourselves
+			// (failed, buying nothing); a claimant still alive then fails to write it and
+			// buys nothing. Of two fencers one writes, the other finds the row.
+			if err := c.fenceOrphan(ctx, first, r.IdempotencyKey); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		fo, err := decodeOrder(e)
+		if err != nil {
+			return nil, err
+		}
+		if fo.p.Orphan {
+			key += "@" + first // the key's request goes on under a key derived from the fenced claim
+			continue
+		}
+		if fo.p.Group != 0 && (fo.p.Group != r.GroupID || fo.p.Quantity != r.Quantity || fo.p.AssignTo != r.AssignTo) {
+			return nil, knm.Errorf(knm.ErrInvalid,
+				"idempotency key reused with a different request: order %s was for %d DID(s) of group %d%s",
+				first, fo.p.Quantity, fo.p.Group, assignNote(fo.p.AssignTo)).WithCause("idempotency_key")
+		}
+		res := fo.result()
+		res.Replayed = true
+		return res, nil
+	}
+	return nil, knm.Errorf(knm.ErrConflict, "voxbone order: idempotency key %q could not be settled; try again", r.IdempotencyKey)
+}
+
+func assignNote(acct string) string {
+	if acct == "" {
+		return ""
+	}
+	return " for account " + acct
+}
+
+// fenceOrphan writes the journal row of order id, claimed for an idempotency key but never
+// written, as failed. A row that exists meanwhile is left alone.
+func (c *Carrier) fenceOrphan(ctx context.Context, id, idemKey string) error {
+	raw, err := json.Marshal(orderPayload{OrderID: id, IdempotencyKey: idemKey, Orphan: true,
+		Error: "idempotency key claimed but the order was never written (its process died); nothing bought"})
+	if err != nil {
+		return err
+	}
+	now := c.now()
+	err = c.store.CreateJournal(ctx, &knm.JournalEntry{ID: id, Carrier: ModuleName, State: StateFailed, Payload: raw, Created: now, Updated: now})
+	if err != nil && !knm.IsErrorName(err, knm.ErrConflict) {
+		return fmt.Errorf("knm_voxbone: fence orphaned idempotency claim %s: %w", id, err)
+	}
+	if err == nil {
+		c.log.Warn("knm_voxbone: idempotency key claimed by an order never written; fenced", "order", id)
+	}
+	return nil
 }

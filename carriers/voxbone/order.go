@@ -199,9 +199,10 @@ func makePlan(groups []voxbone.DIDGroup, want, budgetCents int) planResult {
 	return r
 }
 
-// budgetCents is what one order may spend: the balance, capped by max_order_cost.
-func (c *Carrier) budgetCents(bal *voxbone.AccountBalance) int {
-	b := int(math.Floor(bal.Balance*100 + 1e-6))
+// budgetCents is what one order may spend: the balance less takenCents (planned by other
+// orders in progress), capped by max_order_cost.
+func (c *Carrier) budgetCents(bal *voxbone.AccountBalance, takenCents int) int {
+	b := int(math.Floor(bal.Balance*100+1e-6)) - takenCents
 	if c.s.MaxOrderCost > 0 {
 		b = min(b, int(math.Floor(c.s.MaxOrderCost*100+1e-6)))
 	}
@@ -232,9 +233,19 @@ func (c *Carrier) plan(cat *catalogue, want int) planResult {
 			}
 		}
 	}
-	r := makePlan(groups, want, c.budgetCents(cat.balance))
+	// Money is reserved like stock: the balance was listed before the checkouts of other
+	// orders planned here, which it does not show yet (an auto-refill account does not
+	// stop them at checkout either).
+	taken := c.reservedCents
+	for _, b := range c.consumed {
+		if !b.at.Before(cat.fetchedAt) {
+			taken += b.cents // debited after the balance was read
+		}
+	}
+	r := makePlan(groups, want, c.budgetCents(cat.balance, taken))
 	for _, l := range r.lines {
 		c.inflight[l.GroupID] += l.Quantity
+		c.reservedCents += l.Quantity * l.UnitCents
 	}
 	switch {
 	case r.qty >= want:
@@ -242,6 +253,9 @@ func (c *Carrier) plan(cat *catalogue, want int) planResult {
 		r.short = knm.Errorf(knm.ErrUnavailable, "insufficient inventory: wanted %d, %d in stock", want, r.inStock)
 	default:
 		limit := fmt.Sprintf("balance %.2f %s", cat.balance.Balance, cat.balance.Currency)
+		if taken > 0 {
+			limit += fmt.Sprintf(", %.2f of it planned by orders in progress", float64(taken)/100)
+		}
 		if c.s.MaxOrderCost > 0 {
 			limit += fmt.Sprintf(", max_order_cost %.2f", c.s.MaxOrderCost)
 		}
@@ -263,7 +277,7 @@ func (c *Carrier) releaseOrder(o *order, bought bool) {
 		c.mu.Lock()
 		now := time.Now()
 		for _, l := range o.p.Plan {
-			c.consumed = append(c.consumed, consumption{group: l.GroupID, qty: l.Quantity, at: now})
+			c.consumed = append(c.consumed, consumption{group: l.GroupID, qty: l.Quantity, cents: l.Quantity * l.UnitCents, at: now})
 		}
 		c.mu.Unlock()
 	}
@@ -271,15 +285,16 @@ func (c *Carrier) releaseOrder(o *order, bought bool) {
 
 // consumption is stock a checkout of this Carrier took.
 type consumption struct {
-	group, qty int
-	at         time.Time
+	group, qty, cents int
+	at                time.Time
 }
 
-// release gives back the stock reserved by plan.
+// release gives back the stock and money reserved by plan.
 func (c *Carrier) release(lines []PlanLine) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, l := range lines {
+		c.reservedCents = max(c.reservedCents-l.Quantity*l.UnitCents, 0)
 		if c.inflight[l.GroupID] -= l.Quantity; c.inflight[l.GroupID] <= 0 {
 			delete(c.inflight, l.GroupID)
 		}
@@ -309,6 +324,8 @@ func (c *Carrier) execute(ctx context.Context, o *order) (*orderOutcome, error) 
 	if err := ctx.Err(); err != nil {
 		return nil, c.abort(ctx, o, err) // the caller gave up: do not buy for nobody
 	}
+	at := c.now()
+	o.p.CheckoutAt = &at
 	if err := c.advance(ctx, o, StateCheckoutSent); err != nil {
 		return nil, c.abort(ctx, o, err)
 	}
@@ -477,7 +494,11 @@ func (c *Carrier) finish(ctx context.Context, o *order) (*orderOutcome, error) {
 	fetchErr := errors.Join(errs...)
 	if err := errors.Join(fetchErr, impErr, cartErr); err != nil {
 		o.p.Error = err.Error()
-		if werr := c.advance(ctx, o, StateCheckedOut); werr != nil {
+		stay := StateCheckedOut
+		if o.e.State == StateAwaitingDelivery {
+			stay = StateAwaitingDelivery
+		}
+		if werr := c.advance(ctx, o, stay); werr != nil {
 			c.log.Warn("knm_voxbone: journal write failed", "order", o.p.OrderID, "error", werr)
 		}
 		if fetchErr == nil && impErr == nil {
@@ -490,16 +511,36 @@ func (c *Carrier) finish(ctx context.Context, o *order) (*orderOutcome, error) {
 	o.p.Error = ""
 	state := StateImported
 	if planned, _ := o.p.planned(); len(o.p.Imported) < planned {
-		state = StatePartial
-		o.p.Error = fmt.Sprintf("voxbone delivered %d of %d DIDs; the rest are back-ordered", len(o.p.Imported), planned)
+		msg := fmt.Sprintf("voxbone delivered %d of %d DIDs", len(o.p.Imported), planned)
+		if len(o.p.BadDIDs) > 0 {
+			msg += fmt.Sprintf(" (%d more with an unusable number: %s)", len(o.p.BadDIDs), strings.Join(o.p.BadDIDs, "; "))
+		}
+		deadline := c.deliveryDeadlineOf(o)
+		if c.now().Before(deadline) {
+			state = StateAwaitingDelivery
+			o.p.Error = msg + "; the rest are awaited until " + deadline.UTC().Format(time.RFC3339) +
+				" (recover imports them when voxbone delivers)"
+		} else {
+			state = StatePartial
+			o.p.Error = msg + "; the rest were not delivered by " + deadline.UTC().Format(time.RFC3339)
+		}
 	}
 	if err := c.advance(ctx, o, state); err != nil {
 		c.log.Warn("knm_voxbone: journal write failed", "order", o.p.OrderID, "error", err)
 	}
-	if state == StatePartial {
+	if state != StateImported {
 		return out, knm.Errorf(knm.ErrUnavailable, "voxbone order %s: %s", o.p.OrderID, o.p.Error)
 	}
 	return out, nil
+}
+
+// deliveryDeadlineOf is when a short order stops waiting for the rest of its DIDs.
+func (c *Carrier) deliveryDeadlineOf(o *order) time.Time {
+	at := o.e.Created
+	if o.p.CheckoutAt != nil {
+		at = *o.p.CheckoutAt
+	}
+	return at.Add(c.deliveryDeadline)
 }
 
 // importDIDs stores the DIDs in one transaction: available and unassigned, or in_service
@@ -508,17 +549,25 @@ func (c *Carrier) finish(ctx context.Context, o *order) (*orderOutcome, error) {
 // ran before a crash); a DID stored under another module is reported, never overwritten.
 func (c *Carrier) importDIDs(ctx context.Context, o *order, dids []voxbone.DID) (*orderOutcome, error) {
 	out := &orderOutcome{}
-	if len(dids) == 0 {
-		return out, nil
-	}
 	ns := make([]*knm.Number, 0, len(dids))
 	byNum := map[string]*knm.Number{}
 	for _, d := range dids {
-		n := c.didNumber(d, o.p.AssignTo)
+		n, ok := c.didNumber(d, o.p.AssignTo)
+		if !ok {
+			bad := fmt.Sprintf("didId %d: e164 %q", d.DIDID, d.E164)
+			if !slices.Contains(o.p.BadDIDs, bad) {
+				c.log.Warn("knm_voxbone: bought DID has no usable number; not imported", "order", o.p.OrderID, "did_id", d.DIDID, "e164", d.E164)
+				o.p.BadDIDs = append(o.p.BadDIDs, bad)
+			}
+			continue
+		}
 		if byNum[n.Number] == nil {
 			byNum[n.Number] = n
 			ns = append(ns, n)
 		}
+	}
+	if len(ns) == 0 {
+		return out, nil
 	}
 	skipped, err := c.store.ImportNumbers(ctx, ns)
 	if err != nil {
@@ -534,10 +583,25 @@ func (c *Carrier) importDIDs(ctx context.Context, o *order, dids []voxbone.DID) 
 			errs = append(errs, err)
 		case cur.ModuleName != ModuleName:
 			errs = append(errs, knm.NumberExists(num).WithCause("bought from voxbone but stored with module "+cur.ModuleName))
-		default:
+		case o.p.AssignTo == "":
 			if cur.State == knm.StateAvailable && cur.AssignedTo == "" {
 				out.rows = append(out.rows, row(cur))
 			}
+		case cur.AssignedTo == o.p.AssignTo:
+		case cur.AssignedTo == "" && cur.State == knm.StateAvailable:
+			// Stored before this import (reconcile --import, say) in the pool: the number
+			// was bought for the account, so it goes there, unless someone took it meanwhile.
+			next := cur.Clone()
+			next.State, next.AssignedTo = knm.StateInService, o.p.AssignTo
+			if err := c.store.UpdateNumber(ctx, next); err != nil {
+				errs = append(errs, fmt.Errorf("assign %s to %s: %w", num, o.p.AssignTo, err))
+			} else {
+				c.log.Info("knm_voxbone: number found in the pool assigned to the account it was bought for",
+					"order", o.p.OrderID, "number", num, "account", o.p.AssignTo)
+			}
+		default:
+			errs = append(errs, knm.Errorf(knm.ErrConflict, "%s was bought for account %s but is stored %s for account %q; not moved",
+				num, o.p.AssignTo, cur.State, cur.AssignedTo))
 		}
 	}
 	seen := map[string]bool{}
@@ -556,18 +620,34 @@ func (c *Carrier) importDIDs(ctx context.Context, o *order, dids []voxbone.DID) 
 	return out, errors.Join(errs...)
 }
 
-// didNumber is the knm number of a bought DID.
-func (c *Carrier) didNumber(d voxbone.DID, assignTo string) *knm.Number {
-	num := d.E164
-	if !strings.HasPrefix(num, "+") {
-		num = "+" + num
+// didNumber is the knm number of a bought DID, or false when its e164 is not a usable
+// E.164 number.
+func (c *Carrier) didNumber(d voxbone.DID, assignTo string) (*knm.Number, bool) {
+	num, ok := didE164(d.E164)
+	if !ok {
+		return nil, false
 	}
 	n := &knm.Number{Number: num, State: knm.StateAvailable, CarrierData: d.Raw}
 	n.SetModule(ModuleName)
 	if assignTo != "" {
 		n.State, n.AssignedTo = knm.StateInService, assignTo
 	}
-	return n
+	return n, true
+}
+
+// didE164 returns a DID's e164 with a leading "+", or false unless it is 8 to 15 digits
+// (after an optional "+").
+func didE164(s string) (string, bool) {
+	d := strings.TrimPrefix(s, "+")
+	if len(d) < 8 || len(d) > 15 {
+		return "", false
+	}
+	for _, r := range d {
+		if r < '0' || r > '9' {
+			return "", false
+		}
+	}
+	return "+" + d, true
 }
 
 func row(n *knm.Number) knm.SearchRow {

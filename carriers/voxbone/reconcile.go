@@ -2,6 +2,7 @@ package voxbone
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -31,30 +32,75 @@ type ReconcileReport struct {
 	Imported int `json:"imported"`
 	// Conflicts are unknown DIDs that knm stores under another module (never overwritten).
 	Conflicts []string `json:"conflicts,omitempty"`
+	// InOrders are unknown DIDs of orders the journal has not finished: Recover imports
+	// them (for the account an order was for), so they are never imported here.
+	InOrders []DIDSummary `json:"in_orders,omitempty"`
+	// Invalid are DIDs whose e164 is not a usable number (never imported).
+	Invalid []string `json:"invalid,omitempty"`
 }
 
-// accountDIDs lists every DID of the account (all pages), keyed by E.164 with "+".
-func (c *Carrier) accountDIDs(ctx context.Context) (map[string]voxbone.DID, error) {
+// accountDIDs lists every DID of the account (all pages), keyed by E.164 with "+", and
+// describes those whose e164 is not a usable number.
+func (c *Carrier) accountDIDs(ctx context.Context) (map[string]voxbone.DID, []string, error) {
 	dids, err := c.vx.ListAllDIDs(ctx, voxbone.ListDIDsOptions{ListOptions: voxbone.ListOptions{PageSize: c.s.PageSize}})
 	if err != nil {
-		return nil, carrierError("voxbone: list DIDs", err)
+		return nil, nil, carrierError("voxbone: list DIDs", err)
 	}
 	out := make(map[string]voxbone.DID, len(dids))
+	var bad []string
 	for _, d := range dids {
-		num := d.E164
-		if !strings.HasPrefix(num, "+") {
-			num = "+" + num
+		num, ok := didE164(d.E164)
+		if !ok {
+			bad = append(bad, fmt.Sprintf("didId %d: e164 %q", d.DIDID, d.E164))
+			continue
 		}
 		out[num] = d
 	}
-	return out, nil
+	return out, bad, nil
+}
+
+// unfinishedOrderRefs returns the Voxbone order references of the orders the journal has
+// not finished: those it recorded, and for orders whose checkout answer is unknown, those
+// Voxbone lists under the order id as customerReference.
+func (c *Carrier) unfinishedOrderRefs(ctx context.Context) (map[string]bool, error) {
+	es, err := c.store.FindJournals(ctx, knm.JournalFilter{Carrier: ModuleName, States: unfinishedStates})
+	if err != nil {
+		return nil, err
+	}
+	refs := map[string]bool{}
+	for _, e := range es {
+		o, err := decodeOrder(e)
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range o.p.OrderReferences {
+			refs[r] = true
+		}
+		if e.State != StateCheckoutSent || len(o.p.OrderReferences) > 0 {
+			continue
+		}
+		orders, err := c.vx.ListAllOrders(ctx, voxbone.ListOrdersOptions{CustomerReference: o.p.OrderID})
+		if err != nil {
+			return nil, carrierError("voxbone: list orders of "+o.p.OrderID, err)
+		}
+		for _, vo := range orders {
+			if vo.CustomerReference == o.p.OrderID && vo.Reference != "" {
+				refs[vo.Reference] = true
+			}
+		}
+	}
+	return refs, nil
 }
 
 // Reconcile lists every DID of the Voxbone account and compares it with the database's
 // knm_voxbone numbers (any state). With importMissing, DIDs unknown to knm are stored
 // available and unassigned, with the DID as carrier data.
 func (c *Carrier) Reconcile(ctx context.Context, importMissing bool) (*ReconcileReport, error) {
-	dids, err := c.accountDIDs(ctx)
+	dids, bad, err := c.accountDIDs(ctx)
+	if err != nil {
+		return nil, err
+	}
+	pending, err := c.unfinishedOrderRefs(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -62,7 +108,7 @@ func (c *Carrier) Reconcile(ctx context.Context, importMissing bool) (*Reconcile
 	if err != nil {
 		return nil, err
 	}
-	rep := &ReconcileReport{UnknownToKnm: []DIDSummary{}, MissingAtVoxbone: []string{}}
+	rep := &ReconcileReport{UnknownToKnm: []DIDSummary{}, MissingAtVoxbone: []string{}, Invalid: bad}
 	inKnm := make(map[string]bool, len(known))
 	for _, n := range known {
 		inKnm[n.Number] = true
@@ -80,10 +126,16 @@ func (c *Carrier) Reconcile(ctx context.Context, importMissing bool) (*Reconcile
 		if d.OrderReference != nil {
 			s.OrderReference = *d.OrderReference
 		}
+		if pending[s.OrderReference] {
+			rep.InOrders = append(rep.InOrders, s) // Recover's to import
+			continue
+		}
 		rep.UnknownToKnm = append(rep.UnknownToKnm, s)
-		missing = append(missing, c.didNumber(d, ""))
+		n, _ := c.didNumber(d, "")
+		missing = append(missing, n)
 	}
 	sortSummaries(rep.UnknownToKnm)
+	sortSummaries(rep.InOrders)
 	if importMissing && len(missing) > 0 {
 		skipped, err := c.store.ImportNumbers(ctx, missing)
 		if err != nil {
@@ -108,7 +160,7 @@ const (
 // CheckNumbers returns "active" for each number the Voxbone account has and "missing" for
 // the others, from one listing of the account's DIDs.
 func (c *Carrier) CheckNumbers(ctx context.Context, numbers []string) (map[string]string, error) {
-	dids, err := c.accountDIDs(ctx)
+	dids, _, err := c.accountDIDs(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -14,7 +14,8 @@ type RecoverReport struct {
 	Examined  int      `json:"examined"`  // unfinished orders found
 	Failed    int      `json:"failed"`    // settled as "nothing bought", carts deleted
 	Imported  int      `json:"imported"`  // settled as bought, numbers in knm
-	Partial   int      `json:"partial"`   // bought, fewer DIDs delivered than ordered
+	Partial   int      `json:"partial"`   // bought, fewer DIDs delivered than ordered by the deadline
+	Awaiting  int      `json:"awaiting"`  // bought, imported so far, the rest not delivered yet
 	Unsettled []string `json:"unsettled"` // order ids left for a later run, with the reason
 }
 
@@ -26,8 +27,10 @@ type RecoverReport struct {
 //     the order's cart so no late checkout can still succeed, then the orders placed with
 //     that customerReference are looked up: found, the order goes on as checked_out; none,
 //     it is failed;
-//   - checked_out: the DIDs of each order reference are fetched and stored (idempotently),
-//     the cart is deleted if still there, and the order is imported (or partial).
+//   - checked_out, awaiting_delivery: the DIDs of each order reference are fetched and
+//     stored (idempotently), the cart is deleted if still there, and the order is imported,
+//     or awaiting_delivery while DIDs are missing and the delivery deadline has not passed
+//     (a later Recover looks again), or partial after it.
 //
 // Rows are updated under their revision, so two Recovers (or a Recover racing the order's
 // own goroutine) never both act on one step. An order that cannot be settled now stays as
@@ -60,6 +63,8 @@ func (c *Carrier) RecoverOlderThan(ctx context.Context, age time.Duration) (*Rec
 			rep.Imported++
 		case state == StatePartial:
 			rep.Partial++
+		case state == StateAwaitingDelivery:
+			rep.Awaiting++
 		default:
 			rep.Unsettled = append(rep.Unsettled, e.ID+": still "+state)
 		}
@@ -90,19 +95,18 @@ func (c *Carrier) recoverOne(ctx context.Context, e *knm.JournalEntry) (string, 
 		}
 	case e.State == StateCheckoutSent:
 		_, err := c.settleCheckout(ctx, o, errors.New("checkout interrupted (found by recover)"), true)
-		if !final(o.e.State) {
+		if !final(o.e.State) && o.e.State != StateAwaitingDelivery {
 			return o.e.State, errors.Join(err, errors.New("not settled"))
 		}
-		if err != nil && o.e.State != StateFailed {
+	case e.State == StateCheckedOut || e.State == StateAwaitingDelivery:
+		_, err := c.finish(ctx, o)
+		if final(o.e.State) || o.e.State == StateAwaitingDelivery {
+			return o.e.State, nil // a shortfall is reported by the state
+		}
+		if err != nil {
 			return o.e.State, err
 		}
-	case e.State == StateCheckedOut:
-		if _, err := c.finish(ctx, o); err != nil {
-			return o.e.State, err
-		}
-		if !final(o.e.State) {
-			return o.e.State, errors.New("not settled: " + o.p.Error)
-		}
+		return o.e.State, errors.New("not settled: " + o.p.Error)
 	}
 	return o.e.State, nil
 }

@@ -117,9 +117,13 @@ type buyRequest struct {
 	Want           int
 	QueryID        string
 	Description    string // the cart's description
-	OrderID        string // preset (native orders claim it first); else generated
+	OrderID        string // preset; else generated
 	IdempotencyKey string
 	AssignTo       string
+	// Order, when set, is the order's journal row, already written (native orders write
+	// it before claiming their idempotency key); OrderID, IdempotencyKey and AssignTo are
+	// then its own.
+	Order *order
 	// AllOrNothing refuses a plan that falls short instead of buying part of it.
 	AllOrNothing bool
 }
@@ -146,15 +150,19 @@ func (c *Carrier) buy(ctx context.Context, r buyRequest) ([]knm.SearchRow, error
 // the plan turns out empty. It returns a nil order when nothing is to be bought, with the
 // shortfall error.
 func (c *Carrier) prepare(ctx context.Context, r buyRequest) (o *order, short, err error) {
-	id := r.OrderID
-	if id == "" {
-		id = newOrderID()
+	o = r.Order
+	if o == nil {
+		id := r.OrderID
+		if id == "" {
+			id = newOrderID()
+		}
+		o, err = c.createOrder(ctx, orderPayload{OrderID: id, QueryID: r.QueryID,
+			IdempotencyKey: r.IdempotencyKey, AssignTo: r.AssignTo})
+		if err != nil {
+			return nil, nil, err
+		}
 	}
-	o, err = c.createOrder(ctx, orderPayload{OrderID: id, QueryID: r.QueryID,
-		IdempotencyKey: r.IdempotencyKey, AssignTo: r.AssignTo})
-	if err != nil {
-		return nil, nil, err
-	}
+	id := o.p.OrderID
 	var (
 		wg      sync.WaitGroup
 		cart    *voxbone.Cart

@@ -215,10 +215,14 @@ type Carrier struct {
 	// caller's context: the money may be spent, so the numbers must reach the database even
 	// when the search that bought them has given up waiting.
 	settleTimeout time.Duration
+	// deliveryDeadline is how long a short order waits for back-ordered DIDs
+	// (DeliveryDeadline; tests shorten it).
+	deliveryDeadline time.Duration
 
-	mu       sync.Mutex
-	inflight map[int]int   // DID group id -> DIDs planned by orders not yet checked out
-	consumed []consumption // recent checkouts, for listings taken before them
+	mu            sync.Mutex
+	inflight      map[int]int   // DID group id -> DIDs planned by orders not yet checked out
+	reservedCents int           // cost of the plans of orders not yet checked out
+	consumed      []consumption // recent checkouts, for listings taken before them
 }
 
 var _ knm.Carrier = (*Carrier)(nil)
@@ -234,7 +238,7 @@ func New(s Settings, d Deps) (*Carrier, error) {
 		return nil, knm.Errorf(knm.ErrInvalid, "knm_voxbone: a store is required")
 	}
 	c := &Carrier{s: s, store: d.Store, vx: d.Client, log: d.Logger, now: d.Now, metrics: d.Metrics,
-		settleTimeout: 6 * s.RequestTimeout, inflight: map[int]int{}}
+		settleTimeout: 6 * s.RequestTimeout, deliveryDeadline: DeliveryDeadline, inflight: map[int]int{}}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
 	}

@@ -92,6 +92,16 @@ func (v voxboneAPI) Order(ctx context.Context, r httpapi.OrderRequest) (*httpapi
 	res, err := v.c.Order(ctx, cvoxbone.OrderRequest{GroupID: int(r.GroupID), Quantity: r.Quantity, Country: r.Country,
 		IdempotencyKey: r.IdempotencyKey, AssignTo: r.AssignTo})
 	if err != nil {
+		// The carrier answers an order that may have spent money with its result and no
+		// error (so the API says 201 with the state and the reason, and a client does not
+		// retry and buy again); an error here means nothing was bought.
+		if res != nil && res.State != cvoxbone.StateFailed && res.State != "" && res.OrderID != "" &&
+			res.State != cvoxbone.StatePlanned && res.State != cvoxbone.StateCartCreated && res.State != cvoxbone.StateItemsAdded {
+			if res.Error == "" {
+				res.Error = err.Error()
+			}
+			return apiOrder(res), nil
+		}
 		return nil, carrierError(err)
 	}
 	return apiOrder(res), nil
