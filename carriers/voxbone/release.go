@@ -33,11 +33,16 @@ func (c *Carrier) DisconnectNumber(ctx context.Context, n *knm.Number) error {
 		return knm.Errorf(knm.ErrCarrier, "voxbone: %d DIDs match %s exactly; not cancelled", len(match), num).WithCause("ambiguous DID")
 	}
 	id := match[0].DIDID
-	cancelled, err := c.vx.CancelDIDs(ctx, []int{id})
+	// From the cancel on, the work is detached from ctx (bounded like a checkout's
+	// settling): a client hanging up must not leave knm unsure whether Voxbone cancelled,
+	// and so keeping a number Voxbone no longer bills.
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.settleTimeout)
+	defer cancel()
+	cancelled, err := c.vx.CancelDIDs(dctx, []int{id})
 	if err != nil && !voxbone.IsRateLimited(err) {
 		// The answer may be lost while the cancel happened (a dropped connection, a 5xx
 		// after the fact): look again, and if the DID is gone the cancel did happen.
-		if again, lerr := c.lookupDID(ctx, num); lerr == nil && len(again) == 0 {
+		if again, lerr := c.lookupDID(dctx, num); lerr == nil && len(again) == 0 {
 			c.log.Warn("knm_voxbone: cancel answer lost but the DID is gone; cancelled", "number", num, "did_id", id, "error", err)
 			return nil
 		}

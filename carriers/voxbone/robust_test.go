@@ -1,6 +1,7 @@
 package voxbone
 
 import (
+	"github.com/knmproject/knm/voxbone"
 	"slices"
 	"strings"
 
@@ -277,5 +278,241 @@ func TestBadE164(t *testing.T) {
 		if ok != (s == "+12565550100") {
 			t.Errorf("didE164(%q) ok=%v", s, ok)
 		}
+	}
+}
+
+// TestReconcileBeforeRecoverAssignTo: the process buying for an account dies right after
+// the checkout. reconcile --import then leaves the order's DIDs alone (they are Recover's),
+// and Recover stores them in service for the account.
+func TestReconcileBeforeRecoverAssignTo(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e, store, acct, s := diedAfterCheckout(t)
+	c := newTestCarrier(t, s, store, nil)
+	rep, err := c.Reconcile(ctx, true)
+	if err != nil || rep.Imported != 0 || len(rep.InOrders) != 3 || len(rep.UnknownToKnm) != 0 {
+		t.Fatalf("reconcile %+v, %v", rep, err)
+	}
+	if rr, err := c.Recover(ctx); err != nil || rr.Imported != 1 {
+		t.Fatalf("recover %+v, %v", rr, err)
+	}
+	assertAssigned(t, store, c, acct, 3)
+	checkInvariants(t, e, store, 1)
+}
+
+// TestAssignToFromPool: DIDs of an assign_to order already stored available (by an older
+// reconcile --import, say) are moved in service to the account by Recover; one stored for
+// another account is left alone, reported, and keeps the order unfinished.
+func TestAssignToFromPool(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e, store, acct, s := diedAfterCheckout(t)
+	var pool []*knm.Number
+	for _, d := range e.DIDs() {
+		n, _ := (&Carrier{}).didNumber(voxbone.DID{E164: d.E164}, "")
+		pool = append(pool, n)
+	}
+	if skipped, err := store.ImportNumbers(ctx, pool); err != nil || len(skipped) != 0 {
+		t.Fatal(skipped, err)
+	}
+	c := newTestCarrier(t, s, store, nil)
+	if rr, err := c.Recover(ctx); err != nil || rr.Imported != 1 {
+		t.Fatalf("recover %+v, %v", rr, err)
+	}
+	assertAssigned(t, store, c, acct, 3)
+
+	// Another order whose DID someone else holds meanwhile.
+	e2, store2, acct2, s2 := diedAfterCheckout(t)
+	other := strings.Repeat("c", 32)
+	if err := store2.CreateAccount(ctx, &knm.Account{ID: other, Name: "c", Enabled: true}); err != nil {
+		t.Fatal(err)
+	}
+	taken, _ := (&Carrier{}).didNumber(voxbone.DID{E164: e2.DIDs()[0].E164}, other)
+	if _, err := store2.ImportNumbers(ctx, []*knm.Number{taken}); err != nil {
+		t.Fatal(err)
+	}
+	c2 := newTestCarrier(t, s2, store2, nil)
+	rr, err := c2.Recover(ctx)
+	if err != nil || len(rr.Unsettled) != 1 || !strings.Contains(rr.Unsettled[0], other) {
+		t.Fatalf("recover with a conflict %+v, %v", rr, err)
+	}
+	if n, _ := store2.GetNumber(ctx, taken.Number); n.AssignedTo != other {
+		t.Errorf("%s moved to %q", taken.Number, n.AssignedTo)
+	}
+	os, _ := c2.ListOrders(ctx)
+	if len(os) != 1 || os[0].State != StateCheckedOut {
+		t.Errorf("order with a conflict: %+v", os)
+	}
+	_ = acct2
+}
+
+// diedAfterCheckout: a carrier buying 3 DIDs of group 5116 for a new account dies as the
+// checkout takes effect; its journal row stays checkout_sent.
+func diedAfterCheckout(t *testing.T) (*emulator.Emulator, knm.Store, string, Settings) {
+	t.Helper()
+	ctx := context.Background()
+	e := emulator.New(emulator.Config{})
+	threeGroups(t, e)
+	store := openSQLite(t)
+	acct := strings.Repeat("b", 32)
+	if err := store.CreateAccount(ctx, &knm.Account{ID: acct, Name: "b", Enabled: true}); err != nil {
+		t.Fatal(err)
+	}
+	good := httptest.NewServer(e)
+	t.Cleanup(good.Close)
+	sctx, scancel := context.WithCancel(ctx)
+	t.Cleanup(scancel)
+	sw := &crashSwitch{e: e, endpoint: "cart.checkout", nth: 1, effect: true, cancel: scancel}
+	dying := httptest.NewServer(sw)
+	t.Cleanup(dying.Close)
+	ds := testSettings(dying.URL)
+	old := newTestCarrier(t, ds, crashStore{Store: store, crashed: &sw.crashed}, nil)
+	// The checkout was sent: the order answers with its state, not an error.
+	res, err := old.Order(sctx, OrderRequest{GroupID: 5116, Quantity: 3, Country: "US", AssignTo: acct, IdempotencyKey: "k"})
+	if err != nil || res.State != StateCheckoutSent || res.Error == "" {
+		t.Fatalf("the dying order: %+v, %v", res, err)
+	}
+	if len(e.DIDs()) != 3 {
+		t.Fatalf("emulator has %d DIDs", len(e.DIDs()))
+	}
+	return e, store, acct, testSettings(good.URL)
+}
+
+func assertAssigned(t *testing.T, store knm.Store, c *Carrier, acct string, want int) {
+	t.Helper()
+	ctx := context.Background()
+	os, _ := c.ListOrders(ctx)
+	if len(os) != 1 || os[0].State != StateImported || len(os[0].Numbers) != want {
+		t.Fatalf("orders %+v", os)
+	}
+	for _, num := range os[0].Numbers {
+		n, err := store.GetNumber(ctx, num)
+		if err != nil || n.State != knm.StateInService || n.AssignedTo != acct {
+			t.Errorf("%s bought for %s is %+v, %v", num, acct, n, err)
+		}
+	}
+}
+
+// TestOrphanedIdempotencyKey: a key claimed by a process that died before writing its
+// order is usable again (its order id is fenced, so that process could not buy), repeats
+// replay the order placed then, and a repeat asking for something else is refused.
+func TestOrphanedIdempotencyKey(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t, nil, emulator.Config{})
+	dead := OrderPrefix + "deaddeaddeaddeaddeaddead"
+	if _, claimed, err := f.store.ClaimIdempotencyKey(ctx, "voxbone.order:k", dead); err != nil || !claimed {
+		t.Fatal(claimed, err)
+	}
+	req := OrderRequest{GroupID: 5116, Quantity: 2, Country: "US", IdempotencyKey: "k"}
+	first, err := f.c.Order(ctx, req)
+	if err != nil || first.State != StateImported || first.Replayed || len(first.Numbers) != 2 {
+		t.Fatalf("order with an orphaned key: %+v, %v", first, err)
+	}
+	again, err := f.c.Order(ctx, req)
+	if err != nil || !again.Replayed || again.OrderID != first.OrderID {
+		t.Fatalf("repeat: %+v, %v", again, err)
+	}
+	fence, err := f.c.GetOrder(ctx, dead)
+	if err != nil || fence.State != StateFailed {
+		t.Fatalf("orphan's row %+v, %v", fence, err)
+	}
+	// The dead process, were it alive, could no longer write its order.
+	if _, err := f.c.createOrder(ctx, orderPayload{OrderID: dead}); !knm.IsErrorName(err, knm.ErrConflict) {
+		t.Errorf("orphan's order id still writable: %v", err)
+	}
+	req.Quantity = 3
+	if _, err := f.c.Order(ctx, req); !knm.IsErrorName(err, knm.ErrInvalid) || !strings.Contains(err.Error(), "different request") {
+		t.Errorf("key reused for 3 DIDs: %v", err)
+	}
+	if os, _ := f.c.ListOrders(ctx); len(os) != 1 {
+		t.Errorf("%d orders listed, want 1", len(os))
+	}
+	checkInvariants(t, f.e, f.store, 1)
+}
+
+// TestConcurrentIdempotentOrders: many requests with one key at once buy once; every
+// loser replays the winner's order.
+func TestConcurrentIdempotentOrders(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t, nil, emulator.Config{})
+	req := OrderRequest{GroupID: 5117, Quantity: 2, Country: "US", IdempotencyKey: "same"}
+	var wg sync.WaitGroup
+	ids := make([]string, 8)
+	for i := range ids {
+		wg.Go(func() {
+			res, err := f.c.Order(ctx, req)
+			if err != nil {
+				t.Errorf("order: %v", err)
+				return
+			}
+			ids[i] = res.OrderID
+		})
+	}
+	wg.Wait()
+	for _, id := range ids {
+		if id != ids[0] {
+			t.Errorf("orders %v", ids)
+			break
+		}
+	}
+	checkInvariants(t, f.e, f.store, 1)
+}
+
+// TestBudgetAcrossOrders: money planned by an order in progress is not planned again by
+// another order of the same process before its checkout.
+func TestBudgetAcrossOrders(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t, nil, emulator.Config{})
+	g, _ := f.e.DIDGroup(5116)
+	unit := g.Setup100 + g.Monthly100
+	f.e.SetBalance(float64(3*unit) / 100)
+	cat, err := f.c.fetchCatalogue(ctx, groupQuery{CountryA3: "USA", AreaCode: "256"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := f.c.plan(cat, 3)
+	if a.qty != 3 || a.short != nil {
+		t.Fatalf("first plan %+v", a)
+	}
+	b := f.c.plan(cat, 3)
+	if b.qty != 0 || !knm.IsErrorName(b.short, knm.ErrNotEnoughCredit) {
+		t.Fatalf("second plan while the first is in progress: %+v", b)
+	}
+	f.c.release(a.lines)
+	if c := f.c.plan(cat, 3); c.qty != 3 {
+		t.Fatalf("plan after the first released: %+v", c)
+	}
+}
+
+// TestReleaseClientGone: the client hangs up as the cancel is sent; the cancel and its
+// re-check still finish, so knm lets go of the number Voxbone cancelled.
+func TestReleaseClientGone(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, nil, emulator.Config{})
+	rows, err := search256(context.Background(), f.c, 1)
+	if err != nil || len(rows) != 1 {
+		t.Fatal(rows, err)
+	}
+	n, _ := f.store.GetNumber(context.Background(), rows[0].Number)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if endpointOf(r) == "cancel" {
+			f.e.ServeHTTP(httptest.NewRecorder(), r) // the cancel happens
+			cancel()                                 // the client hangs up
+			panic(http.ErrAbortHandler)              // and the answer is lost
+		}
+		f.e.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	c := newTestCarrier(t, testSettings(srv.URL), f.store, nil)
+	if err := c.DisconnectNumber(ctx, n); err != nil {
+		t.Fatalf("release with the client gone: %v", err)
+	}
+	if len(f.e.DIDs()) != 0 {
+		t.Errorf("DID not cancelled")
 	}
 }
