@@ -462,9 +462,10 @@ func (c *Carrier) settleCheckout(ctx context.Context, o *order, cause error, byR
 
 // finish imports the DIDs of a checked-out order: every page of inventory/did per order
 // reference, in parallel with each other and with deleting the emptied cart. The row
-// becomes imported (or partial when Voxbone delivered fewer DIDs than planned); if a fetch
-// or the cart deletion fails it stays checked_out for Recover, which repeats this
-// idempotently.
+// becomes imported; when Voxbone delivered fewer DIDs than planned it becomes
+// awaiting_delivery (Recover repeats this until the rest arrive) or, once the delivery
+// deadline has passed, partial. If a fetch or the cart deletion fails it stays checked_out
+// (or awaiting_delivery) for Recover, which repeats this idempotently.
 func (c *Carrier) finish(ctx context.Context, o *order) (*orderOutcome, error) {
 	var (
 		wg      sync.WaitGroup
