@@ -125,10 +125,11 @@ type SearchCache interface {
 	// GetSearch returns rows [offset, offset+limit) of a query id ordered by number, and
 	// whether the query id has unexpired rows at all.
 	GetSearch(ctx context.Context, queryID string, offset, limit int) (rows []SearchRow, found bool, err error)
-	// FindSearchRow returns an unexpired row for the number in the given state under any
-	// query id, or ErrNotFound.
-	FindSearchRow(ctx context.Context, number string, state State) (*SearchRow, error)
-	// PurgeSearches deletes expired rows and returns how many it deleted.
+	// FindDiscoveryRow returns an unexpired row in state discovery for the number under
+	// any query id, or ErrNotFound: activation of a searched number that was never stored
+	// takes its module and carrier data from there (kazoo-knm §2.5).
+	FindDiscoveryRow(ctx context.Context, number string) (*SearchRow, error)
+	// PurgeSearches deletes expired searches and returns how many it deleted.
 	PurgeSearches(ctx context.Context) (int, error)
 }
 

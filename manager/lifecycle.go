@@ -91,7 +91,7 @@ func (m *Manager) loadForMove(ctx context.Context, num string) (n *knm.Number, s
 	if !isNotFound(err) {
 		return nil, false, err
 	}
-	row, err := m.store.FindSearchRow(ctx, num, knm.StateDiscovery)
+	row, err := m.store.FindDiscoveryRow(ctx, num)
 	if isNotFound(err) {
 		return nil, false, knm.NotFound(num)
 	}

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -9,74 +10,75 @@ import (
 	"github.com/knmproject/knm/store/internal/sqlcommon"
 )
 
-// PutSearch replaces the rows of a query id; they expire at expires. A number repeated
-// in rows is ErrInvalid and writes nothing.
+// PutSearch replaces the results of a query id; they expire at expires. A number repeated
+// in rows is ErrInvalid and writes nothing. The results are one row (search_results);
+// discovery rows are also indexed by number (search_cache) for FindDiscoveryRow.
 func (s *Store) PutSearch(ctx context.Context, queryID string, rows []knm.SearchRow, expires time.Time) error {
-	copyRows := make([][]any, len(rows))
-	for i, r := range rows {
-		copyRows[i] = []any{queryID, r.Number, r.Module, string(r.State), sqlcommon.NullText(r.CarrierData), expires}
+	encoded, discovery, err := sqlcommon.EncodeSearch(queryID, rows)
+	if err != nil {
+		return err
 	}
 	return s.withTx(ctx, "put search "+queryID, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `DELETE FROM search_cache WHERE query_id = $1`, queryID); err != nil {
 			return err
 		}
+		if _, err := tx.Exec(ctx, `INSERT INTO search_results (query_id, results, expires_at) VALUES ($1, $2, $3)
+			ON CONFLICT (query_id) DO UPDATE SET results = excluded.results, expires_at = excluded.expires_at`,
+			queryID, string(encoded), expires); err != nil {
+			return err
+		}
+		if len(discovery) == 0 {
+			return nil
+		}
+		copyRows := make([][]any, len(discovery))
+		for i, r := range discovery {
+			copyRows[i] = []any{queryID, r.Number, r.Module, string(r.State), sqlcommon.NullText(r.CarrierData), expires}
+		}
 		_, err := tx.CopyFrom(ctx, pgx.Identifier{"search_cache"},
 			[]string{"query_id", "number", "module", "state", "carrier_data", "expires_at"}, pgx.CopyFromRows(copyRows))
-		if isUniqueViolation(err) {
-			return knm.Errorf(knm.ErrInvalid, "search %s repeats a number", queryID).Wrap(err)
-		}
 		return err
 	})
 }
 
 // GetSearch returns rows [offset, offset+limit) of a query id ordered by number (limit
-// 0 means all rows from offset), and whether the query id has unexpired rows at all.
+// 0 means all rows from offset), and whether the query id has unexpired results at all.
 func (s *Store) GetSearch(ctx context.Context, queryID string, offset, limit int) ([]knm.SearchRow, bool, error) {
-	now := s.now()
-	var (
-		out   []knm.SearchRow
-		found bool
-	)
+	var encoded string
 	err := s.withConn(ctx, "get search "+queryID, func(c *pgx.Conn) error {
-		rows, err := c.Query(ctx, `SELECT `+sqlcommon.SearchRowColumns+` FROM search_cache
-			WHERE query_id = $1 AND expires_at > $2 ORDER BY number`+sqlcommon.LimitOffset(limit, offset), queryID, now)
-		if err != nil {
-			return err
-		}
-		// Closed before the query below, which needs the connection.
-		out, err = sqlcommon.Collect(rows, sqlcommon.ScanSearchRow)
-		rows.Close()
-		if err != nil {
-			return err
-		}
-		if len(out) > 0 {
-			found = true
-			return nil
-		}
-		// An empty page past the end still belongs to a live query.
-		return c.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM search_cache
-			WHERE query_id = $1 AND expires_at > $2)`, queryID, now).Scan(&found)
+		return c.QueryRow(ctx, `SELECT results FROM search_results WHERE query_id = $1 AND expires_at > $2`,
+			queryID, s.now()).Scan(&encoded)
 	})
-	return out, found, err
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	rows, err := sqlcommon.PageSearch([]byte(encoded), offset, limit)
+	return rows, true, wrap("get search "+queryID, err)
 }
 
-// FindSearchRow returns an unexpired row for the number in the given state under any
-// query id (the one expiring last), or ErrNotFound.
-func (s *Store) FindSearchRow(ctx context.Context, number string, state knm.State) (*knm.SearchRow, error) {
-	r, err := queryOne(ctx, s, "find search row "+number, knm.NotFound(number), sqlcommon.ScanSearchRow,
+// FindDiscoveryRow returns an unexpired discovery row for the number under any query id
+// (the one expiring last), or ErrNotFound.
+func (s *Store) FindDiscoveryRow(ctx context.Context, number string) (*knm.SearchRow, error) {
+	r, err := queryOne(ctx, s, "find discovery row "+number, knm.NotFound(number), sqlcommon.ScanSearchRow,
 		`SELECT `+sqlcommon.SearchRowColumns+` FROM search_cache WHERE number = $1 AND state = $2 AND expires_at > $3
-		ORDER BY expires_at DESC LIMIT 1`, number, string(state), s.now())
+		ORDER BY expires_at DESC LIMIT 1`, number, string(knm.StateDiscovery), s.now())
 	if err != nil {
 		return nil, err
 	}
 	return &r, nil
 }
 
-// PurgeSearches deletes expired rows and returns how many it deleted.
+// PurgeSearches deletes expired searches and returns how many it deleted.
 func (s *Store) PurgeSearches(ctx context.Context) (int, error) {
 	var n int64
-	err := s.withConn(ctx, "purge searches", func(c *pgx.Conn) error {
-		tag, err := c.Exec(ctx, `DELETE FROM search_cache WHERE expires_at <= $1`, s.now())
+	err := s.withTx(ctx, "purge searches", func(tx pgx.Tx) error {
+		now := s.now()
+		if _, err := tx.Exec(ctx, `DELETE FROM search_cache WHERE expires_at <= $1`, now); err != nil {
+			return err
+		}
+		tag, err := tx.Exec(ctx, `DELETE FROM search_results WHERE expires_at <= $1`, now)
 		n = tag.RowsAffected()
 		return err
 	})

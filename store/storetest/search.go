@@ -52,13 +52,23 @@ func testSearchCache(t *testing.T, s knm.Store) {
 	equal(t, "replaced", page, searchRows(knm.StateDiscovery, "+14155550109"))
 	wantErr(t, s.PutSearch(ctx, "q2", searchRows(knm.StateDiscovery, "+1", "+1"), expires), knm.ErrInvalid, "repeated number")
 
-	r, err := s.FindSearchRow(ctx, "+14155550109", knm.StateDiscovery)
+	r, err := s.FindDiscoveryRow(ctx, "+14155550109")
 	must(t, err, "find row")
 	equal(t, "row", *r, searchRows(knm.StateDiscovery, "+14155550109")[0])
-	_, err = s.FindSearchRow(ctx, "+14155550109", knm.StateAvailable)
-	wantErr(t, err, knm.ErrNotFound, "find row in another state")
-	_, err = s.FindSearchRow(ctx, "+14155550100", knm.StateDiscovery)
+	_, err = s.FindDiscoveryRow(ctx, "+14155550100")
 	wantErr(t, err, knm.ErrNotFound, "find replaced row")
+
+	// Rows in other states are served by GetSearch but not indexed for activation.
+	mixed := append(searchRows(knm.StateAvailable, "+14155550201"), searchRows(knm.StateDiscovery, "+14155550202")...)
+	must(t, s.PutSearch(ctx, "q3", mixed, expires), "put mixed")
+	page, _, err = s.GetSearch(ctx, "q3", 0, 0)
+	must(t, err, "get mixed")
+	equal(t, "mixed", page, mixed)
+	_, err = s.FindDiscoveryRow(ctx, "+14155550201")
+	wantErr(t, err, knm.ErrNotFound, "find a row that is not discovery")
+	if _, err := s.FindDiscoveryRow(ctx, "+14155550202"); err != nil {
+		t.Fatalf("discovery row of a mixed search: %v", err)
+	}
 }
 
 func testSearchCacheExpiry(t *testing.T, s knm.Store) {
@@ -73,9 +83,9 @@ func testSearchCacheExpiry(t *testing.T, s knm.Store) {
 	if found || len(page) != 0 {
 		t.Fatalf("expired query: %d rows, found %v", len(page), found)
 	}
-	_, err = s.FindSearchRow(ctx, "+14155550100", knm.StateDiscovery)
+	_, err = s.FindDiscoveryRow(ctx, "+14155550100")
 	wantErr(t, err, knm.ErrNotFound, "find expired row")
-	r, err := s.FindSearchRow(ctx, "+14155550101", knm.StateDiscovery)
+	r, err := s.FindDiscoveryRow(ctx, "+14155550101")
 	must(t, err, "row alive under another query id")
 	if r.Number != "+14155550101" {
 		t.Fatalf("found %v", r)
@@ -83,8 +93,8 @@ func testSearchCacheExpiry(t *testing.T, s knm.Store) {
 
 	n, err := s.PurgeSearches(ctx)
 	must(t, err, "purge")
-	if n != 2 {
-		t.Fatalf("purged %d rows, want 2", n)
+	if n != 1 {
+		t.Fatalf("purged %d searches, want 1", n)
 	}
 	n, err = s.PurgeSearches(ctx)
 	must(t, err, "purge again")
