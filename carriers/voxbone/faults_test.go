@@ -13,15 +13,16 @@ import (
 )
 
 // buySteps are the requests of a 15-number buy over three groups with page_size 5: the
-// balance, the DID groups, the cart, one add per group, the checkout, three pages of DIDs
-// and the cart deletion.
+// balance, the DID groups, the cart, one add per group, the checkout, three full pages of
+// DIDs and the page past them (error 13: resultCount is not trusted to end a listing), and
+// the cart deletion.
 var buySteps = []struct {
 	endpoint string
 	nth      int
 }{
 	{"accountbalance", 1}, {"didgroup.list", 1}, {"cart.create", 1},
 	{"cart.add", 1}, {"cart.add", 2}, {"cart.add", 3}, {"cart.checkout", 1},
-	{"did.list", 1}, {"did.list", 2}, {"did.list", 3}, {"cart.delete", 1},
+	{"did.list", 1}, {"did.list", 2}, {"did.list", 3}, {"did.list", 4}, {"cart.delete", 1},
 }
 
 // faultKinds are the injected failures; crash kinds are handled by crashSwitch.
