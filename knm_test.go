@@ -176,3 +176,16 @@ func TestStatesAndAccounts(t *testing.T) {
 		t.Fatal("short name")
 	}
 }
+
+func TestIsE164(t *testing.T) {
+	t.Parallel()
+	for s, want := range map[string]bool{
+		"+14155550100": true, "+44": true, "+123456789012345": true,
+		"+1234567890123456": false, "+0123": false, "14155550100": false, "+": false, "+1": false,
+		"+1 415": false, "+1415a": false, "": false, "++1415": false,
+	} {
+		if got := knm.IsE164(s); got != want {
+			t.Errorf("IsE164(%q) = %v, want %v", s, got, want)
+		}
+	}
+}

@@ -90,3 +90,17 @@ func CarrierModuleShortName(module string) string {
 	}
 	return module
 }
+
+// IsE164 reports whether s is written as an E.164 number: "+" and 2 to 15 digits, the
+// first not 0. It checks the form only; e164.IsValid asks whether the number exists.
+func IsE164(s string) bool {
+	if len(s) < 3 || len(s) > 16 || s[0] != '+' || s[1] == '0' {
+		return false
+	}
+	for i := 1; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}

@@ -39,7 +39,7 @@ func collectionNumbers(data map[string]json.RawMessage, normalize func(string) s
 		if err != nil {
 			return nil, err
 		}
-		if e := normalize(t); isE164(e) {
+		if e := normalize(t); knm.IsE164(e) {
 			t = e
 		}
 		if prev, dup := seen[t]; dup {

@@ -121,24 +121,11 @@ func (s *Server) normalizer(ctx context.Context) (func(string) string, error) {
 func (s *Server) e164(ctx context.Context, num string) string {
 	num = strings.TrimSpace(num)
 	if norm, err := s.normalizer(ctx); err == nil {
-		if e := norm(num); isE164(e) {
+		if e := norm(num); knm.IsE164(e) {
 			return e
 		}
 	}
 	return num
-}
-
-// isE164 reports whether s is "+" and 2–15 digits not starting with 0 (the manager's rule).
-func isE164(s string) bool {
-	if len(s) < 3 || len(s) > 16 || s[0] != '+' || s[1] == '0' {
-		return false
-	}
-	for i := 1; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
 }
 
 // searchParams parses crossbar's find_numbers query (kazoo-knm §2.2): prefix 3-10

@@ -191,7 +191,7 @@ func field(rec []string, i int) string {
 func (m *Manager) importRow(rec []string, c importCols, o ImportOptions) (*knm.Number, string) {
 	raw := field(rec, c.number)
 	num := m.normalize(raw)
-	if !validE164(num) {
+	if !knm.IsE164(num) {
 		return nil, "invalid number"
 	}
 	state := o.State

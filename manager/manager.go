@@ -169,23 +169,10 @@ func (m *Manager) carrier(module string) knm.Carrier {
 // "+" followed by 2 to 15 digits (the first not 0).
 func (m *Manager) normalizeNumber(number string) (string, error) {
 	n := m.normalize(strings.TrimSpace(number))
-	if !validE164(n) {
+	if !knm.IsE164(n) {
 		return "", &knm.Error{Name: knm.ErrNotReconcilable, Message: "number " + number + " is not reconcilable", Cause: number}
 	}
 	return n, nil
-}
-
-// validE164 reports whether s is "+" and 2–15 digits not starting with 0.
-func validE164(s string) bool {
-	if len(s) < 3 || len(s) > 16 || s[0] != '+' || s[1] == '0' {
-		return false
-	}
-	for i := 1; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
 }
 
 // maxWriteAttempts bounds the re-read/re-evaluate loop of a contended write. Each retry
