@@ -20,6 +20,7 @@ type NumberManagerConfig struct {
 	NumberSearchTimeout     time.Duration // number_search_timeout_ms (5000): one deadline per search
 	MaximumSearchQuantity   int           // maximum_search_quantity (500)
 	AvailableModuleName     string        // available_module_name ("knm_local")
+	PortInModuleName        string        // port_in_module_name ("knm_local"): module of numbers created ported_in
 	ReleasedState           knm.State     // released_state ("available")
 	ShouldPermanentlyDelete bool          // should_permanently_delete (false)
 	ShouldAge               bool          // should_age (false)
@@ -74,6 +75,9 @@ func (c *Config) NumberManager(ctx context.Context) (NumberManagerConfig, error)
 	if def == "" {
 		def = "knm_local"
 	}
+	nm.PortInModuleName, err = c.GetString(ctx, cat, "port_in_module_name", "knm_local")
+	p.add(err)
+	p.check(err != nil || nm.PortInModuleName != "", "port_in_module_name", "must not be empty")
 	nm.CarrierModules, err = c.GetStrings(ctx, cat, "carrier_modules", []string{def})
 	p.add(err)
 	ms, err := c.GetInt(ctx, cat, "number_search_timeout_ms", 5000)

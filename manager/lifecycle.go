@@ -277,8 +277,10 @@ func (m *Manager) newNumber(a *authz, num string, state knm.State, owned bool, o
 	module := o.ModuleName
 	switch {
 	case module != "":
-	case state == knm.StatePortIn, o.PortedIn:
-		module = "knm_local" // port_in_module_name's default; Policy does not carry it yet
+	case state == knm.StatePortIn:
+		module = "knm_local" // Kazoo: a number created in port_in is always local
+	case o.PortedIn:
+		module = p.PortInModuleName
 	default:
 		module = p.AvailableModuleName
 	}

@@ -29,6 +29,7 @@ type Policy struct {
 	SearchTimeout           time.Duration // number_search_timeout_ms: one overall deadline
 	MaxSearchQuantity       int           // maximum_search_quantity
 	AvailableModuleName     string        // available_module_name
+	PortInModuleName        string        // port_in_module_name: module of numbers created ported_in
 	ReleasedState           string        // released_state
 	ShouldPermanentlyDelete bool          // should_permanently_delete
 	ShouldAge               bool          // should_age
@@ -42,6 +43,7 @@ func DefaultPolicy() Policy {
 		SearchTimeout:       5 * time.Second,
 		MaxSearchQuantity:   500,
 		AvailableModuleName: "knm_local",
+		PortInModuleName:    "knm_local",
 		ReleasedState:       string(knm.StateAvailable),
 		SearchCacheTTL:      300 * time.Second,
 	}
@@ -59,6 +61,9 @@ func (p Policy) withDefaults() Policy {
 	}
 	if p.AvailableModuleName == "" {
 		p.AvailableModuleName = d.AvailableModuleName
+	}
+	if p.PortInModuleName == "" {
+		p.PortInModuleName = d.PortInModuleName
 	}
 	if p.ReleasedState == "" {
 		p.ReleasedState = d.ReleasedState

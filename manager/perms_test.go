@@ -96,7 +96,7 @@ func hardDelete(m *Manager, auth, num string) error { return m.Delete(context.Ba
 func TestCreate(t *testing.T) {
 	forEachStore(t, func(t *testing.T, s knm.Store) {
 		ctx := context.Background()
-		e := newEnv(t, s, Policy{AvailableModuleName: "knm_inventory"})
+		e := newEnv(t, s, Policy{AvailableModuleName: "knm_inventory", PortInModuleName: "knm_ported"})
 		tests := []struct {
 			name   string
 			auth   string
@@ -119,7 +119,7 @@ func TestCreate(t *testing.T) {
 			{name: "additions available refused", auth: accA, o: CreateOptions{State: knm.StateAvailable}, err: knm.ErrForbidden, cause: "state_for_create"},
 			{name: "plain account refused", auth: accS, o: CreateOptions{AssignTo: accS}, err: knm.ErrForbidden, cause: "state_for_create"},
 			{name: "plain account port_in", auth: accS, o: CreateOptions{State: knm.StatePortIn, AssignTo: accS}, state: knm.StatePortIn, owner: accS},
-			{name: "plain account ported_in forced in_service", auth: accS, o: CreateOptions{State: knm.StateReserved, PortedIn: true, AssignTo: accS}, state: knm.StateInService, owner: accS, module: "knm_local"},
+			{name: "plain account ported_in forced in_service", auth: accS, o: CreateOptions{State: knm.StateReserved, PortedIn: true, AssignTo: accS}, state: knm.StateInService, owner: accS, module: "knm_ported"},
 			{name: "mdn forced in_service", auth: accM, o: CreateOptions{State: knm.StateAvailable, ModuleName: "knm_mdn", AssignTo: accS}, state: knm.StateInService, owner: accS, module: "knm_mdn"},
 			{name: "malformed assignee", auth: accM, o: CreateOptions{AssignTo: "xyz"}, err: knm.ErrAssignFailure},
 			{name: "missing assignee", auth: accM, o: CreateOptions{}, err: knm.ErrAssignFailure, cause: "field_undefined"},

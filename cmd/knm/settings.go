@@ -61,6 +61,7 @@ func (c *settingsCache) Policy(ctx context.Context) (manager.Policy, error) {
 		SearchTimeout:           nm.NumberSearchTimeout,
 		MaxSearchQuantity:       nm.MaximumSearchQuantity,
 		AvailableModuleName:     nm.AvailableModuleName,
+		PortInModuleName:        nm.PortInModuleName,
 		ReleasedState:           string(nm.ReleasedState),
 		ShouldPermanentlyDelete: nm.ShouldPermanentlyDelete,
 		ShouldAge:               nm.ShouldAge,
