@@ -58,6 +58,15 @@ func (a *app) voxboneCarrierCommands() []*cobra.Command {
 					fmt.Fprintln(a.stdout, n)
 				}
 			}
+			if err == nil && res != nil && res.State != cvoxbone.StateImported {
+				// Money may have been spent but the order is not complete: say so and exit
+				// non-zero, so a script does not take it for a finished order.
+				msg := res.Error
+				if msg == "" {
+					msg = "not finished"
+				}
+				err = knm.Errorf(knm.ErrUnavailable, "order %s is %s: %s (knm voxbone recover settles it; do not order again)", res.OrderID, res.State, msg)
+			}
 			return err
 		},
 	}
