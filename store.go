@@ -35,6 +35,10 @@ type NumberFilter struct {
 	After      string  // numbers strictly greater than this one (keyset paging)
 	Offset     int     // rows to skip
 	Limit      int     // most rows to return; 0 means no limit
+	// KeysOnly fills only Number, State and ModuleName of the numbers found. A search
+	// needs no more, and the backends can then answer from an index alone, without
+	// reading each number's row. Such numbers are for reading: never write them back.
+	KeysOnly bool
 }
 
 // NumberStore persists phone numbers.

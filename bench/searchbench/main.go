@@ -21,6 +21,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"time"
@@ -41,6 +42,7 @@ func main() {
 	searches := flag.Int("searches", 2000, "searches to time")
 	quantity := flag.Int("quantity", 20, "numbers per search")
 	skipImport := flag.Bool("skip-import", false, "do not import (the database is already loaded)")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the searches to this file")
 	flag.Parse()
 	ctx := context.Background()
 
@@ -83,6 +85,14 @@ func main() {
 
 	npas := max(*n/10000, 1)
 	rng := rand.New(rand.NewPCG(1, 2))
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			log.Fatal(err)
+		}
+		pprof.StartCPUProfile(f)
+		defer pprof.StopCPUProfile()
+	}
 	lat := make([]time.Duration, 0, *searches)
 	found := 0
 	for i := range *searches {

@@ -102,7 +102,9 @@ func (c *Carrier) FindNumbers(ctx context.Context, opts knm.SearchOptions) ([]kn
 	if limit <= 0 {
 		limit = max(opts.Quantity, 1)
 	}
-	f := knm.NumberFilter{Prefix: prefix, Limit: limit}
+	// Keys only: the rows of stored numbers need no carrier data (activation reads the
+	// stored number), and the store then answers from its index alone.
+	f := knm.NumberFilter{Prefix: prefix, Limit: limit, KeysOnly: true}
 	switch c.kind {
 	case kindPool:
 		f.Module = c.name

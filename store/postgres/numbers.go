@@ -94,6 +94,9 @@ func (s *Store) DeleteNumber(ctx context.Context, number string, rev int64) erro
 // FindNumbers returns the numbers matching f, ordered by number.
 func (s *Store) FindNumbers(ctx context.Context, f knm.NumberFilter) ([]*knm.Number, error) {
 	q, args := sqlcommon.FindNumbersQuery(f, placeholder)
+	if f.KeysOnly {
+		return queryAll(ctx, s, "find numbers", q, args, sqlcommon.ScanNumberKeys)
+	}
 	return queryAll(ctx, s, "find numbers", q, args, scanNumber)
 }
 

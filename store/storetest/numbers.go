@@ -198,6 +198,8 @@ func testFindNumbers(t *testing.T, s knm.Store) {
 		{"Limit", knm.NumberFilter{Prefix: "+1415", Limit: 2}, []string{"+1415", "+14150000001"}},
 		{"Offset", knm.NumberFilter{Prefix: "+1415", Offset: 5}, []string{"+14155550103", "+14159999999"}},
 		{"LimitOffset", knm.NumberFilter{Prefix: "+1415", Offset: 2, Limit: 2}, []string{"+14155550100", "+14155550101"}},
+		{"KeysOnly", knm.NumberFilter{States: []knm.State{knm.StateAvailable}, Module: "knm_local", Prefix: "+1415", KeysOnly: true},
+			[]string{"+1415", "+14150000001", "+14155550100"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -209,6 +211,15 @@ func testFindNumbers(t *testing.T, s knm.Store) {
 				slices.Sort(want) // byte order, whatever the database's collation
 			}
 			equal(t, "numbers", numbersOf(got), want)
+			if tt.f.KeysOnly {
+				for _, n := range got {
+					full, err := s.GetNumber(ctx, n.Number)
+					must(t, err, "get")
+					if n.State != full.State || n.ModuleName != full.ModuleName || n.Rev != 0 || n.CarrierData != nil {
+						t.Fatalf("keys-only %+v; stored %+v", n, full)
+					}
+				}
+			}
 			n, err := s.CountNumbers(ctx, tt.f)
 			must(t, err, "count")
 			all := tt.f

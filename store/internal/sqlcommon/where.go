@@ -115,8 +115,27 @@ func LimitOffset(limit, offset int) string {
 // arguments, with placeholders rendered by placeholder.
 func FindNumbersQuery(f knm.NumberFilter, placeholder func(int) string) (string, []any) {
 	w := numberWhere(f, placeholder, true)
-	return `SELECT ` + NumberColumns + ` FROM numbers` + w.String() + ` ORDER BY number` +
+	cols := NumberColumns
+	if f.KeysOnly {
+		cols = NumberKeyColumns
+	}
+	return `SELECT ` + cols + ` FROM numbers` + w.String() + ` ORDER BY number` +
 		LimitOffset(f.Limit, f.Offset), w.args
+}
+
+// NumberKeyColumns are the columns of a KeysOnly FindNumbers (see ScanNumberKeys): all
+// in the (state, number, module_name) index, so a search scans that index alone.
+const NumberKeyColumns = `number, state, module_name`
+
+// ScanNumberKeys reads a row of NumberKeyColumns.
+func ScanNumberKeys(row Scanner) (*knm.Number, error) {
+	var n knm.Number
+	var state string
+	if err := row.Scan(&n.Number, &state, &n.ModuleName); err != nil {
+		return nil, err
+	}
+	n.State = knm.State(state)
+	return &n, nil
 }
 
 // CountNumbersQuery returns the SELECT of CountNumbers for f, which ignores After,
