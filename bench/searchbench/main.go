@@ -5,9 +5,12 @@
 // (an NPA, sometimes followed by up to four more digits) through the selection a
 // reseller-scoped search uses: knm_reserved, knm_reserved_reseller, knm_local and the
 // system carrier_modules [knm_inventory]. It prints p50, p90, p99 and max latency.
+// With -one-npa every number is in area code 212 instead, so each search's prefix covers
+// up to all of them (the worst case for a prefix scan).
 //
 //	go run ./bench/searchbench -db sqlite:/tmp/searchbench.db
 //	go run ./bench/searchbench -db 'postgres://postgres@127.0.0.1:5432/test?sslmode=disable' -pgschema searchbench
+//	go run ./bench/searchbench -db sqlite:/tmp/searchbench-212.db -one-npa
 package main
 
 import (
@@ -43,6 +46,7 @@ func main() {
 	quantity := flag.Int("quantity", 20, "numbers per search")
 	skipImport := flag.Bool("skip-import", false, "do not import (the database is already loaded)")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the searches to this file")
+	oneNPA := flag.Bool("one-npa", false, "put every number in area code 212 (+1212NXXXXXX) and search 212 plus 0-4 digits")
 	flag.Parse()
 	ctx := context.Background()
 
@@ -78,7 +82,7 @@ func main() {
 	}
 
 	if !*skipImport {
-		if err := importNumbers(ctx, m, *n); err != nil {
+		if err := importNumbers(ctx, m, *n, *oneNPA); err != nil {
 			log.Fatal(err)
 		}
 	}
@@ -100,6 +104,12 @@ func main() {
 		if extra := rng.IntN(5); extra > 0 {
 			prefix += "5555"[:min(extra, 3)]
 			if extra == 4 {
+				prefix += fmt.Sprint(rng.IntN(10))
+			}
+		}
+		if *oneNPA {
+			prefix = "212"
+			for range rng.IntN(5) {
 				prefix += fmt.Sprint(rng.IntN(10))
 			}
 		}
@@ -163,7 +173,7 @@ func openStore(ctx context.Context, db, schema string) (knm.Store, error) {
 
 // importNumbers writes the CSV to a temporary file (so Import knows the total) and
 // imports it, printing progress.
-func importNumbers(ctx context.Context, m *manager.Manager, n int) error {
+func importNumbers(ctx context.Context, m *manager.Manager, n int, oneNPA bool) error {
 	dir, err := os.MkdirTemp("", "searchbench")
 	if err != nil {
 		return err
@@ -177,6 +187,10 @@ func importNumbers(ctx context.Context, m *manager.Manager, n int) error {
 	w := bufio.NewWriter(f)
 	fmt.Fprintln(w, "number")
 	for i := range n {
+		if oneNPA {
+			fmt.Fprintf(w, "+1212%07d\n", i*(10_000_000/max(n, 1)))
+			continue
+		}
 		fmt.Fprintf(w, "+1%03d555%04d\n", 201+i/10000, i%10000)
 	}
 	if err := w.Flush(); err != nil {
