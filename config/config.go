@@ -160,6 +160,9 @@ func (c *Config) update(ctx context.Context, scope, id string, change func(json.
 		}
 		next := *doc
 		next.Body = body
+		if err := Validate(ctx, &next); err != nil {
+			return err
+		}
 		err = c.store.PutConfig(ctx, &next)
 		if knm.IsErrorName(err, knm.ErrConflict) {
 			continue

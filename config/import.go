@@ -58,6 +58,9 @@ func (c *Config) Import(ctx context.Context, r io.Reader) ([]*knm.ConfigDoc, err
 			return nil, knm.Errorf(knm.ErrInvalid, "config import: documents %d and %d are both %s", j+1, i+1, docName(d.Scope, d.ID))
 		}
 		seen[k] = i
+		if err := Validate(ctx, d); err != nil {
+			return nil, knm.Errorf(knm.ErrInvalid, "config import: document %d (%s): %v", i+1, d.ID, err)
+		}
 		docs = append(docs, d)
 	}
 	if len(docs) == 0 {

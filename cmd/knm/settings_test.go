@@ -46,8 +46,14 @@ func TestSettingsCache(t *testing.T) {
 	if got := c.Normalize("1234567"); got != "+32221234567" {
 		t.Fatalf("configured converters not applied: %s", got)
 	}
-	// A broken setting is an error, and not cached: fixing it applies at the next call.
-	if err := cfg.Set(ctx, "number_manager", "maximum_search_quantity", json.RawMessage(`"lots"`), ""); err != nil {
+	// A broken setting (written before validation existed, or by hand in the database) is
+	// an error, and not cached: fixing it applies at the next call.
+	doc, err := s.GetConfig(ctx, "", "number_manager")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc.Body = json.RawMessage(`{"_id":"number_manager","default":{"maximum_search_quantity":"lots"}}`)
+	if err := s.PutConfig(ctx, doc); err != nil {
 		t.Fatal(err)
 	}
 	now = now.Add(settingsTTL)

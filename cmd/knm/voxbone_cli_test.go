@@ -107,9 +107,12 @@ func TestVoxboneCLI(t *testing.T) {
 	if code, _, errs := cli(t, db, "voxbone", "order", "--group", "1404"); code == 0 || !strings.Contains(errs, "--quantity") {
 		t.Errorf("order without quantity: %d %q", code, errs)
 	}
-	mustCLI(t, db, "config", "set", "number_manager.voxbone", "environment", `"staging"`)
-	if code, _, errs := cli(t, db, "voxbone", "balance"); code == 0 || !strings.Contains(errs, "environment") {
-		t.Errorf("unknown environment: exit %d, stderr %q", code, errs)
+	// An invalid setting is refused where it is written, so it can never stop a start.
+	if code, _, errs := cli(t, db, "config", "set", "number_manager.voxbone", "environment", `"staging"`); code == 0 || !strings.Contains(errs, "environment") {
+		t.Errorf("unknown environment accepted: exit %d, stderr %q", code, errs)
+	}
+	if out := mustCLI(t, db, "voxbone", "balance"); !strings.Contains(out, "balance") {
+		t.Errorf("a refused write changed the settings: %s", out)
 	}
 	other := sqliteDB(t)
 	if code, _, errs := cli(t, other, "voxbone", "recover"); code == 0 || !strings.Contains(errs, "Voxbone is not configured") {

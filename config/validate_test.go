@@ -1,0 +1,59 @@
+package config
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/knmproject/knm"
+)
+
+func TestValidate(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	for _, tt := range []struct {
+		id, body, wantErr string
+	}{
+		{"number_manager.voxbone", `{"_id":"number_manager.voxbone","default":{"environment":"production"}}`, ""},
+		{"number_manager.voxbone", `{"_id":"number_manager.voxbone","default":{"environment":"mars"}}`, "section default: "},
+		{"number_manager.voxbone", `{"_id":"number_manager.voxbone","default":{},"node1":{"page_size":0}}`, "section node1: "},
+		{"number_manager", `{"_id":"number_manager","default":{"maximum_search_quantity":"lots"}}`, "maximum_search_quantity"},
+		{"number_manager", `{"_id":"number_manager","default":{"released_state":"gone"}}`, "released_state"},
+		{"number_manager", `{"_id":"number_manager","default":{"carrier_modules":["knm_local"]}}`, ""},
+		{"crossbar", `{"_id":"crossbar","default":{"anything":"goes"}}`, ""},
+	} {
+		err := Validate(ctx, &knm.ConfigDoc{ID: tt.id, Body: json.RawMessage(tt.body)})
+		switch {
+		case tt.wantErr == "" && err != nil:
+			t.Errorf("%s: %v", tt.body, err)
+		case tt.wantErr != "" && (!knm.IsErrorName(err, knm.ErrInvalid) || !strings.Contains(err.Error(), tt.wantErr)):
+			t.Errorf("%s: error %v, want one containing %q", tt.body, err, tt.wantErr)
+		}
+	}
+}
+
+// TestSetRefusesInvalid: a write that would make a category unreadable is refused, and the
+// stored document is left as it was.
+func TestSetRefusesInvalid(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := newMemStore()
+	c := New(s, "node1", "")
+	if err := c.Set(ctx, VoxboneCategory, "environment", json.RawMessage(`"production"`), ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Set(ctx, VoxboneCategory, "environment", json.RawMessage(`"mars"`), ""); !knm.IsErrorName(err, knm.ErrInvalid) {
+		t.Fatalf("invalid environment stored: %v", err)
+	}
+	if err := c.Set(ctx, VoxboneCategory, "page_size", json.RawMessage(`9999`), "node1"); !knm.IsErrorName(err, knm.ErrInvalid) {
+		t.Fatalf("invalid node value stored: %v", err)
+	}
+	v, err := c.Voxbone(ctx)
+	if err != nil || v.Environment != "production" || v.PageSize != 20 {
+		t.Fatalf("after refused writes: %+v, %v", v, err)
+	}
+	if _, err := c.Import(ctx, strings.NewReader(`[{"_id":"number_manager.voxbone","default":{"environment":"mars"}}]`)); !knm.IsErrorName(err, knm.ErrInvalid) {
+		t.Fatalf("import of an invalid document: %v", err)
+	}
+}
