@@ -57,3 +57,31 @@ func TestSetRefusesInvalid(t *testing.T) {
 		t.Fatalf("import of an invalid document: %v", err)
 	}
 }
+
+func TestVoxboneCredentials(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		v          VoxboneConfig
+		configured bool
+		err        string
+	}{
+		{VoxboneConfig{Environment: "production"}, false, "needs username and password"},
+		{VoxboneConfig{Environment: "sandbox", Username: "u"}, true, "go together"},
+		{VoxboneConfig{Environment: "sandbox", Username: "u", Password: "p"}, true, ""},
+		{VoxboneConfig{Environment: "beta"}, false, "needs api_key"},
+		{VoxboneConfig{Environment: "beta", APIKey: "k"}, true, ""},
+		{VoxboneConfig{Environment: "sandbox", BaseURL: "http://127.0.0.1:1/ws"}, true, ""},
+		{VoxboneConfig{Environment: "sandbox", BaseURL: "http://127.0.0.1:1/ws", Password: "p"}, true, "go together"},
+	} {
+		if got := tt.v.Configured(); got != tt.configured {
+			t.Errorf("%+v: Configured = %v", tt.v, got)
+		}
+		err := tt.v.CheckCredentials()
+		if tt.err == "" && err != nil || tt.err != "" && (err == nil || !strings.Contains(err.Error(), tt.err)) {
+			t.Errorf("%+v: CheckCredentials = %v, want %q", tt.v, err, tt.err)
+		}
+		if err != nil && strings.Contains(err.Error(), "p\"") {
+			t.Errorf("error shows a secret: %v", err)
+		}
+	}
+}

@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"net/url"
 	"time"
+
+	"github.com/knmproject/knm"
 )
 
 // VoxboneCategory is the system_config category of the Voxbone carrier.
@@ -144,4 +146,31 @@ func (v VoxboneConfig) LogValue() slog.Value {
 		slog.Float64("max_order_cost", v.MaxOrderCost),
 		slog.Duration("cart_ttl", v.CartTTL),
 	)
+}
+
+// Configured reports whether number_manager.voxbone names any credential or a base_url:
+// without one, knm runs without Voxbone.
+func (v VoxboneConfig) Configured() bool {
+	return v.Username != "" || v.Password != "" || v.APIKey != "" || v.BaseURL != ""
+}
+
+// CheckCredentials says what is missing before any request is made: production and
+// sandbox need a username and a password, beta an api_key. With a base_url (a proxy, the
+// emulator) credentials may be left out, but a username still needs its password.
+func (v VoxboneConfig) CheckCredentials() error {
+	bad := func(format string, args ...any) error {
+		return knm.Errorf(knm.ErrInvalid, "number_manager.voxbone: "+format, args...).
+			WithCause("knm config set number_manager.voxbone KEY '\"VALUE\"'")
+	}
+	switch {
+	case (v.Username == "") != (v.Password == "") && (v.BaseURL != "" || v.Environment != VoxboneBeta):
+		return bad("username and password go together (one of them is empty)")
+	case v.BaseURL != "":
+		return nil
+	case v.Environment == VoxboneBeta && v.APIKey == "":
+		return bad("environment beta needs api_key")
+	case v.Environment != VoxboneBeta && (v.Username == "" || v.Password == ""):
+		return bad("environment %s needs username and password", v.Environment)
+	}
+	return nil
 }

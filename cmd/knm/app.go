@@ -14,10 +14,8 @@ import (
 
 	"github.com/knmproject/knm"
 	"github.com/knmproject/knm/carriers"
-	cvoxbone "github.com/knmproject/knm/carriers/voxbone"
 	"github.com/knmproject/knm/httpapi"
 	"github.com/knmproject/knm/manager"
-	"github.com/knmproject/knm/voxbone"
 )
 
 // app holds the global flags and the lazily opened dependencies shared by every command.
@@ -35,8 +33,7 @@ type app struct {
 	registry *carriers.Registry
 	logger   *slog.Logger
 
-	vbClient   *voxbone.Client
-	vbCarrier  *cvoxbone.Carrier // nil when Voxbone is not configured
+	vox        *voxboneHolder // knm_voxbone, following number_manager.voxbone
 	metricsReg *httpapi.Metrics
 }
 

@@ -74,14 +74,13 @@ func (a *app) serve(ctx context.Context, o serveOptions) error {
 	if err != nil {
 		return err
 	}
-	vox := a.vbCarrier
-	a.recoverOnce(ctx, logger)
-	var voxAPI httpapi.Voxbone
-	if vox != nil {
-		voxAPI = voxboneAPI{c: vox}
+	vox, voxErr := a.vox.get(ctx)
+	if voxErr != nil {
+		logger.Warn("knm_voxbone is not available", "reason", voxErr.Error())
 	}
+	a.recoverOnce(ctx, logger)
 	api, err := httpapi.New(httpapi.Options{
-		Manager: mgr, Store: s, Config: cfg, Registry: a.registry, Voxbone: voxAPI,
+		Manager: mgr, Store: s, Config: cfg, Registry: a.registry, Voxbone: voxboneAPI{h: a.vox},
 		Node: a.node, Logger: logger, Now: time.Now, Metrics: a.metrics(),
 	})
 	if err != nil {
@@ -130,7 +129,7 @@ func (a *app) recoverOnce(ctx context.Context, logger *slog.Logger) {
 	} else {
 		logger.Info("manager recover", "finished", rep.Finished, "rolled_back", rep.RolledBack, "failed", rep.Failed)
 	}
-	if vox := a.vbCarrier; vox != nil {
+	if vox, _ := a.vox.get(ctx); vox != nil {
 		// Not age 0: during a rolling restart, orders younger than this may still be in
 		// flight on another instance, and settling them would fail its customers' purchases.
 		if rep, err := vox.RecoverOlderThan(ctx, startupRecoverAge); err != nil {
@@ -157,7 +156,7 @@ func (a *app) recoverLoop(ctx context.Context, logger *slog.Logger) {
 				logger.Warn("manager recover failed", "error", err)
 			}
 		}
-		if vox := a.vbCarrier; vox != nil {
+		if vox, _ := a.vox.get(ctx); vox != nil {
 			if _, err := vox.RecoverOlderThan(ctx, 2*recoverEvery); err != nil {
 				logger.Warn("voxbone recover failed", "error", err)
 			}

@@ -16,15 +16,7 @@ import (
 // requireVoxbone returns the knm_voxbone carrier, or a clear error when
 // number_manager.voxbone names no credentials or base_url.
 func (a *app) requireVoxbone(ctx context.Context) (*cvoxbone.Carrier, error) {
-	c, err := a.voxboneCarrier(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if c == nil {
-		return nil, knm.Errorf(knm.ErrInvalid, "Voxbone is not configured").
-			WithCause("set number_manager.voxbone username/password (or base_url): knm config set number_manager.voxbone username '\"user\"'")
-	}
-	return c, nil
+	return a.voxboneCarrier(ctx)
 }
 
 // voxboneCarrierCommands returns the commands backed by the knm_voxbone carrier module.

@@ -9,72 +9,22 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/redis/go-redis/v9"
 	"github.com/spf13/cobra"
 
 	"github.com/knmproject/knm"
-	"github.com/knmproject/knm/config"
 	"github.com/knmproject/knm/e164"
-	"github.com/knmproject/knm/ratelimit"
 	"github.com/knmproject/knm/voxbone"
 	"github.com/knmproject/knm/voxbone/emulator"
 )
 
-// voxboneClient builds the one Voxbone client of this process from number_manager.voxbone,
-// with the process's rate limiter: in-process, or shared through Redis with every other
-// knm instance when --redis is set, so the fleet as a whole stays under the budget.
-func (a *app) voxboneClient(ctx context.Context) (*voxbone.Client, config.VoxboneConfig, error) {
-	c, err := a.config(ctx)
+// voxboneClient returns the Voxbone client of the knm_voxbone carrier, built from
+// number_manager.voxbone with the process's rate limiter.
+func (a *app) voxboneClient(ctx context.Context) (*voxbone.Client, error) {
+	c, err := a.voxboneCarrier(ctx)
 	if err != nil {
-		return nil, config.VoxboneConfig{}, err
+		return nil, err
 	}
-	vc, err := c.Voxbone(ctx)
-	if err != nil {
-		return nil, vc, err
-	}
-	if a.vbClient != nil {
-		return a.vbClient, vc, nil
-	}
-	m := a.metrics()
-	var lim ratelimit.Limiter
-	if a.redis != "" {
-		opt, err := redis.ParseURL(a.redis)
-		if err != nil {
-			return nil, vc, usageError("--redis %q is not a redis:// URL", redactedURL(a.redis))
-		}
-		// One budget per Voxbone account and egress IP: every instance uses the same key.
-		r := ratelimit.NewRedis(redis.NewClient(opt), "knm:voxbone:ratelimit", vc.RateLimitRPS)
-		r.OnWait = m.ObserveLimiterWait
-		lim = r
-	} else {
-		l := ratelimit.NewLocal(vc.RateLimitRPS)
-		l.OnWait = m.ObserveLimiterWait
-		lim = l
-	}
-	opts := []voxbone.Option{
-		voxbone.WithEnvironment(vc.Environment),
-		voxbone.WithPageSize(vc.PageSize),
-		voxbone.WithLimiter(lim),
-		voxbone.WithRequestTimeout(vc.RequestTimeout),
-		voxbone.WithLogger(a.logger),
-		voxbone.WithUserAgent("knm"),
-	}
-	if vc.BaseURL != "" {
-		opts = append(opts, voxbone.WithBaseURL(vc.BaseURL))
-	}
-	if vc.Username != "" || vc.Password != "" {
-		opts = append(opts, voxbone.WithBasicAuth(vc.Username, vc.Password))
-	}
-	if vc.APIKey != "" {
-		opts = append(opts, voxbone.WithAPIKey(vc.APIKey))
-	}
-	opts = append(opts, voxbone.WithObserver(m.ObserveVoxboneRequest))
-	cl, err := voxbone.New(opts...)
-	if err != nil {
-		return nil, vc, err
-	}
-	a.vbClient = cl
-	return cl, vc, nil
+	return c.Client(), nil
 }
 
 // redactedURL hides the password of a URL given on the command line.
@@ -93,7 +43,7 @@ func (a *app) voxboneCommand() *cobra.Command {
 		Short: "Show the Voxbone account balance",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cl, _, err := a.voxboneClient(cmd.Context())
+			cl, err := a.voxboneClient(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -119,7 +69,7 @@ func (a *app) voxboneCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			cl, _, err := a.voxboneClient(cmd.Context())
+			cl, err := a.voxboneClient(cmd.Context())
 			if err != nil {
 				return err
 			}

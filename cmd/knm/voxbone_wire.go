@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
-	"time"
 
 	"github.com/knmproject/knm"
 	"github.com/knmproject/knm/carriers"
@@ -22,61 +20,42 @@ func (a *app) metrics() *httpapi.Metrics {
 	return a.metricsReg
 }
 
-// registerVoxbone registers knm_voxbone in reg when number_manager.voxbone names
-// credentials or a base_url; otherwise knm runs without it and the native routes say
-// Voxbone is not configured. An invalid number_manager.voxbone is an error, so a typo is
-// found at start-up rather than at the first search.
-func (a *app) registerVoxbone(ctx context.Context, reg *carriers.Registry, s knm.Store, cfg *config.Config) error {
-	vc, err := cfg.Voxbone(ctx)
-	if err != nil {
-		return fmt.Errorf("number_manager.voxbone: %w", err)
-	}
-	if vc.Username == "" && vc.APIKey == "" && vc.BaseURL == "" {
-		return nil
-	}
-	cl, _, err := a.voxboneClient(ctx)
-	if err != nil {
-		return err
-	}
-	m := a.metrics()
-	st := cvoxbone.Settings{
-		Username: vc.Username, Password: vc.Password, APIKey: vc.APIKey, Environment: vc.Environment,
-		PageSize: vc.PageSize, BaseURL: vc.BaseURL, RateLimitRPS: vc.RateLimitRPS, RequestTimeout: vc.RequestTimeout,
-		SearchMode: vc.SearchMode, MaxOrderQuantity: vc.MaxOrderQuantity, MaxOrderCost: vc.MaxOrderCost, CartTTL: vc.CartTTL,
-	}
-	c, err := cvoxbone.New(st, cvoxbone.Deps{
-		Store:  s,
-		Client: cl,
-		Logger: a.logger,
-		Now:    time.Now,
-		Metrics: cvoxbone.Metrics{
-			Order: func(state string, _ int) { m.ObserveOrderState(state) },
-			Spent: func(cents int) { m.AddMoneySpent("account", float64(cents)/100) },
-		},
+// registerVoxbone registers knm_voxbone in reg. The carrier follows
+// number_manager.voxbone (see voxboneHolder); while Voxbone is not configured or its
+// settings are unusable, the module answers every call with the reason.
+func (a *app) registerVoxbone(reg *carriers.Registry, s knm.Store, cfg *config.Config) {
+	a.vox = &voxboneHolder{a: a, store: s, cfg: cfg, recheck: voxboneRecheck}
+	reg.Register(cvoxbone.ModuleName, func() (knm.Carrier, error) {
+		c, err := a.vox.get(context.Background())
+		if c == nil {
+			return unavailableCarrier{name: cvoxbone.ModuleName, why: err}, nil
+		}
+		return c, nil
 	})
-	if err != nil {
-		return err
-	}
-	a.vbCarrier = c
-	reg.Register(cvoxbone.ModuleName, func() (knm.Carrier, error) { return c, nil })
-	return nil
 }
 
-// voxboneCarrier returns the knm_voxbone carrier, or nil when Voxbone is not configured.
+// voxboneCarrier returns the knm_voxbone carrier, or nil and the reason there is none.
 func (a *app) voxboneCarrier(ctx context.Context) (*cvoxbone.Carrier, error) {
 	if _, err := a.manager(ctx); err != nil {
 		return nil, err
 	}
-	return a.vbCarrier, nil
+	return a.vox.get(ctx)
 }
 
 // voxboneAPI adapts the carrier to httpapi.Voxbone.
+// The carrier is resolved per call, so a change of number_manager.voxbone applies to the
+// API without a restart; while Voxbone is unusable every route answers why (404 when it is
+// not configured, 400 when its settings are incomplete).
 type voxboneAPI struct {
-	c *cvoxbone.Carrier
+	h *voxboneHolder
 }
 
 func (v voxboneAPI) DIDGroups(ctx context.Context, q httpapi.DIDGroupQuery) (any, error) {
-	res, err := v.c.Quote(ctx, cvoxbone.QuoteRequest{Country: q.Country, AreaCode: q.AreaCode, Type: q.Type})
+	c, err := v.h.get(ctx)
+	if err != nil {
+		return nil, err
+	}
+	res, err := c.Quote(ctx, cvoxbone.QuoteRequest{Country: q.Country, AreaCode: q.AreaCode, Type: q.Type})
 	if res == nil {
 		res = []cvoxbone.GroupQuote{}
 	}
@@ -84,12 +63,20 @@ func (v voxboneAPI) DIDGroups(ctx context.Context, q httpapi.DIDGroupQuery) (any
 }
 
 func (v voxboneAPI) Balance(ctx context.Context) (any, error) {
-	b, err := v.c.Client().AccountBalance(ctx)
+	c, err := v.h.get(ctx)
+	if err != nil {
+		return nil, err
+	}
+	b, err := c.Client().AccountBalance(ctx)
 	return b, carrierError(err)
 }
 
 func (v voxboneAPI) Order(ctx context.Context, r httpapi.OrderRequest) (*httpapi.Order, error) {
-	res, err := v.c.Order(ctx, cvoxbone.OrderRequest{GroupID: int(r.GroupID), Quantity: r.Quantity, Country: r.Country,
+	c, err := v.h.get(ctx)
+	if err != nil {
+		return nil, err
+	}
+	res, err := c.Order(ctx, cvoxbone.OrderRequest{GroupID: int(r.GroupID), Quantity: r.Quantity, Country: r.Country,
 		IdempotencyKey: r.IdempotencyKey, AssignTo: r.AssignTo})
 	if err != nil {
 		// The carrier answers an order that may have spent money with its result and no
@@ -108,7 +95,11 @@ func (v voxboneAPI) Order(ctx context.Context, r httpapi.OrderRequest) (*httpapi
 }
 
 func (v voxboneAPI) GetOrder(ctx context.Context, id string) (*httpapi.Order, error) {
-	res, err := v.c.GetOrder(ctx, id)
+	c, err := v.h.get(ctx)
+	if err != nil {
+		return nil, err
+	}
+	res, err := c.GetOrder(ctx, id)
 	if err != nil {
 		return nil, carrierError(err)
 	}
@@ -116,7 +107,11 @@ func (v voxboneAPI) GetOrder(ctx context.Context, id string) (*httpapi.Order, er
 }
 
 func (v voxboneAPI) ListOrders(ctx context.Context) ([]*httpapi.Order, error) {
-	all, err := v.c.ListOrders(ctx)
+	c, err := v.h.get(ctx)
+	if err != nil {
+		return nil, err
+	}
+	all, err := c.ListOrders(ctx)
 	if err != nil {
 		return nil, carrierError(err)
 	}

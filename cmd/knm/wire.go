@@ -40,9 +40,7 @@ func (a *app) manager(ctx context.Context) (*manager.Manager, error) {
 	cfg := config.New(s, a.node, a.zone)
 	reg := &carriers.Registry{}
 	local.RegisterAll(reg, s)
-	if err := a.registerVoxbone(ctx, reg, s, cfg); err != nil {
-		return nil, err
-	}
+	a.registerVoxbone(reg, s, cfg)
 	settings := newSettingsCache(cfg)
 	m, err := manager.New(manager.Options{
 		Store:  s,
