@@ -97,7 +97,7 @@ func TestSearchWithoutToken(t *testing.T) {
 	if r.Status != 200 || r.str("status") != "success" {
 		t.Fatalf("tokenless search: %d %s", r.Status, r.Raw)
 	}
-	for _, q := range []string{"prefix=41", "prefix=415&quantity=0", "prefix=415&quantity=x", "prefix=415&offset=-1", "prefix=415&country=USA", "prefix=abc"} {
+	for _, q := range []string{"prefix=1234567890123456", "prefix=", "prefix=415&quantity=0", "prefix=415&quantity=x", "prefix=415&offset=-1", "prefix=415&country=USA", "prefix=abc"} {
 		wantError(t, e.do("GET", "/v2/phone_numbers?"+q, "", nil), 400)
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/knmproject/knm"
 	"github.com/knmproject/knm/config"
@@ -122,6 +123,9 @@ func TokenSecret(ctx context.Context, cfg *config.Config) ([]byte, error) {
 	return []byte(secret), nil
 }
 
+// MinMasterKeyLen is the shortest master API key EnsureMaster accepts.
+const MinMasterKeyLen = 16
+
 // MasterAccount is what EnsureMaster found or made.
 type MasterAccount struct {
 	ID string
@@ -134,10 +138,14 @@ type MasterAccount struct {
 // named "master", whose id is kept in system_config knm.auth master_account_id, holding the
 // SHA-256 hash of the master API key (never the key).
 //
-// With key set (KNM_MASTER_API_KEY) the stored hash is made to match it. With key empty,
-// an existing master keeps its key; a new master gets a generated key, returned once in
-// GeneratedKey.
+// With key set (KNM_MASTER_API_KEY) the stored hash is made to match it; a key shorter
+// than MinMasterKeyLen characters is refused (invalid) before anything is written, as a
+// short master key is guessable. With key empty, an existing master keeps its key; a new
+// master gets a generated key, returned once in GeneratedKey.
 func EnsureMaster(ctx context.Context, s knm.Store, cfg *config.Config, key string) (MasterAccount, error) {
+	if key != "" && utf8.RuneCountInString(key) < MinMasterKeyLen {
+		return MasterAccount{}, knm.Errorf(knm.ErrInvalid, "KNM_MASTER_API_KEY must be at least %d characters", MinMasterKeyLen).WithCause("KNM_MASTER_API_KEY")
+	}
 	setter, ok := s.(apiKeyHashSetter)
 	if !ok {
 		return MasterAccount{}, errors.New("httpapi: the store cannot hold API key hashes")

@@ -95,7 +95,9 @@ func errorObject(err error) knmErrorObject {
 
 // collection runs op on every number of a collection request, one after another so the
 // carrier rate budget is not flooded, and stops early only when the client goes away.
-func (s *Server) collection(w http.ResponseWriter, r *http.Request, op func(acc *knm.Account, num string, data map[string]json.RawMessage) (*knm.Number, error)) error {
+// check, when not nil, validates the whole payload first: a payload that is wrong for
+// every number is one 400, not one error per number.
+func (s *Server) collection(w http.ResponseWriter, r *http.Request, check func(map[string]json.RawMessage) error, op func(acc *knm.Account, num string, data map[string]json.RawMessage) (*knm.Number, error)) error {
 	acc, err := s.scopedAccount(r)
 	if err != nil {
 		return err
@@ -112,6 +114,11 @@ func (s *Server) collection(w http.ResponseWriter, r *http.Request, op func(acc 
 	if err != nil {
 		return err
 	}
+	if check != nil {
+		if err := check(data); err != nil {
+			return err
+		}
+	}
 	var reply collectionReply
 	for _, num := range nums {
 		if err := r.Context().Err(); err != nil {
@@ -125,7 +132,8 @@ func (s *Server) collection(w http.ResponseWriter, r *http.Request, op func(acc 
 }
 
 func (s *Server) collectionCreate(w http.ResponseWriter, r *http.Request) error {
-	return s.collection(w, r, func(acc *knm.Account, num string, data map[string]json.RawMessage) (*knm.Number, error) {
+	check := func(data map[string]json.RawMessage) error { return checkNumberPayload(data, payloadCreate) }
+	return s.collection(w, r, check, func(acc *knm.Account, num string, data map[string]json.RawMessage) (*knm.Number, error) {
 		o, err := createFields(data)
 		if err != nil {
 			return nil, err
@@ -136,13 +144,13 @@ func (s *Server) collectionCreate(w http.ResponseWriter, r *http.Request) error 
 }
 
 func (s *Server) collectionRelease(w http.ResponseWriter, r *http.Request) error {
-	return s.collection(w, r, func(_ *knm.Account, num string, _ map[string]json.RawMessage) (*knm.Number, error) {
+	return s.collection(w, r, nil, func(_ *knm.Account, num string, _ map[string]json.RawMessage) (*knm.Number, error) {
 		return s.mgr.Release(r.Context(), caller(r).ID, num)
 	})
 }
 
 func (s *Server) collectionActivate(w http.ResponseWriter, r *http.Request) error {
-	return s.collection(w, r, func(acc *knm.Account, num string, _ map[string]json.RawMessage) (*knm.Number, error) {
+	return s.collection(w, r, nil, func(acc *knm.Account, num string, _ map[string]json.RawMessage) (*knm.Number, error) {
 		return s.mgr.Activate(r.Context(), caller(r).ID, num, acc.ID)
 	})
 }

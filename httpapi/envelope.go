@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"reflect"
 	"strconv"
 	"strings"
 
@@ -204,22 +205,53 @@ func readBody(r *http.Request, dst any, optional bool) error {
 			if field == "" {
 				field = "data"
 			}
-			return knm.Errorf(knm.ErrInvalid, "%s must be of type %s, not %s", field, jsonType(te.Type.Kind().String()), te.Value).WithCause(field)
+			return typeError(field, te).WithCause(field)
 		}
 		return knm.Errorf(knm.ErrInvalid, "invalid request data").WithCause("data")
 	}
 	return nil
 }
 
+// typeError explains a JSON value of the wrong type. encoding/json reports a number that
+// does not fit an integer field (1.5, 1e3, -1 for an unsigned field, 1e30) as "number
+// <literal>", which would read "must be of type number, not number 1.5": those say what
+// is wrong with the number instead.
+func typeError(field string, te *json.UnmarshalTypeError) *knm.Error {
+	want := jsonType(te.Type.Kind())
+	if lit, isNum := strings.CutPrefix(te.Value, "number"); isNum && want == "integer" {
+		lit = strings.TrimSpace(lit)
+		switch {
+		case lit == "" || strings.ContainsAny(lit, ".eE"):
+			return knm.Errorf(knm.ErrInvalid, "%s must be an integer", field)
+		case strings.HasPrefix(lit, "-") && isUnsigned(te.Type.Kind()):
+			return knm.Errorf(knm.ErrInvalid, "%s must not be negative", field)
+		default:
+			return knm.Errorf(knm.ErrInvalid, "%s is too large", field)
+		}
+	}
+	return knm.Errorf(knm.ErrInvalid, "%s must be of type %s, not %s", field, want, te.Value)
+}
+
 // jsonType names a Go kind the way a JSON client thinks of it.
-func jsonType(kind string) string {
+func jsonType(kind reflect.Kind) string {
 	switch kind {
-	case "slice", "array":
+	case reflect.Slice, reflect.Array:
 		return "array"
-	case "map", "struct":
+	case reflect.Map, reflect.Struct:
 		return "object"
-	case "int", "int64", "int32", "uint", "uint64", "float64":
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "integer"
+	case reflect.Float32, reflect.Float64:
 		return "number"
 	}
-	return kind
+	return kind.String()
+}
+
+func isUnsigned(kind reflect.Kind) bool {
+	switch kind {
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return true
+	}
+	return false
 }

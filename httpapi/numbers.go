@@ -128,19 +128,16 @@ func (s *Server) e164(ctx context.Context, num string) string {
 	return num
 }
 
-// searchParams parses crossbar's find_numbers query (kazoo-knm §2.2): prefix 3-10
-// characters (whitespace removed), country two letters (default US), quantity >= 1
+// searchParams parses crossbar's find_numbers query (kazoo-knm §2.2): prefix with
+// whitespace removed, as Kazoo does, then 1 to 15 digits optionally ending in * (a
+// toll-free wildcard) — the manager's and CLI's rule, which holds every prefix of Kazoo's
+// 3-10 characters a search can use; country two letters (default US), quantity >= 1
 // (default 1), offset >= 0.
 func searchParams(q url.Values) (manager.SearchRequest, error) {
 	req := manager.SearchRequest{Country: "US", Quantity: 1}
 	prefix := strings.Join(strings.Fields(q.Get("prefix")), "")
-	if n := len(prefix); n < 3 || n > 10 {
-		return req, knm.Errorf(knm.ErrInvalid, "prefix must be 3 to 10 characters").WithCause("prefix")
-	}
-	for _, c := range prefix {
-		if (c < '0' || c > '9') && c != '*' && c != '+' {
-			return req, knm.Errorf(knm.ErrInvalid, "prefix must be digits (a trailing * is a wildcard)").WithCause("prefix")
-		}
+	if !validSearchPrefix(prefix) {
+		return req, knm.Errorf(knm.ErrInvalid, "prefix must be 1 to 15 digits, optionally ending in * (a toll-free wildcard)").WithCause("prefix")
 	}
 	req.Prefix = prefix
 	if c := q.Get("country"); c != "" {
@@ -157,6 +154,24 @@ func searchParams(q url.Values) (manager.SearchRequest, error) {
 		return req, err
 	}
 	return req, nil
+}
+
+// prefixPattern is validSearchPrefix for the OpenAPI document: whitespace is allowed
+// anywhere because it is removed before the check.
+const prefixPattern = `^\s*(?:[0-9]\s*){1,15}(?:\*\s*)?$`
+
+// validSearchPrefix is the manager's prefix rule: 1 to 15 digits, optionally ending in *.
+func validSearchPrefix(p string) bool {
+	digits := strings.TrimSuffix(p, "*")
+	if len(digits) < 1 || len(digits) > 15 {
+		return false
+	}
+	for _, c := range digits {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 func isLetters(s string) bool {
@@ -323,25 +338,20 @@ func (s *Server) getNumber(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// createFields splits a create payload into the options Kazoo reads from it
-// (create_with_state, ported_in) and the public fields.
+// createFields splits a create payload, already checked by checkNumberPayload, into the
+// options Kazoo reads from it (create_with_state, ported_in) and the public fields.
 func createFields(data map[string]json.RawMessage) (manager.CreateOptions, error) {
 	var o manager.CreateOptions
+	if err := checkNumberPayload(data, payloadCreate); err != nil {
+		return o, err
+	}
 	if raw, ok := data["create_with_state"]; ok {
 		var st string
-		if err := json.Unmarshal(raw, &st); err != nil {
-			return o, knm.Errorf(knm.ErrInvalid, "create_with_state must be a string").WithCause("create_with_state")
-		}
-		state, err := knm.ParseState(st)
-		if err != nil {
-			return o, err
-		}
-		o.State = state
+		json.Unmarshal(raw, &st)
+		o.State = knm.State(st)
 	}
 	if raw, ok := data["ported_in"]; ok {
-		if err := json.Unmarshal(raw, &o.PortedIn); err != nil {
-			return o, knm.Errorf(knm.ErrInvalid, "ported_in must be a boolean").WithCause("ported_in")
-		}
+		json.Unmarshal(raw, &o.PortedIn)
 	}
 	o.Public = publicFields(data)
 	delete(o.Public, "create_with_state")
@@ -386,20 +396,23 @@ func (s *Server) createNumber(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) updateNumber(w http.ResponseWriter, r *http.Request) error {
-	return s.editNumber(w, r, s.mgr.Update)
+	return s.editNumber(w, r, payloadReplace, s.mgr.Update)
 }
 
 func (s *Server) patchNumber(w http.ResponseWriter, r *http.Request) error {
-	return s.editNumber(w, r, s.mgr.Patch)
+	return s.editNumber(w, r, payloadPatch, s.mgr.Patch)
 }
 
-func (s *Server) editNumber(w http.ResponseWriter, r *http.Request, edit func(ctx context.Context, auth, number string, public map[string]json.RawMessage) (*knm.Number, error)) error {
+func (s *Server) editNumber(w http.ResponseWriter, r *http.Request, kind payloadKind, edit func(ctx context.Context, auth, number string, public map[string]json.RawMessage) (*knm.Number, error)) error {
 	_, num, err := s.numberRoute(r)
 	if err != nil {
 		return err
 	}
 	var data map[string]json.RawMessage
 	if err := decodeBody(r, &data); err != nil {
+		return err
+	}
+	if err := checkNumberPayload(data, kind); err != nil {
 		return err
 	}
 	n, err := edit(r.Context(), caller(r).ID, num, publicFields(data))

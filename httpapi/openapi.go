@@ -70,11 +70,19 @@ const schemas = `{
    "name": {"type": "string"}, "parent_id": {"type": "string"}, "is_reseller": {"type": "boolean"}, "allow_number_additions": {"type": "boolean"}}}}},
  "NumbersRequest": {"type": "object", "required": ["data"], "properties": {"data": {"type": "object", "required": ["numbers"], "properties": {
    "numbers": {"type": "array", "minItems": 1, "uniqueItems": true, "items": {"type": "string"}}}}}},
- "CollectionCreate": {"type": "object", "required": ["data"], "properties": {"data": {"type": "object", "required": ["numbers"], "properties": {
+ "NumberPublic": {"type": "object", "description": "a number's public fields (Kazoo's phone_numbers.json): free-form except the typed feature fields below; the keys the API renders (state, _read_only, features, used_by, id, any _ or pvt_ key) are refused with 400", "properties": {
+   "cnam": {"type": "object", "properties": {"display_name": {"type": "string", "minLength": 1, "maxLength": 15}, "inbound_lookup": {"type": "boolean"}}},
+   "e911": {"type": "object"}, "porting": {"type": "object"}, "carrier_name": {"type": "string", "minLength": 1, "maxLength": 30},
+   "prepend": {"type": "object"}, "failover": {"type": "object"}, "ringback": {"type": "object"},
+   "force_outbound": {"type": "boolean"}, "sms": {"type": "object"}, "mms": {"type": "object"},
+   "state": {"readOnly": true, "description": "refused: use create_with_state, or the activate, reserve and release routes"},
+   "_read_only": {"readOnly": true}, "features": {"readOnly": true}, "used_by": {"readOnly": true}, "id": {"readOnly": true}}},
+ "NumberUpdate": {"type": "object", "required": ["data"], "properties": {"data": {"$ref": "#/components/schemas/NumberPublic"}}},
+ "CollectionCreate": {"type": "object", "required": ["data"], "properties": {"data": {"allOf": [{"$ref": "#/components/schemas/NumberPublic"}, {"type": "object", "required": ["numbers"], "properties": {
    "numbers": {"type": "array", "minItems": 1, "uniqueItems": true, "items": {"type": "string"}},
-   "create_with_state": {"$ref": "#/components/schemas/State"}}}}},
- "NumberCreate": {"type": "object", "required": ["data"], "properties": {"data": {"type": "object", "properties": {
-   "create_with_state": {"$ref": "#/components/schemas/State"}, "ported_in": {"type": "boolean"}}}}},
+   "create_with_state": {"$ref": "#/components/schemas/State"}, "ported_in": {"type": "boolean"}}}]}}},
+ "NumberCreate": {"type": "object", "required": ["data"], "properties": {"data": {"allOf": [{"$ref": "#/components/schemas/NumberPublic"}, {"type": "object", "properties": {
+   "create_with_state": {"$ref": "#/components/schemas/State"}, "ported_in": {"type": "boolean"}}}]}}},
  "VoxboneOrderRequest": {"type": "object", "required": ["data"], "properties": {"data": {"type": "object", "required": ["group_id", "quantity"], "properties": {
    "group_id": {"type": "integer", "minimum": 1}, "quantity": {"type": "integer", "minimum": 1},
    "idempotency_key": {"type": "string"}, "assign_to": {"type": "string"}, "country": {"type": "string"}}}}},
@@ -107,7 +115,11 @@ func (s *Server) buildOpenAPI() []byte {
 			}
 		}
 		for _, q := range rt.Query {
-			params = append(params, map[string]any{"name": q.Name, "in": "query", "description": q.Doc, "schema": map[string]string{"type": q.Type}})
+			schema := map[string]string{"type": q.Type}
+			if q.Pattern != "" {
+				schema["pattern"] = q.Pattern
+			}
+			params = append(params, map[string]any{"name": q.Name, "in": "query", "description": q.Doc, "schema": schema})
 		}
 		params = append(params, map[string]any{"name": "X-Request-Id", "in": "header", "schema": map[string]string{"type": "string"}})
 		op["parameters"] = params

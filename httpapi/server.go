@@ -157,6 +157,7 @@ type route struct {
 
 type queryParam struct {
 	Name, Type, Doc string
+	Pattern         string // optional regular expression the value matches
 }
 
 // Routes lists "METHOD PATH" of every route, for tools and tests.
@@ -172,10 +173,10 @@ func (s *Server) routes() []route {
 	pn := "/v2/accounts/{account_id}/phone_numbers"
 	num := pn + "/{number}"
 	searchQ := []queryParam{
-		{"prefix", "string", "national prefix, 3-10 characters"},
-		{"quantity", "integer", "numbers wanted, >= 1"},
-		{"offset", "integer", "item offset into the cached results"},
-		{"country", "string", "ISO 3166 alpha-2, default US"},
+		{Name: "prefix", Type: "string", Doc: "national prefix: 1-15 digits, optionally ending in * (a toll-free wildcard); whitespace is removed first. Kazoo's 3-10 digit prefixes all qualify", Pattern: prefixPattern},
+		{Name: "quantity", Type: "integer", Doc: "numbers wanted, >= 1"},
+		{Name: "offset", Type: "integer", Doc: "item offset into the cached results"},
+		{Name: "country", Type: "string", Doc: "ISO 3166 alpha-2, default US"},
 	}
 	return []route{
 		{Method: "GET", Path: "/healthz", Auth: authNone, Summary: "process alive", Reply: "Health", handle: s.healthz},
@@ -186,7 +187,7 @@ func (s *Server) routes() []route {
 		{Method: "GET", Path: "/v2/phone_numbers", Auth: authOptional, Summary: "search numbers (no token needed)", Query: searchQ, Reply: "SearchResults", handle: s.searchGlobal},
 		{Method: "PUT", Path: "/v2/accounts", Auth: authRequired, Summary: "create a sub-account; its API key is shown once", Body: "AccountCreate", Reply: "AccountWithKey", Status: 201, handle: s.createAccount},
 		{Method: "GET", Path: "/v2/accounts/{account_id}", Auth: authRequired, Summary: "read an account", Reply: "Account", handle: s.getAccount},
-		{Method: "GET", Path: pn, Auth: authRequired, Summary: "with prefix: search; without: the account's numbers", Query: append(searchQ, queryParam{"filter_state", "string", "only numbers in this state"}, queryParam{"page_size", "integer", "listing page size, 1-1000 (default 1000); larger is 400 invalid"}), Reply: "SearchOrListing", handle: s.accountNumbers},
+		{Method: "GET", Path: pn, Auth: authRequired, Summary: "with prefix: search; without: the account's numbers", Query: append(searchQ, queryParam{Name: "filter_state", Type: "string", Doc: "only numbers in this state"}, queryParam{Name: "page_size", Type: "integer", Doc: "listing page size, 1-1000 (default 1000); larger is 400 invalid"}), Reply: "SearchOrListing", handle: s.accountNumbers},
 		{Method: "GET", Path: pn + "/carriers_info", Auth: authRequired, Summary: "carriers usable by the account", Reply: "CarriersInfo", handle: s.carriersInfo},
 		{Method: "GET", Path: pn + "/classifiers", Auth: authRequired, Summary: "number classifiers", Reply: "Object", handle: s.classifiers},
 		{Method: "GET", Path: pn + "/classifiers/{number}", Auth: authRequired, Summary: "classify a number", Reply: "Classification", handle: s.classifyNumber},
@@ -196,17 +197,17 @@ func (s *Server) routes() []route {
 		{Method: "PUT", Path: pn + "/collection/activate", Auth: authRequired, Summary: "buy many numbers", Body: "NumbersRequest", Reply: "Collection", handle: s.collectionActivate},
 		{Method: "GET", Path: num, Auth: authRequired, Summary: "read a number", Reply: "Number", handle: s.getNumber},
 		{Method: "PUT", Path: num, Auth: authRequired, Summary: "create a number", Body: "NumberCreate", Reply: "Number", Status: 201, handle: s.createNumber},
-		{Method: "POST", Path: num, Auth: authRequired, Summary: "replace the public fields", Body: "Object", Reply: "Number", handle: s.updateNumber},
-		{Method: "PATCH", Path: num, Auth: authRequired, Summary: "merge the public fields", Body: "Object", Reply: "Number", handle: s.patchNumber},
-		{Method: "DELETE", Path: num, Auth: authRequired, Summary: "release; hard=true deletes (superduper admin)", Query: []queryParam{{"hard", "boolean", "delete for good"}}, Reply: "Number", handle: s.deleteNumber},
+		{Method: "POST", Path: num, Auth: authRequired, Summary: "replace the public fields", Body: "NumberUpdate", Reply: "Number", handle: s.updateNumber},
+		{Method: "PATCH", Path: num, Auth: authRequired, Summary: "merge the public fields (null removes one)", Body: "NumberUpdate", Reply: "Number", handle: s.patchNumber},
+		{Method: "DELETE", Path: num, Auth: authRequired, Summary: "release; hard=true deletes (superduper admin)", Query: []queryParam{{Name: "hard", Type: "boolean", Doc: "delete for good"}}, Reply: "Number", handle: s.deleteNumber},
 		{Method: "PUT", Path: num + "/activate", Auth: authRequired, Summary: "buy or move into the account, in_service", Body: "Object", BodyOptional: true, Reply: "Number", handle: s.activate},
 		{Method: "PUT", Path: num + "/reserve", Auth: authRequired, Summary: "reserve for the account", Body: "Object", BodyOptional: true, Reply: "Number", handle: s.reserve},
 		{Method: "GET", Path: "/v2/system_configs/{category}", Auth: authRequired, Summary: "read a system_config document, secrets redacted (master only)", Reply: "Object", handle: s.getSystemConfig},
 		{Method: "POST", Path: "/v2/system_configs/{category}", Auth: authRequired, Summary: "replace a system_config document (master only)", Body: "Object", Reply: "Object", handle: s.postSystemConfig},
-		{Method: "GET", Path: "/v2/voxbone/didgroups", Auth: authRequired, Summary: "Voxbone DID groups with stock and prices", Query: []queryParam{{"country", "string", "ISO alpha-3 or alpha-2"}, {"area_code", "string", ""}, {"type", "string", "GEOGRAPHIC, TOLL_FREE, …"}}, Reply: "Any", handle: s.voxboneDIDGroups},
+		{Method: "GET", Path: "/v2/voxbone/didgroups", Auth: authRequired, Summary: "Voxbone DID groups with stock and prices", Query: []queryParam{{Name: "country", Type: "string", Doc: "ISO alpha-3 or alpha-2"}, {Name: "area_code", Type: "string"}, {Name: "type", Type: "string", Doc: "GEOGRAPHIC, TOLL_FREE, …"}}, Reply: "Any", handle: s.voxboneDIDGroups},
 		{Method: "GET", Path: "/v2/voxbone/balance", Auth: authRequired, Summary: "Voxbone account balance", Reply: "Any", handle: s.voxboneBalance},
 		{Method: "POST", Path: "/v2/voxbone/orders", Auth: authRequired, Summary: "order DIDs (idempotent with idempotency_key or Idempotency-Key)", Body: "VoxboneOrderRequest", Reply: "VoxboneOrder", Status: 201, handle: s.voxboneOrder},
-		{Method: "GET", Path: "/v2/voxbone/orders", Auth: authRequired, Summary: "list Voxbone orders", Reply: "VoxboneOrders", handle: s.voxboneOrders},
+		{Method: "GET", Path: "/v2/voxbone/orders", Auth: authRequired, Summary: "list every Voxbone order the caller may see; the list is not paged, so it takes no query parameters (page_size and any other are ignored, as on every route that does not read them)", Reply: "VoxboneOrders", handle: s.voxboneOrders},
 		{Method: "GET", Path: "/v2/voxbone/orders/{id}", Auth: authRequired, Summary: "one Voxbone order", Reply: "VoxboneOrder", handle: s.voxboneGetOrder},
 	}
 }
