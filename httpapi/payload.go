@@ -42,6 +42,14 @@ const (
 // believes it set them. Each error is 400 invalid with the field as cause. Keys are checked
 // in sorted order so the same body always names the same field.
 func checkNumberPayload(data map[string]json.RawMessage, kind payloadKind) error {
+	if kind != payloadCreate {
+		// Kazoo drops the keys it renders when a number is edited, so a client may read a
+		// number, change a field and send the whole document back; knm does the same.
+		// Only a create refuses them, where they can only be a mistake.
+		for _, k := range renderedKeys {
+			delete(data, k)
+		}
+	}
 	keys := make([]string, 0, len(data))
 	for k := range data {
 		keys = append(keys, k)
@@ -89,6 +97,9 @@ func checkNumberPayload(data map[string]json.RawMessage, kind payloadKind) error
 	}
 	return nil
 }
+
+// renderedKeys are the keys of a number's public JSON that the API computes.
+var renderedKeys = []string{"state", "_read_only", "features", "used_by", "id"}
 
 // readOnlyKey explains why a client may not send key, or is "" when it may.
 func readOnlyKey(key string, kind payloadKind) string {

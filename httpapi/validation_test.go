@@ -44,13 +44,6 @@ func TestNumberPayloadValidation(t *testing.T) {
 	everywhere := []struct {
 		name, data, cause, msg string
 	}{
-		{"state string", `{"state":"bogus"}`, "state", "state is read-only"},
-		{"state number", `{"state":5}`, "state", "state is read-only"},
-		{"state valid", `{"state":"in_service"}`, "state", "state is read-only"},
-		{"_read_only", `{"_read_only":{}}`, "_read_only", "_read_only is read-only"},
-		{"features", `{"features":["cnam"]}`, "features", "features is read-only"},
-		{"used_by", `{"used_by":"callflow"}`, "used_by", "used_by is read-only"},
-		{"id", `{"id":"+14155550400"}`, "id", "id is read-only"},
 		{"underscore key", `{"_rev":"1-a"}`, "_rev", "_rev is read-only"},
 		{"pvt key", `{"pvt_state":"in_service"}`, "pvt_state", "pvt_state is read-only"},
 		{"cnam number", `{"cnam":5}`, "cnam", "cnam must be an object, not number"},
@@ -81,6 +74,13 @@ func TestNumberPayloadValidation(t *testing.T) {
 		{"create_with_state number", `{"create_with_state":5}`, "create_with_state", "create_with_state must be one of the states"},
 		{"create_with_state null", `{"create_with_state":null}`, "create_with_state", "create_with_state must be one of the states"},
 		{"ported_in", `{"ported_in":"yes"}`, "ported_in", "ported_in must be a boolean"},
+		{"state string", `{"state":"bogus"}`, "state", "state is read-only"},
+		{"state number", `{"state":5}`, "state", "state is read-only"},
+		{"state valid", `{"state":"in_service"}`, "state", "state is read-only"},
+		{"_read_only", `{"_read_only":{}}`, "_read_only", "_read_only is read-only"},
+		{"features", `{"features":["cnam"]}`, "features", "features is read-only"},
+		{"used_by", `{"used_by":"callflow"}`, "used_by", "used_by is read-only"},
+		{"id", `{"id":"+14155550400"}`, "id", "id is read-only"},
 		{"state hint", `{"state":"reserved"}`, "state", "use create_with_state"},
 		{"sms null", `{"sms":null}`, "sms", "sms must be an object, not null"},
 	}
@@ -88,7 +88,6 @@ func TestNumberPayloadValidation(t *testing.T) {
 		name, data, cause, msg string
 	}{
 		{"create_with_state", `{"create_with_state":"in_service"}`, "create_with_state", "applies only when creating"},
-		{"state hint", `{"state":"reserved"}`, "state", "activate, reserve or release"},
 	}
 
 	i := 0
@@ -367,5 +366,39 @@ func TestEnsureMasterKeyLength(t *testing.T) {
 	}
 	for _, key := range short {
 		t.Run("existing master/"+key, func(t *testing.T) { refuse(t, key) })
+	}
+}
+
+// TestEditRoundTrip: as with Kazoo, a client may GET a number, change a field and send the
+// whole document back with POST or PATCH; the keys the API renders are dropped, not stored.
+func TestEditRoundTrip(t *testing.T) {
+	t.Parallel()
+	e := newTestEnv(t, "", nil)
+	master := e.login(e.masterKey)
+	acc, _ := e.createAccount(master, "roundtrip", nil)
+	const num = "+14155550450"
+	if r := e.do("PUT", numPath(acc, num), master, `{"data":{"nickname":"main"}}`); r.Status != 201 {
+		t.Fatalf("create: %d %s", r.Status, r.Raw)
+	}
+	for _, method := range []string{"POST", "PATCH"} {
+		got := e.do("GET", numPath(acc, num), master, nil)
+		var doc map[string]json.RawMessage
+		if err := json.Unmarshal(got.Env["data"], &doc); err != nil || doc["_read_only"] == nil || doc["state"] == nil {
+			t.Fatalf("GET: %s", got.Raw)
+		}
+		doc["nickname"] = json.RawMessage(`"` + method + `"`)
+		body, _ := json.Marshal(map[string]any{"data": doc})
+		if r := e.do(method, numPath(acc, num), master, string(body)); r.Status != 200 {
+			t.Fatalf("%s of the document as read: %d %s", method, r.Status, r.Raw)
+		}
+		n, err := e.store.GetNumber(context.Background(), num)
+		if err != nil || string(n.Public["nickname"]) != `"`+method+`"` {
+			t.Fatalf("%s not applied: %+v %v", method, n, err)
+		}
+		for _, k := range renderedKeys {
+			if _, ok := n.Public[k]; ok {
+				t.Fatalf("%s stored the rendered key %s: %v", method, k, n.Public)
+			}
+		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/knmproject/knm"
+	"github.com/knmproject/knm/voxbone"
 )
 
 // QuoteRequest selects DID groups to price.
@@ -136,8 +137,15 @@ func (c *Carrier) Order(ctx context.Context, r OrderRequest) (*OrderResult, erro
 		return nil, err
 	}
 	if o == nil {
+		// Nothing could be planned: tell a group that does not exist (a typo, 404) from
+		// one without stock (503), which the listing used for planning hides alike.
+		show := true
+		if gs, _, lerr := c.vx.ListDIDGroups(ctx, voxbone.ListDIDGroupsOptions{CountryCodeA3: a3,
+			DIDGroupIDs: []int{r.GroupID}, ShowEmpty: &show}); lerr == nil && len(gs) == 0 {
+			return nil, knm.Errorf(knm.ErrNotFound, "voxbone order: DID group %d does not exist in %s", r.GroupID, a3).WithCause("group_id")
+		}
 		if short == nil {
-			short = knm.Errorf(knm.ErrUnavailable, "voxbone order: DID group %d not found in %s or out of stock", r.GroupID, a3)
+			short = knm.Errorf(knm.ErrUnavailable, "voxbone order: DID group %d is out of stock", r.GroupID)
 		}
 		return nil, short
 	}
