@@ -87,6 +87,9 @@ func TestNativeOrder(t *testing.T) {
 			t.Errorf("%s: order accepted", name)
 		}
 	}
+	if _, err := f.c.Order(ctx, OrderRequest{GroupID: 424242, Quantity: 1}); !knm.IsErrorName(err, knm.ErrNotFound) {
+		t.Errorf("unknown group: %v, want not_found", err)
+	}
 	f.c.s.MaxOrderCost = 0.01
 	if _, err := f.c.Order(ctx, OrderRequest{GroupID: 5117, Quantity: 1}); !knm.IsErrorName(err, knm.ErrNotEnoughCredit) {
 		t.Errorf("cost: %v", err)
