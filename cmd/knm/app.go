@@ -46,13 +46,34 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	root.SetIn(stdin)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	err := root.ExecuteContext(ctx)
+	cmd, err := root.ExecuteContextC(ctx)
 	a.close()
 	if err != nil {
-		fmt.Fprintln(stderr, "knm: "+oneLine(err))
+		// One line, naming the command, so a failure in a script says where it happened.
+		where := "knm"
+		if cmd != nil {
+			where = cmd.CommandPath()
+		}
+		fmt.Fprintln(stderr, where+": "+oneLine(err))
 		return 1
 	}
 	return 0
+}
+
+// needsSubcommand makes a command that only groups others fail (non-zero exit) when run
+// without one, instead of printing help and succeeding.
+func needsSubcommand(cmd *cobra.Command) *cobra.Command {
+	cmd.Args = cobra.NoArgs
+	cmd.RunE = func(c *cobra.Command, _ []string) error {
+		names := make([]string, 0, len(c.Commands()))
+		for _, sub := range c.Commands() {
+			if sub.IsAvailableCommand() {
+				names = append(names, sub.Name())
+			}
+		}
+		return usageError("a subcommand is needed: %s (see --help)", strings.Join(names, ", "))
+	}
+	return cmd
 }
 
 // oneLine renders an error as the single line the CLI prints.
@@ -75,7 +96,9 @@ func (a *app) rootCommand() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
-			level := slog.LevelWarn
+			// Errors only: a failing command prints one line of its own, and retries or
+			// dropped modules show with -v.
+			level := slog.LevelError
 			if a.verbose {
 				level = slog.LevelDebug
 			}
@@ -90,7 +113,9 @@ func (a *app) rootCommand() *cobra.Command {
 	pf.StringVar(&a.redis, "redis", a.envOr("KNM_REDIS_URL", ""), "Redis URL; when set the Voxbone rate budget is shared through it (env KNM_REDIS_URL)")
 	pf.BoolVar(&a.jsonOut, "json", false, "print machine-readable JSON")
 	pf.BoolVarP(&a.verbose, "verbose", "v", false, "log debug details to stderr")
-	root.AddCommand(a.configCommand(), a.accountsCommand(), a.numbersCommand(), a.searchCommand(), a.voxboneCommand(), a.serveCommand(), a.demoCommand())
+	root.AddCommand(needsSubcommand(a.configCommand()), needsSubcommand(a.accountsCommand()),
+		needsSubcommand(a.numbersCommand()), a.searchCommand(), needsSubcommand(a.voxboneCommand()),
+		a.serveCommand(), a.demoCommand())
 	return root
 }
 

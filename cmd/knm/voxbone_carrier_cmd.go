@@ -85,6 +85,9 @@ func (a *app) voxboneCarrierCommands() []*cobra.Command {
 					return err
 				}
 				if a.jsonOut {
+					if ids == nil {
+						ids = []int{}
+					}
 					return a.printJSON(map[string]any{"purged": ids, "dry_run": dryRun})
 				}
 				verb := "deleted"
@@ -99,6 +102,9 @@ func (a *app) voxboneCarrierCommands() []*cobra.Command {
 				return err
 			}
 			if a.jsonOut {
+				if list == nil {
+					list = []voxbone.Cart{}
+				}
 				return a.printJSON(list)
 			}
 			w := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)

@@ -72,6 +72,7 @@ func TestVoxboneCLI(t *testing.T) {
 	for _, args := range [][]string{
 		{"voxbone", "groups"},
 		{"voxbone", "groups", "--country", "XX"},
+		{"voxbone", "groups", "--country", "USA", "--type", "WEIRD"},
 	} {
 		if code, _, errs := cli(t, db, args...); code == 0 || strings.Count(strings.TrimSpace(errs), "\n") != 0 {
 			t.Errorf("knm %v: exit %d, stderr %q", args, code, errs)
@@ -97,6 +98,9 @@ func TestVoxboneCLI(t *testing.T) {
 	}
 	if out := mustCLI(t, db, "voxbone", "carts"); !strings.Contains(out, "0 cart(s)") {
 		t.Fatalf("a cart was left behind: %s", out)
+	}
+	if out := mustCLI(t, db, "--json", "voxbone", "carts"); strings.TrimSpace(out) != "[]" {
+		t.Fatalf("carts --json: %q", out)
 	}
 	if out := mustCLI(t, db, "voxbone", "carts", "--purge", "--dry-run"); !strings.Contains(out, "would delete 0") {
 		t.Fatalf("purge: %s", out)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -69,12 +70,16 @@ func (a *app) voxboneCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			didType = strings.ToUpper(didType)
+			if didType != "" && !slices.Contains(didTypes, didType) {
+				return usageError("--type %q is not a Voxbone DID type (%s)", didType, strings.Join(didTypes, ", "))
+			}
 			cl, err := a.voxboneClient(cmd.Context())
 			if err != nil {
 				return err
 			}
 			gs, err := cl.ListAllDIDGroups(cmd.Context(), voxbone.ListDIDGroupsOptions{
-				CountryCodeA3: a3, AreaCode: areaCode, DIDType: strings.ToUpper(didType),
+				CountryCodeA3: a3, AreaCode: areaCode, DIDType: didType,
 			})
 			if err != nil {
 				return err
@@ -105,6 +110,9 @@ func (a *app) voxboneCommand() *cobra.Command {
 	}
 	return cmd
 }
+
+// didTypes are Voxbone's DID types (voxbone-api.md §7.2).
+var didTypes = []string{"GEOGRAPHIC", "NATIONAL", "MOBILE", "INUM", "TOLL_FREE", "SHARED_COST", "SPECIAL"}
 
 // alpha3 accepts a country as ISO alpha-3 or alpha-2 and returns alpha-3, as Voxbone wants.
 func alpha3(country string) (string, error) {
