@@ -93,24 +93,35 @@ func errorObject(err error) knmErrorObject {
 	return knmErrorObject{Code: ke.Status(), Error: string(ke.Name), Message: msg, Cause: ke.Cause}
 }
 
+// readCollection reads a collection request: the account of the path (which the caller
+// must be allowed to act for), the body's data, its numbers normalised and unique, and the
+// normaliser used.
+func (s *Server) readCollection(r *http.Request) (*knm.Account, map[string]json.RawMessage, []string, func(string) string, error) {
+	acc, err := s.scopedAccount(r)
+	if err != nil {
+		return nil, nil, nil, nil, err
+	}
+	var data map[string]json.RawMessage
+	if err := decodeBody(r, &data); err != nil {
+		return nil, nil, nil, nil, err
+	}
+	norm, err := s.normalizer(r.Context())
+	if err != nil {
+		return nil, nil, nil, nil, err
+	}
+	nums, err := collectionNumbers(data, norm)
+	if err != nil {
+		return nil, nil, nil, nil, err
+	}
+	return acc, data, nums, norm, nil
+}
+
 // collection runs op on every number of a collection request, one after another so the
 // carrier rate budget is not flooded, and stops early only when the client goes away.
 // check, when not nil, validates the whole payload first: a payload that is wrong for
 // every number is one 400, not one error per number.
 func (s *Server) collection(w http.ResponseWriter, r *http.Request, check func(map[string]json.RawMessage) error, op func(acc *knm.Account, num string, data map[string]json.RawMessage) (*knm.Number, error)) error {
-	acc, err := s.scopedAccount(r)
-	if err != nil {
-		return err
-	}
-	var data map[string]json.RawMessage
-	if err := decodeBody(r, &data); err != nil {
-		return err
-	}
-	norm, err := s.normalizer(r.Context())
-	if err != nil {
-		return err
-	}
-	nums, err := collectionNumbers(data, norm)
+	acc, data, nums, _, err := s.readCollection(r)
 	if err != nil {
 		return err
 	}
@@ -248,18 +259,7 @@ func (s *Server) classifyNumber(w http.ResponseWriter, r *http.Request) error {
 // check is POST …/check (kazoo-knm §2.7): each system carrier in order is asked about the
 // numbers no earlier carrier answered for; what none answers is "error".
 func (s *Server) check(w http.ResponseWriter, r *http.Request) error {
-	if _, err := s.scopedAccount(r); err != nil {
-		return err
-	}
-	var data map[string]json.RawMessage
-	if err := decodeBody(r, &data); err != nil {
-		return err
-	}
-	norm, err := s.normalizer(r.Context())
-	if err != nil {
-		return err
-	}
-	nums, err := collectionNumbers(data, norm)
+	_, _, nums, norm, err := s.readCollection(r)
 	if err != nil {
 		return err
 	}
