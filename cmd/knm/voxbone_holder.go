@@ -38,6 +38,7 @@ type voxboneHolder struct {
 	why      error // why there is no carrier
 	limiter  ratelimit.Limiter
 	rps      int
+	redis    *redis.Client // the shared limiter's client, made once: a rate change must not leak one
 }
 
 // get returns the current carrier, or nil and the reason there is none.
@@ -84,12 +85,15 @@ func (h *voxboneHolder) build(vc config.VoxboneConfig) (*cvoxbone.Carrier, error
 	m := a.metrics()
 	if h.limiter == nil || h.rps != vc.RateLimitRPS {
 		if a.redis != "" {
-			opt, err := redis.ParseURL(a.redis)
-			if err != nil {
-				return nil, usageError("--redis %q is not a redis:// URL", redactedURL(a.redis))
+			if h.redis == nil {
+				opt, err := redis.ParseURL(a.redis)
+				if err != nil {
+					return nil, usageError("--redis %q is not a redis:// URL", redactedURL(a.redis))
+				}
+				h.redis = redis.NewClient(opt)
 			}
 			// One budget per Voxbone account and egress IP: every instance uses the same key.
-			r := ratelimit.NewRedis(redis.NewClient(opt), "knm:voxbone:ratelimit", vc.RateLimitRPS)
+			r := ratelimit.NewRedis(h.redis, "knm:voxbone:ratelimit", vc.RateLimitRPS)
 			r.OnWait = m.ObserveLimiterWait
 			h.limiter = r
 		} else {
@@ -150,7 +154,7 @@ func (u unavailableCarrier) Name() string { return u.name }
 func (u unavailableCarrier) FindNumbers(context.Context, knm.SearchOptions) ([]knm.SearchRow, error) {
 	return nil, u.why
 }
-func (u unavailableCarrier) AcquireNumber(context.Context, *knm.Number) error    { return u.why }
+func (u unavailableCarrier) AcquireNumber(context.Context, *knm.Number) error    { return nil } // a no-op for knm_voxbone too
 func (u unavailableCarrier) DisconnectNumber(context.Context, *knm.Number) error { return u.why }
 func (u unavailableCarrier) IsNumberBillable(*knm.Number) bool                   { return true }
 func (u unavailableCarrier) ShouldLookupCNAM() bool                              { return true }
