@@ -133,6 +133,9 @@ func (a *app) openStore(ctx context.Context) (knm.Store, error) {
 }
 
 func (a *app) close() {
+	if a.vox != nil && a.vox.redis != nil {
+		a.vox.redis.Close()
+	}
 	if a.store != nil {
 		a.store.Close()
 		a.store = nil
