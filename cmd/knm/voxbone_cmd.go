@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/url"
 	"slices"
@@ -134,6 +135,7 @@ func alpha3(country string) (string, error) {
 
 func (a *app) emulateCommand() *cobra.Command {
 	var listen, username, password string
+	var quiet bool
 	cfg := emulator.Config{}
 	c := &cobra.Command{
 		Use:   "emulate --listen ADDR [--rate-limit 20] [--latency 0ms] [--seed N] [--username U --password P]",
@@ -147,6 +149,11 @@ func (a *app) emulateCommand() *cobra.Command {
 				return usageError("give both --username and --password, or neither")
 			}
 			cfg.Username, cfg.Password = username, password
+			if !quiet {
+				// One line per request (never credentials), so an operator can watch what a
+				// client under test sends.
+				cfg.Logger = slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+			}
 			ln, err := net.Listen("tcp", listen)
 			if err != nil {
 				return fmt.Errorf("voxbone emulate: %w", err)
@@ -163,6 +170,7 @@ func (a *app) emulateCommand() *cobra.Command {
 	f.StringVar(&username, "username", "", "HTTP Basic user required of clients")
 	f.StringVar(&password, "password", "", "HTTP Basic password required of clients")
 	f.Float64Var(&cfg.Balance, "balance", 500, "initial account balance")
+	f.BoolVar(&quiet, "quiet", false, "do not log each request on stderr")
 	return c
 }
 
