@@ -83,7 +83,9 @@ type OrderRequest struct {
 // nothing; a repeat whose group, quantity or assign_to differ is an invalid error. A key
 // whose row does not exist (its claimant died between the claim and the row, as an older
 // knm could) is fenced by writing that row as failed, so the claimant can no longer buy,
-// and the request goes on under a key derived from it.
+// and the request goes on under a key derived from it. So does a repeat whose first order
+// failed before its checkout (it bought nothing): the repeat buys, and later repeats
+// replay that order.
 //
 // Numbers bought for AssignTo are written directly in_service and assigned to that account
 // (the account must exist); the manager's rules for moving numbers do not run, so callers
@@ -164,7 +166,7 @@ func (c *Carrier) Order(ctx context.Context, r OrderRequest) (*OrderResult, erro
 // when it was claimed before.
 func (c *Carrier) claimKey(ctx context.Context, r OrderRequest, id string) (*OrderResult, error) {
 	key := "voxbone.order:" + r.IdempotencyKey
-	for range 8 {
+	for range maxKeyHops {
 		first, claimed, err := c.store.ClaimIdempotencyKey(ctx, key, id)
 		if err != nil || claimed {
 			return nil, err
@@ -186,7 +188,7 @@ func (c *Carrier) claimKey(ctx context.Context, r OrderRequest, id string) (*Ord
 		if err != nil {
 			return nil, err
 		}
-		if fo.p.Orphan {
+		if fo.p.Orphan || fo.p.Duplicate {
 			key += "@" + first // the key's request goes on under a key derived from the fenced claim
 			continue
 		}
@@ -195,12 +197,26 @@ func (c *Carrier) claimKey(ctx context.Context, r OrderRequest, id string) (*Ord
 				"idempotency key reused with a different request: order %s was for %d DID(s) of group %d%s",
 				first, fo.p.Quantity, fo.p.Group, assignNote(fo.p.AssignTo)).WithCause("idempotency_key")
 		}
+		if fo.e.State == StateFailed && fo.p.CheckoutAt == nil {
+			// The key's order failed before its checkout (no stock, no credit, a Voxbone
+			// error, or abandoned and failed by Recover): it bought nothing and never will,
+			// so a retry must be able to buy. It goes on under a key derived from that
+			// order, which concurrent retries claim alike (one buys, the others replay it).
+			key += "@" + first
+			continue
+		}
 		res := fo.result()
 		res.Replayed = true
 		return res, nil
 	}
-	return nil, knm.Errorf(knm.ErrConflict, "voxbone order: idempotency key %q could not be settled; try again", r.IdempotencyKey)
+	return nil, knm.Errorf(knm.ErrConflict,
+		"voxbone order: idempotency key %q has been retried after %d failed orders; use a new key", r.IdempotencyKey, maxKeyHops).
+		WithCause("idempotency_key")
 }
+
+// maxKeyHops bounds how many derived keys (after fenced claims and orders that failed
+// before their checkout) one idempotency key may go through.
+const maxKeyHops = 64
 
 func assignNote(acct string) string {
 	if acct == "" {
