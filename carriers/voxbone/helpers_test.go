@@ -190,6 +190,9 @@ func newTestCarrier(t testing.TB, s Settings, store knm.Store, lim ratelimit.Lim
 		t.Fatal(err)
 	}
 	c.settleTimeout = 3 * time.Second
+	// Every test server (a crash switch, a rewriter, the emulator itself) stands for the one
+	// test account; a test of another account sets fp itself.
+	c.fp = "test-account"
 	return c
 }
 

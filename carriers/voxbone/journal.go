@@ -96,6 +96,9 @@ type orderPayload struct {
 	// Duplicate marks the row of a native order that found its idempotency key taken: it
 	// bought nothing and the first order's result was returned.
 	Duplicate bool `json:"duplicate,omitempty"`
+	// Account is the AccountFingerprint of the carrier that placed the order: only a carrier
+	// of that account settles it (rows without one are taken as the current account's).
+	Account string `json:"account,omitempty"`
 }
 
 // bookkeeping reports whether the row is no order of its own (an idempotency fence or a
@@ -136,6 +139,7 @@ func decodeOrder(e *knm.JournalEntry) (*order, error) {
 
 // create writes the order's first row.
 func (c *Carrier) createOrder(ctx context.Context, p orderPayload) (*order, error) {
+	p.Account = c.fp
 	raw, err := json.Marshal(p)
 	if err != nil {
 		return nil, err
@@ -172,6 +176,17 @@ func (c *Carrier) advance(ctx context.Context, o *order, state string) error {
 		}
 	}
 	return nil
+}
+
+// otherAccount refuses to settle an order placed on another Voxbone account than the
+// carrier's: there its cart, orders and DIDs are invisible, so a lookup finding nothing
+// would fail an order that bought numbers (or delete nothing while leaving its cart).
+func (c *Carrier) otherAccount(o *order) error {
+	if o.p.Account == "" || o.p.Account == c.fp {
+		return nil
+	}
+	return knm.Errorf(knm.ErrConflict, "voxbone order %s was placed on another Voxbone account (fingerprint %s, this one is %s); switch back to settle it",
+		o.p.OrderID, o.p.Account, c.fp)
 }
 
 // OrderResult is an order as its journal row tells it.
@@ -218,7 +233,7 @@ func (c *Carrier) GetOrder(ctx context.Context, id string) (*OrderResult, error)
 		}
 		return nil, err
 	}
-	if e.Carrier != ModuleName {
+	if e.Carrier != ModuleName || isCancelRow(e) {
 		return nil, knm.Errorf(knm.ErrNotFound, "voxbone order %s not found", id)
 	}
 	o, err := decodeOrder(e)
@@ -238,6 +253,9 @@ func (c *Carrier) ListOrders(ctx context.Context) ([]*OrderResult, error) {
 	}
 	out := make([]*OrderResult, 0, len(es))
 	for _, e := range es {
+		if isCancelRow(e) {
+			continue
+		}
 		o, err := decodeOrder(e)
 		if err != nil {
 			return nil, err

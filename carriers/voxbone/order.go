@@ -430,6 +430,9 @@ func cartGone(err error) bool {
 // bought. When the fence or the lookup fails the row stays checkout_sent for Recover.
 // byReference also deletes any other cart carrying the order id (Recover's thoroughness).
 func (c *Carrier) settleCheckout(ctx context.Context, o *order, cause error, byReference bool) (*orderOutcome, error) {
+	if err := c.otherAccount(o); err != nil {
+		return nil, err
+	}
 	if err := c.removeCarts(ctx, o, byReference || o.p.CartID == 0); err != nil {
 		return nil, carrierError("voxbone order "+o.p.OrderID+": checkout outcome unknown, recover will settle it",
 			errors.Join(cause, err))
@@ -467,6 +470,9 @@ func (c *Carrier) settleCheckout(ctx context.Context, o *order, cause error, byR
 // deadline has passed, partial. If a fetch or the cart deletion fails it stays checked_out
 // (or awaiting_delivery) for Recover, which repeats this idempotently.
 func (c *Carrier) finish(ctx context.Context, o *order) (*orderOutcome, error) {
+	if err := c.otherAccount(o); err != nil {
+		return nil, err
+	}
 	var (
 		wg      sync.WaitGroup
 		cartErr error

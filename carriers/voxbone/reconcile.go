@@ -76,7 +76,7 @@ func (c *Carrier) unfinishedOrderRefs(ctx context.Context) (map[string]bool, err
 		for _, r := range o.p.OrderReferences {
 			refs[r] = true
 		}
-		if e.State != StateCheckoutSent || len(o.p.OrderReferences) > 0 {
+		if e.State != StateCheckoutSent || len(o.p.OrderReferences) > 0 || c.otherAccount(o) != nil {
 			continue
 		}
 		orders, err := c.vx.ListAllOrders(ctx, voxbone.ListOrdersOptions{CustomerReference: o.p.OrderID})

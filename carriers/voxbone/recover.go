@@ -32,6 +32,9 @@ type RecoverReport struct {
 //     or awaiting_delivery while DIDs are missing and the delivery deadline has not passed
 //     (a later Recover looks again), or partial after it.
 //
+// An order placed on another Voxbone account (the settings were switched meanwhile) is left
+// as it is and listed in Unsettled: a carrier of that account settles it.
+//
 // Rows are updated under their revision, so two Recovers (or a Recover racing the order's
 // own goroutine) never both act on one step. An order that cannot be settled now stays as
 // it is and is listed in Unsettled.
@@ -80,6 +83,9 @@ func (c *Carrier) recoverOne(ctx context.Context, e *knm.JournalEntry) (string, 
 	o, err := decodeOrder(e)
 	if err != nil {
 		return e.State, err
+	}
+	if err := c.otherAccount(o); err != nil {
+		return e.State, err // left as it is, listed in Unsettled
 	}
 	c.log.Info("knm_voxbone: recovering order", "order", o.p.OrderID, "state", e.State)
 	switch {

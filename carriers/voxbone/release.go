@@ -33,6 +33,12 @@ func (c *Carrier) DisconnectNumber(ctx context.Context, n *knm.Number) error {
 		return knm.Errorf(knm.ErrCarrier, "voxbone: %d DIDs match %s exactly; not cancelled", len(match), num).WithCause("ambiguous DID")
 	}
 	id := match[0].DIDID
+	// The cancel is journalled before it is sent: a later release that no longer finds the
+	// DID may then finish, knowing the cancel was knm's own (see alreadyGone).
+	rec, err := c.recordCancel(ctx, id, num)
+	if err != nil {
+		return err
+	}
 	// From the cancel on, the work is detached from ctx (bounded like a checkout's
 	// settling): a client hanging up must not leave knm unsure whether Voxbone cancelled,
 	// and so keeping a number Voxbone no longer bills.
@@ -44,6 +50,7 @@ func (c *Carrier) DisconnectNumber(ctx context.Context, n *knm.Number) error {
 		// after the fact): look again, and if the DID is gone the cancel did happen.
 		if again, lerr := c.lookupDID(dctx, num); lerr == nil && len(again) == 0 {
 			c.log.Warn("knm_voxbone: cancel answer lost but the DID is gone; cancelled", "number", num, "did_id", id, "error", err)
+			c.cancelDone(dctx, rec)
 			return nil
 		}
 	}
@@ -53,15 +60,93 @@ func (c *Carrier) DisconnectNumber(ctx context.Context, n *knm.Number) error {
 	if cancelled != 1 {
 		return knm.Errorf(knm.ErrCarrier, "voxbone: cancel %s (DID %d): numberCancelled is %d, want 1", num, id, cancelled)
 	}
+	c.cancelDone(dctx, rec)
 	c.log.Info("knm_voxbone: DID cancelled", "number", num, "did_id", id)
 	return nil
 }
 
-// alreadyGone decides a release whose number Voxbone no longer lists under its E.164. If
-// the DID id knm recorded at purchase is not in the account either, an earlier cancel went
-// through (say the process died before it could record so) and the release may finish;
-// otherwise, or without a recorded id, it is refused so that a number is never dropped from
-// knm while Voxbone may still bill it.
+// Journal rows of cancels: id cancelPrefix+didId, carrier knm_voxbone, state cancelSent
+// (written before POST ordering/cancel) then cancelDone (after Voxbone confirmed it).
+// They are no orders: ListOrders and GetOrder leave them out.
+const (
+	cancelPrefix = "cancel-"
+	cancelSent   = "sent"
+	cancelDone   = "done"
+)
+
+// cancelPayload is a cancel row's payload.
+type cancelPayload struct {
+	DIDID   int    `json:"did_id"`
+	Number  string `json:"number"`
+	Account string `json:"fingerprint"`
+}
+
+func isCancelRow(e *knm.JournalEntry) bool { return strings.HasPrefix(e.ID, cancelPrefix) }
+
+// recordCancel writes the cancel row of DID id (state sent) before the cancel is sent, or
+// returns the row an earlier attempt wrote. Without it the cancel is not sent.
+func (c *Carrier) recordCancel(ctx context.Context, id int, num string) (*knm.JournalEntry, error) {
+	raw, err := json.Marshal(cancelPayload{DIDID: id, Number: num, Account: c.fp})
+	if err != nil {
+		return nil, err
+	}
+	now := c.now()
+	e := &knm.JournalEntry{ID: fmt.Sprintf("%s%d", cancelPrefix, id), Carrier: ModuleName, State: cancelSent,
+		Payload: raw, Created: now, Updated: now}
+	err = c.store.CreateJournal(ctx, e)
+	if knm.IsErrorName(err, knm.ErrConflict) {
+		// An earlier release of this DID journalled its cancel (and did not finish).
+		if prev, gerr := c.store.GetJournal(ctx, e.ID); gerr == nil && prev.Carrier == ModuleName {
+			return prev, nil
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("knm_voxbone: journal cancel of DID %d (%s); not cancelled: %w", id, num, err)
+	}
+	return e, nil
+}
+
+// cancelDone marks the cancel row done. A failure is only logged: the row saying sent
+// still lets a later release finish (the DID is gone from the account).
+func (c *Carrier) cancelDone(ctx context.Context, e *knm.JournalEntry) {
+	if e.State == cancelDone {
+		return
+	}
+	next := *e
+	next.State, next.Updated = cancelDone, c.now()
+	if err := c.store.UpdateJournal(ctx, &next); err != nil {
+		c.log.Warn("knm_voxbone: journal write after a cancel failed", "cancel", e.ID, "error", err)
+	}
+}
+
+// ownCancel reports whether knm sent the cancel of DID id itself: its cancel row exists
+// and says the cancel was confirmed, or was sent from this very account (which no longer
+// lists the DID, so it went through).
+func (c *Carrier) ownCancel(ctx context.Context, id int) (bool, error) {
+	e, err := c.store.GetJournal(ctx, fmt.Sprintf("%s%d", cancelPrefix, id))
+	if knm.IsErrorName(err, knm.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	if e.Carrier != ModuleName {
+		return false, nil
+	}
+	var p cancelPayload
+	if json.Unmarshal(e.Payload, &p) != nil || p.DIDID != id {
+		return false, nil
+	}
+	return e.State == cancelDone || p.Account == c.fp, nil
+}
+
+// alreadyGone decides a release whose number Voxbone no longer lists under its E.164. The
+// release may finish only when the DID id knm recorded at purchase is not in the account
+// either and knm journalled a cancel of that DID itself (an earlier release whose answer,
+// or whose end, was lost). Otherwise (no recorded id, the id listed under another number,
+// or a DID knm never cancelled: the carrier may talk to another account than the one that
+// bills it) it is refused, so that a number is never dropped from knm while Voxbone may
+// still bill it.
 func (c *Carrier) alreadyGone(ctx context.Context, n *knm.Number, num string) error {
 	var data struct {
 		DIDID int `json:"didId"`
@@ -77,7 +162,15 @@ func (c *Carrier) alreadyGone(ctx context.Context, n *knm.Number, num string) er
 	if len(dids) > 0 {
 		return knm.Errorf(knm.ErrCarrier, "voxbone: DID %d of %s is listed as %s; not cancelled", data.DIDID, num, dids[0].E164).WithCause("DID number mismatch")
 	}
-	c.log.Warn("knm_voxbone: DID already cancelled at Voxbone; releasing", "number", num, "did_id", data.DIDID)
+	own, err := c.ownCancel(ctx, data.DIDID)
+	if err != nil {
+		return fmt.Errorf("knm_voxbone: journal of cancels: %w", err)
+	}
+	if !own {
+		return knm.Errorf(knm.ErrCarrier, "voxbone: %s (DID %d) is not in this Voxbone account; knm did not cancel it, so it is not released — run knm voxbone reconcile",
+			num, data.DIDID).WithCause("DID not in this account")
+	}
+	c.log.Warn("knm_voxbone: DID already cancelled at Voxbone by knm; releasing", "number", num, "did_id", data.DIDID)
 	return nil
 }
 

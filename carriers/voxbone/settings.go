@@ -16,6 +16,8 @@ package voxbone
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -218,6 +220,8 @@ type Carrier struct {
 	// deliveryDeadline is how long a short order waits for back-ordered DIDs
 	// (DeliveryDeadline; tests shorten it).
 	deliveryDeadline time.Duration
+	// fp is AccountFingerprintOf(s): which Voxbone account the carrier talks to.
+	fp string
 
 	mu            sync.Mutex
 	inflight      map[int]int   // DID group id -> DIDs planned by orders not yet checked out
@@ -238,7 +242,8 @@ func New(s Settings, d Deps) (*Carrier, error) {
 		return nil, knm.Errorf(knm.ErrInvalid, "knm_voxbone: a store is required")
 	}
 	c := &Carrier{s: s, store: d.Store, vx: d.Client, log: d.Logger, now: d.Now, metrics: d.Metrics,
-		settleTimeout: 6 * s.RequestTimeout, deliveryDeadline: DeliveryDeadline, inflight: map[int]int{}}
+		settleTimeout: 6 * s.RequestTimeout, deliveryDeadline: DeliveryDeadline, inflight: map[int]int{},
+		fp: AccountFingerprintOf(s)}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
 	}
@@ -289,6 +294,23 @@ func buildClient(s Settings, d Deps, log *slog.Logger) (*voxbone.Client, error) 
 	}
 	return vx, nil
 }
+
+// AccountFingerprintOf names the Voxbone account settings s talk to, without revealing
+// any secret: a short hash of the environment, the base URL and the username (or, without
+// one, the API key). Orders record it, so that a carrier built for another account (the
+// settings were switched while an order was unfinished) leaves them alone.
+func AccountFingerprintOf(s Settings) string {
+	s = s.withDefaults()
+	who := "user:" + s.Username
+	if s.Username == "" {
+		who = "api_key:" + s.APIKey
+	}
+	sum := sha256.Sum256([]byte("knm_voxbone\x00" + s.Environment + "\x00" + strings.TrimRight(s.BaseURL, "/") + "\x00" + who))
+	return hex.EncodeToString(sum[:6])
+}
+
+// AccountFingerprint is AccountFingerprintOf the carrier's settings, computed once.
+func (c *Carrier) AccountFingerprint() string { return c.fp }
 
 // Client returns the Voxbone client the carrier uses (for the CLI's balance and groups).
 func (c *Carrier) Client() *voxbone.Client { return c.vx }
