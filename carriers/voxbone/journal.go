@@ -119,7 +119,7 @@ func (p *orderPayload) planned() (qty, cents int) {
 type order struct {
 	e        *knm.JournalEntry
 	p        orderPayload
-	reserved bool // the plan's stock and cost are reserved in Carrier.inflight and .reservedCents
+	reserved bool // the plan's stock and cost are reserved in the carrier's Reservations
 }
 
 // newOrderID returns a fresh knm order id, which is also the cart's customerReference.

@@ -210,24 +210,25 @@ func (c *Carrier) budgetCents(bal *voxbone.AccountBalance, takenCents int) int {
 }
 
 // plan makes the plan for want DIDs and explains a shortfall. The stock other orders of
-// this Carrier are buying right now is taken off the listed stock first: Voxbone lowers a
+// this Carrier (and of the carriers sharing its Reservations) are buying right now is taken off the listed stock first: Voxbone lowers a
 // group's stock only at checkout, and concurrent searches would otherwise all plan on the
 // same DIDs and end in back-orders. The plan's quantities stay reserved until release.
 func (c *Carrier) plan(cat *catalogue, want int) planResult {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	res := c.res
+	res.mu.Lock()
+	defer res.mu.Unlock()
 	groups := slices.Clone(cat.groups)
-	recent := c.consumed[:0]
-	for _, b := range c.consumed {
+	recent := res.consumed[:0]
+	for _, b := range res.consumed {
 		if time.Since(b.at) < time.Minute {
 			recent = append(recent, b)
 		}
 	}
-	c.consumed = recent
+	res.consumed = recent
 	for i := range groups {
 		id := groups[i].DIDGroupID
-		groups[i].Stock -= c.inflight[id]
-		for _, b := range c.consumed {
+		groups[i].Stock -= res.inflight[id]
+		for _, b := range res.consumed {
 			if b.group == id && !b.at.Before(cat.fetchedAt) {
 				groups[i].Stock -= b.qty // bought after the listing was taken
 			}
@@ -236,16 +237,16 @@ func (c *Carrier) plan(cat *catalogue, want int) planResult {
 	// Money is reserved like stock: the balance was listed before the checkouts of other
 	// orders planned here, which it does not show yet (an auto-refill account does not
 	// stop them at checkout either).
-	taken := c.reservedCents
-	for _, b := range c.consumed {
+	taken := res.reservedCents
+	for _, b := range res.consumed {
 		if !b.at.Before(cat.fetchedAt) {
 			taken += b.cents // debited after the balance was read
 		}
 	}
 	r := makePlan(groups, want, c.budgetCents(cat.balance, taken))
 	for _, l := range r.lines {
-		c.inflight[l.GroupID] += l.Quantity
-		c.reservedCents += l.Quantity * l.UnitCents
+		res.inflight[l.GroupID] += l.Quantity
+		res.reservedCents += l.Quantity * l.UnitCents
 	}
 	switch {
 	case r.qty >= want:
@@ -274,12 +275,13 @@ func (c *Carrier) releaseOrder(o *order, bought bool) {
 	o.reserved = false
 	c.release(o.p.Plan)
 	if bought {
-		c.mu.Lock()
+		res := c.res
+		res.mu.Lock()
 		now := time.Now()
 		for _, l := range o.p.Plan {
-			c.consumed = append(c.consumed, consumption{group: l.GroupID, qty: l.Quantity, cents: l.Quantity * l.UnitCents, at: now})
+			res.consumed = append(res.consumed, consumption{group: l.GroupID, qty: l.Quantity, cents: l.Quantity * l.UnitCents, at: now})
 		}
-		c.mu.Unlock()
+		res.mu.Unlock()
 	}
 }
 
@@ -291,12 +293,13 @@ type consumption struct {
 
 // release gives back the stock and money reserved by plan.
 func (c *Carrier) release(lines []PlanLine) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	res := c.res
+	res.mu.Lock()
+	defer res.mu.Unlock()
 	for _, l := range lines {
-		c.reservedCents = max(c.reservedCents-l.Quantity*l.UnitCents, 0)
-		if c.inflight[l.GroupID] -= l.Quantity; c.inflight[l.GroupID] <= 0 {
-			delete(c.inflight, l.GroupID)
+		res.reservedCents = max(res.reservedCents-l.Quantity*l.UnitCents, 0)
+		if res.inflight[l.GroupID] -= l.Quantity; res.inflight[l.GroupID] <= 0 {
+			delete(res.inflight, l.GroupID)
 		}
 	}
 }

@@ -202,6 +202,9 @@ type Deps struct {
 	Logger     *slog.Logger
 	Now        func() time.Time
 	Metrics    Metrics
+	// Reservations are shared with the other carriers of the same Voxbone account (see
+	// AccountFingerprintOf); nil makes new ones.
+	Reservations *Reservations
 }
 
 // Carrier is the knm_voxbone carrier module. It is safe for concurrent use; several
@@ -223,11 +226,23 @@ type Carrier struct {
 	// fp is AccountFingerprintOf(s): which Voxbone account the carrier talks to.
 	fp string
 
+	res *Reservations
+}
+
+// Reservations are the stock and money planned by orders not checked out yet, and the
+// recent checkouts, that a plan takes off the listed stock and balance (Voxbone lowers them
+// only at checkout). Carriers of one account that share one Reservations (a carrier rebuilt
+// after a settings change and the old one finishing its orders) never plan the same stock
+// or money twice. It is safe for concurrent use.
+type Reservations struct {
 	mu            sync.Mutex
 	inflight      map[int]int   // DID group id -> DIDs planned by orders not yet checked out
 	reservedCents int           // cost of the plans of orders not yet checked out
 	consumed      []consumption // recent checkouts, for listings taken before them
 }
+
+// NewReservations returns empty reservations.
+func NewReservations() *Reservations { return &Reservations{inflight: map[int]int{}} }
 
 var _ knm.Carrier = (*Carrier)(nil)
 
@@ -242,8 +257,11 @@ func New(s Settings, d Deps) (*Carrier, error) {
 		return nil, knm.Errorf(knm.ErrInvalid, "knm_voxbone: a store is required")
 	}
 	c := &Carrier{s: s, store: d.Store, vx: d.Client, log: d.Logger, now: d.Now, metrics: d.Metrics,
-		settleTimeout: 6 * s.RequestTimeout, deliveryDeadline: DeliveryDeadline, inflight: map[int]int{},
+		settleTimeout: 6 * s.RequestTimeout, deliveryDeadline: DeliveryDeadline, res: d.Reservations,
 		fp: AccountFingerprintOf(s)}
+	if c.res == nil {
+		c.res = NewReservations()
+	}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
 	}

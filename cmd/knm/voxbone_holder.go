@@ -22,7 +22,8 @@ const voxboneRecheck = time.Second
 // voxboneHolder keeps the process's knm_voxbone carrier in step with
 // number_manager.voxbone. When the settings change it builds a new client and carrier
 // (orders already running finish on the old one); the rate limiter is kept across
-// rebuilds, so the budget is never reset by a config change. When Voxbone is not
+// rebuilds, so the budget is never reset by a config change, and so are the reservations of
+// orders in flight while the Voxbone account stays the same. When Voxbone is not
 // configured, or its settings are unusable, get says why, and knm runs without it.
 type voxboneHolder struct {
 	a     *app
@@ -39,6 +40,11 @@ type voxboneHolder struct {
 	limiter  ratelimit.Limiter
 	rps      int
 	redis    *redis.Client // the shared limiter's client, made once: a rate change must not leak one
+	// reservations are the stock and money planned by orders in flight, kept across
+	// rebuilds for the same Voxbone account (resAccount, its fingerprint) so a rebuilt
+	// carrier never plans what the old one is still buying.
+	reservations *cvoxbone.Reservations
+	resAccount   string
 }
 
 // get returns the current carrier, or nil and the reason there is none.
@@ -79,7 +85,8 @@ func (h *voxboneHolder) get(ctx context.Context) (*cvoxbone.Carrier, error) {
 	return c, nil
 }
 
-// build makes a client and a carrier for vc, keeping the limiter unless the rate changed.
+// build makes a client and a carrier for vc, keeping the limiter unless the rate changed
+// and the reservations unless the account changed.
 func (h *voxboneHolder) build(vc config.VoxboneConfig) (*cvoxbone.Carrier, error) {
 	a := h.a
 	m := a.metrics()
@@ -130,11 +137,15 @@ func (h *voxboneHolder) build(vc config.VoxboneConfig) (*cvoxbone.Carrier, error
 		PageSize: vc.PageSize, BaseURL: vc.BaseURL, RateLimitRPS: vc.RateLimitRPS, RequestTimeout: vc.RequestTimeout,
 		SearchMode: vc.SearchMode, MaxOrderQuantity: vc.MaxOrderQuantity, MaxOrderCost: vc.MaxOrderCost, CartTTL: vc.CartTTL,
 	}
+	if fp := cvoxbone.AccountFingerprintOf(st); h.reservations == nil || h.resAccount != fp {
+		h.reservations, h.resAccount = cvoxbone.NewReservations(), fp
+	}
 	return cvoxbone.New(st, cvoxbone.Deps{
-		Store:  h.store,
-		Client: cl,
-		Logger: a.logger,
-		Now:    time.Now,
+		Store:        h.store,
+		Client:       cl,
+		Logger:       a.logger,
+		Now:          time.Now,
+		Reservations: h.reservations,
 		Metrics: cvoxbone.Metrics{
 			Order: func(state string, _ int) { m.ObserveOrderState(state) },
 			Spent: func(cents int) { m.AddMoneySpent("account", float64(cents)/100) },
