@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/knmproject/knm"
@@ -99,7 +100,25 @@ type orderPayload struct {
 	// Account is the AccountFingerprint of the carrier that placed the order: only a carrier
 	// of that account settles it (rows without one are taken as the current account's).
 	Account string `json:"account,omitempty"`
+	// Conflicts are DIDs of the order that knm already stores otherwise (another module,
+	// or for assign_to another account): "number: why". They count as delivered, not
+	// imported, and are never moved.
+	Conflicts []string `json:"conflicts,omitempty"`
 }
+
+// addConflict records a conflicting DID once.
+func (p *orderPayload) addConflict(num, why string) {
+	for _, c := range p.Conflicts {
+		if strings.HasPrefix(c, num+":") {
+			return
+		}
+	}
+	p.Conflicts = append(p.Conflicts, num+": "+why)
+}
+
+// delivered is how many DIDs Voxbone delivered with a usable number: imported or in
+// conflict.
+func (p *orderPayload) delivered() int { return len(p.Imported) + len(p.Conflicts) }
 
 // bookkeeping reports whether the row is no order of its own (an idempotency fence or a
 // repeat's row): it is left out of listings and metrics.
@@ -160,19 +179,30 @@ func (c *Carrier) advance(ctx context.Context, o *order, state string) error {
 	if err != nil {
 		return err
 	}
+	prev := o.e
 	next := *o.e
 	next.State, next.Payload, next.Updated = state, raw, c.now()
 	if err := c.store.UpdateJournal(ctx, &next); err != nil {
 		return fmt.Errorf("knm_voxbone: journal order %s -> %s: %w", o.p.OrderID, state, err)
 	}
 	o.e = &next
-	if final(state) && c.metrics.Order != nil && !o.p.bookkeeping() {
+	if final(state) && prev.State != state && c.metrics.Order != nil && !o.p.bookkeeping() {
 		c.metrics.Order(state, len(o.p.Imported))
 	}
-	if final(state) && c.metrics.Spent != nil && len(o.p.Imported) > 0 {
-		// Voxbone charges for the DIDs it delivers: the plan's price, pro rata.
+	if final(state) && c.metrics.Spent != nil {
+		// Voxbone charges for the DIDs it delivers: the plan's price, pro rata. A final
+		// order finished again (late DIDs found by Reconcile) adds only what is new.
+		was := 0
+		if final(prev.State) {
+			var pp orderPayload
+			if json.Unmarshal(prev.Payload, &pp) == nil {
+				was = pp.delivered()
+			}
+		}
 		if qty, cents := o.p.planned(); qty > 0 {
-			c.metrics.Spent(cents * min(len(o.p.Imported), qty) / qty)
+			if d := cents*min(o.p.delivered(), qty)/qty - cents*min(was, qty)/qty; d > 0 {
+				c.metrics.Spent(d)
+			}
 		}
 	}
 	return nil
@@ -200,11 +230,14 @@ type OrderResult struct {
 	CartID          int        `json:"cart_id,omitempty"`
 	OrderReferences []string   `json:"order_references,omitempty"`
 	Numbers         []string   `json:"numbers"` // the DIDs brought into knm
-	Error           string     `json:"error,omitempty"`
-	IdempotencyKey  string     `json:"idempotency_key,omitempty"`
-	AssignTo        string     `json:"assign_to,omitempty"`
-	Created         time.Time  `json:"created"`
-	Updated         time.Time  `json:"updated"`
+	// Conflicts are DIDs bought by the order that knm stores otherwise (another module,
+	// or another account than assign_to): "number: why"; never moved.
+	Conflicts      []string  `json:"conflicts,omitempty"`
+	Error          string    `json:"error,omitempty"`
+	IdempotencyKey string    `json:"idempotency_key,omitempty"`
+	AssignTo       string    `json:"assign_to,omitempty"`
+	Created        time.Time `json:"created"`
+	Updated        time.Time `json:"updated"`
 	// Replayed is true when the result is that of an earlier request with the same
 	// idempotency key.
 	Replayed bool `json:"replayed,omitempty"`
@@ -219,7 +252,7 @@ func (o *order) result() *OrderResult {
 	return &OrderResult{
 		OrderID: o.p.OrderID, State: o.e.State, QueryID: o.p.QueryID, Plan: o.p.Plan,
 		Quantity: qty, CostCents: cents, CartID: o.p.CartID, OrderReferences: o.p.OrderReferences,
-		Numbers: nums, Error: o.p.Error, IdempotencyKey: o.p.IdempotencyKey, AssignTo: o.p.AssignTo,
+		Numbers: nums, Conflicts: o.p.Conflicts, Error: o.p.Error, IdempotencyKey: o.p.IdempotencyKey, AssignTo: o.p.AssignTo,
 		Created: o.e.Created, Updated: o.e.Updated,
 	}
 }

@@ -480,7 +480,7 @@ func (c *Carrier) finish(ctx context.Context, o *order) (*orderOutcome, error) {
 		wg      sync.WaitGroup
 		cartErr error
 	)
-	if o.p.CartID != 0 {
+	if o.p.CartID != 0 && !final(o.e.State) { // a final order's cart is gone already
 		wg.Go(func() {
 			if err := c.vx.DeleteCart(ctx, o.p.CartID); err != nil && !cartGone(err) {
 				cartErr = err
@@ -505,8 +505,8 @@ func (c *Carrier) finish(ctx context.Context, o *order) (*orderOutcome, error) {
 	if err := errors.Join(fetchErr, impErr, cartErr); err != nil {
 		o.p.Error = err.Error()
 		stay := StateCheckedOut
-		if o.e.State == StateAwaitingDelivery {
-			stay = StateAwaitingDelivery
+		if o.e.State == StateAwaitingDelivery || final(o.e.State) {
+			stay = o.e.State // a final order (late DIDs found by Reconcile) stays final
 		}
 		if werr := c.advance(ctx, o, stay); werr != nil {
 			c.log.Warn("knm_voxbone: journal write failed", "order", o.p.OrderID, "error", werr)
@@ -520,8 +520,8 @@ func (c *Carrier) finish(ctx context.Context, o *order) (*orderOutcome, error) {
 	}
 	o.p.Error = ""
 	state := StateImported
-	if planned, _ := o.p.planned(); len(o.p.Imported) < planned {
-		msg := fmt.Sprintf("voxbone delivered %d of %d DIDs", len(o.p.Imported), planned)
+	if planned, _ := o.p.planned(); o.p.delivered() < planned {
+		msg := fmt.Sprintf("voxbone delivered %d of %d DIDs", o.p.delivered(), planned)
 		if len(o.p.BadDIDs) > 0 {
 			msg += fmt.Sprintf(" (%d more with an unusable number: %s)", len(o.p.BadDIDs), strings.Join(o.p.BadDIDs, "; "))
 		}
@@ -533,6 +533,14 @@ func (c *Carrier) finish(ctx context.Context, o *order) (*orderOutcome, error) {
 		} else {
 			state = StatePartial
 			o.p.Error = msg + "; the rest were not delivered by " + deadline.UTC().Format(time.RFC3339)
+		}
+	}
+	if len(o.p.Conflicts) > 0 {
+		note := fmt.Sprintf("%d DID(s) bought but stored otherwise in knm, not moved: %s", len(o.p.Conflicts), strings.Join(o.p.Conflicts, "; "))
+		if o.p.Error == "" {
+			o.p.Error = note
+		} else {
+			o.p.Error += "; " + note
 		}
 	}
 	if err := c.advance(ctx, o, state); err != nil {
@@ -556,7 +564,9 @@ func (c *Carrier) deliveryDeadlineOf(o *order) time.Time {
 // importDIDs stores the DIDs in one transaction: available and unassigned, or in_service
 // for the order's assign_to account, module knm_voxbone, carrier_data the DID as Voxbone
 // sent it. DIDs already stored as knm_voxbone numbers count as imported (an import that
-// ran before a crash); a DID stored under another module is reported, never overwritten.
+// ran before a crash); a DID stored under another module, or (for assign_to) for another
+// account, is recorded in the order's Conflicts, never overwritten, and counts as
+// delivered but not imported.
 func (c *Carrier) importDIDs(ctx context.Context, o *order, dids []voxbone.DID) (*orderOutcome, error) {
 	out := &orderOutcome{}
 	ns := make([]*knm.Number, 0, len(dids))
@@ -584,6 +594,7 @@ func (c *Carrier) importDIDs(ctx context.Context, o *order, dids []voxbone.DID) 
 		return out, fmt.Errorf("store DIDs of order %s: %w", o.p.OrderID, err)
 	}
 	skip := map[string]bool{}
+	conflict := map[string]bool{}
 	var errs []error
 	for _, num := range skipped {
 		skip[num] = true
@@ -592,7 +603,10 @@ func (c *Carrier) importDIDs(ctx context.Context, o *order, dids []voxbone.DID) 
 		case err != nil:
 			errs = append(errs, err)
 		case cur.ModuleName != ModuleName:
-			errs = append(errs, knm.NumberExists(num).WithCause("bought from voxbone but stored with module "+cur.ModuleName))
+			// Never overwritten; delivered (and billed) but not knm_voxbone's: reported on
+			// the order, which can still finish.
+			conflict[num] = true
+			o.p.addConflict(num, "bought from voxbone but stored with module "+cur.ModuleName)
 		case o.p.AssignTo == "":
 			if cur.State == knm.StateAvailable && cur.AssignedTo == "" {
 				out.rows = append(out.rows, row(cur))
@@ -610,9 +624,17 @@ func (c *Carrier) importDIDs(ctx context.Context, o *order, dids []voxbone.DID) 
 					"order", o.p.OrderID, "number", num, "account", o.p.AssignTo)
 			}
 		default:
-			errs = append(errs, knm.Errorf(knm.ErrConflict, "%s was bought for account %s but is stored %s for account %q; not moved",
-				num, o.p.AssignTo, cur.State, cur.AssignedTo))
+			// Someone else has the number: never moved. Reported on the order, which counts
+			// it as delivered but not imported and can still finish.
+			conflict[num] = true
+			o.p.addConflict(num, fmt.Sprintf("bought for account %s but stored %s for account %q",
+				o.p.AssignTo, cur.State, cur.AssignedTo))
 		}
+	}
+	if len(conflict) > 0 {
+		// Rows written before conflicts were recorded may list them as imported.
+		o.p.Imported = slices.DeleteFunc(o.p.Imported, func(n string) bool { return conflict[n] })
+		c.log.Warn("knm_voxbone: bought DIDs stored otherwise in knm; not moved", "order", o.p.OrderID, "conflicts", o.p.Conflicts)
 	}
 	seen := map[string]bool{}
 	for _, n := range o.p.Imported {
@@ -621,6 +643,9 @@ func (c *Carrier) importDIDs(ctx context.Context, o *order, dids []voxbone.DID) 
 	for _, n := range ns {
 		if !skip[n.Number] && n.State == knm.StateAvailable {
 			out.rows = append(out.rows, row(n))
+		}
+		if conflict[n.Number] {
+			continue
 		}
 		if !seen[n.Number] {
 			seen[n.Number] = true

@@ -2,7 +2,9 @@ package voxbone
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -20,6 +22,8 @@ type DIDSummary struct {
 	CountryCodeA3  string `json:"country_code_a3"`
 	AreaCode       string `json:"area_code"`
 	OrderReference string `json:"order_reference,omitempty"`
+	// Order is the knm order the DID was bought by, when the journal has it.
+	Order string `json:"order,omitempty"`
 }
 
 // ReconcileReport compares the Voxbone account with knm's knm_voxbone numbers.
@@ -37,6 +41,14 @@ type ReconcileReport struct {
 	InOrders []DIDSummary `json:"in_orders,omitempty"`
 	// Invalid are DIDs whose e164 is not a usable number (never imported).
 	Invalid []string `json:"invalid,omitempty"`
+	// LateDeliveries are unknown DIDs of orders the journal has finished (imported or
+	// partial): Voxbone delivered them after the order stopped waiting. With importMissing
+	// their order imports them (Imported counts them); otherwise they are also listed in
+	// UnknownToKnm.
+	LateDeliveries []DIDSummary `json:"late_deliveries,omitempty"`
+	// OrderConflicts are DIDs bought by knm's orders that knm stores otherwise (another
+	// module, or another account than the order's assign_to): never moved.
+	OrderConflicts []string `json:"order_conflicts,omitempty"`
 }
 
 // accountDIDs lists every DID of the account (all pages), keyed by E.164 with "+", and
@@ -59,48 +71,66 @@ func (c *Carrier) accountDIDs(ctx context.Context) (map[string]voxbone.DID, []st
 	return out, bad, nil
 }
 
-// unfinishedOrderRefs returns the Voxbone order references of the orders the journal has
-// not finished: those it recorded, and for orders whose checkout answer is unknown, those
-// Voxbone lists under the order id as customerReference.
-func (c *Carrier) unfinishedOrderRefs(ctx context.Context) (map[string]bool, error) {
-	es, err := c.store.FindJournals(ctx, knm.JournalFilter{Carrier: ModuleName, States: unfinishedStates})
+// journalOrders returns the journal's orders (of this account) by Voxbone order reference:
+// the references each recorded, and for orders whose checkout answer is unknown, those
+// Voxbone lists under the order id as customerReference. It also returns every order
+// with conflicts.
+func (c *Carrier) journalOrders(ctx context.Context) (byRef map[string]*order, conflicted []*order, err error) {
+	es, err := c.store.FindJournals(ctx, knm.JournalFilter{Carrier: ModuleName})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	refs := map[string]bool{}
+	byRef = map[string]*order{}
 	for _, e := range es {
+		if isCancelRow(e) {
+			continue
+		}
 		o, err := decodeOrder(e)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
+		}
+		if o.p.bookkeeping() || c.otherAccount(o) != nil {
+			continue
+		}
+		if len(o.p.Conflicts) > 0 {
+			conflicted = append(conflicted, o)
 		}
 		for _, r := range o.p.OrderReferences {
-			refs[r] = true
+			byRef[r] = o
 		}
-		if e.State != StateCheckoutSent || len(o.p.OrderReferences) > 0 || c.otherAccount(o) != nil {
+		if e.State != StateCheckoutSent || len(o.p.OrderReferences) > 0 {
 			continue
 		}
 		orders, err := c.vx.ListAllOrders(ctx, voxbone.ListOrdersOptions{CustomerReference: o.p.OrderID})
 		if err != nil {
-			return nil, carrierError("voxbone: list orders of "+o.p.OrderID, err)
+			return nil, nil, carrierError("voxbone: list orders of "+o.p.OrderID, err)
 		}
 		for _, vo := range orders {
 			if vo.CustomerReference == o.p.OrderID && vo.Reference != "" {
-				refs[vo.Reference] = true
+				byRef[vo.Reference] = o
 			}
 		}
 	}
-	return refs, nil
+	return byRef, conflicted, nil
 }
 
 // Reconcile lists every DID of the Voxbone account and compares it with the database's
-// knm_voxbone numbers (any state). With importMissing, DIDs unknown to knm are stored
-// available and unassigned, with the DID as carrier data.
+// knm_voxbone numbers (any state). DIDs unknown to knm are matched to the journal's orders
+// by their order reference:
+//   - a DID of an order not finished yet is Recover's to import (InOrders);
+//   - a DID of a finished order (imported or partial: Voxbone delivered it late, after
+//     the delivery deadline, say) is listed in LateDeliveries and UnknownToKnm; with
+//     importMissing it is imported by the order itself, as Recover would have (in service
+//     for the order's assign_to account), and a partial order it completes becomes
+//     imported;
+//   - any other is listed in UnknownToKnm, and with importMissing stored available and
+//     unassigned, with the DID as carrier data.
 func (c *Carrier) Reconcile(ctx context.Context, importMissing bool) (*ReconcileReport, error) {
 	dids, bad, err := c.accountDIDs(ctx)
 	if err != nil {
 		return nil, err
 	}
-	pending, err := c.unfinishedOrderRefs(ctx)
+	byRef, conflicted, err := c.journalOrders(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -109,6 +139,11 @@ func (c *Carrier) Reconcile(ctx context.Context, importMissing bool) (*Reconcile
 		return nil, err
 	}
 	rep := &ReconcileReport{UnknownToKnm: []DIDSummary{}, MissingAtVoxbone: []string{}, Invalid: bad}
+	for _, o := range conflicted {
+		for _, cf := range o.p.Conflicts {
+			rep.OrderConflicts = append(rep.OrderConflicts, "order "+o.p.OrderID+": "+cf)
+		}
+	}
 	inKnm := make(map[string]bool, len(known))
 	for _, n := range known {
 		inKnm[n.Number] = true
@@ -116,7 +151,11 @@ func (c *Carrier) Reconcile(ctx context.Context, importMissing bool) (*Reconcile
 			rep.MissingAtVoxbone = append(rep.MissingAtVoxbone, n.Number)
 		}
 	}
-	var missing []*knm.Number
+	var (
+		missing []*knm.Number
+		late    = map[string][]DIDSummary{} // order id -> its late DIDs
+		lateOf  = map[string]*order{}
+	)
 	for num, d := range dids {
 		if inKnm[num] {
 			continue
@@ -126,22 +165,64 @@ func (c *Carrier) Reconcile(ctx context.Context, importMissing bool) (*Reconcile
 		if d.OrderReference != nil {
 			s.OrderReference = *d.OrderReference
 		}
-		if pending[s.OrderReference] {
-			rep.InOrders = append(rep.InOrders, s) // Recover's to import
-			continue
+		if o := byRef[s.OrderReference]; o != nil && s.OrderReference != "" {
+			s.Order = o.p.OrderID
+			if !final(o.e.State) {
+				rep.InOrders = append(rep.InOrders, s) // Recover's to import
+				continue
+			}
+			if o.e.State != StateFailed {
+				late[o.p.OrderID] = append(late[o.p.OrderID], s)
+				lateOf[o.p.OrderID] = o
+				rep.LateDeliveries = append(rep.LateDeliveries, s)
+				if importMissing {
+					continue // imported by its order below
+				}
+				rep.UnknownToKnm = append(rep.UnknownToKnm, s)
+				continue
+			}
 		}
 		rep.UnknownToKnm = append(rep.UnknownToKnm, s)
 		n, _ := c.didNumber(d, "")
 		missing = append(missing, n)
 	}
+	if importMissing {
+		ids := slices.Sorted(maps.Keys(late))
+		var errs []error
+		for _, id := range ids {
+			o := lateOf[id]
+			_, ferr := c.finish(ctx, o)
+			done := map[string]bool{}
+			for _, n := range o.p.Imported {
+				done[n] = true
+			}
+			for _, s := range late[id] {
+				if done[s.E164] {
+					rep.Imported++
+				} else {
+					rep.UnknownToKnm = append(rep.UnknownToKnm, s)
+				}
+			}
+			if ferr != nil && !knm.IsErrorName(ferr, knm.ErrUnavailable) { // unavailable: still short (partial)
+				errs = append(errs, ferr)
+			}
+		}
+		if err := errors.Join(errs...); err != nil {
+			sortSummaries(rep.UnknownToKnm)
+			sortSummaries(rep.InOrders)
+			sortSummaries(rep.LateDeliveries)
+			return rep, err
+		}
+	}
 	sortSummaries(rep.UnknownToKnm)
 	sortSummaries(rep.InOrders)
+	sortSummaries(rep.LateDeliveries)
 	if importMissing && len(missing) > 0 {
 		skipped, err := c.store.ImportNumbers(ctx, missing)
 		if err != nil {
 			return rep, err
 		}
-		rep.Imported = len(missing) - len(skipped)
+		rep.Imported += len(missing) - len(skipped)
 		rep.Conflicts = skipped
 	}
 	return rep, nil

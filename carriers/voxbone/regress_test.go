@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -260,5 +261,68 @@ func TestSharedReservations(t *testing.T) {
 	}
 	if c := build(nil).plan(cat, 3); c.qty != 3 {
 		t.Errorf("a carrier with its own reservations planned %d, want 3", c.qty)
+	}
+}
+
+// TestLateDeliveryAfterPartial: a DID Voxbone delivers after the order's delivery deadline
+// (the order is partial, final) is listed by Reconcile with its order, and reconcile
+// --import brings it in through the order itself: in service for the order's account, the
+// order imported, the money counted once.
+func TestLateDeliveryAfterPartial(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	ld := newLateDelivery(t)
+	store := openSQLite(t)
+	acct := strings.Repeat("a", 32)
+	if err := store.CreateAccount(ctx, &knm.Account{ID: acct, Name: "a", Enabled: true}); err != nil {
+		t.Fatal(err)
+	}
+	c := newTestCarrier(t, testSettings(ld.srv.URL), store, nil)
+	c.deliveryDeadline = -time.Hour
+	var spent, orders atomic.Int64
+	c.metrics.Spent = func(cents int) { spent.Add(int64(cents)) }
+	c.metrics.Order = func(string, int) { orders.Add(1) }
+	res, err := c.Order(ctx, OrderRequest{GroupID: 5116, Quantity: 3, Country: "US", AssignTo: acct})
+	if err != nil || res.State != StatePartial || len(res.Numbers) != 2 {
+		t.Fatalf("order: %+v, %v", res, err)
+	}
+	ld.deliver.Store(true)
+	if rep, err := c.Recover(ctx); err != nil || rep.Examined != 0 {
+		t.Fatalf("recover: %+v, %v", rep, err)
+	}
+
+	rep, err := c.Reconcile(ctx, false)
+	if err != nil || len(rep.LateDeliveries) != 1 || rep.LateDeliveries[0].E164 != ld.late || rep.LateDeliveries[0].Order != res.OrderID ||
+		len(rep.UnknownToKnm) != 1 || rep.Imported != 0 {
+		t.Fatalf("reconcile: %+v, %v", rep, err)
+	}
+	if _, err := store.GetNumber(ctx, ld.late); !knm.IsErrorName(err, knm.ErrNotFound) {
+		t.Fatalf("reconcile without --import stored the late DID: %v", err)
+	}
+
+	rep, err = c.Reconcile(ctx, true)
+	if err != nil || rep.Imported != 1 || len(rep.UnknownToKnm) != 0 || len(rep.LateDeliveries) != 1 {
+		t.Fatalf("reconcile --import: %+v, %v", rep, err)
+	}
+	n, err := store.GetNumber(ctx, ld.late)
+	if err != nil || n.State != knm.StateInService || n.AssignedTo != acct || n.ModuleName != ModuleName {
+		t.Fatalf("late DID stored %+v, %v", n, err)
+	}
+	got, err := c.GetOrder(ctx, res.OrderID)
+	if err != nil || got.State != StateImported || len(got.Numbers) != 3 || got.Error != "" {
+		t.Fatalf("order after the late delivery: %+v, %v", got, err)
+	}
+	if want := int64(got.CostCents); spent.Load() != want {
+		t.Errorf("spent %d cents, want %d", spent.Load(), want)
+	}
+	if orders.Load() != 2 { // partial, then imported
+		t.Errorf("%d final order events, want 2", orders.Load())
+	}
+	// Again: nothing left to do, nothing counted twice.
+	if rep, err := c.Reconcile(ctx, true); err != nil || rep.Imported != 0 || len(rep.UnknownToKnm) != 0 || len(rep.LateDeliveries) != 0 {
+		t.Errorf("reconcile again: %+v, %v", rep, err)
+	}
+	if want := int64(got.CostCents); spent.Load() != want {
+		t.Errorf("spent %d cents after a second reconcile, want %d", spent.Load(), want)
 	}
 }

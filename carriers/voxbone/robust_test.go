@@ -125,7 +125,8 @@ func TestLowGroupCount(t *testing.T) {
 
 // lateDelivery makes group 5116 look as if it had 5 DIDs in stock while the emulator has
 // 2, so an order of 3 is back-ordered by one; once deliver is set, inventory/did answers
-// for the order's reference also list a third DID, as Voxbone does when it delivers late.
+// for the order's reference (and for the whole account) also list a third DID, as Voxbone
+// does when it delivers late.
 type lateDelivery struct {
 	e       *emulator.Emulator
 	srv     *httptest.Server
@@ -149,9 +150,11 @@ func newLateDelivery(t *testing.T) *lateDelivery {
 		}
 	}}
 	dids := &rewriter{e: groups, endpoint: "did.list", edit: func(r *http.Request, m map[string]any) {
-		ref := r.URL.Query().Get("orderReference")
+		q := r.URL.Query()
+		ref := q.Get("orderReference")
+		whole := ref == "" && q.Get("e164Pattern") == "" && q.Get("didIds") == "" // the account's listing
 		ds, _ := m["dids"].([]any)
-		if !ld.deliver.Load() || ref == "" || len(ds) == 0 {
+		if !ld.deliver.Load() || (ref == "" && !whole) || len(ds) == 0 {
 			return
 		}
 		d := map[string]any{}
@@ -302,7 +305,7 @@ func TestReconcileBeforeRecoverAssignTo(t *testing.T) {
 
 // TestAssignToFromPool: DIDs of an assign_to order already stored available (by an older
 // reconcile --import, say) are moved in service to the account by Recover; one stored for
-// another account is left alone, reported, and keeps the order unfinished.
+// another account is left alone and reported as the order's conflict, and the order finishes.
 func TestAssignToFromPool(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -333,17 +336,28 @@ func TestAssignToFromPool(t *testing.T) {
 	}
 	c2 := newTestCarrier(t, s2, store2, nil)
 	rr, err := c2.Recover(ctx)
-	if err != nil || len(rr.Unsettled) != 1 || !strings.Contains(rr.Unsettled[0], other) {
+	if err != nil || rr.Imported != 1 || len(rr.Unsettled) != 0 {
 		t.Fatalf("recover with a conflict %+v, %v", rr, err)
 	}
 	if n, _ := store2.GetNumber(ctx, taken.Number); n.AssignedTo != other {
 		t.Errorf("%s moved to %q", taken.Number, n.AssignedTo)
 	}
+	// The order finishes: the conflicting DID counts as delivered, not imported, and is
+	// reported on the order and by Reconcile.
 	os, _ := c2.ListOrders(ctx)
-	if len(os) != 1 || os[0].State != StateCheckedOut {
+	if len(os) != 1 || os[0].State != StateImported || len(os[0].Numbers) != 2 || slices.Contains(os[0].Numbers, taken.Number) ||
+		len(os[0].Conflicts) != 1 || !strings.Contains(os[0].Conflicts[0], other) || !strings.Contains(os[0].Error, taken.Number) {
 		t.Errorf("order with a conflict: %+v", os)
 	}
-	_ = acct2
+	assertAssigned(t, store2, c2, acct2, 2)
+	rep, err := c2.Reconcile(ctx, false)
+	if err != nil || len(rep.OrderConflicts) != 1 || !strings.Contains(rep.OrderConflicts[0], os[0].OrderID) ||
+		!strings.Contains(rep.OrderConflicts[0], taken.Number) {
+		t.Errorf("reconcile with a conflict: %+v, %v", rep, err)
+	}
+	if rr, err := c2.Recover(ctx); err != nil || rr.Examined != 0 {
+		t.Errorf("recover again: %+v, %v", rr, err)
+	}
 }
 
 // diedAfterCheckout: a carrier buying 3 DIDs of group 5116 for a new account dies as the
