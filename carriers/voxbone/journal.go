@@ -29,6 +29,13 @@ import (
 //	partial       final: as imported, but Voxbone delivered fewer DIDs than ordered by the
 //	              delivery deadline (DeliveryDeadline after the checkout)
 //	failed        final: nothing was bought and the cart is gone
+//
+// A DID Voxbone delivers after its order is final (imported or partial) is found by
+// Reconcile and, with importMissing, imported by its order (partial becomes imported when
+// the count is complete). DIDs knm already stores otherwise (another module, or another
+// account than assign_to) are the order's Conflicts: delivered, never moved, not imported.
+// Every order records its Voxbone account (Account); a carrier of another account leaves
+// it alone. Releases journal their cancels under "cancel-<didId>" rows (see release.go).
 const (
 	StatePlanned      = "planned"
 	StateCartCreated  = "cart_created"
