@@ -149,6 +149,18 @@ func (a *app) voxboneCarrierCommands() []*cobra.Command {
 			for _, n := range rep.Conflicts {
 				fmt.Fprintf(a.stdout, "  stored under another module (left alone): %s\n", n)
 			}
+			for _, d := range rep.InOrders {
+				fmt.Fprintf(a.stdout, "  of an unfinished order (recover imports it): %s (DID %d)\n", d.E164, d.DIDID)
+			}
+			for _, d := range rep.LateDeliveries {
+				fmt.Fprintf(a.stdout, "  delivered late for a finished order%s: %s (DID %d)\n", importHint(importMissing), d.E164, d.DIDID)
+			}
+			for _, n := range rep.OrderConflicts {
+				fmt.Fprintf(a.stdout, "  bought by an order but stored otherwise (left alone): %s\n", n)
+			}
+			for _, n := range rep.Invalid {
+				fmt.Fprintf(a.stdout, "  not a usable number (ignored): %s\n", n)
+			}
 			return nil
 		},
 	}
@@ -182,4 +194,12 @@ func (a *app) voxboneCarrierCommands() []*cobra.Command {
 		},
 	}
 	return []*cobra.Command{order, carts, reconcile, recover}
+}
+
+// importHint tells whether a late delivery was imported or how to import it.
+func importHint(imported bool) string {
+	if imported {
+		return " (imported through its order)"
+	}
+	return " (--import brings it in through its order)"
 }
