@@ -21,6 +21,7 @@ import (
 	"github.com/knmproject/knm/carriers"
 	"github.com/knmproject/knm/carriers/local"
 	"github.com/knmproject/knm/config"
+	"github.com/knmproject/knm/e164"
 	"github.com/knmproject/knm/manager"
 	"github.com/knmproject/knm/store"
 )
@@ -74,6 +75,8 @@ func newTestEnvWrapped(t *testing.T, dsn string, voxbone Voxbone, wrap func(knm.
 				ReleasedState: string(nm.ReleasedState), SearchCacheTTL: nm.SearchCacheTTL}, nil
 		},
 		Carriers: func(names []string) []knm.Carrier { return reg.New(names, nil) },
+		// Kazoo's converters, as cmd/knm wires them.
+		Normalize: e164.Default().Normalize,
 	})
 	if err != nil {
 		t.Fatal(err)

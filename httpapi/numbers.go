@@ -102,28 +102,18 @@ func checkNumberInput(s, field string) (string, error) {
 	return t, nil
 }
 
-// normalizer returns the configured E.164 normaliser (number_manager's converters), the
-// one cmd/knm builds the manager with, so the API sees numbers as the manager does.
-func (s *Server) normalizer(ctx context.Context) (func(string) string, error) {
-	nm, err := s.cfg.NumberManager(ctx)
-	if err != nil {
-		return nil, err
-	}
-	norm, err := nm.Normalizer()
-	if err != nil {
-		return nil, err
-	}
-	return norm.Normalize, nil
+// normalizer returns the manager's E.164 normaliser (number_manager's converters, cached
+// by the manager's settings), so the API sees numbers exactly as the manager does.
+func (s *Server) normalizer(context.Context) (func(string) string, error) {
+	return s.mgr.Normalize, nil
 }
 
 // e164 is num in E.164 when the configured normaliser makes it so, else num as given
 // (trimmed): the number an error about num names.
-func (s *Server) e164(ctx context.Context, num string) string {
+func (s *Server) e164(_ context.Context, num string) string {
 	num = strings.TrimSpace(num)
-	if norm, err := s.normalizer(ctx); err == nil {
-		if e := norm(num); knm.IsE164(e) {
-			return e
-		}
+	if e := s.mgr.Normalize(num); knm.IsE164(e) {
+		return e
 	}
 	return num
 }

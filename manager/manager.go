@@ -151,6 +151,10 @@ func defaultDialcode(alpha2 string) string {
 	return ""
 }
 
+// Normalize turns user input into E.164 with the configured converters, as every
+// operation of the manager does (the result may still not be a valid number).
+func (m *Manager) Normalize(number string) string { return m.normalize(strings.TrimSpace(number)) }
+
 // currentPolicy returns the policy with defaults filled in.
 func (m *Manager) currentPolicy(ctx context.Context) (Policy, error) {
 	p, err := m.policy(ctx)
