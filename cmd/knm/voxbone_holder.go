@@ -23,7 +23,7 @@ const voxboneRecheck = time.Second
 // number_manager.voxbone. When the settings change it builds a new client and carrier
 // (orders already running finish on the old one); the rate limiter is kept across
 // rebuilds, so the budget is never reset by a config change, and so are the reservations of
-// orders in flight while the Voxbone account stays the same. When Voxbone is not
+// orders in flight, per Voxbone account. When Voxbone is not
 // configured, or its settings are unusable, get says why, and knm runs without it.
 type voxboneHolder struct {
 	a     *app
@@ -40,11 +40,11 @@ type voxboneHolder struct {
 	limiter  ratelimit.Limiter
 	rps      int
 	redis    *redis.Client // the shared limiter's client, made once: a rate change must not leak one
-	// reservations are the stock and money planned by orders in flight, kept across
-	// rebuilds for the same Voxbone account (resAccount, its fingerprint) so a rebuilt
-	// carrier never plans what the old one is still buying.
-	reservations *cvoxbone.Reservations
-	resAccount   string
+	// reservations are the stock and money planned by orders in flight, per Voxbone
+	// account (its fingerprint), kept across rebuilds so that a rebuilt carrier never plans
+	// what an older one of the same account is still buying, even after a switch to
+	// another account and back (A→B→A).
+	reservations map[string]*cvoxbone.Reservations
 }
 
 // get returns the current carrier, or nil and the reason there is none.
@@ -137,15 +137,21 @@ func (h *voxboneHolder) build(vc config.VoxboneConfig) (*cvoxbone.Carrier, error
 		PageSize: vc.PageSize, BaseURL: vc.BaseURL, RateLimitRPS: vc.RateLimitRPS, RequestTimeout: vc.RequestTimeout,
 		SearchMode: vc.SearchMode, MaxOrderQuantity: vc.MaxOrderQuantity, MaxOrderCost: vc.MaxOrderCost, CartTTL: vc.CartTTL,
 	}
-	if fp := cvoxbone.AccountFingerprintOf(st); h.reservations == nil || h.resAccount != fp {
-		h.reservations, h.resAccount = cvoxbone.NewReservations(), fp
+	fp := cvoxbone.AccountFingerprintOf(st)
+	if h.reservations == nil {
+		h.reservations = map[string]*cvoxbone.Reservations{}
+	}
+	res := h.reservations[fp]
+	if res == nil {
+		res = cvoxbone.NewReservations()
+		h.reservations[fp] = res
 	}
 	return cvoxbone.New(st, cvoxbone.Deps{
 		Store:        h.store,
 		Client:       cl,
 		Logger:       a.logger,
 		Now:          time.Now,
-		Reservations: h.reservations,
+		Reservations: res,
 		Metrics: cvoxbone.Metrics{
 			Order: func(state string, _ int) { m.ObserveOrderState(state) },
 			Spent: func(cents int) { m.AddMoneySpent("account", float64(cents)/100) },
