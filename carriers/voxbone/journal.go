@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -116,16 +117,58 @@ type orderPayload struct {
 // addConflict records a conflicting DID once.
 func (p *orderPayload) addConflict(num, why string) {
 	for _, c := range p.Conflicts {
-		if strings.HasPrefix(c, num+":") {
+		if conflictNumber(c) == num {
 			return
 		}
 	}
 	p.Conflicts = append(p.Conflicts, num+": "+why)
 }
 
+// Errors a failed row records when its checkout was sent (settleCheckout found no order
+// placed): matched by checkoutMayHaveHappened on rows written before CheckoutAt existed,
+// so they must stay as they are.
+const (
+	errCheckoutNotHappened = "checkout did not happen: "
+	errCheckoutInterrupted = "checkout interrupted (found by recover)"
+)
+
+// checkoutMayHaveHappened reports whether the order's checkout was sent: CheckoutAt is
+// set, the order has references, or (a row written before CheckoutAt existed) its error is
+// one only a sent checkout leaves. A failed order for which it is false bought nothing and
+// never will; one for which it is true is replayed, never bought again.
+func (p *orderPayload) checkoutMayHaveHappened() bool {
+	return p.CheckoutAt != nil || len(p.OrderReferences) > 0 ||
+		strings.Contains(p.Error, errCheckoutNotHappened) || strings.Contains(p.Error, errCheckoutInterrupted) ||
+		strings.Contains(p.Error, "checkout outcome unknown")
+}
+
+// conflictNumber is the number of a Conflicts entry ("number: why").
+func conflictNumber(c string) string {
+	num, _, _ := strings.Cut(c, ":")
+	return num
+}
+
+// dropConflict forgets num's conflict: the number has been imported since.
+func (p *orderPayload) dropConflict(num string) {
+	p.Conflicts = slices.DeleteFunc(p.Conflicts, func(c string) bool { return conflictNumber(c) == num })
+	if len(p.Conflicts) == 0 {
+		p.Conflicts = nil
+	}
+}
+
 // delivered is how many DIDs Voxbone delivered with a usable number: imported or in
-// conflict.
-func (p *orderPayload) delivered() int { return len(p.Imported) + len(p.Conflicts) }
+// conflict, each number once (rows written before a conflict was dropped on its import
+// may list it in both).
+func (p *orderPayload) delivered() int {
+	seen := make(map[string]bool, len(p.Imported)+len(p.Conflicts))
+	for _, n := range p.Imported {
+		seen[n] = true
+	}
+	for _, c := range p.Conflicts {
+		seen[conflictNumber(c)] = true
+	}
+	return len(seen)
+}
 
 // bookkeeping reports whether the row is no order of its own (an idempotency fence or a
 // repeat's row): it is left out of listings and metrics.
@@ -219,7 +262,7 @@ func (c *Carrier) advance(ctx context.Context, o *order, state string) error {
 // carrier's: there its cart, orders and DIDs are invisible, so a lookup finding nothing
 // would fail an order that bought numbers (or delete nothing while leaving its cart).
 func (c *Carrier) otherAccount(o *order) error {
-	if o.p.Account == "" || o.p.Account == c.fp {
+	if o.p.Account == "" || c.ownAccount(o.p.Account) {
 		return nil
 	}
 	return knm.Errorf(knm.ErrConflict, "voxbone order %s was placed on another Voxbone account (fingerprint %s, this one is %s); switch back to settle it",

@@ -197,7 +197,7 @@ func (c *Carrier) claimKey(ctx context.Context, r OrderRequest, id string) (*Ord
 				"idempotency key reused with a different request: order %s was for %d DID(s) of group %d%s",
 				first, fo.p.Quantity, fo.p.Group, assignNote(fo.p.AssignTo)).WithCause("idempotency_key")
 		}
-		if fo.e.State == StateFailed && fo.p.CheckoutAt == nil {
+		if fo.e.State == StateFailed && !fo.p.checkoutMayHaveHappened() {
 			// The key's order failed before its checkout (no stock, no credit, a Voxbone
 			// error, or abandoned and failed by Recover): it bought nothing and never will,
 			// so a retry must be able to buy. It goes on under a key derived from that

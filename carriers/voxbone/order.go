@@ -330,6 +330,7 @@ func (c *Carrier) execute(ctx context.Context, o *order) (*orderOutcome, error) 
 	at := c.now()
 	o.p.CheckoutAt = &at
 	if err := c.advance(ctx, o, StateCheckoutSent); err != nil {
+		o.p.CheckoutAt = nil // not sent: the failed row must let a retry of its key buy
 		return nil, c.abort(ctx, o, err)
 	}
 
@@ -452,7 +453,7 @@ func (c *Carrier) settleCheckout(ctx context.Context, o *order, cause error, byR
 		}
 	}
 	if len(refs) == 0 {
-		o.p.Error = "checkout did not happen: " + cause.Error()
+		o.p.Error = errCheckoutNotHappened + cause.Error()
 		if err := c.advance(ctx, o, StateFailed); err != nil {
 			c.log.Warn("knm_voxbone: journal write failed; recover will settle", "order", o.p.OrderID, "error", err)
 		}
@@ -612,9 +613,13 @@ func (c *Carrier) importDIDs(ctx context.Context, o *order, dids []voxbone.DID) 
 				out.rows = append(out.rows, row(cur))
 			}
 		case cur.AssignedTo == o.p.AssignTo:
+		case cur.AssignedTo == "" && cur.State == knm.StateAvailable && final(o.e.State):
+			// The order finished long ago (a late DID, found by Reconcile): a number in the
+			// pool was put there on purpose (an admin returned it), so it stays there.
 		case cur.AssignedTo == "" && cur.State == knm.StateAvailable:
-			// Stored before this import (reconcile --import, say) in the pool: the number
-			// was bought for the account, so it goes there, unless someone took it meanwhile.
+			// Stored before this import (reconcile --import, say) in the pool while the order
+			// was unfinished: the number was bought for the account, so it goes there, unless
+			// someone took it meanwhile.
 			next := cur.Clone()
 			next.State, next.AssignedTo = knm.StateInService, o.p.AssignTo
 			if err := c.store.UpdateNumber(ctx, next); err != nil {
@@ -651,6 +656,9 @@ func (c *Carrier) importDIDs(ctx context.Context, o *order, dids []voxbone.DID) 
 			seen[n.Number] = true
 			o.p.Imported = append(o.p.Imported, n.Number)
 		}
+		// A conflict of an earlier run that has been imported now (the other holder let the
+		// number go) is delivered once: imported, no longer in conflict.
+		o.p.dropConflict(n.Number)
 	}
 	return out, errors.Join(errs...)
 }

@@ -100,7 +100,7 @@ func (c *Carrier) recoverOne(ctx context.Context, e *knm.JournalEntry) (string, 
 			return e.State, err
 		}
 	case e.State == StateCheckoutSent:
-		_, err := c.settleCheckout(ctx, o, errors.New("checkout interrupted (found by recover)"), true)
+		_, err := c.settleCheckout(ctx, o, errors.New(errCheckoutInterrupted), true)
 		if !final(o.e.State) && o.e.State != StateAwaitingDelivery {
 			return o.e.State, errors.Join(err, errors.New("not settled"))
 		}

@@ -20,6 +20,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -225,6 +226,8 @@ type Carrier struct {
 	deliveryDeadline time.Duration
 	// fp is AccountFingerprintOf(s): which Voxbone account the carrier talks to.
 	fp string
+	// legacyFP is legacyFingerprintOf(s): rows recorded with it are this account's too.
+	legacyFP string
 
 	res *Reservations
 }
@@ -258,7 +261,7 @@ func New(s Settings, d Deps) (*Carrier, error) {
 	}
 	c := &Carrier{s: s, store: d.Store, vx: d.Client, log: d.Logger, now: d.Now, metrics: d.Metrics,
 		settleTimeout: 6 * s.RequestTimeout, deliveryDeadline: DeliveryDeadline, res: d.Reservations,
-		fp: AccountFingerprintOf(s)}
+		fp: AccountFingerprintOf(s), legacyFP: legacyFingerprintOf(s)}
 	if c.res == nil {
 		c.res = NewReservations()
 	}
@@ -314,10 +317,30 @@ func buildClient(s Settings, d Deps, log *slog.Logger) (*voxbone.Client, error) 
 }
 
 // AccountFingerprintOf names the Voxbone account settings s talk to, without revealing
-// any secret: a short hash of the environment, the base URL and the username (or, without
-// one, the API key). Orders record it, so that a carrier built for another account (the
-// settings were switched while an order was unfinished) leaves them alone.
+// any secret: a short hash of the effective base URL (base_url, or else the environment's
+// URL; normalised: scheme and host lower-cased, a default port and a trailing "/"
+// dropped), the username when one is set and a SHA-256 of the API key whenever one is
+// sent. The environment only chooses the URL and the password only proves the username,
+// so neither is part of it. Orders record it, so that a carrier built for another account
+// (the settings were switched while an order was unfinished) leaves them alone.
 func AccountFingerprintOf(s Settings) string {
+	s = s.withDefaults()
+	id := "knm_voxbone/2\x00" + normalBaseURL(effectiveBaseURL(s))
+	if s.Username != "" {
+		id += "\x00user:" + s.Username
+	}
+	if s.APIKey != "" {
+		key := sha256.Sum256([]byte(s.APIKey))
+		id += "\x00api_key:" + hex.EncodeToString(key[:])
+	}
+	sum := sha256.Sum256([]byte(id))
+	return hex.EncodeToString(sum[:6])
+}
+
+// legacyFingerprintOf is the fingerprint earlier versions recorded on orders and cancel
+// rows (environment, base URL as written, username or else API key): a carrier still
+// takes such rows as its own, so that an upgrade strands no unfinished order.
+func legacyFingerprintOf(s Settings) string {
 	s = s.withDefaults()
 	who := "user:" + s.Username
 	if s.Username == "" {
@@ -325,6 +348,48 @@ func AccountFingerprintOf(s Settings) string {
 	}
 	sum := sha256.Sum256([]byte("knm_voxbone\x00" + s.Environment + "\x00" + strings.TrimRight(s.BaseURL, "/") + "\x00" + who))
 	return hex.EncodeToString(sum[:6])
+}
+
+// effectiveBaseURL is the base URL the client of s sends requests to: base_url when set,
+// else the environment's.
+func effectiveBaseURL(s Settings) string {
+	if s.BaseURL != "" {
+		return s.BaseURL
+	}
+	switch s.Environment {
+	case "production":
+		return voxbone.ProductionURL
+	case "beta":
+		return voxbone.BetaURL
+	default:
+		return voxbone.SandboxURL
+	}
+}
+
+// normalBaseURL spells equivalent base URLs alike: scheme and host lower-cased, the
+// scheme's default port (:443 for https, :80 for http) dropped, no trailing "/". A URL
+// that does not parse (Validate refuses it) is only trimmed.
+func normalBaseURL(raw string) string {
+	u, err := url.Parse(strings.TrimSpace(raw))
+	if err != nil || u.Host == "" {
+		return strings.TrimRight(raw, "/")
+	}
+	scheme := strings.ToLower(u.Scheme)
+	host, port := strings.ToLower(u.Hostname()), u.Port()
+	if scheme == "https" && port == "443" || scheme == "http" && port == "80" {
+		port = ""
+	}
+	if port != "" || strings.Contains(host, ":") {
+		host = net.JoinHostPort(host, port)
+		host = strings.TrimSuffix(host, ":") // an IPv6 host without a port: [::1]
+	}
+	return scheme + "://" + host + strings.TrimRight(u.EscapedPath(), "/")
+}
+
+// ownAccount reports whether a row recorded with fingerprint fp was written for the
+// carrier's account (by this version, or by an earlier one with its older fingerprint).
+func (c *Carrier) ownAccount(fp string) bool {
+	return fp == c.fp || c.legacyFP != "" && fp == c.legacyFP
 }
 
 // AccountFingerprint is AccountFingerprintOf the carrier's settings, computed once.
