@@ -3,6 +3,7 @@ package voxbone
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -45,33 +46,54 @@ func (c *Carrier) DisconnectNumber(ctx context.Context, n *knm.Number) error {
 	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.settleTimeout)
 	defer cancel()
 	cancelled, err := c.vx.CancelDIDs(dctx, []int{id})
-	if err != nil && !voxbone.IsRateLimited(err) {
+	if err == nil && cancelled == 1 {
+		c.cancelDone(dctx, rec)
+		c.log.Info("knm_voxbone: DID cancelled", "number", num, "did_id", id)
+		return nil
+	}
+	if !voxbone.IsRateLimited(err) {
 		// The answer may be lost while the cancel happened (a dropped connection, a 5xx
-		// after the fact): look again, and if the DID is gone the cancel did happen.
+		// after the fact), or a numberCancelled other than 1 may misreport it: look again,
+		// and if the DID is gone the cancel did happen.
 		if again, lerr := c.lookupDID(dctx, num); lerr == nil && len(again) == 0 {
-			c.log.Warn("knm_voxbone: cancel answer lost but the DID is gone; cancelled", "number", num, "did_id", id, "error", err)
+			c.log.Warn("knm_voxbone: cancel not confirmed but the DID is gone; cancelled", "number", num, "did_id", id,
+				"error", err, "number_cancelled", cancelled)
 			c.cancelDone(dctx, rec)
 			return nil
 		}
 	}
+	if err == nil || cancelRefused(err) {
+		// Voxbone answered that it did not cancel (numberCancelled 0, a 4xx, 429/509): the
+		// row must not later pass for a cancel knm sent (see ownCancel).
+		c.cancelNotDone(dctx, rec)
+	}
 	if err != nil {
 		return carrierError(fmt.Sprintf("voxbone: cancel %s (DID %d)", num, id), err)
 	}
-	if cancelled != 1 {
-		return knm.Errorf(knm.ErrCarrier, "voxbone: cancel %s (DID %d): numberCancelled is %d, want 1", num, id, cancelled)
+	return knm.Errorf(knm.ErrCarrier, "voxbone: cancel %s (DID %d): numberCancelled is %d, want 1", num, id, cancelled)
+}
+
+// cancelRefused reports whether a failed cancel was answered by Voxbone with a definite
+// refusal (any 4xx, 429 and 509 included), so nothing was cancelled. Anything else (no
+// answer, a 5xx, a timeout) leaves the outcome unknown.
+func cancelRefused(err error) bool {
+	var ve *voxbone.Error
+	if !errors.As(err, &ve) {
+		return false
 	}
-	c.cancelDone(dctx, rec)
-	c.log.Info("knm_voxbone: DID cancelled", "number", num, "did_id", id)
-	return nil
+	return ve.HTTPStatus >= 400 && ve.HTTPStatus < 500 || ve.HTTPStatus == 509
 }
 
 // Journal rows of cancels: id cancelPrefix+didId, carrier knm_voxbone, state cancelSent
-// (written before POST ordering/cancel) then cancelDone (after Voxbone confirmed it).
+// (written before POST ordering/cancel) then cancelDone (after Voxbone confirmed it, or
+// the DID is gone) or cancelRefused (Voxbone answered that it cancelled nothing). A row
+// left sent means the outcome is unknown (no answer, a 5xx).
 // They are no orders: ListOrders and GetOrder leave them out.
 const (
-	cancelPrefix = "cancel-"
-	cancelSent   = "sent"
-	cancelDone   = "done"
+	cancelPrefix       = "cancel-"
+	cancelSent         = "sent"
+	cancelDone         = "done"
+	cancelRefusedState = "refused"
 )
 
 // cancelPayload is a cancel row's payload.
@@ -96,8 +118,21 @@ func (c *Carrier) recordCancel(ctx context.Context, id int, num string) (*knm.Jo
 	err = c.store.CreateJournal(ctx, e)
 	if knm.IsErrorName(err, knm.ErrConflict) {
 		// An earlier release of this DID journalled its cancel (and did not finish).
-		if prev, gerr := c.store.GetJournal(ctx, e.ID); gerr == nil && prev.Carrier == ModuleName {
-			return prev, nil
+		// Unless it says sent by this account already, it is written again as such: a cancel
+		// is about to be sent from here (an earlier refused one must not hide it).
+		prev, gerr := c.store.GetJournal(ctx, e.ID)
+		if gerr == nil && prev.Carrier == ModuleName {
+			var pp cancelPayload
+			if prev.State == cancelSent && json.Unmarshal(prev.Payload, &pp) == nil && pp.DIDID == id && pp.Account == c.fp {
+				return prev, nil
+			}
+			next := *prev
+			next.State, next.Payload, next.Updated = cancelSent, raw, now
+			if err = c.store.UpdateJournal(ctx, &next); err == nil {
+				return &next, nil
+			}
+		} else {
+			err = errors.Join(err, gerr)
 		}
 	}
 	if err != nil {
@@ -119,6 +154,17 @@ func (c *Carrier) cancelDone(ctx context.Context, e *knm.JournalEntry) {
 	}
 }
 
+// cancelNotDone marks the cancel row refused: Voxbone answered that it cancelled nothing.
+// A failure is only logged (the row saying sent is trusted only by this account, which
+// still lists the DID, so a later release cancels again).
+func (c *Carrier) cancelNotDone(ctx context.Context, e *knm.JournalEntry) {
+	next := *e
+	next.State, next.Updated = cancelRefusedState, c.now()
+	if err := c.store.UpdateJournal(ctx, &next); err != nil {
+		c.log.Warn("knm_voxbone: journal write after a refused cancel failed", "cancel", e.ID, "error", err)
+	}
+}
+
 // ownCancel reports whether knm sent the cancel of DID id itself: its cancel row exists
 // and says the cancel was confirmed, or was sent from this very account (which no longer
 // lists the DID, so it went through).
@@ -137,7 +183,7 @@ func (c *Carrier) ownCancel(ctx context.Context, id int) (bool, error) {
 	if json.Unmarshal(e.Payload, &p) != nil || p.DIDID != id {
 		return false, nil
 	}
-	return e.State == cancelDone || p.Account == c.fp, nil
+	return e.State == cancelDone || e.State == cancelSent && c.ownAccount(p.Account), nil
 }
 
 // alreadyGone decides a release whose number Voxbone no longer lists under its E.164. The
