@@ -34,7 +34,10 @@ import (
 // A DID Voxbone delivers after its order is final (imported or partial) is found by
 // Reconcile and, with importMissing, imported by its order (partial becomes imported when
 // the count is complete). DIDs knm already stores otherwise (another module, or another
-// account than assign_to) are the order's Conflicts: delivered, never moved, not imported.
+// account than assign_to) are the order's Conflicts: delivered, never moved, not imported;
+// one imported later (its holder let it go) leaves Conflicts, so it is counted once. Only an
+// unfinished order moves a number of its own from the pool to assign_to: for a final one, a
+// pooled number was put there on purpose and stays.
 // Every order records its Voxbone account (Account); a carrier of another account leaves
 // it alone. Releases journal their cancels under "cancel-<didId>" rows (see release.go).
 const (
