@@ -84,14 +84,6 @@ func TestAccountFingerprintReal(t *testing.T) {
 			t.Errorf("fingerprint %q", fp)
 		}
 	}
-	// Rows an earlier version recorded (its fingerprint) are still the account's own.
-	c, err := New(alice, Deps{Store: store, Logger: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !c.ownAccount(legacyFingerprintOf(alice)) || c.ownAccount(legacyFingerprintOf(Settings{Username: "bob", BaseURL: proxy})) {
-		t.Error("legacy fingerprints not told apart")
-	}
 }
 
 // TestConflictImportedLater: a DID of a partial order that another module held (the

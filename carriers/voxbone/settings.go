@@ -226,8 +226,6 @@ type Carrier struct {
 	deliveryDeadline time.Duration
 	// fp is AccountFingerprintOf(s): which Voxbone account the carrier talks to.
 	fp string
-	// legacyFP is legacyFingerprintOf(s): rows recorded with it are this account's too.
-	legacyFP string
 
 	res *Reservations
 }
@@ -261,7 +259,7 @@ func New(s Settings, d Deps) (*Carrier, error) {
 	}
 	c := &Carrier{s: s, store: d.Store, vx: d.Client, log: d.Logger, now: d.Now, metrics: d.Metrics,
 		settleTimeout: 6 * s.RequestTimeout, deliveryDeadline: DeliveryDeadline, res: d.Reservations,
-		fp: AccountFingerprintOf(s), legacyFP: legacyFingerprintOf(s)}
+		fp: AccountFingerprintOf(s)}
 	if c.res == nil {
 		c.res = NewReservations()
 	}
@@ -337,19 +335,6 @@ func AccountFingerprintOf(s Settings) string {
 	return hex.EncodeToString(sum[:6])
 }
 
-// legacyFingerprintOf is the fingerprint earlier versions recorded on orders and cancel
-// rows (environment, base URL as written, username or else API key): a carrier still
-// takes such rows as its own, so that an upgrade strands no unfinished order.
-func legacyFingerprintOf(s Settings) string {
-	s = s.withDefaults()
-	who := "user:" + s.Username
-	if s.Username == "" {
-		who = "api_key:" + s.APIKey
-	}
-	sum := sha256.Sum256([]byte("knm_voxbone\x00" + s.Environment + "\x00" + strings.TrimRight(s.BaseURL, "/") + "\x00" + who))
-	return hex.EncodeToString(sum[:6])
-}
-
 // effectiveBaseURL is the base URL the client of s sends requests to: base_url when set,
 // else the environment's.
 func effectiveBaseURL(s Settings) string {
@@ -387,10 +372,8 @@ func normalBaseURL(raw string) string {
 }
 
 // ownAccount reports whether a row recorded with fingerprint fp was written for the
-// carrier's account (by this version, or by an earlier one with its older fingerprint).
-func (c *Carrier) ownAccount(fp string) bool {
-	return fp == c.fp || c.legacyFP != "" && fp == c.legacyFP
-}
+// carrier's account.
+func (c *Carrier) ownAccount(fp string) bool { return fp == c.fp }
 
 // AccountFingerprint is AccountFingerprintOf the carrier's settings, computed once.
 func (c *Carrier) AccountFingerprint() string { return c.fp }
