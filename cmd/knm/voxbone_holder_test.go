@@ -72,6 +72,24 @@ func TestVoxboneHolder(t *testing.T) {
 	if _, err := h.get(ctx); err != nil || h.limiter == limiter {
 		t.Fatalf("rate change: %v (same limiter: %v)", err, h.limiter == limiter)
 	}
+
+	// Reservations follow the Voxbone account: another account has its own, and coming
+	// back to the first finds the stock and money its orders in flight had planned.
+	fpA := second.AccountFingerprint()
+	resA := h.reservations[fpA]
+	if resA == nil {
+		t.Fatal("no reservations kept for the account")
+	}
+	set("username", `"other"`)
+	other, err := h.get(ctx)
+	if err != nil || other.AccountFingerprint() == fpA || h.reservations[other.AccountFingerprint()] == resA {
+		t.Fatalf("account switch: %v", err)
+	}
+	set("username", `"user"`)
+	back, err := h.get(ctx)
+	if err != nil || back.AccountFingerprint() != fpA || h.reservations[fpA] != resA {
+		t.Fatalf("back to the first account: %v (same reservations: %v)", err, h.reservations[fpA] == resA)
+	}
 }
 
 // TestVoxboneUnavailableCLI: with knm_voxbone among the carriers but not configured, a
