@@ -115,7 +115,7 @@ func (c *Config) AccountSet(ctx context.Context, accountID, category, key string
 	if !json.Valid(value) {
 		return knm.Errorf(knm.ErrInvalid, "config: value for %s %s is not valid JSON", category, key)
 	}
-	return c.update(ctx, accountID, category, func(body json.RawMessage) (json.RawMessage, bool, error) {
+	return c.update(ctx, accountID, category, true, func(body json.RawMessage) (json.RawMessage, bool, error) {
 		nb, err := setPath(body, SplitKey(key), compact(value))
 		return nb, true, err
 	})

@@ -124,7 +124,7 @@ func (c *Config) lookupAny(ctx context.Context, category string, paths [][]strin
 // writeDefault stores def under default.<first spelling> unless some spelling appeared in
 // the default section meanwhile (another instance wrote it first: keep theirs).
 func (c *Config) writeDefault(ctx context.Context, category string, paths [][]string, def json.RawMessage) error {
-	return c.update(ctx, "", category, func(body json.RawMessage) (json.RawMessage, bool, error) {
+	return c.update(ctx, "", category, false, func(body json.RawMessage) (json.RawMessage, bool, error) {
 		for _, p := range paths {
 			if _, ok := getPath(body, append([]string{DefaultSection}, p...)); ok {
 				return nil, false, nil
@@ -138,7 +138,10 @@ func (c *Config) writeDefault(ctx context.Context, category string, paths [][]st
 // update applies change to the document (scope, id) under its revision, creating the
 // document with only its _id when missing, and retries when another writer got in first.
 // change returns the new body, or false to write nothing.
-func (c *Config) update(ctx context.Context, scope, id string, change func(json.RawMessage) (json.RawMessage, bool, error)) error {
+//
+// validate runs Validate on the new body: explicit writes are checked; a default written
+// back is a code default and needs no check (and must not fail because of another key).
+func (c *Config) update(ctx context.Context, scope, id string, validate bool, change func(json.RawMessage) (json.RawMessage, bool, error)) error {
 	for attempt := 0; attempt < maxWriteAttempts; attempt++ {
 		doc, err := c.getDoc(ctx, scope, id)
 		if err != nil {
@@ -160,8 +163,10 @@ func (c *Config) update(ctx context.Context, scope, id string, change func(json.
 		}
 		next := *doc
 		next.Body = body
-		if err := Validate(ctx, &next); err != nil {
-			return err
+		if validate {
+			if err := Validate(ctx, &next); err != nil {
+				return err
+			}
 		}
 		err = c.store.PutConfig(ctx, &next)
 		if knm.IsErrorName(err, knm.ErrConflict) {
@@ -194,7 +199,7 @@ func (c *Config) Set(ctx context.Context, category, key string, value json.RawMe
 		node = DefaultSection
 	}
 	path := append([]string{node}, SplitKey(key)...)
-	return c.update(ctx, "", category, func(body json.RawMessage) (json.RawMessage, bool, error) {
+	return c.update(ctx, "", category, true, func(body json.RawMessage) (json.RawMessage, bool, error) {
 		nb, err := setPath(body, path, compact(value))
 		return nb, true, err
 	})

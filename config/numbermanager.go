@@ -58,7 +58,12 @@ func (p *problems) err() error {
 	if len(p.list) == 0 {
 		return nil
 	}
-	return knm.Errorf(knm.ErrInvalid, "config: invalid %s: %s", p.category, strings.Join(p.list, "; "))
+	items := make([]string, len(p.list))
+	for i, msg := range p.list {
+		// The getters' messages start "config: <category> …": say it once, up front.
+		items[i] = strings.TrimPrefix(strings.TrimPrefix(msg, "config: "), p.category+" ")
+	}
+	return knm.Errorf(knm.ErrInvalid, "invalid %s: %s", p.category, strings.Join(items, "; "))
 }
 
 // NumberManager reads the number_manager category, writing back every missing default as

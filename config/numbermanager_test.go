@@ -89,7 +89,7 @@ func TestNumberManagerInvalid(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 	for _, want := range []string{"maximum_search_quantity must be at least 1", "released_state must be a number state, got gone",
-		"number_manager should_age must be a boolean", "number_search_timeout_ms must be at least 1", "search_cache_ttl_s must be at least 1"} {
+		"invalid number_manager: ", "should_age must be a boolean", "number_search_timeout_ms must be at least 1", "search_cache_ttl_s must be at least 1"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("err %q does not mention %q", err, want)
 		}
@@ -155,7 +155,7 @@ func TestVoxboneInvalid(t *testing.T) {
 		`search_mode must be order or pool, got "buy"`, "max_order_quantity must be at least 1",
 		"max_order_cost must not be negative", "cart_ttl_minutes must be at least 1",
 		"request_timeout_ms must be at least 1", "base_url must be an absolute http or https URL",
-		"number_manager.voxbone username must be a string"} {
+		"invalid number_manager.voxbone: ", "username must be a string"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("err does not mention %q:\n%v", want, err)
 		}

@@ -2,6 +2,8 @@ package config
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"strings"
 
 	"github.com/knmproject/knm"
@@ -12,18 +14,29 @@ import (
 // each node or zone section) is checked with the same rules as at start-up. Writers call
 // it before storing a document, so a bad value is refused where it is written instead of
 // stopping the next start. Documents of other categories, and account documents, pass.
+//
+// In every category, a secret that holds the redaction marker "***" is refused: it is what
+// knm shows instead of a secret, so storing it would replace a real credential with the
+// marker (a document shown, edited and written back).
 func Validate(ctx context.Context, doc *knm.ConfigDoc) error {
+	if HasRedactedSecret(doc.Body) {
+		return knm.Errorf(knm.ErrInvalid, `%s: a secret is "***", the marker shown instead of secrets; write the real value`, doc.ID).WithCause("secret")
+	}
 	if doc.Scope != "" || (doc.ID != NumberManagerCategory && doc.ID != VoxboneCategory) {
 		return nil
 	}
 	ms, err := objectMembers(doc.Body)
 	if err != nil {
-		return knm.Errorf(knm.ErrInvalid, "config: %s is not a JSON object", doc.ID)
+		return knm.Errorf(knm.ErrInvalid, "%s is not a JSON object", doc.ID)
 	}
 	one := oneDoc{doc: doc}
 	var problems []string
 	for _, m := range ms {
-		if m.Key == "_id" || strings.HasPrefix(m.Key, "_") || !isObject(m.Value) {
+		if strings.HasPrefix(m.Key, "_") || strings.HasPrefix(m.Key, "pvt_") {
+			continue // CouchDB's and Kazoo's own keys, not sections
+		}
+		if !isObject(m.Value) {
+			problems = append(problems, "section "+m.Key+" must be an object")
 			continue
 		}
 		c := New(one, m.Key, "").WithoutWriteBack()
@@ -32,7 +45,10 @@ func Validate(ctx context.Context, doc *knm.ConfigDoc) error {
 		} else {
 			_, err = c.Voxbone(ctx)
 		}
-		if err != nil {
+		var ke *knm.Error
+		if errors.As(err, &ke) {
+			problems = append(problems, "section "+m.Key+": "+ke.Message)
+		} else if err != nil {
 			problems = append(problems, "section "+m.Key+": "+err.Error())
 		}
 	}
@@ -40,6 +56,37 @@ func Validate(ctx context.Context, doc *knm.ConfigDoc) error {
 		return knm.Errorf(knm.ErrInvalid, "%s", strings.Join(problems, "; "))
 	}
 	return nil
+}
+
+// HasRedactedSecret reports whether a secret key (IsSecretKey) anywhere in body holds
+// exactly the redaction marker "***".
+func HasRedactedSecret(body json.RawMessage) bool {
+	var v any
+	if json.Unmarshal(body, &v) != nil {
+		return false
+	}
+	var walk func(any) bool
+	walk = func(v any) bool {
+		switch t := v.(type) {
+		case map[string]any:
+			for k, x := range t {
+				if s, ok := x.(string); ok && s == "***" && IsSecretKey(k) {
+					return true
+				}
+				if walk(x) {
+					return true
+				}
+			}
+		case []any:
+			for _, x := range t {
+				if walk(x) {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	return walk(v)
 }
 
 // oneDoc is a read-only knm.ConfigStore holding one document, to run the normal lookups

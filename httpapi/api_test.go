@@ -165,6 +165,20 @@ func TestSystemConfigsRedacted(t *testing.T) {
 	}
 	// Posting the redaction marker back would destroy the credential: refused.
 	wantError(t, e.do("POST", "/v2/system_configs/number_manager.voxbone", master, `{"data":{"default":{"password":"***"}}}`), 400)
+	// Values knm could not use are refused where they are written, as by knm config set,
+	// and nothing is stored.
+	before := e.do("GET", "/v2/system_configs/number_manager", master, nil)
+	for _, body := range []string{
+		`{"data":{"default":{"carrier_modules":"x"}}}`,
+		`{"data":{"default":{"number_search_timeout_ms":-5}}}`,
+		`{"data":{"default":"not an object"}}`,
+	} {
+		wantError(t, e.do("POST", "/v2/system_configs/number_manager", master, body), 400)
+	}
+	wantError(t, e.do("POST", "/v2/system_configs/number_manager.voxbone", master, `{"data":{"default":{"environment":"bogus"}}}`), 400)
+	if after := e.do("GET", "/v2/system_configs/number_manager", master, nil); string(after.Env["data"]) != string(before.Env["data"]) {
+		t.Fatalf("a refused POST changed the document:\n%s\n%s", before.Env["data"], after.Env["data"])
+	}
 	wantError(t, e.do("GET", "/v2/system_configs/nope", master, nil), 404)
 }
 

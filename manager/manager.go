@@ -156,10 +156,18 @@ func defaultDialcode(alpha2 string) string {
 func (m *Manager) Normalize(number string) string { return m.normalize(strings.TrimSpace(number)) }
 
 // currentPolicy returns the policy with defaults filled in.
+//
+// Settings that cannot be read are the operator's problem, not the caller's: the error is
+// an unspecified_fault (500) naming the setting, not an invalid-request error.
 func (m *Manager) currentPolicy(ctx context.Context) (Policy, error) {
 	p, err := m.policy(ctx)
 	if err != nil {
-		return Policy{}, err
+		msg := err.Error()
+		var ke *knm.Error
+		if errors.As(err, &ke) {
+			msg = ke.Message
+		}
+		return Policy{}, knm.Errorf(knm.ErrUnspecifiedFault, "number_manager settings are unusable: %s", msg)
 	}
 	return p.withDefaults(), nil
 }
