@@ -151,8 +151,9 @@ func (m *Manager) Search(ctx context.Context, r SearchRequest) (*SearchResult, e
 	if err != nil {
 		return nil, err
 	}
-	rows, reports := m.fanOut(ctx, m.carriers(modules), opts, p.SearchTimeout)
-	res.Carriers = reports
+	cs := m.carriers(modules)
+	rows, reports := m.fanOut(ctx, cs, opts, p.SearchTimeout)
+	res.Carriers = append(reports, unknownModules(modules, cs)...)
 	if err := m.cacheSearch(ctx, opts, rows, p.SearchCacheTTL); err != nil {
 		// The first page is still worth returning; later pages will be empty.
 		m.logger.Error("search cache write failed", "query_id", opts.QueryID, "error", err)
@@ -181,6 +182,19 @@ func (m *Manager) cacheSearch(ctx context.Context, opts knm.SearchOptions, rows 
 		rows = nil
 	}
 	return m.store.PutSearch(ctx, opts.QueryID, rows, m.now().Add(ttl))
+}
+
+// unknownModules reports the selected modules no carrier answers for (a typo in
+// carrier_modules, or a module knm does not have). Kazoo drops them silently, and a search
+// then looks like "no numbers"; knm names them beside the other carriers.
+func unknownModules(modules []string, cs []knm.Carrier) []CarrierReport {
+	var out []CarrierReport
+	for _, name := range modules {
+		if !slices.ContainsFunc(cs, func(c knm.Carrier) bool { return c.Name() == name }) {
+			out = append(out, CarrierReport{Module: name, Status: CarrierError, Error: "unknown carrier module: knm has no " + name})
+		}
+	}
+	return out
 }
 
 // searchOptions validates r and builds the carriers' options.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -292,6 +293,28 @@ func TestSearchPagesAreComplete(t *testing.T) {
 		}
 		if !slices.Equal(got, want) {
 			t.Fatalf("pages gave %v, want %v", got, want)
+		}
+	})
+}
+
+// TestSearchNamesUnknownModules: a module in carrier_modules that knm does not have is
+// reported beside the rows, not silently dropped.
+func TestSearchNamesUnknownModules(t *testing.T) {
+	forEachStore(t, func(t *testing.T, s knm.Store) {
+		e := newEnv(t, s, Policy{CarrierModules: []string{"knm_inventory", "knm_bogus"}})
+		e.put(t, &knm.Number{Number: "+14155550700", State: knm.StateAvailable, ModuleName: "knm_inventory"})
+		res, err := e.m.Search(context.Background(), SearchRequest{Prefix: "415", Quantity: 5, AccountID: accS, ResellerID: accR})
+		if err != nil || len(res.Numbers) != 1 {
+			t.Fatalf("search: %v %v", res, err)
+		}
+		var found bool
+		for _, c := range res.Carriers {
+			if c.Module == "knm_bogus" {
+				found = c.Status == CarrierError && strings.Contains(c.Error, "unknown carrier module")
+			}
+		}
+		if !found {
+			t.Fatalf("knm_bogus not reported: %+v", res.Carriers)
 		}
 	})
 }
