@@ -115,6 +115,9 @@ func TestConfigImportErrors(t *testing.T) {
 		{"numbers"},
 		{"numbers", "bogus"},
 		{"numbers", "show"},
+		{"numbers", "list", "--account", "nothex"},
+		{"numbers", "create", "+14155550777"},
+		{"voxbone", "groups", "--country", "USA", "--area-code", "abc"},
 	} {
 		code, out, errs := cli(t, db, args...)
 		if code == 0 {

@@ -82,7 +82,11 @@ func (a *app) configCommand() *cobra.Command {
 	set := &cobra.Command{
 		Use:   "set CATEGORY KEY JSON_VALUE",
 		Short: "Set a key in a system_config document's default section (or --node N's)",
-		Args:  cobra.ExactArgs(3),
+		Long: `Set a key in a system_config document's default section (or --node N's).
+JSON_VALUE is JSON: quote strings ('"sandbox"'). A negative number looks like a flag:
+put -- before the arguments (knm config set -- number_manager.voxbone max_order_cost -5).
+Values of number_manager and number_manager.voxbone are checked before they are written.`,
+		Args: cobra.ExactArgs(3),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if !json.Valid([]byte(args[2])) {
 				return usageError("value %q is not JSON (quote strings: '\"sandbox\"')", args[2])

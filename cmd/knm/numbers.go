@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -35,6 +36,9 @@ func (a *app) numbersCommand() *cobra.Command {
 			}
 			if limit < 0 || offset < 0 {
 				return usageError("--limit and --offset must not be negative")
+			}
+			if account != "" && !knm.ValidAccountID(account) {
+				return usageError("--account %q is not an account id (32 hex characters)", account)
 			}
 			m, err := a.manager(cmd.Context())
 			if err != nil {
@@ -80,6 +84,10 @@ func (a *app) numbersCommand() *cobra.Command {
 				}
 				o.State = st
 			}
+			if createAccount == "" && o.State != knm.StateAvailable && o.State != knm.StateAging {
+				return nil, usageError("create needs --account ID for a number in state %s (or --state available for the pool)",
+					cmp.Or(o.State, knm.StateInService))
+			}
 			return m.Create(ctx, cliAuth, num, o)
 		})
 	create.Flags().StringVar(&createState, "state", "", "state to create the number in")
@@ -111,9 +119,9 @@ func (a *app) numbersCommand() *cobra.Command {
 		func(ctx context.Context, m *manager.Manager, num string) (*knm.Number, error) {
 			n, err := m.Release(ctx, cliAuth, num)
 			if err == nil && n == nil {
-				// Deleted (a local number, or one its carrier took back): say so as Kazoo's
-				// crossbar does, with the state "deleted".
-				n = &knm.Number{Number: num, State: knm.StateDeleted}
+				// Deleted (a local number, or one its carrier took back): there is no
+				// document left to show; say so as Kazoo's crossbar does, state "deleted".
+				return nil, a.printJSON(map[string]string{"_id": m.Normalize(num), "pvt_state": string(knm.StateDeleted)})
 			}
 			return n, err
 		}), &cobra.Command{
@@ -230,8 +238,8 @@ func (a *app) numberCommand(use, short string, run func(ctx context.Context, m *
 				return err
 			}
 			n, err := run(cmd.Context(), m, args[0])
-			if err != nil {
-				return err
+			if err != nil || n == nil {
+				return err // nil, nil: run printed the outcome itself
 			}
 			return a.printNumber(n)
 		},

@@ -71,6 +71,9 @@ func (a *app) voxboneCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if !validAreaCode(areaCode) {
+				return usageError("--area-code %q must be digits, optionally ending in * (e.g. 205 or 80*)", areaCode)
+			}
 			didType = strings.ToUpper(didType)
 			if didType != "" && !slices.Contains(didTypes, didType) {
 				return usageError("--type %q is not a Voxbone DID type (%s)", didType, strings.Join(didTypes, ", "))
@@ -110,6 +113,21 @@ func (a *app) voxboneCommand() *cobra.Command {
 		cmd.AddCommand(c)
 	}
 	return cmd
+}
+
+// validAreaCode reports whether s is empty or 1 to 10 digits with an optional trailing
+// wildcard (* or %).
+func validAreaCode(s string) bool {
+	d := strings.TrimRight(s, "*%")
+	if len(s)-len(d) > 1 || len(d) > 10 || (d == "" && s != "") {
+		return false
+	}
+	for _, c := range d {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // didTypes are Voxbone's DID types (voxbone-api.md §7.2).
