@@ -28,12 +28,15 @@ import (
 //	              the count is complete (imported) or the delivery deadline passes (partial)
 //	imported      final: every delivered DID is in knm and the cart is gone
 //	partial       final: as imported, but Voxbone delivered fewer DIDs than ordered by the
-//	              delivery deadline (DeliveryDeadline after the checkout)
+//	              delivery deadline (DeliveryDeadline after the checkout); until
+//	              LateDeliveryHorizon after the checkout Recover still looks for the rest
+//	              now and then and imports them (partial → imported when complete)
 //	failed        final: nothing was bought and the cart is gone
 //
-// A DID Voxbone delivers after its order is final (imported or partial) is found by
-// Reconcile and, with importMissing, imported by its order (partial becomes imported when
-// the count is complete). DIDs knm already stores otherwise (another module, or another
+// A DID Voxbone delivers after its order is final is imported by its order: for a partial
+// order by Recover while the order is younger than LateDeliveryHorizon (see
+// Carrier.Recover), and at any age by Reconcile with importMissing, which also finds late
+// DIDs of imported orders (partial becomes imported when the count is complete). DIDs knm already stores otherwise (another module, or another
 // account than assign_to) are the order's Conflicts: delivered, never moved, not imported;
 // one imported later (its holder let it go) leaves Conflicts, so it is counted once. Only an
 // unfinished order moves a number of its own from the pool to assign_to: for a final one, a
@@ -60,6 +63,16 @@ var unfinishedStates = []string{StatePlanned, StateCartCreated, StateItemsAdded,
 // DeliveryDeadline is how long after its checkout an order short of DIDs keeps waiting
 // for Voxbone to deliver the rest (awaiting_delivery) before it becomes partial (final).
 const DeliveryDeadline = 7 * 24 * time.Hour
+
+// LateDeliveryHorizon is how long after its checkout a partial order is still looked at by
+// Recover for DIDs Voxbone delivers late (billed, so they must reach knm): each run looks at
+// up to LateDeliveryBatch of them and imports what was delivered since. An older partial
+// order is left alone (no requests); reconcile --import still brings its late DIDs in.
+const LateDeliveryHorizon = 30 * 24 * time.Hour
+
+// LateDeliveryBatch is how many partial orders one Recover run looks at, at most: those
+// looked at least recently (never first), so successive runs go round the lot.
+const LateDeliveryBatch = 50
 
 // spent reports whether an order in state s may have spent money: the checkout was sent.
 func spent(s string) bool { return !preCheckout(s) && s != StateFailed }
@@ -115,6 +128,9 @@ type orderPayload struct {
 	// or for assign_to another account): "number: why". They count as delivered, not
 	// imported, and are never moved.
 	Conflicts []string `json:"conflicts,omitempty"`
+	// LateCheckedAt is when Recover last looked for late DIDs of this partial order (see
+	// LateDeliveryHorizon): the least recently looked at are looked at first.
+	LateCheckedAt *time.Time `json:"late_checked_at,omitempty"`
 }
 
 // addConflict records a conflicting DID once.

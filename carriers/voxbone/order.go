@@ -472,7 +472,9 @@ func (c *Carrier) settleCheckout(ctx context.Context, o *order, cause error, byR
 // becomes imported; when Voxbone delivered fewer DIDs than planned it becomes
 // awaiting_delivery (Recover repeats this until the rest arrive) or, once the delivery
 // deadline has passed, partial. If a fetch or the cart deletion fails it stays checked_out
-// (or awaiting_delivery) for Recover, which repeats this idempotently.
+// (or awaiting_delivery) for Recover, which repeats this idempotently. A final order (its
+// late DIDs looked for by Recover or Reconcile) stays final: partial while still short,
+// imported once complete, never awaiting_delivery again.
 func (c *Carrier) finish(ctx context.Context, o *order) (*orderOutcome, error) {
 	if err := c.otherAccount(o); err != nil {
 		return nil, err
@@ -507,7 +509,7 @@ func (c *Carrier) finish(ctx context.Context, o *order) (*orderOutcome, error) {
 		o.p.Error = err.Error()
 		stay := StateCheckedOut
 		if o.e.State == StateAwaitingDelivery || final(o.e.State) {
-			stay = o.e.State // a final order (late DIDs found by Reconcile) stays final
+			stay = o.e.State // a final order (late DIDs looked for) stays final
 		}
 		if werr := c.advance(ctx, o, stay); werr != nil {
 			c.log.Warn("knm_voxbone: journal write failed", "order", o.p.OrderID, "error", werr)
@@ -527,7 +529,7 @@ func (c *Carrier) finish(ctx context.Context, o *order) (*orderOutcome, error) {
 			msg += fmt.Sprintf(" (%d more with an unusable number: %s)", len(o.p.BadDIDs), strings.Join(o.p.BadDIDs, "; "))
 		}
 		deadline := c.deliveryDeadlineOf(o)
-		if c.now().Before(deadline) {
+		if c.now().Before(deadline) && !final(o.e.State) { // a final order never waits again
 			state = StateAwaitingDelivery
 			o.p.Error = msg + "; the rest are awaited until " + deadline.UTC().Format(time.RFC3339) +
 				" (recover imports them when voxbone delivers)"
@@ -555,11 +557,16 @@ func (c *Carrier) finish(ctx context.Context, o *order) (*orderOutcome, error) {
 
 // deliveryDeadlineOf is when a short order stops waiting for the rest of its DIDs.
 func (c *Carrier) deliveryDeadlineOf(o *order) time.Time {
-	at := o.e.Created
+	return o.checkoutTime().Add(c.deliveryDeadline)
+}
+
+// checkoutTime is when the order's checkout was sent (rows written before CheckoutAt
+// existed: when the row was created).
+func (o *order) checkoutTime() time.Time {
 	if o.p.CheckoutAt != nil {
-		at = *o.p.CheckoutAt
+		return *o.p.CheckoutAt
 	}
-	return at.Add(c.deliveryDeadline)
+	return o.e.Created
 }
 
 // importDIDs stores the DIDs in one transaction: available and unassigned, or in_service

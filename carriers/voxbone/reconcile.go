@@ -44,7 +44,8 @@ type ReconcileReport struct {
 	// LateDeliveries are unknown DIDs of orders the journal has finished (imported or
 	// partial): Voxbone delivered them after the order stopped waiting. With importMissing
 	// their order imports them (Imported counts them); otherwise they are also listed in
-	// UnknownToKnm.
+	// UnknownToKnm. (Recover imports those of partial orders younger than
+	// LateDeliveryHorizon by itself, a batch per run.)
 	LateDeliveries []DIDSummary `json:"late_deliveries,omitempty"`
 	// OrderConflicts are DIDs bought by knm's orders that knm stores otherwise (another
 	// module, or another account than the order's assign_to): never moved.
@@ -122,7 +123,8 @@ func (c *Carrier) journalOrders(ctx context.Context) (byRef map[string]*order, c
 //     the delivery deadline, say) is listed in LateDeliveries and UnknownToKnm; with
 //     importMissing it is imported by the order itself, as Recover would have (in service
 //     for the order's assign_to account), and a partial order it completes becomes
-//     imported;
+//     imported (Recover does the same by itself for partial orders younger than
+//     LateDeliveryHorizon);
 //   - any other is listed in UnknownToKnm, and with importMissing stored available and
 //     unassigned, with the DID as carrier data.
 func (c *Carrier) Reconcile(ctx context.Context, importMissing bool) (*ReconcileReport, error) {

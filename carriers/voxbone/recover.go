@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/knmproject/knm"
@@ -17,6 +18,12 @@ type RecoverReport struct {
 	Partial   int      `json:"partial"`   // bought, fewer DIDs delivered than ordered by the deadline
 	Awaiting  int      `json:"awaiting"`  // bought, imported so far, the rest not delivered yet
 	Unsettled []string `json:"unsettled"` // order ids left for a later run, with the reason
+	// LateChecked is how many partial orders were looked at for DIDs Voxbone delivered
+	// late (at most LateDeliveryBatch), LateImported how many such DIDs they brought into
+	// knm, and LateCompleted how many of them became imported (their count complete).
+	LateChecked   int `json:"late_checked"`
+	LateImported  int `json:"late_imported"`
+	LateCompleted int `json:"late_completed"`
 }
 
 // Recover finishes or undoes every unfinished order of the journal, e.g. at start-up after a
@@ -30,10 +37,21 @@ type RecoverReport struct {
 //   - checked_out, awaiting_delivery: the DIDs of each order reference are fetched and
 //     stored (idempotently), the cart is deleted if still there, and the order is imported,
 //     or awaiting_delivery while DIDs are missing and the delivery deadline has not passed
-//     (a later Recover looks again), or partial after it.
+//     (a later Recover looks again), or partial after it;
+//   - partial (final, short of DIDs) and checked out less than LateDeliveryHorizon ago: the
+//     DIDs of each order reference are fetched again and those Voxbone delivered since are
+//     imported through the order, as reconcile --import does (in service for its assign_to
+//     account; a number the order imported that is back in the pool stays there), and the
+//     order becomes imported once its count is complete. Voxbone bills them, so they must
+//     reach knm without an operator. At most LateDeliveryBatch partial orders are looked at
+//     per run, those looked at least recently first (never looked at: oldest first), so a
+//     backlog is worked through over successive runs; an order looked at is not looked at
+//     again by the same run. Older partial orders get no request at all. A failed look is
+//     listed in Unsettled; the order stays partial and is looked at again by a later run.
 //
 // An order placed on another Voxbone account (the settings were switched meanwhile) is left
-// as it is and listed in Unsettled: a carrier of that account settles it.
+// as it is: an unfinished one is listed in Unsettled, a partial one is skipped silently (it
+// is final); a carrier of that account settles it.
 //
 // Rows are updated under their revision, so two Recovers (or a Recover racing the order's
 // own goroutine) never both act on one step. An order that cannot be settled now stays as
@@ -43,7 +61,9 @@ func (c *Carrier) Recover(ctx context.Context) (*RecoverReport, error) {
 }
 
 // RecoverOlderThan is Recover limited to orders not updated for at least age, so a periodic
-// run on one instance leaves alone the orders other instances are still working on.
+// run on one instance leaves alone the orders other instances are still working on. The
+// same applies to the partial orders it looks at for late DIDs: one written less than age
+// ago (looked at by another instance, or by reconcile) waits for a later run.
 func (c *Carrier) RecoverOlderThan(ctx context.Context, age time.Duration) (*RecoverReport, error) {
 	es, err := c.store.FindJournals(ctx, knm.JournalFilter{Carrier: ModuleName, States: unfinishedStates})
 	if err != nil {
@@ -51,10 +71,12 @@ func (c *Carrier) RecoverOlderThan(ctx context.Context, age time.Duration) (*Rec
 	}
 	rep := &RecoverReport{Unsettled: []string{}}
 	cutoff := c.now().Add(-age)
+	seen := map[string]bool{}
 	for _, e := range es {
 		if age > 0 && e.Updated.After(cutoff) {
 			continue
 		}
+		seen[e.ID] = true
 		rep.Examined++
 		state, err := c.recoverOne(ctx, e)
 		switch {
@@ -75,7 +97,84 @@ func (c *Carrier) RecoverOlderThan(ctx context.Context, age time.Duration) (*Rec
 			break
 		}
 	}
+	if ctx.Err() == nil {
+		if err := c.recoverLate(ctx, age, seen, rep); err != nil {
+			return rep, err
+		}
+	}
 	return rep, ctx.Err()
+}
+
+// recoverLate is Recover's look at partial orders for DIDs Voxbone delivered late (see
+// Recover): orders in skip (settled by this run) or, with age > 0, updated less than age
+// ago are left for a later run.
+func (c *Carrier) recoverLate(ctx context.Context, age time.Duration, skip map[string]bool, rep *RecoverReport) error {
+	if c.lateBatch <= 0 || c.lateDeliveryHorizon <= 0 {
+		return nil
+	}
+	es, err := c.store.FindJournals(ctx, knm.JournalFilter{Carrier: ModuleName, States: []string{StatePartial}})
+	if err != nil {
+		return err
+	}
+	now := c.now()
+	since, cutoff := now.Add(-c.lateDeliveryHorizon), now.Add(-age)
+	var due []*order
+	for _, e := range es {
+		if skip[e.ID] || isCancelRow(e) || (age > 0 && e.Updated.After(cutoff)) {
+			continue
+		}
+		o, err := decodeOrder(e)
+		if err != nil {
+			c.log.Warn("knm_voxbone: partial order not looked at for late DIDs", "order", e.ID, "error", err)
+			continue
+		}
+		if o.p.bookkeeping() || len(o.p.OrderReferences) == 0 || c.otherAccount(o) != nil || o.checkoutTime().Before(since) {
+			continue
+		}
+		due = append(due, o)
+	}
+	// Least recently looked at first; never looked at (the zero time) before all, oldest
+	// first as FindJournals lists them (the sort is stable).
+	slices.SortStableFunc(due, func(a, b *order) int { return lateCheckedAt(a).Compare(lateCheckedAt(b)) })
+	for _, o := range due[:min(len(due), c.lateBatch)] {
+		if ctx.Err() != nil {
+			break
+		}
+		rep.LateChecked++
+		had := make(map[string]bool, len(o.p.Imported))
+		for _, n := range o.p.Imported {
+			had[n] = true
+		}
+		at := c.now()
+		o.p.LateCheckedAt = &at
+		_, err := c.finish(ctx, o)
+		var late []string
+		for _, n := range o.p.Imported {
+			if !had[n] {
+				late = append(late, n)
+			}
+		}
+		rep.LateImported += len(late)
+		if o.e.State == StateImported {
+			rep.LateCompleted++
+		}
+		if len(late) > 0 {
+			c.log.Info("knm_voxbone: late DIDs of a partial order imported", "order", o.p.OrderID,
+				"numbers", late, "state", o.e.State)
+		}
+		if err != nil && !knm.IsErrorName(err, knm.ErrUnavailable) { // unavailable: still short
+			rep.Unsettled = append(rep.Unsettled, fmt.Sprintf("%s: looking for late DIDs: %v", o.p.OrderID, err))
+		}
+	}
+	return nil
+}
+
+// lateCheckedAt is when Recover last looked at the order for late DIDs (zero: never).
+func lateCheckedAt(o *order) time.Time {
+	if o.p.LateCheckedAt == nil {
+		return time.Time{}
+	}
+	return *o.p.LateCheckedAt
 }
 
 // recoverOne settles one row and returns the state it ended in.

@@ -11,7 +11,12 @@
 //     it up, never by buying again;
 //   - independent requests run in parallel (the shared rate limiter keeps the budget), so a
 //     15-number buy over three DID groups takes four sequential round trips;
-//   - no cart of knm's is left behind, and a shortfall is an error beside the rows.
+//   - no cart of knm's is left behind, and a shortfall is an error beside the rows;
+//   - DIDs Voxbone delivers late are imported by their order without an operator: Recover
+//     (run by knm serve at start and every few minutes) looks again for an order's missing
+//     DIDs until its delivery deadline (DeliveryDeadline), and then, a bounded batch per
+//     run, for partial orders younger than LateDeliveryHorizon; reconcile --import brings
+//     in any later ones.
 package voxbone
 
 import (
@@ -224,6 +229,10 @@ type Carrier struct {
 	// deliveryDeadline is how long a short order waits for back-ordered DIDs
 	// (DeliveryDeadline; tests shorten it).
 	deliveryDeadline time.Duration
+	// lateDeliveryHorizon and lateBatch bound Recover's look at partial orders for late
+	// DIDs (LateDeliveryHorizon, LateDeliveryBatch; tests change them).
+	lateDeliveryHorizon time.Duration
+	lateBatch           int
 	// fp is AccountFingerprintOf(s): which Voxbone account the carrier talks to.
 	fp string
 
@@ -258,7 +267,8 @@ func New(s Settings, d Deps) (*Carrier, error) {
 		return nil, knm.Errorf(knm.ErrInvalid, "knm_voxbone: a store is required")
 	}
 	c := &Carrier{s: s, store: d.Store, vx: d.Client, log: d.Logger, now: d.Now, metrics: d.Metrics,
-		settleTimeout: 6 * s.RequestTimeout, deliveryDeadline: DeliveryDeadline, res: d.Reservations,
+		settleTimeout: 6 * s.RequestTimeout, deliveryDeadline: DeliveryDeadline,
+		lateDeliveryHorizon: LateDeliveryHorizon, lateBatch: LateDeliveryBatch, res: d.Reservations,
 		fp: AccountFingerprintOf(s)}
 	if c.res == nil {
 		c.res = NewReservations()
