@@ -184,6 +184,10 @@ func (a *app) voxboneCarrierCommands() []*cobra.Command {
 			}
 			fmt.Fprintf(a.stdout, "%d unfinished order(s): %d imported, %d partial, %d failed (nothing bought), %d left for later\n",
 				rep.Examined, rep.Imported, rep.Partial, rep.Failed, len(rep.Unsettled))
+			if rep.LateChecked > 0 {
+				fmt.Fprintf(a.stdout, "%d partial order(s) checked for late deliveries: %d DID(s) imported, %d order(s) completed\n",
+					rep.LateChecked, rep.LateImported, rep.LateCompleted)
+			}
 			for _, u := range rep.Unsettled {
 				fmt.Fprintln(a.stdout, "  "+u)
 			}
