@@ -32,12 +32,16 @@ func Validate(ctx context.Context, doc *knm.ConfigDoc) error {
 	one := oneDoc{doc: doc}
 	var problems []string
 	for _, m := range ms {
+		if !isObject(m.Value) {
+			// Kazoo's documents carry scalar keys beside the sections (id, pvt_type, …):
+			// only the default section has to be an object.
+			if m.Key == DefaultSection {
+				problems = append(problems, "section default must be an object")
+			}
+			continue
+		}
 		if strings.HasPrefix(m.Key, "_") || strings.HasPrefix(m.Key, "pvt_") {
 			continue // CouchDB's and Kazoo's own keys, not sections
-		}
-		if !isObject(m.Value) {
-			problems = append(problems, "section "+m.Key+" must be an object")
-			continue
 		}
 		c := New(one, m.Key, "").WithoutWriteBack()
 		if doc.ID == NumberManagerCategory {
@@ -58,9 +62,13 @@ func Validate(ctx context.Context, doc *knm.ConfigDoc) error {
 	return nil
 }
 
-// HasRedactedSecret reports whether a secret key (IsSecretKey) anywhere in body holds
-// exactly the redaction marker "***".
+// HasRedactedSecret reports whether body holds what Redact writes in place of a secret:
+// a secret key (IsSecretKey) whose value is exactly "***", or a URL whose credentials
+// read ***:***@ (any key).
 func HasRedactedSecret(body json.RawMessage) bool {
+	if strings.Contains(string(body), "://***:***@") {
+		return true
+	}
 	var v any
 	if json.Unmarshal(body, &v) != nil {
 		return false

@@ -94,6 +94,9 @@ func TestValidateMarkerAndSections(t *testing.T) {
 		{"number_manager.voxbone", `{"_id":"number_manager.voxbone","default":{"password":"***"}}`, `a secret is "***"`},
 		{"number_manager.voxbone", `{"_id":"number_manager.voxbone","default":"oops"}`, "section default must be an object"},
 		{"number_manager", `{"_id":"number_manager","pvt_type":"config","_rev":"1-a","default":{}}`, ""},
+		{"number_manager", `{"_id":"number_manager","id":"number_manager","tags":["a"],"default":{}}`, ""},
+		{"number_manager.voxbone", `{"_id":"number_manager.voxbone","default":{"base_url":"https://***:***@proxy.example.com/rest"}}`, `a secret is "***"`},
+		{"crossbar", `{"_id":"crossbar","default":{"amqp_uri":"amqp://***:***@10.0.0.1"}}`, `a secret is "***"`},
 		{"crossbar", `{"_id":"crossbar","default":{"note":"***"}}`, ""},
 	} {
 		err := Validate(ctx, &knm.ConfigDoc{ID: tt.id, Body: json.RawMessage(tt.body)})

@@ -157,17 +157,17 @@ func (m *Manager) Normalize(number string) string { return m.normalize(strings.T
 
 // currentPolicy returns the policy with defaults filled in.
 //
-// Settings that cannot be read are the operator's problem, not the caller's: the error is
-// an unspecified_fault (500) naming the setting, not an invalid-request error.
+// Settings that are invalid are the operator's problem, not the caller's: that error is an
+// unspecified_fault (500) naming the setting, not an invalid-request error. Any other
+// failure (the store down, the context cancelled) is returned as it is.
 func (m *Manager) currentPolicy(ctx context.Context) (Policy, error) {
 	p, err := m.policy(ctx)
 	if err != nil {
-		msg := err.Error()
 		var ke *knm.Error
-		if errors.As(err, &ke) {
-			msg = ke.Message
+		if errors.As(err, &ke) && ke.Name == knm.ErrInvalid {
+			return Policy{}, knm.Errorf(knm.ErrUnspecifiedFault, "number_manager settings are unusable: %s", ke.Message)
 		}
-		return Policy{}, knm.Errorf(knm.ErrUnspecifiedFault, "number_manager settings are unusable: %s", msg)
+		return Policy{}, err
 	}
 	return p.withDefaults(), nil
 }

@@ -71,5 +71,11 @@ func (c *settingsCache) Policy(ctx context.Context) (manager.Policy, error) {
 	return c.policy, nil
 }
 
-// Normalize turns input into E.164 with the configured converters.
-func (c *settingsCache) Normalize(s string) string { return c.norm.Load().Normalize(s) }
+// Normalize turns input into E.164 with the configured converters, refreshing them first
+// when they are older than settingsTTL (a read of a number may be the first call after a
+// start or a change). A failed refresh keeps the converters in hand; the operation that
+// needs the settings reports the failure.
+func (c *settingsCache) Normalize(s string) string {
+	c.Policy(context.Background())
+	return c.norm.Load().Normalize(s)
+}
