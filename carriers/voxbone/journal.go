@@ -36,7 +36,10 @@ import (
 // A DID Voxbone delivers after its order is final is imported by its order: for a partial
 // order by Recover while the order is younger than LateDeliveryHorizon (see
 // Carrier.Recover), and at any age by Reconcile with importMissing, which also finds late
-// DIDs of imported orders (partial becomes imported when the count is complete). DIDs knm already stores otherwise (another module, or another
+// DIDs of imported orders (partial becomes imported when the count is complete). Only
+// DIDs the final order never imported are: a number in its Imported is settled (deleted,
+// released or reassigned since on purpose: never re-created, moved or put in Conflicts),
+// and a DID knm journalled a cancel of (cancel-<didId> sent or done) is never imported. DIDs knm already stores otherwise (another module, or another
 // account than assign_to) are the order's Conflicts: delivered, never moved, not imported;
 // one imported later (its holder let it go) leaves Conflicts, so it is counted once. Only an
 // unfinished order moves a number of its own from the pool to assign_to: for a final one, a
@@ -66,7 +69,8 @@ const DeliveryDeadline = 7 * 24 * time.Hour
 
 // LateDeliveryHorizon is how long after its checkout a partial order is still looked at by
 // Recover for DIDs Voxbone delivers late (billed, so they must reach knm): each run looks at
-// up to LateDeliveryBatch of them and imports what was delivered since. An older partial
+// up to LateDeliveryBatch of those due (see lateDeliveryInterval: hourly, then every 6
+// hours, then daily) and imports what was delivered since. An older partial
 // order is left alone (no requests); reconcile --import still brings its late DIDs in.
 const LateDeliveryHorizon = 30 * 24 * time.Hour
 

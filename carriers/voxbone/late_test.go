@@ -41,6 +41,7 @@ func TestRecoverLateDelivery(t *testing.T) {
 	}
 	c := newTestCarrier(t, testSettings(ld.srv.URL), store, nil)
 	c.deliveryDeadline = -time.Hour
+	c.lateInterval = func(time.Duration) time.Duration { return 0 } // polled twice in a row
 	var spent, orders atomic.Int64
 	c.metrics.Spent = func(cents int) { spent.Add(int64(cents)) }
 	c.metrics.Order = func(string, int) { orders.Add(1) }
@@ -161,6 +162,7 @@ func TestRecoverLateBatch(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t, nil, emulator.Config{})
 	f.c.lateBatch = 2
+	f.c.lateInterval = func(time.Duration) time.Duration { return 0 } // two runs in a row
 	// The delivery deadline is left as it is: a partial order looked at before it (a
 	// shortened deadline, say) stays partial, it never waits again.
 	var ids []string

@@ -575,10 +575,26 @@ func (o *order) checkoutTime() time.Time {
 // ran before a crash); a DID stored under another module, or (for assign_to) for another
 // account, is recorded in the order's Conflicts, never overwritten, and counts as
 // delivered but not imported.
+//
+// For a final order (imported or partial: its late DIDs looked for by Recover or
+// Reconcile) only DIDs it never imported are imported: a number already in Imported is
+// settled, whatever became of it since (hard-deleted, released, reassigned by an admin),
+// so it is never re-created, moved or recorded as a conflict; nor is a DID knm journalled
+// a cancel of (cancel-<didId> row sent or done: knm released it).
 func (c *Carrier) importDIDs(ctx context.Context, o *order, dids []voxbone.DID) (*orderOutcome, error) {
 	out := &orderOutcome{}
 	ns := make([]*knm.Number, 0, len(dids))
 	byNum := map[string]*knm.Number{}
+	var (
+		settled map[string]bool // a final order's numbers imported before: never touched again
+		errs    []error
+	)
+	if final(o.e.State) {
+		settled = make(map[string]bool, len(o.p.Imported))
+		for _, n := range o.p.Imported {
+			settled[n] = true
+		}
+	}
 	for _, d := range dids {
 		n, ok := c.didNumber(d, o.p.AssignTo)
 		if !ok {
@@ -589,21 +605,33 @@ func (c *Carrier) importDIDs(ctx context.Context, o *order, dids []voxbone.DID) 
 			}
 			continue
 		}
+		if settled != nil {
+			if settled[n.Number] {
+				// Imported by this order before: whatever became of it since (deleted or
+				// released by an operator, reassigned by an admin) was done on purpose.
+				continue
+			}
+			if gone, err := c.releasedDID(ctx, d.DIDID); err != nil {
+				errs = append(errs, err)
+				continue
+			} else if gone {
+				continue // knm cancelled this DID itself: it is being (or was) released
+			}
+		}
 		if byNum[n.Number] == nil {
 			byNum[n.Number] = n
 			ns = append(ns, n)
 		}
 	}
 	if len(ns) == 0 {
-		return out, nil
+		return out, errors.Join(errs...)
 	}
 	skipped, err := c.store.ImportNumbers(ctx, ns)
 	if err != nil {
-		return out, fmt.Errorf("store DIDs of order %s: %w", o.p.OrderID, err)
+		return out, errors.Join(append(errs, fmt.Errorf("store DIDs of order %s: %w", o.p.OrderID, err))...)
 	}
 	skip := map[string]bool{}
 	conflict := map[string]bool{}
-	var errs []error
 	for _, num := range skipped {
 		skip[num] = true
 		cur, err := c.store.GetNumber(ctx, num)
@@ -668,6 +696,22 @@ func (c *Carrier) importDIDs(ctx context.Context, o *order, dids []voxbone.DID) 
 		o.p.dropConflict(n.Number)
 	}
 	return out, errors.Join(errs...)
+}
+
+// releasedDID reports whether knm journalled a cancel of DID id that was sent (its outcome
+// unknown) or done: the DID was released by knm and must not be imported again.
+func (c *Carrier) releasedDID(ctx context.Context, id int) (bool, error) {
+	if id <= 0 {
+		return false, nil
+	}
+	e, err := c.store.GetJournal(ctx, fmt.Sprintf("%s%d", cancelPrefix, id))
+	if knm.IsErrorName(err, knm.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("knm_voxbone: journal of cancels, DID %d: %w", id, err)
+	}
+	return e.Carrier == ModuleName && (e.State == cancelSent || e.State == cancelDone), nil
 }
 
 // didNumber is the knm number of a bought DID, or false when its e164 is not a usable

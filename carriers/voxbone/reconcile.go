@@ -125,6 +125,10 @@ func (c *Carrier) journalOrders(ctx context.Context) (byRef map[string]*order, c
 //     for the order's assign_to account), and a partial order it completes becomes
 //     imported (Recover does the same by itself for partial orders younger than
 //     LateDeliveryHorizon);
+//     Only DIDs the order never imported are imported: one it imported before that knm no
+//     longer stores (deleted or released since) is settled and only listed in
+//     UnknownToKnm, and a DID knm journalled a cancel of (sent or done) is not imported
+//     (see importDIDs);
 //   - any other is listed in UnknownToKnm, and with importMissing stored available and
 //     unassigned, with the DID as carrier data.
 func (c *Carrier) Reconcile(ctx context.Context, importMissing bool) (*ReconcileReport, error) {
@@ -171,6 +175,12 @@ func (c *Carrier) Reconcile(ctx context.Context, importMissing bool) (*Reconcile
 			s.Order = o.p.OrderID
 			if !final(o.e.State) {
 				rep.InOrders = append(rep.InOrders, s) // Recover's to import
+				continue
+			}
+			if o.e.State != StateFailed && slices.Contains(o.p.Imported, num) {
+				// The order imported it once and it was removed from knm since (deleted or
+				// released on purpose): settled, never imported again; listed only.
+				rep.UnknownToKnm = append(rep.UnknownToKnm, s)
 				continue
 			}
 			if o.e.State != StateFailed {

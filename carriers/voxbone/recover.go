@@ -43,7 +43,11 @@ type RecoverReport struct {
 //     imported through the order, as reconcile --import does (in service for its assign_to
 //     account; a number the order imported that is back in the pool stays there), and the
 //     order becomes imported once its count is complete. Voxbone bills them, so they must
-//     reach knm without an operator. At most LateDeliveryBatch partial orders are looked at
+//     reach knm without an operator. Only DIDs the order never imported are imported: a
+//     number it imported before that was deleted, released or reassigned since is left as
+//     it is (see importDIDs). An order is due again only lateDeliveryInterval after its last
+//     look (hourly in its first day, every 6 hours in its first week, daily after: see
+//     LateIntervalFirstDay). At most LateDeliveryBatch due partial orders are looked at
 //     per run, those looked at least recently first (never looked at: oldest first), so a
 //     backlog is worked through over successive runs; an order looked at is not looked at
 //     again by the same run. Older partial orders get no request at all. A failed look is
@@ -120,7 +124,10 @@ func (c *Carrier) recoverLate(ctx context.Context, age time.Duration, skip map[s
 	since, cutoff := now.Add(-c.lateDeliveryHorizon), now.Add(-age)
 	var due []*order
 	for _, e := range es {
-		if skip[e.ID] || isCancelRow(e) || (age > 0 && e.Updated.After(cutoff)) {
+		// The journal filter has no time bound; a row not written since the horizon began
+		// was checked out before it (Updated is never before the checkout), so it is left
+		// without decoding its payload.
+		if skip[e.ID] || isCancelRow(e) || (age > 0 && e.Updated.After(cutoff)) || e.Updated.Before(since) {
 			continue
 		}
 		o, err := decodeOrder(e)
@@ -130,6 +137,9 @@ func (c *Carrier) recoverLate(ctx context.Context, age time.Duration, skip map[s
 		}
 		if o.p.bookkeeping() || len(o.p.OrderReferences) == 0 || c.otherAccount(o) != nil || o.checkoutTime().Before(since) {
 			continue
+		}
+		if o.p.LateCheckedAt != nil && now.Sub(*o.p.LateCheckedAt) < c.lateInterval(now.Sub(o.checkoutTime())) {
+			continue // looked at recently enough
 		}
 		due = append(due, o)
 	}
@@ -147,7 +157,11 @@ func (c *Carrier) recoverLate(ctx context.Context, age time.Duration, skip map[s
 		}
 		at := c.now()
 		o.p.LateCheckedAt = &at
+		read := o.e
 		_, err := c.finish(ctx, o)
+		if o.e == read { // finish's write lost the revision race (or failed)
+			c.markLateChecked(ctx, o.p.OrderID, at)
+		}
 		var late []string
 		for _, n := range o.p.Imported {
 			if !had[n] {
@@ -167,6 +181,50 @@ func (c *Carrier) recoverLate(ctx context.Context, age time.Duration, skip map[s
 		}
 	}
 	return nil
+}
+
+// markLateChecked records at as the order's LateCheckedAt when finish could not write it
+// (another writer moved the row meanwhile): the row is read again and, if still partial
+// and not looked at since, only LateCheckedAt is written, once. Losing that race too is
+// accepted (logged): the other writer touched the order just now, and the worst outcome is
+// one more look at it by a later run.
+func (c *Carrier) markLateChecked(ctx context.Context, id string, at time.Time) {
+	e, err := c.store.GetJournal(ctx, id)
+	if err != nil {
+		c.log.Warn("knm_voxbone: late_checked_at not recorded", "order", id, "error", err)
+		return
+	}
+	o, err := decodeOrder(e)
+	if err != nil || e.State != StatePartial || !lateCheckedAt(o).Before(at) {
+		return
+	}
+	o.p.LateCheckedAt = &at
+	if err := c.advance(ctx, o, e.State); err != nil {
+		c.log.Warn("knm_voxbone: late_checked_at not recorded", "order", id, "error", err)
+	}
+}
+
+// Intervals between two looks of Recover at one partial order for late DIDs, by the time
+// since its checkout (see lateDeliveryInterval): late deliveries come mostly soon after the
+// checkout, so young orders are looked at more often; none is looked at more than hourly.
+const (
+	LateIntervalFirstDay  = time.Hour     // checked out less than a day ago
+	LateIntervalFirstWeek = 6 * time.Hour // less than a week ago
+	LateIntervalLater     = 24 * time.Hour
+)
+
+// lateDeliveryInterval is how long after its last look a partial order checked out since
+// ago is due for another: LateIntervalFirstDay, LateIntervalFirstWeek, then
+// LateIntervalLater (until LateDeliveryHorizon, after which it is not looked at).
+func lateDeliveryInterval(since time.Duration) time.Duration {
+	switch {
+	case since < 24*time.Hour:
+		return LateIntervalFirstDay
+	case since < 7*24*time.Hour:
+		return LateIntervalFirstWeek
+	default:
+		return LateIntervalLater
+	}
 }
 
 // lateCheckedAt is when Recover last looked at the order for late DIDs (zero: never).

@@ -233,6 +233,9 @@ type Carrier struct {
 	// DIDs (LateDeliveryHorizon, LateDeliveryBatch; tests change them).
 	lateDeliveryHorizon time.Duration
 	lateBatch           int
+	// lateInterval is how long after its last look a partial order checked out the given
+	// time ago is due again (lateDeliveryInterval; tests change it).
+	lateInterval func(sinceCheckout time.Duration) time.Duration
 	// fp is AccountFingerprintOf(s): which Voxbone account the carrier talks to.
 	fp string
 
@@ -268,7 +271,8 @@ func New(s Settings, d Deps) (*Carrier, error) {
 	}
 	c := &Carrier{s: s, store: d.Store, vx: d.Client, log: d.Logger, now: d.Now, metrics: d.Metrics,
 		settleTimeout: 6 * s.RequestTimeout, deliveryDeadline: DeliveryDeadline,
-		lateDeliveryHorizon: LateDeliveryHorizon, lateBatch: LateDeliveryBatch, res: d.Reservations,
+		lateDeliveryHorizon: LateDeliveryHorizon, lateBatch: LateDeliveryBatch,
+		lateInterval: lateDeliveryInterval, res: d.Reservations,
 		fp: AccountFingerprintOf(s)}
 	if c.res == nil {
 		c.res = NewReservations()
