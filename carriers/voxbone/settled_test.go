@@ -154,13 +154,13 @@ func TestRecoverLateInterval(t *testing.T) {
 		t.Fatalf("first look: %+v, %v", rep, err)
 	}
 	calls.Store(0)
-	if rep, err := at(5*time.Minute).Recover(ctx); err != nil || rep.LateChecked != 0 {
+	if rep, err := at(5 * time.Minute).Recover(ctx); err != nil || rep.LateChecked != 0 {
 		t.Errorf("5 minutes later: %+v, %v", rep, err)
 	}
 	if n := calls.Load(); n != 0 {
 		t.Errorf("%d voxbone request(s) for an order looked at 5 minutes ago", n)
 	}
-	if rep, err := at(LateIntervalFirstDay+time.Minute).Recover(ctx); err != nil || rep.LateChecked != 1 {
+	if rep, err := at(LateIntervalFirstDay + time.Minute).Recover(ctx); err != nil || rep.LateChecked != 1 {
 		t.Errorf("past the interval: %+v, %v", rep, err)
 	}
 	if calls.Load() == 0 {
