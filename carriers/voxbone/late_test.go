@@ -36,11 +36,7 @@ func TestRecoverLateDelivery(t *testing.T) {
 	ld := newLateDelivery(t)
 	store := openSQLite(t)
 	acct := strings.Repeat("b", 32)
-	if err := store.CreateAccount(ctx, &knm.Account{ID: acct, Name: "b", Enabled: true}); err != nil {
-		t.Fatal(err)
-	}
-	c := newTestCarrier(t, testSettings(ld.srv.URL), store, nil)
-	c.deliveryDeadline = -time.Hour
+	c := lateCarrier(t, ld, store, acct)
 	c.lateInterval = func(time.Duration) time.Duration { return 0 } // polled twice in a row
 	var spent, orders atomic.Int64
 	c.metrics.Spent = func(cents int) { spent.Add(int64(cents)) }
@@ -108,8 +104,7 @@ func TestRecoverLateHorizon(t *testing.T) {
 	ctx := context.Background()
 	ld := newLateDelivery(t)
 	store := openSQLite(t)
-	c := newTestCarrier(t, testSettings(ld.srv.URL), store, nil)
-	c.deliveryDeadline = -time.Hour
+	c := lateCarrier(t, ld, store, "")
 	res, err := c.Order(ctx, OrderRequest{GroupID: 5116, Quantity: 3, Country: "US"})
 	if err != nil || res.State != StatePartial {
 		t.Fatalf("order: %+v, %v", res, err)

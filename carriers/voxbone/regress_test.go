@@ -274,11 +274,7 @@ func TestLateDeliveryAfterPartial(t *testing.T) {
 	ld := newLateDelivery(t)
 	store := openSQLite(t)
 	acct := strings.Repeat("a", 32)
-	if err := store.CreateAccount(ctx, &knm.Account{ID: acct, Name: "a", Enabled: true}); err != nil {
-		t.Fatal(err)
-	}
-	c := newTestCarrier(t, testSettings(ld.srv.URL), store, nil)
-	c.deliveryDeadline = -time.Hour
+	c := lateCarrier(t, ld, store, acct)
 	// Recover's own look at partial orders is off: this is reconcile's test (see
 	// TestRecoverLateDelivery for Recover's).
 	c.lateDeliveryHorizon = 0

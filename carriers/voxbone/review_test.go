@@ -166,11 +166,7 @@ func TestFinalOrderLeavesPoolNumber(t *testing.T) {
 	ld := newLateDelivery(t)
 	store := openSQLite(t)
 	acct := strings.Repeat("a", 32)
-	if err := store.CreateAccount(ctx, &knm.Account{ID: acct, Name: "a", Enabled: true}); err != nil {
-		t.Fatal(err)
-	}
-	c := newTestCarrier(t, testSettings(ld.srv.URL), store, nil)
-	c.deliveryDeadline = -time.Hour
+	c := lateCarrier(t, ld, store, acct)
 	res, err := c.Order(ctx, OrderRequest{GroupID: 5116, Quantity: 3, Country: "US", AssignTo: acct})
 	if err != nil || res.State != StatePartial || len(res.Numbers) != 2 {
 		t.Fatalf("order: %+v, %v", res, err)

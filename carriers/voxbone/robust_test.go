@@ -170,6 +170,21 @@ func newLateDelivery(t *testing.T) *lateDelivery {
 	return ld
 }
 
+// lateCarrier returns a carrier on ld whose orders are past their delivery deadline at
+// once (a short order ends partial), after creating account acct in store when acct is
+// not "".
+func lateCarrier(t *testing.T, ld *lateDelivery, store knm.Store, acct string) *Carrier {
+	t.Helper()
+	if acct != "" {
+		if err := store.CreateAccount(context.Background(), &knm.Account{ID: acct, Name: acct[:1], Enabled: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := newTestCarrier(t, testSettings(ld.srv.URL), store, nil)
+	c.deliveryDeadline = -time.Hour
+	return c
+}
+
 // TestAwaitingDelivery: an order Voxbone delivers short is not final. The native order
 // answers with its state and the reason (no Go error: money was spent); Recover looks again
 // and imports the DIDs delivered late, and only then is the order imported.

@@ -17,11 +17,7 @@ import (
 func partialOrder(t *testing.T, ld *lateDelivery, store knm.Store, acct string) (*Carrier, *OrderResult) {
 	t.Helper()
 	ctx := context.Background()
-	if err := store.CreateAccount(ctx, &knm.Account{ID: acct, Name: acct[:1], Enabled: true}); err != nil {
-		t.Fatal(err)
-	}
-	c := newTestCarrier(t, testSettings(ld.srv.URL), store, nil)
-	c.deliveryDeadline = -time.Hour
+	c := lateCarrier(t, ld, store, acct)
 	c.lateInterval = func(time.Duration) time.Duration { return 0 }
 	res, err := c.Order(ctx, OrderRequest{GroupID: 5116, Quantity: 3, Country: "US", AssignTo: acct})
 	if err != nil || res.State != StatePartial || len(res.Numbers) != 2 {
