@@ -3,6 +3,7 @@ package knm
 import (
 	"context"
 	"errors"
+	"time"
 )
 
 // SearchOptions are the options of a number search, as Kazoo's crossbar builds them
@@ -78,4 +79,20 @@ type NumberReturner interface {
 func ReturnsNumberOnDisconnect(c Carrier) bool {
 	r, ok := c.(NumberReturner)
 	return ok && r.ReturnsNumberOnDisconnect()
+}
+
+// Recoverer is implemented by carrier modules that journal their calls and can settle what
+// a stopped process left unfinished. knm serve calls it at start-up and in the background
+// for every module that has it, without knowing which module it is.
+type Recoverer interface {
+	// RecoverIdle settles unfinished work that has been idle for at least minIdle.
+	RecoverIdle(ctx context.Context, minIdle time.Duration) (RecoverSummary, error)
+}
+
+// RecoverSummary says what one recovery pass did, for the log.
+type RecoverSummary struct {
+	Examined  int // unfinished operations looked at
+	Settled   int // brought to a final state
+	Failed    int // ended as failed (nothing bought or kept)
+	Unsettled int // still unfinished; a later pass tries again
 }
