@@ -100,7 +100,7 @@ func (a *app) serve(ctx context.Context, o serveOptions) error {
 	hs.BaseContext = func(net.Listener) context.Context { return context.WithoutCancel(ctx) }
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
-	go a.recoverLoop(ctx, logger)
+	go a.recoverLoop(ctx, logger, recoverEvery)
 	select {
 	case err := <-errc:
 		return fmt.Errorf("serve: %w", err)
@@ -116,34 +116,19 @@ func (a *app) serve(ctx context.Context, o serveOptions) error {
 	return err
 }
 
-// recoverOnce settles unfinished carrier operations (the manager's journal and Voxbone
-// orders), as at start-up after a crash. Failures are logged, not fatal: the API is still
-// useful, and the next run tries again.
+// recoverOnce settles what a stopped process left unfinished, as at start-up after a crash:
+// the manager's journal, then every carrier module that can (knm.Recoverer). Failures are
+// logged, not fatal: the API is still useful, and the next pass tries again.
 func (a *app) recoverOnce(ctx context.Context, logger *slog.Logger) {
-	mgr, err := a.manager(ctx)
-	if err != nil {
-		return
-	}
-	if rep, err := mgr.Recover(ctx); err != nil {
-		logger.Warn("manager recover failed", "error", err)
-	} else {
-		logger.Info("manager recover", "finished", rep.Finished, "rolled_back", rep.RolledBack, "failed", rep.Failed)
-	}
-	if vox, _ := a.vox.get(ctx); vox != nil {
-		// Not age 0: during a rolling restart, orders younger than this may still be in
-		// flight on another instance, and settling them would fail its customers' purchases.
-		if rep, err := vox.RecoverOlderThan(ctx, startupRecoverAge); err != nil {
-			logger.Warn("voxbone recover failed", "error", err)
-		} else {
-			logger.Info("voxbone recover", "examined", rep.Examined, "imported", rep.Imported, "failed", rep.Failed, "unsettled", len(rep.Unsettled))
-		}
-	}
+	// Not age 0: during a rolling restart, work younger than this may still be in flight
+	// on another instance, and settling it would fail its customers' purchases.
+	a.recoverPass(ctx, logger, startupRecoverAge, true)
 }
 
-// recoverLoop re-runs recovery periodically, leaving alone orders other instances are
-// still working on (only those idle for a while are touched).
-func (a *app) recoverLoop(ctx context.Context, logger *slog.Logger) {
-	t := time.NewTicker(recoverEvery)
+// recoverLoop recovers again every interval until ctx ends, touching only work idle for
+// two intervals, which other instances are no longer doing.
+func (a *app) recoverLoop(ctx context.Context, logger *slog.Logger, every time.Duration) {
+	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
 		select {
@@ -151,15 +136,29 @@ func (a *app) recoverLoop(ctx context.Context, logger *slog.Logger) {
 			return
 		case <-t.C:
 		}
-		if mgr, err := a.manager(ctx); err == nil {
-			if _, err := mgr.Recover(ctx); err != nil {
-				logger.Warn("manager recover failed", "error", err)
-			}
-		}
-		if vox, _ := a.vox.get(ctx); vox != nil {
-			if _, err := vox.RecoverOlderThan(ctx, 2*recoverEvery); err != nil {
-				logger.Warn("voxbone recover failed", "error", err)
-			}
+		a.recoverPass(ctx, logger, 2*every, false)
+	}
+}
+
+// recoverPass runs one recovery pass over work idle for at least minIdle; report logs what
+// each part did, and failures are logged always.
+func (a *app) recoverPass(ctx context.Context, logger *slog.Logger, minIdle time.Duration, report bool) {
+	mgr, err := a.manager(ctx)
+	if err != nil {
+		return
+	}
+	if rep, err := mgr.Recover(ctx); err != nil {
+		logger.Warn("manager recover failed", "error", err)
+	} else if report {
+		logger.Info("manager recover", "finished", rep.Finished, "rolled_back", rep.RolledBack, "failed", rep.Failed)
+	}
+	for module, rec := range a.registry.Recoverers(logger) {
+		sum, err := rec.RecoverIdle(ctx, minIdle)
+		if err != nil {
+			logger.Warn("carrier recover failed", "module", module, "error", err)
+		} else if report {
+			logger.Info("carrier recover", "module", module, "examined", sum.Examined, "settled", sum.Settled,
+				"failed", sum.Failed, "unsettled", sum.Unsettled)
 		}
 	}
 }
