@@ -86,8 +86,7 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 				status = http.StatusOK
 			}
 			d := time.Since(start)
-			s.metrics.httpRequests.WithLabelValues(route, strconv.Itoa(status)).Inc()
-			s.metrics.httpDuration.WithLabelValues(route).Observe(d.Seconds())
+			s.metrics.ObserveHTTPRequest(route, status, d)
 			level := slog.LevelInfo
 			if status >= 500 {
 				level = slog.LevelError

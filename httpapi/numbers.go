@@ -237,7 +237,7 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request, req manager.Sear
 	}
 	reports := make([]report, 0, len(res.Carriers))
 	for _, c := range res.Carriers {
-		s.metrics.searchDuration.WithLabelValues(c.Module, c.Status).Observe(c.Duration.Seconds())
+		s.metrics.ObserveCarrierSearch(c.Module, c.Status, c.Duration)
 		reports = append(reports, report{c.Module, c.Status, c.Error, c.Count})
 	}
 	numbers := res.Numbers

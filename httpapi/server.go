@@ -21,6 +21,7 @@ import (
 	"github.com/knmproject/knm/carriers"
 	"github.com/knmproject/knm/config"
 	"github.com/knmproject/knm/manager"
+	"github.com/knmproject/knm/metrics"
 )
 
 // Defaults of Options.
@@ -48,7 +49,7 @@ type Options struct {
 	// MaxBodyBytes bounds request bodies; default 64 KiB. Larger bodies get 413.
 	MaxBodyBytes int64
 	// Metrics receives the API's metrics and serves /metrics; default a fresh registry.
-	Metrics *Metrics
+	Metrics *metrics.Metrics
 }
 
 // Server is the REST API. Build it with New and serve Handler.
@@ -63,7 +64,7 @@ type Server struct {
 	now      func() time.Time
 	maxBody  int64
 	signer   tokenSigner
-	metrics  *Metrics
+	metrics  *metrics.Metrics
 	mux      *http.ServeMux
 	handler  http.Handler
 
@@ -92,7 +93,7 @@ func New(o Options) (*Server, error) {
 		s.maxBody = DefaultMaxBodyBytes
 	}
 	if s.metrics == nil {
-		s.metrics = NewMetrics(nil)
+		s.metrics = metrics.New(nil)
 	}
 	ttl := o.TokenTTL
 	if ttl <= 0 {
@@ -262,6 +263,11 @@ func (e *statusError) Error() string { return e.msg }
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) error {
 	s.writeData(w, r, http.StatusOK, map[string]string{"status": "ok"})
+	return nil
+}
+
+func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request) error {
+	s.metrics.Handler().ServeHTTP(w, r)
 	return nil
 }
 

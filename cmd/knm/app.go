@@ -14,8 +14,8 @@ import (
 
 	"github.com/knmproject/knm"
 	"github.com/knmproject/knm/carriers"
-	"github.com/knmproject/knm/httpapi"
 	"github.com/knmproject/knm/manager"
+	"github.com/knmproject/knm/metrics"
 )
 
 // app holds the global flags and the lazily opened dependencies shared by every command.
@@ -34,7 +34,7 @@ type app struct {
 	logger   *slog.Logger
 
 	vox        *voxboneHolder // knm_voxbone, following number_manager.voxbone
-	metricsReg *httpapi.Metrics
+	metricsReg *metrics.Metrics
 }
 
 // run executes the command line args and returns the process exit code. Tests call it
@@ -117,6 +117,15 @@ func (a *app) rootCommand() *cobra.Command {
 		needsSubcommand(a.numbersCommand()), a.searchCommand(), needsSubcommand(a.voxboneCommand()),
 		a.serveCommand(), a.demoCommand())
 	return root
+}
+
+// metrics returns the process's Prometheus metrics, shared by the API and the Voxbone
+// client, limiter and carrier.
+func (a *app) metrics() *metrics.Metrics {
+	if a.metricsReg == nil {
+		a.metricsReg = metrics.New(nil)
+	}
+	return a.metricsReg
 }
 
 // openStore opens the database named by --db once per process.
