@@ -20,8 +20,8 @@ func TestNumberManagerDefaults(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if strings.Join(nm.CarrierModules, ",") != "knm_local" || nm.NumberSearchTimeout != 5*time.Second ||
-			nm.MaximumSearchQuantity != 500 || nm.AvailableModuleName != "knm_local" ||
+		if strings.Join(nm.CarrierModules, ",") != "knm_local" || nm.SearchTimeout != 5*time.Second ||
+			nm.MaxSearchQuantity != 500 || nm.AvailableModuleName != "knm_local" ||
 			nm.ReleasedState != knm.StateAvailable || nm.ShouldPermanentlyDelete || nm.ShouldAge ||
 			nm.SearchCacheTTL != 300*time.Second {
 			t.Errorf("defaults = %+v", nm)
@@ -67,7 +67,7 @@ func TestNumberManagerConfigured(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if strings.Join(nm.CarrierModules, ",") != "knm_inventory" || nm.NumberSearchTimeout != 10*time.Second {
+	if strings.Join(nm.CarrierModules, ",") != "knm_inventory" || nm.SearchTimeout != 10*time.Second {
 		t.Errorf("configured = %+v", nm)
 	}
 	n, err := nm.Normalizer()
@@ -181,4 +181,33 @@ func TestVoxboneNeverShowsSecrets(t *testing.T) {
 			t.Errorf("%s hides the username: %s", name, out)
 		}
 	}
+}
+
+// TestResellerCarrierModules: only the reseller's own configs_number_manager counts, and
+// anything but a list of strings there means "not set".
+func TestResellerCarrierModules(t *testing.T) {
+	backends(t, func(t *testing.T, s knm.ConfigStore) {
+		ctx := context.Background()
+		put(t, s, "", NumberManagerCategory, `{"_id":"number_manager","default":{"carrier_modules":["knm_local"]}}`)
+		put(t, s, "r1", NumberManagerCategory, `{"_id":"configs_number_manager","carrier_modules":["knm_voxbone",""]}`)
+		put(t, s, "r2", NumberManagerCategory, `{"_id":"configs_number_manager","carrier_modules":"knm_voxbone"}`)
+		put(t, s, "r3", NumberManagerCategory, `{"_id":"configs_number_manager","should_age":true}`)
+		c := New(s, "", "")
+		for _, tt := range []struct {
+			reseller string
+			want     []string
+			ok       bool
+		}{
+			{"r1", []string{"knm_voxbone", ""}, true}, // the manager drops a list with an empty name
+			{"r2", nil, false},                        // not a list
+			{"r3", nil, false},                        // no key
+			{"r4", nil, false},                        // no document: the system list is not read here
+			{"", nil, false},
+		} {
+			got, ok, err := c.ResellerCarrierModules(ctx, tt.reseller)
+			if err != nil || ok != tt.ok || strings.Join(got, ",") != strings.Join(tt.want, ",") {
+				t.Errorf("%q: %q, %v, %v; want %q, %v", tt.reseller, got, ok, err, tt.want, tt.ok)
+			}
+		}
+	})
 }

@@ -65,14 +65,10 @@ func newTestEnvWrapped(t *testing.T, dsn string, voxbone Voxbone, wrap func(knm.
 	local.RegisterAll(reg, s)
 	mgr, err := manager.New(manager.Options{
 		Store: s,
+		// Read at every call (no cache), so a test's config change applies at once.
 		Policy: func(ctx context.Context) (manager.Policy, error) {
 			nm, err := cfg.NumberManager(ctx)
-			if err != nil {
-				return manager.Policy{}, err
-			}
-			return manager.Policy{CarrierModules: nm.CarrierModules, SearchTimeout: nm.NumberSearchTimeout,
-				MaxSearchQuantity: nm.MaximumSearchQuantity, AvailableModuleName: nm.AvailableModuleName,
-				ReleasedState: string(nm.ReleasedState), SearchCacheTTL: nm.SearchCacheTTL}, nil
+			return nm.Policy, err
 		},
 		Carriers: func(names []string) []knm.Carrier { return reg.New(names, nil) },
 		// Kazoo's converters, as cmd/knm wires them.

@@ -30,7 +30,7 @@ type Policy struct {
 	MaxSearchQuantity       int           // maximum_search_quantity
 	AvailableModuleName     string        // available_module_name
 	PortInModuleName        string        // port_in_module_name: module of numbers created ported_in
-	ReleasedState           string        // released_state
+	ReleasedState           knm.State     // released_state
 	ShouldPermanentlyDelete bool          // should_permanently_delete
 	ShouldAge               bool          // should_age
 	SearchCacheTTL          time.Duration // search_cache_ttl_s
@@ -44,7 +44,7 @@ func DefaultPolicy() Policy {
 		MaxSearchQuantity:   500,
 		AvailableModuleName: "knm_local",
 		PortInModuleName:    "knm_local",
-		ReleasedState:       string(knm.StateAvailable),
+		ReleasedState:       knm.StateAvailable,
 		SearchCacheTTL:      300 * time.Second,
 	}
 }

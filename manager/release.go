@@ -101,7 +101,7 @@ func releaseTarget(cur *knm.Number, p Policy, carrierTakesBack bool) (*knm.Numbe
 	}
 	setAssignedTo(n, "")
 	n.ReserveHistory = nil
-	n.State = knm.State(p.ReleasedState)
+	n.State = p.ReleasedState
 	if p.ShouldPermanentlyDelete || knm.IsLocalModule(n.ModuleName) || carrierTakesBack {
 		return n, true
 	}
