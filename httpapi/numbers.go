@@ -118,50 +118,11 @@ func (s *Server) e164(_ context.Context, num string) string {
 	return num
 }
 
-// searchParams parses crossbar's find_numbers query (kazoo-knm §2.2): prefix with
-// whitespace removed, as Kazoo does, then 1 to 15 digits optionally ending in * (a
-// toll-free wildcard) — the manager's and CLI's rule, which holds every prefix of Kazoo's
-// 3-10 characters a search can use; country two letters (default US), quantity >= 1
-// (default 1), offset >= 0.
+// searchParams reads crossbar's find_numbers query (kazoo-knm §2.2) by the rules every
+// entry point shares (manager.ParseSearch).
 func searchParams(q url.Values) (manager.SearchRequest, error) {
-	req := manager.SearchRequest{Country: "US", Quantity: 1}
-	prefix := strings.Join(strings.Fields(q.Get("prefix")), "")
-	if !validSearchPrefix(prefix) {
-		return req, knm.Errorf(knm.ErrInvalid, "prefix must be 1 to 15 digits, optionally ending in * (a toll-free wildcard)").WithCause("prefix")
-	}
-	req.Prefix = prefix
-	if c := q.Get("country"); c != "" {
-		if len(c) != 2 || !isLetters(c) {
-			return req, knm.Errorf(knm.ErrInvalid, "country must be an ISO 3166 alpha-2 code").WithCause("country")
-		}
-		req.Country = strings.ToUpper(c)
-	}
-	var err error
-	if req.Quantity, err = intParam(q, "quantity", 1, 1, maxQueryInt); err != nil {
-		return req, err
-	}
-	if req.Offset, err = intParam(q, "offset", 0, 0, maxQueryInt); err != nil {
-		return req, err
-	}
-	return req, nil
-}
-
-// prefixPattern is validSearchPrefix for the OpenAPI document: whitespace is allowed
-// anywhere because it is removed before the check.
-const prefixPattern = `^\s*(?:[0-9]\s*){1,15}(?:\*\s*)?$`
-
-// validSearchPrefix is the manager's prefix rule: 1 to 15 digits, optionally ending in *.
-func validSearchPrefix(p string) bool {
-	digits := strings.TrimSuffix(p, "*")
-	if len(digits) < 1 || len(digits) > 15 {
-		return false
-	}
-	for _, c := range digits {
-		if c < '0' || c > '9' {
-			return false
-		}
-	}
-	return true
+	return manager.ParseSearch(manager.SearchInput{Prefix: q.Get("prefix"), Country: q.Get("country"),
+		Quantity: q.Get("quantity"), Offset: q.Get("offset")})
 }
 
 func isLetters(s string) bool {
@@ -173,7 +134,7 @@ func isLetters(s string) bool {
 	return true
 }
 
-// maxQueryInt bounds integer query parameters that have no tighter bound.
+// maxQueryInt bounds the listing's offset, as manager.ParseSearch bounds a search's.
 const maxQueryInt = 1_000_000
 
 // maxPageSize is the largest page_size of the account listing. Kazoo's crossbar does not

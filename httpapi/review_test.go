@@ -340,7 +340,7 @@ func (c *recorder) Name() string { return "knm_test_recorder" }
 func (c *recorder) FindNumbers(_ context.Context, o knm.SearchOptions) ([]knm.SearchRow, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.noPurchase[o.Prefix] = o.NoPurchase
+	c.noPurchase[o.Prefix.National] = o.NoPurchase
 	return nil, nil
 }
 func (c *recorder) AcquireNumber(context.Context, *knm.Number) error    { return nil }

@@ -174,7 +174,7 @@ func (s *Server) routes() []route {
 	pn := "/v2/accounts/{account_id}/phone_numbers"
 	num := pn + "/{number}"
 	searchQ := []queryParam{
-		{Name: "prefix", Type: "string", Doc: "national prefix: 1-15 digits, optionally ending in * (a toll-free wildcard); whitespace is removed first. Kazoo's 3-10 digit prefixes all qualify", Pattern: prefixPattern},
+		{Name: "prefix", Type: "string", Doc: "national prefix: 1-15 digits, optionally ending in * (a toll-free wildcard); whitespace is removed first. Kazoo's 3-10 digit prefixes all qualify", Pattern: manager.PrefixPattern},
 		{Name: "quantity", Type: "integer", Doc: "numbers wanted, >= 1"},
 		{Name: "offset", Type: "integer", Doc: "item offset into the cached results"},
 		{Name: "country", Type: "string", Doc: "ISO 3166 alpha-2, default US"},

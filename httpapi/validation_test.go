@@ -12,6 +12,7 @@ import (
 
 	"github.com/knmproject/knm"
 	"github.com/knmproject/knm/config"
+	"github.com/knmproject/knm/manager"
 	"github.com/knmproject/knm/store"
 )
 
@@ -267,11 +268,11 @@ func TestSearchPrefix(t *testing.T) {
 		found := false
 		for _, prm := range doc.Paths[p]["get"].Parameters {
 			if prm.Name == "prefix" {
-				found = prm.Schema.Pattern == prefixPattern
+				found = prm.Schema.Pattern == manager.PrefixPattern
 			}
 		}
 		if !found {
-			t.Errorf("%s: prefix has no pattern %s", p, prefixPattern)
+			t.Errorf("%s: prefix has no pattern %s", p, manager.PrefixPattern)
 		}
 	}
 }

@@ -157,9 +157,8 @@ func attachEnv(t *testing.T, s knm.Store, p Policy, fakes ...*fakeCarrier) *env 
 		Policy:   func(context.Context) (Policy, error) { return e.pol, nil },
 		Carriers: func(names []string) []knm.Carrier { return e.reg.New(names, quiet) },
 		Logger:   quiet,
-		// The real normaliser and country table, as cmd/knm wires them.
+		// The real normaliser, as cmd/knm wires it.
 		Normalize: e164.Default().Normalize,
-		Dialcode:  e164.Dialcode,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -14,12 +14,10 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/knmproject/knm"
-	"github.com/nyaruka/phonenumbers"
 )
 
 // Policy is the number_manager system_config the manager obeys (DESIGN.md §3), already
@@ -89,11 +87,8 @@ type Options struct {
 	// Normalize turns user input into E.164 (the e164 package). Default: trims spaces and
 	// returns the input unchanged, which is right for "+…" input.
 	Normalize func(string) string
-	// Dialcode returns "+" and the calling code of an ISO alpha-2 country, "" when unknown.
-	// Default: libphonenumber's table.
-	Dialcode func(alpha2 string) string
-	Logger   *slog.Logger
-	Now      func() time.Time
+	Logger    *slog.Logger
+	Now       func() time.Time
 }
 
 // Manager is the number manager. It is safe for concurrent use, and several Managers (in
@@ -104,7 +99,6 @@ type Manager struct {
 	resellerCarriers func(ctx context.Context, resellerID string) ([]string, bool, error)
 	carriers         func(names []string) []knm.Carrier
 	normalize        func(string) string
-	dialcode         func(string) string
 	logger           *slog.Logger
 	now              func() time.Time
 }
@@ -116,7 +110,7 @@ func New(o Options) (*Manager, error) {
 	}
 	m := &Manager{
 		store: o.Store, policy: o.Policy, resellerCarriers: o.ResellerCarriers,
-		carriers: o.Carriers, normalize: o.Normalize, dialcode: o.Dialcode,
+		carriers: o.Carriers, normalize: o.Normalize,
 		logger: o.Logger, now: o.Now,
 	}
 	if m.policy == nil {
@@ -131,9 +125,6 @@ func New(o Options) (*Manager, error) {
 	if m.normalize == nil {
 		m.normalize = strings.TrimSpace
 	}
-	if m.dialcode == nil {
-		m.dialcode = defaultDialcode
-	}
 	if m.logger == nil {
 		m.logger = slog.Default()
 	}
@@ -141,14 +132,6 @@ func New(o Options) (*Manager, error) {
 		m.now = time.Now
 	}
 	return m, nil
-}
-
-// defaultDialcode uses libphonenumber's region table.
-func defaultDialcode(alpha2 string) string {
-	if cc := phonenumbers.GetCountryCodeForRegion(strings.ToUpper(alpha2)); cc > 0 {
-		return "+" + strconv.Itoa(cc)
-	}
-	return ""
 }
 
 // Normalize turns user input into E.164 with the configured converters, as every

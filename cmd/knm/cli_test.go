@@ -110,6 +110,8 @@ func TestConfigImportErrors(t *testing.T) {
 		{"numbers", "activate", "+15550000000"},
 		{"numbers", "list", "--state", "bogus"},
 		{"search", "--prefix", "abc"},
+		{"search", "--prefix", "415", "--quantity", "0"}, // refused as REST refuses quantity=0
+		{"search", "--prefix", "415", "--country", "ZZ"},
 		{"accounts", "create", "x", "--parent", "nope"},
 		{"bogus-command"},
 		{"numbers"},

@@ -8,7 +8,6 @@ import (
 	"github.com/knmproject/knm/carriers"
 	"github.com/knmproject/knm/carriers/local"
 	"github.com/knmproject/knm/config"
-	"github.com/knmproject/knm/e164"
 	"github.com/knmproject/knm/manager"
 	"github.com/knmproject/knm/store"
 )
@@ -46,7 +45,6 @@ func (a *app) manager(ctx context.Context) (*manager.Manager, error) {
 		ResellerCarriers: cfg.ResellerCarrierModules,
 		Carriers:         func(names []string) []knm.Carrier { return reg.New(names, a.logger) },
 		Normalize:        settings.Normalize,
-		Dialcode:         e164.Dialcode,
 		Logger:           a.logger,
 		Now:              time.Now,
 	})
