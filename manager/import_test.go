@@ -70,6 +70,40 @@ func TestImport(t *testing.T) {
 	})
 }
 
+// TestImportKazoo: Kazoo phone_number documents come as an array, one document or an
+// _all_docs reply; design documents are skipped, bad documents rejected by position, a
+// document without a state is available, and a second run skips what is stored.
+func TestImportKazoo(t *testing.T) {
+	forEachStore(t, func(t *testing.T, s knm.Store) {
+		ctx := context.Background()
+		e := newEnv(t, s, Policy{})
+		array := `[{"_id":"_design/numbers","views":{}},
+			{"_id":"+14155550101","pvt_state":"in_service","pvt_assigned_to":"` + accS + `","pvt_module_name":"knm_local"},
+			{"_id":"+14155550102"},
+			{"_id":"+14155550103","pvt_state":"bogus"}]`
+		var done int
+		rep, err := e.m.ImportKazoo(ctx, strings.NewReader(array), func(d, total int) { done = d })
+		if err != nil || rep.Rows != 3 || rep.Imported != 2 || rep.Rejected != 1 || rep.Rejections[0].Line != 4 ||
+			rep.Rejections[0].Number != "+14155550103" || done != 3 {
+			t.Fatalf("array: %+v, %v (progress %d)", rep, err, done)
+		}
+		if n := e.get(t, "+14155550102"); n.State != knm.StateAvailable {
+			t.Fatalf("a document without a state: %s", n)
+		}
+		if n := e.get(t, "+14155550101"); n.State != knm.StateInService || n.AssignedTo != accS {
+			t.Fatalf("in_service document: %s", n)
+		}
+		rep, err = e.m.ImportKazoo(ctx, strings.NewReader(`{"_id":"+14155550101"}`), nil)
+		if err != nil || rep.Rows != 1 || rep.Skipped != 1 {
+			t.Fatalf("one document again: %+v, %v", rep, err)
+		}
+		for _, bad := range []string{`nope`, `{"rows":[{"id":"x"}]}`, `{"total_rows":0}`} {
+			_, err := e.m.ImportKazoo(ctx, strings.NewReader(bad), nil)
+			wantErr(t, err, knm.ErrInvalid, "")
+		}
+	})
+}
+
 // TestAccounts covers CreateAccount and ListAccounts.
 func TestAccounts(t *testing.T) {
 	forEachStore(t, func(t *testing.T, s knm.Store) {
