@@ -103,36 +103,3 @@ func TestImportKazoo(t *testing.T) {
 		}
 	})
 }
-
-// TestAccounts covers CreateAccount and ListAccounts.
-func TestAccounts(t *testing.T) {
-	forEachStore(t, func(t *testing.T, s knm.Store) {
-		ctx := context.Background()
-		e := newEnv(t, s, Policy{})
-		sub, err := e.m.CreateAccount(ctx, accR, "customer", accS, false)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if sub.ResellerID != accR || len(sub.Tree) != 3 || sub.Tree[2] != accS || sub.ParentID != accS {
-			t.Fatalf("account %+v", sub)
-		}
-		res, err := e.m.CreateAccount(ctx, accM, "new reseller", accM, true)
-		if err != nil || res.ResellerID != res.ID {
-			t.Fatalf("reseller %+v %v", res, err)
-		}
-		_, err = e.m.CreateAccount(ctx, accT, "x", accS, false)
-		wantErr(t, err, knm.ErrForbidden, "")
-		_, err = e.m.CreateAccount(ctx, accS, "root", "", false)
-		wantErr(t, err, knm.ErrForbidden, "")
-		_, err = e.m.CreateAccount(ctx, accM, "", accS, false)
-		wantErr(t, err, knm.ErrInvalid, "name")
-		list, err := e.m.ListAccounts(ctx, accS)
-		if err != nil || len(list) != 3 { // S, G and the new customer
-			t.Fatalf("ListAccounts(S) = %d, %v", len(list), err)
-		}
-		all, _ := e.m.ListAccounts(ctx, knm.SystemAccountID)
-		if len(all) != 9 {
-			t.Fatalf("ListAccounts(system) = %d", len(all))
-		}
-	})
-}

@@ -8,24 +8,6 @@ import (
 	"github.com/knmproject/knm"
 )
 
-// Get returns a number if auth may read it (kazoo-knm §3.5 "Reading"): available numbers
-// are public, others need is_authorized or is_reserved_from_parent. Errors: not_found,
-// not_reconcilable, forbidden.
-func (m *Manager) Get(ctx context.Context, auth, number string) (*knm.Number, error) {
-	num, err := m.normalizeNumber(number)
-	if err != nil {
-		return nil, err
-	}
-	n, err := m.store.GetNumber(ctx, num)
-	if err != nil {
-		return nil, err
-	}
-	if err := require(m.authz(ctx, auth).canRead(n)); err != nil {
-		return nil, err
-	}
-	return n, nil
-}
-
 // Activate moves a number to in_service for accountID (PUT …/{N}/activate).
 func (m *Manager) Activate(ctx context.Context, auth, number, accountID string) (*knm.Number, error) {
 	return m.Move(ctx, auth, number, accountID, knm.StateInService)

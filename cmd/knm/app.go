@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -162,5 +161,3 @@ func (a *app) printJSON(v any) error {
 func usageError(format string, args ...any) error {
 	return knm.Errorf(knm.ErrInvalid, format, args...)
 }
-
-var errSilent = errors.New("")

@@ -129,11 +129,10 @@ func (f *fakeCarrier) Info() knm.CarrierInfo { return knm.CarrierInfo{MaximalPre
 
 // env is a manager over a real store, with the local carriers and some fakes registered.
 type env struct {
-	s     knm.Store
-	m     *Manager
-	reg   *carriers.Registry
-	pol   Policy
-	clock time.Time
+	s   knm.Store
+	m   *Manager
+	reg *carriers.Registry
+	pol Policy
 }
 
 // newEnv seeds the account fixture and returns a manager using policy p (zero fields take
