@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -240,5 +241,63 @@ func wantError(t *testing.T, r reply, status int) {
 	}
 	if r.str("status") != "error" || r.str("error") == "" || r.str("message") == "" || len(r.Env["data"]) == 0 {
 		t.Fatalf("not a knm error envelope: %s", r.Raw)
+	}
+}
+
+// fakeVoxbone is an in-memory Voxbone for the native routes.
+type fakeVoxbone struct {
+	mu     sync.Mutex
+	orders []*Order
+	byKey  map[string]*Order
+}
+
+func (f *fakeVoxbone) DIDGroups(context.Context, DIDGroupQuery) (any, error) {
+	return []map[string]any{{"didGroupId": 1, "stock": 10}}, nil
+}
+
+func (f *fakeVoxbone) Balance(context.Context) (any, error) {
+	return map[string]any{"balance": 500, "currency": "USD"}, nil
+}
+
+func (f *fakeVoxbone) Order(_ context.Context, req OrderRequest) (*Order, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if o, ok := f.byKey[req.IdempotencyKey]; ok && req.IdempotencyKey != "" {
+		return o, nil
+	}
+	o := &Order{ID: "knm-" + string(rune('a'+len(f.orders))), State: "imported", AssignTo: req.AssignTo, Numbers: []string{"+12565550999"}}
+	f.orders = append(f.orders, o)
+	if f.byKey == nil {
+		f.byKey = map[string]*Order{}
+	}
+	f.byKey[req.IdempotencyKey] = o
+	return o, nil
+}
+
+func (f *fakeVoxbone) GetOrder(_ context.Context, id string) (*Order, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, o := range f.orders {
+		if o.ID == id {
+			return o, nil
+		}
+	}
+	return nil, &knm.Error{Name: knm.ErrNotFound, Message: "order " + id + " not found", Cause: id}
+}
+
+func (f *fakeVoxbone) ListOrders(context.Context) ([]*Order, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]*Order(nil), f.orders...), nil
+}
+
+// wantInvalid checks a 400 invalid naming cause, whose message holds msg.
+func wantInvalid(t *testing.T, r reply, cause, msg string) {
+	t.Helper()
+	wantError(t, r, 400)
+	var data struct{ Error, Message, Cause string }
+	r.data(t, &data)
+	if data.Error != string(knm.ErrInvalid) || data.Cause != cause || !strings.Contains(data.Message, msg) {
+		t.Fatalf("want invalid, cause %q, message containing %q: %s", cause, msg, r.Raw)
 	}
 }
