@@ -34,7 +34,8 @@ func TestNumberManagerCache(t *testing.T) {
 	if err := cfg.Set(ctx, "number_manager", "number_search_timeout_ms", json.RawMessage(`750`), ""); err != nil {
 		t.Fatal(err)
 	}
-	if err := cfg.Set(ctx, "number_manager", "e164_converters", json.RawMessage(`{"^(\\d{7})$":{"prefix":"+3222"}}`), ""); err != nil {
+	if err := cfg.Set(ctx, "number_manager", "e164_converters", json.RawMessage(`{"^(\\d{7})$":{"prefix":"+3222"}}`),
+		""); err != nil {
 		t.Fatal(err)
 	}
 	if p, _ := c.Policy(ctx); p.SearchTimeout != 5*time.Second {

@@ -26,7 +26,8 @@ type NumberManagerConfig struct {
 
 // Normalizer builds the e164.Normalizer these settings describe.
 func (nm NumberManagerConfig) Normalizer() (*e164.Normalizer, error) {
-	return e164.New(e164.Config{Converters: nm.E164Converters, ReconcileRegex: nm.ReconcileRegex, Classifiers: nm.Classifiers})
+	return e164.New(e164.Config{Converters: nm.E164Converters, ReconcileRegex: nm.ReconcileRegex,
+		Classifiers: nm.Classifiers})
 }
 
 // problems collects every validation failure of a settings struct, so an operator fixes

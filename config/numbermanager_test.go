@@ -88,15 +88,18 @@ func TestNumberManagerInvalid(t *testing.T) {
 	if !knm.IsErrorName(err, knm.ErrInvalid) {
 		t.Fatalf("err = %v", err)
 	}
-	for _, want := range []string{"maximum_search_quantity must be at least 1", "released_state must be a number state, got gone",
-		"invalid number_manager: ", "should_age must be a boolean", "number_search_timeout_ms must be at least 1", "search_cache_ttl_s must be at least 1"} {
+	for _, want := range []string{"maximum_search_quantity must be at least 1",
+		"released_state must be a number state, got gone",
+		"invalid number_manager: ", "should_age must be a boolean", "number_search_timeout_ms must be at least 1",
+		"search_cache_ttl_s must be at least 1"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("err %q does not mention %q", err, want)
 		}
 	}
 	s = newMemStore()
 	put(t, s, "", NumberManagerCategory, `{"_id":"number_manager","default":{"e164_converters":{"(?=x)":{}}}}`)
-	if _, err := New(s, "", "").NumberManager(ctx); !knm.IsErrorName(err, knm.ErrInvalid) || !strings.Contains(err.Error(), "lookahead") {
+	if _, err := New(s, "", "").NumberManager(ctx); !knm.IsErrorName(err, knm.ErrInvalid) ||
+		!strings.Contains(err.Error(), "lookahead") {
 		t.Errorf("bad converter err = %v", err)
 	}
 }
@@ -114,7 +117,8 @@ func TestVoxbone(t *testing.T) {
 			t.Errorf("defaults = %+v", v)
 		}
 		b := body(t, s, "", VoxboneCategory)
-		if !strings.Contains(b, `"username":""`) || strings.Contains(b, "api_username") || !strings.Contains(b, `"page_size":20`) {
+		if !strings.Contains(b, `"username":""`) || strings.Contains(b, "api_username") || !strings.Contains(b,
+			`"page_size":20`) {
 			t.Errorf("defaults not written under the primary spelling: %s", b)
 		}
 	})
@@ -124,8 +128,9 @@ func TestVoxboneSpellings(t *testing.T) {
 	ctx := context.Background()
 	s := newMemStore()
 	// Kazoo master's spellings only.
-	put(t, s, "", VoxboneCategory, `{"_id":"number_manager.voxbone","default":{"api_username":"mu","api_password":"mp",`+
-		`"max_page_size":"100","environment":"production"}}`)
+	put(t, s, "", VoxboneCategory,
+		`{"_id":"number_manager.voxbone","default":{"api_username":"mu","api_password":"mp",`+
+			`"max_page_size":"100","environment":"production"}}`)
 	v, err := New(s, "", "").Voxbone(ctx)
 	if err != nil || v.Username != "mu" || v.Password != "mp" || v.PageSize != 100 || v.Environment != "production" {
 		t.Errorf("master spellings: %+v, %v", v, err)

@@ -213,7 +213,8 @@ func translateGroup(p string, start int, b *strings.Builder, unsupported func(st
 	case strings.HasPrefix(body, "("):
 		return 0, unsupported("a conditional group")
 	case strings.HasPrefix(body, "P>"), strings.HasPrefix(body, "P="), strings.HasPrefix(body, "&"),
-		strings.HasPrefix(body, "R"), len(body) > 0 && (body[0] >= '0' && body[0] <= '9' || body[0] == '+' || body[0] == '-' && len(body) > 1 && body[1] >= '0' && body[1] <= '9'):
+		strings.HasPrefix(body, "R"), len(body) > 0 && (body[0] >= '0' && body[0] <= '9' || body[0] == '+' ||
+			body[0] == '-' && len(body) > 1 && body[1] >= '0' && body[1] <= '9'):
 		return 0, unsupported("a recursion or subroutine call")
 	case strings.HasPrefix(body, "<"), strings.HasPrefix(body, "'"), strings.HasPrefix(body, "P<"):
 		open := 1

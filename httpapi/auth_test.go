@@ -20,7 +20,8 @@ func TestAuthTokens(t *testing.T) {
 	wantError(t, e.do("GET", "/v2/accounts/"+e.masterID, "garbage.token", nil), 401)
 	tok := e.login(e.masterKey)
 	// A token signed by another secret (another database) is refused.
-	forged, _ := tokenSigner{secret: []byte("another-secret-entirely"), ttl: DefaultTokenTTL, now: e.api.now}.issue(e.masterID)
+	forged, _ := tokenSigner{secret: []byte("another-secret-entirely"), ttl: DefaultTokenTTL,
+		now: e.api.now}.issue(e.masterID)
 	wantError(t, e.do("GET", "/v2/accounts/"+e.masterID, forged, nil), 401)
 	expired, _ := tokenSigner{secret: e.api.signer.secret, ttl: -1, now: e.api.now}.issue(e.masterID)
 	wantError(t, e.do("GET", "/v2/accounts/"+e.masterID, expired, nil), 401)
@@ -52,7 +53,8 @@ func TestEnsureMasterKeyLength(t *testing.T) {
 		t.Helper()
 		_, err := EnsureMaster(ctx, s, cfg, key)
 		var ke *knm.Error
-		if !errors.As(err, &ke) || ke.Name != knm.ErrInvalid || ke.Message != "KNM_MASTER_API_KEY must be at least 16 characters" {
+		if !errors.As(err, &ke) || ke.Name != knm.ErrInvalid ||
+			ke.Message != "KNM_MASTER_API_KEY must be at least 16 characters" {
 			t.Fatalf("EnsureMaster(%q): %v, want invalid KNM_MASTER_API_KEY must be at least 16 characters", key, err)
 		}
 	}

@@ -17,7 +17,8 @@ func TestCollectionsAndInfo(t *testing.T) {
 	master := e.login(e.masterKey)
 	acc, _ := e.createAccount(master, "bulk", nil)
 	base := "/v2/accounts/" + acc + "/phone_numbers"
-	r := e.do("PUT", base+"/collection/activate", master, `{"data":{"numbers":["+12565550201","+12565550202","+19995550000"]}}`)
+	r := e.do("PUT", base+"/collection/activate", master,
+		`{"data":{"numbers":["+12565550201","+12565550202","+19995550000"]}}`)
 	var coll struct {
 		Success map[string]json.RawMessage `json:"success"`
 		Error   map[string]json.RawMessage `json:"error"`
@@ -90,7 +91,8 @@ func TestCollectionUniqueAfterNormalization(t *testing.T) {
 		})
 	}
 	// Nothing was acted on.
-	for num, want := range map[string]knm.State{"+12565550601": knm.StateAvailable, "+12565550602": knm.StateAvailable} {
+	for num, want := range map[string]knm.State{"+12565550601": knm.StateAvailable,
+		"+12565550602": knm.StateAvailable} {
 		if n, err := e.store.GetNumber(context.Background(), num); err != nil || n.State != want {
 			t.Fatalf("%s after refused collections: %+v %v", num, n, err)
 		}

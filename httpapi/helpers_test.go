@@ -59,7 +59,8 @@ func newTestEnvWrapped(t *testing.T, dsn string, voxbone Voxbone, wrap func(knm.
 	}
 	t.Cleanup(func() { s.Close() })
 	cfg := config.New(s, "test", "")
-	if err := cfg.Set(ctx, config.NumberManagerCategory, "carrier_modules", json.RawMessage(`["knm_inventory"]`), ""); err != nil {
+	if err := cfg.Set(ctx, config.NumberManagerCategory, "carrier_modules", json.RawMessage(`["knm_inventory"]`),
+		""); err != nil {
 		t.Fatal(err)
 	}
 	reg := &carriers.Registry{}
@@ -86,7 +87,8 @@ func newTestEnvWrapped(t *testing.T, dsn string, voxbone Voxbone, wrap func(knm.
 	if wrap != nil {
 		apiStore = wrap(s)
 	}
-	api, err := New(Options{Manager: mgr, Store: apiStore, Config: cfg, Registry: reg, Voxbone: voxbone, Node: "test", MaxBodyBytes: 4096})
+	api, err := New(Options{Manager: mgr, Store: apiStore, Config: cfg, Registry: reg, Voxbone: voxbone, Node: "test",
+		MaxBodyBytes: 4096})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,7 +105,8 @@ func newTestEnvWrapped(t *testing.T, dsn string, voxbone Voxbone, wrap func(knm.
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &testEnv{t: t, srv: srv, api: api, store: s, mgr: mgr, masterKey: master.GeneratedKey, masterID: master.ID, router: router}
+	return &testEnv{t: t, srv: srv, api: api, store: s, mgr: mgr, masterKey: master.GeneratedKey, masterID: master.ID,
+		router: router}
 }
 
 // reply is a decoded API reply.
@@ -158,7 +161,8 @@ func (e *testEnv) do(method, path, token string, body any) reply {
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(resp.Body)
 	out := reply{Status: resp.StatusCode, Header: resp.Header, Raw: raw}
-	if strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") && !(path == "/v2/openapi.json" && resp.StatusCode == 200) {
+	if strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") && !(path == "/v2/openapi.json" &&
+		resp.StatusCode == 200) {
 		if err := json.Unmarshal(raw, &out.Env); err != nil {
 			e.t.Fatalf("%s %s: reply is not a JSON object: %s", method, path, raw)
 		}
@@ -186,7 +190,8 @@ func validateReply(t *testing.T, router routers.Router, req *http.Request, resp 
 		Options:                &openapi3filter.Options{IncludeResponseStatus: true},
 	}
 	if err := openapi3filter.ValidateResponse(context.Background(), in); err != nil {
-		t.Errorf("%s %s (%d) does not match the OpenAPI document: %v\nbody: %.600s", req.Method, req.URL.Path, resp.StatusCode, err, body)
+		t.Errorf("%s %s (%d) does not match the OpenAPI document: %v\nbody: %.600s", req.Method, req.URL.Path,
+			resp.StatusCode, err, body)
 	}
 }
 
@@ -265,7 +270,8 @@ func (f *fakeVoxbone) Order(_ context.Context, req OrderRequest) (*Order, error)
 	if o, ok := f.byKey[req.IdempotencyKey]; ok && req.IdempotencyKey != "" {
 		return o, nil
 	}
-	o := &Order{ID: "knm-" + string(rune('a'+len(f.orders))), State: "imported", AssignTo: req.AssignTo, Numbers: []string{"+12565550999"}}
+	o := &Order{ID: "knm-" + string(rune('a'+len(f.orders))), State: "imported", AssignTo: req.AssignTo,
+		Numbers: []string{"+12565550999"}}
 	f.orders = append(f.orders, o)
 	if f.byKey == nil {
 		f.byKey = map[string]*Order{}

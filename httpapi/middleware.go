@@ -74,7 +74,8 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 				s.logger.ErrorContext(r.Context(), "panic serving request", slog.String("request_id", id),
 					slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Any("panic", p))
 				if rec.status == 0 {
-					s.writeError(rec, r, &statusError{status: http.StatusInternalServerError, name: "internal_error", msg: "internal_error"})
+					s.writeError(rec, r, &statusError{status: http.StatusInternalServerError, name: "internal_error",
+						msg: "internal_error"})
 				}
 			}
 			route := r.Pattern

@@ -17,7 +17,8 @@ func TestNegative(t *testing.T) {
 	victim, _ := e.createAccount(master, "victim", nil)
 	_, intruderKey := e.createAccount(master, "intruder", nil)
 	intruder := e.login(intruderKey)
-	if r := e.do("PUT", "/v2/accounts/"+victim+"/phone_numbers/"+url.PathEscape("+12565550101")+"/activate", master, nil); r.Status != 200 {
+	if r := e.do("PUT", "/v2/accounts/"+victim+"/phone_numbers/"+url.PathEscape("+12565550101")+"/activate", master,
+		nil); r.Status != 200 {
 		t.Fatalf("setup activate: %s", r.Raw)
 	}
 	big := `{"data":{"pad":"` + strings.Repeat("x", 5000) + `"}}`
@@ -50,7 +51,8 @@ func TestNegative(t *testing.T) {
 				check("bad token", e.do(rt.Method, p, "not-a-token", validBody), 401)
 			}
 			if strings.Contains(rt.Path, "{account_id}") || strings.HasPrefix(rt.Path, "/v2/system_configs") ||
-				rt.Path == "/v2/voxbone/balance" || rt.Path == "/v2/voxbone/didgroups" || strings.HasPrefix(rt.Path, "/v2/voxbone/orders") {
+				rt.Path == "/v2/voxbone/balance" || rt.Path == "/v2/voxbone/didgroups" || strings.HasPrefix(rt.Path,
+				"/v2/voxbone/orders") {
 				want := 403
 				if rt.Path == "/v2/voxbone/orders" && rt.Method == "GET" {
 					want = 0 // a list filtered to the caller's own orders: allowed, checked below
@@ -74,7 +76,8 @@ func TestNegative(t *testing.T) {
 					return // free-form public fields: any object is well typed
 				}
 				check("wrong types", e.do(rt.Method, p, master,
-					`{"data":{"numbers":"x","api_key":5,"name":7,"group_id":"x","quantity":"y","create_with_state":5,"ported_in":"yes"}}`))
+					`{"data":{"numbers":"x","api_key":5,"name":7,"group_id":"x","quantity":"y","create_with_state":5,`+
+						`"ported_in":"yes"}}`))
 			}
 		})
 	}

@@ -84,7 +84,8 @@ func pathNumber(r *http.Request) (string, error) {
 func checkNumberInput(s, field string) (string, error) {
 	t := strings.TrimSpace(s)
 	if t == "" || len(t) > 32 {
-		return "", knm.Errorf(knm.ErrInvalid, "%s must be a phone number of at most 32 characters", field).WithCause(field)
+		return "", knm.Errorf(knm.ErrInvalid, "%s must be a phone number of at most 32 characters",
+			field).WithCause(field)
 	}
 	digits := 0
 	for i, c := range t {
@@ -354,7 +355,8 @@ func (s *Server) patchNumber(w http.ResponseWriter, r *http.Request) error {
 	return s.editNumber(w, r, payloadPatch, s.mgr.Patch)
 }
 
-func (s *Server) editNumber(w http.ResponseWriter, r *http.Request, kind payloadKind, edit func(ctx context.Context, auth, number string, public map[string]json.RawMessage) (*knm.Number, error)) error {
+func (s *Server) editNumber(w http.ResponseWriter, r *http.Request, kind payloadKind, edit func(ctx context.Context,
+	auth, number string, public map[string]json.RawMessage) (*knm.Number, error)) error {
 	_, num, err := s.numberRoute(r)
 	if err != nil {
 		return err
@@ -414,7 +416,8 @@ func (s *Server) reserve(w http.ResponseWriter, r *http.Request) error {
 	return s.move(w, r, s.mgr.Reserve)
 }
 
-func (s *Server) move(w http.ResponseWriter, r *http.Request, op func(ctx context.Context, auth, number, accountID string) (*knm.Number, error)) error {
+func (s *Server) move(w http.ResponseWriter, r *http.Request, op func(ctx context.Context, auth, number,
+	accountID string) (*knm.Number, error)) error {
 	acc, num, err := s.numberRoute(r)
 	if err != nil {
 		return err

@@ -21,7 +21,8 @@ func badIdentifier(t *testing.T, r reply, num string) {
 	wantError(t, r, 404)
 	var data map[string]string
 	r.data(t, &data)
-	if r.str("message") != "bad_identifier" || data["message"] != "bad identifier" || data["not_found"] == "" || data["cause"] != num {
+	if r.str("message") != "bad_identifier" || data["message"] != "bad identifier" || data["not_found"] == "" ||
+		data["cause"] != num {
 		t.Fatalf("not bad_identifier for %s: %s", num, r.Raw)
 	}
 }
@@ -77,9 +78,12 @@ func TestReleaseAvailable(t *testing.T) {
 		num  string
 		want knmErrorObject
 	}{
-		{"+12565550401", knmErrorObject{Code: 404, Error: "not_found", Message: "number +12565550401 not found", Cause: "+12565550401"}},
-		{"+12565550499", knmErrorObject{Code: 404, Error: "not_found", Message: "number +12565550499 not found", Cause: "+12565550499"}},
-		{"+12565550402", knmErrorObject{Code: 400, Error: "invalid_state_transition", Message: "invalid state transition", Cause: "from aging to released"}},
+		{"+12565550401", knmErrorObject{Code: 404, Error: "not_found", Message: "number +12565550401 not found",
+			Cause: "+12565550401"}},
+		{"+12565550499", knmErrorObject{Code: 404, Error: "not_found", Message: "number +12565550499 not found",
+			Cause: "+12565550499"}},
+		{"+12565550402", knmErrorObject{Code: 400, Error: "invalid_state_transition",
+			Message: "invalid state transition", Cause: "from aging to released"}},
 	} {
 		if got := coll.Error[tc.num]; got != tc.want {
 			t.Errorf("collection release %s: %+v, want %+v (%s)", tc.num, got, tc.want, r.Raw)

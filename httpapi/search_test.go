@@ -19,7 +19,8 @@ func TestSearchWithoutToken(t *testing.T) {
 	if r.Status != 200 || r.str("status") != "success" {
 		t.Fatalf("tokenless search: %d %s", r.Status, r.Raw)
 	}
-	for _, q := range []string{"prefix=1234567890123456", "prefix=", "prefix=415&quantity=0", "prefix=415&quantity=x", "prefix=415&offset=-1", "prefix=415&country=USA", "prefix=abc"} {
+	for _, q := range []string{"prefix=1234567890123456", "prefix=", "prefix=415&quantity=0", "prefix=415&quantity=x",
+		"prefix=415&offset=-1", "prefix=415&country=USA", "prefix=abc"} {
 		wantError(t, e.do("GET", "/v2/phone_numbers?"+q, "", nil), 400)
 	}
 }
@@ -63,7 +64,8 @@ func TestAnonymousSearchBuysNothing(t *testing.T) {
 	e := newTestEnv(t, "", nil)
 	rec := &recorder{noPurchase: map[string]bool{}}
 	e.api.registry.Register(rec.Name(), func() (knm.Carrier, error) { return rec, nil })
-	if err := e.api.cfg.Set(context.Background(), config.NumberManagerCategory, "carrier_modules", json.RawMessage(`["knm_test_recorder"]`), ""); err != nil {
+	if err := e.api.cfg.Set(context.Background(), config.NumberManagerCategory, "carrier_modules",
+		json.RawMessage(`["knm_test_recorder"]`), ""); err != nil {
 		t.Fatal(err)
 	}
 	master := e.login(e.masterKey)

@@ -44,7 +44,8 @@ func TestPanicIs500WithoutDetails(t *testing.T) {
 	h := e.api.middleware(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { panic("secret detail") }))
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, httptest.NewRequest("GET", "/x", nil))
-	if rec.Code != 500 || strings.Contains(rec.Body.String(), "secret detail") || !strings.Contains(rec.Body.String(), `"status":"error"`) {
+	if rec.Code != 500 || strings.Contains(rec.Body.String(), "secret detail") || !strings.Contains(rec.Body.String(),
+		`"status":"error"`) {
 		t.Fatalf("panic reply: %d %s", rec.Code, rec.Body.String())
 	}
 }

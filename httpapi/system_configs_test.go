@@ -15,7 +15,8 @@ func TestSystemConfigsRedacted(t *testing.T) {
 		t.Fatalf("post echo: %d %s", r.Status, r.Raw)
 	}
 	r = e.do("GET", "/v2/system_configs/number_manager.voxbone", master, nil)
-	if r.Status != 200 || strings.Contains(string(r.Raw), "hunter2") || !strings.Contains(string(r.Raw), `"username":"u"`) {
+	if r.Status != 200 || strings.Contains(string(r.Raw), "hunter2") || !strings.Contains(string(r.Raw),
+		`"username":"u"`) {
 		t.Fatalf("get: %d %s", r.Status, r.Raw)
 	}
 	r = e.do("GET", "/v2/system_configs/knm.auth", master, nil)
@@ -25,7 +26,8 @@ func TestSystemConfigsRedacted(t *testing.T) {
 		t.Fatalf("token secret not redacted: %s", r.Raw)
 	}
 	// Posting the redaction marker back would destroy the credential: refused.
-	wantError(t, e.do("POST", "/v2/system_configs/number_manager.voxbone", master, `{"data":{"default":{"password":"***"}}}`), 400)
+	wantError(t, e.do("POST", "/v2/system_configs/number_manager.voxbone", master,
+		`{"data":{"default":{"password":"***"}}}`), 400)
 	// Values knm could not use are refused where they are written, as by knm config set,
 	// and nothing is stored.
 	before := e.do("GET", "/v2/system_configs/number_manager", master, nil)
@@ -36,8 +38,10 @@ func TestSystemConfigsRedacted(t *testing.T) {
 	} {
 		wantError(t, e.do("POST", "/v2/system_configs/number_manager", master, body), 400)
 	}
-	wantError(t, e.do("POST", "/v2/system_configs/number_manager.voxbone", master, `{"data":{"default":{"environment":"bogus"}}}`), 400)
-	if after := e.do("GET", "/v2/system_configs/number_manager", master, nil); string(after.Env["data"]) != string(before.Env["data"]) {
+	wantError(t, e.do("POST", "/v2/system_configs/number_manager.voxbone", master,
+		`{"data":{"default":{"environment":"bogus"}}}`), 400)
+	if after := e.do("GET", "/v2/system_configs/number_manager", master,
+		nil); string(after.Env["data"]) != string(before.Env["data"]) {
 		t.Fatalf("a refused POST changed the document:\n%s\n%s", before.Env["data"], after.Env["data"])
 	}
 	wantError(t, e.do("GET", "/v2/system_configs/nope", master, nil), 404)

@@ -125,7 +125,8 @@ func TestVoxboneOrdersOneReadPerAccount(t *testing.T) {
 		{"", 2, false},
 	} {
 		for range tc.orders {
-			vox.orders = append(vox.orders, &Order{ID: "o" + strconv.Itoa(len(vox.orders)), State: "imported", AssignTo: tc.assignTo})
+			vox.orders = append(vox.orders, &Order{ID: "o" + strconv.Itoa(len(vox.orders)), State: "imported",
+				AssignTo: tc.assignTo})
 		}
 		if tc.visible {
 			want[tc.assignTo] = tc.orders
@@ -140,7 +141,8 @@ func TestVoxboneOrdersOneReadPerAccount(t *testing.T) {
 	for _, o := range got {
 		seen[o.AssignTo]++
 	}
-	if r.Status != 200 || len(seen) != len(want) || seen[c1] != want[c1] || seen[c2] != want[c2] || seen[reseller] != want[reseller] {
+	if r.Status != 200 || len(seen) != len(want) || seen[c1] != want[c1] || seen[c2] != want[c2] ||
+		seen[reseller] != want[reseller] {
 		t.Fatalf("reseller sees %v, want %v: %.400s", seen, want, r.Raw)
 	}
 	for _, id := range []string{c1, c2, other} {

@@ -37,8 +37,10 @@ func TestImport(t *testing.T) {
 		if rep.Rows != 11 || rep.Imported != 4 || rep.Skipped != 0 || rep.Rejected != 7 {
 			t.Fatalf("report %+v", rep)
 		}
-		wantRej := map[int]string{5: "invalid number", 6: `bad state "discovery"`, 7: `bad state "bogus"`, 8: "duplicate in file",
-			9: "a in_service number needs assigned_to", 10: "carrier_data is not a JSON object", 11: `bad assigned_to "xyz"`}
+		wantRej := map[int]string{5: "invalid number", 6: `bad state "discovery"`, 7: `bad state "bogus"`,
+			8: "duplicate in file",
+			9: "a in_service number needs assigned_to", 10: "carrier_data is not a JSON object",
+			11: `bad assigned_to "xyz"`}
 		for _, r := range rep.Rejections {
 			if wantRej[r.Line] != r.Reason {
 				t.Errorf("line %d: %q, want %q", r.Line, r.Reason, wantRej[r.Line])
@@ -51,7 +53,8 @@ func TestImport(t *testing.T) {
 		if n.State != knm.StateAvailable || n.ModuleName != "knm_inventory" || string(n.CarrierData) != `{"sku":1}` {
 			t.Fatalf("imported %+v", n)
 		}
-		if n := e.get(t, "+14155550003"); n.State != knm.StateInService || n.AssignedTo != accS || n.ModuleName != "knm_voxbone" {
+		if n := e.get(t, "+14155550003"); n.State != knm.StateInService || n.AssignedTo != accS ||
+			n.ModuleName != "knm_voxbone" {
 			t.Fatalf("imported %s", n)
 		}
 		if n := e.get(t, "+14155550009"); len(n.ReserveHistory) != 1 {

@@ -22,7 +22,8 @@ func TestRecover(t *testing.T) {
 		mk := func(in intent, state string) {
 			b, _ := json.Marshal(in)
 			old := time.Now().Add(-time.Hour)
-			if err := s.CreateJournal(ctx, &knm.JournalEntry{ID: in.Op + in.Number + state, Carrier: journalCarrier, State: state, Payload: b, Created: old, Updated: old}); err != nil {
+			if err := s.CreateJournal(ctx, &knm.JournalEntry{ID: in.Op + in.Number + state, Carrier: journalCarrier,
+				State: state, Payload: b, Created: old, Updated: old}); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -32,15 +33,19 @@ func TestRecover(t *testing.T) {
 			return n
 		}
 		// 1. acquire of a discovery number, carrier outcome unknown -> disconnect, rolled back.
-		mk(intent{Op: opAcquire, Number: "+14155550001", Module: "knm_fake", Target: target("+14155550001", knm.StateInService, accS)}, journalIntent)
+		mk(intent{Op: opAcquire, Number: "+14155550001", Module: "knm_fake", Target: target("+14155550001",
+			knm.StateInService, accS)}, journalIntent)
 		// 2. acquire succeeded at the carrier, store write lost -> number created.
-		mk(intent{Op: opAcquire, Number: "+14155550002", Module: "knm_fake", Target: target("+14155550002", knm.StateInService, accS)}, journalCarrierDone)
+		mk(intent{Op: opAcquire, Number: "+14155550002", Module: "knm_fake", Target: target("+14155550002",
+			knm.StateInService, accS)}, journalCarrierDone)
 		// 3. release: disconnect sent, write lost -> the release is applied.
 		cur := e.put(t, target("+14155550003", knm.StateInService, accS))
-		mk(intent{Op: opDisconnect, Number: cur.Number, Module: "knm_fake", ReadRev: cur.Rev, Target: target(cur.Number, knm.StateAvailable, "")}, journalIntent)
+		mk(intent{Op: opDisconnect, Number: cur.Number, Module: "knm_fake", ReadRev: cur.Rev,
+			Target: target(cur.Number, knm.StateAvailable, "")}, journalIntent)
 		// 4. release whose number changed since: superseded.
 		cur4 := e.put(t, target("+14155550004", knm.StateInService, accS))
-		mk(intent{Op: opDisconnect, Number: cur4.Number, Module: "knm_fake", ReadRev: cur4.Rev + 5, Target: target(cur4.Number, knm.StateAvailable, "")}, journalCarrierDone)
+		mk(intent{Op: opDisconnect, Number: cur4.Number, Module: "knm_fake", ReadRev: cur4.Rev + 5,
+			Target: target(cur4.Number, knm.StateAvailable, "")}, journalCarrierDone)
 
 		rep, err := e.m.Recover(ctx)
 		if err != nil {

@@ -141,7 +141,8 @@ type CreateOptions struct {
 
 // adminCreationStates and additionCreationStates are Kazoo's allowed_creation_states.
 var (
-	adminCreationStates    = []knm.State{knm.StateAging, knm.StateAvailable, knm.StateInService, knm.StatePortIn, knm.StateReserved}
+	adminCreationStates = []knm.State{knm.StateAging, knm.StateAvailable, knm.StateInService, knm.StatePortIn,
+		knm.StateReserved}
 	additionCreationStates = []knm.State{knm.StateInService, knm.StateReserved}
 )
 
@@ -241,7 +242,8 @@ func stateForCreate(a *authz, o CreateOptions, p Policy) (knm.State, error) {
 }
 
 // newNumber builds a number that is not stored yet, checking that auth may add numbers.
-func (m *Manager) newNumber(a *authz, num string, state knm.State, owned bool, o CreateOptions, p Policy) (*knm.Number, error) {
+func (m *Manager) newNumber(a *authz, num string, state knm.State, owned bool, o CreateOptions, p Policy) (*knm.Number,
+	error) {
 	if !o.PortedIn && state != knm.StatePortIn {
 		admin, err := a.isAdmin(a.authBy)
 		if err != nil {
@@ -278,7 +280,8 @@ func (m *Manager) newNumber(a *authz, num string, state knm.State, owned bool, o
 
 // claim "creates" an existing number: allowed only from aging, available and port_in,
 // through the transition table.
-func (m *Manager) claim(ctx context.Context, a *authz, cur *knm.Number, state knm.State, o CreateOptions) (*knm.Number, error) {
+func (m *Manager) claim(ctx context.Context, a *authz, cur *knm.Number, state knm.State, o CreateOptions) (*knm.Number,
+	error) {
 	switch cur.State {
 	case knm.StateAging, knm.StateAvailable, knm.StatePortIn:
 	default:

@@ -9,50 +9,76 @@ import (
 	"github.com/knmproject/knm"
 )
 
+// createCase is one row of TestCreate.
+type createCase struct {
+	name   string
+	auth   string
+	o      CreateOptions
+	exists *knm.Number
+	err    knm.ErrorName
+	cause  string
+	state  knm.State
+	owner  string
+	module string
+}
+
+// createCases transcribe Kazoo's creation rules row by row: allowed states by auth, forced
+// states, number_exists and claiming a stored number.
+var createCases = []createCase{
+	{name: "admin default in_service", auth: accM, o: CreateOptions{AssignTo: accS}, state: knm.StateInService,
+		owner: accS, module: "knm_inventory"},
+	{name: "system available unowned", auth: knm.SystemAccountID, o: CreateOptions{State: knm.StateAvailable,
+		AssignTo: accS}, state: knm.StateAvailable, owner: "", module: "knm_inventory"},
+	{name: "admin aging", auth: accM, o: CreateOptions{State: knm.StateAging}, state: knm.StateAging},
+	{name: "admin reserved", auth: accM, o: CreateOptions{State: knm.StateReserved, AssignTo: accR},
+		state: knm.StateReserved, owner: accR},
+	{name: "admin port_in", auth: accM, o: CreateOptions{State: knm.StatePortIn, AssignTo: accS},
+		state: knm.StatePortIn, owner: accS, module: "knm_local"},
+	{name: "admin discovery refused", auth: accM, o: CreateOptions{State: knm.StateDiscovery, AssignTo: accS},
+		err: knm.ErrForbidden, cause: "state_for_create"},
+	{name: "additions in_service", auth: accA, o: CreateOptions{AssignTo: accA}, state: knm.StateInService,
+		owner: accA},
+	{name: "additions reserved", auth: accA, o: CreateOptions{State: knm.StateReserved, AssignTo: accA},
+		state: knm.StateReserved, owner: accA},
+	{name: "additions available refused", auth: accA, o: CreateOptions{State: knm.StateAvailable},
+		err: knm.ErrForbidden, cause: "state_for_create"},
+	{name: "plain account refused", auth: accS, o: CreateOptions{AssignTo: accS}, err: knm.ErrForbidden,
+		cause: "state_for_create"},
+	{name: "plain account port_in", auth: accS, o: CreateOptions{State: knm.StatePortIn, AssignTo: accS},
+		state: knm.StatePortIn, owner: accS},
+	{name: "plain account ported_in forced in_service", auth: accS, o: CreateOptions{State: knm.StateReserved,
+		PortedIn: true, AssignTo: accS}, state: knm.StateInService, owner: accS, module: "knm_ported"},
+	{name: "mdn forced in_service", auth: accM, o: CreateOptions{State: knm.StateAvailable,
+		ModuleName: "knm_mdn", AssignTo: accS}, state: knm.StateInService, owner: accS, module: "knm_mdn"},
+	{name: "malformed assignee", auth: accM, o: CreateOptions{AssignTo: "xyz"}, err: knm.ErrAssignFailure},
+	{name: "missing assignee", auth: accM, o: CreateOptions{}, err: knm.ErrAssignFailure,
+		cause: "field_undefined"},
+	{name: "exists in_service", auth: accM, o: CreateOptions{AssignTo: accS},
+		exists: &knm.Number{State: knm.StateInService, AssignedTo: accT}, err: knm.ErrNumberExists},
+	{name: "exists reserved", auth: accM, o: CreateOptions{AssignTo: accS},
+		exists: &knm.Number{State: knm.StateReserved, AssignedTo: accT}, err: knm.ErrNumberExists},
+	{name: "claim available", auth: accA, o: CreateOptions{AssignTo: accA},
+		exists: &knm.Number{State: knm.StateAvailable}, state: knm.StateInService, owner: accA,
+		module: "knm_fake"},
+	{name: "claim aging", auth: accA, o: CreateOptions{AssignTo: accA},
+		exists: &knm.Number{State: knm.StateAging}, state: knm.StateInService, owner: accA},
+	{name: "claim port_in by owner", auth: accS, o: CreateOptions{State: knm.StatePortIn, AssignTo: accS},
+		exists: &knm.Number{State: knm.StatePortIn, AssignedTo: accS}, state: knm.StatePortIn, owner: accS},
+}
+
 // TestCreate covers creation: allowed states by auth, forced states, number_exists,
 // claiming aging/available/port_in numbers, assign_failure and defaults.
 func TestCreate(t *testing.T) {
 	forEachStore(t, func(t *testing.T, s knm.Store) {
 		ctx := context.Background()
 		e := newEnv(t, s, Policy{AvailableModuleName: "knm_inventory", PortInModuleName: "knm_ported"})
-		tests := []struct {
-			name   string
-			auth   string
-			o      CreateOptions
-			exists *knm.Number
-			err    knm.ErrorName
-			cause  string
-			state  knm.State
-			owner  string
-			module string
-		}{
-			{name: "admin default in_service", auth: accM, o: CreateOptions{AssignTo: accS}, state: knm.StateInService, owner: accS, module: "knm_inventory"},
-			{name: "system available unowned", auth: knm.SystemAccountID, o: CreateOptions{State: knm.StateAvailable, AssignTo: accS}, state: knm.StateAvailable, owner: "", module: "knm_inventory"},
-			{name: "admin aging", auth: accM, o: CreateOptions{State: knm.StateAging}, state: knm.StateAging},
-			{name: "admin reserved", auth: accM, o: CreateOptions{State: knm.StateReserved, AssignTo: accR}, state: knm.StateReserved, owner: accR},
-			{name: "admin port_in", auth: accM, o: CreateOptions{State: knm.StatePortIn, AssignTo: accS}, state: knm.StatePortIn, owner: accS, module: "knm_local"},
-			{name: "admin discovery refused", auth: accM, o: CreateOptions{State: knm.StateDiscovery, AssignTo: accS}, err: knm.ErrForbidden, cause: "state_for_create"},
-			{name: "additions in_service", auth: accA, o: CreateOptions{AssignTo: accA}, state: knm.StateInService, owner: accA},
-			{name: "additions reserved", auth: accA, o: CreateOptions{State: knm.StateReserved, AssignTo: accA}, state: knm.StateReserved, owner: accA},
-			{name: "additions available refused", auth: accA, o: CreateOptions{State: knm.StateAvailable}, err: knm.ErrForbidden, cause: "state_for_create"},
-			{name: "plain account refused", auth: accS, o: CreateOptions{AssignTo: accS}, err: knm.ErrForbidden, cause: "state_for_create"},
-			{name: "plain account port_in", auth: accS, o: CreateOptions{State: knm.StatePortIn, AssignTo: accS}, state: knm.StatePortIn, owner: accS},
-			{name: "plain account ported_in forced in_service", auth: accS, o: CreateOptions{State: knm.StateReserved, PortedIn: true, AssignTo: accS}, state: knm.StateInService, owner: accS, module: "knm_ported"},
-			{name: "mdn forced in_service", auth: accM, o: CreateOptions{State: knm.StateAvailable, ModuleName: "knm_mdn", AssignTo: accS}, state: knm.StateInService, owner: accS, module: "knm_mdn"},
-			{name: "malformed assignee", auth: accM, o: CreateOptions{AssignTo: "xyz"}, err: knm.ErrAssignFailure},
-			{name: "missing assignee", auth: accM, o: CreateOptions{}, err: knm.ErrAssignFailure, cause: "field_undefined"},
-			{name: "exists in_service", auth: accM, o: CreateOptions{AssignTo: accS}, exists: &knm.Number{State: knm.StateInService, AssignedTo: accT}, err: knm.ErrNumberExists},
-			{name: "exists reserved", auth: accM, o: CreateOptions{AssignTo: accS}, exists: &knm.Number{State: knm.StateReserved, AssignedTo: accT}, err: knm.ErrNumberExists},
-			{name: "claim available", auth: accA, o: CreateOptions{AssignTo: accA}, exists: &knm.Number{State: knm.StateAvailable}, state: knm.StateInService, owner: accA, module: "knm_fake"},
-			{name: "claim aging", auth: accA, o: CreateOptions{AssignTo: accA}, exists: &knm.Number{State: knm.StateAging}, state: knm.StateInService, owner: accA},
-			{name: "claim port_in by owner", auth: accS, o: CreateOptions{State: knm.StatePortIn, AssignTo: accS}, exists: &knm.Number{State: knm.StatePortIn, AssignedTo: accS}, state: knm.StatePortIn, owner: accS},
-		}
-		for i, tt := range tests {
+		for i, tt := range createCases {
 			t.Run(tt.name, func(t *testing.T) {
 				num := fmt.Sprintf("+1303555%04d", i)
 				if tt.exists != nil {
-					tt.exists.Number = num
-					e.put(t, tt.exists)
+					stored := *tt.exists // the table is shared by every backend's run
+					stored.Number = num
+					e.put(t, &stored)
 				}
 				tt.o.Public = map[string]json.RawMessage{"cnam": []byte(`{"x":1}`), "pvt_hack": []byte(`1`)}
 				n, err := e.m.Create(ctx, tt.auth, num, tt.o)

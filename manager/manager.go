@@ -170,7 +170,8 @@ func (m *Manager) carrier(module string) knm.Carrier {
 func (m *Manager) normalizeNumber(number string) (string, error) {
 	n := m.normalize(strings.TrimSpace(number))
 	if !knm.IsE164(n) {
-		return "", &knm.Error{Name: knm.ErrNotReconcilable, Message: "number " + number + " is not reconcilable", Cause: number}
+		return "", &knm.Error{Name: knm.ErrNotReconcilable, Message: "number " + number + " is not reconcilable",
+			Cause: number}
 	}
 	return n, nil
 }

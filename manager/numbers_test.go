@@ -16,7 +16,8 @@ func TestUpdatePatchDelete(t *testing.T) {
 		e := newEnv(t, s, Policy{})
 		e.put(t, &knm.Number{Number: tnum, State: knm.StateInService, AssignedTo: accS})
 		raw := func(v string) json.RawMessage { return json.RawMessage(v) }
-		if _, err := e.m.Update(ctx, accS, tnum, map[string]json.RawMessage{"a": raw(`1`), "b": raw(`2`), "id": raw(`"x"`)}); err != nil {
+		if _, err := e.m.Update(ctx, accS, tnum, map[string]json.RawMessage{"a": raw(`1`), "b": raw(`2`),
+			"id": raw(`"x"`)}); err != nil {
 			t.Fatal(err)
 		}
 		n, err := e.m.Patch(ctx, accS, tnum, map[string]json.RawMessage{"b": raw(`null`), "c": raw(`3`)})

@@ -16,7 +16,8 @@ func TestPermissionMatrix(t *testing.T) {
 	actors := []struct {
 		name string
 		id   string
-	}{{"system", sys}, {"admin", accM}, {"reseller", accR}, {"owner", accS}, {"child", accG}, {"sibling", accT}, {"other reseller", accO}, {"nobody", ""}}
+	}{{"system", sys}, {"admin", accM}, {"reseller", accR}, {"owner", accS}, {"child", accG}, {"sibling", accT},
+		{"other reseller", accO}, {"nobody", ""}}
 	type want map[string]knm.ErrorName // actor -> error ("" = allowed)
 	F := knm.ErrForbidden
 	tests := []struct {
@@ -27,21 +28,29 @@ func TestPermissionMatrix(t *testing.T) {
 		want  want
 	}{
 		{"read in_service of owner", knm.StateInService, accS, get,
-			want{"system": "", "admin": "", "reseller": "", "owner": "", "child": F, "sibling": F, "other reseller": F, "nobody": F}},
+			want{"system": "", "admin": "", "reseller": "", "owner": "", "child": F, "sibling": F, "other reseller": F,
+				"nobody": F}},
 		{"read available", knm.StateAvailable, "", get,
-			want{"system": "", "admin": "", "reseller": "", "owner": "", "child": "", "sibling": "", "other reseller": "", "nobody": ""}},
+			want{"system": "", "admin": "", "reseller": "", "owner": "", "child": "", "sibling": "",
+				"other reseller": "", "nobody": ""}},
 		{"read reserved by reseller", knm.StateReserved, accR, get,
-			want{"system": "", "admin": "", "reseller": "", "owner": "", "child": "", "sibling": "", "other reseller": F, "nobody": F}},
+			want{"system": "", "admin": "", "reseller": "", "owner": "", "child": "", "sibling": "",
+				"other reseller": F, "nobody": F}},
 		{"read port_in unowned", knm.StatePortIn, "", get,
-			want{"system": "", "admin": "", "reseller": F, "owner": F, "child": F, "sibling": F, "other reseller": F, "nobody": F}},
+			want{"system": "", "admin": "", "reseller": F, "owner": F, "child": F, "sibling": F, "other reseller": F,
+				"nobody": F}},
 		{"reserve available for owner S", knm.StateAvailable, "", reserveFor(accS),
-			want{"system": "", "admin": "", "reseller": "", "owner": "", "child": F, "sibling": F, "other reseller": F, "nobody": F}},
+			want{"system": "", "admin": "", "reseller": "", "owner": "", "child": F, "sibling": F, "other reseller": F,
+				"nobody": F}},
 		{"activate reserved-by-reseller for self", knm.StateReserved, accR, activateSelf,
-			want{"system": "", "admin": "", "reseller": "", "owner": "", "child": "", "sibling": "", "other reseller": F, "nobody": F}},
+			want{"system": "", "admin": "", "reseller": "", "owner": "", "child": "", "sibling": "",
+				"other reseller": F, "nobody": F}},
 		{"release in_service", knm.StateInService, accS, release,
-			want{"system": "", "admin": "", "reseller": "", "owner": "", "child": F, "sibling": F, "other reseller": F, "nobody": F}},
+			want{"system": "", "admin": "", "reseller": "", "owner": "", "child": F, "sibling": F, "other reseller": F,
+				"nobody": F}},
 		{"hard delete", knm.StateInService, accS, hardDelete,
-			want{"system": "", "admin": "", "reseller": F, "owner": F, "child": F, "sibling": F, "other reseller": F, "nobody": F}},
+			want{"system": "", "admin": "", "reseller": F, "owner": F, "child": F, "sibling": F, "other reseller": F,
+				"nobody": F}},
 	}
 	forEachStore(t, func(t *testing.T, s knm.Store) {
 		e := newEnv(t, s, Policy{})

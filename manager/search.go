@@ -168,7 +168,8 @@ func (m *Manager) Search(ctx context.Context, r SearchRequest) (*SearchResult, e
 // nothing: every row fits on the first page, none is a discovery row (which activation
 // looks up in the cache; the others are stored numbers), and the query id has no rows
 // from an earlier search that would otherwise be served stale.
-func (m *Manager) cacheSearch(ctx context.Context, opts knm.SearchOptions, rows []knm.SearchRow, ttl time.Duration) error {
+func (m *Manager) cacheSearch(ctx context.Context, opts knm.SearchOptions, rows []knm.SearchRow,
+	ttl time.Duration) error {
 	needed := len(rows) > opts.Quantity
 	for i := 0; !needed && i < len(rows); i++ {
 		needed = rows[i].State == knm.StateDiscovery
@@ -192,7 +193,8 @@ func unknownModules(modules []string, cs []knm.Carrier) []CarrierReport {
 	var out []CarrierReport
 	for _, name := range modules {
 		if !slices.ContainsFunc(cs, func(c knm.Carrier) bool { return c.Name() == name }) {
-			out = append(out, CarrierReport{Module: name, Status: CarrierError, Error: "unknown carrier module: knm has no " + name})
+			out = append(out, CarrierReport{Module: name, Status: CarrierError,
+				Error: "unknown carrier module: knm has no " + name})
 		}
 	}
 	return out
@@ -219,7 +221,8 @@ type carrierResult struct {
 
 // fanOut runs every carrier in parallel under one deadline and returns the merged rows
 // (first carrier in order wins a duplicate; sorted by number) and one report per carrier.
-func (m *Manager) fanOut(ctx context.Context, cs []knm.Carrier, opts knm.SearchOptions, timeout time.Duration) ([]knm.SearchRow, []CarrierReport) {
+func (m *Manager) fanOut(ctx context.Context, cs []knm.Carrier, opts knm.SearchOptions,
+	timeout time.Duration) ([]knm.SearchRow, []CarrierReport) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel() // cancels the carriers still running when we return
 	start := time.Now()
@@ -240,7 +243,8 @@ func (m *Manager) fanOut(ctx context.Context, cs []knm.Carrier, opts knm.SearchO
 	reports := make([]CarrierReport, len(cs))
 	perCarrier := make([][]knm.SearchRow, len(cs))
 	for i, c := range cs {
-		reports[i] = CarrierReport{Module: c.Name(), Status: CarrierTimeout, Error: "no answer within the search deadline"}
+		reports[i] = CarrierReport{Module: c.Name(), Status: CarrierTimeout,
+			Error: "no answer within the search deadline"}
 	}
 wait:
 	for range cs {

@@ -78,7 +78,8 @@ func bench(base, key, scenario string, conc int, dur time.Duration) error {
 		// Pool-only: local numbers already in the database; knm_local finds them without
 		// any carrier call.
 		for i := range 20 {
-			do(c, "PUT", fmt.Sprintf("%s/v2/accounts/%s/phone_numbers/%%2B1312555%04d", base, acc, i), tok, `{"data":{"create_with_state":"available"}}`)
+			do(c, "PUT", fmt.Sprintf("%s/v2/accounts/%s/phone_numbers/%%2B1312555%04d", base, acc, i), tok,
+				`{"data":{"create_with_state":"available"}}`)
 		}
 		target = base + "/v2/accounts/" + acc + "/phone_numbers?prefix=312&quantity=5&country=US"
 	default:

@@ -31,7 +31,8 @@ import (
 
 func main() {
 	var (
-		dsn     = flag.String("db", "", "database (sqlite:PATH or postgres:// URL); default: SQLite in a temporary file")
+		dsn = flag.String("db", "",
+			"database (sqlite:PATH or postgres:// URL); default: SQLite in a temporary file")
 		schema  = flag.String("schema", "", "PostgreSQL only: create this schema, run in it, and drop it afterwards")
 		n       = flag.Int("n", 1_000_000, "numbers to import")
 		batch   = flag.Int("batch", 20_000, "numbers per ImportNumbers call")
@@ -182,7 +183,8 @@ func (g *generator) number(i int) *knm.Number {
 		n.SetModule("knm_local")
 	case r < 7:
 		n.SetModule("knm_voxbone")
-		n.CarrierData = json.RawMessage(fmt.Sprintf(`{"didId":%d,"didGroupId":%d,"e164":"%s"}`, 100000+i, 4000+i%500, n.Number))
+		n.CarrierData = json.RawMessage(fmt.Sprintf(`{"didId":%d,"didGroupId":%d,"e164":"%s"}`, 100000+i, 4000+i%500,
+			n.Number))
 	case r < 9:
 		n.SetModule("knm_inventory")
 	default:

@@ -38,7 +38,8 @@ type app struct {
 
 // run executes the command line args and returns the process exit code. Tests call it
 // directly, so it never calls os.Exit and writes only to the given streams.
-func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer,
+	getenv func(string) string) int {
 	a := &app{stdin: stdin, stdout: stdout, stderr: stderr, getenv: getenv}
 	root := a.rootCommand()
 	root.SetArgs(args)
@@ -106,10 +107,14 @@ func (a *app) rootCommand() *cobra.Command {
 		},
 	}
 	pf := root.PersistentFlags()
-	pf.StringVar(&a.db, "db", a.envOr("KNM_DB", "sqlite:knm.db"), "database: sqlite:PATH or a postgres:// URL (env KNM_DB)")
-	pf.StringVar(&a.node, "node", a.envOr("KNM_NODE", host), "node name for node sections of system_config documents (env KNM_NODE)")
-	pf.StringVar(&a.zone, "zone", a.envOr("KNM_ZONE", ""), "zone name for zone sections of system_config documents (env KNM_ZONE)")
-	pf.StringVar(&a.redis, "redis", a.envOr("KNM_REDIS_URL", ""), "Redis URL; when set the Voxbone rate budget is shared through it (env KNM_REDIS_URL)")
+	pf.StringVar(&a.db, "db", a.envOr("KNM_DB", "sqlite:knm.db"),
+		"database: sqlite:PATH or a postgres:// URL (env KNM_DB)")
+	pf.StringVar(&a.node, "node", a.envOr("KNM_NODE", host),
+		"node name for node sections of system_config documents (env KNM_NODE)")
+	pf.StringVar(&a.zone, "zone", a.envOr("KNM_ZONE", ""),
+		"zone name for zone sections of system_config documents (env KNM_ZONE)")
+	pf.StringVar(&a.redis, "redis", a.envOr("KNM_REDIS_URL", ""),
+		"Redis URL; when set the Voxbone rate budget is shared through it (env KNM_REDIS_URL)")
 	pf.BoolVar(&a.jsonOut, "json", false, "print machine-readable JSON")
 	pf.BoolVarP(&a.verbose, "verbose", "v", false, "log debug details to stderr")
 	root.AddCommand(needsSubcommand(a.configCommand()), needsSubcommand(a.accountsCommand()),

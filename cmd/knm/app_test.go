@@ -39,7 +39,8 @@ func TestFailuresAreOneLine(t *testing.T) {
 			t.Errorf("knm %v: want one clear line on stderr, got %q", args, errs)
 		}
 	}
-	if code, _, errs := cli(t, "mysql://x", "config", "get", "number_manager"); code == 0 || !strings.Contains(errs, "unsupported database") {
+	if code, _, errs := cli(t, "mysql://x", "config", "get", "number_manager"); code == 0 || !strings.Contains(errs,
+		"unsupported database") {
 		t.Errorf("bad --db: %d %q", code, errs)
 	}
 }

@@ -10,8 +10,10 @@ import (
 )
 
 const kazooExport = `[
- {"_id":"number_manager","_rev":"12-9f1c","default":{"carrier_modules":["knm_local","knm_voxbone"],"number_search_timeout_ms":10000}},
- {"_id":"number_manager.voxbone","_rev":"2-aa","default":{"api_username":"kazoo","api_password":"hunter2","api_key":"k-123","environment":"sandbox","max_page_size":50},"node1":{"environment":"production"}}
+ {"_id":"number_manager","_rev":"12-9f1c","default":{"carrier_modules":["knm_local","knm_voxbone"],
+   "number_search_timeout_ms":10000}},
+ {"_id":"number_manager.voxbone","_rev":"2-aa","default":{"api_username":"kazoo","api_password":"hunter2",
+   "api_key":"k-123","environment":"sandbox","max_page_size":50},"node1":{"environment":"production"}}
 ]`
 
 // testConfigImport is the foundation issue's acceptance case: import a Kazoo export, then
@@ -26,7 +28,8 @@ func testConfigImport(t *testing.T, db string) {
 		t.Fatalf("import said %q", out)
 	}
 	out = mustCLI(t, db, "config", "get", "number_manager.voxbone")
-	for _, want := range []string{`"api_username": "kazoo"`, `"api_password": "***"`, `"api_key": "***"`, `"max_page_size": 50`, `"node1"`} {
+	for _, want := range []string{`"api_username": "kazoo"`, `"api_password": "***"`, `"api_key": "***"`,
+		`"max_page_size": 50`, `"node1"`} {
 		if !strings.Contains(out, want) {
 			t.Errorf("config get lacks %s:\n%s", want, out)
 		}
@@ -37,13 +40,16 @@ func testConfigImport(t *testing.T, db string) {
 	if strings.Index(out, "api_username") > strings.Index(out, "environment") {
 		t.Errorf("key order not kept:\n%s", out)
 	}
-	if out := mustCLI(t, db, "config", "get", "number_manager.voxbone", "api_password"); strings.Contains(out, "hunter2") {
+	if out := mustCLI(t, db, "config", "get", "number_manager.voxbone", "api_password"); strings.Contains(out,
+		"hunter2") {
 		t.Fatalf("secret key shown: %s", out)
 	}
-	if out := mustCLI(t, db, "--node", "node1", "config", "get", "number_manager.voxbone", "environment"); strings.TrimSpace(out) != `"production"` {
+	if out := mustCLI(t, db, "--node", "node1", "config", "get", "number_manager.voxbone",
+		"environment"); strings.TrimSpace(out) != `"production"` {
 		t.Errorf("node section not preferred: %s", out)
 	}
-	if out := mustCLI(t, db, "config", "get", "number_manager", "number_search_timeout_ms"); strings.TrimSpace(out) != "10000" {
+	if out := mustCLI(t, db, "config", "get", "number_manager",
+		"number_search_timeout_ms"); strings.TrimSpace(out) != "10000" {
 		t.Errorf("timeout = %s", out)
 	}
 	mustCLI(t, db, "config", "set", "number_manager", "should_age", "true")

@@ -197,7 +197,8 @@ func configureVoxbone(t *testing.T, db, base string) {
 		{"number_manager", "carrier_modules", `["knm_local","knm_voxbone"]`},
 	} {
 		var out, errb bytes.Buffer
-		if code := run(context.Background(), []string{"--db", db, "config", "set", kv[0], kv[1], kv[2]}, strings.NewReader(""), &out, &errb, func(string) string { return "" }); code != 0 {
+		if code := run(context.Background(), []string{"--db", db, "config", "set", kv[0], kv[1], kv[2]},
+			strings.NewReader(""), &out, &errb, func(string) string { return "" }); code != 0 {
 			t.Fatalf("config set %v: %s", kv, errb.String())
 		}
 	}

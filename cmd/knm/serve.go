@@ -34,7 +34,8 @@ func (a *app) serveCommand() *cobra.Command {
 			return a.serve(cmd.Context(), serveOptions{masterKey: a.getenv("KNM_MASTER_API_KEY")})
 		},
 	}
-	cmd.Flags().StringVar(&a.listen, "listen", a.envOr("KNM_LISTEN", "127.0.0.1:8000"), "address of the HTTP API (env KNM_LISTEN)")
+	cmd.Flags().StringVar(&a.listen, "listen", a.envOr("KNM_LISTEN", "127.0.0.1:8000"),
+		"address of the HTTP API (env KNM_LISTEN)")
 	return cmd
 }
 
@@ -68,7 +69,8 @@ func (a *app) serve(ctx context.Context, o serveOptions) error {
 		return err
 	}
 	if master.GeneratedKey != "" {
-		fmt.Fprintf(a.stdout, "master account %s\nmaster API key (shown once, keep it safe): %s\n", master.ID, master.GeneratedKey)
+		fmt.Fprintf(a.stdout, "master account %s\nmaster API key (shown once, keep it safe): %s\n", master.ID,
+			master.GeneratedKey)
 	}
 	mgr, err := a.manager(ctx)
 	if err != nil {

@@ -67,7 +67,8 @@ func serveTour(t *testing.T, db string) {
 			t.Fatalf("%s %s: %d %s", step.method, step.suffix, code, env["data"])
 		}
 	}
-	if strings.Contains(d.stderr.String(), key) || strings.Contains(d.stderr.String(), accKey) || strings.Contains(d.stderr.String(), tok) {
+	if strings.Contains(d.stderr.String(), key) || strings.Contains(d.stderr.String(), accKey) ||
+		strings.Contains(d.stderr.String(), tok) {
 		t.Fatal("a secret reached the logs")
 	}
 	if code := d.stop(); code != 0 {
@@ -75,11 +76,13 @@ func serveTour(t *testing.T, db string) {
 	}
 
 	// A second start keeps the key (not printed again); KNM_MASTER_API_KEY replaces it.
-	d2 := startDaemon(t, map[string]string{"KNM_MASTER_API_KEY": "my-own-master-key-0123456789"}, "", "--db", db, "serve", "--listen", "127.0.0.1:0")
+	d2 := startDaemon(t, map[string]string{"KNM_MASTER_API_KEY": "my-own-master-key-0123456789"}, "", "--db", db,
+		"serve", "--listen", "127.0.0.1:0")
 	if strings.Contains(strings.Join(d2.lines, "\n"), "master API key") {
 		t.Fatalf("key printed again: %q", d2.lines)
 	}
-	if code, _ := call(t, "PUT", d2.url+"/v2/api_auth", "", `{"data":{"api_key":"my-own-master-key-0123456789"}}`); code != 201 {
+	if code, _ := call(t, "PUT", d2.url+"/v2/api_auth", "",
+		`{"data":{"api_key":"my-own-master-key-0123456789"}}`); code != 201 {
 		t.Fatalf("env master key refused: %d", code)
 	}
 	if code, _ := call(t, "PUT", d2.url+"/v2/api_auth", "", `{"data":{"api_key":"`+key+`"}}`); code != 401 {

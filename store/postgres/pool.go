@@ -35,7 +35,8 @@ func (s *Store) withConn(ctx context.Context, op string, f func(c *pgx.Conn) err
 
 // queryOne runs a query on a pooled connection and scans its one row with scan;
 // notFound when there is none.
-func queryOne[T any](ctx context.Context, s *Store, op string, notFound error, scan func(sqlcommon.Scanner) (T, error), query string, args ...any) (T, error) {
+func queryOne[T any](ctx context.Context, s *Store, op string, notFound error, scan func(sqlcommon.Scanner) (T, error),
+	query string, args ...any) (T, error) {
 	var v T
 	err := s.withConn(ctx, op, func(c *pgx.Conn) (err error) {
 		v, err = scan(c.QueryRow(ctx, query, args...))
@@ -48,7 +49,8 @@ func queryOne[T any](ctx context.Context, s *Store, op string, notFound error, s
 }
 
 // queryAll runs a query on a pooled connection and scans every row with scan.
-func queryAll[T any](ctx context.Context, s *Store, op, query string, args []any, scan func(sqlcommon.Scanner) (T, error)) ([]T, error) {
+func queryAll[T any](ctx context.Context, s *Store, op, query string, args []any, scan func(sqlcommon.Scanner) (T,
+	error)) ([]T, error) {
 	var out []T
 	err := s.withConn(ctx, op, func(c *pgx.Conn) error {
 		rows, err := c.Query(ctx, query, args...)

@@ -103,7 +103,8 @@ func (s *Store) CreateJournal(ctx context.Context, e *knm.JournalEntry) error {
 	sqlcommon.Stamp(s.now(), &e.Created, &e.Updated)
 	return s.write(ctx, "create journal "+e.ID, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `INSERT INTO journals (`+sqlcommon.JournalColumns+`) VALUES (?, ?, ?, ?, 1, ?, ?)
-			ON CONFLICT (id) DO NOTHING`, e.ID, e.Carrier, e.State, sqlcommon.NullText(e.Payload), unix(e.Created), unix(e.Updated))
+			ON CONFLICT (id) DO NOTHING`, e.ID, e.Carrier, e.State, sqlcommon.NullText(e.Payload), unix(e.Created),
+			unix(e.Updated))
 		if err != nil {
 			return err
 		}
@@ -136,7 +137,8 @@ func (s *Store) UpdateJournal(ctx context.Context, e *knm.JournalEntry) error {
 			updated = ? WHERE id = ? AND rev = ? RETURNING rev, created`,
 			e.Carrier, e.State, sqlcommon.NullText(e.Payload), unix(now), e.ID, e.Rev).Scan(&rev, &created)
 		if errors.Is(err, sql.ErrNoRows) {
-			return s.missed(ctx, tx, "journals", "id = ?", []any{e.ID}, sqlcommon.JournalNotFound(e.ID), "journal entry "+e.ID)
+			return s.missed(ctx, tx, "journals", "id = ?", []any{e.ID}, sqlcommon.JournalNotFound(e.ID),
+				"journal entry "+e.ID)
 		}
 		if err != nil {
 			return err
