@@ -76,7 +76,7 @@ func (n *Number) MarshalKazoo() ([]byte, error) {
 }
 
 // UnmarshalKazoo reads a Kazoo phone_number document into n, as Kazoo's from_json does:
-// the legacy pvt_number_state is used when pvt_state is absent, wnm_X module names become
+// the older pvt_number_state is used when pvt_state is absent, wnm_X module names become
 // knm_X, knm_bandwidth becomes knm_bandwidth2, a missing module is knm_local, and the public
 // keys id and used_by are dropped. The revision is not imported: the store owns it.
 func (n *Number) UnmarshalKazoo(data []byte) error {

@@ -80,7 +80,9 @@ func TestKazooRoundTrip(t *testing.T) {
 	}
 }
 
-func TestUnmarshalKazooLegacy(t *testing.T) {
+// TestUnmarshalKazooOlderDocuments: documents written by older Kazoo versions (the
+// pvt_number_state key, wnm_ module names) read as current ones.
+func TestUnmarshalKazooOlderDocuments(t *testing.T) {
 	t.Parallel()
 	var n knm.Number
 	err := n.UnmarshalKazoo([]byte(`{"_id":"+15555550100","_rev":"7-abc","pvt_number_state":"reserved",` +

@@ -231,7 +231,7 @@ func TestIntegerFieldMessages(t *testing.T) {
 			r := e.do("POST", "/v2/voxbone/orders", master, `{"data":`+tc.data+`}`)
 			wantInvalid(t, r, tc.cause, tc.msg)
 			if strings.Contains(string(r.Raw), "not number") {
-				t.Fatalf("old message: %s", r.Raw)
+				t.Fatalf("a schema type message instead of the integer rule: %s", r.Raw)
 			}
 		})
 	}

@@ -16,8 +16,8 @@ const kazooExport = `[
    "api_key":"k-123","environment":"sandbox","max_page_size":50},"node1":{"environment":"production"}}
 ]`
 
-// testConfigImport is the foundation issue's acceptance case: import a Kazoo export, then
-// show it with secrets redacted and key order kept.
+// testConfigImport imports a Kazoo export, then shows it with secrets redacted, key order
+// kept and node sections preferred, and changes a key.
 func testConfigImport(t *testing.T, db string) {
 	file := filepath.Join(t.TempDir(), "export.json")
 	if err := os.WriteFile(file, []byte(kazooExport), 0o600); err != nil {

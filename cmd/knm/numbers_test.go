@@ -92,7 +92,7 @@ func TestImportKazooDocs(t *testing.T) {
 	}
 	if out := mustCLI(t, db, "numbers", "show", "+14158867901"); !strings.Contains(out, `"didId": 42`) ||
 		!strings.Contains(out, `"pvt_state": "available"`) {
-		t.Errorf("legacy state or carrier data lost:\n%s", out)
+		t.Errorf("pvt_number_state or carrier data lost:\n%s", out)
 	}
 	bad := filepath.Join(dir, "bad.json")
 	os.WriteFile(bad, []byte(`{"rows":[{"id":"x"}]}`), 0o600)
