@@ -18,8 +18,8 @@ func AccountDocID(category string) string { return accountDocPrefix + category }
 
 // accountValue returns key from the flat account document of category, if the account has
 // one and it holds the key.
-func (c *Config) accountValue(ctx context.Context, accountID, category string, path []string) (json.RawMessage, bool,
-	error) {
+func (c *Config) accountValue(ctx context.Context, accountID, category string,
+	path []string) (json.RawMessage, bool, error) {
 	if accountID == "" {
 		return nil, false, nil
 	}
@@ -86,8 +86,8 @@ func (c *Config) AccountGetStrings(ctx context.Context, accountID, resellerID, c
 }
 
 // AccountGetBool is AccountGetHierarchy for a boolean, e.g. unauthorized_numbers_lookup.
-func (c *Config) AccountGetBool(ctx context.Context, accountID, resellerID, category, key string, def bool) (bool,
-	error) {
+func (c *Config) AccountGetBool(ctx context.Context, accountID, resellerID, category, key string,
+	def bool) (bool, error) {
 	raw, err := c.AccountGetHierarchy(ctx, accountID, resellerID, category, key, mustMarshal(def))
 	if err != nil {
 		return false, err
@@ -96,8 +96,8 @@ func (c *Config) AccountGetBool(ctx context.Context, accountID, resellerID, cate
 }
 
 // AccountGetString is AccountGetHierarchy for a string, e.g. reconcile_regex.
-func (c *Config) AccountGetString(ctx context.Context, accountID, resellerID, category, key, def string) (string,
-	error) {
+func (c *Config) AccountGetString(ctx context.Context, accountID, resellerID, category, key,
+	def string) (string, error) {
 	raw, err := c.AccountGetHierarchy(ctx, accountID, resellerID, category, key, mustMarshal(def))
 	if err != nil {
 		return "", err

@@ -88,8 +88,8 @@ func (c *Config) getDoc(ctx context.Context, scope, category string) (*knm.Confi
 // absent. When no section has it and def is not nil, def is written back into the default
 // section (creating the document if needed) and returned; when def is nil, Lookup returns
 // nil and no error.
-func (c *Config) Lookup(ctx context.Context, category string, path []string, def json.RawMessage) (json.RawMessage,
-	error) {
+func (c *Config) Lookup(ctx context.Context, category string, path []string,
+	def json.RawMessage) (json.RawMessage, error) {
 	raw, _, err := c.lookupAny(ctx, category, [][]string{path}, def)
 	return raw, err
 }

@@ -150,15 +150,15 @@ func (s *Server) collection(w http.ResponseWriter, r *http.Request, check func(m
 
 func (s *Server) collectionCreate(w http.ResponseWriter, r *http.Request) error {
 	check := func(data map[string]json.RawMessage) error { return checkNumberPayload(data, payloadCreate) }
-	return s.collection(w, r, check, func(acc *knm.Account, num string, data map[string]json.RawMessage) (*knm.Number,
-		error) {
+	create := func(acc *knm.Account, num string, data map[string]json.RawMessage) (*knm.Number, error) {
 		o, err := createFields(data)
 		if err != nil {
 			return nil, err
 		}
 		o.AssignTo = acc.ID
 		return s.mgr.Create(r.Context(), caller(r).ID, num, o)
-	})
+	}
+	return s.collection(w, r, check, create)
 }
 
 func (s *Server) collectionRelease(w http.ResponseWriter, r *http.Request) error {
@@ -168,10 +168,10 @@ func (s *Server) collectionRelease(w http.ResponseWriter, r *http.Request) error
 }
 
 func (s *Server) collectionActivate(w http.ResponseWriter, r *http.Request) error {
-	return s.collection(w, r, nil, func(acc *knm.Account, num string, _ map[string]json.RawMessage) (*knm.Number,
-		error) {
+	activate := func(acc *knm.Account, num string, _ map[string]json.RawMessage) (*knm.Number, error) {
 		return s.mgr.Activate(r.Context(), caller(r).ID, num, acc.ID)
-	})
+	}
+	return s.collection(w, r, nil, activate)
 }
 
 // creationStates is Kazoo's allowed_creation_states for the caller.

@@ -355,8 +355,8 @@ func (s *Server) patchNumber(w http.ResponseWriter, r *http.Request) error {
 	return s.editNumber(w, r, payloadPatch, s.mgr.Patch)
 }
 
-func (s *Server) editNumber(w http.ResponseWriter, r *http.Request, kind payloadKind, edit func(ctx context.Context,
-	auth, number string, public map[string]json.RawMessage) (*knm.Number, error)) error {
+func (s *Server) editNumber(w http.ResponseWriter, r *http.Request, kind payloadKind,
+	edit func(ctx context.Context, auth, number string, public map[string]json.RawMessage) (*knm.Number, error)) error {
 	_, num, err := s.numberRoute(r)
 	if err != nil {
 		return err
@@ -416,8 +416,8 @@ func (s *Server) reserve(w http.ResponseWriter, r *http.Request) error {
 	return s.move(w, r, s.mgr.Reserve)
 }
 
-func (s *Server) move(w http.ResponseWriter, r *http.Request, op func(ctx context.Context, auth, number,
-	accountID string) (*knm.Number, error)) error {
+func (s *Server) move(w http.ResponseWriter, r *http.Request,
+	op func(ctx context.Context, auth, number, accountID string) (*knm.Number, error)) error {
 	acc, num, err := s.numberRoute(r)
 	if err != nil {
 		return err

@@ -68,8 +68,9 @@ var refusedOnEdit = []payloadCase{
 }
 
 // goodPayload is well typed; its other public fields stay free-form.
-const goodPayload = `{"cnam":{"display_name":"ACME CORP","inbound_lookup":true,"extra":1},"e911":{"street_address":"1 Main"},` +
-	`"carrier_name":"acme","force_outbound":false,"prepend":{"enabled":true},"sms":{},"mms":{},"porting":{},` +
+const goodPayload = `{"cnam":{"display_name":"ACME CORP","inbound_lookup":true,"extra":1},` +
+	`"e911":{"street_address":"1 Main"},"carrier_name":"acme","force_outbound":false,` +
+	`"prepend":{"enabled":true},"sms":{},"mms":{},"porting":{},` +
 	`"failover":{},"ringback":{},"nickname":{"any":["shape",1]}}`
 
 // payloadRoutes are the routes that take a number body, over one account holding one

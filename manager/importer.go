@@ -60,8 +60,8 @@ var importableStates = []knm.State{knm.StateAvailable, knm.StateAging, knm.State
 // number is kept, to find duplicates in the file. progress, if not nil, is called after
 // each batch with the rows done and the total (0 when r cannot seek, so the total is
 // unknown).
-func (m *Manager) Import(ctx context.Context, r io.Reader, o ImportOptions, progress func(done, total int)) (
-	*ImportReport, error) {
+func (m *Manager) Import(ctx context.Context, r io.Reader, o ImportOptions,
+	progress func(done, total int)) (*ImportReport, error) {
 	o = o.withDefaults()
 	total, err := countRows(r)
 	if err != nil {

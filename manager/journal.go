@@ -68,8 +68,8 @@ type intent struct {
 // It returns the entry so a retry can reuse it. A failure of write is returned as is (a
 // conflict makes the caller re-read); the entry then stays carrier_done for the caller to
 // settle with settle().
-func (m *Manager) journalled(ctx context.Context, in intent, call func(context.Context) error) (*knm.JournalEntry,
-	error) {
+func (m *Manager) journalled(ctx context.Context, in intent,
+	call func(context.Context) error) (*knm.JournalEntry, error) {
 	payload, err := json.Marshal(in)
 	if err != nil {
 		return nil, err

@@ -15,8 +15,7 @@ import (
 // Design documents are skipped; any other document that is not a valid phone_number is
 // rejected with its position; numbers already stored are skipped, so an import can run
 // twice. progress is as for Import.
-func (m *Manager) ImportKazoo(ctx context.Context, r io.Reader, progress func(done, total int)) (
-	*ImportReport, error) {
+func (m *Manager) ImportKazoo(ctx context.Context, r io.Reader, progress func(done, total int)) (*ImportReport, error) {
 	data, err := io.ReadAll(r)
 	if err != nil {
 		return nil, err

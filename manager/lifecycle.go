@@ -52,13 +52,9 @@ func (m *Manager) Move(ctx context.Context, auth, number, accountID string, to k
 		} else {
 			err = m.write(ctx, n, stored)
 		}
-		if retryable(err) {
-			continue
+		if !retryable(err) {
+			return written(n, err)
 		}
-		if err != nil {
-			return nil, err
-		}
-		return n, nil
 	}
 	return nil, knm.Conflict("number " + num)
 }
@@ -160,11 +156,7 @@ var (
 // Kazoo's number_is_porting check (open port requests) is not implemented: knm has no
 // port requests yet.
 func (m *Manager) Create(ctx context.Context, auth, number string, o CreateOptions) (*knm.Number, error) {
-	num, err := m.normalizeNumber(number)
-	if err != nil {
-		return nil, err
-	}
-	p, err := m.currentPolicy(ctx)
+	num, p, err := m.numberAndPolicy(ctx, number)
 	if err != nil {
 		return nil, err
 	}
@@ -196,14 +188,9 @@ func (m *Manager) Create(ctx context.Context, auth, number string, o CreateOptio
 		if err != nil {
 			return nil, err
 		}
-		err = m.store.CreateNumber(ctx, n)
-		if retryable(err) {
-			continue
+		if err := m.store.CreateNumber(ctx, n); !retryable(err) {
+			return written(n, err)
 		}
-		if err != nil {
-			return nil, err
-		}
-		return n, nil
 	}
 	return nil, knm.Conflict("number " + num)
 }
@@ -242,8 +229,8 @@ func stateForCreate(a *authz, o CreateOptions, p Policy) (knm.State, error) {
 }
 
 // newNumber builds a number that is not stored yet, checking that auth may add numbers.
-func (m *Manager) newNumber(a *authz, num string, state knm.State, owned bool, o CreateOptions, p Policy) (*knm.Number,
-	error) {
+func (m *Manager) newNumber(a *authz, num string, state knm.State, owned bool, o CreateOptions,
+	p Policy) (*knm.Number, error) {
 	if !o.PortedIn && state != knm.StatePortIn {
 		admin, err := a.isAdmin(a.authBy)
 		if err != nil {
@@ -280,8 +267,8 @@ func (m *Manager) newNumber(a *authz, num string, state knm.State, owned bool, o
 
 // claim "creates" an existing number: allowed only from aging, available and port_in,
 // through the transition table.
-func (m *Manager) claim(ctx context.Context, a *authz, cur *knm.Number, state knm.State, o CreateOptions) (*knm.Number,
-	error) {
+func (m *Manager) claim(ctx context.Context, a *authz, cur *knm.Number, state knm.State,
+	o CreateOptions) (*knm.Number, error) {
 	switch cur.State {
 	case knm.StateAging, knm.StateAvailable, knm.StatePortIn:
 	default:

@@ -176,6 +176,26 @@ func (m *Manager) normalizeNumber(number string) (string, error) {
 	return n, nil
 }
 
+// numberAndPolicy returns the E.164 form of number and the current policy, which every
+// operation that writes a number needs first.
+func (m *Manager) numberAndPolicy(ctx context.Context, number string) (string, Policy, error) {
+	num, err := m.normalizeNumber(number)
+	if err != nil {
+		return "", Policy{}, err
+	}
+	p, err := m.currentPolicy(ctx)
+	return num, p, err
+}
+
+// written is the outcome of a write that no other writer beat: the number written, or
+// the error.
+func written(n *knm.Number, err error) (*knm.Number, error) {
+	if err != nil {
+		return nil, err
+	}
+	return n, nil
+}
+
 // maxWriteAttempts bounds the re-read/re-evaluate loop of a contended write. Each retry
 // follows a write that someone else won, so progress is guaranteed; the bound only stops a
 // pathological livelock.

@@ -27,8 +27,8 @@ func (m *Manager) Get(ctx context.Context, auth, number string) (*knm.Number, er
 }
 
 // Update replaces the public fields of a number (POST …/{N}); auth needs is_authorized.
-func (m *Manager) Update(ctx context.Context, auth, number string, public map[string]json.RawMessage) (*knm.Number,
-	error) {
+func (m *Manager) Update(ctx context.Context, auth, number string,
+	public map[string]json.RawMessage) (*knm.Number, error) {
 	return m.changePublic(ctx, auth, number, func(*knm.Number) map[string]json.RawMessage {
 		return sanitizePublic(public)
 	})
@@ -36,8 +36,8 @@ func (m *Manager) Update(ctx context.Context, auth, number string, public map[st
 
 // Patch merges fields into the public fields of a number (PATCH …/{N}); a null value
 // removes a field, as in a JSON merge patch. auth needs is_authorized.
-func (m *Manager) Patch(ctx context.Context, auth, number string, public map[string]json.RawMessage) (*knm.Number,
-	error) {
+func (m *Manager) Patch(ctx context.Context, auth, number string,
+	public map[string]json.RawMessage) (*knm.Number, error) {
 	return m.changePublic(ctx, auth, number, func(n *knm.Number) map[string]json.RawMessage {
 		out := n.Public
 		if out == nil {

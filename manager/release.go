@@ -22,11 +22,7 @@ var releasableStates = []knm.State{knm.StateReleased, knm.StateReserved, knm.Sta
 //
 // It returns the number as stored afterwards, or nil when it was deleted.
 func (m *Manager) Release(ctx context.Context, auth, number string) (*knm.Number, error) {
-	num, err := m.normalizeNumber(number)
-	if err != nil {
-		return nil, err
-	}
-	p, err := m.currentPolicy(ctx)
+	num, p, err := m.numberAndPolicy(ctx, number)
 	if err != nil {
 		return nil, err
 	}

@@ -269,8 +269,8 @@ func queryOne[T any](ctx context.Context, s *Store, op string, notFound error, s
 }
 
 // queryAll runs a read query and scans every row with scan.
-func queryAll[T any](ctx context.Context, s *Store, op, query string, args []any, scan func(sqlcommon.Scanner) (T,
-	error)) ([]T, error) {
+func queryAll[T any](ctx context.Context, s *Store, op, query string, args []any,
+	scan func(sqlcommon.Scanner) (T, error)) ([]T, error) {
 	rows, err := s.rdb.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, wrap(op, err)
@@ -278,6 +278,32 @@ func queryAll[T any](ctx context.Context, s *Store, op, query string, args []any
 	defer rows.Close()
 	out, err := sqlcommon.Collect(rows, scan)
 	return out, wrap(op, err)
+}
+
+// execOne runs a write that must change a row; when it changes none, the error is none().
+func execOne(ctx context.Context, tx *sql.Tx, none func() error, query string, args ...any) error {
+	res, err := tx.ExecContext(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	if k, err := res.RowsAffected(); err != nil {
+		return err
+	} else if k == 0 {
+		return none()
+	}
+	return nil
+}
+
+// updateAtRev runs a revision-guarded UPDATE … RETURNING rev, created and returns them;
+// when it matches no row, the error is none() (see missed).
+func updateAtRev(ctx context.Context, tx *sql.Tx, none func() error, query string,
+	args ...any) (int64, time.Time, error) {
+	var rev, created int64
+	err := tx.QueryRowContext(ctx, query, args...).Scan(&rev, &created)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, time.Time{}, none()
+	}
+	return rev, fromUnix(created), err
 }
 
 // missed tells why a revision-guarded write matched no row: notFound when the row is
