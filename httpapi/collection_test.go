@@ -10,13 +10,21 @@ import (
 	"github.com/knmproject/knm"
 )
 
+// newBulkEnv is an API holding the available numbers nums and an account "bulk" under the
+// master; it returns the master's token and the account's phone_numbers path.
+func newBulkEnv(t *testing.T, nums ...string) (e *testEnv, master, base string) {
+	e = newTestEnv(t, "", nil)
+	e.importNumbers(nums...)
+	master = e.login(e.masterKey)
+	acc, _ := e.createAccount(master, "bulk", nil)
+	return e, master, "/v2/accounts/" + acc + "/phone_numbers"
+}
+
+// TestCollectionsAndInfo: collection activate and release, carriers_info, classifiers and
+// check over a real store.
 func TestCollectionsAndInfo(t *testing.T) {
 	t.Parallel()
-	e := newTestEnv(t, "", nil)
-	e.importNumbers("+12565550201", "+12565550202")
-	master := e.login(e.masterKey)
-	acc, _ := e.createAccount(master, "bulk", nil)
-	base := "/v2/accounts/" + acc + "/phone_numbers"
+	e, master, base := newBulkEnv(t, "+12565550201", "+12565550202")
 	r := e.do("PUT", base+"/collection/activate", master,
 		`{"data":{"numbers":["+12565550201","+12565550202","+19995550000"]}}`)
 	var coll struct {
@@ -61,11 +69,7 @@ func TestCollectionsAndInfo(t *testing.T) {
 // number; the request is refused (400 on numbers, uniqueItems) before anything is done.
 func TestCollectionUniqueAfterNormalization(t *testing.T) {
 	t.Parallel()
-	e := newTestEnv(t, "", nil)
-	e.importNumbers("+12565550601", "+12565550602")
-	master := e.login(e.masterKey)
-	acc, _ := e.createAccount(master, "bulk", nil)
-	base := "/v2/accounts/" + acc + "/phone_numbers"
+	e, master, base := newBulkEnv(t, "+12565550601", "+12565550602")
 
 	for _, tc := range []struct {
 		name, method, path, numbers string

@@ -204,3 +204,12 @@ func wantErr(t *testing.T, err error, name knm.ErrorName, cause string) {
 		t.Fatalf("error = %s (cause %q), want %s (cause %q)", ke.Name, ke.Cause, name, cause)
 	}
 }
+
+// newReleaseEnv is newEnv with two fake carriers: knm_fake, which keeps a disconnected
+// number, and knm_returning, which takes it back for good (knm.NumberReturner).
+func newReleaseEnv(t *testing.T, s knm.Store) (e *env, fake, returning *fakeCarrier) {
+	t.Helper()
+	fake, returning = newFake("knm_fake"), newFake("knm_returning")
+	returning.returns = true
+	return newEnv(t, s, Policy{}, fake, returning), fake, returning
+}

@@ -15,10 +15,7 @@ import (
 func TestRecover(t *testing.T) {
 	forEachStore(t, func(t *testing.T, s knm.Store) {
 		ctx := context.Background()
-		fake := newFake("knm_fake")
-		returning := newFake("knm_returning")
-		returning.returns = true
-		e := newEnv(t, s, Policy{}, fake, returning)
+		e, fake, _ := newReleaseEnv(t, s)
 		mk := func(in intent, state string) {
 			b, _ := json.Marshal(in)
 			old := time.Now().Add(-time.Hour)

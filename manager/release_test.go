@@ -75,10 +75,7 @@ var releaseCases = []releaseCase{
 func TestRelease(t *testing.T) {
 	forEachStore(t, func(t *testing.T, s knm.Store) {
 		ctx := context.Background()
-		fake := newFake("knm_fake")
-		returning := newFake("knm_returning")
-		returning.returns = true
-		e := newEnv(t, s, Policy{}, fake, returning)
+		e, fake, returning := newReleaseEnv(t, s)
 		for i, tt := range releaseCases {
 			t.Run(tt.name, func(t *testing.T) {
 				e.pol = tt.pol

@@ -24,6 +24,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/knmproject/knm/bench/internal/latency"
 	"github.com/knmproject/knm/ratelimit"
 	"github.com/knmproject/knm/voxbone"
 	"github.com/knmproject/knm/voxbone/emulator"
@@ -117,12 +118,7 @@ func run(target string, rps, callers int, d time.Duration, redisAddr string, pac
 	wg.Wait()
 	elapsed := time.Since(start)
 	slices.Sort(latencies)
-	pct := func(p float64) time.Duration {
-		if len(latencies) == 0 {
-			return 0
-		}
-		return latencies[min(len(latencies)-1, int(p*float64(len(latencies))))]
-	}
+	pct := func(p float64) time.Duration { return latency.Percentile(latencies, p) }
 	fmt.Printf("target %s, %d callers, %v, limit %d rps (redis=%v, paced=%v)\n", target, callers,
 		elapsed.Round(time.Millisecond), rps, redisAddr != "", pace)
 	fmt.Printf("ok %d (%.2f req/s)  429/509 %d  other errors %d\n", len(latencies),

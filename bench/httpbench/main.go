@@ -21,6 +21,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/knmproject/knm/bench/internal/latency"
 )
 
 func main() {
@@ -126,12 +128,7 @@ func bench(base, key, scenario string, conc int, dur time.Duration) error {
 	wg.Wait()
 	elapsed := time.Since(started)
 	slices.Sort(lat)
-	pct := func(p float64) time.Duration {
-		if len(lat) == 0 {
-			return 0
-		}
-		return lat[min(len(lat)-1, int(float64(len(lat))*p))]
-	}
+	pct := func(p float64) time.Duration { return latency.Percentile(lat, p) }
 	fmt.Printf("scenario=%s conc=%d duration=%s requests=%d errors=%d rps=%.0f p50=%s p99=%s max=%s\n",
 		scenario, conc, elapsed.Round(time.Millisecond), len(lat), errs.Load(), float64(len(lat))/elapsed.Seconds(),
 		pct(0.50), pct(0.99), pct(1))

@@ -31,6 +31,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/knmproject/knm"
+	"github.com/knmproject/knm/bench/internal/latency"
 	"github.com/knmproject/knm/carriers"
 	"github.com/knmproject/knm/carriers/local"
 	"github.com/knmproject/knm/manager"
@@ -81,7 +82,7 @@ func main() {
 			s.put[len(s.put)/2], s.put[len(s.put)*99/100], s.put[len(s.put)-1])
 	}
 	slices.Sort(lat)
-	pct := func(p float64) time.Duration { return lat[min(len(lat)-1, int(p*float64(len(lat))))] }
+	pct := func(p float64) time.Duration { return latency.Percentile(lat, p) }
 	fmt.Printf("db=%s numbers=%d searches=%d quantity=%d avg_found=%.1f\n",
 		kind(*db), *n, len(lat), *quantity, float64(found)/float64(len(lat)))
 	fmt.Printf("search latency: p50=%v p90=%v p99=%v max=%v\n", pct(0.50), pct(0.90), pct(0.99), lat[len(lat)-1])

@@ -26,6 +26,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/knmproject/knm"
+	"github.com/knmproject/knm/bench/internal/latency"
 	"github.com/knmproject/knm/store"
 )
 
@@ -131,7 +132,7 @@ func searchNumbers(ctx context.Context, s knm.Store, gen *generator, rng *rand.R
 		rows += len(ns)
 	}
 	slices.Sort(lat)
-	pct := func(p float64) time.Duration { return lat[min(len(lat)-1, int(p*float64(len(lat))))] }
+	pct := func(p float64) time.Duration { return latency.Percentile(lat, p) }
 	fmt.Printf("prefix search: %d queries (state available, one module, 4-7 digit prefix, limit 20), %.1f rows/query\n",
 		queries, float64(rows)/float64(queries))
 	fmt.Printf("  p50 %v  p90 %v  p99 %v  max %v\n", pct(0.50), pct(0.90), pct(0.99), lat[len(lat)-1])

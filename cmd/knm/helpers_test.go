@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -206,3 +207,16 @@ func configureVoxbone(t *testing.T, db, base string) {
 
 // pgSchemaDSN is a fresh PostgreSQL schema for one test, dropped at the end.
 func pgSchemaDSN(t *testing.T) string { return pgtest.FreshSchemaDSN(t) }
+
+// firstFound searches an account's phone_numbers URL with query, wants exactly want
+// numbers, and returns the URL of the first.
+func firstFound(t *testing.T, numbersURL, token, query string, want int) string {
+	t.Helper()
+	code, env := call(t, "GET", numbersURL+"?"+query, token, "")
+	var found []struct{ Number, State string }
+	json.Unmarshal(env["data"], &found)
+	if code != 200 || len(found) != want {
+		t.Fatalf("search %s: %d %s carriers=%s", query, code, env["data"], env["carriers"])
+	}
+	return numbersURL + "/" + url.PathEscape(found[0].Number)
+}

@@ -134,11 +134,11 @@ func (a *app) recoverLoop(ctx context.Context, logger *slog.Logger, every time.D
 	defer t.Stop()
 	for {
 		select {
+		case <-t.C:
+			a.recoverPass(ctx, logger, 2*every, false)
 		case <-ctx.Done():
 			return
-		case <-t.C:
 		}
-		a.recoverPass(ctx, logger, 2*every, false)
 	}
 }
 

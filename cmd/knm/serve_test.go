@@ -1,8 +1,6 @@
 package main
 
 import (
-	"encoding/json"
-	"net/url"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -46,14 +44,7 @@ func serveTour(t *testing.T, db string) {
 	_, env = call(t, "PUT", d.url+"/v2/api_auth", "", `{"data":{"api_key":"`+accKey+`"}}`)
 	tok := field(env, "auth_token")
 
-	base := d.url + "/v2/accounts/" + acc + "/phone_numbers"
-	code, env = call(t, "GET", base+"?prefix=205&quantity=2&country=US", tok, "")
-	var found []struct{ Number, State string }
-	json.Unmarshal(env["data"], &found)
-	if code != 200 || len(found) != 2 {
-		t.Fatalf("search: %d %s carriers=%s", code, env["data"], env["carriers"])
-	}
-	num := base + "/" + url.PathEscape(found[0].Number)
+	num := firstFound(t, d.url+"/v2/accounts/"+acc+"/phone_numbers", tok, "prefix=205&quantity=2&country=US", 2)
 	for _, step := range []struct{ method, suffix, body, state string }{
 		{"PUT", "/activate", "", "in_service"},
 		{"GET", "", "", "in_service"},
