@@ -9,6 +9,10 @@ import (
 	"github.com/knmproject/knm/store/internal/sqlcommon"
 )
 
+// Every statement here has a twin in store/sqlite/accounts.go in SQLite's dialect. The pairs are kept
+// apart on purpose: each backend reads as plain SQL of its own, and storetest holds both to
+// one behaviour.
+
 // scanAccount reads a row of sqlcommon.AccountColumns. The tree is a text[] here, which
 // is why this scan is not shared with SQLite (a JSON array there).
 func scanAccount(row sqlcommon.Scanner) (*knm.Account, error) {
@@ -65,11 +69,7 @@ func (s *Store) CreateAccount(ctx context.Context, a *knm.Account) error {
 // The API key hash is not part of knm.Account and is left as it is.
 func (s *Store) UpdateAccount(ctx context.Context, a *knm.Account) error {
 	now := sqlcommon.Sec(s.now())
-	var created *time.Time
-	if !a.Created.IsZero() {
-		c := sqlcommon.Sec(a.Created)
-		created = &c
-	}
+	created := keptCreated(a.Created)
 	return s.withConn(ctx, "update account "+a.ID, func(c *pgx.Conn) error {
 		gone := func() error {
 			return missed(ctx, c, `SELECT EXISTS (SELECT 1 FROM accounts WHERE id = $1)`, []any{a.ID},

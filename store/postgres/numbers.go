@@ -2,12 +2,15 @@ package postgres
 
 import (
 	"context"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/knmproject/knm"
 	"github.com/knmproject/knm/store/internal/sqlcommon"
 )
+
+// Every statement here has a twin in store/sqlite/numbers.go in SQLite's dialect. The pairs are kept
+// apart on purpose: each backend reads as plain SQL of its own, and storetest holds both to
+// one behaviour.
 
 func scanNumber(row sqlcommon.Scanner) (*knm.Number, error) {
 	return sqlcommon.ScanNumber(row, utc)
@@ -45,11 +48,7 @@ func (s *Store) UpdateNumber(ctx context.Context, n *knm.Number) error {
 		return err
 	}
 	now := sqlcommon.Sec(s.now())
-	var created *time.Time
-	if !n.Created.IsZero() {
-		c := sqlcommon.Sec(n.Created)
-		created = &c
-	}
+	created := keptCreated(n.Created)
 	return s.withConn(ctx, "update number "+n.Number, func(c *pgx.Conn) error {
 		rev, stored, err := updateAtRev(ctx, c, func() error { return numberGone(ctx, c, n.Number) },
 			`UPDATE numbers SET rev = rev + 1, state = $1, assigned_to = $2, module_name = $3,

@@ -9,6 +9,10 @@ import (
 	"github.com/knmproject/knm/store/internal/sqlcommon"
 )
 
+// Every statement here has a twin in store/postgres/accounts.go in PostgreSQL's dialect. The pairs are kept
+// apart on purpose: each backend reads as plain SQL of its own, and storetest holds both to
+// one behaviour.
+
 // scanAccount reads a row of sqlcommon.AccountColumns. The tree is a JSON array here,
 // which is why this scan is not shared with PostgreSQL (a text[] there).
 func scanAccount(row sqlcommon.Scanner) (*knm.Account, error) {

@@ -8,6 +8,10 @@ import (
 	"github.com/knmproject/knm/store/internal/sqlcommon"
 )
 
+// Every statement here has a twin in store/postgres/docs.go in PostgreSQL's dialect. The pairs are kept
+// apart on purpose: each backend reads as plain SQL of its own, and storetest holds both to
+// one behaviour.
+
 func scanConfig(row sqlcommon.Scanner) (*knm.ConfigDoc, error) {
 	return sqlcommon.ScanConfig(row, fromUnix)
 }

@@ -10,6 +10,10 @@ import (
 	"github.com/knmproject/knm/store/internal/sqlcommon"
 )
 
+// Every statement here has a twin in store/postgres/numbers.go in PostgreSQL's dialect. The pairs are kept
+// apart on purpose: each backend reads as plain SQL of its own, and storetest holds both to
+// one behaviour.
+
 func scanNumber(row sqlcommon.Scanner) (*knm.Number, error) {
 	return sqlcommon.ScanNumber(row, fromUnix)
 }

@@ -205,7 +205,8 @@ func (s *Store) Close() error {
 
 // migrate applies the embedded migrations not yet recorded in schema_migrations, in
 // order, in one IMMEDIATE transaction: a second process opening the same file waits for
-// the first (busy timeout) and then finds nothing left to do.
+// the first (busy timeout) and then finds nothing left to do. It twins PostgreSQL's migrate
+// in this dialect, kept apart like every statement of the two backends.
 func (s *Store) migrate(ctx context.Context) error {
 	return s.write(ctx, "migrate", func(tx *sql.Tx) error {
 		ms, err := sqlcommon.Migrations(migrations)
