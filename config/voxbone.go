@@ -71,8 +71,7 @@ func (c *Config) Voxbone(ctx context.Context) (VoxboneConfig, error) {
 	}
 	v.PageSize, err = c.GetIntAlias(ctx, cat, []string{"page_size", "max_page_size"}, 20)
 	p.add(err)
-	p.check(err != nil || v.PageSize >= 1 && v.PageSize <= 5000, "page_size",
-		fmt.Sprintf("must be between 1 and 5000, got %d", v.PageSize))
+	p.check(err != nil || v.PageSize >= 1 && v.PageSize <= 5000, "page_size", fmt.Sprintf("must be between 1 and 5000, got %d", v.PageSize))
 	v.BaseURL, err = c.GetString(ctx, cat, "base_url", "")
 	p.add(err)
 	if v.BaseURL != "" {
@@ -82,8 +81,7 @@ func (c *Config) Voxbone(ctx context.Context) (VoxboneConfig, error) {
 	}
 	v.RateLimitRPS, err = c.GetInt(ctx, cat, "rate_limit_rps", 20)
 	p.add(err)
-	p.check(err != nil || v.RateLimitRPS >= 1, "rate_limit_rps", fmt.Sprintf("must be at least 1, got %d",
-		v.RateLimitRPS))
+	p.check(err != nil || v.RateLimitRPS >= 1, "rate_limit_rps", fmt.Sprintf("must be at least 1, got %d", v.RateLimitRPS))
 	ms, err := c.GetInt(ctx, cat, "request_timeout_ms", 15000)
 	p.add(err)
 	p.check(err != nil || ms >= 1, "request_timeout_ms", fmt.Sprintf("must be at least 1, got %d", ms))
@@ -94,12 +92,10 @@ func (c *Config) Voxbone(ctx context.Context) (VoxboneConfig, error) {
 		fmt.Sprintf("must be order or pool, got %q", v.SearchMode))
 	v.MaxOrderQuantity, err = c.GetInt(ctx, cat, "max_order_quantity", 20)
 	p.add(err)
-	p.check(err != nil || v.MaxOrderQuantity >= 1, "max_order_quantity", fmt.Sprintf("must be at least 1, got %d",
-		v.MaxOrderQuantity))
+	p.check(err != nil || v.MaxOrderQuantity >= 1, "max_order_quantity", fmt.Sprintf("must be at least 1, got %d", v.MaxOrderQuantity))
 	v.MaxOrderCost, err = c.GetFloat(ctx, cat, "max_order_cost", 0)
 	p.add(err)
-	p.check(err != nil || v.MaxOrderCost >= 0, "max_order_cost", fmt.Sprintf("must not be negative, got %g",
-		v.MaxOrderCost))
+	p.check(err != nil || v.MaxOrderCost >= 0, "max_order_cost", fmt.Sprintf("must not be negative, got %g", v.MaxOrderCost))
 	minutes, err := c.GetInt(ctx, cat, "cart_ttl_minutes", 30)
 	p.add(err)
 	p.check(err != nil || minutes >= 1, "cart_ttl_minutes", fmt.Sprintf("must be at least 1, got %d", minutes))
