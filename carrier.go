@@ -3,17 +3,27 @@ package knm
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
 )
+
+// SearchPrefix is the number prefix of a search, normalised once by the manager: the
+// country's calling code and the national prefix asked.
+type SearchPrefix struct {
+	Dialcode string // "+" and the country's calling code, e.g. "+1"
+	National string // the national prefix, e.g. "415", or "80*" ending in a toll-free wildcard
+}
+
+// E164 is what every number the prefix matches starts with: the dialcode and the national
+// digits without the wildcard, e.g. "+1415" (or "+180" for "80*").
+func (p SearchPrefix) E164() string { return p.Dialcode + strings.TrimSuffix(p.National, "*") }
 
 // SearchOptions are the options of a number search, as Kazoo's crossbar builds them
 // (kazoo-knm §2.2).
 type SearchOptions struct {
-	Country          string // ISO 3166 alpha-2, upper case ("US")
-	Prefix           string // the national prefix as asked, e.g. "415" or "80*"
-	Dialcode         string // "+" and the country's calling code, e.g. "+1"
-	NormalizedPrefix string // Dialcode + Prefix, e.g. "+1415"
-	Quantity         int    // how many numbers are wanted (>= 1); what a buying carrier buys up to
+	Country  string // ISO 3166 alpha-2, upper case ("US")
+	Prefix   SearchPrefix
+	Quantity int // how many numbers are wanted (>= 1); what a buying carrier buys up to
 	// Limit is how many rows a carrier may offer (maximum_search_quantity): the search
 	// caches them all so later pages (offset > 0) are served without asking again, as
 	// Kazoo master does. Carriers that buy to offer never buy beyond Quantity. 0 means
@@ -45,7 +55,7 @@ var ErrNotImplemented = errors.New("not implemented by this carrier")
 type Carrier interface {
 	// Name returns the module name, e.g. "knm_voxbone".
 	Name() string
-	// FindNumbers offers up to opts.Quantity numbers starting with opts.NormalizedPrefix.
+	// FindNumbers offers up to opts.Quantity numbers starting with opts.Prefix.E164().
 	// Nothing found is (nil, nil). A carrier may return rows and an error together: the
 	// rows are what it could offer, the error says why not more.
 	FindNumbers(ctx context.Context, opts SearchOptions) ([]SearchRow, error)

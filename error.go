@@ -153,7 +153,8 @@ func InvalidStateTransition(from, to State) *Error {
 	if f == "" {
 		f = "(nothing)"
 	}
-	return &Error{Name: ErrInvalidStateTransition, Message: "invalid state transition", Cause: "from " + f + " to " + string(to)}
+	return &Error{Name: ErrInvalidStateTransition, Message: "invalid state transition",
+		Cause: "from " + f + " to " + string(to)}
 }
 
 // Forbidden returns Kazoo's unauthorized error (error name forbidden, HTTP 403).

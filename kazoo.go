@@ -76,79 +76,36 @@ func (n *Number) MarshalKazoo() ([]byte, error) {
 }
 
 // UnmarshalKazoo reads a Kazoo phone_number document into n, as Kazoo's from_json does:
-// the legacy pvt_number_state is used when pvt_state is absent, wnm_X module names become
+// the older pvt_number_state is used when pvt_state is absent, wnm_X module names become
 // knm_X, knm_bandwidth becomes knm_bandwidth2, a missing module is knm_local, and the public
 // keys id and used_by are dropped. The revision is not imported: the store owns it.
 func (n *Number) UnmarshalKazoo(data []byte) error {
-	var doc map[string]json.RawMessage
-	if err := json.Unmarshal(data, &doc); err != nil {
+	d := kazooDoc{}
+	if err := json.Unmarshal(data, &d.fields); err != nil {
 		return Errorf(ErrInvalid, "phone_number document is not a JSON object").Wrap(err)
 	}
 	*n = Number{}
-	var errs []string
-	str := func(k string) string {
-		raw, ok := doc[k]
-		if !ok || string(raw) == "null" {
-			return ""
-		}
-		var s string
-		if err := json.Unmarshal(raw, &s); err != nil {
-			errs = append(errs, k+" must be a string")
-		}
-		return s
+	n.Number = d.str("_id")
+	n.State = State(d.str("pvt_state"))
+	if n.State == "" {
+		n.State = State(d.str("pvt_number_state"))
 	}
-	strs := func(k string) []string {
-		raw, ok := doc[k]
-		if !ok || string(raw) == "null" {
-			return nil
-		}
-		var s []string
-		if err := json.Unmarshal(raw, &s); err != nil {
-			errs = append(errs, k+" must be a list of strings")
-		}
-		return s
-	}
-	gregorian := func(k string) time.Time {
-		raw, ok := doc[k]
-		if !ok || string(raw) == "null" {
-			return time.Time{}
-		}
-		var g float64
-		if err := json.Unmarshal(raw, &g); err != nil {
-			errs = append(errs, k+" must be Gregorian seconds")
-		}
-		return FromGregorian(int64(g))
-	}
-	n.Number = str("_id")
-	state := str("pvt_state")
-	if state == "" {
-		state = str("pvt_number_state")
-	}
-	n.State = State(state)
-	n.AssignedTo = str("pvt_assigned_to")
-	n.PreviouslyAssignedTo = str("pvt_previously_assigned_to")
-	n.ReserveHistory = strs("pvt_reserve_history")
-	n.ModuleName = kazooModuleName(str("pvt_module_name"))
-	if raw, ok := doc["pvt_carrier_data"]; ok && string(raw) != "null" {
+	n.AssignedTo = d.str("pvt_assigned_to")
+	n.PreviouslyAssignedTo = d.str("pvt_previously_assigned_to")
+	n.ReserveHistory = d.strs("pvt_reserve_history")
+	n.ModuleName = kazooModuleName(d.str("pvt_module_name"))
+	if raw, ok := d.raw("pvt_carrier_data"); ok {
 		n.CarrierData = append(json.RawMessage(nil), raw...)
 	}
-	n.UsedBy = str("pvt_used_by")
-	if raw, ok := doc["pvt_features"]; ok && string(raw) != "null" {
-		if err := json.Unmarshal(raw, &n.Features); err != nil {
-			errs = append(errs, "pvt_features must be an object")
-		}
-	}
-	n.FeaturesAllowed = strs("pvt_features_allowed")
-	n.FeaturesDenied = strs("pvt_features_denied")
-	if raw, ok := doc["pvt_ported_in"]; ok && string(raw) != "null" {
-		if err := json.Unmarshal(raw, &n.PortedIn); err != nil {
-			errs = append(errs, "pvt_ported_in must be a boolean")
-		}
-	}
-	n.Region = str("pvt_region")
-	n.Created = gregorian("pvt_created")
-	n.Modified = gregorian("pvt_modified")
-	for k, v := range doc {
+	n.UsedBy = d.str("pvt_used_by")
+	d.decode("pvt_features", "an object", &n.Features)
+	n.FeaturesAllowed = d.strs("pvt_features_allowed")
+	n.FeaturesDenied = d.strs("pvt_features_denied")
+	d.decode("pvt_ported_in", "a boolean", &n.PortedIn)
+	n.Region = d.str("pvt_region")
+	n.Created = d.gregorian("pvt_created")
+	n.Modified = d.gregorian("pvt_modified")
+	for k, v := range d.fields {
 		if strings.HasPrefix(k, "_") || strings.HasPrefix(k, "pvt_") || k == "id" || k == "used_by" {
 			continue
 		}
@@ -157,8 +114,8 @@ func (n *Number) UnmarshalKazoo(data []byte) error {
 		}
 		n.Public[k] = append(json.RawMessage(nil), v...)
 	}
-	if len(errs) > 0 {
-		return Errorf(ErrInvalid, "phone_number document %q: %s", n.Number, strings.Join(errs, "; "))
+	if len(d.errs) > 0 {
+		return Errorf(ErrInvalid, "phone_number document %q: %s", n.Number, strings.Join(d.errs, "; "))
 	}
 	if n.Number == "" {
 		return Errorf(ErrInvalid, "phone_number document has no _id")
@@ -167,6 +124,52 @@ func (n *Number) UnmarshalKazoo(data []byte) error {
 		return Errorf(ErrInvalid, "phone_number document %q: unknown state %q", n.Number, n.State)
 	}
 	return nil
+}
+
+// kazooDoc reads typed fields out of a decoded document, noting each field of the wrong
+// type so that one error lists them all. An absent field and a JSON null read as unset.
+type kazooDoc struct {
+	fields map[string]json.RawMessage
+	errs   []string
+}
+
+func (d *kazooDoc) raw(key string) (json.RawMessage, bool) {
+	raw, ok := d.fields[key]
+	return raw, ok && string(raw) != "null"
+}
+
+// decode unmarshals key into v and reports whether it was set; a value that does not fit
+// v is noted as "key must be what".
+func (d *kazooDoc) decode(key, what string, v any) bool {
+	raw, ok := d.raw(key)
+	if !ok {
+		return false
+	}
+	if err := json.Unmarshal(raw, v); err != nil {
+		d.errs = append(d.errs, key+" must be "+what)
+		return false
+	}
+	return true
+}
+
+func (d *kazooDoc) str(key string) string {
+	var s string
+	d.decode(key, "a string", &s)
+	return s
+}
+
+func (d *kazooDoc) strs(key string) []string {
+	var s []string
+	d.decode(key, "a list of strings", &s)
+	return s
+}
+
+func (d *kazooDoc) gregorian(key string) time.Time {
+	var g float64
+	if !d.decode(key, "Gregorian seconds", &g) {
+		return time.Time{}
+	}
+	return FromGregorian(int64(g))
 }
 
 // kazooModuleName maps module names found in old documents to current ones.

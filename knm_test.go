@@ -29,7 +29,8 @@ func TestGregorian(t *testing.T) {
 
 func TestNumberDBName(t *testing.T) {
 	t.Parallel()
-	for in, want := range map[string]string{"+14158867900": "numbers%2F%2B1415", "+1": "", "+4420": "numbers%2F%2B4420"} {
+	for in, want := range map[string]string{"+14158867900": "numbers%2F%2B1415", "+1": "",
+		"+4420": "numbers%2F%2B4420"} {
 		if got := knm.NumberDBName(in); got != want {
 			t.Errorf("NumberDBName(%q) = %q, want %q", in, got, want)
 		}
@@ -47,7 +48,8 @@ func TestKazooRoundTrip(t *testing.T) {
 		FeaturesAllowed: []string{"cnam"}, FeaturesDenied: []string{"e911"}, PortedIn: true, Region: "us-west",
 		Created:  time.Date(2020, 1, 2, 3, 4, 5, 0, time.UTC),
 		Modified: time.Date(2021, 1, 2, 3, 4, 5, 0, time.UTC),
-		Public:   map[string]json.RawMessage{"cnam": json.RawMessage(`{"display_name":"ACME"}`), "nickname": json.RawMessage(`"main"`)},
+		Public: map[string]json.RawMessage{"cnam": json.RawMessage(`{"display_name":"ACME"}`),
+			"nickname": json.RawMessage(`"main"`)},
 	}
 	data, err := n.MarshalKazoo()
 	if err != nil {
@@ -78,10 +80,13 @@ func TestKazooRoundTrip(t *testing.T) {
 	}
 }
 
-func TestUnmarshalKazooLegacy(t *testing.T) {
+// TestUnmarshalKazooOlderDocuments: documents written by older Kazoo versions (the
+// pvt_number_state key, wnm_ module names) read as current ones.
+func TestUnmarshalKazooOlderDocuments(t *testing.T) {
 	t.Parallel()
 	var n knm.Number
-	err := n.UnmarshalKazoo([]byte(`{"_id":"+15555550100","_rev":"7-abc","pvt_number_state":"reserved","pvt_module_name":"wnm_bandwidth","id":"x","used_by":"y","pvt_authorizing_account":"z","extra":1}`))
+	err := n.UnmarshalKazoo([]byte(`{"_id":"+15555550100","_rev":"7-abc","pvt_number_state":"reserved",` +
+		`"pvt_module_name":"wnm_bandwidth","id":"x","used_by":"y","pvt_authorizing_account":"z","extra":1}`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,9 +99,11 @@ func TestUnmarshalKazooLegacy(t *testing.T) {
 	if string(n.Public["extra"]) != "1" || len(n.Public) != 1 {
 		t.Fatalf("public = %v", n.Public)
 	}
-	for in, want := range map[string]string{"": "knm_local", "undefined": "knm_local", "knm_bandwidth": "knm_bandwidth2"} {
+	for in, want := range map[string]string{"": "knm_local", "undefined": "knm_local",
+		"knm_bandwidth": "knm_bandwidth2"} {
 		var m knm.Number
-		if err := m.UnmarshalKazoo([]byte(`{"_id":"+15555550100","pvt_state":"available","pvt_module_name":"` + in + `"}`)); err != nil {
+		doc := `{"_id":"+15555550100","pvt_state":"available","pvt_module_name":"` + in + `"}`
+		if err := m.UnmarshalKazoo([]byte(doc)); err != nil {
 			t.Fatal(err)
 		}
 		if m.ModuleName != want {
@@ -107,7 +114,8 @@ func TestUnmarshalKazooLegacy(t *testing.T) {
 
 func TestUnmarshalKazooErrors(t *testing.T) {
 	t.Parallel()
-	for _, in := range []string{`[]`, `{}`, `{"_id":5}`, `{"_id":"+1555","pvt_state":"bogus"}`, `{"_id":"+1555","pvt_created":"x"}`, `not json`} {
+	for _, in := range []string{`[]`, `{}`, `{"_id":5}`, `{"_id":"+1555","pvt_state":"bogus"}`,
+		`{"_id":"+1555","pvt_created":"x"}`, `not json`} {
 		var n knm.Number
 		err := n.UnmarshalKazoo([]byte(in))
 		if !knm.IsErrorName(err, knm.ErrInvalid) {
@@ -132,7 +140,8 @@ func TestErrors(t *testing.T) {
 	if knm.ErrorNameOf(errors.New("x")) != knm.ErrInternal || knm.ErrorNameOf(nil) != "" {
 		t.Fatal("ErrorNameOf fallbacks")
 	}
-	for name, status := range map[knm.ErrorName]int{knm.ErrNumberExists: 409, knm.ErrForbidden: 403, knm.ErrNotFound: 404, knm.ErrNotEnoughCredit: 402, "nope": 500} {
+	for name, status := range map[knm.ErrorName]int{knm.ErrNumberExists: 409, knm.ErrForbidden: 403,
+		knm.ErrNotFound: 404, knm.ErrNotEnoughCredit: 402, "nope": 500} {
 		if name.Status() != status {
 			t.Errorf("%s.Status() = %d, want %d", name, name.Status(), status)
 		}
@@ -158,7 +167,8 @@ func TestStatesAndAccounts(t *testing.T) {
 		t.Fatal("account id validation")
 	}
 	child := &knm.Account{ID: "c", Tree: []string{"root", "reseller"}}
-	if !child.HasInHierarchy("reseller") || !child.HasInHierarchy("c") || child.HasInHierarchy("other") || child.HasInHierarchy("") {
+	if !child.HasInHierarchy("reseller") || !child.HasInHierarchy("c") || child.HasInHierarchy("other") ||
+		child.HasInHierarchy("") {
 		t.Fatal("hierarchy")
 	}
 	n := &knm.Number{}

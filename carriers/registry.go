@@ -1,10 +1,11 @@
 // Package carriers is the registry of carrier modules by their Kazoo module name
-// (knm_local, knm_voxbone, …). cmd/knm registers a factory per module at start-up, and the
-// number manager asks the registry for the modules that system_config or a reseller names.
+// (knm_local, knm_voxbone, …). cmd/knm registers a factory per module at start-up; the
+// number manager asks it for the modules that system_config or a reseller names.
 package carriers
 
 import (
 	"fmt"
+	"iter"
 	"log/slog"
 	"slices"
 	"sync"
@@ -99,21 +100,25 @@ func (r *Registry) New(names []string, logger *slog.Logger) []knm.Carrier {
 	return out
 }
 
+// Recoverers yields, in module-name order, each registered module whose carrier can settle
+// unfinished work, so that serve recovers every such module without naming any.
+func (r *Registry) Recoverers(logger *slog.Logger) iter.Seq2[string, knm.Recoverer] {
+	return func(yield func(string, knm.Recoverer) bool) {
+		for _, name := range r.Names() {
+			c, ok := r.Lookup(name, logger)
+			if !ok {
+				continue
+			}
+			if rec, ok := c.(knm.Recoverer); ok && !yield(name, rec) {
+				return
+			}
+		}
+	}
+}
+
 func (r *Registry) has(name string) bool {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	_, ok := r.factories[name]
 	return ok
 }
-
-// Default is the process-wide registry behind the package-level functions.
-var Default = &Registry{}
-
-// Register adds a module to the Default registry (see Registry.Register).
-func Register(name string, factory Factory) { Default.Register(name, factory) }
-
-// New returns carriers from the Default registry (see Registry.New).
-func New(names []string, logger *slog.Logger) []knm.Carrier { return Default.New(names, logger) }
-
-// Names returns the modules of the Default registry, sorted.
-func Names() []string { return Default.Names() }

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/knmproject/knm"
 )
@@ -62,4 +63,29 @@ func TestRegisterTwicePanics(t *testing.T) {
 		}
 	}()
 	r.Register("knm_a", factory("knm_a"))
+}
+
+// recovering is a module that can settle unfinished work.
+type recovering struct{ stub }
+
+func (recovering) RecoverIdle(context.Context, time.Duration) (knm.RecoverSummary, error) {
+	return knm.RecoverSummary{}, nil
+}
+
+func TestRecoverersYieldsOnlyRecoverers(t *testing.T) {
+	var r Registry
+	r.Register("knm_z", func() (knm.Carrier, error) { return recovering{stub{"knm_z"}}, nil })
+	r.Register("knm_plain", factory("knm_plain"))
+	r.Register("knm_a", func() (knm.Carrier, error) { return recovering{stub{"knm_a"}}, nil })
+	r.Register("knm_broken", func() (knm.Carrier, error) { return nil, errors.New("no credentials") })
+	var names []string
+	for name := range r.Recoverers(slog.New(slog.DiscardHandler)) {
+		names = append(names, name)
+	}
+	if strings.Join(names, ",") != "knm_a,knm_z" {
+		t.Fatalf("Recoverers = %v, want knm_a,knm_z (recoverers only, by name)", names)
+	}
+	for range r.Recoverers(nil) {
+		break // stopping early must not panic
+	}
 }

@@ -18,7 +18,8 @@ func AccountDocID(category string) string { return accountDocPrefix + category }
 
 // accountValue returns key from the flat account document of category, if the account has
 // one and it holds the key.
-func (c *Config) accountValue(ctx context.Context, accountID, category string, path []string) (json.RawMessage, bool, error) {
+func (c *Config) accountValue(ctx context.Context, accountID, category string,
+	path []string) (json.RawMessage, bool, error) {
 	if accountID == "" {
 		return nil, false, nil
 	}
@@ -34,7 +35,8 @@ func (c *Config) accountValue(ctx context.Context, accountID, category string, p
 // own configs_<category> document, else from system_config (node, zone, default, code
 // default with write-back). It is Kazoo's kapps_account_config:get_global for an account
 // that is its own reseller, or when the reseller is not known.
-func (c *Config) AccountGet(ctx context.Context, accountID, category, key string, def json.RawMessage) (json.RawMessage, error) {
+func (c *Config) AccountGet(ctx context.Context, accountID, category, key string,
+	def json.RawMessage) (json.RawMessage, error) {
 	return c.AccountGetHierarchy(ctx, accountID, "", category, key, def)
 }
 
@@ -50,7 +52,8 @@ func (c *Config) AccountGet(ctx context.Context, accountID, category, key string
 // sub-account configures. When the account has no document at all, or has the key, both
 // give the same answer. For Kazoo's get_from_reseller (reseller, then system), pass the
 // reseller id as accountID.
-func (c *Config) AccountGetHierarchy(ctx context.Context, accountID, resellerID, category, key string, def json.RawMessage) (json.RawMessage, error) {
+func (c *Config) AccountGetHierarchy(ctx context.Context, accountID, resellerID, category, key string,
+	def json.RawMessage) (json.RawMessage, error) {
 	path := SplitKey(key)
 	owners := []string{accountID}
 	if resellerID != "" && resellerID != accountID {
@@ -70,7 +73,8 @@ func (c *Config) AccountGetHierarchy(ctx context.Context, accountID, resellerID,
 
 // AccountGetStrings is AccountGetHierarchy for an array of strings, e.g. a reseller's
 // number_manager.carrier_modules.
-func (c *Config) AccountGetStrings(ctx context.Context, accountID, resellerID, category, key string, def []string) ([]string, error) {
+func (c *Config) AccountGetStrings(ctx context.Context, accountID, resellerID, category, key string,
+	def []string) ([]string, error) {
 	if def == nil {
 		def = []string{}
 	}
@@ -82,7 +86,8 @@ func (c *Config) AccountGetStrings(ctx context.Context, accountID, resellerID, c
 }
 
 // AccountGetBool is AccountGetHierarchy for a boolean, e.g. unauthorized_numbers_lookup.
-func (c *Config) AccountGetBool(ctx context.Context, accountID, resellerID, category, key string, def bool) (bool, error) {
+func (c *Config) AccountGetBool(ctx context.Context, accountID, resellerID, category, key string,
+	def bool) (bool, error) {
 	raw, err := c.AccountGetHierarchy(ctx, accountID, resellerID, category, key, mustMarshal(def))
 	if err != nil {
 		return false, err
@@ -91,7 +96,8 @@ func (c *Config) AccountGetBool(ctx context.Context, accountID, resellerID, cate
 }
 
 // AccountGetString is AccountGetHierarchy for a string, e.g. reconcile_regex.
-func (c *Config) AccountGetString(ctx context.Context, accountID, resellerID, category, key, def string) (string, error) {
+func (c *Config) AccountGetString(ctx context.Context, accountID, resellerID, category, key,
+	def string) (string, error) {
 	raw, err := c.AccountGetHierarchy(ctx, accountID, resellerID, category, key, mustMarshal(def))
 	if err != nil {
 		return "", err
@@ -110,7 +116,8 @@ func (c *Config) AccountSet(ctx context.Context, accountID, category, key string
 		return knm.Errorf(knm.ErrInvalid, "config: an account, a category and a key are required")
 	}
 	if strings.HasPrefix(category, accountDocPrefix) {
-		return knm.Errorf(knm.ErrInvalid, "config: category %q: give the category without %q", category, accountDocPrefix)
+		return knm.Errorf(knm.ErrInvalid, "config: category %q: give the category without %q", category,
+			accountDocPrefix)
 	}
 	if !json.Valid(value) {
 		return knm.Errorf(knm.ErrInvalid, "config: value for %s %s is not valid JSON", category, key)

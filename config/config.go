@@ -88,7 +88,8 @@ func (c *Config) getDoc(ctx context.Context, scope, category string) (*knm.Confi
 // absent. When no section has it and def is not nil, def is written back into the default
 // section (creating the document if needed) and returned; when def is nil, Lookup returns
 // nil and no error.
-func (c *Config) Lookup(ctx context.Context, category string, path []string, def json.RawMessage) (json.RawMessage, error) {
+func (c *Config) Lookup(ctx context.Context, category string, path []string,
+	def json.RawMessage) (json.RawMessage, error) {
 	raw, _, err := c.lookupAny(ctx, category, [][]string{path}, def)
 	return raw, err
 }
@@ -96,7 +97,8 @@ func (c *Config) Lookup(ctx context.Context, category string, path []string, def
 // lookupAny is Lookup over several spellings of one key. Sections take precedence over
 // spellings: a node value under any spelling beats a default value; within one section the
 // first spelling present wins. A needed default is written under the first spelling.
-func (c *Config) lookupAny(ctx context.Context, category string, paths [][]string, def json.RawMessage) (json.RawMessage, []string, error) {
+func (c *Config) lookupAny(ctx context.Context, category string, paths [][]string,
+	def json.RawMessage) (json.RawMessage, []string, error) {
 	doc, err := c.getDoc(ctx, "", category)
 	if err != nil {
 		return nil, nil, err
@@ -141,7 +143,8 @@ func (c *Config) writeDefault(ctx context.Context, category string, paths [][]st
 //
 // validate runs Validate on the new body: explicit writes are checked; a default written
 // back is a code default and needs no check (and must not fail because of another key).
-func (c *Config) update(ctx context.Context, scope, id string, validate bool, change func(json.RawMessage) (json.RawMessage, bool, error)) error {
+func (c *Config) update(ctx context.Context, scope, id string, validate bool,
+	change func(json.RawMessage) (json.RawMessage, bool, error)) error {
 	for attempt := 0; attempt < maxWriteAttempts; attempt++ {
 		doc, err := c.getDoc(ctx, scope, id)
 		if err != nil {

@@ -118,9 +118,10 @@ func TestWriteBackRetriesOnConflict(t *testing.T) {
 func TestTypedGetters(t *testing.T) {
 	backends(t, func(t *testing.T, s knm.ConfigStore) {
 		ctx := context.Background()
-		put(t, s, "", "cat", `{"_id":"cat","default":{"int_s":"5000","int_f":5000.0,"int":7,"bool_s":"TRUE","bool":false,`+
-			`"str":"x","num_str":42,"list":["a","b"],"obj":{"z":1,"a":2},"float":"1.5","nested":{"deep":{"k":"v"}},`+
-			`"bad_int":"12abc","bad_bool":"yes","bad_list":["a",1],"bad_str":{"a":1},"bad_obj":[1],"frac":1.5,"nul":null}}`)
+		put(t, s, "", "cat",
+			`{"_id":"cat","default":{"int_s":"5000","int_f":5000.0,"int":7,"bool_s":"TRUE","bool":false,`+
+				`"str":"x","num_str":42,"list":["a","b"],"obj":{"z":1,"a":2},"float":"1.5","nested":{"deep":{"k":"v"}},`+
+				`"bad_int":"12abc","bad_bool":"yes","bad_list":["a",1],"bad_str":{"a":1},"bad_obj":[1],"frac":1.5,"nul":null}}`)
 		c := New(s, "", "")
 		check := func(name string, got, want any, err error) {
 			t.Helper()
@@ -162,14 +163,17 @@ func TestTypedGetters(t *testing.T) {
 			{"frac", func(k string) error { _, err := c.GetInt(ctx, "cat", k, 0); return err }, "an integer"},
 			{"list", func(k string) error { _, err := c.GetInt(ctx, "cat", k, 0); return err }, "an integer"},
 			{"bad_bool", func(k string) error { _, err := c.GetBool(ctx, "cat", k, false); return err }, "a boolean"},
-			{"bad_list", func(k string) error { _, err := c.GetStrings(ctx, "cat", k, nil); return err }, "an array of strings"},
+			{"bad_list", func(k string) error { _, err := c.GetStrings(ctx, "cat", k, nil); return err },
+				"an array of strings"},
 			{"bad_str", func(k string) error { _, err := c.GetString(ctx, "cat", k, ""); return err }, "a string"},
-			{"bad_obj", func(k string) error { _, err := c.GetObject(ctx, "cat", k, nil); return err }, "a JSON object"},
+			{"bad_obj", func(k string) error { _, err := c.GetObject(ctx, "cat", k, nil); return err },
+				"a JSON object"},
 			{"str", func(k string) error { _, err := c.GetFloat(ctx, "cat", k, 0); return err }, "a number"},
 		}
 		for _, tt := range bad {
 			err := tt.call(tt.key)
-			if !knm.IsErrorName(err, knm.ErrInvalid) || !strings.Contains(err.Error(), "cat "+tt.key+" must be "+tt.want) {
+			if !knm.IsErrorName(err, knm.ErrInvalid) || !strings.Contains(err.Error(),
+				"cat "+tt.key+" must be "+tt.want) {
 				t.Errorf("%s: err = %v, want knm.ErrInvalid naming cat %s", tt.key, err, tt.key)
 			}
 		}
@@ -179,8 +183,9 @@ func TestTypedGetters(t *testing.T) {
 func TestAliases(t *testing.T) {
 	backends(t, func(t *testing.T, s knm.ConfigStore) {
 		ctx := context.Background()
-		put(t, s, "", "cat", `{"_id":"cat","default":{"api_username":"alias","username":"primary","max_page_size":"50"},`+
-			`"node1":{"api_username":"node-alias"}}`)
+		put(t, s, "", "cat",
+			`{"_id":"cat","default":{"api_username":"alias","username":"primary","max_page_size":"50"},`+
+				`"node1":{"api_username":"node-alias"}}`)
 		keys := []string{"username", "api_username"}
 		got, err := New(s, "", "").GetStringAlias(ctx, "cat", keys, "")
 		if err != nil || got != "primary" {
@@ -238,8 +243,10 @@ func TestSet(t *testing.T) {
 func TestAccountHierarchy(t *testing.T) {
 	backends(t, func(t *testing.T, s knm.ConfigStore) {
 		ctx := context.Background()
-		put(t, s, "", "number_manager", `{"_id":"number_manager","default":{"carrier_modules":["knm_local"],"lookup":false}}`)
-		put(t, s, "reseller", "number_manager", `{"_id":"configs_number_manager","carrier_modules":["knm_voxbone"],"lookup":true}`)
+		put(t, s, "", "number_manager",
+			`{"_id":"number_manager","default":{"carrier_modules":["knm_local"],"lookup":false}}`)
+		put(t, s, "reseller", "number_manager",
+			`{"_id":"configs_number_manager","carrier_modules":["knm_voxbone"],"lookup":true}`)
 		put(t, s, "sub", "number_manager", `{"_id":"configs_number_manager","carrier_modules":["knm_inventory"]}`)
 		put(t, s, "other", "number_manager", `{"_id":"configs_number_manager","reconcile_regex":"^x$"}`)
 		c := New(s, "", "")
@@ -255,7 +262,8 @@ func TestAccountHierarchy(t *testing.T) {
 			{"", "", "knm_local"},
 		}
 		for _, tt := range tests {
-			got, err := c.AccountGetStrings(ctx, tt.account, tt.reseller, "number_manager", "carrier_modules", []string{"code"})
+			got, err := c.AccountGetStrings(ctx, tt.account, tt.reseller, "number_manager", "carrier_modules",
+				[]string{"code"})
 			if err != nil || len(got) != 1 || got[0] != tt.want {
 				t.Errorf("account %q reseller %q = %v, %v; want %s", tt.account, tt.reseller, got, err, tt.want)
 			}
@@ -263,23 +271,28 @@ func TestAccountHierarchy(t *testing.T) {
 		if b, err := c.AccountGetBool(ctx, "sub", "reseller", "number_manager", "lookup", false); err != nil || !b {
 			t.Errorf("AccountGetBool = %v, %v", b, err)
 		}
-		if r, err := c.AccountGet(ctx, "other", "number_manager", "reconcile_regex", nil); err != nil || string(r) != `"^x$"` {
+		if r, err := c.AccountGet(ctx, "other", "number_manager", "reconcile_regex", nil); err != nil ||
+			string(r) != `"^x$"` {
 			t.Errorf("AccountGet = %s, %v", r, err)
 		}
 		// The code default lands in system_config, as Kazoo's get_global does.
-		if v, err := c.AccountGetString(ctx, "sub", "reseller", "number_manager", "cnam_provider", "knm_cnam_notifier"); err != nil || v != "knm_cnam_notifier" {
+		if v, err := c.AccountGetString(ctx, "sub", "reseller", "number_manager", "cnam_provider",
+			"knm_cnam_notifier"); err != nil || v != "knm_cnam_notifier" {
 			t.Errorf("AccountGetString = %q, %v", v, err)
 		}
 		if !strings.Contains(body(t, s, "", "number_manager"), `"cnam_provider":"knm_cnam_notifier"`) {
 			t.Error("account default not written back into system_config")
 		}
-		if err := c.AccountSet(ctx, "new", "number_manager", "carrier_modules", json.RawMessage(`["knm_managed"]`)); err != nil {
+		if err := c.AccountSet(ctx, "new", "number_manager", "carrier_modules",
+			json.RawMessage(`["knm_managed"]`)); err != nil {
 			t.Fatal(err)
 		}
-		if got := body(t, s, "new", "number_manager"); got != `{"_id":"configs_number_manager","carrier_modules":["knm_managed"]}` {
+		if got := body(t, s, "new",
+			"number_manager"); got != `{"_id":"configs_number_manager","carrier_modules":["knm_managed"]}` {
 			t.Errorf("AccountSet created %s", got)
 		}
-		if _, err := c.AccountGetStrings(ctx, "other", "", "number_manager", "reconcile_regex", nil); !knm.IsErrorName(err, knm.ErrInvalid) {
+		if _, err := c.AccountGetStrings(ctx, "other", "", "number_manager", "reconcile_regex",
+			nil); !knm.IsErrorName(err, knm.ErrInvalid) {
 			t.Errorf("wrong type err = %v", err)
 		}
 	})

@@ -55,7 +55,8 @@ func (c *Config) Import(ctx context.Context, r io.Reader) ([]*knm.ConfigDoc, err
 		}
 		k := [2]string{d.Scope, d.ID}
 		if j, dup := seen[k]; dup {
-			return nil, knm.Errorf(knm.ErrInvalid, "config import: documents %d and %d are both %s", j+1, i+1, docName(d.Scope, d.ID))
+			return nil, knm.Errorf(knm.ErrInvalid, "config import: documents %d and %d are both %s", j+1, i+1,
+				docName(d.Scope, d.ID))
 		}
 		seen[k] = i
 		if err := Validate(ctx, d); err != nil {
@@ -97,7 +98,8 @@ func importDoc(raw json.RawMessage) (*knm.ConfigDoc, error) {
 		return nil, errors.New(`no "_id"`)
 	}
 	d := &knm.ConfigDoc{ID: id, Body: encodeMembers(kept)}
-	if cat, ok := strings.CutPrefix(id, accountDocPrefix); ok && cat != "" && account != "" && account != "system_config" {
+	if cat, ok := strings.CutPrefix(id, accountDocPrefix); ok && cat != "" && account != "" &&
+		account != "system_config" {
 		d.Scope, d.ID = account, cat
 	}
 	return d, nil

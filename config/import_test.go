@@ -13,12 +13,15 @@ func TestImport(t *testing.T) {
 	backends(t, func(t *testing.T, s knm.ConfigStore) {
 		ctx := context.Background()
 		c := New(s, "", "")
-		one := `{"_id":"number_manager","_rev":"3-abc","default":{"e164_converters":{"^b$":{},"^a$":{}}},"pvt_type":"config"}`
+		one := `{"_id":"number_manager","_rev":"3-abc","default":{"e164_converters":{"^b$":{},"^a$":{}}},` +
+			`"pvt_type":"config"}`
 		docs, err := c.Import(ctx, strings.NewReader(one))
 		if err != nil || len(docs) != 1 {
 			t.Fatalf("Import(one) = %v, %v", docs, err)
 		}
-		if got := body(t, s, "", "number_manager"); got != `{"_id":"number_manager","default":{"e164_converters":{"^b$":{},"^a$":{}}},"pvt_type":"config"}` {
+		if got := body(t, s, "",
+			"number_manager"); got != `{"_id":"number_manager","default":{"e164_converters":{"^b$":{},"^a$":{}}},`+
+			`"pvt_type":"config"}` {
 			t.Errorf("imported body = %s", got)
 		}
 		array := `[
@@ -30,10 +33,12 @@ func TestImport(t *testing.T) {
 		if err != nil || len(docs) != 3 {
 			t.Fatalf("Import(array) = %v, %v", docs, err)
 		}
-		if got := body(t, s, "", "number_manager.voxbone"); got != `{"_id":"number_manager.voxbone","default":{"username":"u"}}` {
+		if got := body(t, s, "",
+			"number_manager.voxbone"); got != `{"_id":"number_manager.voxbone","default":{"username":"u"}}` {
 			t.Errorf("voxbone body = %s", got)
 		}
-		if got, err := c.AccountGetStrings(ctx, "acct1", "", "number_manager", "carrier_modules", nil); err != nil || len(got) != 1 || got[0] != "knm_voxbone" {
+		if got, err := c.AccountGetStrings(ctx, "acct1", "", "number_manager", "carrier_modules", nil); err != nil ||
+			len(got) != 1 || got[0] != "knm_voxbone" {
 			t.Errorf("imported account doc read back as %v, %v", got, err)
 		}
 		if body(t, s, "", "configs_crossbar") == "" {
@@ -68,7 +73,8 @@ func TestImportRefusals(t *testing.T) {
 	// The store's transaction failing writes nothing and is reported.
 	s := newMemStore()
 	s.failImport = errors.New("disk full")
-	if _, err := New(s, "", "").Import(ctx, strings.NewReader(`[{"_id":"a"},{"_id":"b"}]`)); err == nil || !strings.Contains(err.Error(), "disk full") {
+	if _, err := New(s, "", "").Import(ctx, strings.NewReader(`[{"_id":"a"},{"_id":"b"}]`)); err == nil ||
+		!strings.Contains(err.Error(), "disk full") {
 		t.Errorf("store failure err = %v", err)
 	}
 	if len(s.docs) != 0 {

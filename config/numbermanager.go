@@ -8,31 +8,26 @@ import (
 
 	"github.com/knmproject/knm"
 	"github.com/knmproject/knm/e164"
+	"github.com/knmproject/knm/manager"
 )
 
 // NumberManagerCategory is the system_config category of the number manager.
 const NumberManagerCategory = "number_manager"
 
-// NumberManagerConfig is every number_manager setting knm reads (DESIGN §3), with Kazoo's
-// code defaults.
+// NumberManagerConfig is every number_manager setting knm reads (DESIGN §3): the number
+// manager's policy, and the settings of its E.164 normaliser as raw JSON, whose key order
+// matters.
 type NumberManagerConfig struct {
-	CarrierModules          []string      // carrier_modules; default [available_module_name]
-	NumberSearchTimeout     time.Duration // number_search_timeout_ms (5000): one deadline per search
-	MaximumSearchQuantity   int           // maximum_search_quantity (500)
-	AvailableModuleName     string        // available_module_name ("knm_local")
-	PortInModuleName        string        // port_in_module_name ("knm_local"): module of numbers created ported_in
-	ReleasedState           knm.State     // released_state ("available")
-	ShouldPermanentlyDelete bool          // should_permanently_delete (false)
-	ShouldAge               bool          // should_age (false)
-	SearchCacheTTL          time.Duration // search_cache_ttl_s (300), knm's own
-	E164Converters          json.RawMessage
-	ReconcileRegex          json.RawMessage // a JSON string
-	Classifiers             json.RawMessage
+	manager.Policy
+	E164Converters json.RawMessage
+	ReconcileRegex json.RawMessage // a JSON string
+	Classifiers    json.RawMessage
 }
 
 // Normalizer builds the e164.Normalizer these settings describe.
 func (nm NumberManagerConfig) Normalizer() (*e164.Normalizer, error) {
-	return e164.New(e164.Config{Converters: nm.E164Converters, ReconcileRegex: nm.ReconcileRegex, Classifiers: nm.Classifiers})
+	return e164.New(e164.Config{Converters: nm.E164Converters, ReconcileRegex: nm.ReconcileRegex,
+		Classifiers: nm.Classifiers})
 }
 
 // problems collects every validation failure of a settings struct, so an operator fixes
@@ -88,10 +83,10 @@ func (c *Config) NumberManager(ctx context.Context) (NumberManagerConfig, error)
 	ms, err := c.GetInt(ctx, cat, "number_search_timeout_ms", 5000)
 	p.add(err)
 	p.check(err != nil || ms >= 1, "number_search_timeout_ms", "must be at least 1")
-	nm.NumberSearchTimeout = time.Duration(ms) * time.Millisecond
-	nm.MaximumSearchQuantity, err = c.GetInt(ctx, cat, "maximum_search_quantity", 500)
+	nm.SearchTimeout = time.Duration(ms) * time.Millisecond
+	nm.MaxSearchQuantity, err = c.GetInt(ctx, cat, "maximum_search_quantity", 500)
 	p.add(err)
-	p.check(err != nil || nm.MaximumSearchQuantity >= 1, "maximum_search_quantity", "must be at least 1")
+	p.check(err != nil || nm.MaxSearchQuantity >= 1, "maximum_search_quantity", "must be at least 1")
 	released, err := c.GetString(ctx, cat, "released_state", string(knm.StateAvailable))
 	p.add(err)
 	nm.ReleasedState = knm.State(released)
@@ -115,4 +110,19 @@ func (c *Config) NumberManager(ctx context.Context) (NumberManagerConfig, error)
 		p.add(err)
 	}
 	return nm, p.err()
+}
+
+// ResellerCarrierModules returns carrier_modules from a reseller's own
+// configs_number_manager document, which alone counts for its accounts (kazoo-knm §2.1). ok
+// is false when the document or the key is missing, or the key is not a list of strings:
+// the number manager then uses the system list.
+func (c *Config) ResellerCarrierModules(ctx context.Context, resellerID string) (modules []string, ok bool, err error) {
+	raw, found, err := c.accountValue(ctx, resellerID, NumberManagerCategory, []string{"carrier_modules"})
+	if err != nil || !found {
+		return nil, false, err
+	}
+	if json.Unmarshal(raw, &modules) != nil {
+		return nil, false, nil
+	}
+	return modules, true, nil
 }

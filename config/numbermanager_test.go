@@ -20,8 +20,8 @@ func TestNumberManagerDefaults(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if strings.Join(nm.CarrierModules, ",") != "knm_local" || nm.NumberSearchTimeout != 5*time.Second ||
-			nm.MaximumSearchQuantity != 500 || nm.AvailableModuleName != "knm_local" ||
+		if strings.Join(nm.CarrierModules, ",") != "knm_local" || nm.SearchTimeout != 5*time.Second ||
+			nm.MaxSearchQuantity != 500 || nm.AvailableModuleName != "knm_local" ||
 			nm.ReleasedState != knm.StateAvailable || nm.ShouldPermanentlyDelete || nm.ShouldAge ||
 			nm.SearchCacheTTL != 300*time.Second {
 			t.Errorf("defaults = %+v", nm)
@@ -67,7 +67,7 @@ func TestNumberManagerConfigured(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if strings.Join(nm.CarrierModules, ",") != "knm_inventory" || nm.NumberSearchTimeout != 10*time.Second {
+	if strings.Join(nm.CarrierModules, ",") != "knm_inventory" || nm.SearchTimeout != 10*time.Second {
 		t.Errorf("configured = %+v", nm)
 	}
 	n, err := nm.Normalizer()
@@ -88,15 +88,18 @@ func TestNumberManagerInvalid(t *testing.T) {
 	if !knm.IsErrorName(err, knm.ErrInvalid) {
 		t.Fatalf("err = %v", err)
 	}
-	for _, want := range []string{"maximum_search_quantity must be at least 1", "released_state must be a number state, got gone",
-		"invalid number_manager: ", "should_age must be a boolean", "number_search_timeout_ms must be at least 1", "search_cache_ttl_s must be at least 1"} {
+	for _, want := range []string{"maximum_search_quantity must be at least 1",
+		"released_state must be a number state, got gone",
+		"invalid number_manager: ", "should_age must be a boolean", "number_search_timeout_ms must be at least 1",
+		"search_cache_ttl_s must be at least 1"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("err %q does not mention %q", err, want)
 		}
 	}
 	s = newMemStore()
 	put(t, s, "", NumberManagerCategory, `{"_id":"number_manager","default":{"e164_converters":{"(?=x)":{}}}}`)
-	if _, err := New(s, "", "").NumberManager(ctx); !knm.IsErrorName(err, knm.ErrInvalid) || !strings.Contains(err.Error(), "lookahead") {
+	if _, err := New(s, "", "").NumberManager(ctx); !knm.IsErrorName(err, knm.ErrInvalid) ||
+		!strings.Contains(err.Error(), "lookahead") {
 		t.Errorf("bad converter err = %v", err)
 	}
 }
@@ -114,7 +117,8 @@ func TestVoxbone(t *testing.T) {
 			t.Errorf("defaults = %+v", v)
 		}
 		b := body(t, s, "", VoxboneCategory)
-		if !strings.Contains(b, `"username":""`) || strings.Contains(b, "api_username") || !strings.Contains(b, `"page_size":20`) {
+		if !strings.Contains(b, `"username":""`) || strings.Contains(b, "api_username") || !strings.Contains(b,
+			`"page_size":20`) {
 			t.Errorf("defaults not written under the primary spelling: %s", b)
 		}
 	})
@@ -124,8 +128,9 @@ func TestVoxboneSpellings(t *testing.T) {
 	ctx := context.Background()
 	s := newMemStore()
 	// Kazoo master's spellings only.
-	put(t, s, "", VoxboneCategory, `{"_id":"number_manager.voxbone","default":{"api_username":"mu","api_password":"mp",`+
-		`"max_page_size":"100","environment":"production"}}`)
+	put(t, s, "", VoxboneCategory,
+		`{"_id":"number_manager.voxbone","default":{"api_username":"mu","api_password":"mp",`+
+			`"max_page_size":"100","environment":"production"}}`)
 	v, err := New(s, "", "").Voxbone(ctx)
 	if err != nil || v.Username != "mu" || v.Password != "mp" || v.PageSize != 100 || v.Environment != "production" {
 		t.Errorf("master spellings: %+v, %v", v, err)
@@ -181,4 +186,33 @@ func TestVoxboneNeverShowsSecrets(t *testing.T) {
 			t.Errorf("%s hides the username: %s", name, out)
 		}
 	}
+}
+
+// TestResellerCarrierModules: only the reseller's own configs_number_manager counts, and
+// anything but a list of strings there means "not set".
+func TestResellerCarrierModules(t *testing.T) {
+	backends(t, func(t *testing.T, s knm.ConfigStore) {
+		ctx := context.Background()
+		put(t, s, "", NumberManagerCategory, `{"_id":"number_manager","default":{"carrier_modules":["knm_local"]}}`)
+		put(t, s, "r1", NumberManagerCategory, `{"_id":"configs_number_manager","carrier_modules":["knm_voxbone",""]}`)
+		put(t, s, "r2", NumberManagerCategory, `{"_id":"configs_number_manager","carrier_modules":"knm_voxbone"}`)
+		put(t, s, "r3", NumberManagerCategory, `{"_id":"configs_number_manager","should_age":true}`)
+		c := New(s, "", "")
+		for _, tt := range []struct {
+			reseller string
+			want     []string
+			ok       bool
+		}{
+			{"r1", []string{"knm_voxbone", ""}, true}, // the manager drops a list with an empty name
+			{"r2", nil, false},                        // not a list
+			{"r3", nil, false},                        // no key
+			{"r4", nil, false},                        // no document: the system list is not read here
+			{"", nil, false},
+		} {
+			got, ok, err := c.ResellerCarrierModules(ctx, tt.reseller)
+			if err != nil || ok != tt.ok || strings.Join(got, ",") != strings.Join(tt.want, ",") {
+				t.Errorf("%q: %q, %v, %v; want %q, %v", tt.reseller, got, ok, err, tt.want, tt.ok)
+			}
+		}
+	})
 }

@@ -12,8 +12,10 @@ func TestRedact(t *testing.T) {
 			`{"z": 1, "password" : "p@ss", "a":[1, 2]}`,
 			`{"z": 1, "password" : "***", "a":[1, 2]}`},
 		{"node and zone sections",
-			`{"_id":"number_manager.voxbone","default":{"username":"u","api_password":"x","api_key":"k"},"node@host":{"password":"y"}}`,
-			`{"_id":"number_manager.voxbone","default":{"username":"u","api_password":"***","api_key":"***"},"node@host":{"password":"***"}}`},
+			`{"_id":"number_manager.voxbone","default":{"username":"u","api_password":"x","api_key":"k"},` +
+				`"node@host":{"password":"y"}}`,
+			`{"_id":"number_manager.voxbone","default":{"username":"u","api_password":"***","api_key":"***"},` +
+				`"node@host":{"password":"***"}}`},
 		{"case-insensitive substrings",
 			`{"Client_Secret":"s","AUTH_TOKEN":"t","tokens":["a","b"],"Password":"P","passwords_ok":"v"}`,
 			`{"Client_Secret":"***","AUTH_TOKEN":"***","tokens":***,"Password":"***","passwords_ok":"***"}`},
@@ -30,8 +32,10 @@ func TestRedact(t *testing.T) {
 			`{"note":"password","list":["token"]}`,
 			`{"note":"password","list":["token"]}`},
 		{"carrier modules' own names for credentials",
-			`{"auth_password":"a","private_key":"b","sip_passwd":"c","apikey":"d","credentials":{"user":"u"},"developer_key":"e","pass":"f","key_order":"kept"}`,
-			`{"auth_password":"***","private_key":"***","sip_passwd":"***","apikey":"***","credentials":***,"developer_key":"***","pass":"***","key_order":"kept"}`},
+			`{"auth_password":"a","private_key":"b","sip_passwd":"c","apikey":"d","credentials":{"user":"u"},` +
+				`"developer_key":"e","pass":"f","key_order":"kept"}`,
+			`{"auth_password":"***","private_key":"***","sip_passwd":"***","apikey":"***","credentials":***,` +
+				`"developer_key":"***","pass":"***","key_order":"kept"}`},
 		{"not JSON", `{"password":"x"`, `"***"`},
 		{"scalar", `"password"`, `"password"`},
 	}
@@ -50,8 +54,10 @@ func TestRedact(t *testing.T) {
 
 func TestRedactURLCredentials(t *testing.T) {
 	t.Parallel()
-	in := `{"base_url":"https://user:pw@api.example.com/rest","proxy":"http://u:p%40ss@10.0.0.1:3128","plain":"https://api.example.com","user_only":"https://u@h/","list":["ftp://a:b@c"]}`
-	want := `{"base_url":"https://***:***@api.example.com/rest","proxy":"http://***:***@10.0.0.1:3128","plain":"https://api.example.com","user_only":"https://u@h/","list":["ftp://***:***@c"]}`
+	in := `{"base_url":"https://user:pw@api.example.com/rest","proxy":"http://u:p%40ss@10.0.0.1:3128",` +
+		`"plain":"https://api.example.com","user_only":"https://u@h/","list":["ftp://a:b@c"]}`
+	want := `{"base_url":"https://***:***@api.example.com/rest","proxy":"http://***:***@10.0.0.1:3128",` +
+		`"plain":"https://api.example.com","user_only":"https://u@h/","list":["ftp://***:***@c"]}`
 	if got := string(Redact(json.RawMessage(in))); got != want {
 		t.Errorf("got  %s\nwant %s", got, want)
 	}
@@ -91,7 +97,8 @@ func TestIsSecretKey(t *testing.T) {
 // FuzzRedact checks that Redact never panics, always returns JSON for JSON input, and
 // leaves no non-empty string value under a secret key.
 func FuzzRedact(f *testing.F) {
-	for _, s := range []string{`{"password":"x"}`, `[{"a":{"token":[1,{"secret":2}]}}]`, `{"a": 1 , "api_key" : "k" }`, `1`, `{`} {
+	for _, s := range []string{`{"password":"x"}`, `[{"a":{"token":[1,{"secret":2}]}}]`, `{"a": 1 , "api_key" : "k" }`,
+		`1`, `{`} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, in string) {

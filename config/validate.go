@@ -20,7 +20,9 @@ import (
 // marker (a document shown, edited and written back).
 func Validate(ctx context.Context, doc *knm.ConfigDoc) error {
 	if HasRedactedSecret(doc.Body) {
-		return knm.Errorf(knm.ErrInvalid, `%s: a secret is "***", the marker shown instead of secrets; write the real value`, doc.ID).WithCause("secret")
+		return knm.Errorf(knm.ErrInvalid,
+			`%s: a secret is "***", the marker shown instead of secrets; write the real value`,
+			doc.ID).WithCause("secret")
 	}
 	if doc.Scope != "" || (doc.ID != NumberManagerCategory && doc.ID != VoxboneCategory) {
 		return nil

@@ -16,9 +16,12 @@ func TestValidate(t *testing.T) {
 		id, body, wantErr string
 	}{
 		{"number_manager.voxbone", `{"_id":"number_manager.voxbone","default":{"environment":"production"}}`, ""},
-		{"number_manager.voxbone", `{"_id":"number_manager.voxbone","default":{"environment":"mars"}}`, "section default: "},
-		{"number_manager.voxbone", `{"_id":"number_manager.voxbone","default":{},"node1":{"page_size":0}}`, "section node1: "},
-		{"number_manager", `{"_id":"number_manager","default":{"maximum_search_quantity":"lots"}}`, "maximum_search_quantity"},
+		{"number_manager.voxbone", `{"_id":"number_manager.voxbone","default":{"environment":"mars"}}`,
+			"section default: "},
+		{"number_manager.voxbone", `{"_id":"number_manager.voxbone","default":{},"node1":{"page_size":0}}`,
+			"section node1: "},
+		{"number_manager", `{"_id":"number_manager","default":{"maximum_search_quantity":"lots"}}`,
+			"maximum_search_quantity"},
 		{"number_manager", `{"_id":"number_manager","default":{"released_state":"gone"}}`, "released_state"},
 		{"number_manager", `{"_id":"number_manager","default":{"carrier_modules":["knm_local"]}}`, ""},
 		{"crossbar", `{"_id":"crossbar","default":{"anything":"goes"}}`, ""},
@@ -43,17 +46,20 @@ func TestSetRefusesInvalid(t *testing.T) {
 	if err := c.Set(ctx, VoxboneCategory, "environment", json.RawMessage(`"production"`), ""); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.Set(ctx, VoxboneCategory, "environment", json.RawMessage(`"mars"`), ""); !knm.IsErrorName(err, knm.ErrInvalid) {
+	if err := c.Set(ctx, VoxboneCategory, "environment", json.RawMessage(`"mars"`), ""); !knm.IsErrorName(err,
+		knm.ErrInvalid) {
 		t.Fatalf("invalid environment stored: %v", err)
 	}
-	if err := c.Set(ctx, VoxboneCategory, "page_size", json.RawMessage(`9999`), "node1"); !knm.IsErrorName(err, knm.ErrInvalid) {
+	if err := c.Set(ctx, VoxboneCategory, "page_size", json.RawMessage(`9999`), "node1"); !knm.IsErrorName(err,
+		knm.ErrInvalid) {
 		t.Fatalf("invalid node value stored: %v", err)
 	}
 	v, err := c.Voxbone(ctx)
 	if err != nil || v.Environment != "production" || v.PageSize != 20 {
 		t.Fatalf("after refused writes: %+v, %v", v, err)
 	}
-	if _, err := c.Import(ctx, strings.NewReader(`[{"_id":"number_manager.voxbone","default":{"environment":"mars"}}]`)); !knm.IsErrorName(err, knm.ErrInvalid) {
+	mars := `[{"_id":"number_manager.voxbone","default":{"environment":"mars"}}]`
+	if _, err := c.Import(ctx, strings.NewReader(mars)); !knm.IsErrorName(err, knm.ErrInvalid) {
 		t.Fatalf("import of an invalid document: %v", err)
 	}
 }
@@ -91,11 +97,15 @@ func TestValidateMarkerAndSections(t *testing.T) {
 	ctx := context.Background()
 	for _, tt := range []struct{ id, body, wantErr string }{
 		{"crossbar", `{"_id":"crossbar","default":{"api_key":"***"}}`, `a secret is "***"`},
-		{"number_manager.voxbone", `{"_id":"number_manager.voxbone","default":{"password":"***"}}`, `a secret is "***"`},
-		{"number_manager.voxbone", `{"_id":"number_manager.voxbone","default":"oops"}`, "section default must be an object"},
+		{"number_manager.voxbone", `{"_id":"number_manager.voxbone","default":{"password":"***"}}`,
+			`a secret is "***"`},
+		{"number_manager.voxbone", `{"_id":"number_manager.voxbone","default":"oops"}`,
+			"section default must be an object"},
 		{"number_manager", `{"_id":"number_manager","pvt_type":"config","_rev":"1-a","default":{}}`, ""},
 		{"number_manager", `{"_id":"number_manager","id":"number_manager","tags":["a"],"default":{}}`, ""},
-		{"number_manager.voxbone", `{"_id":"number_manager.voxbone","default":{"base_url":"https://***:***@proxy.example.com/rest"}}`, `a secret is "***"`},
+		{"number_manager.voxbone",
+			`{"_id":"number_manager.voxbone","default":{"base_url":"https://***:***@proxy.example.com/rest"}}`,
+			`a secret is "***"`},
 		{"crossbar", `{"_id":"crossbar","default":{"amqp_uri":"amqp://***:***@10.0.0.1"}}`, `a secret is "***"`},
 		{"crossbar", `{"_id":"crossbar","default":{"note":"***"}}`, ""},
 	} {
@@ -114,7 +124,8 @@ func TestValidateMarkerAndSections(t *testing.T) {
 	if err := c.Set(ctx, VoxboneCategory, "password", json.RawMessage(`"real"`), ""); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.Set(ctx, VoxboneCategory, "password", json.RawMessage(`"***"`), ""); !knm.IsErrorName(err, knm.ErrInvalid) {
+	if err := c.Set(ctx, VoxboneCategory, "password", json.RawMessage(`"***"`), ""); !knm.IsErrorName(err,
+		knm.ErrInvalid) {
 		t.Fatalf("marker stored by set: %v", err)
 	}
 	doc, _ := s.GetConfig(ctx, "", VoxboneCategory)

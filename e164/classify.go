@@ -27,11 +27,15 @@ const usPrettyPrint = "SS(###) ### - ####"
 // defaultClassifiersJSON is Kazoo 4.3's code default of number_manager.classifiers, in
 // Kazoo's order; the first regex that matches wins, and "unknown" catches everything.
 const defaultClassifiersJSON = `{` +
-	`"tollfree_us":{"regex":"^\\+1((?:800|88\\d|877|866|855|844|833|822)\\d{7})$","friendly_name":"US TollFree","pretty_print":"` + usPrettyPrint + `"},` +
+	`"tollfree_us":{"regex":"^\\+1((?:800|88\\d|877|866|855|844|833|822)\\d{7})$","friendly_name":"US TollFree",` +
+	`"pretty_print":"` + usPrettyPrint + `"},` +
 	`"toll_us":{"regex":"^\\+1(900\\d{7})$","friendly_name":"US Toll","pretty_print":"` + usPrettyPrint + `"},` +
-	`"emergency":{"regex":"^(911|922|933|988|833|811|711|999)$","emergency":true,"friendly_name":"Emergency Dispatcher"},` +
-	`"caribbean":{"regex":"^\\+?1((?:684|264|268|242|246|441|284|345|767|809|829|849|473|671|876|664|670|787|939|869|758|784|721|868|649|340)\\d{7})$","friendly_name":"Caribbean","pretty_print":"` + usPrettyPrint + `"},` +
-	`"did_us":{"regex":"^(\\+?1)?([2-9][0-9]{2}[2-9][0-9]{6})$","friendly_name":"US DID","pretty_print":"` + usPrettyPrint + `"},` +
+	`"emergency":{"regex":"^(911|922|933|988|833|811|711|999)$","emergency":true,` +
+	`"friendly_name":"Emergency Dispatcher"},` +
+	`"caribbean":{"regex":"^\\+?1((?:684|264|268|242|246|441|284|345|767|809|829|849|473|671|876|664|670|787|` +
+	`939|869|758|784|721|868|649|340)\\d{7})$","friendly_name":"Caribbean","pretty_print":"` + usPrettyPrint + `"},` +
+	`"did_us":{"regex":"^(\\+?1)?([2-9][0-9]{2}[2-9][0-9]{6})$","friendly_name":"US DID",` +
+	`"pretty_print":"` + usPrettyPrint + `"},` +
 	`"international":{"regex":"^\\+([2-9]\\d{7,})$","friendly_name":"International"},` +
 	`"unknown":{"regex":"^(.*)$","friendly_name":"Unknown"}}`
 

@@ -33,7 +33,8 @@ func TestClassifyDefaults(t *testing.T) {
 			t.Errorf("Classify(%q) = %q, %v; want %q", tt.in, name, c, tt.name)
 			continue
 		}
-		if c.Name != tt.name || c.FriendlyName != tt.friendly || c.PrettyPrint != tt.pretty || c.Emergency != tt.emergency {
+		if c.Name != tt.name || c.FriendlyName != tt.friendly || c.PrettyPrint != tt.pretty ||
+			c.Emergency != tt.emergency {
 			t.Errorf("Classify(%q) = %+v", tt.in, c)
 		}
 	}
@@ -62,7 +63,8 @@ func TestClassifyConfigured(t *testing.T) {
 	t.Parallel()
 	// Key order decides: both regexes match "+15550001", so the first key wins, and the
 	// result must not depend on Go's map order or alphabetical order.
-	raw := `{"zeta":"^\\+1555","alpha":{"regex":"^\\+1","pretty_print":"x","emergency":"true"},"none":{"friendly_name":"N"}}`
+	raw := `{"zeta":"^\\+1555","alpha":{"regex":"^\\+1","pretty_print":"x","emergency":"true"},` +
+		`"none":{"friendly_name":"N"}}`
 	n, err := New(Config{Classifiers: json.RawMessage(raw)})
 	if err != nil {
 		t.Fatal(err)

@@ -90,7 +90,8 @@ func TestNewInvalid(t *testing.T) {
 		want string
 	}{
 		{"converters not object", Config{Converters: json.RawMessage(`["x"]`)}, "e164_converters is not a JSON object"},
-		{"converter entry not object", Config{Converters: json.RawMessage(`{"^1$":"x"}`)}, `entry "^1$" is not a JSON object`},
+		{"converter entry not object", Config{Converters: json.RawMessage(`{"^1$":"x"}`)},
+			`entry "^1$" is not a JSON object`},
 		{"prefix not string", Config{Converters: json.RawMessage(`{"^1$":{"prefix":[1]}}`)}, "prefix must be a string"},
 		{"bad regex", Config{Converters: json.RawMessage(`{"^(1$":{}}`)}, `regex "^(1$" does not compile`},
 		{"lookahead", Config{Converters: json.RawMessage(`{"^(?=1)1$":{}}`)}, "lookahead"},
@@ -98,7 +99,8 @@ func TestNewInvalid(t *testing.T) {
 		{"reconcile backref", Config{ReconcileRegex: json.RawMessage(`"(1)\\1"`)}, "back-reference"},
 		{"classifiers not object", Config{Classifiers: json.RawMessage(`"x"`)}, "classifiers is not a JSON object"},
 		{"classifier bad shape", Config{Classifiers: json.RawMessage(`{"x":[1]}`)}, `classifier "x"`},
-		{"classifier emergency", Config{Classifiers: json.RawMessage(`{"x":{"emergency":[1]}}`)}, "emergency must be a boolean"},
+		{"classifier emergency", Config{Classifiers: json.RawMessage(`{"x":{"emergency":[1]}}`)},
+			"emergency must be a boolean"},
 		{"trailing data", Config{Classifiers: json.RawMessage(`{} {}`)}, "trailing data"},
 	}
 	for _, tt := range tests {

@@ -51,111 +51,136 @@ const horizontalSpace = `\t\x20\x{A0}`
 
 // translate rewrites a PCRE pattern into RE2 syntax, or says which construct RE2 lacks.
 func translate(p string) (string, error) {
-	unsupported := func(what string) error {
-		return knm.Errorf(knm.ErrInvalid, "e164: regex %q uses %s, which Go's RE2 engine does not support", p, what)
-	}
-	var b strings.Builder
-	inClass := false
+	t := &translator{p: p}
 	for i := 0; i < len(p); i++ {
-		c := p[i]
-		if c == '\\' {
-			if i+1 >= len(p) {
-				b.WriteByte(c) // a trailing backslash: let regexp report it
-				continue
-			}
-			e := p[i+1]
-			i++
-			switch {
-			case e == 'Q':
-				// Quoted text runs to \E (or the end) and is copied untouched, because
-				// RE2 supports \Q…\E and nothing inside may be interpreted.
-				end := strings.Index(p[i+1:], `\E`)
-				if end < 0 {
-					b.WriteString(p[i-1:])
-					return b.String(), nil
-				}
-				b.WriteString(p[i-1 : i+1+end+2])
-				i += end + 2
-			case e == 'e':
-				b.WriteString(`\x1B`)
-			case e == 'h' && inClass:
-				b.WriteString(horizontalSpace)
-			case e == 'h':
-				b.WriteString(`[` + horizontalSpace + `]`)
-			case e == 'H' && !inClass:
-				b.WriteString(`[^` + horizontalSpace + `]`)
-			case e == 'Z' && !inClass:
-				b.WriteString(`\z`)
-			case !inClass && e >= '1' && e <= '9':
-				return "", unsupported(`a back-reference (\` + string(e) + `)`)
-			case !inClass && strings.IndexByte("gkKGRXCH", e) >= 0:
-				return "", unsupported(`\` + string(e))
-			default:
-				b.WriteByte(c)
-				b.WriteByte(e)
-			}
-			continue
-		}
-		if inClass {
-			switch {
-			case c == '[' && i+1 < len(p) && p[i+1] == ':':
-				// A POSIX class such as [:digit:] is copied whole so that its
-				// brackets do not end the enclosing class.
-				if end := strings.Index(p[i:], ":]"); end > 0 {
-					b.WriteString(p[i : i+end+2])
-					i += end + 1
-					continue
-				}
-				b.WriteByte(c)
-			case c == ']':
-				inClass = false
-				b.WriteByte(c)
-			default:
-				b.WriteByte(c)
-			}
-			continue
-		}
-		switch c {
-		case '[':
-			inClass = true
-			b.WriteByte(c)
-			// A ']' first in the class (after an optional '^') is a literal in both
-			// dialects; copy it now so it does not close the class.
-			if i+1 < len(p) && p[i+1] == '^' {
-				b.WriteByte('^')
-				i++
-			}
-			if i+1 < len(p) && p[i+1] == ']' {
-				b.WriteByte(']')
-				i++
-			}
-		case '(':
-			n, err := translateGroup(p, i, &b, unsupported)
-			if err != nil {
-				return "", err
-			}
-			i += n - 1
-		case '*', '+', '?':
-			b.WriteByte(c)
-			if i+1 < len(p) && p[i+1] == '+' {
-				return "", unsupported("a possessive quantifier (" + p[i:i+2] + ")")
-			}
-		case '{':
-			q := countedRepetition.FindString(p[i:])
-			if q == "" {
-				b.WriteByte(c)
-				continue
-			}
-			b.WriteString(q)
-			i += len(q) - 1
-			if i+1 < len(p) && p[i+1] == '+' {
-				return "", unsupported("a possessive quantifier (" + q + "+)")
-			}
+		var err error
+		switch {
+		case p[i] == '\\':
+			i, err = t.escape(i)
+		case t.inClass:
+			i = t.class(i)
 		default:
-			b.WriteByte(c)
+			i, err = t.outside(i)
+		}
+		if err != nil {
+			return "", err
 		}
 	}
-	return b.String(), nil
+	return t.b.String(), nil
+}
+
+// translator holds the state of translate: the pattern, the output so far and whether
+// the byte being read is inside a character class.
+type translator struct {
+	p       string
+	b       strings.Builder
+	inClass bool
+}
+
+func (t *translator) unsupported(what string) error {
+	return knm.Errorf(knm.ErrInvalid, "e164: regex %q uses %s, which Go's RE2 engine does not support", t.p, what)
+}
+
+// escape translates the escape at p[i] == '\\' and returns the index of its last byte.
+func (t *translator) escape(i int) (int, error) {
+	p, b := t.p, &t.b
+	if i+1 >= len(p) {
+		b.WriteByte('\\') // a trailing backslash: let regexp report it
+		return i, nil
+	}
+	e := p[i+1]
+	switch {
+	case e == 'Q':
+		// Quoted text runs to \E (or the end) and is copied untouched, because RE2
+		// supports \Q…\E and nothing inside may be interpreted.
+		end := strings.Index(p[i+2:], `\E`)
+		if end < 0 {
+			b.WriteString(p[i:])
+			return len(p), nil
+		}
+		b.WriteString(p[i : i+2+end+2])
+		return i + 1 + end + 2, nil
+	case e == 'e':
+		b.WriteString(`\x1B`)
+	case e == 'h' && t.inClass:
+		b.WriteString(horizontalSpace)
+	case e == 'h':
+		b.WriteString(`[` + horizontalSpace + `]`)
+	case e == 'H' && !t.inClass:
+		b.WriteString(`[^` + horizontalSpace + `]`)
+	case e == 'Z' && !t.inClass:
+		b.WriteString(`\z`)
+	case !t.inClass && e >= '1' && e <= '9':
+		return i, t.unsupported(`a back-reference (\` + string(e) + `)`)
+	case !t.inClass && strings.IndexByte("gkKGRXCH", e) >= 0:
+		return i, t.unsupported(`\` + string(e))
+	default:
+		b.WriteByte('\\')
+		b.WriteByte(e)
+	}
+	return i + 1, nil
+}
+
+// class copies the byte at p[i] inside a character class and returns the index of the
+// last byte it consumed.
+func (t *translator) class(i int) int {
+	p, c := t.p, t.p[i]
+	if c == '[' && i+1 < len(p) && p[i+1] == ':' {
+		// A POSIX class such as [:digit:] is copied whole so that its brackets do not
+		// end the enclosing class.
+		if end := strings.Index(p[i:], ":]"); end > 0 {
+			t.b.WriteString(p[i : i+end+2])
+			return i + end + 1
+		}
+	}
+	if c == ']' {
+		t.inClass = false
+	}
+	t.b.WriteByte(c)
+	return i
+}
+
+// outside translates the byte at p[i] outside any class and returns the index of the last
+// byte it consumed.
+func (t *translator) outside(i int) (int, error) {
+	p, b, c := t.p, &t.b, t.p[i]
+	switch c {
+	case '[':
+		t.inClass = true
+		b.WriteByte(c)
+		// A ']' first in the class (after an optional '^') is a literal in both dialects;
+		// copy it now so it does not close the class.
+		if i+1 < len(p) && p[i+1] == '^' {
+			b.WriteByte('^')
+			i++
+		}
+		if i+1 < len(p) && p[i+1] == ']' {
+			b.WriteByte(']')
+			i++
+		}
+	case '(':
+		n, err := translateGroup(p, i, b, t.unsupported)
+		return i + n - 1, err
+	case '*', '+', '?':
+		b.WriteByte(c)
+		if i+1 < len(p) && p[i+1] == '+' {
+			return i, t.unsupported("a possessive quantifier (" + p[i:i+2] + ")")
+		}
+	case '{':
+		q := countedRepetition.FindString(p[i:])
+		if q == "" {
+			b.WriteByte(c)
+			return i, nil
+		}
+		b.WriteString(q)
+		i += len(q) - 1
+		if i+1 < len(p) && p[i+1] == '+' {
+			return i, t.unsupported("a possessive quantifier (" + q + "+)")
+		}
+	default:
+		b.WriteByte(c)
+	}
+	return i, nil
 }
 
 // countedRepetition matches a {n}, {n,} or {n,m} quantifier at the start of a string.
@@ -188,7 +213,8 @@ func translateGroup(p string, start int, b *strings.Builder, unsupported func(st
 	case strings.HasPrefix(body, "("):
 		return 0, unsupported("a conditional group")
 	case strings.HasPrefix(body, "P>"), strings.HasPrefix(body, "P="), strings.HasPrefix(body, "&"),
-		strings.HasPrefix(body, "R"), len(body) > 0 && (body[0] >= '0' && body[0] <= '9' || body[0] == '+' || body[0] == '-' && len(body) > 1 && body[1] >= '0' && body[1] <= '9'):
+		strings.HasPrefix(body, "R"), len(body) > 0 && (body[0] >= '0' && body[0] <= '9' || body[0] == '+' ||
+			body[0] == '-' && len(body) > 1 && body[1] >= '0' && body[1] <= '9'):
 		return 0, unsupported("a recursion or subroutine call")
 	case strings.HasPrefix(body, "<"), strings.HasPrefix(body, "'"), strings.HasPrefix(body, "P<"):
 		open := 1

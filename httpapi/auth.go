@@ -62,7 +62,8 @@ func (t tokenSigner) issue(accountID string) (string, time.Time) {
 
 // verify returns the account id of a valid, unexpired token.
 func (t tokenSigner) verify(token string) (string, error) {
-	bad := knm.Errorf(knm.ErrUnauthorized, "invalid credentials").WithCause("the X-Auth-Token is malformed, forged or expired")
+	bad := knm.Errorf(knm.ErrUnauthorized,
+		"invalid credentials").WithCause("the X-Auth-Token is malformed, forged or expired")
 	p, s, ok := strings.Cut(token, ".")
 	if !ok {
 		return "", bad
@@ -118,7 +119,8 @@ func TokenSecret(ctx context.Context, cfg *config.Config) ([]byte, error) {
 	}
 	var secret string
 	if err := json.Unmarshal(raw, &secret); err != nil || len(secret) < 16 {
-		return nil, knm.Errorf(knm.ErrInvalid, "system_config knm.auth token_secret must be a string of at least 16 characters")
+		return nil, knm.Errorf(knm.ErrInvalid,
+			"system_config knm.auth token_secret must be a string of at least 16 characters")
 	}
 	return []byte(secret), nil
 }
@@ -144,7 +146,8 @@ type MasterAccount struct {
 // master gets a generated key, returned once in GeneratedKey.
 func EnsureMaster(ctx context.Context, s knm.Store, cfg *config.Config, key string) (MasterAccount, error) {
 	if key != "" && utf8.RuneCountInString(key) < MinMasterKeyLen {
-		return MasterAccount{}, knm.Errorf(knm.ErrInvalid, "KNM_MASTER_API_KEY must be at least %d characters", MinMasterKeyLen).WithCause("KNM_MASTER_API_KEY")
+		return MasterAccount{}, knm.Errorf(knm.ErrInvalid, "KNM_MASTER_API_KEY must be at least %d characters",
+			MinMasterKeyLen).WithCause("KNM_MASTER_API_KEY")
 	}
 	setter, ok := s.(apiKeyHashSetter)
 	if !ok {
@@ -165,7 +168,8 @@ func EnsureMaster(ctx context.Context, s knm.Store, cfg *config.Config, key stri
 		}
 	} else {
 		now := time.Now().UTC()
-		acc := &knm.Account{ID: knm.NewAccountID(), Name: "master", SuperduperAdmin: true, Reseller: true, Enabled: true, Created: now, Modified: now}
+		acc := &knm.Account{ID: knm.NewAccountID(), Name: "master", SuperduperAdmin: true, Reseller: true,
+			Enabled: true, Created: now, Modified: now}
 		acc.ResellerID = acc.ID
 		if err := s.CreateAccount(ctx, acc); err != nil {
 			return MasterAccount{}, fmt.Errorf("httpapi: create master account: %w", err)
@@ -210,7 +214,8 @@ func (s *Server) authenticate(r *http.Request) (*authInfo, error) {
 	}
 	acc, err := s.store.GetAccount(r.Context(), id)
 	if knm.IsErrorName(err, knm.ErrNotFound) || (err == nil && !acc.Enabled) {
-		return nil, knm.Errorf(knm.ErrUnauthorized, "invalid credentials").WithCause("the account of this token is gone or disabled")
+		return nil, knm.Errorf(knm.ErrUnauthorized,
+			"invalid credentials").WithCause("the account of this token is gone or disabled")
 	}
 	if err != nil {
 		return nil, err

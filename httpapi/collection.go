@@ -31,7 +31,8 @@ func collectionNumbers(data map[string]json.RawMessage, normalize func(string) s
 		return nil, knm.Errorf(knm.ErrInvalid, "numbers must hold at least one number").WithCause("numbers")
 	}
 	if len(nums) > maxCollection {
-		return nil, knm.Errorf(knm.ErrInvalid, "numbers may hold at most %d numbers", maxCollection).WithCause("numbers")
+		return nil, knm.Errorf(knm.ErrInvalid, "numbers may hold at most %d numbers",
+			maxCollection).WithCause("numbers")
 	}
 	seen := make(map[string]string, len(nums)) // normalized → as given
 	for i, n := range nums {
@@ -43,7 +44,9 @@ func collectionNumbers(data map[string]json.RawMessage, normalize func(string) s
 			t = e
 		}
 		if prev, dup := seen[t]; dup {
-			return nil, knm.Errorf(knm.ErrInvalid, "numbers must be unique after normalization (uniqueItems): %q and %q are both %s", prev, n, t).WithCause("numbers")
+			return nil, knm.Errorf(knm.ErrInvalid,
+				"numbers must be unique after normalization (uniqueItems): %q and %q are both %s", prev, n,
+				t).WithCause("numbers")
 		}
 		seen[t] = n
 		nums[i] = t
@@ -84,7 +87,8 @@ func (c *collectionReply) add(num string, n *knm.Number, err error) {
 func errorObject(err error) knmErrorObject {
 	var ke *knm.Error
 	if !errors.As(err, &ke) {
-		return knmErrorObject{Code: http.StatusInternalServerError, Error: string(knm.ErrInternal), Message: string(knm.ErrInternal)}
+		return knmErrorObject{Code: http.StatusInternalServerError, Error: string(knm.ErrInternal),
+			Message: string(knm.ErrInternal)}
 	}
 	msg := ke.Message
 	if msg == "" {
@@ -96,7 +100,8 @@ func errorObject(err error) knmErrorObject {
 // readCollection reads a collection request: the account of the path (which the caller
 // must be allowed to act for), the body's data, its numbers normalised and unique, and the
 // normaliser used.
-func (s *Server) readCollection(r *http.Request) (*knm.Account, map[string]json.RawMessage, []string, func(string) string, error) {
+func (s *Server) readCollection(r *http.Request) (*knm.Account, map[string]json.RawMessage, []string,
+	func(string) string, error) {
 	acc, err := s.scopedAccount(r)
 	if err != nil {
 		return nil, nil, nil, nil, err
@@ -120,7 +125,8 @@ func (s *Server) readCollection(r *http.Request) (*knm.Account, map[string]json.
 // carrier rate budget is not flooded, and stops early only when the client goes away.
 // check, when not nil, validates the whole payload first: a payload that is wrong for
 // every number is one 400, not one error per number.
-func (s *Server) collection(w http.ResponseWriter, r *http.Request, check func(map[string]json.RawMessage) error, op func(acc *knm.Account, num string, data map[string]json.RawMessage) (*knm.Number, error)) error {
+func (s *Server) collection(w http.ResponseWriter, r *http.Request, check func(map[string]json.RawMessage) error,
+	op func(acc *knm.Account, num string, data map[string]json.RawMessage) (*knm.Number, error)) error {
 	acc, data, nums, _, err := s.readCollection(r)
 	if err != nil {
 		return err
@@ -144,14 +150,15 @@ func (s *Server) collection(w http.ResponseWriter, r *http.Request, check func(m
 
 func (s *Server) collectionCreate(w http.ResponseWriter, r *http.Request) error {
 	check := func(data map[string]json.RawMessage) error { return checkNumberPayload(data, payloadCreate) }
-	return s.collection(w, r, check, func(acc *knm.Account, num string, data map[string]json.RawMessage) (*knm.Number, error) {
+	create := func(acc *knm.Account, num string, data map[string]json.RawMessage) (*knm.Number, error) {
 		o, err := createFields(data)
 		if err != nil {
 			return nil, err
 		}
 		o.AssignTo = acc.ID
 		return s.mgr.Create(r.Context(), caller(r).ID, num, o)
-	})
+	}
+	return s.collection(w, r, check, create)
 }
 
 func (s *Server) collectionRelease(w http.ResponseWriter, r *http.Request) error {
@@ -161,9 +168,10 @@ func (s *Server) collectionRelease(w http.ResponseWriter, r *http.Request) error
 }
 
 func (s *Server) collectionActivate(w http.ResponseWriter, r *http.Request) error {
-	return s.collection(w, r, nil, func(acc *knm.Account, num string, _ map[string]json.RawMessage) (*knm.Number, error) {
+	activate := func(acc *knm.Account, num string, _ map[string]json.RawMessage) (*knm.Number, error) {
 		return s.mgr.Activate(r.Context(), caller(r).ID, num, acc.ID)
-	})
+	}
+	return s.collection(w, r, nil, activate)
 }
 
 // creationStates is Kazoo's allowed_creation_states for the caller.
@@ -282,7 +290,8 @@ func (s *Server) check(w http.ResponseWriter, r *http.Request) error {
 			res, err := c.CheckNumbers(r.Context(), remaining)
 			if err != nil {
 				if !errors.Is(err, knm.ErrNotImplemented) {
-					s.logger.WarnContext(r.Context(), "carrier check failed", "request_id", requestID(r), "module", c.Name(), "error", err)
+					s.logger.WarnContext(r.Context(), "carrier check failed", "request_id", requestID(r), "module",
+						c.Name(), "error", err)
 				}
 				continue
 			}

@@ -113,14 +113,16 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.As(err, &ke):
 		status, name = ke.Status(), string(ke.Name)
 		if status >= 500 {
-			s.logger.WarnContext(r.Context(), "request failed", slog.String("request_id", requestID(r)), slog.String("error", err.Error()))
+			s.logger.WarnContext(r.Context(), "request failed", slog.String("request_id", requestID(r)),
+				slog.String("error", err.Error()))
 		}
 		obj = knmErrorObject{Code: status, Error: name, Message: ke.Message, Cause: ke.Cause}
 		if obj.Message == "" {
 			obj.Message = name
 		}
 	default:
-		s.logger.ErrorContext(r.Context(), "internal error", slog.String("request_id", requestID(r)), slog.String("error", err.Error()))
+		s.logger.ErrorContext(r.Context(), "internal error", slog.String("request_id", requestID(r)),
+			slog.String("error", err.Error()))
 		status, name = http.StatusInternalServerError, string(knm.ErrInternal)
 		obj = knmErrorObject{Code: status, Error: name, Message: name}
 	}
@@ -131,7 +133,8 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if ke != nil && ke.Name == knm.ErrNotFound && strings.HasPrefix(ke.Message, "number ") {
 		// Crossbar rewrites knm's not_found as bad_identifier (kazoo-knm §6.1).
 		e.Message = "bad_identifier"
-		e.Data = map[string]string{"message": "bad identifier", "not_found": "The number could not be found", "cause": ke.Cause}
+		e.Data = map[string]string{"message": "bad identifier", "not_found": "The number could not be found",
+			"cause": ke.Cause}
 	}
 	writeJSON(w, status, e)
 }

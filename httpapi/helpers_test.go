@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -58,21 +59,18 @@ func newTestEnvWrapped(t *testing.T, dsn string, voxbone Voxbone, wrap func(knm.
 	}
 	t.Cleanup(func() { s.Close() })
 	cfg := config.New(s, "test", "")
-	if err := cfg.Set(ctx, config.NumberManagerCategory, "carrier_modules", json.RawMessage(`["knm_inventory"]`), ""); err != nil {
+	if err := cfg.Set(ctx, config.NumberManagerCategory, "carrier_modules", json.RawMessage(`["knm_inventory"]`),
+		""); err != nil {
 		t.Fatal(err)
 	}
 	reg := &carriers.Registry{}
 	local.RegisterAll(reg, s)
 	mgr, err := manager.New(manager.Options{
 		Store: s,
+		// Read at every call (no cache), so a test's config change applies at once.
 		Policy: func(ctx context.Context) (manager.Policy, error) {
 			nm, err := cfg.NumberManager(ctx)
-			if err != nil {
-				return manager.Policy{}, err
-			}
-			return manager.Policy{CarrierModules: nm.CarrierModules, SearchTimeout: nm.NumberSearchTimeout,
-				MaxSearchQuantity: nm.MaximumSearchQuantity, AvailableModuleName: nm.AvailableModuleName,
-				ReleasedState: string(nm.ReleasedState), SearchCacheTTL: nm.SearchCacheTTL}, nil
+			return nm.Policy, err
 		},
 		Carriers: func(names []string) []knm.Carrier { return reg.New(names, nil) },
 		// Kazoo's converters, as cmd/knm wires them.
@@ -89,7 +87,8 @@ func newTestEnvWrapped(t *testing.T, dsn string, voxbone Voxbone, wrap func(knm.
 	if wrap != nil {
 		apiStore = wrap(s)
 	}
-	api, err := New(Options{Manager: mgr, Store: apiStore, Config: cfg, Registry: reg, Voxbone: voxbone, Node: "test", MaxBodyBytes: 4096})
+	api, err := New(Options{Manager: mgr, Store: apiStore, Config: cfg, Registry: reg, Voxbone: voxbone, Node: "test",
+		MaxBodyBytes: 4096})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,7 +105,8 @@ func newTestEnvWrapped(t *testing.T, dsn string, voxbone Voxbone, wrap func(knm.
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &testEnv{t: t, srv: srv, api: api, store: s, mgr: mgr, masterKey: master.GeneratedKey, masterID: master.ID, router: router}
+	return &testEnv{t: t, srv: srv, api: api, store: s, mgr: mgr, masterKey: master.GeneratedKey, masterID: master.ID,
+		router: router}
 }
 
 // reply is a decoded API reply.
@@ -161,7 +161,8 @@ func (e *testEnv) do(method, path, token string, body any) reply {
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(resp.Body)
 	out := reply{Status: resp.StatusCode, Header: resp.Header, Raw: raw}
-	if strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") && !(path == "/v2/openapi.json" && resp.StatusCode == 200) {
+	if strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") && !(path == "/v2/openapi.json" &&
+		resp.StatusCode == 200) {
 		if err := json.Unmarshal(raw, &out.Env); err != nil {
 			e.t.Fatalf("%s %s: reply is not a JSON object: %s", method, path, raw)
 		}
@@ -189,7 +190,8 @@ func validateReply(t *testing.T, router routers.Router, req *http.Request, resp 
 		Options:                &openapi3filter.Options{IncludeResponseStatus: true},
 	}
 	if err := openapi3filter.ValidateResponse(context.Background(), in); err != nil {
-		t.Errorf("%s %s (%d) does not match the OpenAPI document: %v\nbody: %.600s", req.Method, req.URL.Path, resp.StatusCode, err, body)
+		t.Errorf("%s %s (%d) does not match the OpenAPI document: %v\nbody: %.600s", req.Method, req.URL.Path,
+			resp.StatusCode, err, body)
 	}
 }
 
@@ -244,5 +246,64 @@ func wantError(t *testing.T, r reply, status int) {
 	}
 	if r.str("status") != "error" || r.str("error") == "" || r.str("message") == "" || len(r.Env["data"]) == 0 {
 		t.Fatalf("not a knm error envelope: %s", r.Raw)
+	}
+}
+
+// fakeVoxbone is an in-memory Voxbone for the native routes.
+type fakeVoxbone struct {
+	mu     sync.Mutex
+	orders []*Order
+	byKey  map[string]*Order
+}
+
+func (f *fakeVoxbone) DIDGroups(context.Context, DIDGroupQuery) (any, error) {
+	return []map[string]any{{"didGroupId": 1, "stock": 10}}, nil
+}
+
+func (f *fakeVoxbone) Balance(context.Context) (any, error) {
+	return map[string]any{"balance": 500, "currency": "USD"}, nil
+}
+
+func (f *fakeVoxbone) Order(_ context.Context, req OrderRequest) (*Order, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if o, ok := f.byKey[req.IdempotencyKey]; ok && req.IdempotencyKey != "" {
+		return o, nil
+	}
+	o := &Order{ID: "knm-" + string(rune('a'+len(f.orders))), State: "imported", AssignTo: req.AssignTo,
+		Numbers: []string{"+12565550999"}}
+	f.orders = append(f.orders, o)
+	if f.byKey == nil {
+		f.byKey = map[string]*Order{}
+	}
+	f.byKey[req.IdempotencyKey] = o
+	return o, nil
+}
+
+func (f *fakeVoxbone) GetOrder(_ context.Context, id string) (*Order, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, o := range f.orders {
+		if o.ID == id {
+			return o, nil
+		}
+	}
+	return nil, &knm.Error{Name: knm.ErrNotFound, Message: "order " + id + " not found", Cause: id}
+}
+
+func (f *fakeVoxbone) ListOrders(context.Context) ([]*Order, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]*Order(nil), f.orders...), nil
+}
+
+// wantInvalid checks a 400 invalid naming cause, whose message holds msg.
+func wantInvalid(t *testing.T, r reply, cause, msg string) {
+	t.Helper()
+	wantError(t, r, 400)
+	var data struct{ Error, Message, Cause string }
+	r.data(t, &data)
+	if data.Error != string(knm.ErrInvalid) || data.Cause != cause || !strings.Contains(data.Message, msg) {
+		t.Fatalf("want invalid, cause %q, message containing %q: %s", cause, msg, r.Raw)
 	}
 }

@@ -74,7 +74,8 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 				s.logger.ErrorContext(r.Context(), "panic serving request", slog.String("request_id", id),
 					slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Any("panic", p))
 				if rec.status == 0 {
-					s.writeError(rec, r, &statusError{status: http.StatusInternalServerError, name: "internal_error", msg: "internal_error"})
+					s.writeError(rec, r, &statusError{status: http.StatusInternalServerError, name: "internal_error",
+						msg: "internal_error"})
 				}
 			}
 			route := r.Pattern
@@ -86,8 +87,7 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 				status = http.StatusOK
 			}
 			d := time.Since(start)
-			s.metrics.httpRequests.WithLabelValues(route, strconv.Itoa(status)).Inc()
-			s.metrics.httpDuration.WithLabelValues(route).Observe(d.Seconds())
+			s.metrics.ObserveHTTPRequest(route, status, d)
 			level := slog.LevelInfo
 			if status >= 500 {
 				level = slog.LevelError

@@ -1,61 +1,10 @@
 package httpapi
 
 import (
-	"context"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
-
-	"github.com/knmproject/knm"
 )
-
-// fakeVoxbone is an in-memory Voxbone for the native routes.
-type fakeVoxbone struct {
-	mu     sync.Mutex
-	orders []*Order
-	byKey  map[string]*Order
-}
-
-func (f *fakeVoxbone) DIDGroups(context.Context, DIDGroupQuery) (any, error) {
-	return []map[string]any{{"didGroupId": 1, "stock": 10}}, nil
-}
-
-func (f *fakeVoxbone) Balance(context.Context) (any, error) {
-	return map[string]any{"balance": 500, "currency": "USD"}, nil
-}
-
-func (f *fakeVoxbone) Order(_ context.Context, req OrderRequest) (*Order, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if o, ok := f.byKey[req.IdempotencyKey]; ok && req.IdempotencyKey != "" {
-		return o, nil
-	}
-	o := &Order{ID: "knm-" + string(rune('a'+len(f.orders))), State: "imported", AssignTo: req.AssignTo, Numbers: []string{"+12565550999"}}
-	f.orders = append(f.orders, o)
-	if f.byKey == nil {
-		f.byKey = map[string]*Order{}
-	}
-	f.byKey[req.IdempotencyKey] = o
-	return o, nil
-}
-
-func (f *fakeVoxbone) GetOrder(_ context.Context, id string) (*Order, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	for _, o := range f.orders {
-		if o.ID == id {
-			return o, nil
-		}
-	}
-	return nil, &knm.Error{Name: knm.ErrNotFound, Message: "order " + id + " not found", Cause: id}
-}
-
-func (f *fakeVoxbone) ListOrders(context.Context) ([]*Order, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return append([]*Order(nil), f.orders...), nil
-}
 
 // TestNegative sends every route a missing token, a foreign account's token, malformed
 // JSON, wrong types, an oversized body and an invalid number: each must be a 4xx in the
@@ -68,7 +17,8 @@ func TestNegative(t *testing.T) {
 	victim, _ := e.createAccount(master, "victim", nil)
 	_, intruderKey := e.createAccount(master, "intruder", nil)
 	intruder := e.login(intruderKey)
-	if r := e.do("PUT", "/v2/accounts/"+victim+"/phone_numbers/"+url.PathEscape("+12565550101")+"/activate", master, nil); r.Status != 200 {
+	if r := e.do("PUT", "/v2/accounts/"+victim+"/phone_numbers/"+url.PathEscape("+12565550101")+"/activate", master,
+		nil); r.Status != 200 {
 		t.Fatalf("setup activate: %s", r.Raw)
 	}
 	big := `{"data":{"pad":"` + strings.Repeat("x", 5000) + `"}}`
@@ -101,7 +51,8 @@ func TestNegative(t *testing.T) {
 				check("bad token", e.do(rt.Method, p, "not-a-token", validBody), 401)
 			}
 			if strings.Contains(rt.Path, "{account_id}") || strings.HasPrefix(rt.Path, "/v2/system_configs") ||
-				rt.Path == "/v2/voxbone/balance" || rt.Path == "/v2/voxbone/didgroups" || strings.HasPrefix(rt.Path, "/v2/voxbone/orders") {
+				rt.Path == "/v2/voxbone/balance" || rt.Path == "/v2/voxbone/didgroups" || strings.HasPrefix(rt.Path,
+				"/v2/voxbone/orders") {
 				want := 403
 				if rt.Path == "/v2/voxbone/orders" && rt.Method == "GET" {
 					want = 0 // a list filtered to the caller's own orders: allowed, checked below
@@ -125,46 +76,9 @@ func TestNegative(t *testing.T) {
 					return // free-form public fields: any object is well typed
 				}
 				check("wrong types", e.do(rt.Method, p, master,
-					`{"data":{"numbers":"x","api_key":5,"name":7,"group_id":"x","quantity":"y","create_with_state":5,"ported_in":"yes"}}`))
+					`{"data":{"numbers":"x","api_key":5,"name":7,"group_id":"x","quantity":"y","create_with_state":5,`+
+						`"ported_in":"yes"}}`))
 			}
 		})
-	}
-}
-
-func TestVoxboneRoutes(t *testing.T) {
-	t.Parallel()
-	e := newTestEnv(t, "", &fakeVoxbone{})
-	master := e.login(e.masterKey)
-	_, rkey := e.createAccount(master, "reseller", map[string]any{"is_reseller": true})
-	rtok := e.login(rkey)
-	r := e.do("POST", "/v2/voxbone/orders", rtok, `{"data":{"group_id":1,"quantity":1}}`)
-	if r.Status != 201 {
-		t.Fatalf("reseller order: %d %s", r.Status, r.Raw)
-	}
-	var o Order
-	r.data(t, &o)
-	if r := e.do("GET", "/v2/voxbone/orders/"+o.ID, rtok, nil); r.Status != 200 {
-		t.Fatalf("get own order: %s", r.Raw)
-	}
-	wantError(t, e.do("GET", "/v2/voxbone/balance", rtok, nil), 403)
-	if r := e.do("GET", "/v2/voxbone/balance", master, nil); r.Status != 200 {
-		t.Fatalf("balance: %s", r.Raw)
-	}
-	if r := e.do("GET", "/v2/voxbone/didgroups?country=USA", master, nil); r.Status != 200 {
-		t.Fatalf("didgroups: %s", r.Raw)
-	}
-	wantError(t, e.do("GET", "/v2/voxbone/didgroups", master, nil), 400)
-	a := e.do("POST", "/v2/voxbone/orders", master, `{"data":{"group_id":1,"quantity":1,"idempotency_key":"k1"}}`)
-	b := e.do("POST", "/v2/voxbone/orders", master, `{"data":{"group_id":1,"quantity":1,"idempotency_key":"k1"}}`)
-	if string(a.Env["data"]) != string(b.Env["data"]) {
-		t.Fatalf("idempotent repeat differs: %s vs %s", a.Env["data"], b.Env["data"])
-	}
-
-	none := newTestEnv(t, "", nil)
-	mt := none.login(none.masterKey)
-	r = none.do("GET", "/v2/voxbone/balance", mt, nil)
-	wantError(t, r, 404)
-	if !strings.Contains(string(r.Raw), "not configured") {
-		t.Fatalf("no clear message: %s", r.Raw)
 	}
 }

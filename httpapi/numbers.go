@@ -84,7 +84,8 @@ func pathNumber(r *http.Request) (string, error) {
 func checkNumberInput(s, field string) (string, error) {
 	t := strings.TrimSpace(s)
 	if t == "" || len(t) > 32 {
-		return "", knm.Errorf(knm.ErrInvalid, "%s must be a phone number of at most 32 characters", field).WithCause(field)
+		return "", knm.Errorf(knm.ErrInvalid, "%s must be a phone number of at most 32 characters",
+			field).WithCause(field)
 	}
 	digits := 0
 	for i, c := range t {
@@ -118,50 +119,11 @@ func (s *Server) e164(_ context.Context, num string) string {
 	return num
 }
 
-// searchParams parses crossbar's find_numbers query (kazoo-knm §2.2): prefix with
-// whitespace removed, as Kazoo does, then 1 to 15 digits optionally ending in * (a
-// toll-free wildcard) — the manager's and CLI's rule, which holds every prefix of Kazoo's
-// 3-10 characters a search can use; country two letters (default US), quantity >= 1
-// (default 1), offset >= 0.
+// searchParams reads crossbar's find_numbers query (kazoo-knm §2.2) by the rules every
+// entry point shares (manager.ParseSearch).
 func searchParams(q url.Values) (manager.SearchRequest, error) {
-	req := manager.SearchRequest{Country: "US", Quantity: 1}
-	prefix := strings.Join(strings.Fields(q.Get("prefix")), "")
-	if !validSearchPrefix(prefix) {
-		return req, knm.Errorf(knm.ErrInvalid, "prefix must be 1 to 15 digits, optionally ending in * (a toll-free wildcard)").WithCause("prefix")
-	}
-	req.Prefix = prefix
-	if c := q.Get("country"); c != "" {
-		if len(c) != 2 || !isLetters(c) {
-			return req, knm.Errorf(knm.ErrInvalid, "country must be an ISO 3166 alpha-2 code").WithCause("country")
-		}
-		req.Country = strings.ToUpper(c)
-	}
-	var err error
-	if req.Quantity, err = intParam(q, "quantity", 1, 1, maxQueryInt); err != nil {
-		return req, err
-	}
-	if req.Offset, err = intParam(q, "offset", 0, 0, maxQueryInt); err != nil {
-		return req, err
-	}
-	return req, nil
-}
-
-// prefixPattern is validSearchPrefix for the OpenAPI document: whitespace is allowed
-// anywhere because it is removed before the check.
-const prefixPattern = `^\s*(?:[0-9]\s*){1,15}(?:\*\s*)?$`
-
-// validSearchPrefix is the manager's prefix rule: 1 to 15 digits, optionally ending in *.
-func validSearchPrefix(p string) bool {
-	digits := strings.TrimSuffix(p, "*")
-	if len(digits) < 1 || len(digits) > 15 {
-		return false
-	}
-	for _, c := range digits {
-		if c < '0' || c > '9' {
-			return false
-		}
-	}
-	return true
+	return manager.ParseSearch(manager.SearchInput{Prefix: q.Get("prefix"), Country: q.Get("country"),
+		Quantity: q.Get("quantity"), Offset: q.Get("offset")})
 }
 
 func isLetters(s string) bool {
@@ -173,7 +135,7 @@ func isLetters(s string) bool {
 	return true
 }
 
-// maxQueryInt bounds integer query parameters that have no tighter bound.
+// maxQueryInt bounds the listing's offset, as manager.ParseSearch bounds a search's.
 const maxQueryInt = 1_000_000
 
 // maxPageSize is the largest page_size of the account listing. Kazoo's crossbar does not
@@ -237,7 +199,7 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request, req manager.Sear
 	}
 	reports := make([]report, 0, len(res.Carriers))
 	for _, c := range res.Carriers {
-		s.metrics.searchDuration.WithLabelValues(c.Module, c.Status).Observe(c.Duration.Seconds())
+		s.metrics.ObserveCarrierSearch(c.Module, c.Status, c.Duration)
 		reports = append(reports, report{c.Module, c.Status, c.Error, c.Count})
 	}
 	numbers := res.Numbers
@@ -393,7 +355,8 @@ func (s *Server) patchNumber(w http.ResponseWriter, r *http.Request) error {
 	return s.editNumber(w, r, payloadPatch, s.mgr.Patch)
 }
 
-func (s *Server) editNumber(w http.ResponseWriter, r *http.Request, kind payloadKind, edit func(ctx context.Context, auth, number string, public map[string]json.RawMessage) (*knm.Number, error)) error {
+func (s *Server) editNumber(w http.ResponseWriter, r *http.Request, kind payloadKind,
+	edit func(ctx context.Context, auth, number string, public map[string]json.RawMessage) (*knm.Number, error)) error {
 	_, num, err := s.numberRoute(r)
 	if err != nil {
 		return err
@@ -453,7 +416,8 @@ func (s *Server) reserve(w http.ResponseWriter, r *http.Request) error {
 	return s.move(w, r, s.mgr.Reserve)
 }
 
-func (s *Server) move(w http.ResponseWriter, r *http.Request, op func(ctx context.Context, auth, number, accountID string) (*knm.Number, error)) error {
+func (s *Server) move(w http.ResponseWriter, r *http.Request,
+	op func(ctx context.Context, auth, number, accountID string) (*knm.Number, error)) error {
 	acc, num, err := s.numberRoute(r)
 	if err != nil {
 		return err

@@ -11,7 +11,8 @@ import (
 // as knm guarantees them; the tests validate real replies against this document.
 const schemas = `{
  "ErrorObject": {"type": "object", "required": ["code", "error", "message"], "properties": {
-   "code": {"type": "integer"}, "error": {"type": "string"}, "message": {"type": "string"}, "cause": {"type": "string"}}},
+   "code": {"type": "integer"}, "error": {"type": "string"}, "message": {"type": "string"},
+     "cause": {"type": "string"}}},
  "ErrorEnvelope": {"type": "object", "required": ["status", "error", "message", "data", "request_id"], "properties": {
    "status": {"type": "string", "enum": ["error"]},
    "error": {"type": "string", "pattern": "^[0-9]{3}$"},
@@ -22,7 +23,8 @@ const schemas = `{
  "CarrierReport": {"type": "object", "required": ["module", "status"], "properties": {
    "module": {"type": "string"}, "status": {"type": "string", "enum": ["ok", "error", "timeout"]},
    "error": {"type": "string"}, "count": {"type": "integer"}}},
- "State": {"type": "string", "enum": ["discovery", "port_in", "available", "reserved", "in_service", "released", "port_out", "aging", "deleted"]},
+ "State": {"type": "string", "enum": ["discovery", "port_in", "available", "reserved", "in_service", "released",
+   "port_out", "aging", "deleted"]},
  "Health": {"type": "object", "required": ["status"], "properties": {"status": {"type": "string"}}},
  "APIAuth": {"type": "object", "required": ["auth_token", "account_id", "expires_at"], "properties": {
    "auth_token": {"type": "string"}, "account_id": {"type": "string"}, "account_name": {"type": "string"},
@@ -32,28 +34,36 @@ const schemas = `{
    "number": {"type": "string", "pattern": "^\\+[0-9]+$"}, "state": {"$ref": "#/components/schemas/State"}}}},
  "Listing": {"type": "object", "required": ["numbers", "cascade_quantity"], "properties": {
    "cascade_quantity": {"type": "integer"},
-   "numbers": {"type": "object", "additionalProperties": {"type": "object", "required": ["state", "features", "created", "updated"], "properties": {
+   "numbers": {"type": "object", "additionalProperties": {"type": "object", "required": ["state", "features",
+     "created", "updated"], "properties": {
      "state": {"$ref": "#/components/schemas/State"}, "features": {"type": "array", "items": {"type": "string"}},
      "assigned_to": {"type": "string"}, "used_by": {"type": "string"},
      "created": {"type": "integer"}, "updated": {"type": "integer"}}}}}},
- "SearchOrListing": {"oneOf": [{"$ref": "#/components/schemas/SearchResults"}, {"$ref": "#/components/schemas/Listing"}]},
+ "SearchOrListing": {"oneOf": [{"$ref": "#/components/schemas/SearchResults"},
+   {"$ref": "#/components/schemas/Listing"}]},
  "Number": {"type": "object", "required": ["id", "state", "features", "_read_only"], "properties": {
    "id": {"type": "string", "pattern": "^\\+[0-9]+$"}, "state": {"$ref": "#/components/schemas/State"},
    "used_by": {"type": "string"}, "features": {"type": "array", "items": {"type": "string"}},
    "_read_only": {"type": "object", "required": ["state"], "properties": {
      "created": {"type": "integer"}, "modified": {"type": "integer"}, "state": {"$ref": "#/components/schemas/State"},
      "used_by": {"type": "string"}, "carrier_module": {"type": "string"},
-     "features": {"type": "object", "properties": {"available": {"type": "array", "items": {"type": "string"}}, "settings": {"type": "object"}}}}}}},
+     "features": {"type": "object", "properties": {"available": {"type": "array", "items": {"type": "string"}},
+       "settings": {"type": "object"}}}}}}},
  "Collection": {"type": "object", "properties": {
    "success": {"type": "object", "additionalProperties": {"$ref": "#/components/schemas/Number"}},
    "error": {"type": "object", "additionalProperties": {"$ref": "#/components/schemas/ErrorObject"}}}},
  "Account": {"type": "object", "required": ["id", "name", "tree", "enabled"], "properties": {
-   "id": {"type": "string", "pattern": "^[0-9a-fA-F]{32}$"}, "name": {"type": "string"}, "parent_id": {"type": "string"},
-   "tree": {"type": "array", "items": {"type": "string"}}, "is_reseller": {"type": "boolean"}, "reseller_id": {"type": "string"},
-   "superduper_admin": {"type": "boolean"}, "allow_number_additions": {"type": "boolean"}, "enabled": {"type": "boolean"},
-   "created": {"type": "string", "format": "date-time"}, "api_key": {"type": "string", "description": "only in the reply that creates the account"}}},
+   "id": {"type": "string", "pattern": "^[0-9a-fA-F]{32}$"}, "name": {"type": "string"},
+     "parent_id": {"type": "string"},
+   "tree": {"type": "array", "items": {"type": "string"}}, "is_reseller": {"type": "boolean"},
+     "reseller_id": {"type": "string"},
+   "superduper_admin": {"type": "boolean"}, "allow_number_additions": {"type": "boolean"},
+     "enabled": {"type": "boolean"},
+   "created": {"type": "string", "format": "date-time"}, "api_key": {"type": "string",
+     "description": "only in the reply that creates the account"}}},
  "AccountWithKey": {"allOf": [{"$ref": "#/components/schemas/Account"}, {"type": "object", "required": ["api_key"]}]},
- "CarriersInfo": {"type": "object", "required": ["maximal_prefix_length", "usable_carriers", "usable_creation_states"], "properties": {
+ "CarriersInfo": {"type": "object", "required": ["maximal_prefix_length", "usable_carriers", "usable_creation_states"],
+   "properties": {
    "maximal_prefix_length": {"type": "integer"}, "usable_carriers": {"type": "array", "items": {"type": "string"}},
    "usable_creation_states": {"type": "array", "items": {"$ref": "#/components/schemas/State"}}}},
  "Classification": {"type": "object", "required": ["number", "e164"], "properties": {
@@ -65,25 +75,41 @@ const schemas = `{
    "id": {"type": "string"}, "state": {"type": "string"}, "assign_to": {"type": "string"},
    "numbers": {"type": "array", "nullable": true, "items": {"type": "string"}}, "details": {"nullable": true}}},
  "VoxboneOrders": {"type": "array", "items": {"$ref": "#/components/schemas/VoxboneOrder"}},
- "APIAuthRequest": {"type": "object", "required": ["data"], "properties": {"data": {"type": "object", "required": ["api_key"], "properties": {"api_key": {"type": "string"}}}}},
- "AccountCreate": {"type": "object", "required": ["data"], "properties": {"data": {"type": "object", "required": ["name"], "properties": {
-   "name": {"type": "string"}, "parent_id": {"type": "string"}, "is_reseller": {"type": "boolean"}, "allow_number_additions": {"type": "boolean"}}}}},
- "NumbersRequest": {"type": "object", "required": ["data"], "properties": {"data": {"type": "object", "required": ["numbers"], "properties": {
+ "APIAuthRequest": {"type": "object", "required": ["data"], "properties": {"data": {"type": "object",
+   "required": ["api_key"], "properties": {"api_key": {"type": "string"}}}}},
+ "AccountCreate": {"type": "object", "required": ["data"], "properties": {"data": {"type": "object",
+   "required": ["name"], "properties": {
+   "name": {"type": "string"}, "parent_id": {"type": "string"}, "is_reseller": {"type": "boolean"},
+     "allow_number_additions": {"type": "boolean"}}}}},
+ "NumbersRequest": {"type": "object", "required": ["data"], "properties": {"data": {"type": "object",
+   "required": ["numbers"], "properties": {
    "numbers": {"type": "array", "minItems": 1, "uniqueItems": true, "items": {"type": "string"}}}}}},
- "NumberPublic": {"type": "object", "description": "a number's public fields (Kazoo's phone_numbers.json): free-form except the typed feature fields below; the keys the API renders (state, _read_only, features, used_by, id, any _ or pvt_ key) are refused with 400", "properties": {
-   "cnam": {"type": "object", "properties": {"display_name": {"type": "string", "minLength": 1, "maxLength": 15}, "inbound_lookup": {"type": "boolean"}}},
-   "e911": {"type": "object"}, "porting": {"type": "object"}, "carrier_name": {"type": "string", "minLength": 1, "maxLength": 30},
+ "NumberPublic": {"type": "object",
+   "description": "a number's public fields (Kazoo's phone_numbers.json): free-form except the typed feature ` +
+	`fields below; the keys the API renders (state, _read_only, features, used_by, id, any _ or pvt_ key) are ` +
+	`refused with 400", "properties": {
+   "cnam": {"type": "object", "properties": {"display_name": {"type": "string", "minLength": 1, "maxLength": 15},
+     "inbound_lookup": {"type": "boolean"}}},
+   "e911": {"type": "object"}, "porting": {"type": "object"}, "carrier_name": {"type": "string", "minLength": 1,
+     "maxLength": 30},
    "prepend": {"type": "object"}, "failover": {"type": "object"}, "ringback": {"type": "object"},
    "force_outbound": {"type": "boolean"}, "sms": {"type": "object"}, "mms": {"type": "object"},
-   "state": {"readOnly": true, "description": "refused: use create_with_state, or the activate, reserve and release routes"},
-   "_read_only": {"readOnly": true}, "features": {"readOnly": true}, "used_by": {"readOnly": true}, "id": {"readOnly": true}}},
- "NumberUpdate": {"type": "object", "required": ["data"], "properties": {"data": {"$ref": "#/components/schemas/NumberPublic"}}},
- "CollectionCreate": {"type": "object", "required": ["data"], "properties": {"data": {"allOf": [{"$ref": "#/components/schemas/NumberPublic"}, {"type": "object", "required": ["numbers"], "properties": {
+   "state": {"readOnly": true,
+     "description": "refused: use create_with_state, or the activate, reserve and release routes"},
+   "_read_only": {"readOnly": true}, "features": {"readOnly": true}, "used_by": {"readOnly": true},
+     "id": {"readOnly": true}}},
+ "NumberUpdate": {"type": "object", "required": ["data"],
+   "properties": {"data": {"$ref": "#/components/schemas/NumberPublic"}}},
+ "CollectionCreate": {"type": "object", "required": ["data"],
+   "properties": {"data": {"allOf": [{"$ref": "#/components/schemas/NumberPublic"}, {"type": "object",
+     "required": ["numbers"], "properties": {
    "numbers": {"type": "array", "minItems": 1, "uniqueItems": true, "items": {"type": "string"}},
    "create_with_state": {"$ref": "#/components/schemas/State"}, "ported_in": {"type": "boolean"}}}]}}},
- "NumberCreate": {"type": "object", "required": ["data"], "properties": {"data": {"allOf": [{"$ref": "#/components/schemas/NumberPublic"}, {"type": "object", "properties": {
+ "NumberCreate": {"type": "object", "required": ["data"],
+   "properties": {"data": {"allOf": [{"$ref": "#/components/schemas/NumberPublic"}, {"type": "object", "properties": {
    "create_with_state": {"$ref": "#/components/schemas/State"}, "ported_in": {"type": "boolean"}}}]}}},
- "VoxboneOrderRequest": {"type": "object", "required": ["data"], "properties": {"data": {"type": "object", "required": ["group_id", "quantity"], "properties": {
+ "VoxboneOrderRequest": {"type": "object", "required": ["data"], "properties": {"data": {"type": "object",
+   "required": ["group_id", "quantity"], "properties": {
    "group_id": {"type": "integer", "minimum": 1}, "quantity": {"type": "integer", "minimum": 1},
    "idempotency_key": {"type": "string"}, "assign_to": {"type": "string"}, "country": {"type": "string"}}}}},
  "DataObject": {"type": "object", "required": ["data"], "properties": {"data": {"type": "object"}}}
@@ -111,7 +137,8 @@ func (s *Server) buildOpenAPI() []byte {
 		var params []any
 		for _, seg := range strings.Split(rt.Path, "/") {
 			if strings.HasPrefix(seg, "{") {
-				params = append(params, map[string]any{"name": strings.Trim(seg, "{}"), "in": "path", "required": true, "schema": map[string]string{"type": "string"}})
+				params = append(params, map[string]any{"name": strings.Trim(seg, "{}"), "in": "path", "required": true,
+					"schema": map[string]string{"type": "string"}})
 			}
 		}
 		for _, q := range rt.Query {
@@ -119,9 +146,11 @@ func (s *Server) buildOpenAPI() []byte {
 			if q.Pattern != "" {
 				schema["pattern"] = q.Pattern
 			}
-			params = append(params, map[string]any{"name": q.Name, "in": "query", "description": q.Doc, "schema": schema})
+			params = append(params, map[string]any{"name": q.Name, "in": "query", "description": q.Doc,
+				"schema": schema})
 		}
-		params = append(params, map[string]any{"name": "X-Request-Id", "in": "header", "schema": map[string]string{"type": "string"}})
+		params = append(params, map[string]any{"name": "X-Request-Id", "in": "header",
+			"schema": map[string]string{"type": "string"}})
 		op["parameters"] = params
 		if rt.Body != "" {
 			ref := rt.Body
@@ -144,11 +173,13 @@ func (s *Server) buildOpenAPI() []byte {
 	doc := map[string]any{
 		"openapi": "3.0.3",
 		"info": map[string]any{"title": "knm REST API", "version": Version,
-			"description": "Kazoo crossbar-compatible phone_numbers API plus knm's native routes. Every error is the envelope ErrorEnvelope."},
+			"description": "Kazoo crossbar-compatible phone_numbers API plus knm's native routes. Every error is the " +
+				"envelope ErrorEnvelope."},
 		"paths": paths,
 		"components": map[string]any{
-			"schemas":         comps,
-			"securitySchemes": map[string]any{"authToken": map[string]string{"type": "apiKey", "in": "header", "name": "X-Auth-Token"}},
+			"schemas": comps,
+			"securitySchemes": map[string]any{"authToken": map[string]string{"type": "apiKey", "in": "header",
+				"name": "X-Auth-Token"}},
 		},
 	}
 	b, err := json.MarshalIndent(doc, "", " ")

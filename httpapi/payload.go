@@ -66,11 +66,14 @@ func checkNumberPayload(data map[string]json.RawMessage, kind payloadKind) error
 		switch k {
 		case "create_with_state":
 			if kind != payloadCreate {
-				return knm.Errorf(knm.ErrInvalid, "create_with_state applies only when creating a number; change the state with the activate, reserve or release (DELETE) routes").WithCause(k)
+				return knm.Errorf(knm.ErrInvalid,
+					"create_with_state applies only when creating a number; change the state with the activate, "+
+						"reserve or release (DELETE) routes").WithCause(k)
 			}
 			var st string
 			if jsonKind(v) != "string" || json.Unmarshal(v, &st) != nil || !knm.State(st).Valid() {
-				return knm.Errorf(knm.ErrInvalid, "create_with_state must be one of the states %s", stateList()).WithCause(k)
+				return knm.Errorf(knm.ErrInvalid, "create_with_state must be one of the states %s",
+					stateList()).WithCause(k)
 			}
 		case "ported_in":
 			if kind == payloadCreate && jsonKind(v) != "boolean" {
@@ -111,7 +114,8 @@ func readOnlyKey(key string, kind payloadKind) string {
 	case key == "_read_only":
 		return "_read_only is read-only: the API renders it"
 	case key == "features":
-		return "features is read-only (the API lists the features set on the number); set a feature by its own key, e.g. cnam or e911"
+		return "features is read-only (the API lists the features set on the number); set a feature by its own key, " +
+			"e.g. cnam or e911"
 	case key == "used_by":
 		return "used_by is read-only: it names the application using the number"
 	case key == "id":
@@ -135,7 +139,8 @@ func checkCNAM(raw json.RawMessage) error {
 		}
 	}
 	if v, ok := cnam["inbound_lookup"]; ok && jsonKind(v) != "boolean" {
-		return knm.Errorf(knm.ErrInvalid, "cnam.inbound_lookup must be a boolean, not %s", jsonKind(v)).WithCause("cnam.inbound_lookup")
+		return knm.Errorf(knm.ErrInvalid, "cnam.inbound_lookup must be a boolean, not %s",
+			jsonKind(v)).WithCause("cnam.inbound_lookup")
 	}
 	return nil
 }

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
@@ -21,6 +22,7 @@ import (
 	"github.com/knmproject/knm/carriers"
 	"github.com/knmproject/knm/config"
 	"github.com/knmproject/knm/manager"
+	"github.com/knmproject/knm/metrics"
 )
 
 // Defaults of Options.
@@ -48,7 +50,7 @@ type Options struct {
 	// MaxBodyBytes bounds request bodies; default 64 KiB. Larger bodies get 413.
 	MaxBodyBytes int64
 	// Metrics receives the API's metrics and serves /metrics; default a fresh registry.
-	Metrics *Metrics
+	Metrics *metrics.Metrics
 }
 
 // Server is the REST API. Build it with New and serve Handler.
@@ -63,7 +65,7 @@ type Server struct {
 	now      func() time.Time
 	maxBody  int64
 	signer   tokenSigner
-	metrics  *Metrics
+	metrics  *metrics.Metrics
 	mux      *http.ServeMux
 	handler  http.Handler
 
@@ -92,7 +94,7 @@ func New(o Options) (*Server, error) {
 		s.maxBody = DefaultMaxBodyBytes
 	}
 	if s.metrics == nil {
-		s.metrics = NewMetrics(nil)
+		s.metrics = metrics.New(nil)
 	}
 	ttl := o.TokenTTL
 	if ttl <= 0 {
@@ -170,45 +172,115 @@ func (s *Server) Routes() []string {
 }
 
 func (s *Server) routes() []route {
-	pn := "/v2/accounts/{account_id}/phone_numbers"
-	num := pn + "/{number}"
-	searchQ := []queryParam{
-		{Name: "prefix", Type: "string", Doc: "national prefix: 1-15 digits, optionally ending in * (a toll-free wildcard); whitespace is removed first. Kazoo's 3-10 digit prefixes all qualify", Pattern: prefixPattern},
-		{Name: "quantity", Type: "integer", Doc: "numbers wanted, >= 1"},
-		{Name: "offset", Type: "integer", Doc: "item offset into the cached results"},
-		{Name: "country", Type: "string", Doc: "ISO 3166 alpha-2, default US"},
-	}
+	return slices.Concat(s.serviceRoutes(), s.accountRoutes(), s.numberRoutes(), s.voxboneRoutes())
+}
+
+// searchQuery documents the query of a number search, as manager.ParseSearch reads it.
+var searchQuery = []queryParam{
+	{Name: "prefix", Type: "string",
+		Doc: "national prefix: 1-15 digits, optionally ending in * (a toll-free wildcard); whitespace is removed " +
+			"first. Kazoo's 3-10 digit prefixes all qualify", Pattern: manager.PrefixPattern},
+	{Name: "quantity", Type: "integer", Doc: "numbers wanted, >= 1"},
+	{Name: "offset", Type: "integer", Doc: "item offset into the cached results"},
+	{Name: "country", Type: "string", Doc: "ISO 3166 alpha-2, default US"},
+}
+
+// listingQuery documents the query of an account's numbers: a search with prefix, else a
+// listing.
+var listingQuery = append(slices.Clone(searchQuery),
+	queryParam{Name: "filter_state", Type: "string", Doc: "only numbers in this state"},
+	queryParam{Name: "page_size", Type: "integer", Doc: "listing page size, 1-1000 (default 1000); larger is 400 invalid"})
+
+// serviceRoutes are health, metrics, the API document, login and the tokenless search.
+func (s *Server) serviceRoutes() []route {
 	return []route{
 		{Method: "GET", Path: "/healthz", Auth: authNone, Summary: "process alive", Reply: "Health", handle: s.healthz},
 		{Method: "GET", Path: "/readyz", Auth: authNone, Summary: "store reachable", Reply: "Health", handle: s.readyz},
-		{Method: "GET", Path: "/metrics", Auth: authNone, Summary: "Prometheus metrics (text format)", Reply: "-metrics", handle: s.serveMetrics},
-		{Method: "GET", Path: "/v2/openapi.json", Auth: authNone, Summary: "this document", Reply: "-openapi", handle: s.serveOpenAPI},
-		{Method: "PUT", Path: "/v2/api_auth", Auth: authNone, Summary: "exchange an API key for a token", Body: "APIAuthRequest", Reply: "APIAuth", Status: 201, handle: s.apiAuth},
-		{Method: "GET", Path: "/v2/phone_numbers", Auth: authOptional, Summary: "search numbers (no token needed)", Query: searchQ, Reply: "SearchResults", handle: s.searchGlobal},
-		{Method: "PUT", Path: "/v2/accounts", Auth: authRequired, Summary: "create a sub-account; its API key is shown once", Body: "AccountCreate", Reply: "AccountWithKey", Status: 201, handle: s.createAccount},
-		{Method: "GET", Path: "/v2/accounts/{account_id}", Auth: authRequired, Summary: "read an account", Reply: "Account", handle: s.getAccount},
-		{Method: "GET", Path: pn, Auth: authRequired, Summary: "with prefix: search; without: the account's numbers", Query: append(searchQ, queryParam{Name: "filter_state", Type: "string", Doc: "only numbers in this state"}, queryParam{Name: "page_size", Type: "integer", Doc: "listing page size, 1-1000 (default 1000); larger is 400 invalid"}), Reply: "SearchOrListing", handle: s.accountNumbers},
-		{Method: "GET", Path: pn + "/carriers_info", Auth: authRequired, Summary: "carriers usable by the account", Reply: "CarriersInfo", handle: s.carriersInfo},
-		{Method: "GET", Path: pn + "/classifiers", Auth: authRequired, Summary: "number classifiers", Reply: "Object", handle: s.classifiers},
-		{Method: "GET", Path: pn + "/classifiers/{number}", Auth: authRequired, Summary: "classify a number", Reply: "Classification", handle: s.classifyNumber},
-		{Method: "POST", Path: pn + "/check", Auth: authRequired, Summary: "ask carriers about numbers", Body: "NumbersRequest", Reply: "StringMap", handle: s.check},
-		{Method: "PUT", Path: pn + "/collection", Auth: authRequired, Summary: "create many numbers", Body: "CollectionCreate", Reply: "Collection", handle: s.collectionCreate},
-		{Method: "DELETE", Path: pn + "/collection", Auth: authRequired, Summary: "release many numbers", Body: "NumbersRequest", Reply: "Collection", handle: s.collectionRelease},
-		{Method: "PUT", Path: pn + "/collection/activate", Auth: authRequired, Summary: "buy many numbers", Body: "NumbersRequest", Reply: "Collection", handle: s.collectionActivate},
+		{Method: "GET", Path: "/metrics", Auth: authNone, Summary: "Prometheus metrics (text format)",
+			Reply: "-metrics", handle: s.serveMetrics},
+		{Method: "GET", Path: "/v2/openapi.json", Auth: authNone, Summary: "this document", Reply: "-openapi",
+			handle: s.serveOpenAPI},
+		{Method: "PUT", Path: "/v2/api_auth", Auth: authNone, Summary: "exchange an API key for a token",
+			Body: "APIAuthRequest", Reply: "APIAuth", Status: 201, handle: s.apiAuth},
+		{Method: "GET", Path: "/v2/phone_numbers", Auth: authOptional, Summary: "search numbers (no token needed)",
+			Query: searchQuery, Reply: "SearchResults", handle: s.searchGlobal},
+	}
+}
+
+// accountRoutes create and read accounts, and read and replace system_config documents.
+func (s *Server) accountRoutes() []route {
+	return []route{
+		{Method: "PUT", Path: "/v2/accounts", Auth: authRequired,
+			Summary: "create a sub-account; its API key is shown once", Body: "AccountCreate", Reply: "AccountWithKey",
+			Status: 201, handle: s.createAccount},
+		{Method: "GET", Path: "/v2/accounts/{account_id}", Auth: authRequired, Summary: "read an account",
+			Reply: "Account", handle: s.getAccount},
+		{Method: "GET", Path: "/v2/system_configs/{category}", Auth: authRequired,
+			Summary: "read a system_config document, secrets redacted (master only)", Reply: "Object",
+			handle: s.getSystemConfig},
+		{Method: "POST", Path: "/v2/system_configs/{category}", Auth: authRequired,
+			Summary: "replace a system_config document (master only)", Body: "Object", Reply: "Object",
+			handle: s.postSystemConfig},
+	}
+}
+
+// numberRoutes are crossbar's phone_numbers routes of one account.
+func (s *Server) numberRoutes() []route {
+	pn := "/v2/accounts/{account_id}/phone_numbers"
+	num := pn + "/{number}"
+	return []route{
+		{Method: "GET", Path: pn, Auth: authRequired, Summary: "with prefix: search; without: the account's numbers",
+			Query: listingQuery, Reply: "SearchOrListing", handle: s.accountNumbers},
+		{Method: "GET", Path: pn + "/carriers_info", Auth: authRequired, Summary: "carriers usable by the account",
+			Reply: "CarriersInfo", handle: s.carriersInfo},
+		{Method: "GET", Path: pn + "/classifiers", Auth: authRequired, Summary: "number classifiers", Reply: "Object",
+			handle: s.classifiers},
+		{Method: "GET", Path: pn + "/classifiers/{number}", Auth: authRequired, Summary: "classify a number",
+			Reply: "Classification", handle: s.classifyNumber},
+		{Method: "POST", Path: pn + "/check", Auth: authRequired, Summary: "ask carriers about numbers",
+			Body: "NumbersRequest", Reply: "StringMap", handle: s.check},
+		{Method: "PUT", Path: pn + "/collection", Auth: authRequired, Summary: "create many numbers",
+			Body: "CollectionCreate", Reply: "Collection", handle: s.collectionCreate},
+		{Method: "DELETE", Path: pn + "/collection", Auth: authRequired, Summary: "release many numbers",
+			Body: "NumbersRequest", Reply: "Collection", handle: s.collectionRelease},
+		{Method: "PUT", Path: pn + "/collection/activate", Auth: authRequired, Summary: "buy many numbers",
+			Body: "NumbersRequest", Reply: "Collection", handle: s.collectionActivate},
 		{Method: "GET", Path: num, Auth: authRequired, Summary: "read a number", Reply: "Number", handle: s.getNumber},
-		{Method: "PUT", Path: num, Auth: authRequired, Summary: "create a number", Body: "NumberCreate", Reply: "Number", Status: 201, handle: s.createNumber},
-		{Method: "POST", Path: num, Auth: authRequired, Summary: "replace the public fields", Body: "NumberUpdate", Reply: "Number", handle: s.updateNumber},
-		{Method: "PATCH", Path: num, Auth: authRequired, Summary: "merge the public fields (null removes one)", Body: "NumberUpdate", Reply: "Number", handle: s.patchNumber},
-		{Method: "DELETE", Path: num, Auth: authRequired, Summary: "release; hard=true deletes (superduper admin)", Query: []queryParam{{Name: "hard", Type: "boolean", Doc: "delete for good"}}, Reply: "Number", handle: s.deleteNumber},
-		{Method: "PUT", Path: num + "/activate", Auth: authRequired, Summary: "buy or move into the account, in_service", Body: "Object", BodyOptional: true, Reply: "Number", handle: s.activate},
-		{Method: "PUT", Path: num + "/reserve", Auth: authRequired, Summary: "reserve for the account", Body: "Object", BodyOptional: true, Reply: "Number", handle: s.reserve},
-		{Method: "GET", Path: "/v2/system_configs/{category}", Auth: authRequired, Summary: "read a system_config document, secrets redacted (master only)", Reply: "Object", handle: s.getSystemConfig},
-		{Method: "POST", Path: "/v2/system_configs/{category}", Auth: authRequired, Summary: "replace a system_config document (master only)", Body: "Object", Reply: "Object", handle: s.postSystemConfig},
-		{Method: "GET", Path: "/v2/voxbone/didgroups", Auth: authRequired, Summary: "Voxbone DID groups with stock and prices", Query: []queryParam{{Name: "country", Type: "string", Doc: "ISO alpha-3 or alpha-2"}, {Name: "area_code", Type: "string"}, {Name: "type", Type: "string", Doc: "GEOGRAPHIC, TOLL_FREE, …"}}, Reply: "Any", handle: s.voxboneDIDGroups},
-		{Method: "GET", Path: "/v2/voxbone/balance", Auth: authRequired, Summary: "Voxbone account balance", Reply: "Any", handle: s.voxboneBalance},
-		{Method: "POST", Path: "/v2/voxbone/orders", Auth: authRequired, Summary: "order DIDs (idempotent with idempotency_key or Idempotency-Key)", Body: "VoxboneOrderRequest", Reply: "VoxboneOrder", Status: 201, handle: s.voxboneOrder},
-		{Method: "GET", Path: "/v2/voxbone/orders", Auth: authRequired, Summary: "list every Voxbone order the caller may see; the list is not paged, so it takes no query parameters (page_size and any other are ignored, as on every route that does not read them)", Reply: "VoxboneOrders", handle: s.voxboneOrders},
-		{Method: "GET", Path: "/v2/voxbone/orders/{id}", Auth: authRequired, Summary: "one Voxbone order", Reply: "VoxboneOrder", handle: s.voxboneGetOrder},
+		{Method: "PUT", Path: num, Auth: authRequired, Summary: "create a number", Body: "NumberCreate",
+			Reply: "Number", Status: 201, handle: s.createNumber},
+		{Method: "POST", Path: num, Auth: authRequired, Summary: "replace the public fields", Body: "NumberUpdate",
+			Reply: "Number", handle: s.updateNumber},
+		{Method: "PATCH", Path: num, Auth: authRequired, Summary: "merge the public fields (null removes one)",
+			Body: "NumberUpdate", Reply: "Number", handle: s.patchNumber},
+		{Method: "DELETE", Path: num, Auth: authRequired, Summary: "release; hard=true deletes (superduper admin)",
+			Query: []queryParam{{Name: "hard", Type: "boolean", Doc: "delete for good"}}, Reply: "Number",
+			handle: s.deleteNumber},
+		{Method: "PUT", Path: num + "/activate", Auth: authRequired,
+			Summary: "buy or move into the account, in_service", Body: "Object", BodyOptional: true, Reply: "Number",
+			handle: s.activate},
+		{Method: "PUT", Path: num + "/reserve", Auth: authRequired, Summary: "reserve for the account", Body: "Object",
+			BodyOptional: true, Reply: "Number", handle: s.reserve},
+	}
+}
+
+// voxboneRoutes are knm's native Voxbone routes.
+func (s *Server) voxboneRoutes() []route {
+	return []route{
+		{Method: "GET", Path: "/v2/voxbone/didgroups", Auth: authRequired,
+			Summary: "Voxbone DID groups with stock and prices", Query: []queryParam{{Name: "country", Type: "string",
+				Doc: "ISO alpha-3 or alpha-2"}, {Name: "area_code", Type: "string"}, {Name: "type", Type: "string",
+				Doc: "GEOGRAPHIC, TOLL_FREE, …"}}, Reply: "Any", handle: s.voxboneDIDGroups},
+		{Method: "GET", Path: "/v2/voxbone/balance", Auth: authRequired, Summary: "Voxbone account balance",
+			Reply: "Any", handle: s.voxboneBalance},
+		{Method: "POST", Path: "/v2/voxbone/orders", Auth: authRequired,
+			Summary: "order DIDs (idempotent with idempotency_key or Idempotency-Key)", Body: "VoxboneOrderRequest",
+			Reply: "VoxboneOrder", Status: 201, handle: s.voxboneOrder},
+		{Method: "GET", Path: "/v2/voxbone/orders", Auth: authRequired,
+			Summary: "list every Voxbone order the caller may see; the list is not paged, so it takes no query " +
+				"parameters (page_size and any other are ignored, as on every route that does not read them)",
+			Reply: "VoxboneOrders", handle: s.voxboneOrders},
+		{Method: "GET", Path: "/v2/voxbone/orders/{id}", Auth: authRequired, Summary: "one Voxbone order",
+			Reply: "VoxboneOrder", handle: s.voxboneGetOrder},
 	}
 }
 
@@ -222,7 +294,8 @@ func (s *Server) wrapRoute(rt route) http.Handler {
 				return
 			}
 			if a == nil && rt.Auth == authRequired {
-				s.writeError(w, r, knm.Errorf(knm.ErrUnauthorized, "authentication required").WithCause("send X-Auth-Token (from PUT /v2/api_auth)"))
+				s.writeError(w, r, knm.Errorf(knm.ErrUnauthorized,
+					"authentication required").WithCause("send X-Auth-Token (from PUT /v2/api_auth)"))
 				return
 			}
 			if a != nil {
@@ -244,11 +317,13 @@ func (s *Server) fallback(w http.ResponseWriter, r *http.Request) {
 		probe := r.Clone(r.Context())
 		probe.Method = m
 		if _, pattern := s.mux.Handler(probe); pattern != "/" && pattern != "" {
-			s.writeError(w, r, &statusError{status: http.StatusMethodNotAllowed, name: "method_not_allowed", msg: fmt.Sprintf("method %s is not allowed here", r.Method)})
+			s.writeError(w, r, &statusError{status: http.StatusMethodNotAllowed, name: "method_not_allowed",
+				msg: fmt.Sprintf("method %s is not allowed here", r.Method)})
 			return
 		}
 	}
-	s.writeError(w, r, &statusError{status: http.StatusNotFound, name: "not_found", msg: "no such route: " + r.URL.Path})
+	s.writeError(w, r, &statusError{status: http.StatusNotFound, name: "not_found",
+		msg: "no such route: " + r.URL.Path})
 }
 
 // statusError is an HTTP-level error that has no knm error name (unknown route, wrong
@@ -262,6 +337,11 @@ func (e *statusError) Error() string { return e.msg }
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) error {
 	s.writeData(w, r, http.StatusOK, map[string]string{"status": "ok"})
+	return nil
+}
+
+func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request) error {
+	s.metrics.Handler().ServeHTTP(w, r)
 	return nil
 }
 

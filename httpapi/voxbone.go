@@ -88,9 +88,11 @@ func (s *Server) voxboneDIDGroups(w http.ResponseWriter, r *http.Request) error 
 		return err
 	}
 	q := r.URL.Query()
-	dq := DIDGroupQuery{Country: strings.ToUpper(q.Get("country")), AreaCode: q.Get("area_code"), Type: strings.ToUpper(q.Get("type"))}
+	dq := DIDGroupQuery{Country: strings.ToUpper(q.Get("country")), AreaCode: q.Get("area_code"),
+		Type: strings.ToUpper(q.Get("type"))}
 	if n := len(dq.Country); (n != 2 && n != 3) || !isLetters(dq.Country) {
-		return knm.Errorf(knm.ErrInvalid, "country is required: an ISO 3166 alpha-3 (or alpha-2) code").WithCause("country")
+		return knm.Errorf(knm.ErrInvalid,
+			"country is required: an ISO 3166 alpha-3 (or alpha-2) code").WithCause("country")
 	}
 	for _, c := range dq.AreaCode {
 		if (c < '0' || c > '9') && c != '*' {

@@ -37,8 +37,10 @@ func TestImport(t *testing.T) {
 		if rep.Rows != 11 || rep.Imported != 4 || rep.Skipped != 0 || rep.Rejected != 7 {
 			t.Fatalf("report %+v", rep)
 		}
-		wantRej := map[int]string{5: "invalid number", 6: `bad state "discovery"`, 7: `bad state "bogus"`, 8: "duplicate in file",
-			9: "a in_service number needs assigned_to", 10: "carrier_data is not a JSON object", 11: `bad assigned_to "xyz"`}
+		wantRej := map[int]string{5: "invalid number", 6: `bad state "discovery"`, 7: `bad state "bogus"`,
+			8: "duplicate in file",
+			9: "a in_service number needs assigned_to", 10: "carrier_data is not a JSON object",
+			11: `bad assigned_to "xyz"`}
 		for _, r := range rep.Rejections {
 			if wantRej[r.Line] != r.Reason {
 				t.Errorf("line %d: %q, want %q", r.Line, r.Reason, wantRej[r.Line])
@@ -51,7 +53,8 @@ func TestImport(t *testing.T) {
 		if n.State != knm.StateAvailable || n.ModuleName != "knm_inventory" || string(n.CarrierData) != `{"sku":1}` {
 			t.Fatalf("imported %+v", n)
 		}
-		if n := e.get(t, "+14155550003"); n.State != knm.StateInService || n.AssignedTo != accS || n.ModuleName != "knm_voxbone" {
+		if n := e.get(t, "+14155550003"); n.State != knm.StateInService || n.AssignedTo != accS ||
+			n.ModuleName != "knm_voxbone" {
 			t.Fatalf("imported %s", n)
 		}
 		if n := e.get(t, "+14155550009"); len(n.ReserveHistory) != 1 {
@@ -70,35 +73,36 @@ func TestImport(t *testing.T) {
 	})
 }
 
-// TestAccounts covers CreateAccount and ListAccounts.
-func TestAccounts(t *testing.T) {
+// TestImportKazoo: Kazoo phone_number documents come as an array, one document or an
+// _all_docs reply; design documents are skipped, bad documents rejected by position, a
+// document without a state is available, and a second run skips what is stored.
+func TestImportKazoo(t *testing.T) {
 	forEachStore(t, func(t *testing.T, s knm.Store) {
 		ctx := context.Background()
 		e := newEnv(t, s, Policy{})
-		sub, err := e.m.CreateAccount(ctx, accR, "customer", accS, false)
-		if err != nil {
-			t.Fatal(err)
+		array := `[{"_id":"_design/numbers","views":{}},
+			{"_id":"+14155550101","pvt_state":"in_service","pvt_assigned_to":"` + accS + `","pvt_module_name":"knm_local"},
+			{"_id":"+14155550102"},
+			{"_id":"+14155550103","pvt_state":"bogus"}]`
+		var done int
+		rep, err := e.m.ImportKazoo(ctx, strings.NewReader(array), func(d, total int) { done = d })
+		if err != nil || rep.Rows != 3 || rep.Imported != 2 || rep.Rejected != 1 || rep.Rejections[0].Line != 4 ||
+			rep.Rejections[0].Number != "+14155550103" || done != 3 {
+			t.Fatalf("array: %+v, %v (progress %d)", rep, err, done)
 		}
-		if sub.ResellerID != accR || len(sub.Tree) != 3 || sub.Tree[2] != accS || sub.ParentID != accS {
-			t.Fatalf("account %+v", sub)
+		if n := e.get(t, "+14155550102"); n.State != knm.StateAvailable {
+			t.Fatalf("a document without a state: %s", n)
 		}
-		res, err := e.m.CreateAccount(ctx, accM, "new reseller", accM, true)
-		if err != nil || res.ResellerID != res.ID {
-			t.Fatalf("reseller %+v %v", res, err)
+		if n := e.get(t, "+14155550101"); n.State != knm.StateInService || n.AssignedTo != accS {
+			t.Fatalf("in_service document: %s", n)
 		}
-		_, err = e.m.CreateAccount(ctx, accT, "x", accS, false)
-		wantErr(t, err, knm.ErrForbidden, "")
-		_, err = e.m.CreateAccount(ctx, accS, "root", "", false)
-		wantErr(t, err, knm.ErrForbidden, "")
-		_, err = e.m.CreateAccount(ctx, accM, "", accS, false)
-		wantErr(t, err, knm.ErrInvalid, "name")
-		list, err := e.m.ListAccounts(ctx, accS)
-		if err != nil || len(list) != 3 { // S, G and the new customer
-			t.Fatalf("ListAccounts(S) = %d, %v", len(list), err)
+		rep, err = e.m.ImportKazoo(ctx, strings.NewReader(`{"_id":"+14155550101"}`), nil)
+		if err != nil || rep.Rows != 1 || rep.Skipped != 1 {
+			t.Fatalf("one document again: %+v, %v", rep, err)
 		}
-		all, _ := e.m.ListAccounts(ctx, knm.SystemAccountID)
-		if len(all) != 9 {
-			t.Fatalf("ListAccounts(system) = %d", len(all))
+		for _, bad := range []string{`nope`, `{"rows":[{"id":"x"}]}`, `{"total_rows":0}`} {
+			_, err := e.m.ImportKazoo(ctx, strings.NewReader(bad), nil)
+			wantErr(t, err, knm.ErrInvalid, "")
 		}
 	})
 }

@@ -60,19 +60,9 @@ var importableStates = []knm.State{knm.StateAvailable, knm.StateAging, knm.State
 // number is kept, to find duplicates in the file. progress, if not nil, is called after
 // each batch with the rows done and the total (0 when r cannot seek, so the total is
 // unknown).
-func (m *Manager) Import(ctx context.Context, r io.Reader, o ImportOptions, progress func(done, total int)) (*ImportReport, error) {
-	if o.Module == "" {
-		o.Module = "knm_inventory"
-	}
-	if o.State == "" {
-		o.State = knm.StateAvailable
-	}
-	if o.BatchSize <= 0 {
-		o.BatchSize = 1000
-	}
-	if progress == nil {
-		progress = func(int, int) {}
-	}
+func (m *Manager) Import(ctx context.Context, r io.Reader, o ImportOptions,
+	progress func(done, total int)) (*ImportReport, error) {
+	o = o.withDefaults()
 	total, err := countRows(r)
 	if err != nil {
 		return nil, err
@@ -89,63 +79,57 @@ func (m *Manager) Import(ctx context.Context, r io.Reader, o ImportOptions, prog
 	if err != nil {
 		return nil, err
 	}
-	rep := &ImportReport{}
+	b := m.newImportBatch(o.BatchSize, total, progress)
 	seen := make(map[uint64]struct{})
-	batch := make([]*knm.Number, 0, o.BatchSize)
-	flush := func() error {
-		if len(batch) == 0 {
-			return nil
-		}
-		skipped, err := m.store.ImportNumbers(ctx, batch)
-		if err != nil {
-			return fmt.Errorf("manager: import batch ending at row %d: %w", rep.Rows, err)
-		}
-		rep.Skipped += len(skipped)
-		rep.Imported += len(batch) - len(skipped)
-		batch = batch[:0]
-		progress(rep.Rows, total)
-		return nil
-	}
 	for {
 		rec, err := cr.Read()
 		if errors.Is(err, io.EOF) {
 			break
 		}
-		rep.Rows++
+		b.rep.Rows++
 		var pe *csv.ParseError
 		if errors.As(err, &pe) {
-			rep.reject(Rejection{Line: pe.Line, Reason: "malformed CSV: " + pe.Err.Error()})
+			b.rep.reject(Rejection{Line: pe.Line, Reason: "malformed CSV: " + pe.Err.Error()})
 			continue
-		}
-		if err != nil {
-			return rep, fmt.Errorf("manager: import: read row %d: %w", rep.Rows, err)
+		} else if err != nil {
+			return b.rep, fmt.Errorf("manager: import: read row %d: %w", b.rep.Rows, err)
 		}
 		line, _ := cr.FieldPos(0)
 		n, reason := m.importRow(rec, cols, o)
 		if reason == "" {
-			key, _ := strconv.ParseUint(n.Number[1:], 10, 64)
-			if _, dup := seen[key]; dup {
-				reason = "duplicate in file"
-			} else {
-				seen[key] = struct{}{}
-			}
+			reason = firstInFile(seen, n.Number)
 		}
 		if reason != "" {
-			rep.reject(Rejection{Line: line, Number: field(rec, cols.number), Reason: reason})
-			continue
-		}
-		batch = append(batch, n)
-		if len(batch) == o.BatchSize {
-			if err := flush(); err != nil {
-				return rep, err
-			}
+			b.rep.reject(Rejection{Line: line, Number: field(rec, cols.number), Reason: reason})
+		} else if err := b.add(ctx, n); err != nil {
+			return b.rep, err
 		}
 	}
-	if err := flush(); err != nil {
-		return rep, err
+	return b.finish(ctx)
+}
+
+func (o ImportOptions) withDefaults() ImportOptions {
+	if o.Module == "" {
+		o.Module = "knm_inventory"
 	}
-	progress(rep.Rows, total)
-	return rep, nil
+	if o.State == "" {
+		o.State = knm.StateAvailable
+	}
+	if o.BatchSize <= 0 {
+		o.BatchSize = 1000
+	}
+	return o
+}
+
+// firstInFile records an E.164 number as seen and says why it is rejected when it was seen
+// before; the key is the number's digits, 8 bytes.
+func firstInFile(seen map[uint64]struct{}, number string) string {
+	key, _ := strconv.ParseUint(number[1:], 10, 64)
+	if _, dup := seen[key]; dup {
+		return "duplicate in file"
+	}
+	seen[key] = struct{}{}
+	return ""
 }
 
 func (rep *ImportReport) reject(r Rejection) {
@@ -153,6 +137,58 @@ func (rep *ImportReport) reject(r Rejection) {
 	if len(rep.Rejections) < MaxRejections {
 		rep.Rejections = append(rep.Rejections, r)
 	}
+}
+
+// importBatch stores the numbers of an import a batch at a time through ImportNumbers,
+// counting what was stored and what was there already.
+type importBatch struct {
+	store    knm.NumberStore
+	rep      *ImportReport
+	numbers  []*knm.Number
+	size     int
+	total    int
+	progress func(done, total int)
+}
+
+func (m *Manager) newImportBatch(size, total int, progress func(done, total int)) *importBatch {
+	if progress == nil {
+		progress = func(int, int) {}
+	}
+	return &importBatch{store: m.store, rep: &ImportReport{}, numbers: make([]*knm.Number, 0, size), size: size,
+		total: total, progress: progress}
+}
+
+// add queues n, storing the batch once it is full.
+func (b *importBatch) add(ctx context.Context, n *knm.Number) error {
+	b.numbers = append(b.numbers, n)
+	if len(b.numbers) < b.size {
+		return nil
+	}
+	return b.flush(ctx)
+}
+
+func (b *importBatch) flush(ctx context.Context) error {
+	if len(b.numbers) == 0 {
+		return nil
+	}
+	skipped, err := b.store.ImportNumbers(ctx, b.numbers)
+	if err != nil {
+		return fmt.Errorf("manager: import batch ending at row %d: %w", b.rep.Rows, err)
+	}
+	b.rep.Skipped += len(skipped)
+	b.rep.Imported += len(b.numbers) - len(skipped)
+	b.numbers = b.numbers[:0]
+	b.progress(b.rep.Rows, b.total)
+	return nil
+}
+
+// finish stores what is left and returns the report.
+func (b *importBatch) finish(ctx context.Context) (*ImportReport, error) {
+	if err := b.flush(ctx); err != nil {
+		return b.rep, err
+	}
+	b.progress(b.rep.Rows, b.total)
+	return b.rep, nil
 }
 
 // importCols holds the index of each known column, -1 when absent.

@@ -68,7 +68,8 @@ type intent struct {
 // It returns the entry so a retry can reuse it. A failure of write is returned as is (a
 // conflict makes the caller re-read); the entry then stays carrier_done for the caller to
 // settle with settle().
-func (m *Manager) journalled(ctx context.Context, in intent, call func(context.Context) error) (*knm.JournalEntry, error) {
+func (m *Manager) journalled(ctx context.Context, in intent,
+	call func(context.Context) error) (*knm.JournalEntry, error) {
 	payload, err := json.Marshal(in)
 	if err != nil {
 		return nil, err
@@ -114,7 +115,8 @@ type RecoverReport struct {
 // once: every step is revision-guarded. Run it at start-up and periodically.
 func (m *Manager) Recover(ctx context.Context) (RecoverReport, error) {
 	var rep RecoverReport
-	es, err := m.store.FindJournals(ctx, knm.JournalFilter{Carrier: journalCarrier, States: []string{journalIntent, journalCarrierDone}})
+	es, err := m.store.FindJournals(ctx, knm.JournalFilter{Carrier: journalCarrier, States: []string{journalIntent,
+		journalCarrierDone}})
 	if err != nil {
 		return rep, err
 	}
@@ -143,7 +145,8 @@ func (m *Manager) Recover(ctx context.Context) (RecoverReport, error) {
 		case journalSuperseded:
 			rep.Superseded++
 			if in.Op == opDisconnect {
-				m.logger.Warn("number changed after its carrier disconnect; check it", "number", in.Number, "module", in.Module)
+				m.logger.Warn("number changed after its carrier disconnect; check it", "number", in.Number, "module",
+					in.Module)
 			}
 		}
 		e.State, e.Updated = state, m.now()

@@ -8,24 +8,6 @@ import (
 	"github.com/knmproject/knm"
 )
 
-// Get returns a number if auth may read it (kazoo-knm §3.5 "Reading"): available numbers
-// are public, others need is_authorized or is_reserved_from_parent. Errors: not_found,
-// not_reconcilable, forbidden.
-func (m *Manager) Get(ctx context.Context, auth, number string) (*knm.Number, error) {
-	num, err := m.normalizeNumber(number)
-	if err != nil {
-		return nil, err
-	}
-	n, err := m.store.GetNumber(ctx, num)
-	if err != nil {
-		return nil, err
-	}
-	if err := require(m.authz(ctx, auth).canRead(n)); err != nil {
-		return nil, err
-	}
-	return n, nil
-}
-
 // Activate moves a number to in_service for accountID (PUT …/{N}/activate).
 func (m *Manager) Activate(ctx context.Context, auth, number, accountID string) (*knm.Number, error) {
 	return m.Move(ctx, auth, number, accountID, knm.StateInService)
@@ -70,13 +52,9 @@ func (m *Manager) Move(ctx context.Context, auth, number, accountID string, to k
 		} else {
 			err = m.write(ctx, n, stored)
 		}
-		if retryable(err) {
-			continue
+		if !retryable(err) {
+			return written(n, err)
 		}
-		if err != nil {
-			return nil, err
-		}
-		return n, nil
 	}
 	return nil, knm.Conflict("number " + num)
 }
@@ -159,7 +137,8 @@ type CreateOptions struct {
 
 // adminCreationStates and additionCreationStates are Kazoo's allowed_creation_states.
 var (
-	adminCreationStates    = []knm.State{knm.StateAging, knm.StateAvailable, knm.StateInService, knm.StatePortIn, knm.StateReserved}
+	adminCreationStates = []knm.State{knm.StateAging, knm.StateAvailable, knm.StateInService, knm.StatePortIn,
+		knm.StateReserved}
 	additionCreationStates = []knm.State{knm.StateInService, knm.StateReserved}
 )
 
@@ -177,11 +156,7 @@ var (
 // Kazoo's number_is_porting check (open port requests) is not implemented: knm has no
 // port requests yet.
 func (m *Manager) Create(ctx context.Context, auth, number string, o CreateOptions) (*knm.Number, error) {
-	num, err := m.normalizeNumber(number)
-	if err != nil {
-		return nil, err
-	}
-	p, err := m.currentPolicy(ctx)
+	num, p, err := m.numberAndPolicy(ctx, number)
 	if err != nil {
 		return nil, err
 	}
@@ -213,14 +188,9 @@ func (m *Manager) Create(ctx context.Context, auth, number string, o CreateOptio
 		if err != nil {
 			return nil, err
 		}
-		err = m.store.CreateNumber(ctx, n)
-		if retryable(err) {
-			continue
+		if err := m.store.CreateNumber(ctx, n); !retryable(err) {
+			return written(n, err)
 		}
-		if err != nil {
-			return nil, err
-		}
-		return n, nil
 	}
 	return nil, knm.Conflict("number " + num)
 }
@@ -259,7 +229,8 @@ func stateForCreate(a *authz, o CreateOptions, p Policy) (knm.State, error) {
 }
 
 // newNumber builds a number that is not stored yet, checking that auth may add numbers.
-func (m *Manager) newNumber(a *authz, num string, state knm.State, owned bool, o CreateOptions, p Policy) (*knm.Number, error) {
+func (m *Manager) newNumber(a *authz, num string, state knm.State, owned bool, o CreateOptions,
+	p Policy) (*knm.Number, error) {
 	if !o.PortedIn && state != knm.StatePortIn {
 		admin, err := a.isAdmin(a.authBy)
 		if err != nil {
@@ -296,7 +267,8 @@ func (m *Manager) newNumber(a *authz, num string, state knm.State, owned bool, o
 
 // claim "creates" an existing number: allowed only from aging, available and port_in,
 // through the transition table.
-func (m *Manager) claim(ctx context.Context, a *authz, cur *knm.Number, state knm.State, o CreateOptions) (*knm.Number, error) {
+func (m *Manager) claim(ctx context.Context, a *authz, cur *knm.Number, state knm.State,
+	o CreateOptions) (*knm.Number, error) {
 	switch cur.State {
 	case knm.StateAging, knm.StateAvailable, knm.StatePortIn:
 	default:

@@ -14,12 +14,10 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/knmproject/knm"
-	"github.com/nyaruka/phonenumbers"
 )
 
 // Policy is the number_manager system_config the manager obeys (DESIGN.md §3), already
@@ -30,7 +28,7 @@ type Policy struct {
 	MaxSearchQuantity       int           // maximum_search_quantity
 	AvailableModuleName     string        // available_module_name
 	PortInModuleName        string        // port_in_module_name: module of numbers created ported_in
-	ReleasedState           string        // released_state
+	ReleasedState           knm.State     // released_state
 	ShouldPermanentlyDelete bool          // should_permanently_delete
 	ShouldAge               bool          // should_age
 	SearchCacheTTL          time.Duration // search_cache_ttl_s
@@ -44,7 +42,7 @@ func DefaultPolicy() Policy {
 		MaxSearchQuantity:   500,
 		AvailableModuleName: "knm_local",
 		PortInModuleName:    "knm_local",
-		ReleasedState:       string(knm.StateAvailable),
+		ReleasedState:       knm.StateAvailable,
 		SearchCacheTTL:      300 * time.Second,
 	}
 }
@@ -89,11 +87,8 @@ type Options struct {
 	// Normalize turns user input into E.164 (the e164 package). Default: trims spaces and
 	// returns the input unchanged, which is right for "+…" input.
 	Normalize func(string) string
-	// Dialcode returns "+" and the calling code of an ISO alpha-2 country, "" when unknown.
-	// Default: libphonenumber's table.
-	Dialcode func(alpha2 string) string
-	Logger   *slog.Logger
-	Now      func() time.Time
+	Logger    *slog.Logger
+	Now       func() time.Time
 }
 
 // Manager is the number manager. It is safe for concurrent use, and several Managers (in
@@ -104,7 +99,6 @@ type Manager struct {
 	resellerCarriers func(ctx context.Context, resellerID string) ([]string, bool, error)
 	carriers         func(names []string) []knm.Carrier
 	normalize        func(string) string
-	dialcode         func(string) string
 	logger           *slog.Logger
 	now              func() time.Time
 }
@@ -116,7 +110,7 @@ func New(o Options) (*Manager, error) {
 	}
 	m := &Manager{
 		store: o.Store, policy: o.Policy, resellerCarriers: o.ResellerCarriers,
-		carriers: o.Carriers, normalize: o.Normalize, dialcode: o.Dialcode,
+		carriers: o.Carriers, normalize: o.Normalize,
 		logger: o.Logger, now: o.Now,
 	}
 	if m.policy == nil {
@@ -131,9 +125,6 @@ func New(o Options) (*Manager, error) {
 	if m.normalize == nil {
 		m.normalize = strings.TrimSpace
 	}
-	if m.dialcode == nil {
-		m.dialcode = defaultDialcode
-	}
 	if m.logger == nil {
 		m.logger = slog.Default()
 	}
@@ -141,14 +132,6 @@ func New(o Options) (*Manager, error) {
 		m.now = time.Now
 	}
 	return m, nil
-}
-
-// defaultDialcode uses libphonenumber's region table.
-func defaultDialcode(alpha2 string) string {
-	if cc := phonenumbers.GetCountryCodeForRegion(strings.ToUpper(alpha2)); cc > 0 {
-		return "+" + strconv.Itoa(cc)
-	}
-	return ""
 }
 
 // Normalize turns user input into E.164 with the configured converters, as every
@@ -187,7 +170,28 @@ func (m *Manager) carrier(module string) knm.Carrier {
 func (m *Manager) normalizeNumber(number string) (string, error) {
 	n := m.normalize(strings.TrimSpace(number))
 	if !knm.IsE164(n) {
-		return "", &knm.Error{Name: knm.ErrNotReconcilable, Message: "number " + number + " is not reconcilable", Cause: number}
+		return "", &knm.Error{Name: knm.ErrNotReconcilable, Message: "number " + number + " is not reconcilable",
+			Cause: number}
+	}
+	return n, nil
+}
+
+// numberAndPolicy returns the E.164 form of number and the current policy, which every
+// operation that writes a number needs first.
+func (m *Manager) numberAndPolicy(ctx context.Context, number string) (string, Policy, error) {
+	num, err := m.normalizeNumber(number)
+	if err != nil {
+		return "", Policy{}, err
+	}
+	p, err := m.currentPolicy(ctx)
+	return num, p, err
+}
+
+// written is the outcome of a write that no other writer beat: the number written, or
+// the error.
+func written(n *knm.Number, err error) (*knm.Number, error) {
+	if err != nil {
+		return nil, err
 	}
 	return n, nil
 }

@@ -7,7 +7,6 @@ import (
 	"encoding/base64"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/knmproject/knm"
@@ -64,7 +63,8 @@ func nonEmpty(ss []string) []string {
 	return out
 }
 
-// SearchRequest is a number search, as crossbar's find_numbers builds it.
+// SearchRequest is a number search, as crossbar's find_numbers builds it; ParseSearch reads
+// one from a person's input, and Search checks it by the same rules.
 type SearchRequest struct {
 	Country    string // ISO 3166 alpha-2; default "US"
 	Prefix     string // national prefix, 1–15 digits, optionally ending in "*"
@@ -130,14 +130,15 @@ func QueryID(country, prefix, accountID, authToken string) string {
 // Errors: invalid (naming prefix, country, quantity or offset). A failing carrier is not an
 // error: it is reported in Carriers.
 func (m *Manager) Search(ctx context.Context, r SearchRequest) (*SearchResult, error) {
+	r, prefix, err := r.checked()
+	if err != nil {
+		return nil, err
+	}
 	p, err := m.currentPolicy(ctx)
 	if err != nil {
 		return nil, err
 	}
-	opts, err := m.searchOptions(r, p)
-	if err != nil {
-		return nil, err
-	}
+	opts := searchOptions(r, prefix, p)
 	res := &SearchResult{QueryID: opts.QueryID, Numbers: []NumberState{}}
 	if opts.Offset > 0 {
 		rows, _, err := m.store.GetSearch(ctx, opts.QueryID, opts.Offset, opts.Quantity)
@@ -167,7 +168,8 @@ func (m *Manager) Search(ctx context.Context, r SearchRequest) (*SearchResult, e
 // nothing: every row fits on the first page, none is a discovery row (which activation
 // looks up in the cache; the others are stored numbers), and the query id has no rows
 // from an earlier search that would otherwise be served stale.
-func (m *Manager) cacheSearch(ctx context.Context, opts knm.SearchOptions, rows []knm.SearchRow, ttl time.Duration) error {
+func (m *Manager) cacheSearch(ctx context.Context, opts knm.SearchOptions, rows []knm.SearchRow,
+	ttl time.Duration) error {
 	needed := len(rows) > opts.Quantity
 	for i := 0; !needed && i < len(rows); i++ {
 		needed = rows[i].State == knm.StateDiscovery
@@ -191,62 +193,22 @@ func unknownModules(modules []string, cs []knm.Carrier) []CarrierReport {
 	var out []CarrierReport
 	for _, name := range modules {
 		if !slices.ContainsFunc(cs, func(c knm.Carrier) bool { return c.Name() == name }) {
-			out = append(out, CarrierReport{Module: name, Status: CarrierError, Error: "unknown carrier module: knm has no " + name})
+			out = append(out, CarrierReport{Module: name, Status: CarrierError,
+				Error: "unknown carrier module: knm has no " + name})
 		}
 	}
 	return out
 }
 
-// searchOptions validates r and builds the carriers' options.
-func (m *Manager) searchOptions(r SearchRequest, p Policy) (knm.SearchOptions, error) {
-	country := strings.ToUpper(strings.TrimSpace(r.Country))
-	if country == "" {
-		country = "US"
-	}
-	invalid := func(field, format string, args ...any) error {
-		return knm.Errorf(knm.ErrInvalid, field+": "+format, args...).WithCause(field)
-	}
-	dial := ""
-	if len(country) == 2 {
-		dial = m.dialcode(country)
-	}
-	if dial == "" {
-		return knm.SearchOptions{}, invalid("country", "%q is not a known ISO 3166 alpha-2 code", r.Country)
-	}
-	prefix := strings.Join(strings.Fields(r.Prefix), "")
-	if !validPrefix(prefix) {
-		return knm.SearchOptions{}, invalid("prefix", "%q must be 1 to 15 digits, optionally ending in *", r.Prefix)
-	}
-	qty := r.Quantity
-	if qty == 0 {
-		qty = 1
-	}
-	if qty < 0 {
-		return knm.SearchOptions{}, invalid("quantity", "%d must be at least 1", r.Quantity)
-	}
-	if r.Offset < 0 {
-		return knm.SearchOptions{}, invalid("offset", "%d must not be negative", r.Offset)
-	}
+// searchOptions builds the carriers' options from a checked request and the policy.
+func searchOptions(r SearchRequest, prefix knm.SearchPrefix, p Policy) knm.SearchOptions {
 	return knm.SearchOptions{
-		Country: country, Prefix: prefix, Dialcode: dial, NormalizedPrefix: dial + prefix,
-		Quantity: min(qty, p.MaxSearchQuantity), Limit: p.MaxSearchQuantity, Offset: r.Offset,
+		Country: r.Country, Prefix: prefix,
+		Quantity: min(r.Quantity, p.MaxSearchQuantity), Limit: p.MaxSearchQuantity, Offset: r.Offset,
 		AccountID: r.AccountID, ResellerID: r.ResellerID,
-		QueryID:    QueryID(country, prefix, r.AccountID, r.AuthToken),
+		QueryID:    QueryID(r.Country, r.Prefix, r.AccountID, r.AuthToken),
 		NoPurchase: r.NoPurchase,
-	}, nil
-}
-
-func validPrefix(p string) bool {
-	digits := strings.TrimSuffix(p, "*")
-	if len(digits) < 1 || len(digits) > 15 {
-		return false
 	}
-	for i := 0; i < len(digits); i++ {
-		if digits[i] < '0' || digits[i] > '9' {
-			return false
-		}
-	}
-	return true
 }
 
 // carrierResult is one carrier's answer.
@@ -259,7 +221,8 @@ type carrierResult struct {
 
 // fanOut runs every carrier in parallel under one deadline and returns the merged rows
 // (first carrier in order wins a duplicate; sorted by number) and one report per carrier.
-func (m *Manager) fanOut(ctx context.Context, cs []knm.Carrier, opts knm.SearchOptions, timeout time.Duration) ([]knm.SearchRow, []CarrierReport) {
+func (m *Manager) fanOut(ctx context.Context, cs []knm.Carrier, opts knm.SearchOptions,
+	timeout time.Duration) ([]knm.SearchRow, []CarrierReport) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel() // cancels the carriers still running when we return
 	start := time.Now()
@@ -280,7 +243,8 @@ func (m *Manager) fanOut(ctx context.Context, cs []knm.Carrier, opts knm.SearchO
 	reports := make([]CarrierReport, len(cs))
 	perCarrier := make([][]knm.SearchRow, len(cs))
 	for i, c := range cs {
-		reports[i] = CarrierReport{Module: c.Name(), Status: CarrierTimeout, Error: "no answer within the search deadline"}
+		reports[i] = CarrierReport{Module: c.Name(), Status: CarrierTimeout,
+			Error: "no answer within the search deadline"}
 	}
 wait:
 	for range cs {

@@ -45,7 +45,8 @@ func TestSearchDeadline(t *testing.T) {
 		const deadline = 300 * time.Millisecond
 		e := newEnv(t, s, Policy{CarrierModules: []string{"knm_fast", "knm_slow"}, SearchTimeout: deadline}, fast, slow)
 		start := time.Now()
-		res, err := e.m.Search(context.Background(), SearchRequest{Prefix: "415", Quantity: 10, AccountID: accS, ResellerID: accR})
+		res, err := e.m.Search(context.Background(), SearchRequest{Prefix: "415", Quantity: 10, AccountID: accS,
+			ResellerID: accR})
 		took := time.Since(start)
 		if err != nil {
 			t.Fatal(err)
@@ -76,14 +77,17 @@ func TestSearchDeadline(t *testing.T) {
 func TestSearchMergeAndCache(t *testing.T) {
 	forEachStore(t, func(t *testing.T, s knm.Store) {
 		ctx := context.Background()
-		a := newFake("knm_a", row("+14155550003", "knm_a", knm.StateDiscovery), row("+14155550001", "knm_a", knm.StateDiscovery))
-		b := newFake("knm_b", row("+14155550002", "knm_b", knm.StateDiscovery), row("+14155550009", "knm_b", knm.StateDiscovery))
+		a := newFake("knm_a", row("+14155550003", "knm_a", knm.StateDiscovery), row("+14155550001", "knm_a",
+			knm.StateDiscovery))
+		b := newFake("knm_b", row("+14155550002", "knm_b", knm.StateDiscovery), row("+14155550009", "knm_b",
+			knm.StateDiscovery))
 		bad := newFake("knm_bad")
 		bad.err = errors.New("HTTP 500")
 		e := newEnv(t, s, Policy{CarrierModules: []string{"knm_a", "knm_b", "knm_bad", "knm_missing"}}, a, b, bad)
 		// A local number that knm_b also offers: knm_local (selected first) must win.
 		e.put(t, &knm.Number{Number: "+14155550002", State: knm.StateAvailable, ModuleName: "knm_local"})
-		req := SearchRequest{Country: "us", Prefix: " 4 15", Quantity: 2, AccountID: accS, ResellerID: accR, AuthToken: "tok"}
+		req := SearchRequest{Country: "us", Prefix: " 4 15", Quantity: 2, AccountID: accS, ResellerID: accR,
+			AuthToken: "tok"}
 		res, err := e.m.Search(ctx, req)
 		if err != nil {
 			t.Fatal(err)
@@ -101,7 +105,8 @@ func TestSearchMergeAndCache(t *testing.T) {
 			t.Fatalf("bad report %+v", r)
 		}
 		// knm_missing is not a module knm has: reported as such, after the carriers that ran.
-		wantMods := []string{"knm_reserved", "knm_reserved_reseller", "knm_local", "knm_a", "knm_b", "knm_bad", "knm_missing"}
+		wantMods := []string{"knm_reserved", "knm_reserved_reseller", "knm_local", "knm_a", "knm_b", "knm_bad",
+			"knm_missing"}
 		var mods []string
 		for _, r := range res.Carriers {
 			mods = append(mods, r.Module)
@@ -213,11 +218,13 @@ func TestLocalCarriersSearch(t *testing.T) {
 		put("+14155550006", knm.StateInService, "knm_inventory", accS) // not available
 		put("+14165550007", knm.StateAvailable, "knm_local", "")       // outside the prefix
 		put("+14155550008", knm.StateAvailable, "knm_other", "")       // no carrier for it
-		res, err := e.m.Search(context.Background(), SearchRequest{Prefix: "415", Quantity: 20, AccountID: accS, ResellerID: accR})
+		res, err := e.m.Search(context.Background(), SearchRequest{Prefix: "415", Quantity: 20, AccountID: accS,
+			ResellerID: accR})
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := []NumberState{{"+14155550001", knm.StateAvailable}, {"+14155550002", knm.StateAvailable}, {"+14155550003", knm.StateReserved}, {"+14155550004", knm.StateReserved}}
+		want := []NumberState{{"+14155550001", knm.StateAvailable}, {"+14155550002", knm.StateAvailable},
+			{"+14155550003", knm.StateReserved}, {"+14155550004", knm.StateReserved}}
 		if !slices.Equal(res.Numbers, want) {
 			t.Fatalf("numbers = %v\nwant %v", res.Numbers, want)
 		}
@@ -284,7 +291,8 @@ func TestSearchPagesAreComplete(t *testing.T) {
 		e.put(t, &knm.Number{Number: "+14165550100", State: knm.StateAvailable, ModuleName: "knm_inventory"})
 		var got []string
 		for offset := 0; offset < 10; offset += 3 {
-			res, err := e.m.Search(ctx, SearchRequest{Prefix: "415", Quantity: 3, Offset: offset, AccountID: accS, ResellerID: accR})
+			res, err := e.m.Search(ctx, SearchRequest{Prefix: "415", Quantity: 3, Offset: offset, AccountID: accS,
+				ResellerID: accR})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -304,7 +312,8 @@ func TestSearchNamesUnknownModules(t *testing.T) {
 	forEachStore(t, func(t *testing.T, s knm.Store) {
 		e := newEnv(t, s, Policy{CarrierModules: []string{"knm_inventory", "knm_bogus"}})
 		e.put(t, &knm.Number{Number: "+14155550700", State: knm.StateAvailable, ModuleName: "knm_inventory"})
-		res, err := e.m.Search(context.Background(), SearchRequest{Prefix: "415", Quantity: 5, AccountID: accS, ResellerID: accR})
+		res, err := e.m.Search(context.Background(), SearchRequest{Prefix: "415", Quantity: 5, AccountID: accS,
+			ResellerID: accR})
 		if err != nil || len(res.Numbers) != 1 {
 			t.Fatalf("search: %v %v", res, err)
 		}

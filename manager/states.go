@@ -13,6 +13,7 @@ type step struct {
 // transition applies Kazoo's transition table (kazoo-knm §3.4, knm_number_states.erl) to
 // n, a copy of the current number, moving it to state to for account assignTo on behalf of
 // a.authBy. It changes n in memory only; the caller writes it.
+// It is longer than 80 lines because it transcribes Kazoo's state table case by case.
 func transition(a *authz, n *knm.Number, to knm.State, assignTo string) (step, error) {
 	from := n.State
 	mdn := n.ModuleName == "knm_mdn"

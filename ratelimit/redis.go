@@ -164,7 +164,8 @@ func (l *Redis) Reserve(ctx context.Context) (Reservation, error) {
 		freed := l.freed
 		l.mu.Unlock()
 		member := l.id + ":" + strconv.FormatUint(l.seq.Add(1), 10)
-		res, err := redisScript.Run(ctx, l.client, []string{l.key}, l.rps, window, member, l.Spacing.Microseconds()).Int64Slice()
+		res, err := redisScript.Run(ctx, l.client, []string{l.key}, l.rps, window, member,
+			l.Spacing.Microseconds()).Int64Slice()
 		if err != nil {
 			if ctxErr := ctx.Err(); ctxErr != nil {
 				return nil, ctxErr

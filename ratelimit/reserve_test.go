@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"math/rand/v2"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -31,6 +30,17 @@ var reserverBackends = []struct {
 	}},
 }
 
+// forEachReserver runs test in parallel against each Reserver backend, built with a
+// budget of one request a second.
+func forEachReserver(t *testing.T, test func(t *testing.T, r ratelimit.Reserver)) {
+	for _, b := range reserverBackends {
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			test(t, b.new(t, 1))
+		})
+	}
+}
+
 func reserve(t *testing.T, r ratelimit.Reserver) ratelimit.Reservation {
 	t.Helper()
 	res, err := r.Reserve(t.Context())
@@ -45,86 +55,74 @@ func reserve(t *testing.T, r ratelimit.Reserver) ratelimit.Reservation {
 // again and wait for the committed time instead.
 func TestReserveCommitDelaysNextGrant(t *testing.T) {
 	t.Parallel()
-	for _, b := range reserverBackends {
-		t.Run(b.name, func(t *testing.T) {
-			t.Parallel()
-			r := b.new(t, 1)
-			granted := time.Now()
-			res := reserve(t, r)
-			next := make(chan time.Time, 1)
-			go func() {
-				if _, err := r.Reserve(t.Context()); err != nil {
-					t.Error(err)
-				}
-				next <- time.Now()
-			}()
-			time.Sleep(300 * time.Millisecond)
-			sent := time.Now()
-			res.Commit(sent)
-			got := <-next
-			if d := got.Sub(sent); d < time.Second-5*time.Millisecond {
-				t.Errorf("next grant %v after the commit, want >= 1s", d)
+	forEachReserver(t, func(t *testing.T, r ratelimit.Reserver) {
+		granted := time.Now()
+		res := reserve(t, r)
+		next := make(chan time.Time, 1)
+		go func() {
+			if _, err := r.Reserve(t.Context()); err != nil {
+				t.Error(err)
 			}
-			if d := got.Sub(granted); d > 1800*time.Millisecond {
-				t.Errorf("next grant %v after the first, want ~1.3s", d)
-			}
-		})
-	}
+			next <- time.Now()
+		}()
+		time.Sleep(300 * time.Millisecond)
+		sent := time.Now()
+		res.Commit(sent)
+		got := <-next
+		if d := got.Sub(sent); d < time.Second-5*time.Millisecond {
+			t.Errorf("next grant %v after the commit, want >= 1s", d)
+		}
+		if d := got.Sub(granted); d > 1800*time.Millisecond {
+			t.Errorf("next grant %v after the first, want ~1.3s", d)
+		}
+	})
 }
 
 // TestReserveCommitNeverMovesEarlier commits a time before the grant: the slot keeps its
 // grant time.
 func TestReserveCommitNeverMovesEarlier(t *testing.T) {
 	t.Parallel()
-	for _, b := range reserverBackends {
-		t.Run(b.name, func(t *testing.T) {
-			t.Parallel()
-			r := b.new(t, 1)
-			res := reserve(t, r)
-			res.Commit(time.Now().Add(-time.Hour))
-			ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
-			defer cancel()
-			if _, err := r.Reserve(ctx); !errors.Is(err, context.DeadlineExceeded) {
-				t.Fatalf("Reserve after an earlier commit = %v, want the slot still taken", err)
-			}
-		})
-	}
+	forEachReserver(t, func(t *testing.T, r ratelimit.Reserver) {
+		res := reserve(t, r)
+		res.Commit(time.Now().Add(-time.Hour))
+		ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
+		defer cancel()
+		if _, err := r.Reserve(ctx); !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("Reserve after an earlier commit = %v, want the slot still taken", err)
+		}
+	})
 }
 
 // TestReserveCancelFreesSlot cancels a slot while a waiter sleeps for it: the waiter is
 // granted at once. A cancel after a commit frees nothing.
 func TestReserveCancelFreesSlot(t *testing.T) {
 	t.Parallel()
-	for _, b := range reserverBackends {
-		t.Run(b.name, func(t *testing.T) {
-			t.Parallel()
-			r := b.new(t, 1)
-			res := reserve(t, r)
-			next := make(chan ratelimit.Reservation, 1)
-			go func() {
-				res, err := r.Reserve(t.Context())
-				if err != nil {
-					t.Error(err)
-				}
-				next <- res
-			}()
-			time.Sleep(50 * time.Millisecond)
-			cancelled := time.Now()
-			res.Cancel()
-			res2 := <-next
-			if d := time.Since(cancelled); d > 150*time.Millisecond {
-				t.Errorf("waiter granted %v after the cancel", d)
+	forEachReserver(t, func(t *testing.T, r ratelimit.Reserver) {
+		res := reserve(t, r)
+		next := make(chan ratelimit.Reservation, 1)
+		go func() {
+			res, err := r.Reserve(t.Context())
+			if err != nil {
+				t.Error(err)
 			}
+			next <- res
+		}()
+		time.Sleep(50 * time.Millisecond)
+		cancelled := time.Now()
+		res.Cancel()
+		res2 := <-next
+		if d := time.Since(cancelled); d > 150*time.Millisecond {
+			t.Errorf("waiter granted %v after the cancel", d)
+		}
 
-			res2.Commit(time.Now())
-			res2.Cancel()
-			ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
-			defer cancel()
-			if _, err := r.Reserve(ctx); !errors.Is(err, context.DeadlineExceeded) {
-				t.Fatalf("Reserve after commit+cancel = %v, want the slot still taken", err)
-			}
-		})
-	}
+		res2.Commit(time.Now())
+		res2.Cancel()
+		ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
+		defer cancel()
+		if _, err := r.Reserve(ctx); !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("Reserve after commit+cancel = %v, want the slot still taken", err)
+		}
+	})
 }
 
 // reserveAndSend takes n reservations from g goroutines through r, "dials" after each
@@ -134,43 +132,20 @@ func TestReserveCancelFreesSlot(t *testing.T) {
 // is what puts more than rps sends in one window when slots keep their grant times.
 func reserveAndSend(t *testing.T, r ratelimit.Reserver, n, g, cold int) []time.Time {
 	t.Helper()
-	var (
-		mu    sync.Mutex
-		times []time.Time
-		wg    sync.WaitGroup
-		work  = make(chan struct{}, n)
-		dials atomic.Int64
-	)
-	for range n {
-		work <- struct{}{}
-	}
-	close(work)
-	for range g {
-		wg.Go(func() {
-			for range work {
-				res, err := r.Reserve(t.Context())
-				if err != nil {
-					t.Error(err)
-					return
-				}
-				dial := rand.N(200 * time.Millisecond)
-				if dials.Add(1) <= int64(cold) {
-					dial = 200 * time.Millisecond
-				}
-				time.Sleep(dial)
-				res.Commit(time.Now())
-				sent := time.Now()
-				mu.Lock()
-				times = append(times, sent)
-				mu.Unlock()
-			}
-		})
-	}
-	wg.Wait()
-	if len(times) != n && !t.Failed() {
-		t.Fatalf("got %d sends, want %d", len(times), n)
-	}
-	return times
+	var dials atomic.Int64
+	return concurrently(t, n, g, func() (time.Time, error) {
+		res, err := r.Reserve(t.Context())
+		if err != nil {
+			return time.Time{}, err
+		}
+		dial := rand.N(200 * time.Millisecond)
+		if dials.Add(1) <= int64(cold) {
+			dial = 200 * time.Millisecond
+		}
+		time.Sleep(dial)
+		res.Commit(time.Now())
+		return time.Now(), nil
+	})
 }
 
 func TestLocalCommittedTimesNeverExceedRPS(t *testing.T) {
@@ -182,26 +157,7 @@ func TestLocalCommittedTimesNeverExceedRPS(t *testing.T) {
 
 func TestRedisCommittedTimesNeverExceedRPS(t *testing.T) {
 	t.Parallel()
-	addr := testenv.RedisAddr(t)
 	const rps = 40
-	key := testKey(t)
-	a := ratelimit.NewRedis(newRedisClient(t, addr), key, rps)
-	b := ratelimit.NewRedis(newRedisClient(t, addr), key, rps)
-	var (
-		wg             sync.WaitGroup
-		timesA, timesB []time.Time
-	)
-	wg.Go(func() { timesA = reserveAndSend(t, a, 100, 25, rps/2) })
-	wg.Go(func() { timesB = reserveAndSend(t, b, 100, 25, rps/2) })
-	wg.Wait()
-	checkWindows(t, append(timesA, timesB...), rps)
-
 	// Commits extend the key's expiry, so it outlives the last commit by about a window.
-	ttl, err := newRedisClient(t, addr).PTTL(t.Context(), key).Result()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if ttl <= 0 || ttl > 2100*time.Millisecond {
-		t.Errorf("key TTL = %v, want (0, 2.1s]", ttl)
-	}
+	shareBudget(t, rps, func(r *ratelimit.Redis) []time.Time { return reserveAndSend(t, r, 100, 25, rps/2) })
 }

@@ -24,6 +24,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/knmproject/knm/bench/internal/latency"
 	"github.com/knmproject/knm/ratelimit"
 	"github.com/knmproject/knm/voxbone"
 	"github.com/knmproject/knm/voxbone/emulator"
@@ -44,6 +45,24 @@ func main() {
 	}
 }
 
+// limiter is the rate limiter under test: shared through Redis when redisAddr is set, else
+// local; pace spaces the grants evenly. The returned func releases its Redis client.
+func limiter(redisAddr string, rps int, pace bool) (ratelimit.Limiter, func()) {
+	var spacing time.Duration
+	if pace {
+		spacing = time.Second / time.Duration(rps)
+	}
+	if redisAddr == "" {
+		l := ratelimit.NewLocal(rps)
+		l.Spacing = spacing
+		return l, func() {}
+	}
+	rc := redis.NewClient(&redis.Options{Addr: redisAddr})
+	r := ratelimit.NewRedis(rc, "knm:bench:goodput", rps)
+	r.Spacing = spacing
+	return r, func() { rc.Close() }
+}
+
 func run(target string, rps, callers int, d time.Duration, redisAddr string, pace bool) error {
 	user, pass := os.Getenv("VOXBONE_USER"), os.Getenv("VOXBONE_PASSWORD")
 	if target == "" {
@@ -59,22 +78,8 @@ func run(target string, rps, callers int, d time.Duration, redisAddr string, pac
 		target = "http://" + ln.Addr().String() + strings.TrimSuffix(emulator.BasePath, "/")
 	}
 
-	var lim ratelimit.Limiter
-	if redisAddr != "" {
-		rc := redis.NewClient(&redis.Options{Addr: redisAddr})
-		defer rc.Close()
-		r := ratelimit.NewRedis(rc, "knm:bench:goodput", rps)
-		if pace {
-			r.Spacing = time.Second / time.Duration(rps)
-		}
-		lim = r
-	} else {
-		l := ratelimit.NewLocal(rps)
-		if pace {
-			l.Spacing = time.Second / time.Duration(rps)
-		}
-		lim = l
-	}
+	lim, closeLimiter := limiter(redisAddr, rps, pace)
+	defer closeLimiter()
 	c, err := voxbone.New(voxbone.WithBaseURL(target), voxbone.WithBasicAuth(user, pass), voxbone.WithLimiter(lim),
 		voxbone.WithRetryPolicy(voxbone.RetryPolicy{})) // count every 429 rather than hide it in retries
 	if err != nil {
@@ -113,14 +118,12 @@ func run(target string, rps, callers int, d time.Duration, redisAddr string, pac
 	wg.Wait()
 	elapsed := time.Since(start)
 	slices.Sort(latencies)
-	pct := func(p float64) time.Duration {
-		if len(latencies) == 0 {
-			return 0
-		}
-		return latencies[min(len(latencies)-1, int(p*float64(len(latencies))))]
-	}
-	fmt.Printf("target %s, %d callers, %v, limit %d rps (redis=%v, paced=%v)\n", target, callers, elapsed.Round(time.Millisecond), rps, redisAddr != "", pace)
-	fmt.Printf("ok %d (%.2f req/s)  429/509 %d  other errors %d\n", len(latencies), float64(len(latencies))/elapsed.Seconds(), limited, failed)
-	fmt.Printf("latency (incl. limiter wait) p50 %v  p99 %v\n", pct(0.50).Round(time.Microsecond), pct(0.99).Round(time.Microsecond))
+	pct := func(p float64) time.Duration { return latency.Percentile(latencies, p) }
+	fmt.Printf("target %s, %d callers, %v, limit %d rps (redis=%v, paced=%v)\n", target, callers,
+		elapsed.Round(time.Millisecond), rps, redisAddr != "", pace)
+	fmt.Printf("ok %d (%.2f req/s)  429/509 %d  other errors %d\n", len(latencies),
+		float64(len(latencies))/elapsed.Seconds(), limited, failed)
+	fmt.Printf("latency (incl. limiter wait) p50 %v  p99 %v\n", pct(0.50).Round(time.Microsecond),
+		pct(0.99).Round(time.Microsecond))
 	return nil
 }

@@ -21,6 +21,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/knmproject/knm/bench/internal/latency"
 )
 
 func main() {
@@ -78,7 +80,8 @@ func bench(base, key, scenario string, conc int, dur time.Duration) error {
 		// Pool-only: local numbers already in the database; knm_local finds them without
 		// any carrier call.
 		for i := range 20 {
-			do(c, "PUT", fmt.Sprintf("%s/v2/accounts/%s/phone_numbers/%%2B1312555%04d", base, acc, i), tok, `{"data":{"create_with_state":"available"}}`)
+			do(c, "PUT", fmt.Sprintf("%s/v2/accounts/%s/phone_numbers/%%2B1312555%04d", base, acc, i), tok,
+				`{"data":{"create_with_state":"available"}}`)
 		}
 		target = base + "/v2/accounts/" + acc + "/phone_numbers?prefix=312&quantity=5&country=US"
 	default:
@@ -125,12 +128,7 @@ func bench(base, key, scenario string, conc int, dur time.Duration) error {
 	wg.Wait()
 	elapsed := time.Since(started)
 	slices.Sort(lat)
-	pct := func(p float64) time.Duration {
-		if len(lat) == 0 {
-			return 0
-		}
-		return lat[min(len(lat)-1, int(float64(len(lat))*p))]
-	}
+	pct := func(p float64) time.Duration { return latency.Percentile(lat, p) }
 	fmt.Printf("scenario=%s conc=%d duration=%s requests=%d errors=%d rps=%.0f p50=%s p99=%s max=%s\n",
 		scenario, conc, elapsed.Round(time.Millisecond), len(lat), errs.Load(), float64(len(lat))/elapsed.Seconds(),
 		pct(0.50), pct(0.99), pct(1))

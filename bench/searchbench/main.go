@@ -31,6 +31,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/knmproject/knm"
+	"github.com/knmproject/knm/bench/internal/latency"
 	"github.com/knmproject/knm/carriers"
 	"github.com/knmproject/knm/carriers/local"
 	"github.com/knmproject/knm/manager"
@@ -46,7 +47,8 @@ func main() {
 	quantity := flag.Int("quantity", 20, "numbers per search")
 	skipImport := flag.Bool("skip-import", false, "do not import (the database is already loaded)")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the searches to this file")
-	oneNPA := flag.Bool("one-npa", false, "put every number in area code 212 (+1212NXXXXXX) and search 212 plus 0-4 digits")
+	oneNPA := flag.Bool("one-npa", false,
+		"put every number in area code 212 (+1212NXXXXXX) and search 212 plus 0-4 digits")
 	flag.Parse()
 	ctx := context.Background()
 
@@ -56,6 +58,44 @@ func main() {
 	}
 	defer raw.Close()
 	s := &timedStore{Store: raw}
+	b, err := newBench(ctx, s)
+	if err != nil {
+		log.Fatal(err)
+	}
+	if !*skipImport {
+		if err := importNumbers(ctx, b.m, *n, *oneNPA); err != nil {
+			log.Fatal(err)
+		}
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			log.Fatal(err)
+		}
+		pprof.StartCPUProfile(f)
+		defer pprof.StopCPUProfile()
+	}
+	lat, found := b.search(ctx, *searches, *quantity, max(*n/10000, 1), *oneNPA)
+	if len(s.put) == len(lat) {
+		slices.Sort(s.put)
+		fmt.Printf("of which PutSearch (cache write): p50=%v p99=%v max=%v\n",
+			s.put[len(s.put)/2], s.put[len(s.put)*99/100], s.put[len(s.put)-1])
+	}
+	slices.Sort(lat)
+	pct := func(p float64) time.Duration { return latency.Percentile(lat, p) }
+	fmt.Printf("db=%s numbers=%d searches=%d quantity=%d avg_found=%.1f\n",
+		kind(*db), *n, len(lat), *quantity, float64(found)/float64(len(lat)))
+	fmt.Printf("search latency: p50=%v p90=%v p99=%v max=%v\n", pct(0.50), pct(0.90), pct(0.99), lat[len(lat)-1])
+}
+
+// bench is a manager over the local carriers, searching on behalf of an account under a
+// reseller.
+type bench struct {
+	m                 *manager.Manager
+	account, reseller string
+}
+
+func newBench(ctx context.Context, s knm.Store) (*bench, error) {
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	reg := &carriers.Registry{}
 	local.RegisterAll(reg, s)
@@ -70,36 +110,26 @@ func main() {
 		Logger:   logger,
 	})
 	if err != nil {
-		log.Fatal(err)
+		return nil, err
 	}
 	reseller, err := m.CreateAccount(ctx, knm.SystemAccountID, "bench reseller", "", true)
 	if err != nil {
-		log.Fatal(err)
+		return nil, err
 	}
 	account, err := m.CreateAccount(ctx, knm.SystemAccountID, "bench account", reseller.ID, false)
 	if err != nil {
-		log.Fatal(err)
+		return nil, err
 	}
+	return &bench{m: m, account: account.ID, reseller: reseller.ID}, nil
+}
 
-	if !*skipImport {
-		if err := importNumbers(ctx, m, *n, *oneNPA); err != nil {
-			log.Fatal(err)
-		}
-	}
-
-	npas := max(*n/10000, 1)
+// search runs searches of quantity numbers with random prefixes over npas area codes and
+// returns each one's latency and how many numbers they found in all.
+func (b *bench) search(ctx context.Context, searches, quantity, npas int, oneNPA bool) ([]time.Duration, int) {
 	rng := rand.New(rand.NewPCG(1, 2))
-	if *cpuProfile != "" {
-		f, err := os.Create(*cpuProfile)
-		if err != nil {
-			log.Fatal(err)
-		}
-		pprof.StartCPUProfile(f)
-		defer pprof.StopCPUProfile()
-	}
-	lat := make([]time.Duration, 0, *searches)
+	lat := make([]time.Duration, 0, searches)
 	found := 0
-	for i := range *searches {
+	for i := range searches {
 		prefix := fmt.Sprint(201 + rng.IntN(npas))
 		if extra := rng.IntN(5); extra > 0 {
 			prefix += "5555"[:min(extra, 3)]
@@ -107,16 +137,16 @@ func main() {
 				prefix += fmt.Sprint(rng.IntN(10))
 			}
 		}
-		if *oneNPA {
+		if oneNPA {
 			prefix = "212"
 			for range rng.IntN(5) {
 				prefix += fmt.Sprint(rng.IntN(10))
 			}
 		}
-		req := manager.SearchRequest{Country: "US", Prefix: prefix, Quantity: *quantity,
-			AccountID: account.ID, ResellerID: reseller.ID, AuthToken: fmt.Sprint("token-", i)}
+		req := manager.SearchRequest{Country: "US", Prefix: prefix, Quantity: quantity,
+			AccountID: b.account, ResellerID: b.reseller, AuthToken: fmt.Sprint("token-", i)}
 		start := time.Now()
-		res, err := m.Search(ctx, req)
+		res, err := b.m.Search(ctx, req)
 		lat = append(lat, time.Since(start))
 		if err != nil {
 			log.Fatal(err)
@@ -128,14 +158,7 @@ func main() {
 		}
 		found += len(res.Numbers)
 	}
-	if len(s.put) == len(lat) {
-		slices.Sort(s.put)
-		fmt.Printf("of which PutSearch (cache write): p50=%v p99=%v max=%v\n", s.put[len(s.put)/2], s.put[len(s.put)*99/100], s.put[len(s.put)-1])
-	}
-	slices.Sort(lat)
-	pct := func(p float64) time.Duration { return lat[min(len(lat)-1, int(p*float64(len(lat))))] }
-	fmt.Printf("db=%s numbers=%d searches=%d quantity=%d avg_found=%.1f\n", kind(*db), *n, len(lat), *quantity, float64(found)/float64(len(lat)))
-	fmt.Printf("search latency: p50=%v p90=%v p99=%v max=%v\n", pct(0.50), pct(0.90), pct(0.99), lat[len(lat)-1])
+	return lat, found
 }
 
 func kind(db string) string {

@@ -26,12 +26,14 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/knmproject/knm"
+	"github.com/knmproject/knm/bench/internal/latency"
 	"github.com/knmproject/knm/store"
 )
 
 func main() {
 	var (
-		dsn     = flag.String("db", "", "database (sqlite:PATH or postgres:// URL); default: SQLite in a temporary file")
+		dsn = flag.String("db", "",
+			"database (sqlite:PATH or postgres:// URL); default: SQLite in a temporary file")
 		schema  = flag.String("schema", "", "PostgreSQL only: create this schema, run in it, and drop it afterwards")
 		n       = flag.Int("n", 1_000_000, "numbers to import")
 		batch   = flag.Int("batch", 20_000, "numbers per ImportNumbers call")
@@ -130,7 +132,7 @@ func searchNumbers(ctx context.Context, s knm.Store, gen *generator, rng *rand.R
 		rows += len(ns)
 	}
 	slices.Sort(lat)
-	pct := func(p float64) time.Duration { return lat[min(len(lat)-1, int(p*float64(len(lat))))] }
+	pct := func(p float64) time.Duration { return latency.Percentile(lat, p) }
 	fmt.Printf("prefix search: %d queries (state available, one module, 4-7 digit prefix, limit 20), %.1f rows/query\n",
 		queries, float64(rows)/float64(queries))
 	fmt.Printf("  p50 %v  p90 %v  p99 %v  max %v\n", pct(0.50), pct(0.90), pct(0.99), lat[len(lat)-1])
@@ -182,7 +184,8 @@ func (g *generator) number(i int) *knm.Number {
 		n.SetModule("knm_local")
 	case r < 7:
 		n.SetModule("knm_voxbone")
-		n.CarrierData = json.RawMessage(fmt.Sprintf(`{"didId":%d,"didGroupId":%d,"e164":"%s"}`, 100000+i, 4000+i%500, n.Number))
+		n.CarrierData = json.RawMessage(fmt.Sprintf(`{"didId":%d,"didGroupId":%d,"e164":"%s"}`, 100000+i, 4000+i%500,
+			n.Number))
 	case r < 9:
 		n.SetModule("knm_inventory")
 	default:

@@ -102,7 +102,7 @@ func runOnce(latency time.Duration) (*result, error) {
 	if err != nil {
 		return nil, err
 	}
-	opts := knm.SearchOptions{Country: "US", Prefix: "256", Dialcode: "+1", NormalizedPrefix: "+1256", Quantity: 15, QueryID: "bench"}
+	opts := knm.SearchOptions{Country: "US", Prefix: knm.SearchPrefix{Dialcode: "+1", National: "256"}, Quantity: 15, QueryID: "bench"}
 	r := &result{}
 
 	// Warm the connection pool and the database so neither run pays a first dial.

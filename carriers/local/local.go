@@ -92,9 +92,9 @@ func RegisterAll(r *carriers.Registry, s knm.NumberStore) {
 func (c *Carrier) Name() string { return c.name }
 
 // FindNumbers returns up to opts.Limit (else opts.Quantity) stored numbers starting with
-// opts.NormalizedPrefix, ordered by number (see the package doc for what each module finds).
+// opts.Prefix, ordered by number (see the package doc for what each module finds).
 func (c *Carrier) FindNumbers(ctx context.Context, opts knm.SearchOptions) ([]knm.SearchRow, error) {
-	prefix := strings.TrimSuffix(opts.NormalizedPrefix, "*")
+	prefix := opts.Prefix.E164()
 	if opts.AccountID == "" || !strings.HasPrefix(prefix, "+") {
 		return nil, nil
 	}

@@ -47,8 +47,10 @@ func TestInfo(t *testing.T) {
 		if !ok {
 			t.Fatalf("%s not registered", tt.module)
 		}
-		if c.Info().MaximalPrefixLength != tt.prefix || c.IsLocal() != tt.isLocal || c.IsNumberBillable(nil) != tt.billed {
-			t.Errorf("%s: prefix %d local %v billable %v", tt.module, c.Info().MaximalPrefixLength, c.IsLocal(), c.IsNumberBillable(nil))
+		if c.Info().MaximalPrefixLength != tt.prefix || c.IsLocal() != tt.isLocal ||
+			c.IsNumberBillable(nil) != tt.billed {
+			t.Errorf("%s: prefix %d local %v billable %v", tt.module, c.Info().MaximalPrefixLength, c.IsLocal(),
+				c.IsNumberBillable(nil))
 		}
 	}
 }
@@ -76,7 +78,8 @@ func TestFindNumbers(t *testing.T) {
 	put("+18005550008", knm.StateAvailable, "knm_managed", "", string(local.ManagedCarrierData(accT)))
 	put("+18005550009", knm.StateInService, "knm_managed", accS, string(local.ManagedCarrierData(accS)))
 
-	opts := knm.SearchOptions{NormalizedPrefix: "+1800", Quantity: 10, AccountID: accS, ResellerID: accR}
+	us := func(national string) knm.SearchPrefix { return knm.SearchPrefix{Dialcode: "+1", National: national} }
+	opts := knm.SearchOptions{Prefix: us("800"), Quantity: 10, AccountID: accS, ResellerID: accR}
 	for _, tt := range []struct {
 		c    *local.Carrier
 		opts knm.SearchOptions
@@ -84,16 +87,20 @@ func TestFindNumbers(t *testing.T) {
 	}{
 		{local.NewLocal(s), opts, []string{"+18005550001"}},
 		{local.NewInventory(s), opts, []string{"+18005550002", "+18005550003"}},
-		{local.NewInventory(s), knm.SearchOptions{NormalizedPrefix: "+180*", Quantity: 10, AccountID: accS}, []string{"+18005550002", "+18005550003", "+18015550004"}},
-		{local.NewInventory(s), knm.SearchOptions{NormalizedPrefix: "+1800", Quantity: 1, AccountID: accS}, []string{"+18005550002"}},
-		{local.NewInventory(s), knm.SearchOptions{NormalizedPrefix: "+1800", Quantity: 10}, nil},                 // no account
-		{local.NewInventory(s), knm.SearchOptions{NormalizedPrefix: "1800", Quantity: 10, AccountID: accS}, nil}, // no "+"
+		{local.NewInventory(s), knm.SearchOptions{Prefix: us("80*"), Quantity: 10, AccountID: accS},
+			[]string{"+18005550002", "+18005550003", "+18015550004"}},
+		{local.NewInventory(s), knm.SearchOptions{Prefix: us("800"), Quantity: 1, AccountID: accS}, []string{"+18005550002"}},
+		{local.NewInventory(s), knm.SearchOptions{Prefix: us("800"), Quantity: 10}, nil}, // no account
+		// No "+": nothing, as in Kazoo.
+		{local.NewInventory(s), knm.SearchOptions{Prefix: knm.SearchPrefix{National: "1800"}, Quantity: 10,
+			AccountID: accS}, nil},
 		{local.NewReserved(s), opts, []string{"+18005550005"}},
 		{local.NewReservedReseller(s), opts, []string{"+18005550006"}},
-		{local.NewReservedReseller(s), knm.SearchOptions{NormalizedPrefix: "+1800", Quantity: 10, AccountID: accS}, nil},
+		{local.NewReservedReseller(s), knm.SearchOptions{Prefix: us("800"), Quantity: 10, AccountID: accS}, nil},
 		// S has no pool of its own, so its reseller's pool is searched.
 		{local.NewManaged(s), opts, []string{"+18005550007"}},
-		{local.NewManaged(s), knm.SearchOptions{NormalizedPrefix: "+1800", Quantity: 10, AccountID: accT, ResellerID: accR}, []string{"+18005550008"}},
+		{local.NewManaged(s), knm.SearchOptions{Prefix: us("800"), Quantity: 10, AccountID: accT, ResellerID: accR},
+			[]string{"+18005550008"}},
 	} {
 		rows, err := tt.c.FindNumbers(ctx, tt.opts)
 		if err != nil {

@@ -43,7 +43,8 @@ func ManagedCarrierData(account string) json.RawMessage {
 	return b
 }
 
-func (c *Carrier) findManaged(ctx context.Context, opts knm.SearchOptions, prefix string, limit int) ([]knm.SearchRow, error) {
+func (c *Carrier) findManaged(ctx context.Context, opts knm.SearchOptions, prefix string,
+	limit int) ([]knm.SearchRow, error) {
 	found, err := c.scanManaged(ctx, opts.AccountID, prefix, limit)
 	if err != nil || len(found) > 0 || opts.ResellerID == "" || opts.ResellerID == opts.AccountID {
 		return rows(found, ""), err
@@ -55,7 +56,8 @@ func (c *Carrier) findManaged(ctx context.Context, opts knm.SearchOptions, prefi
 // scanManaged returns up to limit pool numbers of account under prefix.
 func (c *Carrier) scanManaged(ctx context.Context, account, prefix string, limit int) ([]*knm.Number, error) {
 	var out []*knm.Number
-	f := knm.NumberFilter{Module: ModuleManaged, States: []knm.State{knm.StateAvailable}, Prefix: prefix, Limit: managedScanBatch}
+	f := knm.NumberFilter{Module: ModuleManaged, States: []knm.State{knm.StateAvailable}, Prefix: prefix,
+		Limit: managedScanBatch}
 	for scanned := 0; scanned < managedScanMax; {
 		batch, err := c.store.FindNumbers(ctx, f)
 		if err != nil {

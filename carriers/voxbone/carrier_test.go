@@ -313,8 +313,8 @@ func TestNoPurchase(t *testing.T) {
 		t.Fatalf("buying search: %d rows, %v", len(rows), err)
 	}
 	f.e.ResetRequests()
-	rows, err := f.c.FindNumbers(ctx, knm.SearchOptions{Country: "US", Prefix: "256", Dialcode: "+1",
-		NormalizedPrefix: "+1256", Quantity: 5, NoPurchase: true})
+	rows, err := f.c.FindNumbers(ctx, knm.SearchOptions{Country: "US",
+		Prefix: knm.SearchPrefix{Dialcode: "+1", National: "256"}, Quantity: 5, NoPurchase: true})
 	if err != nil || len(rows) != 2 {
 		t.Fatalf("anonymous search: %d rows (want the 2 in the pool), %v", len(rows), err)
 	}

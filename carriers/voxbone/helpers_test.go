@@ -220,8 +220,8 @@ func newFixture(t testing.TB, store knm.Store, cfg emulator.Config) *fixture {
 
 // search256 runs the acceptance search: prefix 256, country US.
 func search256(ctx context.Context, c *Carrier, qty int) ([]knm.SearchRow, error) {
-	return c.FindNumbers(ctx, knm.SearchOptions{Country: "US", Prefix: "256", Dialcode: "+1",
-		NormalizedPrefix: "+1256", Quantity: qty, QueryID: "US-256-test"})
+	return c.FindNumbers(ctx, knm.SearchOptions{Country: "US",
+		Prefix: knm.SearchPrefix{Dialcode: "+1", National: "256"}, Quantity: qty, QueryID: "US-256-test"})
 }
 
 // checkInvariants asserts that knm's knm_voxbone numbers are exactly the emulator's DIDs,

@@ -216,8 +216,8 @@ func TestRateBudget(t *testing.T) {
 	errs := make([]error, 30)
 	for i := range 30 {
 		wg.Go(func() {
-			rows, err := c.FindNumbers(ctx, knm.SearchOptions{Country: "US", Prefix: "256", Dialcode: "+1",
-				NormalizedPrefix: "+1256", Quantity: 2, QueryID: "q"})
+			rows, err := c.FindNumbers(ctx, knm.SearchOptions{Country: "US",
+				Prefix: knm.SearchPrefix{Dialcode: "+1", National: "256"}, Quantity: 2, QueryID: "q"})
 			got[i], errs[i] = len(rows), err
 		})
 	}

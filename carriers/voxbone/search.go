@@ -57,7 +57,7 @@ func CountryA3(country string) (string, error) {
 }
 
 // FindNumbers offers up to opts.Quantity knm_voxbone numbers starting with
-// opts.NormalizedPrefix:
+// opts.Prefix:
 //  1. the pool first: numbers already bought, available and unassigned;
 //  2. in search_mode "order", unless opts.NoPurchase (anonymous searches), the shortfall is bought (at most max_order_quantity, within
 //     max_order_cost and the balance, never beyond a group's stock) and stored available.
@@ -68,7 +68,7 @@ func CountryA3(country string) (string, error) {
 func (c *Carrier) FindNumbers(ctx context.Context, opts knm.SearchOptions) ([]knm.SearchRow, error) {
 	start := time.Now()
 	want := max(opts.Quantity, 1)
-	pool, err := c.pool(ctx, strings.TrimSuffix(opts.NormalizedPrefix, "*"), want)
+	pool, err := c.pool(ctx, opts.Prefix.E164(), want)
 	if err != nil {
 		return nil, err
 	}
@@ -97,7 +97,8 @@ func (c *Carrier) FindNumbers(ctx context.Context, opts knm.SearchOptions) ([]kn
 			c.s.MaxOrderQuantity, short)
 		short = c.s.MaxOrderQuantity
 	}
-	q := groupQuery{CountryA3: a3, DIDType: DIDType(opts.Dialcode, opts.Prefix), AreaCode: opts.Prefix}
+	q := groupQuery{CountryA3: a3, DIDType: DIDType(opts.Prefix.Dialcode, opts.Prefix.National),
+		AreaCode: opts.Prefix.National}
 	bought, err := c.buy(ctx, buyRequest{Query: q, Want: short, QueryID: opts.QueryID, Description: opts.QueryID})
 	rows = append(rows, bought...)
 	return rows, errors.Join(err, capErr)

@@ -48,8 +48,10 @@ func (a *app) accountsCommand() *cobra.Command {
 	}
 	create.Flags().StringVar(&parent, "parent", "", "parent account id")
 	create.Flags().BoolVar(&reseller, "reseller", false, "make the account a reseller")
-	create.Flags().BoolVar(&superduper, "superduper-admin", false, "make the account a superduper admin (bypasses ownership checks)")
-	create.Flags().BoolVar(&allowAdditions, "allow-number-additions", false, "let the account create numbers (pvt_wnm_allow_additions)")
+	create.Flags().BoolVar(&superduper, "superduper-admin", false,
+		"make the account a superduper admin (bypasses ownership checks)")
+	create.Flags().BoolVar(&allowAdditions, "allow-number-additions", false,
+		"let the account create numbers (pvt_wnm_allow_additions)")
 	cmd.AddCommand(create, &cobra.Command{
 		Use:   "list",
 		Short: "List accounts",
@@ -73,7 +75,8 @@ func (a *app) accountsCommand() *cobra.Command {
 			w := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(w, "ID\tNAME\tPARENT\tRESELLER\tADMIN")
 			for _, ac := range accts {
-				fmt.Fprintf(w, "%s\t%s\t%s\t%v\t%v\n", ac.ID, ac.Name, dash(ac.ParentID), ac.Reseller, ac.SuperduperAdmin)
+				fmt.Fprintf(w, "%s\t%s\t%s\t%v\t%v\n", ac.ID, ac.Name, dash(ac.ParentID), ac.Reseller,
+					ac.SuperduperAdmin)
 			}
 			return w.Flush()
 		},

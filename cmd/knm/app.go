@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -14,8 +13,8 @@ import (
 
 	"github.com/knmproject/knm"
 	"github.com/knmproject/knm/carriers"
-	"github.com/knmproject/knm/httpapi"
 	"github.com/knmproject/knm/manager"
+	"github.com/knmproject/knm/metrics"
 )
 
 // app holds the global flags and the lazily opened dependencies shared by every command.
@@ -34,12 +33,13 @@ type app struct {
 	logger   *slog.Logger
 
 	vox        *voxboneHolder // knm_voxbone, following number_manager.voxbone
-	metricsReg *httpapi.Metrics
+	metricsReg *metrics.Metrics
 }
 
 // run executes the command line args and returns the process exit code. Tests call it
 // directly, so it never calls os.Exit and writes only to the given streams.
-func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer,
+	getenv func(string) string) int {
 	a := &app{stdin: stdin, stdout: stdout, stderr: stderr, getenv: getenv}
 	root := a.rootCommand()
 	root.SetArgs(args)
@@ -107,16 +107,29 @@ func (a *app) rootCommand() *cobra.Command {
 		},
 	}
 	pf := root.PersistentFlags()
-	pf.StringVar(&a.db, "db", a.envOr("KNM_DB", "sqlite:knm.db"), "database: sqlite:PATH or a postgres:// URL (env KNM_DB)")
-	pf.StringVar(&a.node, "node", a.envOr("KNM_NODE", host), "node name for node sections of system_config documents (env KNM_NODE)")
-	pf.StringVar(&a.zone, "zone", a.envOr("KNM_ZONE", ""), "zone name for zone sections of system_config documents (env KNM_ZONE)")
-	pf.StringVar(&a.redis, "redis", a.envOr("KNM_REDIS_URL", ""), "Redis URL; when set the Voxbone rate budget is shared through it (env KNM_REDIS_URL)")
+	pf.StringVar(&a.db, "db", a.envOr("KNM_DB", "sqlite:knm.db"),
+		"database: sqlite:PATH or a postgres:// URL (env KNM_DB)")
+	pf.StringVar(&a.node, "node", a.envOr("KNM_NODE", host),
+		"node name for node sections of system_config documents (env KNM_NODE)")
+	pf.StringVar(&a.zone, "zone", a.envOr("KNM_ZONE", ""),
+		"zone name for zone sections of system_config documents (env KNM_ZONE)")
+	pf.StringVar(&a.redis, "redis", a.envOr("KNM_REDIS_URL", ""),
+		"Redis URL; when set the Voxbone rate budget is shared through it (env KNM_REDIS_URL)")
 	pf.BoolVar(&a.jsonOut, "json", false, "print machine-readable JSON")
 	pf.BoolVarP(&a.verbose, "verbose", "v", false, "log debug details to stderr")
 	root.AddCommand(needsSubcommand(a.configCommand()), needsSubcommand(a.accountsCommand()),
 		needsSubcommand(a.numbersCommand()), a.searchCommand(), needsSubcommand(a.voxboneCommand()),
 		a.serveCommand(), a.demoCommand())
 	return root
+}
+
+// metrics returns the process's Prometheus metrics, shared by the API and the Voxbone
+// client, limiter and carrier.
+func (a *app) metrics() *metrics.Metrics {
+	if a.metricsReg == nil {
+		a.metricsReg = metrics.New(nil)
+	}
+	return a.metricsReg
 }
 
 // openStore opens the database named by --db once per process.
@@ -153,5 +166,3 @@ func (a *app) printJSON(v any) error {
 func usageError(format string, args ...any) error {
 	return knm.Errorf(knm.ErrInvalid, format, args...)
 }
-
-var errSilent = errors.New("")

@@ -18,8 +18,9 @@ import (
 func (a *app) demoCommand() *cobra.Command {
 	var keep bool
 	cmd := &cobra.Command{
-		Use:   "demo",
-		Short: "Serve knm on a temporary SQLite database with the built-in Voxbone emulator; prints the URL, the master key and curl lines",
+		Use: "demo",
+		Short: "Serve knm on a temporary SQLite database with the built-in Voxbone emulator; prints the URL, the " +
+			"master key and curl lines",
 		Long: `Serve knm with the built-in Voxbone emulator configured as its Voxbone, and print the
 URL, the master API key and ready-to-paste curl lines.
 
@@ -31,7 +32,8 @@ scratch one).`,
 			return a.demo(cmd.Context(), keep, cmd.Flag("db").Changed)
 		},
 	}
-	cmd.Flags().StringVar(&a.listen, "listen", a.envOr("KNM_LISTEN", "127.0.0.1:8000"), "address of the HTTP API (env KNM_LISTEN)")
+	cmd.Flags().StringVar(&a.listen, "listen", a.envOr("KNM_LISTEN", "127.0.0.1:8000"),
+		"address of the HTTP API (env KNM_LISTEN)")
 	cmd.Flags().BoolVar(&keep, "keep", false, "keep the temporary database when the demo ends")
 	return cmd
 }
@@ -99,9 +101,11 @@ master account: %[3]s
 master API key: %[2]s
 
 # 1. get a token
-TOKEN=$(curl -s -X PUT %[1]s/v2/api_auth -d '{"data":{"api_key":"%[2]s"}}' | sed -n 's/.*"auth_token":"\([^"]*\)".*/\1/p')
+TOKEN=$(curl -s -X PUT %[1]s/v2/api_auth -d '{"data":{"api_key":"%[2]s"}}' `+
+		`| sed -n 's/.*"auth_token":"\([^"]*\)".*/\1/p')
 # 2. search (buys from the Voxbone emulator what the pool lacks) and keep the first number
-N=$(curl -s -H "X-Auth-Token: $TOKEN" '%[1]s/v2/accounts/%[3]s/phone_numbers?prefix=256&quantity=3&country=US' | grep -o '+1256[0-9]*' | head -1); echo $N
+N=$(curl -s -H "X-Auth-Token: $TOKEN" '%[1]s/v2/accounts/%[3]s/phone_numbers?prefix=256&quantity=3&country=US' `+
+		`| grep -o '+1256[0-9]*' | head -1); echo $N
 # 3. activate it
 curl -s -X PUT -H "X-Auth-Token: $TOKEN" %[1]s/v2/accounts/%[3]s/phone_numbers/$N/activate
 # 4. release it

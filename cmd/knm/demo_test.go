@@ -1,8 +1,6 @@
 package main
 
 import (
-	"encoding/json"
-	"net/url"
 	"strings"
 	"testing"
 )
@@ -30,14 +28,7 @@ func TestDemo(t *testing.T) {
 	if code != 201 {
 		t.Fatalf("api_auth: %d", code)
 	}
-	base := d.url + "/v2/accounts/" + account + "/phone_numbers"
-	code, env = call(t, "GET", base+"?prefix=256&quantity=3&country=US", tok, "")
-	var found []struct{ Number, State string }
-	json.Unmarshal(env["data"], &found)
-	if code != 200 || len(found) != 3 {
-		t.Fatalf("demo search: %d %s %s", code, env["data"], env["carriers"])
-	}
-	num := base + "/" + url.PathEscape(found[0].Number)
+	num := firstFound(t, d.url+"/v2/accounts/"+account+"/phone_numbers", tok, "prefix=256&quantity=3&country=US", 3)
 	if code, env = call(t, "PUT", num+"/activate", tok, ""); code != 200 || field(env, "data", "state") != "in_service" {
 		t.Fatalf("activate: %d %s", code, env["data"])
 	}

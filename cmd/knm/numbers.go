@@ -18,15 +18,27 @@ import (
 
 func (a *app) numbersCommand() *cobra.Command {
 	cmd := &cobra.Command{Use: "numbers", Short: "List, show, create, move, release, delete and import numbers"}
+	cmd.AddCommand(a.numbersListCommand(),
+		a.numberCommand("show NUMBER", "Show one number as a Kazoo phone_number document",
+			func(ctx context.Context, m *manager.Manager, num string) (*knm.Number, error) {
+				return m.Get(ctx, cliAuth, num)
+			}),
+		a.numbersCreateCommand(),
+		a.numbersMoveCommand("activate",
+			"Put a number in service for an account (buys a discovery number at its carrier)", knm.StateInService),
+		a.numbersMoveCommand("reserve", "Reserve a number for an account", knm.StateReserved),
+		a.numbersReleaseCommand(), a.numbersDeleteCommand(), a.numbersImportCommand())
+	return cmd
+}
 
-	var account, state, prefix string
-	var limit, offset int
+func (a *app) numbersListCommand() *cobra.Command {
+	var account, state string
+	var f manager.ListFilter
 	list := &cobra.Command{
 		Use:   "list",
 		Short: "List numbers (all, or one account's), ordered by number",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			f := manager.ListFilter{Prefix: prefix, Limit: limit, Offset: offset}
 			if state != "" {
 				st, err := knm.ParseState(state)
 				if err != nil {
@@ -34,7 +46,7 @@ func (a *app) numbersCommand() *cobra.Command {
 				}
 				f.States = []knm.State{st}
 			}
-			if limit < 0 || offset < 0 {
+			if f.Limit < 0 || f.Offset < 0 {
 				return usageError("--limit and --offset must not be negative")
 			}
 			if account != "" && !knm.ValidAccountID(account) {
@@ -48,83 +60,86 @@ func (a *app) numbersCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if a.jsonOut {
-				return a.printJSON(map[string]any{"numbers": numbersJSON(ns), "total": total})
-			}
-			w := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(w, "NUMBER\tSTATE\tMODULE\tASSIGNED_TO")
-			for _, n := range ns {
-				fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", n.Number, n.State, n.ModuleName, dash(n.AssignedTo))
-			}
-			w.Flush()
-			fmt.Fprintf(a.stdout, "%d of %d number(s)\n", len(ns), total)
-			return nil
+			return a.printNumbers(ns, total)
 		},
 	}
 	list.Flags().StringVar(&account, "account", "", "only numbers assigned to this account")
 	list.Flags().StringVar(&state, "state", "", "only numbers in this state")
-	list.Flags().StringVar(&prefix, "prefix", "", "only numbers starting with this E.164 prefix, e.g. +1415")
-	list.Flags().IntVar(&limit, "limit", 100, "most numbers to show (0 = all)")
-	list.Flags().IntVar(&offset, "offset", 0, "numbers to skip")
-	cmd.AddCommand(list)
+	list.Flags().StringVar(&f.Prefix, "prefix", "", "only numbers starting with this E.164 prefix, e.g. +1415")
+	list.Flags().IntVar(&f.Limit, "limit", 100, "most numbers to show (0 = all)")
+	list.Flags().IntVar(&f.Offset, "offset", 0, "numbers to skip")
+	return list
+}
 
-	cmd.AddCommand(a.numberCommand("show NUMBER", "Show one number as a Kazoo phone_number document",
-		func(ctx context.Context, m *manager.Manager, num string) (*knm.Number, error) {
-			return m.Get(ctx, cliAuth, num)
-		}))
+// printNumbers prints a page of numbers as a table, or as Kazoo documents with --json.
+func (a *app) printNumbers(ns []*knm.Number, total int) error {
+	if a.jsonOut {
+		return a.printJSON(map[string]any{"numbers": numbersJSON(ns), "total": total})
+	}
+	w := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "NUMBER\tSTATE\tMODULE\tASSIGNED_TO")
+	for _, n := range ns {
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", n.Number, n.State, n.ModuleName, dash(n.AssignedTo))
+	}
+	w.Flush()
+	fmt.Fprintf(a.stdout, "%d of %d number(s)\n", len(ns), total)
+	return nil
+}
 
-	var createState, createAccount, createModule string
+func (a *app) numbersCreateCommand() *cobra.Command {
+	var state, account, module string
 	create := a.numberCommand("create NUMBER", "Create a number (default state in_service, as Kazoo)",
 		func(ctx context.Context, m *manager.Manager, num string) (*knm.Number, error) {
-			o := manager.CreateOptions{AssignTo: createAccount, ModuleName: createModule}
-			if createState != "" {
-				st, err := knm.ParseState(createState)
+			o := manager.CreateOptions{AssignTo: account, ModuleName: module}
+			if state != "" {
+				st, err := knm.ParseState(state)
 				if err != nil {
 					return nil, err
 				}
 				o.State = st
 			}
-			if createAccount == "" && o.State != knm.StateAvailable && o.State != knm.StateAging {
-				return nil, usageError("create needs --account ID for a number in state %s (or --state available for the pool)",
-					cmp.Or(o.State, knm.StateInService))
+			if account == "" && o.State != knm.StateAvailable && o.State != knm.StateAging {
+				return nil, usageError("create needs --account ID for a number in state %s "+
+					"(or --state available for the pool)", cmp.Or(o.State, knm.StateInService))
 			}
 			return m.Create(ctx, cliAuth, num, o)
 		})
-	create.Flags().StringVar(&createState, "state", "", "state to create the number in")
-	create.Flags().StringVar(&createAccount, "account", "", "account to assign the number to")
-	create.Flags().StringVar(&createModule, "module", "", "carrier module (default available_module_name)")
-	cmd.AddCommand(create)
+	create.Flags().StringVar(&state, "state", "", "state to create the number in")
+	create.Flags().StringVar(&account, "account", "", "account to assign the number to")
+	create.Flags().StringVar(&module, "module", "", "carrier module (default available_module_name)")
+	return create
+}
 
-	for _, mv := range []struct {
-		use, short string
-		to         knm.State
-	}{
-		{"activate", "Put a number in service for an account (buys a discovery number at its carrier)", knm.StateInService},
-		{"reserve", "Reserve a number for an account", knm.StateReserved},
-	} {
-		var acct string
-		c := a.numberCommand(mv.use+" NUMBER --account ID", mv.short,
-			func(ctx context.Context, m *manager.Manager, num string) (*knm.Number, error) {
-				if acct == "" {
-					return nil, usageError("%s needs --account ID", mv.use)
-				}
-				return m.Move(ctx, cliAuth, num, acct, mv.to)
-			})
-		c.Flags().StringVar(&acct, "account", "", "the account (required)")
-		cmd.AddCommand(c)
-	}
+// numbersMoveCommand moves a number into an account, in state to.
+func (a *app) numbersMoveCommand(use, short string, to knm.State) *cobra.Command {
+	var account string
+	c := a.numberCommand(use+" NUMBER --account ID", short,
+		func(ctx context.Context, m *manager.Manager, num string) (*knm.Number, error) {
+			if account == "" {
+				return nil, usageError("%s needs --account ID", use)
+			}
+			return m.Move(ctx, cliAuth, num, account, to)
+		})
+	c.Flags().StringVar(&account, "account", "", "the account (required)")
+	return c
+}
 
-	cmd.AddCommand(a.numberCommand("release NUMBER",
+func (a *app) numbersReleaseCommand() *cobra.Command {
+	return a.numberCommand("release NUMBER",
 		"Release a number (back to its reserver or the pool; disconnected at its carrier once unowned)",
 		func(ctx context.Context, m *manager.Manager, num string) (*knm.Number, error) {
 			n, err := m.Release(ctx, cliAuth, num)
 			if err == nil && n == nil {
-				// Deleted (a local number, or one its carrier took back): there is no
-				// document left to show; say so as Kazoo's crossbar does, state "deleted".
+				// Deleted (a local number, or one its carrier took back): no document is
+				// left to show, so say so as Kazoo's crossbar does, with state "deleted".
 				return nil, a.printJSON(map[string]string{"_id": m.Normalize(num), "pvt_state": string(knm.StateDeleted)})
 			}
 			return n, err
-		}), &cobra.Command{
+		})
+}
+
+func (a *app) numbersDeleteCommand() *cobra.Command {
+	return &cobra.Command{
 		Use:   "delete NUMBER",
 		Short: "Delete a number from the database (hard delete; no carrier call)",
 		Args:  cobra.ExactArgs(1),
@@ -142,17 +157,16 @@ func (a *app) numbersCommand() *cobra.Command {
 			fmt.Fprintln(a.stdout, "deleted", args[0])
 			return nil
 		},
-	})
-	cmd.AddCommand(a.importCommand())
-	return cmd
+	}
 }
 
-func (a *app) importCommand() *cobra.Command {
-	var module, state, assignTo string
-	var batch int
+func (a *app) numbersImportCommand() *cobra.Command {
+	var o manager.ImportOptions
+	var state string
 	c := &cobra.Command{
-		Use:   "import FILE.csv | FILE.json",
-		Short: "Bulk import numbers into knm_inventory from CSV, or Kazoo phone_number documents from JSON; safe to run twice",
+		Use: "import FILE.csv | FILE.json",
+		Short: "Bulk import numbers into knm_inventory from CSV, or Kazoo phone_number documents from JSON; " +
+			"safe to run twice",
 		Long: `Bulk import numbers; numbers already stored are skipped, so an import can run twice.
 
 FILE.csv has a header row with a "number" (or "e164") column and optional "state",
@@ -163,12 +177,6 @@ documents, one document, or an _all_docs?include_docs=true reply. Their _id, pvt
 Gregorian timestamps and public fields are kept as they are.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			f, err := os.Open(args[0])
-			if err != nil {
-				return fmt.Errorf("numbers import: %w", err)
-			}
-			defer f.Close()
-			o := manager.ImportOptions{Module: module, AssignTo: assignTo, BatchSize: batch}
 			if state != "" {
 				st, err := knm.ParseState(state)
 				if err != nil {
@@ -176,58 +184,81 @@ Gregorian timestamps and public fields are kept as they are.`,
 				}
 				o.State = st
 			}
-			m, err := a.manager(cmd.Context())
-			if err != nil {
-				return err
-			}
-			var bar *progressbar.ProgressBar
-			progress := func(done, total int) {
-				if a.jsonOut {
-					return
-				}
-				if bar == nil {
-					bar = progressbar.NewOptions(total, progressbar.OptionSetWriter(a.stderr),
-						progressbar.OptionSetDescription("importing"), progressbar.OptionShowCount(),
-						progressbar.OptionShowIts(), progressbar.OptionSetItsString("rows"),
-						progressbar.OptionThrottle(200_000_000), progressbar.OptionClearOnFinish())
-				}
-				bar.Set(done)
-			}
-			var rep *manager.ImportReport
-			if strings.HasSuffix(strings.ToLower(args[0]), ".json") {
-				rep, err = importKazooDocs(cmd.Context(), a.store, f, progress)
-			} else {
-				rep, err = m.Import(cmd.Context(), f, o, progress)
-			}
-			if bar != nil {
-				bar.Finish()
-			}
-			if err != nil {
-				return err
-			}
-			if a.jsonOut {
-				return a.printJSON(rep)
-			}
-			fmt.Fprintf(a.stdout, "%d %s: %d imported, %d already present, %d rejected\n", rep.Rows, rowWord(args[0]), rep.Imported, rep.Skipped, rep.Rejected)
-			for _, r := range rep.Rejections {
-				fmt.Fprintf(a.stdout, "  %s %d %s: %s\n", itemWord(args[0]), r.Line, r.Number, r.Reason)
-			}
-			if rep.Rejected > len(rep.Rejections) {
-				fmt.Fprintf(a.stdout, "  … and %d more rejected row(s)\n", rep.Rejected-len(rep.Rejections))
-			}
-			return nil
+			return a.importNumbers(cmd.Context(), args[0], o)
 		},
 	}
-	c.Flags().StringVar(&module, "module", "", "carrier module of rows without one (default knm_inventory)")
+	c.Flags().StringVar(&o.Module, "module", "", "carrier module of rows without one (default knm_inventory)")
 	c.Flags().StringVar(&state, "state", "", "state of rows without one (default available)")
-	c.Flags().StringVar(&assignTo, "account", "", "owner of rows without one")
-	c.Flags().IntVar(&batch, "batch", 0, "numbers per transaction (default 1000)")
+	c.Flags().StringVar(&o.AssignTo, "account", "", "owner of rows without one")
+	c.Flags().IntVar(&o.BatchSize, "batch", 0, "numbers per transaction (default 1000)")
 	return c
+}
+
+// importNumbers imports a CSV file, or Kazoo documents from a .json file, with a progress
+// bar on stderr, and prints the report.
+func (a *app) importNumbers(ctx context.Context, file string, o manager.ImportOptions) error {
+	f, err := os.Open(file)
+	if err != nil {
+		return fmt.Errorf("numbers import: %w", err)
+	}
+	defer f.Close()
+	m, err := a.manager(ctx)
+	if err != nil {
+		return err
+	}
+	var bar *progressbar.ProgressBar
+	progress := func(done, total int) {
+		if a.jsonOut {
+			return
+		}
+		if bar == nil {
+			bar = progressbar.NewOptions(total, progressbar.OptionSetWriter(a.stderr),
+				progressbar.OptionSetDescription("importing"), progressbar.OptionShowCount(),
+				progressbar.OptionShowIts(), progressbar.OptionSetItsString("rows"),
+				progressbar.OptionThrottle(200_000_000), progressbar.OptionClearOnFinish())
+		}
+		bar.Set(done)
+	}
+	var rep *manager.ImportReport
+	kazoo := strings.HasSuffix(strings.ToLower(file), ".json")
+	if kazoo {
+		rep, err = m.ImportKazoo(ctx, f, progress)
+	} else {
+		rep, err = m.Import(ctx, f, o, progress)
+	}
+	if bar != nil {
+		bar.Finish()
+	}
+	if err != nil {
+		return err
+	}
+	return a.printImport(rep, kazoo)
+}
+
+// printImport prints an import's report; CSV rows have lines, JSON documents positions.
+func (a *app) printImport(rep *manager.ImportReport, kazoo bool) error {
+	if a.jsonOut {
+		return a.printJSON(rep)
+	}
+	rows, item := "row(s)", "line"
+	if kazoo {
+		rows, item = "document(s)", "document"
+	}
+	fmt.Fprintf(a.stdout, "%d %s: %d imported, %d already present, %d rejected\n", rep.Rows, rows, rep.Imported,
+		rep.Skipped, rep.Rejected)
+	for _, r := range rep.Rejections {
+		fmt.Fprintf(a.stdout, "  %s %d %s: %s\n", item, r.Line, r.Number, r.Reason)
+	}
+	if rep.Rejected > len(rep.Rejections) {
+		fmt.Fprintf(a.stdout, "  … and %d more rejected row(s)\n", rep.Rejected-len(rep.Rejections))
+	}
+	return nil
 }
 
 // numberCommand is a command on one NUMBER argument whose result is the number as
 // stored afterwards, printed as a Kazoo document.
-func (a *app) numberCommand(use, short string, run func(ctx context.Context, m *manager.Manager, number string) (*knm.Number, error)) *cobra.Command {
+func (a *app) numberCommand(use, short string,
+	run func(ctx context.Context, m *manager.Manager, number string) (*knm.Number, error)) *cobra.Command {
 	return &cobra.Command{
 		Use:   use,
 		Short: short,
@@ -264,21 +295,4 @@ func numbersJSON(ns []*knm.Number) []json.RawMessage {
 		}
 	}
 	return out
-}
-
-// rowWord names the unit of an import file in reports: CSV rows have lines, JSON
-// documents have positions.
-func rowWord(file string) string {
-	if strings.HasSuffix(strings.ToLower(file), ".json") {
-		return "document(s)"
-	}
-	return "row(s)"
-}
-
-// itemWord names where a rejected item sits: a CSV line or a JSON document's position.
-func itemWord(file string) string {
-	if strings.HasSuffix(strings.ToLower(file), ".json") {
-		return "document"
-	}
-	return "line"
 }

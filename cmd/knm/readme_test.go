@@ -71,7 +71,8 @@ func runReadmeTour(t *testing.T, args ...string) {
 		t.Fatalf("README tour failed: %v\n%s", err, out)
 	}
 	text := string(out)
-	for _, want := range []string{`"carriers":[`, `"module":"knm_voxbone","status":"ok","count":3`, "in_service\n", "ACME\n", `"cascade_quantity":1`, "deleted\n", "tour complete"} {
+	for _, want := range []string{`"carriers":[`, `"module":"knm_voxbone","status":"ok","count":3`, "in_service\n",
+		"ACME\n", `"cascade_quantity":1`, "deleted\n", "tour complete"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("tour output lacks %q:\n%s", want, text)
 		}

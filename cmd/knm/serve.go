@@ -34,7 +34,8 @@ func (a *app) serveCommand() *cobra.Command {
 			return a.serve(cmd.Context(), serveOptions{masterKey: a.getenv("KNM_MASTER_API_KEY")})
 		},
 	}
-	cmd.Flags().StringVar(&a.listen, "listen", a.envOr("KNM_LISTEN", "127.0.0.1:8000"), "address of the HTTP API (env KNM_LISTEN)")
+	cmd.Flags().StringVar(&a.listen, "listen", a.envOr("KNM_LISTEN", "127.0.0.1:8000"),
+		"address of the HTTP API (env KNM_LISTEN)")
 	return cmd
 }
 
@@ -68,7 +69,8 @@ func (a *app) serve(ctx context.Context, o serveOptions) error {
 		return err
 	}
 	if master.GeneratedKey != "" {
-		fmt.Fprintf(a.stdout, "master account %s\nmaster API key (shown once, keep it safe): %s\n", master.ID, master.GeneratedKey)
+		fmt.Fprintf(a.stdout, "master account %s\nmaster API key (shown once, keep it safe): %s\n", master.ID,
+			master.GeneratedKey)
 	}
 	mgr, err := a.manager(ctx)
 	if err != nil {
@@ -100,7 +102,7 @@ func (a *app) serve(ctx context.Context, o serveOptions) error {
 	hs.BaseContext = func(net.Listener) context.Context { return context.WithoutCancel(ctx) }
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
-	go a.recoverLoop(ctx, logger)
+	go a.recoverLoop(ctx, logger, recoverEvery)
 	select {
 	case err := <-errc:
 		return fmt.Errorf("serve: %w", err)
@@ -116,50 +118,49 @@ func (a *app) serve(ctx context.Context, o serveOptions) error {
 	return err
 }
 
-// recoverOnce settles unfinished carrier operations (the manager's journal and Voxbone
-// orders), as at start-up after a crash. Failures are logged, not fatal: the API is still
-// useful, and the next run tries again.
+// recoverOnce settles what a stopped process left unfinished, as at start-up after a crash:
+// the manager's journal, then every carrier module that can (knm.Recoverer). Failures are
+// logged, not fatal: the API is still useful, and the next pass tries again.
 func (a *app) recoverOnce(ctx context.Context, logger *slog.Logger) {
+	// Not age 0: during a rolling restart, work younger than this may still be in flight
+	// on another instance, and settling it would fail its customers' purchases.
+	a.recoverPass(ctx, logger, startupRecoverAge, true)
+}
+
+// recoverLoop recovers again every interval until ctx ends, touching only work idle for
+// two intervals, which other instances are no longer doing.
+func (a *app) recoverLoop(ctx context.Context, logger *slog.Logger, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+			a.recoverPass(ctx, logger, 2*every, false)
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// recoverPass runs one recovery pass over work idle for at least minIdle; report logs what
+// each part did, and failures are logged always.
+func (a *app) recoverPass(ctx context.Context, logger *slog.Logger, minIdle time.Duration, report bool) {
 	mgr, err := a.manager(ctx)
 	if err != nil {
 		return
 	}
 	if rep, err := mgr.Recover(ctx); err != nil {
 		logger.Warn("manager recover failed", "error", err)
-	} else {
+	} else if report {
 		logger.Info("manager recover", "finished", rep.Finished, "rolled_back", rep.RolledBack, "failed", rep.Failed)
 	}
-	if vox, _ := a.vox.get(ctx); vox != nil {
-		// Not age 0: during a rolling restart, orders younger than this may still be in
-		// flight on another instance, and settling them would fail its customers' purchases.
-		if rep, err := vox.RecoverOlderThan(ctx, startupRecoverAge); err != nil {
-			logger.Warn("voxbone recover failed", "error", err)
-		} else {
-			logger.Info("voxbone recover", "examined", rep.Examined, "imported", rep.Imported, "failed", rep.Failed, "unsettled", len(rep.Unsettled))
-		}
-	}
-}
-
-// recoverLoop re-runs recovery periodically, leaving alone orders other instances are
-// still working on (only those idle for a while are touched).
-func (a *app) recoverLoop(ctx context.Context, logger *slog.Logger) {
-	t := time.NewTicker(recoverEvery)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		if mgr, err := a.manager(ctx); err == nil {
-			if _, err := mgr.Recover(ctx); err != nil {
-				logger.Warn("manager recover failed", "error", err)
-			}
-		}
-		if vox, _ := a.vox.get(ctx); vox != nil {
-			if _, err := vox.RecoverOlderThan(ctx, 2*recoverEvery); err != nil {
-				logger.Warn("voxbone recover failed", "error", err)
-			}
+	for module, rec := range a.registry.Recoverers(logger) {
+		sum, err := rec.RecoverIdle(ctx, minIdle)
+		if err != nil {
+			logger.Warn("carrier recover failed", "module", module, "error", err)
+		} else if report {
+			logger.Info("carrier recover", "module", module, "examined", sum.Examined, "settled", sum.Settled,
+				"failed", sum.Failed, "unsettled", sum.Unsettled)
 		}
 	}
 }

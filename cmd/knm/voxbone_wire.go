@@ -11,15 +11,6 @@ import (
 	"github.com/knmproject/knm/httpapi"
 )
 
-// metrics returns the process's Prometheus metrics, shared by the API and the Voxbone
-// client, limiter and carrier.
-func (a *app) metrics() *httpapi.Metrics {
-	if a.metricsReg == nil {
-		a.metricsReg = httpapi.NewMetrics(nil)
-	}
-	return a.metricsReg
-}
-
 // registerVoxbone registers knm_voxbone in reg. The carrier follows
 // number_manager.voxbone (see voxboneHolder); while Voxbone is not configured or its
 // settings are unusable, the module answers every call with the reason.

@@ -2,15 +2,12 @@ package main
 
 import (
 	"context"
-	"encoding/json"
-	"slices"
 	"time"
 
 	"github.com/knmproject/knm"
 	"github.com/knmproject/knm/carriers"
 	"github.com/knmproject/knm/carriers/local"
 	"github.com/knmproject/knm/config"
-	"github.com/knmproject/knm/e164"
 	"github.com/knmproject/knm/manager"
 	"github.com/knmproject/knm/store"
 )
@@ -41,32 +38,15 @@ func (a *app) manager(ctx context.Context) (*manager.Manager, error) {
 	reg := &carriers.Registry{}
 	local.RegisterAll(reg, s)
 	a.registerVoxbone(reg, s, cfg)
-	settings := newSettingsCache(cfg)
+	settings := config.NewNumberManagerCache(cfg)
 	m, err := manager.New(manager.Options{
-		Store:  s,
-		Policy: settings.Policy,
-		ResellerCarriers: func(ctx context.Context, resellerID string) ([]string, bool, error) {
-			// Only the reseller's own configs_number_manager counts (kazoo-knm §2.1); the
-			// manager itself falls back to the system list.
-			doc, err := s.GetConfig(ctx, resellerID, config.NumberManagerCategory)
-			if knm.IsErrorName(err, knm.ErrNotFound) {
-				return nil, false, nil
-			} else if err != nil {
-				return nil, false, err
-			}
-			var body struct {
-				CarrierModules []string `json:"carrier_modules"`
-			}
-			if json.Unmarshal(doc.Body, &body) != nil || len(body.CarrierModules) == 0 || slices.Contains(body.CarrierModules, "") {
-				return nil, false, nil // not a list of non-empty strings: Kazoo uses the system list
-			}
-			return body.CarrierModules, true, nil
-		},
-		Carriers:  func(names []string) []knm.Carrier { return reg.New(names, a.logger) },
-		Normalize: settings.Normalize,
-		Dialcode:  e164.Dialcode,
-		Logger:    a.logger,
-		Now:       time.Now,
+		Store:            s,
+		Policy:           settings.Policy,
+		ResellerCarriers: cfg.ResellerCarrierModules,
+		Carriers:         func(names []string) []knm.Carrier { return reg.New(names, a.logger) },
+		Normalize:        settings.Normalize,
+		Logger:           a.logger,
+		Now:              time.Now,
 	})
 	if err != nil {
 		return nil, err

@@ -29,27 +29,28 @@ func InCI() bool { return os.Getenv("CI") == "true" }
 // configured outside CI, and fails it when the server cannot be reached under CI.
 func PostgresDSN(tb testing.TB) string {
 	tb.Helper()
-	dsn := os.Getenv("KNM_TEST_POSTGRES")
-	if dsn == "" {
+	return server(tb, "PostgreSQL", "KNM_TEST_POSTGRES", DefaultPostgresDSN)
+}
+
+// server returns the address of a test server named by the environment variable env:
+// outside CI an unset variable skips the test, under CI it means the default address.
+func server(tb testing.TB, name, env, def string) string {
+	tb.Helper()
+	addr := os.Getenv(env)
+	if addr == "" {
 		if !InCI() {
-			tb.Skip("PostgreSQL tests skipped: set KNM_TEST_POSTGRES=" + DefaultPostgresDSN + " to run them")
+			tb.Skip(name + " tests skipped: set " + env + "=" + def + " to run them")
 		}
-		dsn = DefaultPostgresDSN
+		addr = def
 	}
-	return dsn
+	return addr
 }
 
 // RedisAddr returns host:port of the test Redis server, skips the test when none is
 // configured outside CI, and fails it when the server cannot be reached under CI.
 func RedisAddr(tb testing.TB) string {
 	tb.Helper()
-	addr := os.Getenv("KNM_TEST_REDIS")
-	if addr == "" {
-		if !InCI() {
-			tb.Skip("Redis tests skipped: set KNM_TEST_REDIS=" + DefaultRedisAddr + " to run them")
-		}
-		addr = DefaultRedisAddr
-	}
+	addr := server(tb, "Redis", "KNM_TEST_REDIS", DefaultRedisAddr)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
 	var d net.Dialer

@@ -2,13 +2,16 @@ package postgres
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/knmproject/knm"
 	"github.com/knmproject/knm/store/internal/sqlcommon"
 )
+
+// Every statement here has a twin in store/sqlite/accounts.go in SQLite's dialect. The pairs are kept
+// apart on purpose: each backend reads as plain SQL of its own, and storetest holds both to
+// one behaviour.
 
 // scanAccount reads a row of sqlcommon.AccountColumns. The tree is a text[] here, which
 // is why this scan is not shared with SQLite (a JSON array there).
@@ -50,18 +53,15 @@ func (s *Store) CreateAccount(ctx context.Context, a *knm.Account) error {
 	}
 	sqlcommon.Stamp(s.now(), &a.Created, &a.Modified)
 	return s.withConn(ctx, "create account "+a.ID, func(c *pgx.Conn) error {
-		tag, err := c.Exec(ctx, `INSERT INTO accounts (`+sqlcommon.AccountColumns+`)
+		err := execOne(ctx, c, func() error { return sqlcommon.AccountExists(a.ID) },
+			`INSERT INTO accounts (`+sqlcommon.AccountColumns+`)
 			VALUES ($1, 1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (id) DO NOTHING`,
 			a.ID, a.Name, a.ParentID, tree(a.Tree), a.Reseller, a.ResellerID, a.SuperduperAdmin,
 			a.AllowNumberAdditions, a.Enabled, a.Created, a.Modified)
-		if err != nil {
-			return err
+		if err == nil {
+			a.Rev = 1
 		}
-		if tag.RowsAffected() == 0 {
-			return sqlcommon.AccountExists(a.ID)
-		}
-		a.Rev = 1
-		return nil
+		return err
 	})
 }
 
@@ -69,31 +69,22 @@ func (s *Store) CreateAccount(ctx context.Context, a *knm.Account) error {
 // The API key hash is not part of knm.Account and is left as it is.
 func (s *Store) UpdateAccount(ctx context.Context, a *knm.Account) error {
 	now := sqlcommon.Sec(s.now())
-	var created *time.Time
-	if !a.Created.IsZero() {
-		c := sqlcommon.Sec(a.Created)
-		created = &c
-	}
+	created := keptCreated(a.Created)
 	return s.withConn(ctx, "update account "+a.ID, func(c *pgx.Conn) error {
-		var (
-			rev    int64
-			stored time.Time
-		)
-		err := c.QueryRow(ctx, `UPDATE accounts SET rev = rev + 1, name = $1, parent_id = $2, tree = $3,
-			reseller = $4, reseller_id = $5, superduper_admin = $6, allow_number_additions = $7, enabled = $8,
-			modified = $9, created = coalesce($10, created)
-			WHERE id = $11 AND rev = $12 RETURNING rev, created`,
-			a.Name, a.ParentID, tree(a.Tree), a.Reseller, a.ResellerID, a.SuperduperAdmin,
-			a.AllowNumberAdditions, a.Enabled, now, created, a.ID, a.Rev).Scan(&rev, &stored)
-		if errors.Is(err, pgx.ErrNoRows) {
+		gone := func() error {
 			return missed(ctx, c, `SELECT EXISTS (SELECT 1 FROM accounts WHERE id = $1)`, []any{a.ID},
 				sqlcommon.AccountNotFound(a.ID), "account "+a.ID)
 		}
-		if err != nil {
-			return err
+		rev, stored, err := updateAtRev(ctx, c, gone, `UPDATE accounts SET rev = rev + 1, name = $1, parent_id = $2,
+			tree = $3, reseller = $4, reseller_id = $5, superduper_admin = $6, allow_number_additions = $7,
+			enabled = $8, modified = $9, created = coalesce($10, created)
+			WHERE id = $11 AND rev = $12 RETURNING rev, created`,
+			a.Name, a.ParentID, tree(a.Tree), a.Reseller, a.ResellerID, a.SuperduperAdmin,
+			a.AllowNumberAdditions, a.Enabled, now, created, a.ID, a.Rev)
+		if err == nil {
+			a.Rev, a.Created, a.Modified = rev, stored, now
 		}
-		a.Rev, a.Created, a.Modified = rev, utc(stored), now
-		return nil
+		return err
 	})
 }
 
@@ -112,16 +103,11 @@ func (s *Store) FindAccounts(ctx context.Context, f knm.AccountFilter) ([]*knm.A
 // holds the same hash. It does not change the account's revision.
 func (s *Store) SetAccountAPIKeyHash(ctx context.Context, accountID, hash string) error {
 	return s.withConn(ctx, "set api key of account "+accountID, func(c *pgx.Conn) error {
-		tag, err := c.Exec(ctx, `UPDATE accounts SET api_key_hash = NULLIF($1, '') WHERE id = $2`, hash, accountID)
+		err := execOne(ctx, c, func() error { return sqlcommon.AccountNotFound(accountID) },
+			`UPDATE accounts SET api_key_hash = NULLIF($1, '') WHERE id = $2`, hash, accountID)
 		if isUniqueViolation(err) {
 			return sqlcommon.APIKeyTaken()
 		}
-		if err != nil {
-			return err
-		}
-		if tag.RowsAffected() == 0 {
-			return sqlcommon.AccountNotFound(accountID)
-		}
-		return nil
+		return err
 	})
 }

@@ -2,13 +2,15 @@ package postgres
 
 import (
 	"context"
-	"errors"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/knmproject/knm"
 	"github.com/knmproject/knm/store/internal/sqlcommon"
 )
+
+// Every statement here has a twin in store/sqlite/docs.go in SQLite's dialect. The pairs are kept
+// apart on purpose: each backend reads as plain SQL of its own, and storetest holds both to
+// one behaviour.
 
 func scanConfig(row sqlcommon.Scanner) (*knm.ConfigDoc, error) {
 	return sqlcommon.ScanConfig(row, utc)
@@ -28,25 +30,21 @@ func (s *Store) PutConfig(ctx context.Context, d *knm.ConfigDoc) error {
 	}
 	now := sqlcommon.Sec(s.now())
 	return s.withConn(ctx, "put config "+d.ID, func(c *pgx.Conn) error {
+		var err error
 		if d.Rev == 0 {
-			tag, err := c.Exec(ctx, `INSERT INTO config_docs (`+sqlcommon.ConfigColumns+`)
+			err = execOne(ctx, c, func() error { return sqlcommon.ConfigExists(d.Scope, d.ID) },
+				`INSERT INTO config_docs (`+sqlcommon.ConfigColumns+`)
 				VALUES ($1, $2, $3, 1, $4) ON CONFLICT (scope, id) DO NOTHING`, d.Scope, d.ID, string(d.Body), now)
-			if err != nil {
-				return err
-			}
-			if tag.RowsAffected() == 0 {
-				return sqlcommon.ConfigExists(d.Scope, d.ID)
-			}
 		} else {
-			tag, err := c.Exec(ctx, `UPDATE config_docs SET body = $1, rev = rev + 1, modified = $2
-				WHERE scope = $3 AND id = $4 AND rev = $5`, string(d.Body), now, d.Scope, d.ID, d.Rev)
-			if err != nil {
-				return err
-			}
-			if tag.RowsAffected() == 0 {
+			gone := func() error {
 				return missed(ctx, c, `SELECT EXISTS (SELECT 1 FROM config_docs WHERE scope = $1 AND id = $2)`,
 					[]any{d.Scope, d.ID}, sqlcommon.ConfigNotFound(d.Scope, d.ID), "config "+d.ID)
 			}
+			err = execOne(ctx, c, gone, `UPDATE config_docs SET body = $1, rev = rev + 1, modified = $2
+				WHERE scope = $3 AND id = $4 AND rev = $5`, string(d.Body), now, d.Scope, d.ID, d.Rev)
+		}
+		if err != nil {
+			return err
 		}
 		d.Rev++
 		d.Modified = now
@@ -100,16 +98,14 @@ func (s *Store) CreateJournal(ctx context.Context, e *knm.JournalEntry) error {
 	}
 	sqlcommon.Stamp(s.now(), &e.Created, &e.Updated)
 	return s.withConn(ctx, "create journal "+e.ID, func(c *pgx.Conn) error {
-		tag, err := c.Exec(ctx, `INSERT INTO journals (`+sqlcommon.JournalColumns+`) VALUES ($1, $2, $3, $4, 1, $5, $6)
-			ON CONFLICT (id) DO NOTHING`, e.ID, e.Carrier, e.State, sqlcommon.NullText(e.Payload), e.Created, e.Updated)
-		if err != nil {
-			return err
+		err := execOne(ctx, c, func() error { return sqlcommon.JournalExists(e.ID) },
+			`INSERT INTO journals (`+sqlcommon.JournalColumns+`) VALUES ($1, $2, $3, $4, 1, $5, $6)
+			ON CONFLICT (id) DO NOTHING`, e.ID, e.Carrier, e.State, sqlcommon.NullText(e.Payload), e.Created,
+			e.Updated)
+		if err == nil {
+			e.Rev = 1
 		}
-		if tag.RowsAffected() == 0 {
-			return sqlcommon.JournalExists(e.ID)
-		}
-		e.Rev = 1
-		return nil
+		return err
 	})
 }
 
@@ -127,22 +123,17 @@ func (s *Store) UpdateJournal(ctx context.Context, e *knm.JournalEntry) error {
 	}
 	now := sqlcommon.Sec(s.now())
 	return s.withConn(ctx, "update journal "+e.ID, func(c *pgx.Conn) error {
-		var (
-			rev     int64
-			created time.Time
-		)
-		err := c.QueryRow(ctx, `UPDATE journals SET carrier = $1, state = $2, payload = $3, rev = rev + 1,
-			updated = $4 WHERE id = $5 AND rev = $6 RETURNING rev, created`,
-			e.Carrier, e.State, sqlcommon.NullText(e.Payload), now, e.ID, e.Rev).Scan(&rev, &created)
-		if errors.Is(err, pgx.ErrNoRows) {
+		gone := func() error {
 			return missed(ctx, c, `SELECT EXISTS (SELECT 1 FROM journals WHERE id = $1)`, []any{e.ID},
 				sqlcommon.JournalNotFound(e.ID), "journal entry "+e.ID)
 		}
-		if err != nil {
-			return err
+		rev, created, err := updateAtRev(ctx, c, gone, `UPDATE journals SET carrier = $1, state = $2, payload = $3,
+			rev = rev + 1, updated = $4 WHERE id = $5 AND rev = $6 RETURNING rev, created`,
+			e.Carrier, e.State, sqlcommon.NullText(e.Payload), now, e.ID, e.Rev)
+		if err == nil {
+			e.Rev, e.Created, e.Updated = rev, created, now
 		}
-		e.Rev, e.Created, e.Updated = rev, utc(created), now
-		return nil
+		return err
 	})
 }
 

@@ -2,13 +2,15 @@ package postgres
 
 import (
 	"context"
-	"errors"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/knmproject/knm"
 	"github.com/knmproject/knm/store/internal/sqlcommon"
 )
+
+// Every statement here has a twin in store/sqlite/numbers.go in SQLite's dialect. The pairs are kept
+// apart on purpose: each backend reads as plain SQL of its own, and storetest holds both to
+// one behaviour.
 
 func scanNumber(row sqlcommon.Scanner) (*knm.Number, error) {
 	return sqlcommon.ScanNumber(row, utc)
@@ -27,17 +29,14 @@ func (s *Store) CreateNumber(ctx context.Context, n *knm.Number) error {
 		return err
 	}
 	return s.withConn(ctx, "create number "+n.Number, func(c *pgx.Conn) error {
-		tag, err := c.Exec(ctx, `INSERT INTO numbers (`+sqlcommon.NumberColumns+`) VALUES ($1, 1, $2, $3, $4, $5, $6, $7, $8)
+		err := execOne(ctx, c, func() error { return knm.NumberExists(n.Number) },
+			`INSERT INTO numbers (`+sqlcommon.NumberColumns+`) VALUES ($1, 1, $2, $3, $4, $5, $6, $7, $8)
 			ON CONFLICT (number) DO NOTHING`, n.Number, string(n.State), n.AssignedTo, n.ModuleName,
 			sqlcommon.NullText(n.CarrierData), string(extra), n.Created, n.Modified)
-		if err != nil {
-			return err
+		if err == nil {
+			n.Rev = 1
 		}
-		if tag.RowsAffected() == 0 {
-			return knm.NumberExists(n.Number)
-		}
-		n.Rev = 1
-		return nil
+		return err
 	})
 }
 
@@ -49,46 +48,33 @@ func (s *Store) UpdateNumber(ctx context.Context, n *knm.Number) error {
 		return err
 	}
 	now := sqlcommon.Sec(s.now())
-	var created *time.Time
-	if !n.Created.IsZero() {
-		c := sqlcommon.Sec(n.Created)
-		created = &c
-	}
+	created := keptCreated(n.Created)
 	return s.withConn(ctx, "update number "+n.Number, func(c *pgx.Conn) error {
-		var (
-			rev    int64
-			stored time.Time
-		)
-		err := c.QueryRow(ctx, `UPDATE numbers SET rev = rev + 1, state = $1, assigned_to = $2, module_name = $3,
+		rev, stored, err := updateAtRev(ctx, c, func() error { return numberGone(ctx, c, n.Number) },
+			`UPDATE numbers SET rev = rev + 1, state = $1, assigned_to = $2, module_name = $3,
 			carrier_data = $4, extra = $5, modified = $6, created = coalesce($7, created)
 			WHERE number = $8 AND rev = $9 RETURNING rev, created`,
 			string(n.State), n.AssignedTo, n.ModuleName, sqlcommon.NullText(n.CarrierData), string(extra), now,
-			created, n.Number, n.Rev).Scan(&rev, &stored)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return missed(ctx, c, `SELECT EXISTS (SELECT 1 FROM numbers WHERE number = $1)`, []any{n.Number},
-				knm.NotFound(n.Number), "number "+n.Number)
+			created, n.Number, n.Rev)
+		if err == nil {
+			n.Rev, n.Created, n.Modified = rev, stored, now
 		}
-		if err != nil {
-			return err
-		}
-		n.Rev, n.Created, n.Modified = rev, utc(stored), now
-		return nil
+		return err
 	})
 }
 
 // DeleteNumber removes the number stored at revision rev (ErrNotFound, ErrConflict).
 func (s *Store) DeleteNumber(ctx context.Context, number string, rev int64) error {
 	return s.withConn(ctx, "delete number "+number, func(c *pgx.Conn) error {
-		tag, err := c.Exec(ctx, `DELETE FROM numbers WHERE number = $1 AND rev = $2`, number, rev)
-		if err != nil {
-			return err
-		}
-		if tag.RowsAffected() == 0 {
-			return missed(ctx, c, `SELECT EXISTS (SELECT 1 FROM numbers WHERE number = $1)`, []any{number},
-				knm.NotFound(number), "number "+number)
-		}
-		return nil
+		return execOne(ctx, c, func() error { return numberGone(ctx, c, number) },
+			`DELETE FROM numbers WHERE number = $1 AND rev = $2`, number, rev)
 	})
+}
+
+// numberGone tells why a revision-guarded write of number matched no row.
+func numberGone(ctx context.Context, c *pgx.Conn, number string) error {
+	return missed(ctx, c, `SELECT EXISTS (SELECT 1 FROM numbers WHERE number = $1)`, []any{number},
+		knm.NotFound(number), "number "+number)
 }
 
 // FindNumbers returns the numbers matching f, ordered by number.

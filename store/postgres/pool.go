@@ -35,7 +35,8 @@ func (s *Store) withConn(ctx context.Context, op string, f func(c *pgx.Conn) err
 
 // queryOne runs a query on a pooled connection and scans its one row with scan;
 // notFound when there is none.
-func queryOne[T any](ctx context.Context, s *Store, op string, notFound error, scan func(sqlcommon.Scanner) (T, error), query string, args ...any) (T, error) {
+func queryOne[T any](ctx context.Context, s *Store, op string, notFound error, scan func(sqlcommon.Scanner) (T, error),
+	query string, args ...any) (T, error) {
 	var v T
 	err := s.withConn(ctx, op, func(c *pgx.Conn) (err error) {
 		v, err = scan(c.QueryRow(ctx, query, args...))
@@ -48,7 +49,8 @@ func queryOne[T any](ctx context.Context, s *Store, op string, notFound error, s
 }
 
 // queryAll runs a query on a pooled connection and scans every row with scan.
-func queryAll[T any](ctx context.Context, s *Store, op, query string, args []any, scan func(sqlcommon.Scanner) (T, error)) ([]T, error) {
+func queryAll[T any](ctx context.Context, s *Store, op, query string, args []any,
+	scan func(sqlcommon.Scanner) (T, error)) ([]T, error) {
 	var out []T
 	err := s.withConn(ctx, op, func(c *pgx.Conn) error {
 		rows, err := c.Query(ctx, query, args...)
@@ -60,6 +62,33 @@ func queryAll[T any](ctx context.Context, s *Store, op, query string, args []any
 		return err
 	})
 	return out, err
+}
+
+// execOne runs a write that must change a row; when it changes none, the error is none().
+func execOne(ctx context.Context, c *pgx.Conn, none func() error, query string, args ...any) error {
+	tag, err := c.Exec(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	if tag.RowsAffected() == 0 {
+		return none()
+	}
+	return nil
+}
+
+// updateAtRev runs a revision-guarded UPDATE … RETURNING rev, created and returns them;
+// when it matches no row, the error is none() (see missed).
+func updateAtRev(ctx context.Context, c *pgx.Conn, none func() error, query string,
+	args ...any) (int64, time.Time, error) {
+	var (
+		rev     int64
+		created time.Time
+	)
+	err := c.QueryRow(ctx, query, args...).Scan(&rev, &created)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, time.Time{}, none()
+	}
+	return rev, utc(created), err
 }
 
 // missed tells why a revision-guarded write matched no row: notFound when the row is

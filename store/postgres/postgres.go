@@ -85,14 +85,16 @@ func (s *Store) withTx(ctx context.Context, op string, f func(tx pgx.Tx) error) 
 
 // migrate applies the embedded migrations not yet recorded in schema_migrations. A
 // transaction-scoped advisory lock, keyed by the schema, makes processes that open the
-// same database at once take turns: the later ones find nothing left to do.
+// same database at once take turns: the later ones find nothing left to do. It twins
+// SQLite's migrate in this dialect, kept apart like every statement of the two backends.
 func (s *Store) migrate(ctx context.Context) error {
 	return s.withTx(ctx, "migrate", func(tx pgx.Tx) error {
 		ms, err := sqlcommon.Migrations(migrations)
 		if err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('knm_migrate:' || coalesce(current_schema(), '')))`); err != nil {
+		if _, err := tx.Exec(ctx,
+			`SELECT pg_advisory_xact_lock(hashtext('knm_migrate:' || coalesce(current_schema(), '')))`); err != nil {
 			return err
 		}
 		if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -101,7 +103,8 @@ func (s *Store) migrate(ctx context.Context) error {
 		}
 		for _, m := range ms {
 			var done bool
-			if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = $1)`, m.Version).Scan(&done); err != nil {
+			if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = $1)`,
+				m.Version).Scan(&done); err != nil {
 				return err
 			}
 			if done {
@@ -110,7 +113,8 @@ func (s *Store) migrate(ctx context.Context) error {
 			if _, err := tx.Exec(ctx, m.SQL); err != nil {
 				return fmt.Errorf("%s: %w", m.Name, err)
 			}
-			if _, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)`, m.Version, s.now()); err != nil {
+			if _, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)`, m.Version,
+				s.now()); err != nil {
 				return err
 			}
 		}
@@ -129,6 +133,16 @@ func isUniqueViolation(err error) bool {
 
 // placeholder renders PostgreSQL's positional parameter.
 func placeholder(i int) string { return "$" + strconv.Itoa(i) }
+
+// keptCreated is the created argument of an update: nil keeps the stored time (coalesce),
+// which a zero t asks for.
+func keptCreated(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	c := sqlcommon.Sec(t)
+	return &c
+}
 
 // utc returns a scanned timestamp in UTC, as the SQLite store returns it.
 func utc(t time.Time) time.Time {

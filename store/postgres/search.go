@@ -10,6 +10,10 @@ import (
 	"github.com/knmproject/knm/store/internal/sqlcommon"
 )
 
+// Every statement here has a twin in store/sqlite/search.go in SQLite's dialect. The pairs are kept
+// apart on purpose: each backend reads as plain SQL of its own, and storetest holds both to
+// one behaviour.
+
 // PutSearch replaces the results of a query id; they expire at expires. A number repeated
 // in rows is ErrInvalid and writes nothing. The results are one row (search_results);
 // discovery rows are also indexed by number (search_cache) for FindDiscoveryRow.

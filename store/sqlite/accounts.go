@@ -4,11 +4,14 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"errors"
 
 	"github.com/knmproject/knm"
 	"github.com/knmproject/knm/store/internal/sqlcommon"
 )
+
+// Every statement here has a twin in store/postgres/accounts.go in PostgreSQL's dialect. The pairs are kept
+// apart on purpose: each backend reads as plain SQL of its own, and storetest holds both to
+// one behaviour.
 
 // scanAccount reads a row of sqlcommon.AccountColumns. The tree is a JSON array here,
 // which is why this scan is not shared with PostgreSQL (a text[] there).
@@ -54,20 +57,15 @@ func (s *Store) CreateAccount(ctx context.Context, a *knm.Account) error {
 	}
 	sqlcommon.Stamp(s.now(), &a.Created, &a.Modified)
 	return s.write(ctx, "create account "+a.ID, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `INSERT INTO accounts (`+sqlcommon.AccountColumns+`)
+		err := execOne(ctx, tx, func() error { return sqlcommon.AccountExists(a.ID) },
+			`INSERT INTO accounts (`+sqlcommon.AccountColumns+`)
 			VALUES (?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
 			a.ID, a.Name, a.ParentID, treeJSON(a.Tree), a.Reseller, a.ResellerID, a.SuperduperAdmin,
 			a.AllowNumberAdditions, a.Enabled, unix(a.Created), unix(a.Modified))
-		if err != nil {
-			return err
+		if err == nil {
+			a.Rev = 1
 		}
-		if k, err := res.RowsAffected(); err != nil {
-			return err
-		} else if k == 0 {
-			return sqlcommon.AccountExists(a.ID)
-		}
-		a.Rev = 1
-		return nil
+		return err
 	})
 }
 
@@ -76,22 +74,20 @@ func (s *Store) CreateAccount(ctx context.Context, a *knm.Account) error {
 func (s *Store) UpdateAccount(ctx context.Context, a *knm.Account) error {
 	now := sqlcommon.Sec(s.now())
 	return s.write(ctx, "update account "+a.ID, func(tx *sql.Tx) error {
-		var rev, created int64
-		err := tx.QueryRowContext(ctx, `UPDATE accounts SET rev = rev + 1, name = ?, parent_id = ?, tree = ?,
-			reseller = ?, reseller_id = ?, superduper_admin = ?, allow_number_additions = ?, enabled = ?,
-			modified = ?, created = CASE WHEN ? = 0 THEN created ELSE ? END
+		gone := func() error {
+			return s.missed(ctx, tx, "accounts", "id = ?", []any{a.ID}, sqlcommon.AccountNotFound(a.ID),
+				"account "+a.ID)
+		}
+		rev, created, err := updateAtRev(ctx, tx, gone, `UPDATE accounts SET rev = rev + 1, name = ?,
+			parent_id = ?, tree = ?, reseller = ?, reseller_id = ?, superduper_admin = ?,
+			allow_number_additions = ?, enabled = ?, modified = ?, created = CASE WHEN ? = 0 THEN created ELSE ? END
 			WHERE id = ? AND rev = ? RETURNING rev, created`,
 			a.Name, a.ParentID, treeJSON(a.Tree), a.Reseller, a.ResellerID, a.SuperduperAdmin,
-			a.AllowNumberAdditions, a.Enabled, unix(now), unix(a.Created), unix(a.Created), a.ID, a.Rev,
-		).Scan(&rev, &created)
-		if errors.Is(err, sql.ErrNoRows) {
-			return s.missed(ctx, tx, "accounts", "id = ?", []any{a.ID}, sqlcommon.AccountNotFound(a.ID), "account "+a.ID)
+			a.AllowNumberAdditions, a.Enabled, unix(now), unix(a.Created), unix(a.Created), a.ID, a.Rev)
+		if err == nil {
+			a.Rev, a.Created, a.Modified = rev, created, now
 		}
-		if err != nil {
-			return err
-		}
-		a.Rev, a.Created, a.Modified = rev, fromUnix(created), now
-		return nil
+		return err
 	})
 }
 
@@ -110,18 +106,11 @@ func (s *Store) FindAccounts(ctx context.Context, f knm.AccountFilter) ([]*knm.A
 // holds the same hash. It does not change the account's revision.
 func (s *Store) SetAccountAPIKeyHash(ctx context.Context, accountID, hash string) error {
 	return s.write(ctx, "set api key of account "+accountID, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE accounts SET api_key_hash = NULLIF(?, '') WHERE id = ?`, hash, accountID)
+		err := execOne(ctx, tx, func() error { return sqlcommon.AccountNotFound(accountID) },
+			`UPDATE accounts SET api_key_hash = NULLIF(?, '') WHERE id = ?`, hash, accountID)
 		if isUniqueViolation(err) {
 			return sqlcommon.APIKeyTaken()
 		}
-		if err != nil {
-			return err
-		}
-		if k, err := res.RowsAffected(); err != nil {
-			return err
-		} else if k == 0 {
-			return sqlcommon.AccountNotFound(accountID)
-		}
-		return nil
+		return err
 	})
 }

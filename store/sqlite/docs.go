@@ -3,11 +3,14 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"errors"
 
 	"github.com/knmproject/knm"
 	"github.com/knmproject/knm/store/internal/sqlcommon"
 )
+
+// Every statement here has a twin in store/postgres/docs.go in PostgreSQL's dialect. The pairs are kept
+// apart on purpose: each backend reads as plain SQL of its own, and storetest holds both to
+// one behaviour.
 
 func scanConfig(row sqlcommon.Scanner) (*knm.ConfigDoc, error) {
 	return sqlcommon.ScanConfig(row, fromUnix)
@@ -27,28 +30,21 @@ func (s *Store) PutConfig(ctx context.Context, d *knm.ConfigDoc) error {
 	}
 	now := sqlcommon.Sec(s.now())
 	return s.write(ctx, "put config "+d.ID, func(tx *sql.Tx) error {
-		var (
-			res sql.Result
-			err error
-		)
+		var err error
 		if d.Rev == 0 {
-			res, err = tx.ExecContext(ctx, `INSERT INTO config_docs (`+sqlcommon.ConfigColumns+`)
+			err = execOne(ctx, tx, func() error { return sqlcommon.ConfigExists(d.Scope, d.ID) },
+				`INSERT INTO config_docs (`+sqlcommon.ConfigColumns+`)
 				VALUES (?, ?, ?, 1, ?) ON CONFLICT (scope, id) DO NOTHING`, d.Scope, d.ID, string(d.Body), unix(now))
 		} else {
-			res, err = tx.ExecContext(ctx, `UPDATE config_docs SET body = ?, rev = rev + 1, modified = ?
+			gone := func() error {
+				return s.missed(ctx, tx, "config_docs", "scope = ? AND id = ?", []any{d.Scope, d.ID},
+					sqlcommon.ConfigNotFound(d.Scope, d.ID), "config "+d.ID)
+			}
+			err = execOne(ctx, tx, gone, `UPDATE config_docs SET body = ?, rev = rev + 1, modified = ?
 				WHERE scope = ? AND id = ? AND rev = ?`, string(d.Body), unix(now), d.Scope, d.ID, d.Rev)
 		}
 		if err != nil {
 			return err
-		}
-		if k, err := res.RowsAffected(); err != nil {
-			return err
-		} else if k == 0 {
-			if d.Rev == 0 {
-				return sqlcommon.ConfigExists(d.Scope, d.ID)
-			}
-			return s.missed(ctx, tx, "config_docs", "scope = ? AND id = ?", []any{d.Scope, d.ID},
-				sqlcommon.ConfigNotFound(d.Scope, d.ID), "config "+d.ID)
 		}
 		d.Rev++
 		d.Modified = now
@@ -102,18 +98,14 @@ func (s *Store) CreateJournal(ctx context.Context, e *knm.JournalEntry) error {
 	}
 	sqlcommon.Stamp(s.now(), &e.Created, &e.Updated)
 	return s.write(ctx, "create journal "+e.ID, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `INSERT INTO journals (`+sqlcommon.JournalColumns+`) VALUES (?, ?, ?, ?, 1, ?, ?)
-			ON CONFLICT (id) DO NOTHING`, e.ID, e.Carrier, e.State, sqlcommon.NullText(e.Payload), unix(e.Created), unix(e.Updated))
-		if err != nil {
-			return err
+		err := execOne(ctx, tx, func() error { return sqlcommon.JournalExists(e.ID) },
+			`INSERT INTO journals (`+sqlcommon.JournalColumns+`) VALUES (?, ?, ?, ?, 1, ?, ?)
+			ON CONFLICT (id) DO NOTHING`, e.ID, e.Carrier, e.State, sqlcommon.NullText(e.Payload), unix(e.Created),
+			unix(e.Updated))
+		if err == nil {
+			e.Rev = 1
 		}
-		if k, err := res.RowsAffected(); err != nil {
-			return err
-		} else if k == 0 {
-			return sqlcommon.JournalExists(e.ID)
-		}
-		e.Rev = 1
-		return nil
+		return err
 	})
 }
 
@@ -131,18 +123,17 @@ func (s *Store) UpdateJournal(ctx context.Context, e *knm.JournalEntry) error {
 	}
 	now := sqlcommon.Sec(s.now())
 	return s.write(ctx, "update journal "+e.ID, func(tx *sql.Tx) error {
-		var rev, created int64
-		err := tx.QueryRowContext(ctx, `UPDATE journals SET carrier = ?, state = ?, payload = ?, rev = rev + 1,
-			updated = ? WHERE id = ? AND rev = ? RETURNING rev, created`,
-			e.Carrier, e.State, sqlcommon.NullText(e.Payload), unix(now), e.ID, e.Rev).Scan(&rev, &created)
-		if errors.Is(err, sql.ErrNoRows) {
-			return s.missed(ctx, tx, "journals", "id = ?", []any{e.ID}, sqlcommon.JournalNotFound(e.ID), "journal entry "+e.ID)
+		gone := func() error {
+			return s.missed(ctx, tx, "journals", "id = ?", []any{e.ID}, sqlcommon.JournalNotFound(e.ID),
+				"journal entry "+e.ID)
 		}
-		if err != nil {
-			return err
+		rev, created, err := updateAtRev(ctx, tx, gone, `UPDATE journals SET carrier = ?, state = ?, payload = ?,
+			rev = rev + 1, updated = ? WHERE id = ? AND rev = ? RETURNING rev, created`,
+			e.Carrier, e.State, sqlcommon.NullText(e.Payload), unix(now), e.ID, e.Rev)
+		if err == nil {
+			e.Rev, e.Created, e.Updated = rev, created, now
 		}
-		e.Rev, e.Created, e.Updated = rev, fromUnix(created), now
-		return nil
+		return err
 	})
 }
 

@@ -3,13 +3,16 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"slices"
 	"strings"
 
 	"github.com/knmproject/knm"
 	"github.com/knmproject/knm/store/internal/sqlcommon"
 )
+
+// Every statement here has a twin in store/postgres/numbers.go in PostgreSQL's dialect. The pairs are kept
+// apart on purpose: each backend reads as plain SQL of its own, and storetest holds both to
+// one behaviour.
 
 func scanNumber(row sqlcommon.Scanner) (*knm.Number, error) {
 	return sqlcommon.ScanNumber(row, fromUnix)
@@ -36,17 +39,12 @@ func (s *Store) CreateNumber(ctx context.Context, n *knm.Number) error {
 		return err
 	}
 	return s.write(ctx, "create number "+n.Number, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, insertNumber, insertNumberArgs(n, extra)...)
-		if err != nil {
-			return err
+		err := execOne(ctx, tx, func() error { return knm.NumberExists(n.Number) }, insertNumber,
+			insertNumberArgs(n, extra)...)
+		if err == nil {
+			n.Rev = 1
 		}
-		if k, err := res.RowsAffected(); err != nil {
-			return err
-		} else if k == 0 {
-			return knm.NumberExists(n.Number)
-		}
-		n.Rev = 1
-		return nil
+		return err
 	})
 }
 
@@ -59,21 +57,17 @@ func (s *Store) UpdateNumber(ctx context.Context, n *knm.Number) error {
 	}
 	now := sqlcommon.Sec(s.now())
 	return s.write(ctx, "update number "+n.Number, func(tx *sql.Tx) error {
-		var rev, created int64
-		err := tx.QueryRowContext(ctx, `UPDATE numbers SET rev = rev + 1, state = ?, assigned_to = ?,
+		rev, created, err := updateAtRev(ctx, tx, func() error { return s.numberMissed(ctx, tx, n.Number) },
+			`UPDATE numbers SET rev = rev + 1, state = ?, assigned_to = ?,
 			module_name = ?, carrier_data = ?, extra = ?, modified = ?,
 			created = CASE WHEN ? = 0 THEN created ELSE ? END
 			WHERE number = ? AND rev = ? RETURNING rev, created`,
 			string(n.State), n.AssignedTo, n.ModuleName, sqlcommon.NullText(n.CarrierData), string(extra), unix(now),
-			unix(n.Created), unix(n.Created), n.Number, n.Rev).Scan(&rev, &created)
-		if errors.Is(err, sql.ErrNoRows) {
-			return s.numberMissed(ctx, tx, n.Number)
+			unix(n.Created), unix(n.Created), n.Number, n.Rev)
+		if err == nil {
+			n.Rev, n.Created, n.Modified = rev, created, now
 		}
-		if err != nil {
-			return err
-		}
-		n.Rev, n.Created, n.Modified = rev, fromUnix(created), now
-		return nil
+		return err
 	})
 }
 
@@ -86,16 +80,8 @@ func (s *Store) numberMissed(ctx context.Context, tx *sql.Tx, number string) err
 // DeleteNumber removes the number stored at revision rev (ErrNotFound, ErrConflict).
 func (s *Store) DeleteNumber(ctx context.Context, number string, rev int64) error {
 	return s.write(ctx, "delete number "+number, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM numbers WHERE number = ? AND rev = ?`, number, rev)
-		if err != nil {
-			return err
-		}
-		if k, err := res.RowsAffected(); err != nil {
-			return err
-		} else if k == 0 {
-			return s.numberMissed(ctx, tx, number)
-		}
-		return nil
+		return execOne(ctx, tx, func() error { return s.numberMissed(ctx, tx, number) },
+			`DELETE FROM numbers WHERE number = ? AND rev = ?`, number, rev)
 	})
 }
 

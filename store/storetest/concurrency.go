@@ -15,7 +15,8 @@ import (
 func testConcurrentMove(t *testing.T, s knm.Store) {
 	const racers = 50
 	ctx := context.Background()
-	must(t, s.CreateNumber(ctx, &knm.Number{Number: "+14155550100", State: knm.StateAvailable, ModuleName: "knm_local"}), "create")
+	must(t, s.CreateNumber(ctx, &knm.Number{Number: "+14155550100", State: knm.StateAvailable,
+		ModuleName: "knm_local"}), "create")
 
 	var (
 		read, start sync.WaitGroup

@@ -67,11 +67,13 @@ func testFindAccounts(t *testing.T, s knm.Store) {
 		f    knm.AccountFilter
 		want []string
 	}{
-		{"All", knm.AccountFilter{}, []string{accountID(1), accountID(2), accountID(3), accountID(4), accountID(5), accountID(6)}},
+		{"All", knm.AccountFilter{}, []string{accountID(1), accountID(2), accountID(3), accountID(4), accountID(5),
+			accountID(6)}},
 		{"Roots", knm.AccountFilter{ParentID: ptr("")}, []string{accountID(1), accountID(6)}},
 		{"Children", knm.AccountFilter{ParentID: ptr(accountID(1))}, []string{accountID(2), accountID(5)}},
 		{"Descendants", knm.AccountFilter{Ancestor: accountID(2)}, []string{accountID(3), accountID(4)}},
-		{"AllDescendants", knm.AccountFilter{Ancestor: accountID(1)}, []string{accountID(2), accountID(3), accountID(4), accountID(5)}},
+		{"AllDescendants", knm.AccountFilter{Ancestor: accountID(1)}, []string{accountID(2), accountID(3),
+			accountID(4), accountID(5)}},
 		{"Paged", knm.AccountFilter{Ancestor: accountID(1), Offset: 1, Limit: 2}, []string{accountID(3), accountID(4)}},
 		{"NoKey", knm.AccountFilter{APIKeyHash: "nobody"}, nil},
 	}
@@ -87,7 +89,8 @@ func testFindAccounts(t *testing.T, s knm.Store) {
 		return
 	}
 	must(t, setter.SetAccountAPIKeyHash(ctx, accountID(3), "hash-3"), "set key")
-	wantErr(t, setter.SetAccountAPIKeyHash(ctx, accountID(99), "hash-99"), knm.ErrNotFound, "set key of missing account")
+	wantErr(t, setter.SetAccountAPIKeyHash(ctx, accountID(99), "hash-99"), knm.ErrNotFound,
+		"set key of missing account")
 	wantErr(t, setter.SetAccountAPIKeyHash(ctx, accountID(4), "hash-3"), knm.ErrConflict, "same hash twice")
 	got, err := s.FindAccounts(ctx, knm.AccountFilter{APIKeyHash: "hash-3"})
 	must(t, err, "find by key")
@@ -114,7 +117,8 @@ func testConfigs(t *testing.T, s knm.Store) {
 	}
 	equal(t, "doc", got, d)
 
-	wantErr(t, s.PutConfig(ctx, &knm.ConfigDoc{ID: "number_manager", Body: json.RawMessage(`{}`)}), knm.ErrConflict, "create existing")
+	wantErr(t, s.PutConfig(ctx, &knm.ConfigDoc{ID: "number_manager", Body: json.RawMessage(`{}`)}), knm.ErrConflict,
+		"create existing")
 	stale := *got
 	got.Body = json.RawMessage(`{"b":1,"a":2}`)
 	must(t, s.PutConfig(ctx, got), "update")
@@ -131,7 +135,8 @@ func testConfigs(t *testing.T, s knm.Store) {
 
 	_, err = s.GetConfig(ctx, accountID(1), "number_manager")
 	wantErr(t, err, knm.ErrNotFound, "same id in another scope")
-	wantErr(t, s.PutConfig(ctx, &knm.ConfigDoc{ID: "missing", Rev: 3, Body: json.RawMessage(`{}`)}), knm.ErrNotFound, "update missing")
+	wantErr(t, s.PutConfig(ctx, &knm.ConfigDoc{ID: "missing", Rev: 3, Body: json.RawMessage(`{}`)}), knm.ErrNotFound,
+		"update missing")
 	wantErr(t, s.PutConfig(ctx, &knm.ConfigDoc{ID: "", Body: json.RawMessage(`{}`)}), knm.ErrInvalid, "empty id")
 	wantErr(t, s.PutConfig(ctx, &knm.ConfigDoc{ID: "x", Body: json.RawMessage(`[1]`)}), knm.ErrInvalid, "not an object")
 }
@@ -178,7 +183,8 @@ func testJournals(t *testing.T, s knm.Store) {
 	clock := Clock(t)
 	mk := func(id, carrier, state string) *knm.JournalEntry {
 		clock.Advance(time.Second) // distinct creation times: results are ordered by them
-		return &knm.JournalEntry{ID: id, Carrier: carrier, State: state, Payload: json.RawMessage(`{"cart": 7, "a": [1]}`)}
+		return &knm.JournalEntry{ID: id, Carrier: carrier, State: state,
+			Payload: json.RawMessage(`{"cart": 7, "a": [1]}`)}
 	}
 	entries := []*knm.JournalEntry{
 		mk("order-c", "knm_voxbone", "cart_created"),
@@ -220,7 +226,8 @@ func testJournals(t *testing.T, s knm.Store) {
 	}{
 		{"All", knm.JournalFilter{}, []string{"order-c", "order-a", "order-b", "order-d"}},
 		{"Carrier", knm.JournalFilter{Carrier: "knm_voxbone"}, []string{"order-c", "order-a", "order-d"}},
-		{"States", knm.JournalFilter{Carrier: "knm_voxbone", States: []string{"cart_created", "checked_out"}}, []string{"order-c", "order-a"}},
+		{"States", knm.JournalFilter{Carrier: "knm_voxbone", States: []string{"cart_created", "checked_out"}},
+			[]string{"order-c", "order-a"}},
 		{"Paged", knm.JournalFilter{Offset: 1, Limit: 2}, []string{"order-a", "order-b"}},
 	}
 	for _, tt := range tests {

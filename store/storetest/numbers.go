@@ -23,13 +23,15 @@ func fullNumber(num string) *knm.Number {
 		ModuleName:           "knm_voxbone",
 		CarrierData:          json.RawMessage(`{"zeta": 1, "alpha": {"didId": 42, "tags": ["b", "a"]}}`),
 		UsedBy:               "callflow",
-		Features:             map[string]json.RawMessage{"cnam": json.RawMessage(`{"inbound_lookup":true}`), "e911": json.RawMessage(`{"street":"1 Main"}`)},
-		FeaturesAllowed:      []string{"cnam", "e911"},
-		FeaturesDenied:       []string{"port"},
-		PortedIn:             true,
-		Region:               "us-west",
-		Created:              time.Date(2020, 1, 2, 3, 4, 5, 999, time.UTC),
-		Public:               map[string]json.RawMessage{"cnam": json.RawMessage(`{"display_name":"Zed"}`), "z": json.RawMessage(`[3,1,2]`)},
+		Features: map[string]json.RawMessage{"cnam": json.RawMessage(`{"inbound_lookup":true}`),
+			"e911": json.RawMessage(`{"street":"1 Main"}`)},
+		FeaturesAllowed: []string{"cnam", "e911"},
+		FeaturesDenied:  []string{"port"},
+		PortedIn:        true,
+		Region:          "us-west",
+		Created:         time.Date(2020, 1, 2, 3, 4, 5, 999, time.UTC),
+		Public: map[string]json.RawMessage{"cnam": json.RawMessage(`{"display_name":"Zed"}`),
+			"z": json.RawMessage(`[3,1,2]`)},
 	}
 }
 
@@ -110,7 +112,8 @@ func testNumberNotFound(t *testing.T, s knm.Store) {
 	ctx := context.Background()
 	_, err := s.GetNumber(ctx, "+14155550199")
 	wantErr(t, err, knm.ErrNotFound, "get")
-	wantErr(t, s.UpdateNumber(ctx, &knm.Number{Number: "+14155550199", Rev: 1, State: knm.StateAvailable}), knm.ErrNotFound, "update")
+	wantErr(t, s.UpdateNumber(ctx, &knm.Number{Number: "+14155550199", Rev: 1, State: knm.StateAvailable}),
+		knm.ErrNotFound, "update")
 	wantErr(t, s.DeleteNumber(ctx, "+14155550199", 1), knm.ErrNotFound, "delete")
 	n := &knm.Number{Number: "+14155550199", State: knm.StateAvailable}
 	must(t, s.CreateNumber(ctx, n), "create")
@@ -145,7 +148,8 @@ func testNumberInvalid(t *testing.T, s knm.Store) {
 	ctx := context.Background()
 	wantErr(t, s.CreateNumber(ctx, &knm.Number{State: knm.StateAvailable}), knm.ErrInvalid, "empty number")
 	wantErr(t, s.CreateNumber(ctx, &knm.Number{Number: "+1", State: "bogus"}), knm.ErrInvalid, "bad state")
-	wantErr(t, s.CreateNumber(ctx, &knm.Number{Number: "+1", CarrierData: json.RawMessage(`{`)}), knm.ErrInvalid, "bad carrier data")
+	wantErr(t, s.CreateNumber(ctx, &knm.Number{Number: "+1", CarrierData: json.RawMessage(`{`)}), knm.ErrInvalid,
+		"bad carrier data")
 }
 
 // findFixture stores numbers across prefixes, states, modules and owners. The +14150…
@@ -185,20 +189,27 @@ func testFindNumbers(t *testing.T, s knm.Store) {
 		{"AssignedTo", knm.NumberFilter{AssignedTo: ptr(accountID(1))}, []string{"+14155550102", "+14155550103"}},
 		{"Unassigned", knm.NumberFilter{AssignedTo: ptr(""), Prefix: "+1415"}, []string{"+1415", "+14150000001",
 			"+14155550100", "+14155550101", "+14159999999"}},
-		{"OneState", knm.NumberFilter{States: []knm.State{knm.StateInService}}, []string{"+14155550102", "+3225550100"}},
-		{"States", knm.NumberFilter{States: []knm.State{knm.StateReserved, knm.StateAging}}, []string{"+14155550103", "+14159999999"}},
+		{"OneState", knm.NumberFilter{States: []knm.State{knm.StateInService}}, []string{"+14155550102",
+			"+3225550100"}},
+		{"States", knm.NumberFilter{States: []knm.State{knm.StateReserved, knm.StateAging}}, []string{"+14155550103",
+			"+14159999999"}},
 		{"Module", knm.NumberFilter{Module: "knm_voxbone"}, []string{"+14155550101", "+14155550102", "+3225550100"}},
 		{"Prefix", knm.NumberFilter{Prefix: "+1415"}, []string{"+1415", "+14150000001", "+14155550100", "+14155550101",
 			"+14155550102", "+14155550103", "+14159999999"}},
-		{"LongPrefix", knm.NumberFilter{Prefix: "+141555501"}, []string{"+14155550100", "+14155550101", "+14155550102", "+14155550103"}},
+		{"LongPrefix", knm.NumberFilter{Prefix: "+141555501"}, []string{"+14155550100", "+14155550101", "+14155550102",
+			"+14155550103"}},
 		{"PrefixNoMatch", knm.NumberFilter{Prefix: "+1417"}, nil},
-		{"StateModulePrefix", knm.NumberFilter{States: []knm.State{knm.StateAvailable}, Module: "knm_local", Prefix: "+1415"},
+		{"StateModulePrefix", knm.NumberFilter{States: []knm.State{knm.StateAvailable}, Module: "knm_local",
+			Prefix: "+1415"},
 			[]string{"+1415", "+14150000001", "+14155550100"}},
-		{"After", knm.NumberFilter{Prefix: "+1415", After: "+14155550101"}, []string{"+14155550102", "+14155550103", "+14159999999"}},
+		{"After", knm.NumberFilter{Prefix: "+1415", After: "+14155550101"}, []string{"+14155550102", "+14155550103",
+			"+14159999999"}},
 		{"Limit", knm.NumberFilter{Prefix: "+1415", Limit: 2}, []string{"+1415", "+14150000001"}},
 		{"Offset", knm.NumberFilter{Prefix: "+1415", Offset: 5}, []string{"+14155550103", "+14159999999"}},
-		{"LimitOffset", knm.NumberFilter{Prefix: "+1415", Offset: 2, Limit: 2}, []string{"+14155550100", "+14155550101"}},
-		{"KeysOnly", knm.NumberFilter{States: []knm.State{knm.StateAvailable}, Module: "knm_local", Prefix: "+1415", KeysOnly: true},
+		{"LimitOffset", knm.NumberFilter{Prefix: "+1415", Offset: 2, Limit: 2}, []string{"+14155550100",
+			"+14155550101"}},
+		{"KeysOnly", knm.NumberFilter{States: []knm.State{knm.StateAvailable}, Module: "knm_local", Prefix: "+1415",
+			KeysOnly: true},
 			[]string{"+1415", "+14150000001", "+14155550100"}},
 	}
 	for _, tt := range tests {
@@ -279,7 +290,8 @@ func testImportNumbers(t *testing.T, s knm.Store) {
 		return ns
 	}
 	// A number stored before the import keeps its own state.
-	must(t, s.CreateNumber(ctx, &knm.Number{Number: "+12065550005", State: knm.StateInService, AssignedTo: accountID(1)}), "create")
+	must(t, s.CreateNumber(ctx, &knm.Number{Number: "+12065550005", State: knm.StateInService,
+		AssignedTo: accountID(1)}), "create")
 	first := mk(0, 1000)
 	skipped, err := s.ImportNumbers(ctx, first)
 	must(t, err, "import")
@@ -332,7 +344,8 @@ func testImportNumbers(t *testing.T, s knm.Store) {
 }
 
 func testContextCancelled(t *testing.T, s knm.Store) {
-	must(t, s.CreateNumber(context.Background(), &knm.Number{Number: "+14155550100", State: knm.StateAvailable}), "create")
+	must(t, s.CreateNumber(context.Background(), &knm.Number{Number: "+14155550100", State: knm.StateAvailable}),
+		"create")
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	calls := map[string]func() error{
@@ -341,8 +354,12 @@ func testContextCancelled(t *testing.T, s knm.Store) {
 		"UpdateNumber": func() error {
 			return s.UpdateNumber(ctx, &knm.Number{Number: "+14155550100", Rev: 1, State: knm.StateReserved})
 		},
-		"FindNumbers":   func() error { _, err := s.FindNumbers(ctx, knm.NumberFilter{}); return err },
-		"ImportNumbers": func() error { _, err := s.ImportNumbers(ctx, []*knm.Number{{Number: "+14155550102"}}); return err },
+		"FindNumbers": func() error { _, err := s.FindNumbers(ctx, knm.NumberFilter{}); return err },
+		"ImportNumbers": func() error {
+			_, err := s.ImportNumbers(ctx,
+				[]*knm.Number{{Number: "+14155550102"}})
+			return err
+		},
 		"ClaimIdempotencyKey": func() error {
 			_, _, err := s.ClaimIdempotencyKey(ctx, "k", "r")
 			return err
@@ -366,5 +383,6 @@ func testContextCancelled(t *testing.T, s knm.Store) {
 		t.Fatalf("cancelled update changed the number: rev %d", got.Rev)
 	}
 	// The store still works after cancelled calls.
-	must(t, s.CreateNumber(context.Background(), &knm.Number{Number: "+14155550101", State: knm.StateAvailable}), "create after cancel")
+	must(t, s.CreateNumber(context.Background(), &knm.Number{Number: "+14155550101", State: knm.StateAvailable}),
+		"create after cancel")
 }

@@ -50,7 +50,8 @@ func testSearchCache(t *testing.T, s knm.Store) {
 	page, _, err = s.GetSearch(ctx, "q1", 0, 10)
 	must(t, err, "get replaced")
 	equal(t, "replaced", page, searchRows(knm.StateDiscovery, "+14155550109"))
-	wantErr(t, s.PutSearch(ctx, "q2", searchRows(knm.StateDiscovery, "+1", "+1"), expires), knm.ErrInvalid, "repeated number")
+	wantErr(t, s.PutSearch(ctx, "q2", searchRows(knm.StateDiscovery, "+1", "+1"), expires), knm.ErrInvalid,
+		"repeated number")
 
 	r, err := s.FindDiscoveryRow(ctx, "+14155550109")
 	must(t, err, "find row")
@@ -74,8 +75,10 @@ func testSearchCache(t *testing.T, s knm.Store) {
 func testSearchCacheExpiry(t *testing.T, s knm.Store) {
 	ctx := context.Background()
 	clock := Clock(t)
-	must(t, s.PutSearch(ctx, "short", searchRows(knm.StateDiscovery, "+14155550100", "+14155550101"), clock.Now().Add(time.Minute)), "put short")
-	must(t, s.PutSearch(ctx, "long", searchRows(knm.StateDiscovery, "+14155550101"), clock.Now().Add(time.Hour)), "put long")
+	must(t, s.PutSearch(ctx, "short", searchRows(knm.StateDiscovery, "+14155550100", "+14155550101"),
+		clock.Now().Add(time.Minute)), "put short")
+	must(t, s.PutSearch(ctx, "long", searchRows(knm.StateDiscovery, "+14155550101"), clock.Now().Add(time.Hour)),
+		"put long")
 
 	clock.Advance(2 * time.Minute)
 	page, found, err := s.GetSearch(ctx, "short", 0, 10)

@@ -60,7 +60,8 @@ func ScanNumber[T any](row Scanner, toTime func(T) time.Time) (*knm.Number, erro
 		carrier, extra    []byte
 		created, modified T
 	)
-	if err := row.Scan(&n.Number, &n.Rev, &state, &n.AssignedTo, &n.ModuleName, &carrier, &extra, &created, &modified); err != nil {
+	if err := row.Scan(&n.Number, &n.Rev, &state, &n.AssignedTo, &n.ModuleName, &carrier, &extra, &created,
+		&modified); err != nil {
 		return nil, err
 	}
 	n.State = knm.State(state)

@@ -33,7 +33,8 @@ func EncodeSearch(queryID string, rows []knm.SearchRow) (encoded []byte, discove
 		if i > 0 && r.Number == sorted[i-1].Number {
 			return nil, nil, knm.Errorf(knm.ErrInvalid, "search %s repeats number %s", queryID, r.Number)
 		}
-		stored[i] = storedSearchRow{Number: r.Number, Module: r.Module, State: string(r.State), CarrierData: string(r.CarrierData)}
+		stored[i] = storedSearchRow{Number: r.Number, Module: r.Module, State: string(r.State),
+			CarrierData: string(r.CarrierData)}
 		if r.State == knm.StateDiscovery {
 			discovery = append(discovery, r)
 		}

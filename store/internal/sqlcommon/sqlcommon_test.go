@@ -49,7 +49,8 @@ func TestLimitOffset(t *testing.T) {
 
 func TestFindNumbersQuery(t *testing.T) {
 	owner := "acct"
-	f := knm.NumberFilter{AssignedTo: &owner, States: []knm.State{"available", "reserved"}, Prefix: "+1415", After: "+14150000000", Limit: 20}
+	f := knm.NumberFilter{AssignedTo: &owner, States: []knm.State{"available", "reserved"}, Prefix: "+1415",
+		After: "+14150000000", Limit: 20}
 	const cols = `SELECT ` + NumberColumns + ` FROM numbers WHERE `
 	tests := []struct {
 		name        string
@@ -57,9 +58,11 @@ func TestFindNumbersQuery(t *testing.T) {
 		want        string
 	}{
 		{"SQLite", func(int) string { return "?" },
-			cols + `assigned_to = ? AND assigned_to <> '' AND state IN (?, ?) AND number >= ? AND number < ? AND number > ? ORDER BY number LIMIT 20`},
+			cols + `assigned_to = ? AND assigned_to <> '' AND state IN (?, ?) AND number >= ? AND number < ? AND ` +
+				`number > ? ORDER BY number LIMIT 20`},
 		{"PostgreSQL", func(i int) string { return "$" + strconv.Itoa(i) },
-			cols + `assigned_to = $1 AND assigned_to <> '' AND state IN ($2, $3) AND number >= $4 AND number < $5 AND number > $6 ORDER BY number LIMIT 20`},
+			cols + `assigned_to = $1 AND assigned_to <> '' AND state IN ($2, $3) AND number >= $4 AND number < $5 ` +
+				`AND number > $6 ORDER BY number LIMIT 20`},
 	}
 	for _, tt := range tests {
 		q, args := FindNumbersQuery(f, tt.placeholder)
@@ -78,7 +81,8 @@ func TestStamp(t *testing.T) {
 	given := time.Date(2020, 1, 2, 3, 4, 5, 600_000_000, time.UTC)
 	var created, modified time.Time
 	Stamp(now, &created, &modified)
-	if want := time.Date(2024, 5, 1, 10, 0, 0, 0, time.UTC); !created.Equal(want) || created.Location() != time.UTC || !modified.Equal(want) {
+	if want := time.Date(2024, 5, 1, 10, 0, 0, 0, time.UTC); !created.Equal(want) || created.Location() != time.UTC ||
+		!modified.Equal(want) {
 		t.Errorf("zero times: got %v, %v; want %v", created, modified, want)
 	}
 	created = given

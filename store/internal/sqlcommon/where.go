@@ -162,7 +162,8 @@ func FindJournalsQuery(f knm.JournalFilter, placeholder func(int) string) (strin
 // FindAccountsQuery returns the SELECT of FindAccounts for f, ordered by id, and its
 // arguments. The backends store an account's ancestors differently, so ancestor returns
 // the condition "the tree holds the value of parameter p".
-func FindAccountsQuery(f knm.AccountFilter, placeholder func(int) string, ancestor func(p string) string) (string, []any) {
+func FindAccountsQuery(f knm.AccountFilter, placeholder func(int) string,
+	ancestor func(p string) string) (string, []any) {
 	w := &where{placeholder: placeholder}
 	if f.ParentID != nil {
 		w.Add("parent_id = " + w.Arg(*f.ParentID))

@@ -1,3 +1,5 @@
+-- The schema of store/sqlite/migrations/0001_init.sql in PostgreSQL's types;
+-- each backend keeps its own DDL.
 -- Numbers: the columns queries filter on, the rest in one JSON column (extra).
 -- COLLATE "C" makes ORDER BY number and the prefix range byte-wise, as in SQLite, whatever
 -- the database's locale.

@@ -1,3 +1,5 @@
+-- The schema of store/sqlite/migrations/0002_search_results.sql in PostgreSQL's types;
+-- each backend keeps its own DDL.
 -- One row per search, holding its results as a JSON array ordered by number: a search is
 -- then one insert whatever its size (see sqlcommon.EncodeSearch). search_cache keeps only
 -- the discovery rows, which activation looks up by number. Both are UNLOGGED: a search

@@ -1,3 +1,5 @@
+-- The schema of store/sqlite/migrations/0003_numbers_module_index.sql in PostgreSQL's types;
+-- each backend keeps its own DDL.
 -- A search of one carrier module (knm_local, knm_inventory, knm_voxbone's pool) filters on
 -- module, state and a number prefix. Led by state alone, the scan walks every number of
 -- that state under the prefix whatever its module: 1,000,000 available numbers in one

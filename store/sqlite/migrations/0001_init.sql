@@ -1,3 +1,5 @@
+-- The schema of store/postgres/migrations/0001_init.sql in SQLite's types;
+-- each backend keeps its own DDL.
 -- Numbers: the columns queries filter on, the rest in one JSON column (extra). A rowid
 -- table, not WITHOUT ROWID: new rows are appended instead of being spread over pages
 -- clustered by number, which more than halves the pages a bulk import rewrites.

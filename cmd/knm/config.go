@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -18,7 +19,12 @@ func (a *app) configCommand() *cobra.Command {
 		Use:   "config",
 		Short: "Import, show and change system_config documents (secrets are always redacted)",
 	}
-	cmd.AddCommand(&cobra.Command{
+	cmd.AddCommand(a.configImportCommand(), a.configGetCommand(), a.configSetCommand())
+	return cmd
+}
+
+func (a *app) configImportCommand() *cobra.Command {
+	return &cobra.Command{
 		Use:   "import FILE",
 		Short: "Import Kazoo-exported system_config documents (one object or an array); all or nothing",
 		Args:  cobra.ExactArgs(1),
@@ -46,8 +52,11 @@ func (a *app) configCommand() *cobra.Command {
 			fmt.Fprintf(a.stdout, "imported %d document(s): %s\n", len(ids), strings.Join(ids, ", "))
 			return nil
 		},
-	})
-	cmd.AddCommand(&cobra.Command{
+	}
+}
+
+func (a *app) configGetCommand() *cobra.Command {
+	return &cobra.Command{
 		Use:   "get CATEGORY [KEY]",
 		Short: "Show a system_config document, or one key as resolved for this node (node, zone, default)",
 		Args:  cobra.RangeArgs(1, 2),
@@ -77,7 +86,10 @@ func (a *app) configCommand() *cobra.Command {
 			}
 			return a.printRaw(config.Redact(doc.Body))
 		},
-	})
+	}
+}
+
+func (a *app) configSetCommand() *cobra.Command {
 	var node string
 	set := &cobra.Command{
 		Use:   "set CATEGORY KEY JSON_VALUE",
@@ -99,18 +111,13 @@ Values of number_manager and number_manager.voxbone are checked before they are 
 				return err
 			}
 			if !a.jsonOut {
-				section := "default"
-				if node != "" {
-					section = node
-				}
-				fmt.Fprintf(a.stdout, "set %s %s in section %s\n", args[0], args[1], section)
+				fmt.Fprintf(a.stdout, "set %s %s in section %s\n", args[0], args[1], cmp.Or(node, "default"))
 			}
 			return nil
 		},
 	}
 	set.Flags().StringVar(&node, "node", "", "write into this node's section instead of default")
-	cmd.AddCommand(set)
-	return cmd
+	return set
 }
 
 func lastKey(key string) string {

@@ -1,4 +1,4 @@
-package main
+package config
 
 import (
 	"context"
@@ -7,19 +7,20 @@ import (
 	"testing"
 	"time"
 
-	"github.com/knmproject/knm/config"
 	"github.com/knmproject/knm/store/sqlite"
 )
 
-func TestSettingsCache(t *testing.T) {
+// TestNumberManagerCache: settings and converters are read at most once per CacheTTL, and
+// a broken setting is reported, not cached.
+func TestNumberManagerCache(t *testing.T) {
 	ctx := context.Background()
 	s, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "knm.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	cfg := config.New(s, "node1", "")
-	c := newSettingsCache(cfg)
+	cfg := New(s, "node1", "")
+	c := NewNumberManagerCache(cfg)
 	now := time.Unix(1000, 0)
 	c.now = func() time.Time { return now }
 
@@ -33,21 +34,22 @@ func TestSettingsCache(t *testing.T) {
 	if err := cfg.Set(ctx, "number_manager", "number_search_timeout_ms", json.RawMessage(`750`), ""); err != nil {
 		t.Fatal(err)
 	}
-	if err := cfg.Set(ctx, "number_manager", "e164_converters", json.RawMessage(`{"^(\\d{7})$":{"prefix":"+3222"}}`), ""); err != nil {
+	if err := cfg.Set(ctx, "number_manager", "e164_converters", json.RawMessage(`{"^(\\d{7})$":{"prefix":"+3222"}}`),
+		""); err != nil {
 		t.Fatal(err)
 	}
 	if p, _ := c.Policy(ctx); p.SearchTimeout != 5*time.Second {
 		t.Fatalf("settings re-read before the TTL: %v", p.SearchTimeout)
 	}
-	now = now.Add(settingsTTL)
+	now = now.Add(CacheTTL)
 	if p, _ := c.Policy(ctx); p.SearchTimeout != 750*time.Millisecond {
 		t.Fatalf("settings not re-read after the TTL: %v", p.SearchTimeout)
 	}
 	if got := c.Normalize("1234567"); got != "+32221234567" {
 		t.Fatalf("configured converters not applied: %s", got)
 	}
-	// A broken setting (written before validation existed, or by hand in the database) is
-	// an error, and not cached: fixing it applies at the next call.
+	// A broken setting (written by hand in the database) is an error, and not cached:
+	// fixing it applies at the next call.
 	doc, err := s.GetConfig(ctx, "", "number_manager")
 	if err != nil {
 		t.Fatal(err)
@@ -56,7 +58,7 @@ func TestSettingsCache(t *testing.T) {
 	if err := s.PutConfig(ctx, doc); err != nil {
 		t.Fatal(err)
 	}
-	now = now.Add(settingsTTL)
+	now = now.Add(CacheTTL)
 	if _, err := c.Policy(ctx); err == nil {
 		t.Fatal("invalid maximum_search_quantity accepted")
 	}

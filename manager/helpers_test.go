@@ -129,11 +129,10 @@ func (f *fakeCarrier) Info() knm.CarrierInfo { return knm.CarrierInfo{MaximalPre
 
 // env is a manager over a real store, with the local carriers and some fakes registered.
 type env struct {
-	s     knm.Store
-	m     *Manager
-	reg   *carriers.Registry
-	pol   Policy
-	clock time.Time
+	s   knm.Store
+	m   *Manager
+	reg *carriers.Registry
+	pol Policy
 }
 
 // newEnv seeds the account fixture and returns a manager using policy p (zero fields take
@@ -157,9 +156,8 @@ func attachEnv(t *testing.T, s knm.Store, p Policy, fakes ...*fakeCarrier) *env 
 		Policy:   func(context.Context) (Policy, error) { return e.pol, nil },
 		Carriers: func(names []string) []knm.Carrier { return e.reg.New(names, quiet) },
 		Logger:   quiet,
-		// The real normaliser and country table, as cmd/knm wires them.
+		// The real normaliser, as cmd/knm wires it.
 		Normalize: e164.Default().Normalize,
-		Dialcode:  e164.Dialcode,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -205,4 +203,13 @@ func wantErr(t *testing.T, err error, name knm.ErrorName, cause string) {
 	if ke.Name != name || (cause != "" && ke.Cause != cause) {
 		t.Fatalf("error = %s (cause %q), want %s (cause %q)", ke.Name, ke.Cause, name, cause)
 	}
+}
+
+// newReleaseEnv is newEnv with two fake carriers: knm_fake, which keeps a disconnected
+// number, and knm_returning, which takes it back for good (knm.NumberReturner).
+func newReleaseEnv(t *testing.T, s knm.Store) (e *env, fake, returning *fakeCarrier) {
+	t.Helper()
+	fake, returning = newFake("knm_fake"), newFake("knm_returning")
+	returning.returns = true
+	return newEnv(t, s, Policy{}, fake, returning), fake, returning
 }

@@ -1,0 +1,91 @@
+package manager
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"strings"
+
+	"github.com/knmproject/knm"
+)
+
+// ImportKazoo loads Kazoo phone_number documents as exported from CouchDB: a JSON array of
+// documents, one document, or an _all_docs?include_docs=true reply ({"rows":[{"doc":…}]}).
+// Their _id, pvt_* keys, Gregorian timestamps and public fields are kept as they are.
+// Design documents are skipped; any other document that is not a valid phone_number is
+// rejected with its position; numbers already stored are skipped, so an import can run
+// twice. progress is as for Import.
+func (m *Manager) ImportKazoo(ctx context.Context, r io.Reader, progress func(done, total int)) (*ImportReport, error) {
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return nil, err
+	}
+	docs, err := kazooDocs(data)
+	if err != nil {
+		return nil, err
+	}
+	b := m.newImportBatch(ImportOptions{}.withDefaults().BatchSize, len(docs), progress)
+	for i, raw := range docs {
+		if isDesignDoc(raw) {
+			continue
+		}
+		b.rep.Rows++
+		n := &knm.Number{}
+		if err := n.UnmarshalKazoo(raw); err != nil {
+			b.rep.reject(Rejection{Line: i + 1, Number: n.Number, Reason: err.Error()})
+			continue
+		}
+		if n.State == "" {
+			n.State = knm.StateAvailable
+		}
+		if err := b.add(ctx, n); err != nil {
+			return nil, err
+		}
+	}
+	rep, err := b.finish(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return rep, nil
+}
+
+// isDesignDoc reports whether raw is a CouchDB design document, which holds views, not a
+// number.
+func isDesignDoc(raw json.RawMessage) bool {
+	var probe struct {
+		ID string `json:"_id"`
+	}
+	const design = "_design/"
+	return json.Unmarshal(raw, &probe) == nil && len(probe.ID) > len(design) && strings.HasPrefix(probe.ID, design)
+}
+
+// kazooDocs splits the accepted file shapes into raw documents.
+func kazooDocs(data []byte) ([]json.RawMessage, error) {
+	var docs []json.RawMessage
+	if err := json.Unmarshal(data, &docs); err == nil {
+		return docs, nil
+	}
+	var view struct {
+		Rows []struct {
+			Doc json.RawMessage `json:"doc"`
+		} `json:"rows"`
+		ID string `json:"_id"`
+	}
+	if err := json.Unmarshal(data, &view); err != nil {
+		return nil, knm.Errorf(knm.ErrInvalid, "not JSON: %v", err)
+	}
+	if view.ID != "" {
+		return []json.RawMessage{data}, nil
+	}
+	if view.Rows == nil {
+		return nil, knm.Errorf(knm.ErrInvalid,
+			`expected an array of phone_number documents, one document, or CouchDB's {"rows":[{"doc":…}]}`)
+	}
+	for i, row := range view.Rows {
+		if len(row.Doc) == 0 {
+			return nil, knm.Errorf(knm.ErrInvalid, "row %d has no doc (export with include_docs=true)", i+1)
+		}
+		docs = append(docs, row.Doc)
+	}
+	return docs, nil
+}
