@@ -9,19 +9,19 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/knmproject/knm"
-	cvoxbone "github.com/knmproject/knm/carriers/voxbone"
+	"github.com/knmproject/knm/carriers/knmvoxbone"
 	"github.com/knmproject/knm/voxbone"
 )
 
 // requireVoxbone returns the knm_voxbone carrier, or a clear error when
 // number_manager.voxbone names no credentials or base_url.
-func (a *app) requireVoxbone(ctx context.Context) (*cvoxbone.Carrier, error) {
+func (a *app) requireVoxbone(ctx context.Context) (*knmvoxbone.Carrier, error) {
 	return a.voxboneCarrier(ctx)
 }
 
 // voxboneCarrierCommands returns the commands backed by the knm_voxbone carrier module.
 func (a *app) voxboneCarrierCommands() []*cobra.Command {
-	var req cvoxbone.OrderRequest
+	var req knmvoxbone.OrderRequest
 	order := &cobra.Command{
 		Use:   "order --group ID --quantity N [--country USA] [--idempotency-key K] [--account ID]",
 		Short: "Buy N DIDs from one DID group (journalled; with a key, a repeat buys nothing)",
@@ -50,7 +50,7 @@ func (a *app) voxboneCarrierCommands() []*cobra.Command {
 					fmt.Fprintln(a.stdout, n)
 				}
 			}
-			if err == nil && res != nil && res.State != cvoxbone.StateImported {
+			if err == nil && res != nil && res.State != knmvoxbone.StateImported {
 				// Money may have been spent but the order is not complete: say so and exit
 				// non-zero, so a script does not take it for a finished order.
 				msg := res.Error
@@ -111,7 +111,7 @@ func (a *app) voxboneCarrierCommands() []*cobra.Command {
 			fmt.Fprintln(w, "CART\tADDED\tREFERENCE\tKNM\tLINES")
 			for _, ct := range list {
 				fmt.Fprintf(w, "%d\t%s\t%s\t%v\t%d\n", ct.CartIdentifier, ct.DateAdded, dash(ct.CustomerReference),
-					strings.HasPrefix(ct.CustomerReference, cvoxbone.OrderPrefix), len(ct.OrderProducts))
+					strings.HasPrefix(ct.CustomerReference, knmvoxbone.OrderPrefix), len(ct.OrderProducts))
 			}
 			w.Flush()
 			fmt.Fprintf(a.stdout, "%d cart(s)\n", len(list))

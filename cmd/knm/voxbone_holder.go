@@ -9,7 +9,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/knmproject/knm"
-	cvoxbone "github.com/knmproject/knm/carriers/voxbone"
+	"github.com/knmproject/knm/carriers/knmvoxbone"
 	"github.com/knmproject/knm/config"
 	"github.com/knmproject/knm/ratelimit"
 	"github.com/knmproject/knm/voxbone"
@@ -35,7 +35,7 @@ type voxboneHolder struct {
 	mu       sync.Mutex
 	checked  time.Time
 	settings config.VoxboneConfig
-	carrier  *cvoxbone.Carrier
+	carrier  *knmvoxbone.Carrier
 	why      error // why there is no carrier
 	limiter  ratelimit.Limiter
 	rps      int
@@ -44,11 +44,11 @@ type voxboneHolder struct {
 	// account (its fingerprint), kept across rebuilds so that a rebuilt carrier never plans
 	// what an older one of the same account is still buying, even after a switch to
 	// another account and back (A→B→A).
-	reservations map[string]*cvoxbone.Reservations
+	reservations map[string]*knmvoxbone.Reservations
 }
 
 // get returns the current carrier, or nil and the reason there is none.
-func (h *voxboneHolder) get(ctx context.Context) (*cvoxbone.Carrier, error) {
+func (h *voxboneHolder) get(ctx context.Context) (*knmvoxbone.Carrier, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if time.Since(h.checked) < h.recheck && (h.carrier != nil || h.why != nil) {
@@ -87,7 +87,7 @@ func (h *voxboneHolder) get(ctx context.Context) (*cvoxbone.Carrier, error) {
 
 // build makes a client and a carrier for vc, keeping the limiter unless the rate changed
 // and the reservations unless the account changed.
-func (h *voxboneHolder) build(vc config.VoxboneConfig) (*cvoxbone.Carrier, error) {
+func (h *voxboneHolder) build(vc config.VoxboneConfig) (*knmvoxbone.Carrier, error) {
 	a := h.a
 	m := a.metrics()
 	if h.limiter == nil || h.rps != vc.RateLimitRPS {
@@ -132,27 +132,27 @@ func (h *voxboneHolder) build(vc config.VoxboneConfig) (*cvoxbone.Carrier, error
 	if err != nil {
 		return nil, err
 	}
-	st := cvoxbone.Settings{
+	st := knmvoxbone.Settings{
 		Username: vc.Username, Password: vc.Password, APIKey: vc.APIKey, Environment: vc.Environment,
 		PageSize: vc.PageSize, BaseURL: vc.BaseURL, RateLimitRPS: vc.RateLimitRPS, RequestTimeout: vc.RequestTimeout,
 		SearchMode: vc.SearchMode, MaxOrderQuantity: vc.MaxOrderQuantity, MaxOrderCost: vc.MaxOrderCost, CartTTL: vc.CartTTL,
 	}
-	fp := cvoxbone.AccountFingerprintOf(st)
+	fp := knmvoxbone.AccountFingerprintOf(st)
 	if h.reservations == nil {
-		h.reservations = map[string]*cvoxbone.Reservations{}
+		h.reservations = map[string]*knmvoxbone.Reservations{}
 	}
 	res := h.reservations[fp]
 	if res == nil {
-		res = cvoxbone.NewReservations()
+		res = knmvoxbone.NewReservations()
 		h.reservations[fp] = res
 	}
-	return cvoxbone.New(st, cvoxbone.Deps{
+	return knmvoxbone.New(st, knmvoxbone.Deps{
 		Store:        h.store,
 		Client:       cl,
 		Logger:       a.logger,
 		Now:          time.Now,
 		Reservations: res,
-		Metrics: cvoxbone.Metrics{
+		Metrics: knmvoxbone.Metrics{
 			Order: func(state string, _ int) { m.ObserveOrderState(state) },
 			Spent: func(cents int) { m.AddMoneySpent("account", float64(cents)/100) },
 		},

@@ -6,7 +6,7 @@ import (
 
 	"github.com/knmproject/knm"
 	"github.com/knmproject/knm/carriers"
-	cvoxbone "github.com/knmproject/knm/carriers/voxbone"
+	"github.com/knmproject/knm/carriers/knmvoxbone"
 	"github.com/knmproject/knm/config"
 	"github.com/knmproject/knm/httpapi"
 )
@@ -25,17 +25,17 @@ func (a *app) metrics() *httpapi.Metrics {
 // settings are unusable, the module answers every call with the reason.
 func (a *app) registerVoxbone(reg *carriers.Registry, s knm.Store, cfg *config.Config) {
 	a.vox = &voxboneHolder{a: a, store: s, cfg: cfg, recheck: voxboneRecheck}
-	reg.Register(cvoxbone.ModuleName, func() (knm.Carrier, error) {
+	reg.Register(knmvoxbone.ModuleName, func() (knm.Carrier, error) {
 		c, err := a.vox.get(context.Background())
 		if c == nil {
-			return unavailableCarrier{name: cvoxbone.ModuleName, why: err}, nil
+			return unavailableCarrier{name: knmvoxbone.ModuleName, why: err}, nil
 		}
 		return c, nil
 	})
 }
 
 // voxboneCarrier returns the knm_voxbone carrier, or nil and the reason there is none.
-func (a *app) voxboneCarrier(ctx context.Context) (*cvoxbone.Carrier, error) {
+func (a *app) voxboneCarrier(ctx context.Context) (*knmvoxbone.Carrier, error) {
 	if _, err := a.manager(ctx); err != nil {
 		return nil, err
 	}
@@ -55,9 +55,9 @@ func (v voxboneAPI) DIDGroups(ctx context.Context, q httpapi.DIDGroupQuery) (any
 	if err != nil {
 		return nil, err
 	}
-	res, err := c.Quote(ctx, cvoxbone.QuoteRequest{Country: q.Country, AreaCode: q.AreaCode, Type: q.Type})
+	res, err := c.Quote(ctx, knmvoxbone.QuoteRequest{Country: q.Country, AreaCode: q.AreaCode, Type: q.Type})
 	if res == nil {
-		res = []cvoxbone.GroupQuote{}
+		res = []knmvoxbone.GroupQuote{}
 	}
 	return res, carrierError(err)
 }
@@ -76,14 +76,14 @@ func (v voxboneAPI) Order(ctx context.Context, r httpapi.OrderRequest) (*httpapi
 	if err != nil {
 		return nil, err
 	}
-	res, err := c.Order(ctx, cvoxbone.OrderRequest{GroupID: int(r.GroupID), Quantity: r.Quantity, Country: r.Country,
+	res, err := c.Order(ctx, knmvoxbone.OrderRequest{GroupID: int(r.GroupID), Quantity: r.Quantity, Country: r.Country,
 		IdempotencyKey: r.IdempotencyKey, AssignTo: r.AssignTo})
 	if err != nil {
 		// The carrier answers an order that may have spent money with its result and no
 		// error (so the API says 201 with the state and the reason, and a client does not
 		// retry and buy again); an error here means nothing was bought.
-		if res != nil && res.State != cvoxbone.StateFailed && res.State != "" && res.OrderID != "" &&
-			res.State != cvoxbone.StatePlanned && res.State != cvoxbone.StateCartCreated && res.State != cvoxbone.StateItemsAdded {
+		if res != nil && res.State != knmvoxbone.StateFailed && res.State != "" && res.OrderID != "" &&
+			res.State != knmvoxbone.StatePlanned && res.State != knmvoxbone.StateCartCreated && res.State != knmvoxbone.StateItemsAdded {
 			if res.Error == "" {
 				res.Error = err.Error()
 			}
@@ -122,7 +122,7 @@ func (v voxboneAPI) ListOrders(ctx context.Context) ([]*httpapi.Order, error) {
 	return out, nil
 }
 
-func apiOrder(o *cvoxbone.OrderResult) *httpapi.Order {
+func apiOrder(o *knmvoxbone.OrderResult) *httpapi.Order {
 	nums := o.Numbers
 	if nums == nil {
 		nums = []string{}

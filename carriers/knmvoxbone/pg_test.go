@@ -1,6 +1,6 @@
 //go:build !nopg
 
-package voxbone
+package knmvoxbone
 
 import (
 	"context"

@@ -1,4 +1,4 @@
-// Package voxbone is the knm_voxbone carrier module: number search that buys safely from
+// Package knmvoxbone is the knm_voxbone carrier module: number search that buys safely from
 // Voxbone, an order journal with crash recovery, native (idempotent) ordering, release,
 // reconciliation and cart purging (DESIGN.md §4).
 //
@@ -17,7 +17,7 @@
 //     DIDs until its delivery deadline (DeliveryDeadline), and then, a bounded batch per
 //     run, for partial orders younger than LateDeliveryHorizon; reconcile --import brings
 //     in any later ones.
-package voxbone
+package knmvoxbone
 
 import (
 	"context"

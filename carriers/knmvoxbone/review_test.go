@@ -1,4 +1,4 @@
-package voxbone
+package knmvoxbone
 
 import (
 	"context"
