@@ -15,51 +15,6 @@ import (
 	"github.com/knmproject/knm/voxbone/emulator"
 )
 
-func TestSettingsValidate(t *testing.T) {
-	t.Parallel()
-	if err := DefaultSettings().Validate(); err != nil {
-		t.Fatalf("defaults invalid: %v", err)
-	}
-	for name, mut := range map[string]func(*Settings){
-		"environment": func(s *Settings) { s.Environment = "staging" },
-		"page_size":   func(s *Settings) { s.PageSize = 5001 },
-		"base_url":    func(s *Settings) { s.BaseURL = "ftp://x" },
-		"creds url":   func(s *Settings) { s.BaseURL = "http://u:secretpw@127.0.0.1/" },
-		"rps":         func(s *Settings) { s.RateLimitRPS = -1 },
-		"timeout":     func(s *Settings) { s.RequestTimeout = -1 },
-		"search_mode": func(s *Settings) { s.SearchMode = "buy" },
-		"max_qty":     func(s *Settings) { s.MaxOrderQuantity = -3 },
-		"max_cost":    func(s *Settings) { s.MaxOrderCost = -1 },
-		"cart_ttl":    func(s *Settings) { s.CartTTL = -time.Minute },
-	} {
-		s := DefaultSettings()
-		s.Password, s.APIKey = "secretpw", "secretkey"
-		mut(&s)
-		err := s.Validate()
-		if !knm.IsErrorName(err, knm.ErrInvalid) {
-			t.Errorf("%s: err = %v, want invalid", name, err)
-			continue
-		}
-		if strings.Contains(err.Error(), "secret") || strings.Contains(s.String(), "secret") {
-			t.Errorf("%s: a secret leaked: %v / %s", name, err, s)
-		}
-	}
-	// Zero fields take defaults in New.
-	c, err := New(Settings{}, Deps{Store: openSQLite(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := c.Settings(); got != DefaultSettings() {
-		t.Errorf("defaults = %+v", got)
-	}
-	if _, err := New(Settings{}, Deps{}); !knm.IsErrorName(err, knm.ErrInvalid) {
-		t.Errorf("no store: %v", err)
-	}
-	if c.Name() != "knm_voxbone" || c.Info().MaximalPrefixLength != 3 || c.IsLocal() || !c.IsNumberBillable(nil) {
-		t.Error("carrier identity differs from kazoo-knm §1")
-	}
-}
-
 func TestDIDTypeAndCountry(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct{ dial, prefix, want string }{
@@ -195,7 +150,7 @@ func TestCheckoutNeverResent(t *testing.T) {
 	t.Run("client", func(t *testing.T) {
 		t.Parallel()
 		f := newFixture(t, nil, emulator.Config{})
-		vx := f.c.vx
+		vx := f.c.client
 		// Warm a keep-alive connection so the checkout goes out on a reused one.
 		if _, err := vx.AccountBalance(ctx); err != nil {
 			t.Fatal(err)
@@ -239,8 +194,8 @@ func TestCheckoutNeverResent(t *testing.T) {
 func TestRoundTrips(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, nil, emulator.Config{Latency: 200 * time.Millisecond})
-	f.c.s.RequestTimeout = 2 * time.Second
-	c := newTestCarrier(t, f.c.s, f.store, nil)
+	f.c.settings.RequestTimeout = 2 * time.Second
+	c := newTestCarrier(t, f.c.settings, f.store, nil)
 	rows, err := search256(context.Background(), c, 15)
 	if err != nil || len(rows) != 15 {
 		t.Fatalf("rows %d, err %v", len(rows), err)
@@ -293,7 +248,7 @@ func TestPoolFirst(t *testing.T) {
 func TestSearchModePool(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, nil, emulator.Config{})
-	f.c.s.SearchMode = SearchModePool
+	f.c.settings.SearchMode = SearchModePool
 	rows, err := search256(context.Background(), f.c, 5)
 	if err != nil || len(rows) != 0 {
 		t.Fatalf("rows %d, err %v", len(rows), err)
@@ -354,7 +309,7 @@ func TestShortfall(t *testing.T) {
 		t.Parallel()
 		f := newFixture(t, nil, emulator.Config{})
 		g, _ := f.e.DIDGroup(5116)
-		f.c.s.MaxOrderCost = float64(g.Setup100+g.Monthly100) / 100 * 3
+		f.c.settings.MaxOrderCost = float64(g.Setup100+g.Monthly100) / 100 * 3
 		rows, err := search256(ctx, f.c, 15)
 		if len(rows) != 3 || !knm.IsErrorName(err, knm.ErrNotEnoughCredit) || !strings.Contains(err.Error(), "max_order_cost") {
 			t.Fatalf("rows %d, err %v", len(rows), err)
@@ -363,7 +318,7 @@ func TestShortfall(t *testing.T) {
 	t.Run("max_order_quantity", func(t *testing.T) {
 		t.Parallel()
 		f := newFixture(t, nil, emulator.Config{})
-		f.c.s.MaxOrderQuantity = 4
+		f.c.settings.MaxOrderQuantity = 4
 		rows, err := search256(ctx, f.c, 15)
 		if len(rows) != 4 || !knm.IsErrorName(err, knm.ErrServiceRestriction) {
 			t.Fatalf("rows %d, err %v", len(rows), err)

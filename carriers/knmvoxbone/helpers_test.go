@@ -173,26 +173,18 @@ func testSettings(url string) Settings {
 	return s
 }
 
-// newTestCarrier builds a carrier on store talking to the server at url, with fast retries.
+// newTestCarrier builds a carrier on store talking to the server of s, with fast retries.
 func newTestCarrier(t testing.TB, s Settings, store knm.Store, lim ratelimit.Limiter) *Carrier {
 	t.Helper()
-	opts := []voxbone.Option{voxbone.WithBaseURL(s.BaseURL), voxbone.WithRequestTimeout(s.RequestTimeout),
-		voxbone.WithPageSize(s.PageSize), voxbone.WithRetryPolicy(fastRetry)}
-	if lim != nil {
-		opts = append(opts, voxbone.WithLimiter(lim))
-	}
-	vx, err := voxbone.New(opts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := New(s, Deps{Store: store, Client: vx, Logger: quiet})
+	c, err := New(s, Deps{Store: store, Limiter: lim, Logger: quiet,
+		ClientOptions: []voxbone.Option{voxbone.WithRetryPolicy(fastRetry)}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	c.settleTimeout = 3 * time.Second
 	// Every test server (a crash switch, a rewriter, the emulator itself) stands for the one
-	// test account; a test of another account sets fp itself.
-	c.fp = "test-account"
+	// test account; a test of another account sets account itself.
+	c.account = "test-account"
 	return c
 }
 

@@ -47,21 +47,41 @@ import (
 // Every order records its Voxbone account (Account); a carrier of another account leaves
 // it alone. Releases journal their cancels under "cancel-<didId>" rows (see release.go).
 const (
-	StatePlanned      = "planned"
-	StateCartCreated  = "cart_created"
-	StateItemsAdded   = "items_added"
-	StateCheckoutSent = "checkout_sent"
-	StateCheckedOut   = "checked_out"
+	StatePlanned      OrderState = "planned"
+	StateCartCreated  OrderState = "cart_created"
+	StateItemsAdded   OrderState = "items_added"
+	StateCheckoutSent OrderState = "checkout_sent"
+	StateCheckedOut   OrderState = "checked_out"
 	// StateAwaitingDelivery is the one unfinished state after the import: see above.
-	StateAwaitingDelivery = "awaiting_delivery"
-	StateImported         = "imported"
-	StatePartial          = "partial"
-	StateFailed           = "failed"
+	StateAwaitingDelivery OrderState = "awaiting_delivery"
+	StateImported         OrderState = "imported"
+	StatePartial          OrderState = "partial"
+	StateFailed           OrderState = "failed"
 )
 
-// unfinishedStates are the states Recover settles.
-var unfinishedStates = []string{StatePlanned, StateCartCreated, StateItemsAdded, StateCheckoutSent, StateCheckedOut,
-	StateAwaitingDelivery}
+// OrderState is the state of an order's journal row.
+type OrderState string
+
+// BeforeCheckout reports whether an order in state s cannot have bought anything yet.
+func (s OrderState) BeforeCheckout() bool {
+	return s == StatePlanned || s == StateCartCreated || s == StateItemsAdded
+}
+
+// MaySpend reports whether an order in state s may have spent money: its checkout was sent.
+func (s OrderState) MaySpend() bool {
+	switch s {
+	case StateCheckoutSent, StateCheckedOut, StateAwaitingDelivery, StateImported, StatePartial:
+		return true
+	}
+	return false
+}
+
+// Final reports whether s is a final state.
+func (s OrderState) Final() bool { return s == StateImported || s == StatePartial || s == StateFailed }
+
+// unfinishedStates are the states Recover settles, as the journal filter takes them.
+var unfinishedStates = []string{string(StatePlanned), string(StateCartCreated), string(StateItemsAdded),
+	string(StateCheckoutSent), string(StateCheckedOut), string(StateAwaitingDelivery)}
 
 // DeliveryDeadline is how long after its checkout an order short of DIDs keeps waiting
 // for Voxbone to deliver the rest (awaiting_delivery) before it becomes partial (final).
@@ -77,17 +97,6 @@ const LateDeliveryHorizon = 30 * 24 * time.Hour
 // LateDeliveryBatch is how many partial orders one Recover run looks at, at most: those
 // looked at least recently (never first), so successive runs go round the lot.
 const LateDeliveryBatch = 50
-
-// spent reports whether an order in state s may have spent money: the checkout was sent.
-func spent(s string) bool { return !preCheckout(s) && s != StateFailed }
-
-// preCheckout reports whether an order in state s can not have bought anything.
-func preCheckout(s string) bool {
-	return s == StatePlanned || s == StateCartCreated || s == StateItemsAdded
-}
-
-// final reports whether s is a final state.
-func final(s string) bool { return s == StateImported || s == StatePartial || s == StateFailed }
 
 // PlanLine is what an order buys from one DID group.
 type PlanLine struct {
@@ -214,6 +223,9 @@ type order struct {
 	reserved bool // the plan's stock and cost are reserved in the carrier's Reservations
 }
 
+// state is the order's state as last read or written.
+func (o *order) state() OrderState { return OrderState(o.e.State) }
+
 // newOrderID returns a fresh knm order id, which is also the cart's customerReference.
 func newOrderID() string {
 	var b [12]byte
@@ -231,13 +243,13 @@ func decodeOrder(e *knm.JournalEntry) (*order, error) {
 
 // create writes the order's first row.
 func (c *Carrier) createOrder(ctx context.Context, p orderPayload) (*order, error) {
-	p.Account = c.fp
+	p.Account = c.account
 	raw, err := json.Marshal(p)
 	if err != nil {
 		return nil, err
 	}
 	now := c.now()
-	e := &knm.JournalEntry{ID: p.OrderID, Carrier: ModuleName, State: StatePlanned, Payload: raw, Created: now, Updated: now}
+	e := &knm.JournalEntry{ID: p.OrderID, Carrier: ModuleName, State: string(StatePlanned), Payload: raw, Created: now, Updated: now}
 	if err := c.store.CreateJournal(ctx, e); err != nil {
 		return nil, fmt.Errorf("knm_voxbone: journal order %s: %w", p.OrderID, err)
 	}
@@ -247,26 +259,26 @@ func (c *Carrier) createOrder(ctx context.Context, p orderPayload) (*order, erro
 // advance writes the order in state, guarded by the revision last read: if another writer
 // (Recover on this or another instance) moved the row, it fails with a conflict and the
 // caller must stop acting on the order.
-func (c *Carrier) advance(ctx context.Context, o *order, state string) error {
+func (c *Carrier) advance(ctx context.Context, o *order, state OrderState) error {
 	raw, err := json.Marshal(o.p)
 	if err != nil {
 		return err
 	}
 	prev := o.e
 	next := *o.e
-	next.State, next.Payload, next.Updated = state, raw, c.now()
+	next.State, next.Payload, next.Updated = string(state), raw, c.now()
 	if err := c.store.UpdateJournal(ctx, &next); err != nil {
 		return fmt.Errorf("knm_voxbone: journal order %s -> %s: %w", o.p.OrderID, state, err)
 	}
 	o.e = &next
-	if final(state) && prev.State != state && c.metrics.Order != nil && !o.p.bookkeeping() {
+	if state.Final() && OrderState(prev.State) != state && c.metrics.Order != nil && !o.p.bookkeeping() {
 		c.metrics.Order(state, len(o.p.Imported))
 	}
-	if final(state) && c.metrics.Spent != nil {
+	if state.Final() && c.metrics.Spent != nil {
 		// Voxbone charges for the DIDs it delivers: the plan's price, pro rata. A final
 		// order finished again (late DIDs found by Reconcile) adds only what is new.
 		was := 0
-		if final(prev.State) {
+		if OrderState(prev.State).Final() {
 			var pp orderPayload
 			if json.Unmarshal(prev.Payload, &pp) == nil {
 				was = pp.delivered()
@@ -281,21 +293,10 @@ func (c *Carrier) advance(ctx context.Context, o *order, state string) error {
 	return nil
 }
 
-// otherAccount refuses to settle an order placed on another Voxbone account than the
-// carrier's: there its cart, orders and DIDs are invisible, so a lookup finding nothing
-// would fail an order that bought numbers (or delete nothing while leaving its cart).
-func (c *Carrier) otherAccount(o *order) error {
-	if o.p.Account == "" || c.ownAccount(o.p.Account) {
-		return nil
-	}
-	return knm.Errorf(knm.ErrConflict, "voxbone order %s was placed on another Voxbone account (fingerprint %s, this one is %s); switch back to settle it",
-		o.p.OrderID, o.p.Account, c.fp)
-}
-
 // OrderResult is an order as its journal row tells it.
 type OrderResult struct {
 	OrderID         string     `json:"order_id"`
-	State           string     `json:"state"`
+	State           OrderState `json:"state"`
 	QueryID         string     `json:"query_id,omitempty"`
 	Plan            []PlanLine `json:"plan"`
 	Quantity        int        `json:"quantity"`   // DIDs planned
@@ -323,7 +324,7 @@ func (o *order) result() *OrderResult {
 		nums = []string{}
 	}
 	return &OrderResult{
-		OrderID: o.p.OrderID, State: o.e.State, QueryID: o.p.QueryID, Plan: o.p.Plan,
+		OrderID: o.p.OrderID, State: o.state(), QueryID: o.p.QueryID, Plan: o.p.Plan,
 		Quantity: qty, CostCents: cents, CartID: o.p.CartID, OrderReferences: o.p.OrderReferences,
 		Numbers: nums, Conflicts: o.p.Conflicts, Error: o.p.Error, IdempotencyKey: o.p.IdempotencyKey, AssignTo: o.p.AssignTo,
 		Created: o.e.Created, Updated: o.e.Updated,

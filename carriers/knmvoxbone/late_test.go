@@ -40,7 +40,7 @@ func TestRecoverLateDelivery(t *testing.T) {
 	c.lateInterval = func(time.Duration) time.Duration { return 0 } // polled twice in a row
 	var spent, orders atomic.Int64
 	c.metrics.Spent = func(cents int) { spent.Add(int64(cents)) }
-	c.metrics.Order = func(string, int) { orders.Add(1) }
+	c.metrics.Order = func(OrderState, int) { orders.Add(1) }
 	res, err := c.Order(ctx, OrderRequest{GroupID: 5116, Quantity: 3, Country: "US", AssignTo: acct})
 	if err != nil || res.State != StatePartial || len(res.Numbers) != 2 {
 		t.Fatalf("order: %+v, %v", res, err)
@@ -119,7 +119,7 @@ func TestRecoverLateHorizon(t *testing.T) {
 	old := newTestCarrier(t, testSettings(srv.URL), store, nil)
 	old.now = func() time.Time { return time.Now().Add(LateDeliveryHorizon + time.Hour) }
 	other := newTestCarrier(t, testSettings(srv.URL), store, nil)
-	other.fp = "another-account"
+	other.account = "another-account"
 	for name, c := range map[string]*Carrier{"past the horizon": old, "another account": other} {
 		rep, err := c.Recover(ctx)
 		if err != nil || rep.LateChecked != 0 || rep.LateImported != 0 || len(rep.Unsettled) != 0 {
@@ -129,7 +129,7 @@ func TestRecoverLateHorizon(t *testing.T) {
 	if n := calls.Load(); n != 0 {
 		t.Errorf("%d voxbone request(s) for a partial order Recover must leave alone", n)
 	}
-	if e, err := store.GetJournal(ctx, res.OrderID); err != nil || e.Rev != before.Rev || e.State != StatePartial {
+	if e, err := store.GetJournal(ctx, res.OrderID); err != nil || e.Rev != before.Rev || OrderState(e.State) != StatePartial {
 		t.Errorf("order row touched: %+v, %v", e, err)
 	}
 	if _, err := store.GetNumber(ctx, ld.late); !knm.IsErrorName(err, knm.ErrNotFound) {
@@ -177,7 +177,7 @@ func TestRecoverLateBatch(t *testing.T) {
 		}
 		p.Plan[0].Quantity = 2
 		e.Payload, _ = json.Marshal(p)
-		e.State = StatePartial
+		e.State = string(StatePartial)
 		if err := f.store.UpdateJournal(ctx, e); err != nil {
 			t.Fatal(err)
 		}
@@ -194,7 +194,7 @@ func TestRecoverLateBatch(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if e.State != StatePartial {
+			if OrderState(e.State) != StatePartial {
 				t.Errorf("order %s: %s, want partial", id, e.State)
 			}
 			if o.p.LateCheckedAt != nil {

@@ -94,9 +94,9 @@ func (c *Carrier) Order(ctx context.Context, r OrderRequest) (*OrderResult, erro
 	if r.GroupID <= 0 {
 		return nil, knm.Errorf(knm.ErrInvalid, "voxbone order: a DID group id is required").WithCause("group_id")
 	}
-	if r.Quantity < 1 || r.Quantity > c.s.MaxOrderQuantity {
+	if r.Quantity < 1 || r.Quantity > c.settings.MaxOrderQuantity {
 		return nil, knm.Errorf(knm.ErrInvalid, "voxbone order: quantity %d must be between 1 and max_order_quantity %d",
-			r.Quantity, c.s.MaxOrderQuantity).WithCause("quantity")
+			r.Quantity, c.settings.MaxOrderQuantity).WithCause("quantity")
 	}
 	country := r.Country
 	if country == "" {
@@ -142,7 +142,7 @@ func (c *Carrier) Order(ctx context.Context, r OrderRequest) (*OrderResult, erro
 		// Nothing could be planned: tell a group that does not exist (a typo, 404) from
 		// one without stock (503), which the listing used for planning hides alike.
 		show := true
-		if gs, _, lerr := c.vx.ListDIDGroups(ctx, voxbone.ListDIDGroupsOptions{CountryCodeA3: a3,
+		if gs, _, lerr := c.client.ListDIDGroups(ctx, voxbone.ListDIDGroupsOptions{CountryCodeA3: a3,
 			DIDGroupIDs: []int{r.GroupID}, ShowEmpty: &show}); lerr == nil && len(gs) == 0 {
 			return nil, knm.Errorf(knm.ErrNotFound, "voxbone order: DID group %d does not exist in %s", r.GroupID, a3).WithCause("group_id")
 		}
@@ -153,7 +153,7 @@ func (c *Carrier) Order(ctx context.Context, r OrderRequest) (*OrderResult, erro
 	}
 	_, err = c.execute(ctx, o)
 	res := o.result()
-	if err != nil && spent(o.e.State) {
+	if err != nil && o.state().MaySpend() {
 		// Money may be spent: answer with the order, not an error a client would retry.
 		res.Error = err.Error()
 		return res, nil
@@ -197,7 +197,7 @@ func (c *Carrier) claimKey(ctx context.Context, r OrderRequest, id string) (*Ord
 				"idempotency key reused with a different request: order %s was for %d DID(s) of group %d%s",
 				first, fo.p.Quantity, fo.p.Group, assignNote(fo.p.AssignTo)).WithCause("idempotency_key")
 		}
-		if fo.e.State == StateFailed && !fo.p.checkoutMayHaveHappened() {
+		if fo.state() == StateFailed && !fo.p.checkoutMayHaveHappened() {
 			// The key's order failed before its checkout (no stock, no credit, a Voxbone
 			// error, or abandoned and failed by Recover): it bought nothing and never will,
 			// so a retry must be able to buy. It goes on under a key derived from that
@@ -234,7 +234,7 @@ func (c *Carrier) fenceOrphan(ctx context.Context, id, idemKey string) error {
 		return err
 	}
 	now := c.now()
-	err = c.store.CreateJournal(ctx, &knm.JournalEntry{ID: id, Carrier: ModuleName, State: StateFailed, Payload: raw, Created: now, Updated: now})
+	err = c.store.CreateJournal(ctx, &knm.JournalEntry{ID: id, Carrier: ModuleName, State: string(StateFailed), Payload: raw, Created: now, Updated: now})
 	if err != nil && !knm.IsErrorName(err, knm.ErrConflict) {
 		return fmt.Errorf("knm_voxbone: fence orphaned idempotency claim %s: %w", id, err)
 	}

@@ -90,7 +90,7 @@ func TestNativeOrder(t *testing.T) {
 	if _, err := f.c.Order(ctx, OrderRequest{GroupID: 424242, Quantity: 1}); !knm.IsErrorName(err, knm.ErrNotFound) {
 		t.Errorf("unknown group: %v, want not_found", err)
 	}
-	f.c.s.MaxOrderCost = 0.01
+	f.c.settings.MaxOrderCost = 0.01
 	if _, err := f.c.Order(ctx, OrderRequest{GroupID: 5117, Quantity: 1}); !knm.IsErrorName(err, knm.ErrNotEnoughCredit) {
 		t.Errorf("cost: %v", err)
 	}
@@ -109,7 +109,7 @@ func TestReconcileAndCheck(t *testing.T) {
 		t.Fatal(rows, err)
 	}
 	// A DID bought outside knm, and a knm number cancelled outside knm.
-	vx := f.c.vx
+	vx := f.c.client
 	cart, _ := vx.CreateCart(ctx, voxbone.CreateCartRequest{CustomerReference: "portal"})
 	_ = vx.AddDIDsToCart(ctx, cart.CartIdentifier, 5117, 1)
 	if _, err := vx.Checkout(ctx, cart.CartIdentifier); err != nil {
@@ -141,7 +141,7 @@ func TestPurgeCarts(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	f := newFixture(t, nil, emulator.Config{})
-	vx := f.c.vx
+	vx := f.c.client
 	mk := func(ref string) int {
 		c, err := vx.CreateCart(ctx, voxbone.CreateCartRequest{CustomerReference: ref})
 		if err != nil {
@@ -153,7 +153,7 @@ func TestPurgeCarts(t *testing.T) {
 	planned := mk(OrderPrefix + "planned") // journal before checkout
 	sent := mk(OrderPrefix + "sent")       // checkout may have happened: keep
 	other := mk("someone-else")            // not knm's: keep
-	for id, st := range map[string]string{OrderPrefix + "planned": StateCartCreated, OrderPrefix + "sent": StateCheckoutSent} {
+	for id, st := range map[string]OrderState{OrderPrefix + "planned": StateCartCreated, OrderPrefix + "sent": StateCheckoutSent} {
 		if _, err := f.c.createOrder(ctx, orderPayload{OrderID: id}); err != nil {
 			t.Fatal(err)
 		}

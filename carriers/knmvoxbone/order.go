@@ -38,7 +38,7 @@ func (c *Carrier) fetchCatalogue(ctx context.Context, q groupQuery) (*catalogue,
 		cat    = catalogue{fetchedAt: time.Now()}
 		balErr error
 	)
-	wg.Go(func() { cat.balance, balErr = c.vx.AccountBalance(ctx) })
+	wg.Go(func() { cat.balance, balErr = c.client.AccountBalance(ctx) })
 	groups, err := c.allGroups(ctx, q)
 	wg.Wait()
 	if err = errors.Join(balErr, err); err != nil {
@@ -61,7 +61,7 @@ const (
 // whatever the count says; when the counted pages were all full, the following ones are
 // fetched one by one until a short one.
 func (c *Carrier) allGroups(ctx context.Context, q groupQuery) ([]voxbone.DIDGroup, error) {
-	size := c.s.PageSize
+	size := c.settings.PageSize
 	opts := voxbone.ListDIDGroupsOptions{
 		ListOptions:   voxbone.ListOptions{PageSize: size},
 		CountryCodeA3: q.CountryA3, DIDType: q.DIDType, AreaCode: q.AreaCode,
@@ -70,7 +70,7 @@ func (c *Carrier) allGroups(ctx context.Context, q groupQuery) ([]voxbone.DIDGro
 	if q.GroupID != 0 {
 		opts.DIDGroupIDs = []int{q.GroupID}
 	}
-	first, total, err := c.vx.ListDIDGroups(ctx, opts)
+	first, total, err := c.client.ListDIDGroups(ctx, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -90,7 +90,7 @@ func (c *Carrier) allGroups(ctx context.Context, q groupQuery) ([]voxbone.DIDGro
 	fetch := func(p int) (full bool, err error) {
 		o := opts
 		o.PageNumber = p
-		gs, _, err := c.vx.ListDIDGroups(ctx, o)
+		gs, _, err := c.client.ListDIDGroups(ctx, o)
 		if voxbone.HasCode(err, 13) { // PAGINATION_OVERFLOW: past the end
 			return false, nil
 		}
@@ -203,8 +203,8 @@ func makePlan(groups []voxbone.DIDGroup, want, budgetCents int) planResult {
 // orders in progress), capped by max_order_cost.
 func (c *Carrier) budgetCents(bal *voxbone.AccountBalance, takenCents int) int {
 	b := int(math.Floor(bal.Balance*100+1e-6)) - takenCents
-	if c.s.MaxOrderCost > 0 {
-		b = min(b, int(math.Floor(c.s.MaxOrderCost*100+1e-6)))
+	if c.settings.MaxOrderCost > 0 {
+		b = min(b, int(math.Floor(c.settings.MaxOrderCost*100+1e-6)))
 	}
 	return max(b, 0)
 }
@@ -214,7 +214,7 @@ func (c *Carrier) budgetCents(bal *voxbone.AccountBalance, takenCents int) int {
 // group's stock only at checkout, and concurrent searches would otherwise all plan on the
 // same DIDs and end in back-orders. The plan's quantities stay reserved until release.
 func (c *Carrier) plan(cat *catalogue, want int) planResult {
-	res := c.res
+	res := c.reservations
 	res.mu.Lock()
 	defer res.mu.Unlock()
 	groups := slices.Clone(cat.groups)
@@ -257,8 +257,8 @@ func (c *Carrier) plan(cat *catalogue, want int) planResult {
 		if taken > 0 {
 			limit += fmt.Sprintf(", %.2f of it planned by orders in progress", float64(taken)/100)
 		}
-		if c.s.MaxOrderCost > 0 {
-			limit += fmt.Sprintf(", max_order_cost %.2f", c.s.MaxOrderCost)
+		if c.settings.MaxOrderCost > 0 {
+			limit += fmt.Sprintf(", max_order_cost %.2f", c.settings.MaxOrderCost)
 		}
 		r.short = knm.Errorf(knm.ErrNotEnoughCredit, "not enough credit: wanted %d, can afford %d (%s)", want, r.qty, limit)
 	}
@@ -275,7 +275,7 @@ func (c *Carrier) releaseOrder(o *order, bought bool) {
 	o.reserved = false
 	c.release(o.p.Plan)
 	if bought {
-		res := c.res
+		res := c.reservations
 		res.mu.Lock()
 		now := time.Now()
 		for _, l := range o.p.Plan {
@@ -285,6 +285,21 @@ func (c *Carrier) releaseOrder(o *order, bought bool) {
 	}
 }
 
+// Reservations are the stock and money planned by orders not checked out yet, and the
+// recent checkouts, that a plan takes off the listed stock and balance (Voxbone lowers them
+// only at checkout). Carriers of one account that share one Reservations (a carrier rebuilt
+// after a settings change and the old one finishing its orders) never plan the same stock
+// or money twice. It is safe for concurrent use.
+type Reservations struct {
+	mu            sync.Mutex
+	inflight      map[int]int   // DID group id -> DIDs planned by orders not yet checked out
+	reservedCents int           // cost of the plans of orders not yet checked out
+	consumed      []consumption // recent checkouts, for listings taken before them
+}
+
+// NewReservations returns empty reservations.
+func NewReservations() *Reservations { return &Reservations{inflight: map[int]int{}} }
+
 // consumption is stock a checkout of this Carrier took.
 type consumption struct {
 	group, qty, cents int
@@ -293,7 +308,7 @@ type consumption struct {
 
 // release gives back the stock and money reserved by plan.
 func (c *Carrier) release(lines []PlanLine) {
-	res := c.res
+	res := c.reservations
 	res.mu.Lock()
 	defer res.mu.Unlock()
 	for _, l := range lines {
@@ -336,7 +351,7 @@ func (c *Carrier) execute(ctx context.Context, o *order) (*orderOutcome, error) 
 
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.settleTimeout)
 	defer cancel()
-	res, err := c.vx.Checkout(sctx, o.p.CartID)
+	res, err := c.client.Checkout(sctx, o.p.CartID)
 	c.releaseOrder(o, true) // conservatively, even if the checkout failed
 	if err == nil {
 		o.p.OrderReferences = didReferences(res)
@@ -360,7 +375,7 @@ func (c *Carrier) addItems(ctx context.Context, o *order) error {
 	errs := make([]error, len(o.p.Plan))
 	var wg sync.WaitGroup
 	for i, l := range o.p.Plan {
-		wg.Go(func() { errs[i] = c.vx.AddDIDsToCart(ctx, o.p.CartID, l.GroupID, l.Quantity) })
+		wg.Go(func() { errs[i] = c.client.AddDIDsToCart(ctx, o.p.CartID, l.GroupID, l.Quantity) })
 	}
 	wg.Wait()
 	return errors.Join(errs...)
@@ -381,7 +396,7 @@ func didReferences(res *voxbone.CheckoutResult) []string {
 // and marks the row failed. If the cart cannot be deleted, the row is left for Recover.
 // It runs detached from ctx, which may be the reason for aborting.
 func (c *Carrier) abort(ctx context.Context, o *order, cause error) error {
-	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 3*c.s.RequestTimeout)
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 3*c.settings.RequestTimeout)
 	defer cancel()
 	if err := c.removeCarts(dctx, o, o.p.CartID == 0); err != nil {
 		c.log.Warn("knm_voxbone: cart cleanup failed; recover will retry", "order", o.p.OrderID, "error", err)
@@ -404,7 +419,7 @@ func (c *Carrier) removeCarts(ctx context.Context, o *order, byReference bool) e
 		ids = append(ids, o.p.CartID)
 	}
 	if byReference {
-		carts, err := c.vx.ListAllCarts(ctx, voxbone.ListCartsOptions{Reference: o.p.OrderID})
+		carts, err := c.client.ListAllCarts(ctx, voxbone.ListCartsOptions{Reference: o.p.OrderID})
 		if err != nil {
 			return err
 		}
@@ -416,7 +431,7 @@ func (c *Carrier) removeCarts(ctx context.Context, o *order, byReference bool) e
 	}
 	var errs []error
 	for _, id := range ids {
-		if err := c.vx.DeleteCart(ctx, id); err != nil && !cartGone(err) {
+		if err := c.client.DeleteCart(ctx, id); err != nil && !cartGone(err) {
 			errs = append(errs, err)
 		}
 	}
@@ -434,14 +449,14 @@ func cartGone(err error) bool {
 // bought. When the fence or the lookup fails the row stays checkout_sent for Recover.
 // byReference also deletes any other cart carrying the order id (Recover's thoroughness).
 func (c *Carrier) settleCheckout(ctx context.Context, o *order, cause error, byReference bool) (*orderOutcome, error) {
-	if err := c.otherAccount(o); err != nil {
+	if err := c.checkAccount(o); err != nil {
 		return nil, err
 	}
 	if err := c.removeCarts(ctx, o, byReference || o.p.CartID == 0); err != nil {
 		return nil, carrierError("voxbone order "+o.p.OrderID+": checkout outcome unknown, recover will settle it",
 			errors.Join(cause, err))
 	}
-	orders, err := c.vx.ListAllOrders(ctx, voxbone.ListOrdersOptions{CustomerReference: o.p.OrderID})
+	orders, err := c.client.ListAllOrders(ctx, voxbone.ListOrdersOptions{CustomerReference: o.p.OrderID})
 	if err != nil {
 		return nil, carrierError("voxbone order "+o.p.OrderID+": checkout outcome unknown, recover will settle it",
 			errors.Join(cause, err))
@@ -476,16 +491,16 @@ func (c *Carrier) settleCheckout(ctx context.Context, o *order, cause error, byR
 // late DIDs looked for by Recover or Reconcile) stays final: partial while still short,
 // imported once complete, never awaiting_delivery again.
 func (c *Carrier) finish(ctx context.Context, o *order) (*orderOutcome, error) {
-	if err := c.otherAccount(o); err != nil {
+	if err := c.checkAccount(o); err != nil {
 		return nil, err
 	}
 	var (
 		wg      sync.WaitGroup
 		cartErr error
 	)
-	if o.p.CartID != 0 && !final(o.e.State) { // a final order's cart is gone already
+	if o.p.CartID != 0 && !o.state().Final() { // a final order's cart is gone already
 		wg.Go(func() {
-			if err := c.vx.DeleteCart(ctx, o.p.CartID); err != nil && !cartGone(err) {
+			if err := c.client.DeleteCart(ctx, o.p.CartID); err != nil && !cartGone(err) {
 				cartErr = err
 			}
 		})
@@ -494,8 +509,8 @@ func (c *Carrier) finish(ctx context.Context, o *order) (*orderOutcome, error) {
 	errs := make([]error, len(o.p.OrderReferences))
 	for i, ref := range o.p.OrderReferences {
 		wg.Go(func() {
-			lists[i], errs[i] = c.vx.ListAllDIDs(ctx, voxbone.ListDIDsOptions{
-				ListOptions: voxbone.ListOptions{PageSize: c.s.PageSize}, OrderReference: ref})
+			lists[i], errs[i] = c.client.ListAllDIDs(ctx, voxbone.ListDIDsOptions{
+				ListOptions: voxbone.ListOptions{PageSize: c.settings.PageSize}, OrderReference: ref})
 		})
 	}
 	wg.Wait()
@@ -508,8 +523,8 @@ func (c *Carrier) finish(ctx context.Context, o *order) (*orderOutcome, error) {
 	if err := errors.Join(fetchErr, impErr, cartErr); err != nil {
 		o.p.Error = err.Error()
 		stay := StateCheckedOut
-		if o.e.State == StateAwaitingDelivery || final(o.e.State) {
-			stay = o.e.State // a final order (late DIDs looked for) stays final
+		if o.state() == StateAwaitingDelivery || o.state().Final() {
+			stay = o.state() // a final order (late DIDs looked for) stays final
 		}
 		if werr := c.advance(ctx, o, stay); werr != nil {
 			c.log.Warn("knm_voxbone: journal write failed", "order", o.p.OrderID, "error", werr)
@@ -529,7 +544,7 @@ func (c *Carrier) finish(ctx context.Context, o *order) (*orderOutcome, error) {
 			msg += fmt.Sprintf(" (%d more with an unusable number: %s)", len(o.p.BadDIDs), strings.Join(o.p.BadDIDs, "; "))
 		}
 		deadline := c.deliveryDeadlineOf(o)
-		if c.now().Before(deadline) && !final(o.e.State) { // a final order never waits again
+		if c.now().Before(deadline) && !o.state().Final() { // a final order never waits again
 			state = StateAwaitingDelivery
 			o.p.Error = msg + "; the rest are awaited until " + deadline.UTC().Format(time.RFC3339) +
 				" (recover imports them when voxbone delivers)"
@@ -589,7 +604,7 @@ func (c *Carrier) importDIDs(ctx context.Context, o *order, dids []voxbone.DID) 
 		settled map[string]bool // a final order's numbers imported before: never touched again
 		errs    []error
 	)
-	if final(o.e.State) {
+	if o.state().Final() {
 		settled = make(map[string]bool, len(o.p.Imported))
 		for _, n := range o.p.Imported {
 			settled[n] = true
@@ -648,7 +663,7 @@ func (c *Carrier) importDIDs(ctx context.Context, o *order, dids []voxbone.DID) 
 				out.rows = append(out.rows, row(cur))
 			}
 		case cur.AssignedTo == o.p.AssignTo:
-		case cur.AssignedTo == "" && cur.State == knm.StateAvailable && final(o.e.State):
+		case cur.AssignedTo == "" && cur.State == knm.StateAvailable && o.state().Final():
 			// The order finished long ago (a late DID, found by Reconcile): a number in the
 			// pool was put there on purpose (an admin returned it), so it stays there.
 		case cur.AssignedTo == "" && cur.State == knm.StateAvailable:

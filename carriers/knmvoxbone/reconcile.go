@@ -55,7 +55,7 @@ type ReconcileReport struct {
 // accountDIDs lists every DID of the account (all pages), keyed by E.164 with "+", and
 // describes those whose e164 is not a usable number.
 func (c *Carrier) accountDIDs(ctx context.Context) (map[string]voxbone.DID, []string, error) {
-	dids, err := c.vx.ListAllDIDs(ctx, voxbone.ListDIDsOptions{ListOptions: voxbone.ListOptions{PageSize: c.s.PageSize}})
+	dids, err := c.client.ListAllDIDs(ctx, voxbone.ListDIDsOptions{ListOptions: voxbone.ListOptions{PageSize: c.settings.PageSize}})
 	if err != nil {
 		return nil, nil, carrierError("voxbone: list DIDs", err)
 	}
@@ -90,7 +90,7 @@ func (c *Carrier) journalOrders(ctx context.Context) (byRef map[string]*order, c
 		if err != nil {
 			return nil, nil, err
 		}
-		if o.p.bookkeeping() || c.otherAccount(o) != nil {
+		if o.p.bookkeeping() || c.checkAccount(o) != nil {
 			continue
 		}
 		if len(o.p.Conflicts) > 0 {
@@ -99,10 +99,10 @@ func (c *Carrier) journalOrders(ctx context.Context) (byRef map[string]*order, c
 		for _, r := range o.p.OrderReferences {
 			byRef[r] = o
 		}
-		if e.State != StateCheckoutSent || len(o.p.OrderReferences) > 0 {
+		if o.state() != StateCheckoutSent || len(o.p.OrderReferences) > 0 {
 			continue
 		}
-		orders, err := c.vx.ListAllOrders(ctx, voxbone.ListOrdersOptions{CustomerReference: o.p.OrderID})
+		orders, err := c.client.ListAllOrders(ctx, voxbone.ListOrdersOptions{CustomerReference: o.p.OrderID})
 		if err != nil {
 			return nil, nil, carrierError("voxbone: list orders of "+o.p.OrderID, err)
 		}
@@ -173,17 +173,17 @@ func (c *Carrier) Reconcile(ctx context.Context, importMissing bool) (*Reconcile
 		}
 		if o := byRef[s.OrderReference]; o != nil && s.OrderReference != "" {
 			s.Order = o.p.OrderID
-			if !final(o.e.State) {
+			if !o.state().Final() {
 				rep.InOrders = append(rep.InOrders, s) // Recover's to import
 				continue
 			}
-			if o.e.State != StateFailed && slices.Contains(o.p.Imported, num) {
+			if o.state() != StateFailed && slices.Contains(o.p.Imported, num) {
 				// The order imported it once and it was removed from knm since (deleted or
 				// released on purpose): settled, never imported again; listed only.
 				rep.UnknownToKnm = append(rep.UnknownToKnm, s)
 				continue
 			}
-			if o.e.State != StateFailed {
+			if o.state() != StateFailed {
 				late[o.p.OrderID] = append(late[o.p.OrderID], s)
 				lateOf[o.p.OrderID] = o
 				rep.LateDeliveries = append(rep.LateDeliveries, s)
@@ -281,11 +281,11 @@ const cartDateLayout = "2006-01-02 15:04:05"
 // carts (other tools', or knm carts of orders still in flight or checked out) are never
 // touched. With dryRun nothing is deleted; the ids are those that would be.
 func (c *Carrier) PurgeCarts(ctx context.Context, dryRun bool) ([]int, error) {
-	carts, err := c.vx.ListAllCarts(ctx, voxbone.ListCartsOptions{ListOptions: voxbone.ListOptions{PageSize: c.s.PageSize}})
+	carts, err := c.client.ListAllCarts(ctx, voxbone.ListCartsOptions{ListOptions: voxbone.ListOptions{PageSize: c.settings.PageSize}})
 	if err != nil {
 		return nil, carrierError("voxbone: list carts", err)
 	}
-	cutoff := c.now().Add(-c.s.CartTTL)
+	cutoff := c.now().Add(-c.settings.CartTTL)
 	purged := []int{}
 	for _, ct := range carts {
 		if !strings.HasPrefix(ct.CustomerReference, OrderPrefix) {
@@ -300,11 +300,11 @@ func (c *Carrier) PurgeCarts(ctx context.Context, dryRun bool) ([]int, error) {
 		case knm.IsErrorName(err, knm.ErrNotFound):
 		case err != nil:
 			return purged, err
-		case e.Carrier != ModuleName || !(preCheckout(e.State) || e.State == StateFailed):
+		case e.Carrier != ModuleName || !(OrderState(e.State).BeforeCheckout() || OrderState(e.State) == StateFailed):
 			continue
 		}
 		if !dryRun {
-			if err := c.vx.DeleteCart(ctx, ct.CartIdentifier); err != nil && !cartGone(err) {
+			if err := c.client.DeleteCart(ctx, ct.CartIdentifier); err != nil && !cartGone(err) {
 				return purged, carrierError("voxbone: delete cart", err)
 			}
 		}

@@ -95,7 +95,7 @@ func (c *Carrier) RecoverOlderThan(ctx context.Context, age time.Duration) (*Rec
 		case state == StateAwaitingDelivery:
 			rep.Awaiting++
 		default:
-			rep.Unsettled = append(rep.Unsettled, e.ID+": still "+state)
+			rep.Unsettled = append(rep.Unsettled, e.ID+": still "+string(state))
 		}
 		if ctx.Err() != nil {
 			break
@@ -113,15 +113,15 @@ func (c *Carrier) RecoverOlderThan(ctx context.Context, age time.Duration) (*Rec
 // Recover): orders in skip (settled by this run) or, with age > 0, updated less than age
 // ago are left for a later run.
 func (c *Carrier) recoverLate(ctx context.Context, age time.Duration, skip map[string]bool, rep *RecoverReport) error {
-	if c.lateBatch <= 0 || c.lateDeliveryHorizon <= 0 {
+	if c.lateBatch <= 0 || c.lateHorizon <= 0 {
 		return nil
 	}
-	es, err := c.store.FindJournals(ctx, knm.JournalFilter{Carrier: ModuleName, States: []string{StatePartial}})
+	es, err := c.store.FindJournals(ctx, knm.JournalFilter{Carrier: ModuleName, States: []string{string(StatePartial)}})
 	if err != nil {
 		return err
 	}
 	now := c.now()
-	since, cutoff := now.Add(-c.lateDeliveryHorizon), now.Add(-age)
+	since, cutoff := now.Add(-c.lateHorizon), now.Add(-age)
 	var due []*order
 	for _, e := range es {
 		// The journal filter has no time bound; a row not written since the horizon began
@@ -135,7 +135,7 @@ func (c *Carrier) recoverLate(ctx context.Context, age time.Duration, skip map[s
 			c.log.Warn("knm_voxbone: partial order not looked at for late DIDs", "order", e.ID, "error", err)
 			continue
 		}
-		if o.p.bookkeeping() || len(o.p.OrderReferences) == 0 || c.otherAccount(o) != nil || o.checkoutTime().Before(since) {
+		if o.p.bookkeeping() || len(o.p.OrderReferences) == 0 || c.checkAccount(o) != nil || o.checkoutTime().Before(since) {
 			continue
 		}
 		if o.p.LateCheckedAt != nil && now.Sub(*o.p.LateCheckedAt) < c.lateInterval(now.Sub(o.checkoutTime())) {
@@ -169,12 +169,12 @@ func (c *Carrier) recoverLate(ctx context.Context, age time.Duration, skip map[s
 			}
 		}
 		rep.LateImported += len(late)
-		if o.e.State == StateImported {
+		if o.state() == StateImported {
 			rep.LateCompleted++
 		}
 		if len(late) > 0 {
 			c.log.Info("knm_voxbone: late DIDs of a partial order imported", "order", o.p.OrderID,
-				"numbers", late, "state", o.e.State)
+				"numbers", late, "state", o.state())
 		}
 		if err != nil && !knm.IsErrorName(err, knm.ErrUnavailable) { // unavailable: still short
 			rep.Unsettled = append(rep.Unsettled, fmt.Sprintf("%s: looking for late DIDs: %v", o.p.OrderID, err))
@@ -195,11 +195,11 @@ func (c *Carrier) markLateChecked(ctx context.Context, id string, at time.Time) 
 		return
 	}
 	o, err := decodeOrder(e)
-	if err != nil || e.State != StatePartial || !lateCheckedAt(o).Before(at) {
+	if err != nil || OrderState(e.State) != StatePartial || !lateCheckedAt(o).Before(at) {
 		return
 	}
 	o.p.LateCheckedAt = &at
-	if err := c.advance(ctx, o, e.State); err != nil {
+	if err := c.advance(ctx, o, StatePartial); err != nil {
 		c.log.Warn("knm_voxbone: late_checked_at not recorded", "order", id, "error", err)
 	}
 }
@@ -236,40 +236,51 @@ func lateCheckedAt(o *order) time.Time {
 }
 
 // recoverOne settles one row and returns the state it ended in.
-func (c *Carrier) recoverOne(ctx context.Context, e *knm.JournalEntry) (string, error) {
+func (c *Carrier) recoverOne(ctx context.Context, e *knm.JournalEntry) (OrderState, error) {
 	o, err := decodeOrder(e)
 	if err != nil {
-		return e.State, err
+		return OrderState(e.State), err
 	}
-	if err := c.otherAccount(o); err != nil {
-		return e.State, err // left as it is, listed in Unsettled
+	if err := c.checkAccount(o); err != nil {
+		return o.state(), err // left as it is, listed in Unsettled
 	}
-	c.log.Info("knm_voxbone: recovering order", "order", o.p.OrderID, "state", e.State)
-	switch {
-	case preCheckout(e.State):
+	c.log.Info("knm_voxbone: recovering order", "order", o.p.OrderID, "state", o.state())
+	switch st := o.state(); {
+	case st.BeforeCheckout():
 		if err := c.removeCarts(ctx, o, true); err != nil {
-			return e.State, err
+			return st, err
 		}
 		if o.p.Error == "" {
-			o.p.Error = "abandoned in state " + e.State + " before checkout; cart deleted by recover"
+			o.p.Error = "abandoned in state " + string(st) + " before checkout; cart deleted by recover"
 		}
 		if err := c.advance(ctx, o, StateFailed); err != nil {
-			return e.State, err
+			return st, err
 		}
-	case e.State == StateCheckoutSent:
+	case st == StateCheckoutSent:
 		_, err := c.settleCheckout(ctx, o, errors.New(errCheckoutInterrupted), true)
-		if !final(o.e.State) && o.e.State != StateAwaitingDelivery {
-			return o.e.State, errors.Join(err, errors.New("not settled"))
+		if !o.state().Final() && o.state() != StateAwaitingDelivery {
+			return o.state(), errors.Join(err, errors.New("not settled"))
 		}
-	case e.State == StateCheckedOut || e.State == StateAwaitingDelivery:
+	case st == StateCheckedOut || st == StateAwaitingDelivery:
 		_, err := c.finish(ctx, o)
-		if final(o.e.State) || o.e.State == StateAwaitingDelivery {
-			return o.e.State, nil // a shortfall is reported by the state
+		if o.state().Final() || o.state() == StateAwaitingDelivery {
+			return o.state(), nil // a shortfall is reported by the state
 		}
 		if err != nil {
-			return o.e.State, err
+			return o.state(), err
 		}
-		return o.e.State, errors.New("not settled: " + o.p.Error)
+		return o.state(), errors.New("not settled: " + o.p.Error)
 	}
-	return o.e.State, nil
+	return o.state(), nil
+}
+
+// RecoverIdle is RecoverOlderThan for knm serve, which recovers every module that has it
+// (knm.Recoverer) without knowing which module it is.
+func (c *Carrier) RecoverIdle(ctx context.Context, minIdle time.Duration) (knm.RecoverSummary, error) {
+	rep, err := c.RecoverOlderThan(ctx, minIdle)
+	if rep == nil {
+		return knm.RecoverSummary{}, err
+	}
+	return knm.RecoverSummary{Examined: rep.Examined, Settled: rep.Imported + rep.Partial,
+		Failed: rep.Failed, Unsettled: len(rep.Unsettled) + rep.Awaiting}, err
 }

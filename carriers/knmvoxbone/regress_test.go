@@ -81,13 +81,13 @@ func TestRecoverLeavesOtherAccountsOrders(t *testing.T) {
 	srvB := httptest.NewServer(eB)
 	defer srvB.Close()
 	onB := newTestCarrier(t, testSettings(srvB.URL), store, nil)
-	onB.fp = AccountFingerprintOf(testSettings(srvB.URL))
+	onB.account = testSettings(srvB.URL).AccountFingerprint()
 	rep, err := onB.Recover(ctx)
 	if err != nil || rep.Failed != 0 || len(rep.Unsettled) != 1 || !strings.Contains(rep.Unsettled[0], "another Voxbone account") {
 		t.Fatalf("recover on account B: %+v, %v", rep, err)
 	}
 	es, _ := store.FindJournals(ctx, knm.JournalFilter{Carrier: ModuleName})
-	if len(es) != 1 || es[0].State != StateCheckoutSent {
+	if len(es) != 1 || OrderState(es[0].State) != StateCheckoutSent {
 		t.Fatalf("journal after recover on B: %+v", es)
 	}
 	if n := eB.Calls("cart.delete") + eB.Calls("order.list"); n != 0 {
@@ -123,7 +123,7 @@ func TestReleaseOnOtherAccountRefused(t *testing.T) {
 	srvB := httptest.NewServer(eB)
 	defer srvB.Close()
 	onB := newTestCarrier(t, testSettings(srvB.URL), a.store, nil)
-	onB.fp = "account-b"
+	onB.account = "account-b"
 
 	err = onB.DisconnectNumber(ctx, n)
 	if !knm.IsErrorName(err, knm.ErrCarrier) || !strings.Contains(err.Error(), "not in this Voxbone account") {
@@ -184,14 +184,14 @@ func TestReleaseOnOtherAccountRefused(t *testing.T) {
 func TestAccountFingerprint(t *testing.T) {
 	t.Parallel()
 	base := Settings{Username: "alice", Password: "s3cret-pass", Environment: "production"}
-	fp := AccountFingerprintOf(base)
+	fp := base.AccountFingerprint()
 	if len(fp) != 12 || strings.Contains(fp, "alice") || strings.Contains(fp, "s3cret") {
 		t.Fatalf("fingerprint %q", fp)
 	}
 	same := base
 	same.Password = "rotated"
 	same.MaxOrderCost = 5
-	if AccountFingerprintOf(same) != fp {
+	if same.AccountFingerprint() != fp {
 		t.Error("a new password or limit changed the account")
 	}
 	for name, s := range map[string]Settings{
@@ -200,11 +200,11 @@ func TestAccountFingerprint(t *testing.T) {
 		"url":  {Username: "alice", Password: "s3cret-pass", Environment: "production", BaseURL: "https://example.com/api"},
 		"key":  {APIKey: "k1", Environment: "beta"},
 	} {
-		if AccountFingerprintOf(s) == fp {
+		if s.AccountFingerprint() == fp {
 			t.Errorf("%s: same fingerprint", name)
 		}
 	}
-	if AccountFingerprintOf(Settings{APIKey: "k1", Environment: "beta"}) == AccountFingerprintOf(Settings{APIKey: "k2", Environment: "beta"}) {
+	if (Settings{APIKey: "k1", Environment: "beta"}).AccountFingerprint() == (Settings{APIKey: "k2", Environment: "beta"}).AccountFingerprint() {
 		t.Error("two API keys share a fingerprint")
 	}
 	c, err := New(base, Deps{Store: openSQLite(t)})
@@ -225,8 +225,7 @@ func TestSharedReservations(t *testing.T) {
 		t.Fatal(err)
 	}
 	build := func(r *Reservations) *Carrier {
-		vx := f.c.vx
-		c, err := New(f.s, Deps{Store: f.store, Client: vx, Logger: quiet, Reservations: r})
+		c, err := New(f.s, Deps{Store: f.store, Logger: quiet, Reservations: r})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -277,10 +276,10 @@ func TestLateDeliveryAfterPartial(t *testing.T) {
 	c := lateCarrier(t, ld, store, acct)
 	// Recover's own look at partial orders is off: this is reconcile's test (see
 	// TestRecoverLateDelivery for Recover's).
-	c.lateDeliveryHorizon = 0
+	c.lateHorizon = 0
 	var spent, orders atomic.Int64
 	c.metrics.Spent = func(cents int) { spent.Add(int64(cents)) }
-	c.metrics.Order = func(string, int) { orders.Add(1) }
+	c.metrics.Order = func(OrderState, int) { orders.Add(1) }
 	res, err := c.Order(ctx, OrderRequest{GroupID: 5116, Quantity: 3, Country: "US", AssignTo: acct})
 	if err != nil || res.State != StatePartial || len(res.Numbers) != 2 {
 		t.Fatalf("order: %+v, %v", res, err)

@@ -45,7 +45,7 @@ func (c *Carrier) DisconnectNumber(ctx context.Context, n *knm.Number) error {
 	// and so keeping a number Voxbone no longer bills.
 	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.settleTimeout)
 	defer cancel()
-	cancelled, err := c.vx.CancelDIDs(dctx, []int{id})
+	cancelled, err := c.client.CancelDIDs(dctx, []int{id})
 	if err == nil && cancelled == 1 {
 		c.cancelDone(dctx, rec)
 		c.log.Info("knm_voxbone: DID cancelled", "number", num, "did_id", id)
@@ -108,7 +108,7 @@ func isCancelRow(e *knm.JournalEntry) bool { return strings.HasPrefix(e.ID, canc
 // recordCancel writes the cancel row of DID id (state sent) before the cancel is sent, or
 // returns the row an earlier attempt wrote. Without it the cancel is not sent.
 func (c *Carrier) recordCancel(ctx context.Context, id int, num string) (*knm.JournalEntry, error) {
-	raw, err := json.Marshal(cancelPayload{DIDID: id, Number: num, Account: c.fp})
+	raw, err := json.Marshal(cancelPayload{DIDID: id, Number: num, Account: c.account})
 	if err != nil {
 		return nil, err
 	}
@@ -123,7 +123,7 @@ func (c *Carrier) recordCancel(ctx context.Context, id int, num string) (*knm.Jo
 		prev, gerr := c.store.GetJournal(ctx, e.ID)
 		if gerr == nil && prev.Carrier == ModuleName {
 			var pp cancelPayload
-			if prev.State == cancelSent && json.Unmarshal(prev.Payload, &pp) == nil && pp.DIDID == id && pp.Account == c.fp {
+			if prev.State == cancelSent && json.Unmarshal(prev.Payload, &pp) == nil && pp.DIDID == id && pp.Account == c.account {
 				return prev, nil
 			}
 			next := *prev
@@ -183,7 +183,7 @@ func (c *Carrier) ownCancel(ctx context.Context, id int) (bool, error) {
 	if json.Unmarshal(e.Payload, &p) != nil || p.DIDID != id {
 		return false, nil
 	}
-	return e.State == cancelDone || e.State == cancelSent && c.ownAccount(p.Account), nil
+	return e.State == cancelDone || e.State == cancelSent && p.Account == c.account, nil
 }
 
 // alreadyGone decides a release whose number Voxbone no longer lists under its E.164. The
@@ -200,8 +200,8 @@ func (c *Carrier) alreadyGone(ctx context.Context, n *knm.Number, num string) er
 	if json.Unmarshal(n.CarrierData, &data) != nil || data.DIDID <= 0 {
 		return knm.Errorf(knm.ErrCarrier, "voxbone: %s is not in the Voxbone account and knm has no DID id for it; not released", num).WithCause("no matching DID")
 	}
-	dids, _, err := c.vx.ListDIDs(ctx, voxbone.ListDIDsOptions{
-		ListOptions: voxbone.ListOptions{PageSize: c.s.PageSize}, DIDIDs: []int{data.DIDID}})
+	dids, _, err := c.client.ListDIDs(ctx, voxbone.ListDIDsOptions{
+		ListOptions: voxbone.ListOptions{PageSize: c.settings.PageSize}, DIDIDs: []int{data.DIDID}})
 	if err != nil {
 		return carrierError(fmt.Sprintf("voxbone: look up DID %d of %s", data.DIDID, num), err)
 	}
@@ -223,8 +223,8 @@ func (c *Carrier) alreadyGone(ctx context.Context, n *knm.Number, num string) er
 // lookupDID returns the account's DIDs whose e164 is exactly num (every page of
 // inventory/did?e164Pattern=num, which matches substrings).
 func (c *Carrier) lookupDID(ctx context.Context, num string) ([]voxbone.DID, error) {
-	dids, err := c.vx.ListAllDIDs(ctx, voxbone.ListDIDsOptions{
-		ListOptions: voxbone.ListOptions{PageSize: c.s.PageSize}, E164Pattern: num})
+	dids, err := c.client.ListAllDIDs(ctx, voxbone.ListDIDsOptions{
+		ListOptions: voxbone.ListOptions{PageSize: c.settings.PageSize}, E164Pattern: num})
 	if err != nil {
 		return nil, carrierError("voxbone: look up "+num, err)
 	}

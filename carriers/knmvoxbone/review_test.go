@@ -29,8 +29,8 @@ func TestAccountFingerprintReal(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%+v: %v", s, err)
 		}
-		if c.AccountFingerprint() != AccountFingerprintOf(s) {
-			t.Fatalf("carrier fingerprint %q != AccountFingerprintOf %q", c.AccountFingerprint(), AccountFingerprintOf(s))
+		if c.AccountFingerprint() != s.AccountFingerprint() {
+			t.Fatalf("carrier fingerprint %q != AccountFingerprintOf %q", c.AccountFingerprint(), s.AccountFingerprint())
 		}
 		return c.AccountFingerprint()
 	}
@@ -118,7 +118,7 @@ func TestConflictImportedLater(t *testing.T) {
 	p.Imported = slices.DeleteFunc(p.Imported, func(n string) bool { return n == d1 })
 	p.Conflicts = []string{d1 + ": bought from voxbone but stored with module knm_local"}
 	e.Payload, _ = json.Marshal(p)
-	e.State = StatePartial
+	e.State = string(StatePartial)
 	if err := f.store.UpdateJournal(ctx, e); err != nil {
 		t.Fatal(err)
 	}
@@ -369,7 +369,7 @@ func TestLegacyFailedRowReplays(t *testing.T) {
 				t.Fatal(err)
 			}
 			at := time.Now().Add(-time.Hour)
-			if err := f.store.CreateJournal(ctx, &knm.JournalEntry{ID: id, Carrier: ModuleName, State: StateFailed,
+			if err := f.store.CreateJournal(ctx, &knm.JournalEntry{ID: id, Carrier: ModuleName, State: string(StateFailed),
 				Payload: raw, Created: at, Updated: at}); err != nil {
 				t.Fatal(err)
 			}

@@ -82,7 +82,7 @@ func (c *Carrier) FindNumbers(ctx context.Context, opts knm.SearchOptions) ([]kn
 			c.metrics.Search(fromPool, len(rows)-fromPool, time.Since(start))
 		}
 	}()
-	if len(rows) >= want || c.s.SearchMode == SearchModePool || opts.NoPurchase {
+	if len(rows) >= want || c.settings.SearchMode == SearchModePool || opts.NoPurchase {
 		return rows, nil
 	}
 
@@ -92,10 +92,10 @@ func (c *Carrier) FindNumbers(ctx context.Context, opts knm.SearchOptions) ([]kn
 	}
 	short := want - len(rows)
 	var capErr error
-	if short > c.s.MaxOrderQuantity {
+	if short > c.settings.MaxOrderQuantity {
 		capErr = knm.Errorf(knm.ErrServiceRestriction, "max_order_quantity %d caps this search's purchase: wanted %d more",
-			c.s.MaxOrderQuantity, short)
-		short = c.s.MaxOrderQuantity
+			c.settings.MaxOrderQuantity, short)
+		short = c.settings.MaxOrderQuantity
 	}
 	q := groupQuery{CountryA3: a3, DIDType: DIDType(opts.Dialcode, opts.Prefix), AreaCode: opts.Prefix}
 	bought, err := c.buy(ctx, buyRequest{Query: q, Want: short, QueryID: opts.QueryID, Description: opts.QueryID})
@@ -169,7 +169,7 @@ func (c *Carrier) prepare(ctx context.Context, r buyRequest) (o *order, short, e
 		cartErr error
 	)
 	wg.Go(func() {
-		cart, cartErr = c.vx.CreateCart(ctx, voxbone.CreateCartRequest{CustomerReference: id, Description: r.Description})
+		cart, cartErr = c.client.CreateCart(ctx, voxbone.CreateCartRequest{CustomerReference: id, Description: r.Description})
 	})
 	cat, catErr := c.fetchCatalogue(ctx, r.Query)
 	wg.Wait()

@@ -1,35 +1,11 @@
-// Package knmvoxbone is the knm_voxbone carrier module: number search that buys safely from
-// Voxbone, an order journal with crash recovery, native (idempotent) ordering, release,
-// reconciliation and cart purging (DESIGN.md §4).
-//
-// Voxbone reveals a DID only after it is bought, so a search in "order" mode buys what the
-// pool of already-bought numbers lacks, as Kazoo master does (kazoo-knm §2.8), but:
-//   - it serves the pool first and buys only the shortfall, within max_order_quantity,
-//     max_order_cost and the balance, never more than a DID group's stock;
-//   - every order is journalled before each step, with the knm order id as the cart's
-//     customerReference, so an order whose checkout may have happened is settled by looking
-//     it up, never by buying again;
-//   - independent requests run in parallel (the shared rate limiter keeps the budget), so a
-//     15-number buy over three DID groups takes four sequential round trips;
-//   - no cart of knm's is left behind, and a shortfall is an error beside the rows;
-//   - DIDs Voxbone delivers late are imported by their order without an operator: Recover
-//     (run by knm serve at start and every few minutes) looks again for an order's missing
-//     DIDs until its delivery deadline (DeliveryDeadline), and then, a bounded batch per
-//     run, for partial orders younger than LateDeliveryHorizon; reconcile --import brings
-//     in any later ones.
 package knmvoxbone
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"log/slog"
-	"net"
-	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/knmproject/knm"
@@ -37,14 +13,17 @@ import (
 	"github.com/knmproject/knm/voxbone"
 )
 
-// ModuleName is the Kazoo carrier module name of this carrier.
-const ModuleName = "knm_voxbone"
+// Category is the system_config category that holds the knm_voxbone settings.
+const Category = "number_manager.voxbone"
 
-// OrderPrefix starts the customerReference of every cart knm creates (and so every knm order
-// id). Purge deletes only carts whose reference has it.
-const OrderPrefix = "knm-"
+// Voxbone environments (the environment key); each names one base URL of the API.
+const (
+	EnvProduction = "production"
+	EnvSandbox    = "sandbox"
+	EnvBeta       = "beta"
+)
 
-// Search modes (number_manager.voxbone search_mode).
+// Search modes (the search_mode key).
 const (
 	// SearchModeOrder makes a search buy what the pool lacks (Kazoo's behaviour).
 	SearchModeOrder = "order"
@@ -52,28 +31,27 @@ const (
 	SearchModePool = "pool"
 )
 
-// Settings are the number_manager.voxbone keys (DESIGN.md §3). They are decoupled from the
-// config package so the carrier can be built from any source; the zero value of a field
-// means its default (see DefaultSettings), except MaxOrderCost, whose zero means "no cap".
+// Settings are the keys of number_manager.voxbone (DESIGN.md §3). Password and APIKey never
+// appear in String, GoString or LogValue.
 type Settings struct {
 	Username         string        // username (api_username): HTTP Basic user
-	Password         string        // password (api_password): never logged
-	APIKey           string        // api_key: header auth of the beta environment; never logged
-	Environment      string        // production | sandbox | beta
-	PageSize         int           // page_size (max_page_size), 1..5000
-	BaseURL          string        // replaces the environment's base URL, path included
+	Password         string        // password (api_password): secret
+	APIKey           string        // api_key: header auth of the beta environment; secret
+	Environment      string        // environment: production, sandbox or beta
+	PageSize         int           // page_size (max_page_size): 1..5000
+	BaseURL          string        // base_url: replaces the environment's base URL, path included
 	RateLimitRPS     int           // rate_limit_rps: most requests in any one-second window
 	RequestTimeout   time.Duration // request_timeout_ms: per HTTP request
-	SearchMode       string        // search_mode: order | pool
+	SearchMode       string        // search_mode: order or pool
 	MaxOrderQuantity int           // max_order_quantity: most DIDs one search or order buys
-	MaxOrderCost     float64       // max_order_cost: most money one search or order spends; 0 = balance only
+	MaxOrderCost     float64       // max_order_cost: most money one search or order spends; 0: only the balance
 	CartTTL          time.Duration // cart_ttl_minutes: age after which purge deletes knm's unused carts
 }
 
 // DefaultSettings returns the code defaults of number_manager.voxbone.
 func DefaultSettings() Settings {
 	return Settings{
-		Environment:      "sandbox",
+		Environment:      EnvSandbox,
 		PageSize:         voxbone.DefaultPageSize,
 		RateLimitRPS:     20,
 		RequestTimeout:   15 * time.Second,
@@ -83,7 +61,143 @@ func DefaultSettings() Settings {
 	}
 }
 
-// withDefaults fills zero fields with the defaults.
+// Source is system_config as one node reads it (config.Config): a key comes from the most
+// specific section that has it under any of its spellings, and a missing key is written
+// back as its code default. Values of the wrong type are knm invalid errors.
+type Source interface {
+	GetStringAlias(ctx context.Context, category string, keys []string, def string) (string, error)
+	GetIntAlias(ctx context.Context, category string, keys []string, def int) (int, error)
+	GetFloat(ctx context.Context, category, key string, def float64) (float64, error)
+}
+
+// ReadSettings reads number_manager.voxbone from src and validates it, reporting every
+// problem in one knm invalid error. Three keys have two spellings; the seed's (username,
+// password, page_size) win over Kazoo master's within one section.
+func ReadSettings(ctx context.Context, src Source) (Settings, error) {
+	d := DefaultSettings()
+	r := &settingsReader{ctx: ctx, src: src, unread: map[string]bool{}}
+	s := Settings{
+		Username:         r.text("", "username", "api_username"),
+		Password:         r.text("", "password", "api_password"),
+		APIKey:           r.text("", "api_key"),
+		Environment:      r.text(d.Environment, "environment"),
+		PageSize:         r.integer(d.PageSize, "page_size", "max_page_size"),
+		BaseURL:          r.text("", "base_url"),
+		RateLimitRPS:     r.integer(d.RateLimitRPS, "rate_limit_rps"),
+		RequestTimeout:   time.Duration(r.integer(int(d.RequestTimeout.Milliseconds()), "request_timeout_ms")) * time.Millisecond,
+		SearchMode:       r.text(d.SearchMode, "search_mode"),
+		MaxOrderQuantity: r.integer(d.MaxOrderQuantity, "max_order_quantity"),
+		MaxOrderCost:     r.number(d.MaxOrderCost, "max_order_cost"),
+		CartTTL:          time.Duration(r.integer(int(d.CartTTL.Minutes()), "cart_ttl_minutes")) * time.Minute,
+	}
+	for _, p := range s.problems() {
+		if !r.unread[p.key] {
+			r.list = append(r.list, p.key+" "+p.rule)
+		}
+	}
+	return s, invalid(r.list)
+}
+
+// settingsReader reads keys of Category, collecting the failures instead of stopping at the
+// first, so that an operator fixes every setting in one round.
+type settingsReader struct {
+	ctx    context.Context
+	src    Source
+	list   []string        // what is wrong, one entry per problem
+	unread map[string]bool // keys whose value could not be read: their rules are not checked
+}
+
+func (r *settingsReader) note(key string, err error) {
+	if err == nil {
+		return
+	}
+	r.unread[key] = true
+	// The source's messages start "config: <category> <key> …": the category is said once.
+	msg := strings.TrimPrefix(strings.TrimPrefix(err.Error(), "config: "), Category+" ")
+	r.list = append(r.list, msg)
+}
+
+func (r *settingsReader) text(def string, keys ...string) string {
+	v, err := r.src.GetStringAlias(r.ctx, Category, keys, def)
+	r.note(keys[0], err)
+	return v
+}
+
+func (r *settingsReader) integer(def int, keys ...string) int {
+	v, err := r.src.GetIntAlias(r.ctx, Category, keys, def)
+	r.note(keys[0], err)
+	return v
+}
+
+func (r *settingsReader) number(def float64, key string) float64 {
+	v, err := r.src.GetFloat(r.ctx, Category, key, def)
+	r.note(key, err)
+	return v
+}
+
+// problem is one setting that breaks its rule.
+type problem struct{ key, rule string }
+
+// problems lists the settings that break their rule. Secrets are never quoted.
+func (s Settings) problems() []problem {
+	var ps []problem
+	bad := func(key, format string, args ...any) { ps = append(ps, problem{key, fmt.Sprintf(format, args...)}) }
+	switch s.Environment {
+	case EnvProduction, EnvSandbox, EnvBeta:
+	default:
+		bad("environment", "must be production, sandbox or beta, got %q", s.Environment)
+	}
+	if s.PageSize < 1 || s.PageSize > voxbone.MaxPageSize {
+		bad("page_size", "must be between 1 and %d, got %d", voxbone.MaxPageSize, s.PageSize)
+	}
+	if s.BaseURL != "" {
+		u, err := url.Parse(s.BaseURL)
+		switch {
+		case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
+			bad("base_url", "must be an absolute http or https URL")
+		case u.User != nil:
+			bad("base_url", "must not carry credentials; use username and password")
+		}
+	}
+	if s.RateLimitRPS < 1 {
+		bad("rate_limit_rps", "must be at least 1, got %d", s.RateLimitRPS)
+	}
+	if s.RequestTimeout < time.Millisecond {
+		bad("request_timeout_ms", "must be at least 1, got %d", s.RequestTimeout.Milliseconds())
+	}
+	if s.SearchMode != SearchModeOrder && s.SearchMode != SearchModePool {
+		bad("search_mode", "must be order or pool, got %q", s.SearchMode)
+	}
+	if s.MaxOrderQuantity < 1 {
+		bad("max_order_quantity", "must be at least 1, got %d", s.MaxOrderQuantity)
+	}
+	if s.MaxOrderCost < 0 {
+		bad("max_order_cost", "must not be negative, got %g", s.MaxOrderCost)
+	}
+	if s.CartTTL < time.Minute {
+		bad("cart_ttl_minutes", "must be at least 1, got %d", int(s.CartTTL.Minutes()))
+	}
+	return ps
+}
+
+// Validate reports every setting that breaks its rule in one knm invalid error.
+func (s Settings) Validate() error {
+	var list []string
+	for _, p := range s.problems() {
+		list = append(list, p.key+" "+p.rule)
+	}
+	return invalid(list)
+}
+
+func invalid(list []string) error {
+	if len(list) == 0 {
+		return nil
+	}
+	return knm.Errorf(knm.ErrInvalid, "invalid %s: %s", Category, strings.Join(list, "; "))
+}
+
+// withDefaults fills zero fields with the defaults, except MaxOrderCost, whose zero means
+// "no cap".
 func (s Settings) withDefaults() Settings {
 	d := DefaultSettings()
 	if s.Environment == "" {
@@ -110,203 +224,85 @@ func (s Settings) withDefaults() Settings {
 	return s
 }
 
-// Validate reports every invalid setting in one knm invalid error. Secrets are never quoted.
-func (s Settings) Validate() error {
-	var bad []string
-	switch s.Environment {
-	case "production", "sandbox", "beta":
-	default:
-		bad = append(bad, fmt.Sprintf("environment must be production, sandbox or beta, got %q", s.Environment))
-	}
-	if s.PageSize < 1 || s.PageSize > voxbone.MaxPageSize {
-		bad = append(bad, fmt.Sprintf("page_size must be between 1 and %d, got %d", voxbone.MaxPageSize, s.PageSize))
-	}
-	if s.BaseURL != "" {
-		u, err := url.Parse(s.BaseURL)
-		switch {
-		case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
-			bad = append(bad, "base_url must be an absolute http or https URL")
-		case u.User != nil:
-			bad = append(bad, "base_url must not carry credentials; use username and password")
-		}
-	}
-	if s.RateLimitRPS < 1 {
-		bad = append(bad, fmt.Sprintf("rate_limit_rps must be at least 1, got %d", s.RateLimitRPS))
-	}
-	if s.RequestTimeout <= 0 {
-		bad = append(bad, fmt.Sprintf("request_timeout_ms must be positive, got %d", s.RequestTimeout.Milliseconds()))
-	}
-	if s.SearchMode != SearchModeOrder && s.SearchMode != SearchModePool {
-		bad = append(bad, fmt.Sprintf("search_mode must be order or pool, got %q", s.SearchMode))
-	}
-	if s.MaxOrderQuantity < 1 {
-		bad = append(bad, fmt.Sprintf("max_order_quantity must be at least 1, got %d", s.MaxOrderQuantity))
-	}
-	if s.MaxOrderCost < 0 {
-		bad = append(bad, fmt.Sprintf("max_order_cost must not be negative, got %g", s.MaxOrderCost))
-	}
-	if s.CartTTL <= 0 {
-		bad = append(bad, fmt.Sprintf("cart_ttl_minutes must be positive, got %v", s.CartTTL))
-	}
-	if len(bad) == 0 {
-		return nil
-	}
-	return knm.Errorf(knm.ErrInvalid, "number_manager.voxbone: %s", strings.Join(bad, "; "))
+// Configured reports whether the settings name any credential or a base_url: without one,
+// knm runs without Voxbone.
+func (s Settings) Configured() bool {
+	return s.Username != "" || s.Password != "" || s.APIKey != "" || s.BaseURL != ""
 }
 
-// LogValue keeps the password and API key out of logs.
+// CheckCredentials says what is missing before any request is made: production and sandbox
+// need a username and a password, beta an api_key. With a base_url (a proxy, the emulator)
+// credentials may be left out, but a username still needs its password.
+func (s Settings) CheckCredentials() error {
+	bad := func(format string, args ...any) error {
+		return knm.Errorf(knm.ErrInvalid, Category+": "+format, args...).
+			WithCause("knm config set " + Category + " KEY '\"VALUE\"'")
+	}
+	switch {
+	case (s.Username == "") != (s.Password == "") && (s.BaseURL != "" || s.Environment != EnvBeta):
+		return bad("username and password go together (one of them is empty)")
+	case s.BaseURL != "":
+		return nil
+	case s.Environment == EnvBeta && s.APIKey == "":
+		return bad("environment beta needs api_key")
+	case s.Environment != EnvBeta && (s.Username == "" || s.Password == ""):
+		return bad("environment %s needs username and password", s.Environment)
+	}
+	return nil
+}
+
+// LogValue shows the settings with the secrets masked.
 func (s Settings) LogValue() slog.Value {
 	return slog.GroupValue(
-		slog.String("username", s.Username),
-		slog.Bool("password_set", s.Password != ""),
-		slog.Bool("api_key_set", s.APIKey != ""),
 		slog.String("environment", s.Environment),
 		slog.String("base_url", redactURL(s.BaseURL)),
+		slog.String("username", s.Username),
+		slog.String("password", mask(s.Password)),
+		slog.String("api_key", mask(s.APIKey)),
+		slog.Int("page_size", s.PageSize),
 		slog.Int("rate_limit_rps", s.RateLimitRPS),
+		slog.Duration("request_timeout", s.RequestTimeout),
 		slog.String("search_mode", s.SearchMode),
+		slog.Int("max_order_quantity", s.MaxOrderQuantity),
+		slog.Float64("max_order_cost", s.MaxOrderCost),
+		slog.Duration("cart_ttl", s.CartTTL),
 	)
 }
 
-// redactURL hides a password a base URL might carry (Validate refuses such URLs, but
-// settings are logged before they are validated).
+// String shows the settings with the secrets masked, for %v and %+v.
+func (s Settings) String() string { return "voxbone" + s.LogValue().String() }
+
+// GoString keeps %#v from printing the secrets.
+func (s Settings) GoString() string { return s.String() }
+
+// mask shows whether a secret is set without showing it.
+func mask(secret string) string {
+	if secret == "" {
+		return ""
+	}
+	return "***"
+}
+
+// redactURL hides a password written into a URL (Validate refuses such URLs, but settings
+// may be logged before they are validated).
 func redactURL(raw string) string {
 	u, err := url.Parse(raw)
 	if err != nil {
-		return "(unparsable)"
+		return mask(raw) // unparsable: it may hold anything
 	}
 	return u.Redacted()
 }
 
-// String keeps the password and API key out of %v.
-func (s Settings) String() string { return s.LogValue().String() }
-
-// Metrics are optional hooks for instrumentation; they must not block.
-type Metrics struct {
-	// Request is called after every HTTP attempt of a client built by New.
-	Request func(endpoint string, status int, d time.Duration)
-	// Order is called when an order reaches a final state (imported, partial, failed),
-	// with the number of DIDs it brought into knm.
-	Order func(state string, dids int)
-	// Search is called after every FindNumbers with the rows served from the pool and the
-	// rows bought.
-	Search func(fromPool, bought int, d time.Duration)
-	// Spent is called when an order reaches a final state with what the DIDs it brought
-	// into knm cost, in cents of the account currency (searches and native orders alike).
-	Spent func(cents int)
-}
-
-// Deps are the carrier's collaborators. Store is required.
-type Deps struct {
-	Store knm.Store
-	// Client talks to Voxbone. When nil, New builds one from Settings, sending every
-	// request through Limiter (or a ratelimit.NewLocal(RateLimitRPS) when Limiter is nil).
-	// A given Client keeps its own limiter: Limiter is then ignored.
-	Client  *voxbone.Client
-	Limiter ratelimit.Limiter
-	// HTTPClient is used by a client built by New (e.g. to add a proxy); optional.
-	HTTPClient *http.Client
-	Logger     *slog.Logger
-	Now        func() time.Time
-	Metrics    Metrics
-	// Reservations are shared with the other carriers of the same Voxbone account (see
-	// AccountFingerprintOf); nil makes new ones.
-	Reservations *Reservations
-}
-
-// Carrier is the knm_voxbone carrier module. It is safe for concurrent use; several
-// Carriers (in one process or many) may share one store.
-type Carrier struct {
-	s       Settings
-	store   knm.Store
-	vx      *voxbone.Client
-	log     *slog.Logger
-	now     func() time.Time
-	metrics Metrics
-	// settleTimeout bounds the work after a checkout was sent, which runs detached from the
-	// caller's context: the money may be spent, so the numbers must reach the database even
-	// when the search that bought them has given up waiting.
-	settleTimeout time.Duration
-	// deliveryDeadline is how long a short order waits for back-ordered DIDs
-	// (DeliveryDeadline; tests shorten it).
-	deliveryDeadline time.Duration
-	// lateDeliveryHorizon and lateBatch bound Recover's look at partial orders for late
-	// DIDs (LateDeliveryHorizon, LateDeliveryBatch; tests change them).
-	lateDeliveryHorizon time.Duration
-	lateBatch           int
-	// lateInterval is how long after its last look a partial order checked out the given
-	// time ago is due again (lateDeliveryInterval; tests change it).
-	lateInterval func(sinceCheckout time.Duration) time.Duration
-	// fp is AccountFingerprintOf(s): which Voxbone account the carrier talks to.
-	fp string
-
-	res *Reservations
-}
-
-// Reservations are the stock and money planned by orders not checked out yet, and the
-// recent checkouts, that a plan takes off the listed stock and balance (Voxbone lowers them
-// only at checkout). Carriers of one account that share one Reservations (a carrier rebuilt
-// after a settings change and the old one finishing its orders) never plan the same stock
-// or money twice. It is safe for concurrent use.
-type Reservations struct {
-	mu            sync.Mutex
-	inflight      map[int]int   // DID group id -> DIDs planned by orders not yet checked out
-	reservedCents int           // cost of the plans of orders not yet checked out
-	consumed      []consumption // recent checkouts, for listings taken before them
-}
-
-// NewReservations returns empty reservations.
-func NewReservations() *Reservations { return &Reservations{inflight: map[int]int{}} }
-
-var _ knm.Carrier = (*Carrier)(nil)
-
-// New returns the carrier. Settings' zero fields take their defaults; invalid settings or a
-// missing store are an invalid error.
-func New(s Settings, d Deps) (*Carrier, error) {
-	s = s.withDefaults()
-	if err := s.Validate(); err != nil {
-		return nil, err
-	}
-	if d.Store == nil {
-		return nil, knm.Errorf(knm.ErrInvalid, "knm_voxbone: a store is required")
-	}
-	c := &Carrier{s: s, store: d.Store, vx: d.Client, log: d.Logger, now: d.Now, metrics: d.Metrics,
-		settleTimeout: 6 * s.RequestTimeout, deliveryDeadline: DeliveryDeadline,
-		lateDeliveryHorizon: LateDeliveryHorizon, lateBatch: LateDeliveryBatch,
-		lateInterval: lateDeliveryInterval, res: d.Reservations,
-		fp: AccountFingerprintOf(s)}
-	if c.res == nil {
-		c.res = NewReservations()
-	}
-	if c.log == nil {
-		c.log = slog.New(slog.DiscardHandler)
-	}
-	if c.now == nil {
-		c.now = time.Now
-	}
-	if c.vx == nil {
-		vx, err := buildClient(s, d, c.log)
-		if err != nil {
-			return nil, err
-		}
-		c.vx = vx
-	}
-	return c, nil
-}
-
-func buildClient(s Settings, d Deps, log *slog.Logger) (*voxbone.Client, error) {
-	lim := d.Limiter
-	if lim == nil {
-		lim = ratelimit.NewLocal(s.RateLimitRPS)
-	}
+// clientOptions are the options of the Voxbone client these settings describe; every
+// request goes through lim.
+func (s Settings) clientOptions(lim ratelimit.Limiter, log *slog.Logger,
+	observe func(endpoint string, status int, d time.Duration)) []voxbone.Option {
 	opts := []voxbone.Option{
 		voxbone.WithEnvironment(s.Environment),
 		voxbone.WithPageSize(s.PageSize),
 		voxbone.WithRequestTimeout(s.RequestTimeout),
 		voxbone.WithLimiter(lim),
 		voxbone.WithLogger(log),
-	}
-	if d.HTTPClient != nil {
-		opts = append(opts, voxbone.WithHTTPClient(d.HTTPClient))
 	}
 	if s.BaseURL != "" {
 		opts = append(opts, voxbone.WithBaseURL(s.BaseURL))
@@ -317,102 +313,8 @@ func buildClient(s Settings, d Deps, log *slog.Logger) (*voxbone.Client, error) 
 	if s.APIKey != "" {
 		opts = append(opts, voxbone.WithAPIKey(s.APIKey))
 	}
-	if d.Metrics.Request != nil {
-		opts = append(opts, voxbone.WithObserver(d.Metrics.Request))
+	if observe != nil {
+		opts = append(opts, voxbone.WithObserver(observe))
 	}
-	vx, err := voxbone.New(opts...)
-	if err != nil {
-		// The client's errors never hold credentials; wrap for the operator.
-		return nil, knm.Errorf(knm.ErrInvalid, "knm_voxbone: %v", err)
-	}
-	return vx, nil
+	return opts
 }
-
-// AccountFingerprintOf names the Voxbone account settings s talk to, without revealing
-// any secret: a short hash of the effective base URL (base_url, or else the environment's
-// URL; normalised: scheme and host lower-cased, a default port and a trailing "/"
-// dropped), the username when one is set and a SHA-256 of the API key whenever one is
-// sent. The environment only chooses the URL and the password only proves the username,
-// so neither is part of it. Orders record it, so that a carrier built for another account
-// (the settings were switched while an order was unfinished) leaves them alone.
-func AccountFingerprintOf(s Settings) string {
-	s = s.withDefaults()
-	id := "knm_voxbone/2\x00" + normalBaseURL(effectiveBaseURL(s))
-	if s.Username != "" {
-		id += "\x00user:" + s.Username
-	}
-	if s.APIKey != "" {
-		key := sha256.Sum256([]byte(s.APIKey))
-		id += "\x00api_key:" + hex.EncodeToString(key[:])
-	}
-	sum := sha256.Sum256([]byte(id))
-	return hex.EncodeToString(sum[:6])
-}
-
-// effectiveBaseURL is the base URL the client of s sends requests to: base_url when set,
-// else the environment's.
-func effectiveBaseURL(s Settings) string {
-	if s.BaseURL != "" {
-		return s.BaseURL
-	}
-	switch s.Environment {
-	case "production":
-		return voxbone.ProductionURL
-	case "beta":
-		return voxbone.BetaURL
-	default:
-		return voxbone.SandboxURL
-	}
-}
-
-// normalBaseURL spells equivalent base URLs alike: scheme and host lower-cased, the
-// scheme's default port (:443 for https, :80 for http) dropped, no trailing "/". A URL
-// that does not parse (Validate refuses it) is only trimmed.
-func normalBaseURL(raw string) string {
-	u, err := url.Parse(strings.TrimSpace(raw))
-	if err != nil || u.Host == "" {
-		return strings.TrimRight(raw, "/")
-	}
-	scheme := strings.ToLower(u.Scheme)
-	host, port := strings.ToLower(u.Hostname()), u.Port()
-	if scheme == "https" && port == "443" || scheme == "http" && port == "80" {
-		port = ""
-	}
-	if port != "" || strings.Contains(host, ":") {
-		host = net.JoinHostPort(host, port)
-		host = strings.TrimSuffix(host, ":") // an IPv6 host without a port: [::1]
-	}
-	return scheme + "://" + host + strings.TrimRight(u.EscapedPath(), "/")
-}
-
-// ownAccount reports whether a row recorded with fingerprint fp was written for the
-// carrier's account.
-func (c *Carrier) ownAccount(fp string) bool { return fp == c.fp }
-
-// AccountFingerprint is AccountFingerprintOf the carrier's settings, computed once.
-func (c *Carrier) AccountFingerprint() string { return c.fp }
-
-// Client returns the Voxbone client the carrier uses (for the CLI's balance and groups).
-func (c *Carrier) Client() *voxbone.Client { return c.vx }
-
-// Settings returns the carrier's settings, defaults filled in.
-func (c *Carrier) Settings() Settings { return c.s }
-
-// Name returns "knm_voxbone".
-func (c *Carrier) Name() string { return ModuleName }
-
-// Info reports a maximal prefix length of 3, as every HTTP carrier in Kazoo.
-func (c *Carrier) Info() knm.CarrierInfo { return knm.CarrierInfo{MaximalPrefixLength: 3} }
-
-// IsLocal is false: the module calls Voxbone.
-func (c *Carrier) IsLocal() bool { return false }
-
-// IsNumberBillable is true: Voxbone numbers cost money.
-func (c *Carrier) IsNumberBillable(*knm.Number) bool { return true }
-
-// ShouldLookupCNAM is true, as for Kazoo's other HTTP carriers.
-func (c *Carrier) ShouldLookupCNAM() bool { return true }
-
-// AcquireNumber makes no Voxbone call: a knm_voxbone number was bought when it was found,
-// and activation only moves it from available to in_service in the database.
-func (c *Carrier) AcquireNumber(context.Context, *knm.Number) error { return nil }

@@ -108,7 +108,7 @@ func TestLateReleasedDID(t *testing.T) {
 		ld := newLateDelivery(t)
 		store := openSQLite(t)
 		c, res := partialOrder(t, ld, store, strings.Repeat("e", 32))
-		raw, _ := json.Marshal(cancelPayload{DIDID: 999999, Number: ld.late, Account: c.fp})
+		raw, _ := json.Marshal(cancelPayload{DIDID: 999999, Number: ld.late, Account: c.account})
 		now := time.Now()
 		if err := store.CreateJournal(ctx, &knm.JournalEntry{ID: "cancel-999999", Carrier: ModuleName, State: state,
 			Payload: raw, Created: now, Updated: now}); err != nil {

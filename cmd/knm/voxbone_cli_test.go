@@ -137,3 +137,24 @@ func TestRedactedURL(t *testing.T) {
 		}
 	}
 }
+
+// TestVoxboneUnavailableCLI: with knm_voxbone among the carriers but not configured, a
+// search names it as failing, and releasing a Voxbone number is refused (its DID would stay
+// billed) rather than skipping the cancel.
+func TestVoxboneUnavailableCLI(t *testing.T) {
+	t.Parallel()
+	db := sqliteDB(t)
+	mustCLI(t, db, "config", "set", "number_manager", "carrier_modules", `["knm_local","knm_voxbone"]`)
+	acct := strings.TrimSpace(mustCLI(t, db, "accounts", "create", "A"))
+	code, _, errs := cli(t, db, "search", "--prefix", "415", "--account", acct)
+	if code != 0 || !strings.Contains(errs, "carrier knm_voxbone: error") || !strings.Contains(errs, "not configured") {
+		t.Fatalf("search: exit %d, stderr %q", code, errs)
+	}
+	mustCLI(t, db, "numbers", "create", "+14155550142", "--account", acct, "--module", "knm_voxbone")
+	if code, _, errs := cli(t, db, "numbers", "release", "+14155550142"); code == 0 || !strings.Contains(errs, "not configured") {
+		t.Fatalf("release without Voxbone: exit %d, stderr %q", code, errs)
+	}
+	if out := mustCLI(t, db, "numbers", "show", "+14155550142"); !strings.Contains(out, `"pvt_state": "in_service"`) {
+		t.Fatalf("refused release changed the number: %s", out)
+	}
+}
