@@ -58,19 +58,20 @@ const (
 
 // Client is a Voxbone REST v3 client. It is safe for concurrent use.
 type Client struct {
-	base       *url.URL // ends with "/"
-	httpClient *http.Client
-	userAgent  string
-	username   string
-	password   string
-	apiKey     string
-	pageSize   int
-	limiter    ratelimit.Limiter
-	retry      RetryPolicy
-	logger     *slog.Logger
-	timeout    time.Duration
-	observer   func(endpoint string, status int, dur time.Duration)
-	secrets    []string // scrubbed from any server text kept in errors
+	base        *url.URL // ends with "/"
+	httpClient  *http.Client
+	userAgent   string
+	username    string
+	password    string
+	apiKey      string
+	pageSize    int
+	pageWorkers int // pages of one DID group listing fetched at once
+	limiter     ratelimit.Limiter
+	retry       RetryPolicy
+	logger      *slog.Logger
+	timeout     time.Duration
+	observer    func(endpoint string, status int, dur time.Duration)
+	secrets     []string // scrubbed from any server text kept in errors
 
 	// sleep waits between retries; tests replace it to observe backoff without waiting.
 	sleep func(ctx context.Context, d time.Duration) error
@@ -183,6 +184,19 @@ func WithPageSize(n int) Option {
 	}
 }
 
+// WithPageWorkers lets ListAllDIDGroups fetch up to n pages at once (default 1: one after
+// the other), as many as the first page's resultCount announces. Every page still goes
+// through the limiter, and a wrong count drops nothing (see collectPages).
+func WithPageWorkers(n int) Option {
+	return func(c *Client) error {
+		if n < 1 {
+			return fmt.Errorf("voxbone: page workers %d must be at least 1", n)
+		}
+		c.pageWorkers = n
+		return nil
+	}
+}
+
 // WithLimiter sends every attempt, retries included, through l. If l is also a
 // ratelimit.Reserver, each attempt reserves a slot and commits it when its connection is
 // ready and the request is about to be written, or cancels it if the request is never
@@ -250,13 +264,14 @@ func New(opts ...Option) (*Client, error) {
 	// request's arrival; keeping a connection per concurrent caller keeps that delay small.
 	tr.MaxIdleConnsPerHost = 64
 	c := &Client{
-		httpClient: &http.Client{Transport: tr, CheckRedirect: noRedirects},
-		userAgent:  DefaultUserAgent,
-		pageSize:   DefaultPageSize,
-		retry:      DefaultRetryPolicy(),
-		logger:     slog.New(slog.DiscardHandler),
-		timeout:    DefaultRequestTimeout,
-		sleep:      sleepCtx,
+		httpClient:  &http.Client{Transport: tr, CheckRedirect: noRedirects},
+		userAgent:   DefaultUserAgent,
+		pageSize:    DefaultPageSize,
+		pageWorkers: 1,
+		retry:       DefaultRetryPolicy(),
+		logger:      slog.New(slog.DiscardHandler),
+		timeout:     DefaultRequestTimeout,
+		sleep:       sleepCtx,
 	}
 	if err := WithBaseURL(SandboxURL)(c); err != nil {
 		return nil, err

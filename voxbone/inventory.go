@@ -298,16 +298,22 @@ func (c *Client) ListDIDGroups(ctx context.Context, opts ListDIDGroupsOptions) (
 
 // AllDIDGroups follows the pages of GET inventory/didgroup from opts.PageNumber to the end.
 func (c *Client) AllDIDGroups(ctx context.Context, opts ListDIDGroupsOptions) iter.Seq2[DIDGroup, error] {
-	return paginate(ctx, c, opts.ListOptions, func(ctx context.Context, lo ListOptions) ([]DIDGroup, int, error) {
+	return paginate(ctx, c, opts.ListOptions, c.didGroupPage(opts))
+}
+
+// ListAllDIDGroups collects every page of GET inventory/didgroup, up to WithPageWorkers
+// pages at once.
+func (c *Client) ListAllDIDGroups(ctx context.Context, opts ListDIDGroupsOptions) ([]DIDGroup, error) {
+	return collectPages(ctx, c, opts.ListOptions, c.didGroupPage(opts))
+}
+
+// didGroupPage fetches one page of the DID groups opts select.
+func (c *Client) didGroupPage(opts ListDIDGroupsOptions) pageFetch[DIDGroup] {
+	return func(ctx context.Context, lo ListOptions) ([]DIDGroup, int, error) {
 		o := opts
 		o.ListOptions = lo
 		return c.ListDIDGroups(ctx, o)
-	})
-}
-
-// ListAllDIDGroups collects every page of GET inventory/didgroup.
-func (c *Client) ListAllDIDGroups(ctx context.Context, opts ListDIDGroupsOptions) ([]DIDGroup, error) {
-	return collect(c.AllDIDGroups(ctx, opts))
+	}
 }
 
 // ListDIDs calls GET inventory/did and returns one page and the total count.

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/knmproject/knm/voxbone"
 	"github.com/knmproject/knm/voxbone/emulator"
@@ -120,4 +121,57 @@ func listGroups(t *testing.T, ctx context.Context, url string, opts voxbone.List
 		t.Fatal(err)
 	}
 	return gs
+}
+
+// TestPaginationParallel: with WithPageWorkers a listing fetches at most that many pages at
+// once, and a resultCount too low, too high or absurd still lists every group, with at most
+// the workers' pages fetched past the end.
+func TestPaginationParallel(t *testing.T) {
+	ctx := context.Background()
+	const workers = 3
+	e := emulator.New(emulator.Config{})
+	direct := httptest.NewServer(e)
+	defer direct.Close()
+	base := strings.TrimSuffix(emulator.BasePath, "/")
+	opts := voxbone.ListDIDGroupsOptions{CountryCodeA3: "USA", ListOptions: voxbone.ListOptions{PageSize: 2}}
+	want := listGroups(t, ctx, direct.URL+base, opts)
+	for name, count := range map[string]any{"exact": nil, "too low": 2, "too high": 1 << 40,
+		"absurd": json.Number("9223372036854775807")} {
+		t.Run(name, func(t *testing.T) {
+			var inflight, peak atomic.Int32
+			h := &lyingCount{e: e, edit: func(m map[string]any) {
+				if count != nil {
+					m["resultCount"] = count
+				}
+			}}
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				n := inflight.Add(1)
+				defer inflight.Add(-1)
+				for p := peak.Load(); n > p && !peak.CompareAndSwap(p, n); p = peak.Load() {
+				}
+				time.Sleep(5 * time.Millisecond)
+				h.ServeHTTP(w, r)
+			}))
+			defer srv.Close()
+			c, err := voxbone.New(voxbone.WithBaseURL(srv.URL+base), voxbone.WithPageWorkers(workers))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := c.ListAllDIDGroups(ctx, opts)
+			if err != nil || len(got) != len(want) {
+				t.Fatalf("listed %d groups, %v; want %d", len(got), err, len(want))
+			}
+			for i := range got {
+				if got[i].DIDGroupID != want[i].DIDGroupID {
+					t.Fatalf("group %d is %d, want %d", i, got[i].DIDGroupID, want[i].DIDGroupID)
+				}
+			}
+			if p := peak.Load(); p > workers {
+				t.Errorf("%d pages in flight at once, want at most %d", p, workers)
+			}
+			if n, most := int(h.pages.Load()), len(want)/2+1+workers; n > most {
+				t.Errorf("%d page requests for %d groups, want at most %d", n, len(want), most)
+			}
+		})
+	}
 }

@@ -68,10 +68,9 @@ func normalBaseURL(raw string) string {
 // carrier's: there its cart, orders and DIDs are invisible, so a lookup finding nothing
 // would fail an order that bought numbers.
 func (c *Carrier) checkAccount(o *order) error {
-	if o.p.Account == c.account {
+	if o.Account == c.account {
 		return nil
 	}
-	return knm.Errorf(knm.ErrConflict,
-		"voxbone order %s was placed on another Voxbone account (fingerprint %s, this one is %s); switch back to settle it",
-		o.p.OrderID, o.p.Account, c.account)
+	return knm.Errorf(knm.ErrConflict, "voxbone order %s was placed on another Voxbone account "+
+		"(fingerprint %s, this one is %s); switch back to settle it", o.OrderID, o.Account, c.account)
 }

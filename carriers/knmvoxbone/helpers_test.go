@@ -1,7 +1,9 @@
 package knmvoxbone
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -9,11 +11,13 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/knmproject/knm"
+	"github.com/knmproject/knm/config"
 	"github.com/knmproject/knm/ratelimit"
 	"github.com/knmproject/knm/store/sqlite"
 	"github.com/knmproject/knm/voxbone"
@@ -150,6 +154,79 @@ func (s crashStore) UpdateJournal(ctx context.Context, e *knm.JournalEntry) erro
 	return s.Store.UpdateJournal(ctx, e)
 }
 
+// racingStore moves the order's row (another writer) just before the next write of it.
+type racingStore struct {
+	knm.Store
+	id    string
+	armed atomic.Bool
+}
+
+func (s *racingStore) UpdateJournal(ctx context.Context, e *knm.JournalEntry) error {
+	if e.ID == s.id && s.armed.CompareAndSwap(true, false) {
+		cur, err := s.Store.GetJournal(ctx, e.ID)
+		if err != nil {
+			return err
+		}
+		if err := s.Store.UpdateJournal(ctx, cur); err != nil {
+			return err
+		}
+	}
+	return s.Store.UpdateJournal(ctx, e)
+}
+
+// rewriter forwards to the emulator and lets a test edit the JSON answers of one endpoint
+// (to lie about resultCount, add or spoil DIDs, ...). It also counts that endpoint's
+// requests and the most of them in flight at once.
+type rewriter struct {
+	e        http.Handler // the emulator, or another rewriter
+	endpoint string
+	edit     func(r *http.Request, m map[string]any)
+	delay    time.Duration
+
+	calls, inflight, peak atomic.Int32
+	mu                    sync.Mutex
+}
+
+func (rw *rewriter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if endpointOf(r) != rw.endpoint {
+		rw.e.ServeHTTP(w, r)
+		return
+	}
+	rw.calls.Add(1)
+	n := rw.inflight.Add(1)
+	defer rw.inflight.Add(-1)
+	rw.mu.Lock()
+	if n > rw.peak.Load() {
+		rw.peak.Store(n)
+	}
+	rw.mu.Unlock()
+	time.Sleep(rw.delay)
+	rec := httptest.NewRecorder()
+	rw.e.ServeHTTP(rec, r)
+	var m map[string]any
+	if rec.Code != http.StatusOK || json.Unmarshal(rec.Body.Bytes(), &m) != nil || rw.edit == nil {
+		w.WriteHeader(rec.Code)
+		w.Write(rec.Body.Bytes())
+		return
+	}
+	rw.edit(r, m)
+	b, _ := json.Marshal(m)
+	w.Header().Set("Content-Type", "application/json")
+	w.Write(bytes.TrimSpace(b))
+}
+
+// countingServer serves h and counts the requests it gets.
+func countingServer(t *testing.T, h http.Handler) (*httptest.Server, *atomic.Int64) {
+	t.Helper()
+	var n atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n.Add(1)
+		h.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	return srv, &n
+}
+
 // openSQLite opens a fresh SQLite store for one test.
 func openSQLite(t testing.TB) knm.Store {
 	t.Helper()
@@ -159,6 +236,23 @@ func openSQLite(t testing.TB) knm.Store {
 	}
 	t.Cleanup(func() { s.Close() })
 	return s
+}
+
+// registerValidator makes config refuse unusable number_manager.voxbone writes, as cmd/knm
+// wires it.
+func registerValidator() {
+	config.RegisterValidator(Category, func(ctx context.Context, c *config.Config) error {
+		_, err := ReadSettings(ctx, c)
+		return err
+	})
+}
+
+// putSettings stores a number_manager.voxbone document body.
+func putSettings(t *testing.T, s knm.Store, body string) {
+	t.Helper()
+	if err := s.PutConfig(context.Background(), &knm.ConfigDoc{ID: Category, Body: []byte(body)}); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // fastRetry keeps retried GETs quick in tests.
@@ -264,5 +358,128 @@ func checkInvariants(t testing.TB, e *emulator.Emulator, store knm.Store, maxOrd
 	}
 	for _, e := range es {
 		t.Errorf("journal row %s left unfinished in %s", e.ID, e.State)
+	}
+}
+
+// lateDelivery makes group 5116 look as if it had 5 DIDs in stock while the emulator has
+// 2, so an order of 3 is back-ordered by one; once deliver is set, inventory/did answers
+// for the order's reference (and for the whole account) also list a third DID, as Voxbone
+// does when it delivers late.
+type lateDelivery struct {
+	e       *emulator.Emulator
+	srv     *httptest.Server
+	deliver atomic.Bool
+	late    string // the late DID's e164
+}
+
+func newLateDelivery(t *testing.T) *lateDelivery {
+	t.Helper()
+	ld := &lateDelivery{e: emulator.New(emulator.Config{}), late: "+12565550199"}
+	threeGroups(t, ld.e)
+	if err := ld.e.SetStock(5116, 2); err != nil {
+		t.Fatal(err)
+	}
+	groups := &rewriter{e: ld.e, endpoint: "didgroup.list", edit: func(_ *http.Request, m map[string]any) {
+		gs, _ := m["didGroups"].([]any)
+		for _, g := range gs {
+			if g := g.(map[string]any); g["didGroupId"] == float64(5116) {
+				g["stock"] = 5
+			}
+		}
+	}}
+	dids := &rewriter{e: groups, endpoint: "did.list", edit: func(r *http.Request, m map[string]any) {
+		q := r.URL.Query()
+		ref := q.Get("orderReference")
+		whole := ref == "" && q.Get("e164Pattern") == "" && q.Get("didIds") == "" // the account's listing
+		ds, _ := m["dids"].([]any)
+		if !ld.deliver.Load() || (ref == "" && !whole) || len(ds) == 0 {
+			return
+		}
+		d := map[string]any{}
+		for k, v := range ds[0].(map[string]any) {
+			d[k] = v
+		}
+		d["didId"], d["e164"] = 999999, ld.late
+		m["dids"] = append(ds, d)
+		m["resultCount"] = len(ds) + 1
+	}}
+	ld.srv = httptest.NewServer(dids)
+	t.Cleanup(ld.srv.Close)
+	return ld
+}
+
+// lateCarrier returns a carrier on ld whose orders are past their delivery deadline at
+// once (a short order ends partial), after creating account acct in store when acct is
+// not "".
+func lateCarrier(t *testing.T, ld *lateDelivery, store knm.Store, acct string) *Carrier {
+	t.Helper()
+	if acct != "" {
+		if err := store.CreateAccount(context.Background(), &knm.Account{ID: acct, Name: acct[:1], Enabled: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := newTestCarrier(t, testSettings(ld.srv.URL), store, nil)
+	c.deliveryDeadline = -time.Hour
+	return c
+}
+
+// partialOrder places an order of 3 through ld that Voxbone delivers 2 of, for acct: it
+// becomes partial at once.
+func partialOrder(t *testing.T, ld *lateDelivery, store knm.Store, acct string) (*Carrier, *OrderResult) {
+	t.Helper()
+	ctx := context.Background()
+	c := lateCarrier(t, ld, store, acct)
+	c.lateInterval = func(time.Duration) time.Duration { return 0 }
+	res, err := c.Order(ctx, OrderRequest{GroupID: 5116, Quantity: 3, Country: "US", AssignTo: acct})
+	if err != nil || res.State != StatePartial || len(res.Numbers) != 2 {
+		t.Fatalf("order: %+v, %v", res, err)
+	}
+	return c, res
+}
+
+// diedAfterCheckout: a carrier buying 3 DIDs of group 5116 for a new account dies as the
+// checkout takes effect; its journal row stays checkout_sent.
+func diedAfterCheckout(t *testing.T) (*emulator.Emulator, knm.Store, string, Settings) {
+	t.Helper()
+	ctx := context.Background()
+	e := emulator.New(emulator.Config{})
+	threeGroups(t, e)
+	store := openSQLite(t)
+	acct := strings.Repeat("b", 32)
+	if err := store.CreateAccount(ctx, &knm.Account{ID: acct, Name: "b", Enabled: true}); err != nil {
+		t.Fatal(err)
+	}
+	good := httptest.NewServer(e)
+	t.Cleanup(good.Close)
+	sctx, scancel := context.WithCancel(ctx)
+	t.Cleanup(scancel)
+	sw := &crashSwitch{e: e, endpoint: "cart.checkout", nth: 1, effect: true, cancel: scancel}
+	dying := httptest.NewServer(sw)
+	t.Cleanup(dying.Close)
+	ds := testSettings(dying.URL)
+	old := newTestCarrier(t, ds, crashStore{Store: store, crashed: &sw.crashed}, nil)
+	// The checkout was sent: the order answers with its state, not an error.
+	res, err := old.Order(sctx, OrderRequest{GroupID: 5116, Quantity: 3, Country: "US", AssignTo: acct, IdempotencyKey: "k"})
+	if err != nil || res.State != StateCheckoutSent || res.Error == "" {
+		t.Fatalf("the dying order: %+v, %v", res, err)
+	}
+	if len(e.DIDs()) != 3 {
+		t.Fatalf("emulator has %d DIDs", len(e.DIDs()))
+	}
+	return e, store, acct, testSettings(good.URL)
+}
+
+func assertAssigned(t *testing.T, store knm.Store, c *Carrier, acct string, want int) {
+	t.Helper()
+	ctx := context.Background()
+	os, _ := c.ListOrders(ctx)
+	if len(os) != 1 || os[0].State != StateImported || len(os[0].Numbers) != want {
+		t.Fatalf("orders %+v", os)
+	}
+	for _, num := range os[0].Numbers {
+		n, err := store.GetNumber(ctx, num)
+		if err != nil || n.State != knm.StateInService || n.AssignedTo != acct {
+			t.Errorf("%s bought for %s is %+v, %v", num, acct, n, err)
+		}
 	}
 }

@@ -84,11 +84,11 @@ func ReadSettings(ctx context.Context, src Source) (Settings, error) {
 		PageSize:         r.integer(d.PageSize, "page_size", "max_page_size"),
 		BaseURL:          r.text("", "base_url"),
 		RateLimitRPS:     r.integer(d.RateLimitRPS, "rate_limit_rps"),
-		RequestTimeout:   time.Duration(r.integer(int(d.RequestTimeout.Milliseconds()), "request_timeout_ms")) * time.Millisecond,
+		RequestTimeout:   r.duration(d.RequestTimeout, time.Millisecond, "request_timeout_ms"),
 		SearchMode:       r.text(d.SearchMode, "search_mode"),
 		MaxOrderQuantity: r.integer(d.MaxOrderQuantity, "max_order_quantity"),
 		MaxOrderCost:     r.number(d.MaxOrderCost, "max_order_cost"),
-		CartTTL:          time.Duration(r.integer(int(d.CartTTL.Minutes()), "cart_ttl_minutes")) * time.Minute,
+		CartTTL:          r.duration(d.CartTTL, time.Minute, "cart_ttl_minutes"),
 	}
 	for _, p := range s.problems() {
 		if !r.unread[p.key] {
@@ -127,6 +127,11 @@ func (r *settingsReader) integer(def int, keys ...string) int {
 	v, err := r.src.GetIntAlias(r.ctx, Category, keys, def)
 	r.note(keys[0], err)
 	return v
+}
+
+// duration reads a key that counts units.
+func (r *settingsReader) duration(def, unit time.Duration, key string) time.Duration {
+	return time.Duration(r.integer(int(def/unit), key)) * unit
 }
 
 func (r *settingsReader) number(def float64, key string) float64 {
@@ -293,6 +298,10 @@ func redactURL(raw string) string {
 	return u.Redacted()
 }
 
+// pageWorkers is how many pages of DID groups a listing fetches at once: a catalogue of many
+// pages then takes a few round trips, within the rate budget.
+const pageWorkers = 4
+
 // clientOptions are the options of the Voxbone client these settings describe; every
 // request goes through lim.
 func (s Settings) clientOptions(lim ratelimit.Limiter, log *slog.Logger,
@@ -303,6 +312,7 @@ func (s Settings) clientOptions(lim ratelimit.Limiter, log *slog.Logger,
 		voxbone.WithRequestTimeout(s.RequestTimeout),
 		voxbone.WithLimiter(lim),
 		voxbone.WithLogger(log),
+		voxbone.WithPageWorkers(pageWorkers),
 	}
 	if s.BaseURL != "" {
 		opts = append(opts, voxbone.WithBaseURL(s.BaseURL))

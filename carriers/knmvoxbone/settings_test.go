@@ -14,23 +14,6 @@ import (
 	"github.com/knmproject/knm/config"
 )
 
-// registerValidator makes config refuse unusable number_manager.voxbone writes, as cmd/knm
-// wires it.
-func registerValidator() {
-	config.RegisterValidator(Category, func(ctx context.Context, c *config.Config) error {
-		_, err := ReadSettings(ctx, c)
-		return err
-	})
-}
-
-// putSettings stores a number_manager.voxbone document body.
-func putSettings(t *testing.T, s knm.Store, body string) {
-	t.Helper()
-	if err := s.PutConfig(context.Background(), &knm.ConfigDoc{ID: Category, Body: []byte(body)}); err != nil {
-		t.Fatal(err)
-	}
-}
-
 func TestSettingsValidate(t *testing.T) {
 	t.Parallel()
 	if err := DefaultSettings().Validate(); err != nil {

@@ -142,52 +142,6 @@ func TestKazooAcceptance(t *testing.T) {
 	}
 }
 
-// TestCheckoutNeverResent proves the client's checkout is not replayed by net/http when a
-// reused keep-alive connection closes without a reply.
-func TestCheckoutNeverResent(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
-	t.Run("client", func(t *testing.T) {
-		t.Parallel()
-		f := newFixture(t, nil, emulator.Config{})
-		vx := f.c.client
-		// Warm a keep-alive connection so the checkout goes out on a reused one.
-		if _, err := vx.AccountBalance(ctx); err != nil {
-			t.Fatal(err)
-		}
-		cart, err := vx.CreateCart(ctx, voxbone.CreateCartRequest{CustomerReference: "other"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := vx.AddDIDsToCart(ctx, cart.CartIdentifier, 5116, 1); err != nil {
-			t.Fatal(err)
-		}
-		f.e.AddFault(emulator.Fault{Endpoint: "cart.checkout", Drop: true, AfterEffect: true})
-		if _, err := vx.Checkout(ctx, cart.CartIdentifier); err == nil {
-			t.Fatal("checkout with a dropped reply succeeded")
-		}
-		if n := f.e.Calls("cart.checkout"); n != 1 {
-			t.Fatalf("checkout reached the server %d times, want 1", n)
-		}
-		if n := len(f.e.Orders()); n != 1 {
-			t.Fatalf("%d orders, want 1", n)
-		}
-	})
-	t.Run("search", func(t *testing.T) {
-		t.Parallel()
-		f := newFixture(t, nil, emulator.Config{})
-		f.e.AddFault(emulator.Fault{Endpoint: "cart.checkout", Drop: true, AfterEffect: true})
-		rows, err := search256(ctx, f.c, 15)
-		if err != nil || len(rows) != 15 {
-			t.Fatalf("rows %d, err %v; want 15 settled by lookup", len(rows), err)
-		}
-		if n := f.e.Calls("cart.checkout"); n != 1 {
-			t.Fatalf("checkout reached the server %d times, want 1", n)
-		}
-		checkInvariants(t, f.e, f.store, 1)
-	})
-}
-
 // TestRoundTrips checks the 15-number buy over three groups takes four sequential round
 // trips (balance+groups+cart, adds, checkout, DIDs+cart deletion), counted from the
 // requests' arrival times at an emulator answering in 200 ms.

@@ -3,8 +3,6 @@ package knmvoxbone
 import (
 	"context"
 	"encoding/json"
-	"net/http"
-	"net/http/httptest"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -15,16 +13,133 @@ import (
 	"github.com/knmproject/knm/voxbone/emulator"
 )
 
-// countingServer serves h and counts the requests it gets.
-func countingServer(t *testing.T, h http.Handler) (*httptest.Server, *atomic.Int64) {
-	t.Helper()
-	var n atomic.Int64
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		n.Add(1)
-		h.ServeHTTP(w, r)
-	}))
-	t.Cleanup(srv.Close)
-	return srv, &n
+// TestAwaitingDelivery: an order Voxbone delivers short is not final. The native order
+// answers with its state and the reason (no Go error: money was spent); Recover looks again
+// and imports the DIDs delivered late, and only then is the order imported.
+func TestAwaitingDelivery(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	ld := newLateDelivery(t)
+	store := openSQLite(t)
+	c := newTestCarrier(t, testSettings(ld.srv.URL), store, nil)
+	res, err := c.Order(ctx, OrderRequest{GroupID: 5116, Quantity: 3, Country: "US"})
+	if err != nil {
+		t.Fatalf("a short order that spent money must not be a Go error: %v", err)
+	}
+	if res.State != StateAwaitingDelivery || len(res.Numbers) != 2 || !strings.Contains(res.Error, "awaited") {
+		t.Fatalf("short order: %s, %d numbers, %q", res.State, len(res.Numbers), res.Error)
+	}
+	rep, err := c.Recover(ctx)
+	if err != nil || rep.Awaiting != 1 || len(rep.Unsettled) != 0 {
+		t.Fatalf("recover before delivery: %+v, %v", rep, err)
+	}
+	ld.deliver.Store(true)
+	rep, err = c.Recover(ctx)
+	if err != nil || rep.Imported != 1 {
+		t.Fatalf("recover after delivery: %+v, %v", rep, err)
+	}
+	got, err := c.GetOrder(ctx, res.OrderID)
+	if err != nil || got.State != StateImported || len(got.Numbers) != 3 || !slices.Contains(got.Numbers, ld.late) || got.Error != "" {
+		t.Fatalf("order after delivery: %+v, %v", got, err)
+	}
+	if n, err := store.GetNumber(ctx, ld.late); err != nil || n.State != knm.StateAvailable {
+		t.Errorf("late DID stored %+v, %v", n, err)
+	}
+	if rep, err := c.Recover(ctx); err != nil || rep.Examined != 0 {
+		t.Errorf("imported order examined again: %+v, %v", rep, err)
+	}
+}
+
+// TestAwaitingDeliveryDeadline: after the delivery deadline a short order becomes partial
+// (final), and a search that bought it returns its rows with the reason.
+func TestAwaitingDeliveryDeadline(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	ld := newLateDelivery(t)
+	for _, id := range area256[1:] {
+		if err := ld.e.SetStock(id, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	store := openSQLite(t)
+	c := newTestCarrier(t, testSettings(ld.srv.URL), store, nil)
+	rows, err := search256(ctx, c, 3)
+	if len(rows) != 2 || !knm.IsErrorName(err, knm.ErrUnavailable) || !strings.Contains(err.Error(), "awaited") {
+		t.Fatalf("short search: %d rows, %v", len(rows), err)
+	}
+	later := newTestCarrier(t, testSettings(ld.srv.URL), store, nil)
+	later.deliveryDeadline = -time.Hour
+	rep, err := later.Recover(ctx)
+	if err != nil || rep.Partial != 1 {
+		t.Fatalf("recover after the deadline: %+v, %v", rep, err)
+	}
+	os, _ := later.ListOrders(ctx)
+	if len(os) != 1 || os[0].State != StatePartial || len(os[0].Numbers) != 2 {
+		t.Fatalf("orders %+v", os)
+	}
+	checkInvariants(t, ld.e, store, 1)
+}
+
+// TestLateDeliveryAfterPartial: a DID Voxbone delivers after the order's delivery deadline
+// (the order is partial, final) is listed by Reconcile with its order, and reconcile
+// --import brings it in through the order itself: in service for the order's account, the
+// order imported, the money counted once.
+func TestLateDeliveryAfterPartial(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	ld := newLateDelivery(t)
+	store := openSQLite(t)
+	acct := strings.Repeat("a", 32)
+	c := lateCarrier(t, ld, store, acct)
+	// Recover's own look at partial orders is off: this is reconcile's test (see
+	// TestRecoverLateDelivery for Recover's).
+	c.lateHorizon = 0
+	var spent, orders atomic.Int64
+	c.metrics.Spent = func(cents int) { spent.Add(int64(cents)) }
+	c.metrics.Order = func(OrderState, int) { orders.Add(1) }
+	res, err := c.Order(ctx, OrderRequest{GroupID: 5116, Quantity: 3, Country: "US", AssignTo: acct})
+	if err != nil || res.State != StatePartial || len(res.Numbers) != 2 {
+		t.Fatalf("order: %+v, %v", res, err)
+	}
+	ld.deliver.Store(true)
+	if rep, err := c.Recover(ctx); err != nil || rep.Examined != 0 || rep.LateChecked != 0 {
+		t.Fatalf("recover: %+v, %v", rep, err)
+	}
+
+	rep, err := c.Reconcile(ctx, false)
+	if err != nil || len(rep.LateDeliveries) != 1 || rep.LateDeliveries[0].E164 != ld.late || rep.LateDeliveries[0].Order != res.OrderID ||
+		len(rep.UnknownToKnm) != 1 || rep.Imported != 0 {
+		t.Fatalf("reconcile: %+v, %v", rep, err)
+	}
+	if _, err := store.GetNumber(ctx, ld.late); !knm.IsErrorName(err, knm.ErrNotFound) {
+		t.Fatalf("reconcile without --import stored the late DID: %v", err)
+	}
+
+	rep, err = c.Reconcile(ctx, true)
+	if err != nil || rep.Imported != 1 || len(rep.UnknownToKnm) != 0 || len(rep.LateDeliveries) != 1 {
+		t.Fatalf("reconcile --import: %+v, %v", rep, err)
+	}
+	n, err := store.GetNumber(ctx, ld.late)
+	if err != nil || n.State != knm.StateInService || n.AssignedTo != acct || n.ModuleName != ModuleName {
+		t.Fatalf("late DID stored %+v, %v", n, err)
+	}
+	got, err := c.GetOrder(ctx, res.OrderID)
+	if err != nil || got.State != StateImported || len(got.Numbers) != 3 || got.Error != "" {
+		t.Fatalf("order after the late delivery: %+v, %v", got, err)
+	}
+	if want := int64(got.CostCents); spent.Load() != want {
+		t.Errorf("spent %d cents, want %d", spent.Load(), want)
+	}
+	if orders.Load() != 2 { // partial, then imported
+		t.Errorf("%d final order events, want 2", orders.Load())
+	}
+	// Again: nothing left to do, nothing counted twice.
+	if rep, err := c.Reconcile(ctx, true); err != nil || rep.Imported != 0 || len(rep.UnknownToKnm) != 0 || len(rep.LateDeliveries) != 0 {
+		t.Errorf("reconcile again: %+v, %v", rep, err)
+	}
+	if want := int64(got.CostCents); spent.Load() != want {
+		t.Errorf("spent %d cents after a second reconcile, want %d", spent.Load(), want)
+	}
 }
 
 // TestRecoverLateDelivery: a DID Voxbone delivers after the order became partial is
@@ -197,8 +312,8 @@ func TestRecoverLateBatch(t *testing.T) {
 			if OrderState(e.State) != StatePartial {
 				t.Errorf("order %s: %s, want partial", id, e.State)
 			}
-			if o.p.LateCheckedAt != nil {
-				out[id] = *o.p.LateCheckedAt
+			if o.LateCheckedAt != nil {
+				out[id] = *o.LateCheckedAt
 			}
 		}
 		return out
@@ -235,5 +350,81 @@ func TestRecoverLateBatch(t *testing.T) {
 		if moved := !second[id].Equal(at); moved != (id == earliest) {
 			t.Errorf("order %s looked at again: %v, want %v", id, moved, id == earliest)
 		}
+	}
+}
+
+// TestRecoverLateInterval: an order looked at 5 minutes ago gets no request; one looked at
+// longer ago than its interval is looked at again.
+func TestRecoverLateInterval(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	ld := newLateDelivery(t)
+	store := openSQLite(t)
+	_, res := partialOrder(t, ld, store, strings.Repeat("f", 32))
+	srv, calls := countingServer(t, ld.srv.Config.Handler)
+	at := func(d time.Duration) *Carrier {
+		c := newTestCarrier(t, testSettings(srv.URL), store, nil)
+		c.deliveryDeadline = -time.Hour
+		base := time.Now()
+		c.now = func() time.Time { return base.Add(d) }
+		return c
+	}
+	if rep, err := at(0).Recover(ctx); err != nil || rep.LateChecked != 1 {
+		t.Fatalf("first look: %+v, %v", rep, err)
+	}
+	calls.Store(0)
+	if rep, err := at(5 * time.Minute).Recover(ctx); err != nil || rep.LateChecked != 0 {
+		t.Errorf("5 minutes later: %+v, %v", rep, err)
+	}
+	if n := calls.Load(); n != 0 {
+		t.Errorf("%d voxbone request(s) for an order looked at 5 minutes ago", n)
+	}
+	if rep, err := at(LateIntervalFirstDay + time.Minute).Recover(ctx); err != nil || rep.LateChecked != 1 {
+		t.Errorf("past the interval: %+v, %v", rep, err)
+	}
+	if calls.Load() == 0 {
+		t.Error("no request past the interval")
+	}
+	e, err := store.GetJournal(ctx, res.OrderID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, _ := decodeOrder(e)
+	if o.LateCheckedAt == nil || time.Since(*o.LateCheckedAt) > -LateIntervalFirstDay {
+		t.Errorf("late_checked_at %v, want the last look's", o.LateCheckedAt)
+	}
+	for since, want := range map[time.Duration]time.Duration{
+		time.Hour: LateIntervalFirstDay, 2 * 24 * time.Hour: LateIntervalFirstWeek, 10 * 24 * time.Hour: LateIntervalLater,
+	} {
+		if got := lateDeliveryInterval(since); got != want {
+			t.Errorf("interval %v after the checkout: %v, want %v", since, got, want)
+		}
+	}
+}
+
+// TestLateCheckedAtRace: the look is recorded even when finish's write loses the
+// revision race.
+func TestLateCheckedAtRace(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	ld := newLateDelivery(t)
+	base := openSQLite(t)
+	_, res := partialOrder(t, ld, base, strings.Repeat("a", 32))
+	rs := &racingStore{Store: base, id: res.OrderID}
+	rs.armed.Store(true)
+	c := newTestCarrier(t, testSettings(ld.srv.URL), rs, nil)
+	c.deliveryDeadline = -time.Hour
+	if rep, err := c.Recover(ctx); err != nil || rep.LateChecked != 1 {
+		t.Fatalf("recover: %+v, %v", rep, err)
+	}
+	if rs.armed.Load() {
+		t.Fatal("the race did not happen")
+	}
+	e, err := base.GetJournal(ctx, res.OrderID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o, _ := decodeOrder(e); o.LateCheckedAt == nil {
+		t.Error("late_checked_at not recorded after the lost race")
 	}
 }
