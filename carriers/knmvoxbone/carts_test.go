@@ -13,7 +13,7 @@ import (
 func TestPurgeCarts(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	f := newFixture(t, nil, emulator.Config{})
+	f := newFixture(t, emulator.Config{})
 	vx := f.c.client
 	mk := func(ref string) int {
 		c, err := vx.CreateCart(ctx, voxbone.CreateCartRequest{CustomerReference: ref})

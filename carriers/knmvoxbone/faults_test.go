@@ -81,7 +81,7 @@ func runFaultCase(t *testing.T, store knm.Store, endpoint string, nth int, fault
 		defer dying.Close()
 		ds := s
 		ds.BaseURL = dying.URL + "/ws-voxbone/services/rest"
-		old := newTestCarrier(t, ds, crashStore{Store: store, crashed: &sw.crashed}, nil)
+		old := newTestCarrier(t, ds, Deps{Store: crashStore{Store: store, crashed: &sw.crashed}})
 		rows, err = search256(sctx, old, 15)
 		if !sw.crashed.Load() {
 			t.Fatalf("the crash at %s #%d never happened", endpoint, nth)
@@ -90,7 +90,7 @@ func runFaultCase(t *testing.T, store knm.Store, endpoint string, nth int, fault
 		f := fault
 		f.Endpoint, f.Nth = endpoint, nth
 		e.AddFault(f)
-		rows, err = search256(ctx, newTestCarrier(t, s, store, nil), 15)
+		rows, err = search256(ctx, newTestCarrier(t, s, Deps{Store: store}), 15)
 	}
 	t.Logf("search: %d rows, err %v", len(rows), err)
 	if err == nil && len(rows) != 15 {
@@ -102,7 +102,7 @@ func runFaultCase(t *testing.T, store knm.Store, endpoint string, nth int, fault
 
 	// A new process on the same database recovers whatever the first left unfinished.
 	e.ClearFaults()
-	rec := newTestCarrier(t, s, store, nil)
+	rec := newTestCarrier(t, s, Deps{Store: store})
 	rep, rerr := rec.Recover(ctx)
 	if rerr != nil || len(rep.Unsettled) > 0 {
 		t.Fatalf("recover: %+v, %v", rep, rerr)
@@ -127,7 +127,7 @@ func TestCheckoutNeverResent(t *testing.T) {
 	ctx := context.Background()
 	t.Run("client", func(t *testing.T) {
 		t.Parallel()
-		f := newFixture(t, nil, emulator.Config{})
+		f := newFixture(t, emulator.Config{})
 		vx := f.c.client
 		// Warm a keep-alive connection so the checkout goes out on a reused one.
 		if _, err := vx.AccountBalance(ctx); err != nil {
@@ -153,7 +153,7 @@ func TestCheckoutNeverResent(t *testing.T) {
 	})
 	t.Run("search", func(t *testing.T) {
 		t.Parallel()
-		f := newFixture(t, nil, emulator.Config{})
+		f := newFixture(t, emulator.Config{})
 		f.e.AddFault(emulator.Fault{Endpoint: "cart.checkout", Drop: true, AfterEffect: true})
 		rows, err := search256(ctx, f.c, 15)
 		if err != nil || len(rows) != 15 {

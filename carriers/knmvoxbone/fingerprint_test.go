@@ -131,7 +131,7 @@ func TestRecoverLeavesOtherAccountsOrders(t *testing.T) {
 	sw := &crashSwitch{e: eA, endpoint: "cart.checkout", nth: 1, effect: true, cancel: scancel}
 	dying := httptest.NewServer(sw)
 	defer dying.Close()
-	old := newTestCarrier(t, testSettings(dying.URL), crashStore{Store: store, crashed: &sw.crashed}, nil)
+	old := newTestCarrier(t, testSettings(dying.URL), Deps{Store: crashStore{Store: store, crashed: &sw.crashed}})
 	_, _ = search256(sctx, old, 2)
 	if len(eA.DIDs()) != 2 {
 		t.Fatalf("account A holds %d DIDs, want 2", len(eA.DIDs()))
@@ -141,7 +141,7 @@ func TestRecoverLeavesOtherAccountsOrders(t *testing.T) {
 	threeGroups(t, eB)
 	srvB := httptest.NewServer(eB)
 	defer srvB.Close()
-	onB := newTestCarrier(t, testSettings(srvB.URL), store, nil)
+	onB := newTestCarrier(t, testSettings(srvB.URL), Deps{Store: store})
 	onB.account = testSettings(srvB.URL).AccountFingerprint()
 	rep, err := onB.Recover(ctx)
 	if err != nil || rep.Failed != 0 || len(rep.Unsettled) != 1 || !strings.Contains(rep.Unsettled[0], "another Voxbone account") {
@@ -157,7 +157,7 @@ func TestRecoverLeavesOtherAccountsOrders(t *testing.T) {
 
 	srvA := httptest.NewServer(eA)
 	defer srvA.Close()
-	onA := newTestCarrier(t, testSettings(srvA.URL), store, nil) // the same test account again
+	onA := newTestCarrier(t, testSettings(srvA.URL), Deps{Store: store}) // the same test account again
 	rep, err = onA.Recover(ctx)
 	if err != nil || rep.Imported != 1 || len(rep.Unsettled) != 0 {
 		t.Fatalf("recover on account A: %+v, %v", rep, err)
@@ -171,7 +171,7 @@ func TestRecoverLeavesOtherAccountsOrders(t *testing.T) {
 func TestReleaseOnOtherAccountRefused(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	a := newFixture(t, nil, emulator.Config{})
+	a := newFixture(t, emulator.Config{})
 	rows, err := search256(ctx, a.c, 2)
 	if err != nil || len(rows) != 2 {
 		t.Fatal(rows, err)
@@ -183,7 +183,7 @@ func TestReleaseOnOtherAccountRefused(t *testing.T) {
 	eB := emulator.New(emulator.Config{})
 	srvB := httptest.NewServer(eB)
 	defer srvB.Close()
-	onB := newTestCarrier(t, testSettings(srvB.URL), a.store, nil)
+	onB := newTestCarrier(t, testSettings(srvB.URL), Deps{Store: a.store})
 	onB.account = "account-b"
 
 	err = onB.DisconnectNumber(ctx, n)
@@ -195,13 +195,8 @@ func TestReleaseOnOtherAccountRefused(t *testing.T) {
 	}
 
 	// A cancel journalled (sent) on account A whose outcome is unknown does not let B finish.
-	var did struct {
-		DIDID int `json:"didId"`
-	}
-	if err := json.Unmarshal(n.CarrierData, &did); err != nil || did.DIDID == 0 {
-		t.Fatal(err)
-	}
-	rec, err := a.c.journalCancel(ctx, did.DIDID, n.Number)
+	didID := didIDOf(t, n)
+	rec, err := a.c.journalCancel(ctx, didID, n.Number)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -218,7 +213,7 @@ func TestReleaseOnOtherAccountRefused(t *testing.T) {
 		t.Fatalf("cancel row %+v, %v", e, err)
 	}
 	var p cancelPayload
-	if err := json.Unmarshal(e.Payload, &p); err != nil || p.DIDID != did.DIDID || p.Number != n.Number || p.Account != a.c.AccountFingerprint() {
+	if err := json.Unmarshal(e.Payload, &p); err != nil || p.DIDID != didID || p.Number != n.Number || p.Account != a.c.AccountFingerprint() {
 		t.Fatalf("cancel payload %+v, %v", p, err)
 	}
 	// Released again, from either account: knm cancelled it, so it may finish, without

@@ -18,7 +18,6 @@ import (
 
 	"github.com/knmproject/knm"
 	"github.com/knmproject/knm/config"
-	"github.com/knmproject/knm/ratelimit"
 	"github.com/knmproject/knm/store/sqlite"
 	"github.com/knmproject/knm/voxbone"
 	"github.com/knmproject/knm/voxbone/emulator"
@@ -267,11 +266,17 @@ func testSettings(url string) Settings {
 	return s
 }
 
-// newTestCarrier builds a carrier on store talking to the server of s, with fast retries.
-func newTestCarrier(t testing.TB, s Settings, store knm.Store, lim ratelimit.Limiter) *Carrier {
+// newTestCarrier builds every carrier of the tests: settings s (see testSettings), d.Store
+// (a fresh SQLite store when nil), d's limiter and reservations, fast retries, and the one
+// test account.
+func newTestCarrier(t testing.TB, s Settings, d Deps) *Carrier {
 	t.Helper()
-	c, err := New(s, Deps{Store: store, Limiter: lim, Logger: quiet,
-		ClientOptions: []voxbone.Option{voxbone.WithRetryPolicy(fastRetry)}})
+	if d.Store == nil {
+		d.Store = openSQLite(t)
+	}
+	d.Logger = quiet
+	d.ClientOptions = []voxbone.Option{voxbone.WithRetryPolicy(fastRetry)}
+	c, err := New(s, d)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -291,17 +296,17 @@ type fixture struct {
 	s     Settings
 }
 
-func newFixture(t testing.TB, store knm.Store, cfg emulator.Config) *fixture {
+// newFixture starts an emulator with stock in three 256 groups and builds a carrier on a
+// fresh store for it.
+func newFixture(t testing.TB, cfg emulator.Config) *fixture {
 	t.Helper()
 	e := emulator.New(cfg)
 	threeGroups(t, e)
 	srv := httptest.NewServer(e)
 	t.Cleanup(srv.Close)
-	if store == nil {
-		store = openSQLite(t)
-	}
+	store := openSQLite(t)
 	s := testSettings(srv.URL)
-	return &fixture{e: e, srv: srv, store: store, c: newTestCarrier(t, s, store, nil), s: s}
+	return &fixture{e: e, srv: srv, store: store, c: newTestCarrier(t, s, Deps{Store: store}), s: s}
 }
 
 // search256 runs the acceptance search: prefix 256, country US.
@@ -408,33 +413,92 @@ func newLateDelivery(t *testing.T) *lateDelivery {
 	return ld
 }
 
-// lateCarrier returns a carrier on ld whose orders are past their delivery deadline at
-// once (a short order ends partial), after creating account acct in store when acct is
-// not "".
-func lateCarrier(t *testing.T, ld *lateDelivery, store knm.Store, acct string) *Carrier {
+// lateOrder is an order of 3 DIDs of group 5116, for acct when not "", that Voxbone
+// delivers 2 of (partial at once: its delivery deadline has passed) and the third of once
+// ld.deliver is set. spent and finals count what the carrier's metrics reported.
+type lateOrder struct {
+	ld     *lateDelivery
+	store  knm.Store
+	c      *Carrier
+	res    *OrderResult
+	spent  atomic.Int64 // cents
+	finals atomic.Int64 // final-state events
+}
+
+func newLateOrder(t *testing.T, acct string) *lateOrder {
 	t.Helper()
+	lo := &lateOrder{ld: newLateDelivery(t), store: openSQLite(t)}
 	if acct != "" {
-		if err := store.CreateAccount(context.Background(), &knm.Account{ID: acct, Name: acct[:1], Enabled: true}); err != nil {
+		if err := lo.store.CreateAccount(context.Background(), &knm.Account{ID: acct, Name: acct[:1], Enabled: true}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	c := newTestCarrier(t, testSettings(ld.srv.URL), store, nil)
-	c.deliveryDeadline = -time.Hour
-	return c
-}
-
-// partialOrder places an order of 3 through ld that Voxbone delivers 2 of, for acct: it
-// becomes partial at once.
-func partialOrder(t *testing.T, ld *lateDelivery, store knm.Store, acct string) (*Carrier, *OrderResult) {
-	t.Helper()
-	ctx := context.Background()
-	c := lateCarrier(t, ld, store, acct)
-	c.lateInterval = func(time.Duration) time.Duration { return 0 }
-	res, err := c.Order(ctx, OrderRequest{GroupID: 5116, Quantity: 3, Country: "US", AssignTo: acct})
+	lo.c = newTestCarrier(t, testSettings(lo.ld.srv.URL), Deps{Store: lo.store})
+	lo.c.deliveryDeadline = -time.Hour
+	lo.c.lateInterval = func(time.Duration) time.Duration { return 0 } // looked at on every run
+	lo.c.metrics.Spent = func(cents int) { lo.spent.Add(int64(cents)) }
+	lo.c.metrics.Order = func(OrderState, int) { lo.finals.Add(1) }
+	res, err := lo.c.Order(context.Background(), OrderRequest{GroupID: 5116, Quantity: 3, Country: "US", AssignTo: acct})
 	if err != nil || res.State != StatePartial || len(res.Numbers) != 2 {
 		t.Fatalf("order: %+v, %v", res, err)
 	}
-	return c, res
+	lo.res = res
+	return lo
+}
+
+// checkCompleted asserts that the late DID is stored in service for acct, that the order is
+// imported with its three numbers, and that its money and its final states (partial, then
+// imported) were each counted once.
+func (lo *lateOrder) checkCompleted(t *testing.T, acct string) {
+	t.Helper()
+	ctx := context.Background()
+	n, err := lo.store.GetNumber(ctx, lo.ld.late)
+	if err != nil || n.State != knm.StateInService || n.AssignedTo != acct || n.ModuleName != ModuleName {
+		t.Fatalf("late DID stored %+v, %v", n, err)
+	}
+	got, err := lo.c.GetOrder(ctx, lo.res.OrderID)
+	if err != nil || got.State != StateImported || len(got.Numbers) != 3 || !slices.Contains(got.Numbers, lo.ld.late) ||
+		got.Error != "" {
+		t.Fatalf("order after the late delivery: %+v, %v", got, err)
+	}
+	if want := int64(got.CostCents); lo.spent.Load() != want {
+		t.Errorf("spent %d cents, want %d", lo.spent.Load(), want)
+	}
+	if n := lo.finals.Load(); n != 2 {
+		t.Errorf("%d final order events, want 2", n)
+	}
+}
+
+// rewriteOrder makes the journal row of order id read as edit has it, in state.
+func rewriteOrder(t *testing.T, store knm.Store, id string, state OrderState, edit func(*orderPayload)) {
+	t.Helper()
+	ctx := context.Background()
+	e, err := store.GetJournal(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p orderPayload
+	if err := json.Unmarshal(e.Payload, &p); err != nil {
+		t.Fatal(err)
+	}
+	edit(&p)
+	e.Payload, _ = json.Marshal(p)
+	e.State = string(state)
+	if err := store.UpdateJournal(ctx, e); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// didIDOf is the Voxbone DID id a knm number records in its carrier data.
+func didIDOf(t *testing.T, n *knm.Number) int {
+	t.Helper()
+	var did struct {
+		DIDID int `json:"didId"`
+	}
+	if err := json.Unmarshal(n.CarrierData, &did); err != nil || did.DIDID == 0 {
+		t.Fatalf("carrier data of %s: %s (%v)", n.Number, n.CarrierData, err)
+	}
+	return did.DIDID
 }
 
 // diedAfterCheckout: a carrier buying 3 DIDs of group 5116 for a new account dies as the
@@ -457,7 +521,7 @@ func diedAfterCheckout(t *testing.T) (*emulator.Emulator, knm.Store, string, Set
 	dying := httptest.NewServer(sw)
 	t.Cleanup(dying.Close)
 	ds := testSettings(dying.URL)
-	old := newTestCarrier(t, ds, crashStore{Store: store, crashed: &sw.crashed}, nil)
+	old := newTestCarrier(t, ds, Deps{Store: crashStore{Store: store, crashed: &sw.crashed}})
 	// The checkout was sent: the order answers with its state, not an error.
 	res, err := old.Order(sctx, OrderRequest{GroupID: 5116, Quantity: 3, Country: "US", AssignTo: acct, IdempotencyKey: "k"})
 	if err != nil || res.State != StateCheckoutSent || res.Error == "" {

@@ -15,7 +15,7 @@ import (
 func TestFailedKeyRetryBuys(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	f := newFixture(t, nil, emulator.Config{})
+	f := newFixture(t, emulator.Config{})
 	if err := f.e.SetStock(5116, 0); err != nil {
 		t.Fatal(err)
 	}
@@ -55,7 +55,7 @@ func TestFailedKeyRetryBuys(t *testing.T) {
 func TestConcurrentIdempotentOrders(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	f := newFixture(t, nil, emulator.Config{})
+	f := newFixture(t, emulator.Config{})
 	req := OrderRequest{GroupID: 5117, Quantity: 2, Country: "US", IdempotencyKey: "same"}
 	var wg sync.WaitGroup
 	ids := make([]string, 8)
@@ -84,8 +84,8 @@ func TestConcurrentIdempotentOrders(t *testing.T) {
 func TestConcurrentRetriesOfFailedKey(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	f := newFixture(t, nil, emulator.Config{})
-	c2 := newTestCarrier(t, f.s, f.store, nil)
+	f := newFixture(t, emulator.Config{})
+	c2 := newTestCarrier(t, f.s, Deps{Store: f.store})
 	if err := f.e.SetStock(5116, 0); err != nil {
 		t.Fatal(err)
 	}

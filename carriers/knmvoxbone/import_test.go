@@ -38,7 +38,7 @@ func TestBadE164(t *testing.T) {
 	srv := httptest.NewServer(rw)
 	defer srv.Close()
 	store := openSQLite(t)
-	c := newTestCarrier(t, testSettings(srv.URL), store, nil)
+	c := newTestCarrier(t, testSettings(srv.URL), Deps{Store: store})
 	res, err := c.Order(ctx, OrderRequest{GroupID: 5116, Quantity: 4, Country: "US"})
 	if err != nil {
 		t.Fatal(err)
@@ -78,7 +78,7 @@ func TestAssignToFromPool(t *testing.T) {
 	if skipped, err := store.ImportNumbers(ctx, pool); err != nil || len(skipped) != 0 {
 		t.Fatal(skipped, err)
 	}
-	c := newTestCarrier(t, s, store, nil)
+	c := newTestCarrier(t, s, Deps{Store: store})
 	if rr, err := c.Recover(ctx); err != nil || rr.Imported != 1 {
 		t.Fatalf("recover %+v, %v", rr, err)
 	}
@@ -94,7 +94,7 @@ func TestAssignToFromPool(t *testing.T) {
 	if _, err := store2.ImportNumbers(ctx, []*knm.Number{taken}); err != nil {
 		t.Fatal(err)
 	}
-	c2 := newTestCarrier(t, s2, store2, nil)
+	c2 := newTestCarrier(t, s2, Deps{Store: store2})
 	rr, err := c2.Recover(ctx)
 	if err != nil || rr.Imported != 1 || len(rr.Unsettled) != 0 {
 		t.Fatalf("recover with a conflict %+v, %v", rr, err)
@@ -127,7 +127,7 @@ func TestAssignToFromPool(t *testing.T) {
 func TestConflictImportedLater(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	f := newFixture(t, nil, emulator.Config{})
+	f := newFixture(t, emulator.Config{})
 	f.c.deliveryDeadline = -time.Hour
 	var spent atomic.Int64
 	f.c.metrics.Spent = func(c int) { spent.Add(int64(c)) }
@@ -137,25 +137,13 @@ func TestConflictImportedLater(t *testing.T) {
 	}
 	paid := spent.Load()
 	d1 := res.Numbers[0]
-	// Voxbone delivered 2 of 3: the row becomes a partial order of 3.
-	e, err := f.store.GetJournal(ctx, res.OrderID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var p orderPayload
-	if err := json.Unmarshal(e.Payload, &p); err != nil {
-		t.Fatal(err)
-	}
-	p.Plan[0].Quantity = 3
-	// d1 was stored by another module when the order imported (a conflict, never in
-	// Imported: a number the order imported is settled and never becomes a conflict).
-	p.Imported = slices.DeleteFunc(p.Imported, func(n string) bool { return n == d1 })
-	p.Conflicts = []Conflict{{Number: d1, Why: "bought from voxbone but stored with module knm_local"}}
-	e.Payload, _ = json.Marshal(p)
-	e.State = string(StatePartial)
-	if err := f.store.UpdateJournal(ctx, e); err != nil {
-		t.Fatal(err)
-	}
+	// Voxbone delivered 2 of 3, and d1 was stored by another module when the order imported
+	// (a conflict, never in Imported: a number the order imported never becomes a conflict).
+	rewriteOrder(t, f.store, res.OrderID, StatePartial, func(p *orderPayload) {
+		p.Plan[0].Quantity = 3
+		p.Imported = slices.DeleteFunc(p.Imported, func(n string) bool { return n == d1 })
+		p.Conflicts = []Conflict{{Number: d1, Why: "bought from voxbone but stored with module knm_local"}}
+	})
 	// Reconcile keeps it the order's conflict, once.
 	n, _ := f.store.GetNumber(ctx, d1)
 	n.SetModule("knm_local")
@@ -185,7 +173,8 @@ func TestConflictImportedLater(t *testing.T) {
 		t.Errorf("spent %d cents, want %d: no new DID was delivered", spent.Load(), paid)
 	}
 	// delivered counts a number once even when a row lists it as imported and conflict.
-	both := orderPayload{Imported: []string{"+1", "+2"}, Conflicts: []Conflict{{Number: "+2", Why: "held"}, {Number: "+3", Why: "held"}}}
+	both := orderPayload{Imported: []string{"+1", "+2"},
+		Conflicts: []Conflict{{Number: "+2", Why: "held"}, {Number: "+3", Why: "held"}}}
 	if both.delivered() != 3 {
 		t.Errorf("delivered %d, want 3", both.delivered())
 	}
@@ -197,14 +186,9 @@ func TestConflictImportedLater(t *testing.T) {
 func TestFinalOrderLeavesPoolNumber(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	ld := newLateDelivery(t)
-	store := openSQLite(t)
 	acct := strings.Repeat("a", 32)
-	c := lateCarrier(t, ld, store, acct)
-	res, err := c.Order(ctx, OrderRequest{GroupID: 5116, Quantity: 3, Country: "US", AssignTo: acct})
-	if err != nil || res.State != StatePartial || len(res.Numbers) != 2 {
-		t.Fatalf("order: %+v, %v", res, err)
-	}
+	lo := newLateOrder(t, acct)
+	c, store, ld, res := lo.c, lo.store, lo.ld, lo.res
 	returned := res.Numbers[0]
 	n, err := store.GetNumber(ctx, returned)
 	if err != nil {
@@ -236,10 +220,9 @@ func TestFinalOrderLeavesPoolNumber(t *testing.T) {
 func TestLateSettledNumbers(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	ld := newLateDelivery(t)
-	store := openSQLite(t)
 	acct, other := strings.Repeat("c", 32), strings.Repeat("d", 32)
-	c, res := partialOrder(t, ld, store, acct)
+	lo := newLateOrder(t, acct)
+	c, store, ld, res := lo.c, lo.store, lo.ld, lo.res
 	if err := store.CreateAccount(ctx, &knm.Account{ID: other, Name: "d", Enabled: true}); err != nil {
 		t.Fatal(err)
 	}
@@ -309,9 +292,8 @@ func TestLateReleasedDID(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	for _, state := range []string{cancelSent, cancelDone} {
-		ld := newLateDelivery(t)
-		store := openSQLite(t)
-		c, res := partialOrder(t, ld, store, strings.Repeat("e", 32))
+		lo := newLateOrder(t, strings.Repeat("e", 32))
+		c, store, ld, res := lo.c, lo.store, lo.ld, lo.res
 		raw, _ := json.Marshal(cancelPayload{DIDID: 999999, Number: ld.late, Account: c.account})
 		now := time.Now()
 		if err := store.CreateJournal(ctx, &knm.JournalEntry{ID: "cancel-999999", Carrier: ModuleName, State: state,

@@ -2,10 +2,8 @@ package knmvoxbone
 
 import (
 	"context"
-	"encoding/json"
 	"slices"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -21,7 +19,7 @@ func TestAwaitingDelivery(t *testing.T) {
 	ctx := context.Background()
 	ld := newLateDelivery(t)
 	store := openSQLite(t)
-	c := newTestCarrier(t, testSettings(ld.srv.URL), store, nil)
+	c := newTestCarrier(t, testSettings(ld.srv.URL), Deps{Store: store})
 	res, err := c.Order(ctx, OrderRequest{GroupID: 5116, Quantity: 3, Country: "US"})
 	if err != nil {
 		t.Fatalf("a short order that spent money must not be a Go error: %v", err)
@@ -62,12 +60,12 @@ func TestAwaitingDeliveryDeadline(t *testing.T) {
 		}
 	}
 	store := openSQLite(t)
-	c := newTestCarrier(t, testSettings(ld.srv.URL), store, nil)
+	c := newTestCarrier(t, testSettings(ld.srv.URL), Deps{Store: store})
 	rows, err := search256(ctx, c, 3)
 	if len(rows) != 2 || !knm.IsErrorName(err, knm.ErrUnavailable) || !strings.Contains(err.Error(), "awaited") {
 		t.Fatalf("short search: %d rows, %v", len(rows), err)
 	}
-	later := newTestCarrier(t, testSettings(ld.srv.URL), store, nil)
+	later := newTestCarrier(t, testSettings(ld.srv.URL), Deps{Store: store})
 	later.deliveryDeadline = -time.Hour
 	rep, err := later.Recover(ctx)
 	if err != nil || rep.Partial != 1 {
@@ -87,20 +85,12 @@ func TestAwaitingDeliveryDeadline(t *testing.T) {
 func TestLateDeliveryAfterPartial(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	ld := newLateDelivery(t)
-	store := openSQLite(t)
 	acct := strings.Repeat("a", 32)
-	c := lateCarrier(t, ld, store, acct)
+	lo := newLateOrder(t, acct)
+	c, store, ld, res := lo.c, lo.store, lo.ld, lo.res
 	// Recover's own look at partial orders is off: this is reconcile's test (see
 	// TestRecoverLateDelivery for Recover's).
 	c.lateHorizon = 0
-	var spent, orders atomic.Int64
-	c.metrics.Spent = func(cents int) { spent.Add(int64(cents)) }
-	c.metrics.Order = func(OrderState, int) { orders.Add(1) }
-	res, err := c.Order(ctx, OrderRequest{GroupID: 5116, Quantity: 3, Country: "US", AssignTo: acct})
-	if err != nil || res.State != StatePartial || len(res.Numbers) != 2 {
-		t.Fatalf("order: %+v, %v", res, err)
-	}
 	ld.deliver.Store(true)
 	if rep, err := c.Recover(ctx); err != nil || rep.Examined != 0 || rep.LateChecked != 0 {
 		t.Fatalf("recover: %+v, %v", rep, err)
@@ -119,26 +109,13 @@ func TestLateDeliveryAfterPartial(t *testing.T) {
 	if err != nil || rep.Imported != 1 || len(rep.UnknownToKnm) != 0 || len(rep.LateDeliveries) != 1 {
 		t.Fatalf("reconcile --import: %+v, %v", rep, err)
 	}
-	n, err := store.GetNumber(ctx, ld.late)
-	if err != nil || n.State != knm.StateInService || n.AssignedTo != acct || n.ModuleName != ModuleName {
-		t.Fatalf("late DID stored %+v, %v", n, err)
-	}
-	got, err := c.GetOrder(ctx, res.OrderID)
-	if err != nil || got.State != StateImported || len(got.Numbers) != 3 || got.Error != "" {
-		t.Fatalf("order after the late delivery: %+v, %v", got, err)
-	}
-	if want := int64(got.CostCents); spent.Load() != want {
-		t.Errorf("spent %d cents, want %d", spent.Load(), want)
-	}
-	if orders.Load() != 2 { // partial, then imported
-		t.Errorf("%d final order events, want 2", orders.Load())
-	}
+	lo.checkCompleted(t, acct)
 	// Again: nothing left to do, nothing counted twice.
 	if rep, err := c.Reconcile(ctx, true); err != nil || rep.Imported != 0 || len(rep.UnknownToKnm) != 0 || len(rep.LateDeliveries) != 0 {
 		t.Errorf("reconcile again: %+v, %v", rep, err)
 	}
-	if want := int64(got.CostCents); spent.Load() != want {
-		t.Errorf("spent %d cents after a second reconcile, want %d", spent.Load(), want)
+	if want := int64(res.CostCents); lo.spent.Load() != want {
+		t.Errorf("spent %d cents after a second reconcile, want %d", lo.spent.Load(), want)
 	}
 }
 
@@ -148,18 +125,10 @@ func TestLateDeliveryAfterPartial(t *testing.T) {
 func TestRecoverLateDelivery(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	ld := newLateDelivery(t)
-	store := openSQLite(t)
 	acct := strings.Repeat("b", 32)
-	c := lateCarrier(t, ld, store, acct)
-	c.lateInterval = func(time.Duration) time.Duration { return 0 } // polled twice in a row
-	var spent, orders atomic.Int64
-	c.metrics.Spent = func(cents int) { spent.Add(int64(cents)) }
-	c.metrics.Order = func(OrderState, int) { orders.Add(1) }
-	res, err := c.Order(ctx, OrderRequest{GroupID: 5116, Quantity: 3, Country: "US", AssignTo: acct})
-	if err != nil || res.State != StatePartial || len(res.Numbers) != 2 {
-		t.Fatalf("order: %+v, %v", res, err)
-	}
+	lo := newLateOrder(t, acct) // looked at on every Recover
+	c, ld, res := lo.c, lo.ld, lo.res
+	spent, orders := &lo.spent, &lo.finals
 	paid := spent.Load()
 	if want := int64(res.CostCents * 2 / 3); paid != want {
 		t.Fatalf("spent %d cents for 2 of 3 DIDs, want %d", paid, want)
@@ -183,20 +152,7 @@ func TestRecoverLateDelivery(t *testing.T) {
 	if err != nil || rep.LateChecked != 1 || rep.LateImported != 1 || rep.LateCompleted != 1 || len(rep.Unsettled) != 0 {
 		t.Fatalf("recover after the delivery: %+v, %v", rep, err)
 	}
-	n, err := store.GetNumber(ctx, ld.late)
-	if err != nil || n.State != knm.StateInService || n.AssignedTo != acct || n.ModuleName != ModuleName {
-		t.Fatalf("late DID stored %+v, %v", n, err)
-	}
-	got, err = c.GetOrder(ctx, res.OrderID)
-	if err != nil || got.State != StateImported || len(got.Numbers) != 3 || !slices.Contains(got.Numbers, ld.late) || got.Error != "" {
-		t.Fatalf("order after the late delivery: %+v, %v", got, err)
-	}
-	if want := int64(got.CostCents); spent.Load() != want {
-		t.Errorf("spent %d cents, want %d", spent.Load(), want)
-	}
-	if orders.Load() != 2 { // partial, then imported
-		t.Errorf("%d final order events, want 2", orders.Load())
-	}
+	lo.checkCompleted(t, acct)
 
 	// Nothing left: an imported order is not looked at again, reconcile finds nothing, and
 	// nothing is counted twice.
@@ -206,7 +162,7 @@ func TestRecoverLateDelivery(t *testing.T) {
 	if rep, err := c.Reconcile(ctx, true); err != nil || rep.Imported != 0 || len(rep.LateDeliveries) != 0 || len(rep.UnknownToKnm) != 0 {
 		t.Errorf("reconcile after recover: %+v, %v", rep, err)
 	}
-	if want := int64(got.CostCents); spent.Load() != want || orders.Load() != 2 {
+	if want := int64(res.CostCents); spent.Load() != want || orders.Load() != 2 {
 		t.Errorf("after another recover and reconcile: spent %d cents (want %d), %d order events", spent.Load(), want, orders.Load())
 	}
 }
@@ -217,13 +173,8 @@ func TestRecoverLateDelivery(t *testing.T) {
 func TestRecoverLateHorizon(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	ld := newLateDelivery(t)
-	store := openSQLite(t)
-	c := lateCarrier(t, ld, store, "")
-	res, err := c.Order(ctx, OrderRequest{GroupID: 5116, Quantity: 3, Country: "US"})
-	if err != nil || res.State != StatePartial {
-		t.Fatalf("order: %+v, %v", res, err)
-	}
+	lo := newLateOrder(t, "")
+	store, ld, res := lo.store, lo.ld, lo.res
 	before, err := store.GetJournal(ctx, res.OrderID)
 	if err != nil {
 		t.Fatal(err)
@@ -231,9 +182,9 @@ func TestRecoverLateHorizon(t *testing.T) {
 	ld.deliver.Store(true)
 	srv, calls := countingServer(t, ld.srv.Config.Handler)
 
-	old := newTestCarrier(t, testSettings(srv.URL), store, nil)
+	old := newTestCarrier(t, testSettings(srv.URL), Deps{Store: store})
 	old.now = func() time.Time { return time.Now().Add(LateDeliveryHorizon + time.Hour) }
-	other := newTestCarrier(t, testSettings(srv.URL), store, nil)
+	other := newTestCarrier(t, testSettings(srv.URL), Deps{Store: store})
 	other.account = "another-account"
 	for name, c := range map[string]*Carrier{"past the horizon": old, "another account": other} {
 		rep, err := c.Recover(ctx)
@@ -252,7 +203,7 @@ func TestRecoverLateHorizon(t *testing.T) {
 	}
 
 	// Within the horizon the same server is asked, and the order completed.
-	now := newTestCarrier(t, testSettings(srv.URL), store, nil)
+	now := newTestCarrier(t, testSettings(srv.URL), Deps{Store: store})
 	now.now = func() time.Time { return time.Now().Add(LateDeliveryHorizon - time.Hour) }
 	if rep, err := now.Recover(ctx); err != nil || rep.LateChecked != 1 || rep.LateImported != 1 || rep.LateCompleted != 1 {
 		t.Fatalf("recover within the horizon: %+v, %v", rep, err)
@@ -270,7 +221,7 @@ func TestRecoverLateHorizon(t *testing.T) {
 func TestRecoverLateBatch(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	f := newFixture(t, nil, emulator.Config{})
+	f := newFixture(t, emulator.Config{})
 	f.c.lateBatch = 2
 	f.c.lateInterval = func(time.Duration) time.Duration { return 0 } // two runs in a row
 	// The delivery deadline is left as it is: a partial order looked at before it (a
@@ -282,20 +233,7 @@ func TestRecoverLateBatch(t *testing.T) {
 			t.Fatal(res, err)
 		}
 		// Voxbone delivered 1 of 2: the row becomes a partial order of 2.
-		e, err := f.store.GetJournal(ctx, res.OrderID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var p orderPayload
-		if err := json.Unmarshal(e.Payload, &p); err != nil {
-			t.Fatal(err)
-		}
-		p.Plan[0].Quantity = 2
-		e.Payload, _ = json.Marshal(p)
-		e.State = string(StatePartial)
-		if err := f.store.UpdateJournal(ctx, e); err != nil {
-			t.Fatal(err)
-		}
+		rewriteOrder(t, f.store, res.OrderID, StatePartial, func(p *orderPayload) { p.Plan[0].Quantity = 2 })
 		ids = append(ids, res.OrderID)
 	}
 	checkedAt := func() map[string]time.Time {
@@ -358,12 +296,11 @@ func TestRecoverLateBatch(t *testing.T) {
 func TestRecoverLateInterval(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	ld := newLateDelivery(t)
-	store := openSQLite(t)
-	_, res := partialOrder(t, ld, store, strings.Repeat("f", 32))
+	lo := newLateOrder(t, strings.Repeat("f", 32))
+	store, ld, res := lo.store, lo.ld, lo.res
 	srv, calls := countingServer(t, ld.srv.Config.Handler)
 	at := func(d time.Duration) *Carrier {
-		c := newTestCarrier(t, testSettings(srv.URL), store, nil)
+		c := newTestCarrier(t, testSettings(srv.URL), Deps{Store: store})
 		c.deliveryDeadline = -time.Hour
 		base := time.Now()
 		c.now = func() time.Time { return base.Add(d) }
@@ -407,12 +344,11 @@ func TestRecoverLateInterval(t *testing.T) {
 func TestLateCheckedAtRace(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	ld := newLateDelivery(t)
-	base := openSQLite(t)
-	_, res := partialOrder(t, ld, base, strings.Repeat("a", 32))
+	lo := newLateOrder(t, strings.Repeat("a", 32))
+	base, ld, res := lo.store, lo.ld, lo.res
 	rs := &racingStore{Store: base, id: res.OrderID}
 	rs.armed.Store(true)
-	c := newTestCarrier(t, testSettings(ld.srv.URL), rs, nil)
+	c := newTestCarrier(t, testSettings(ld.srv.URL), Deps{Store: rs})
 	c.deliveryDeadline = -time.Hour
 	if rep, err := c.Recover(ctx); err != nil || rep.LateChecked != 1 {
 		t.Fatalf("recover: %+v, %v", rep, err)

@@ -14,7 +14,7 @@ import (
 
 func TestQuoteHasNoSideEffects(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t, nil, emulator.Config{})
+	f := newFixture(t, emulator.Config{})
 	qs, err := f.c.Quote(context.Background(), QuoteRequest{Country: "US", AreaCode: "256"})
 	if err != nil {
 		t.Fatal(err)
@@ -35,7 +35,7 @@ func TestQuoteHasNoSideEffects(t *testing.T) {
 func TestNativeOrder(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	f := newFixture(t, nil, emulator.Config{})
+	f := newFixture(t, emulator.Config{})
 	acct := strings.Repeat("b", 32)
 	if err := f.store.CreateAccount(ctx, &knm.Account{ID: acct, Name: "b", Enabled: true}); err != nil {
 		t.Fatal(err)

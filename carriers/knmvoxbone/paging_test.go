@@ -23,12 +23,12 @@ func TestHugeGroupCount(t *testing.T) {
 	defer srv.Close()
 	s := testSettings(srv.URL)
 	s.PageSize = 2
-	c := newTestCarrier(t, s, openSQLite(t), nil)
+	c := newTestCarrier(t, s, Deps{})
 	direct := httptest.NewServer(e)
 	defer direct.Close()
 	ds := testSettings(direct.URL)
 	ds.PageSize = 2
-	want, err := newTestCarrier(t, ds, openSQLite(t), nil).Quote(context.Background(), QuoteRequest{Country: "US"})
+	want, err := newTestCarrier(t, ds, Deps{}).Quote(context.Background(), QuoteRequest{Country: "US"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,7 +63,7 @@ func TestLowGroupCount(t *testing.T) {
 	quote := func(url string) []GroupQuote {
 		s := testSettings(url)
 		s.PageSize = 3
-		q, err := newTestCarrier(t, s, openSQLite(t), nil).Quote(context.Background(), QuoteRequest{Country: "US"})
+		q, err := newTestCarrier(t, s, Deps{}).Quote(context.Background(), QuoteRequest{Country: "US"})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -13,7 +13,7 @@ import (
 func TestBudgetAcrossOrders(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	f := newFixture(t, nil, emulator.Config{})
+	f := newFixture(t, emulator.Config{})
 	g, _ := f.e.DIDGroup(5116)
 	unit := g.Setup100 + g.Monthly100
 	f.e.SetBalance(float64(3*unit) / 100)
@@ -41,18 +41,12 @@ func TestBudgetAcrossOrders(t *testing.T) {
 func TestSharedReservations(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	f := newFixture(t, nil, emulator.Config{})
+	f := newFixture(t, emulator.Config{})
 	cat, err := f.c.fetchCatalogue(ctx, groupQuery{CountryA3: "USA", AreaCode: "256"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	build := func(r *Reservations) *Carrier {
-		c, err := New(f.s, Deps{Store: f.store, Logger: quiet, Reservations: r})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return c
-	}
+	build := func(r *Reservations) *Carrier { return newTestCarrier(t, f.s, Deps{Store: f.store, Reservations: r}) }
 	shared := NewReservations()
 	old, rebuilt := build(shared), build(shared)
 	a := old.plan(cat, 12)

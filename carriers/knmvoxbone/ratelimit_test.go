@@ -18,7 +18,7 @@ import (
 func TestRateBudget(t *testing.T) {
 	ctx := context.Background()
 	e := emulator.New(emulator.Config{RateLimit: 20})
-	f := newFixture(t, nil, emulator.Config{})
+	f := newFixture(t, emulator.Config{})
 	f.srv.Config.Handler = e // same fixture plumbing, rate-limited emulator
 	for _, id := range area256 {
 		_ = e.SetStock(id, 10) // 90 in all, 60 wanted: plans must not collide on one group
@@ -30,7 +30,7 @@ func TestRateBudget(t *testing.T) {
 	// The default 50 ms margin absorbs loopback jitter on an idle machine; the tree is
 	// shared with other engineers' test runs, so leave room for a loaded CPU.
 	lim.Margin = 150 * time.Millisecond
-	c := newTestCarrier(t, s, f.store, lim)
+	c := newTestCarrier(t, s, Deps{Store: f.store, Limiter: lim})
 	c.settleTimeout = 30 * time.Second
 	var wg sync.WaitGroup
 	got := make([]int, 30)

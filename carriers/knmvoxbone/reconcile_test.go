@@ -13,7 +13,7 @@ import (
 func TestReconcileAndCheck(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	f := newFixture(t, nil, emulator.Config{})
+	f := newFixture(t, emulator.Config{})
 	rows, err := search256(ctx, f.c, 5)
 	if err != nil || len(rows) != 5 {
 		t.Fatal(rows, err)
@@ -54,7 +54,7 @@ func TestReconcileBeforeRecoverAssignTo(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	e, store, acct, s := diedAfterCheckout(t)
-	c := newTestCarrier(t, s, store, nil)
+	c := newTestCarrier(t, s, Deps{Store: store})
 	rep, err := c.Reconcile(ctx, true)
 	if err != nil || rep.Imported != 0 || len(rep.InOrders) != 3 || len(rep.UnknownToKnm) != 0 {
 		t.Fatalf("reconcile %+v, %v", rep, err)

@@ -2,7 +2,6 @@ package knmvoxbone
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -20,7 +19,7 @@ import (
 func TestDisconnectLookup(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	f := newFixture(t, nil, emulator.Config{})
+	f := newFixture(t, emulator.Config{})
 	rows, err := search256(ctx, f.c, 2)
 	if err != nil || len(rows) != 2 {
 		t.Fatal(rows, err)
@@ -67,7 +66,7 @@ func TestCancelFaults(t *testing.T) {
 		t.Run(fk.name, func(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
-			f := newFixture(t, nil, emulator.Config{})
+			f := newFixture(t, emulator.Config{})
 			rows, err := search256(ctx, f.c, 5)
 			if err != nil || len(rows) != 5 {
 				t.Fatalf("buy: %d rows, %v", len(rows), err)
@@ -146,29 +145,24 @@ func TestCancelRefusedRow(t *testing.T) {
 			srv := httptest.NewServer(h)
 			t.Cleanup(srv.Close)
 			store := openSQLite(t)
-			c := newTestCarrier(t, testSettings(srv.URL), store, nil)
+			c := newTestCarrier(t, testSettings(srv.URL), Deps{Store: store})
 			rows, err := search256(ctx, c, 2)
 			if err != nil || len(rows) != 2 {
 				t.Fatal(rows, err)
 			}
 			n, _ := store.GetNumber(ctx, rows[0].Number)
-			var did struct {
-				DIDID int `json:"didId"`
-			}
-			if err := json.Unmarshal(n.CarrierData, &did); err != nil || did.DIDID == 0 {
-				t.Fatal(err)
-			}
+			didID := didIDOf(t, n)
 			if tc.fault != nil {
 				f := *tc.fault
 				f.Endpoint, f.Nth = "cancel", 1
 				e.AddFault(f)
 			}
 			err = c.DisconnectNumber(ctx, n)
-			listed := slices.ContainsFunc(e.DIDs(), func(d emulator.DID) bool { return d.DIDID == did.DIDID })
+			listed := slices.ContainsFunc(e.DIDs(), func(d emulator.DID) bool { return d.DIDID == didID })
 			if tc.gone != (err == nil) || tc.gone == listed {
 				t.Fatalf("release: %v; DID listed %v", err, listed)
 			}
-			row, gerr := store.GetJournal(ctx, fmt.Sprintf("%s%d", cancelPrefix, did.DIDID))
+			row, gerr := store.GetJournal(ctx, cancelRowID(didID))
 			if gerr != nil || row.State != tc.state {
 				t.Fatalf("cancel row %+v, %v; want state %s", row, gerr, tc.state)
 			}
@@ -184,7 +178,7 @@ func TestCancelRefusedRow(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if n, err := other.CancelDIDs(ctx, []int{did.DIDID}); err != nil || n != 1 {
+				if n, err := other.CancelDIDs(ctx, []int{didID}); err != nil || n != 1 {
 					t.Fatal(n, err)
 				}
 				if err := c.DisconnectNumber(ctx, n); !knm.IsErrorName(err, knm.ErrCarrier) || !strings.Contains(err.Error(), "knm did not cancel it") {
@@ -206,7 +200,7 @@ func TestCancelRefusedRow(t *testing.T) {
 	t.Run("retry-after-refusal", func(t *testing.T) {
 		t.Parallel()
 		ctx := context.Background()
-		f := newFixture(t, nil, emulator.Config{})
+		f := newFixture(t, emulator.Config{})
 		rows, err := search256(ctx, f.c, 1)
 		if err != nil || len(rows) != 1 {
 			t.Fatal(rows, err)
@@ -216,16 +210,13 @@ func TestCancelRefusedRow(t *testing.T) {
 		if err := f.c.DisconnectNumber(ctx, n); err == nil {
 			t.Fatal("refused cancel released the number")
 		}
-		var did struct {
-			DIDID int `json:"didId"`
-		}
-		_ = json.Unmarshal(n.CarrierData, &did)
-		id := fmt.Sprintf("%s%d", cancelPrefix, did.DIDID)
-		rec, err := f.c.journalCancel(ctx, did.DIDID, n.Number)
+		didID := didIDOf(t, n)
+		id := cancelRowID(didID)
+		rec, err := f.c.journalCancel(ctx, didID, n.Number)
 		if err != nil || rec.State != cancelSent {
 			t.Fatalf("cancel row reused as %+v, %v", rec, err)
 		}
-		if own, err := f.c.ownCancel(ctx, did.DIDID); err != nil || !own {
+		if own, err := f.c.ownCancel(ctx, didID); err != nil || !own {
 			t.Fatalf("rewritten row not own: %v, %v", own, err)
 		}
 		if err := f.c.DisconnectNumber(ctx, n); err != nil {
@@ -244,7 +235,7 @@ func TestCancelRefusedRow(t *testing.T) {
 // re-check still finish, so knm lets go of the number Voxbone cancelled.
 func TestReleaseClientGone(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t, nil, emulator.Config{})
+	f := newFixture(t, emulator.Config{})
 	rows, err := search256(context.Background(), f.c, 1)
 	if err != nil || len(rows) != 1 {
 		t.Fatal(rows, err)
@@ -261,7 +252,7 @@ func TestReleaseClientGone(t *testing.T) {
 		f.e.ServeHTTP(w, r)
 	}))
 	defer srv.Close()
-	c := newTestCarrier(t, testSettings(srv.URL), f.store, nil)
+	c := newTestCarrier(t, testSettings(srv.URL), Deps{Store: f.store})
 	if err := c.DisconnectNumber(ctx, n); err != nil {
 		t.Fatalf("release with the client gone: %v", err)
 	}

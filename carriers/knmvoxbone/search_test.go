@@ -147,9 +147,9 @@ func TestKazooAcceptance(t *testing.T) {
 // requests' arrival times at an emulator answering in 200 ms.
 func TestRoundTrips(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t, nil, emulator.Config{Latency: 200 * time.Millisecond})
+	f := newFixture(t, emulator.Config{Latency: 200 * time.Millisecond})
 	f.c.settings.RequestTimeout = 2 * time.Second
-	c := newTestCarrier(t, f.c.settings, f.store, nil)
+	c := newTestCarrier(t, f.c.settings, Deps{Store: f.store})
 	rows, err := search256(context.Background(), c, 15)
 	if err != nil || len(rows) != 15 {
 		t.Fatalf("rows %d, err %v", len(rows), err)
@@ -172,7 +172,7 @@ func TestRoundTrips(t *testing.T) {
 func TestPoolFirst(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	f := newFixture(t, nil, emulator.Config{})
+	f := newFixture(t, emulator.Config{})
 	if rows, err := search256(ctx, f.c, 15); err != nil || len(rows) != 15 {
 		t.Fatalf("first search: %d rows, %v", len(rows), err)
 	}
@@ -201,7 +201,7 @@ func TestPoolFirst(t *testing.T) {
 
 func TestSearchModePool(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t, nil, emulator.Config{})
+	f := newFixture(t, emulator.Config{})
 	f.c.settings.SearchMode = SearchModePool
 	rows, err := search256(context.Background(), f.c, 5)
 	if err != nil || len(rows) != 0 {
@@ -217,7 +217,7 @@ func TestSearchModePool(t *testing.T) {
 func TestNoPurchase(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	f := newFixture(t, nil, emulator.Config{})
+	f := newFixture(t, emulator.Config{})
 	if rows, err := search256(ctx, f.c, 2); err != nil || len(rows) != 2 {
 		t.Fatalf("buying search: %d rows, %v", len(rows), err)
 	}
@@ -237,7 +237,7 @@ func TestShortfall(t *testing.T) {
 	ctx := context.Background()
 	t.Run("stock", func(t *testing.T) {
 		t.Parallel()
-		f := newFixture(t, nil, emulator.Config{})
+		f := newFixture(t, emulator.Config{})
 		_ = f.e.SetStock(12518, 0)
 		_ = f.e.SetStock(5117, 4)
 		rows, err := search256(ctx, f.c, 15)
@@ -249,7 +249,7 @@ func TestShortfall(t *testing.T) {
 	})
 	t.Run("balance", func(t *testing.T) {
 		t.Parallel()
-		f := newFixture(t, nil, emulator.Config{})
+		f := newFixture(t, emulator.Config{})
 		g, _ := f.e.DIDGroup(5116)
 		unit := float64(g.Setup100+g.Monthly100) / 100
 		f.e.SetBalance(unit*7 + unit/2)
@@ -261,7 +261,7 @@ func TestShortfall(t *testing.T) {
 	})
 	t.Run("max_order_cost", func(t *testing.T) {
 		t.Parallel()
-		f := newFixture(t, nil, emulator.Config{})
+		f := newFixture(t, emulator.Config{})
 		g, _ := f.e.DIDGroup(5116)
 		f.c.settings.MaxOrderCost = float64(g.Setup100+g.Monthly100) / 100 * 3
 		rows, err := search256(ctx, f.c, 15)
@@ -271,7 +271,7 @@ func TestShortfall(t *testing.T) {
 	})
 	t.Run("max_order_quantity", func(t *testing.T) {
 		t.Parallel()
-		f := newFixture(t, nil, emulator.Config{})
+		f := newFixture(t, emulator.Config{})
 		f.c.settings.MaxOrderQuantity = 4
 		rows, err := search256(ctx, f.c, 15)
 		if len(rows) != 4 || !knm.IsErrorName(err, knm.ErrServiceRestriction) {
@@ -280,7 +280,7 @@ func TestShortfall(t *testing.T) {
 	})
 	t.Run("empty balance", func(t *testing.T) {
 		t.Parallel()
-		f := newFixture(t, nil, emulator.Config{})
+		f := newFixture(t, emulator.Config{})
 		f.e.SetBalance(0)
 		rows, err := search256(ctx, f.c, 15)
 		if len(rows) != 0 || !knm.IsErrorName(err, knm.ErrNotEnoughCredit) {

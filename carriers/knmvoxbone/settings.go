@@ -1,6 +1,7 @@
 package knmvoxbone
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -205,27 +206,13 @@ func invalid(list []string) error {
 // "no cap".
 func (s Settings) withDefaults() Settings {
 	d := DefaultSettings()
-	if s.Environment == "" {
-		s.Environment = d.Environment
-	}
-	if s.PageSize == 0 {
-		s.PageSize = d.PageSize
-	}
-	if s.RateLimitRPS == 0 {
-		s.RateLimitRPS = d.RateLimitRPS
-	}
-	if s.RequestTimeout == 0 {
-		s.RequestTimeout = d.RequestTimeout
-	}
-	if s.SearchMode == "" {
-		s.SearchMode = d.SearchMode
-	}
-	if s.MaxOrderQuantity == 0 {
-		s.MaxOrderQuantity = d.MaxOrderQuantity
-	}
-	if s.CartTTL == 0 {
-		s.CartTTL = d.CartTTL
-	}
+	s.Environment = cmp.Or(s.Environment, d.Environment)
+	s.PageSize = cmp.Or(s.PageSize, d.PageSize)
+	s.RateLimitRPS = cmp.Or(s.RateLimitRPS, d.RateLimitRPS)
+	s.RequestTimeout = cmp.Or(s.RequestTimeout, d.RequestTimeout)
+	s.SearchMode = cmp.Or(s.SearchMode, d.SearchMode)
+	s.MaxOrderQuantity = cmp.Or(s.MaxOrderQuantity, d.MaxOrderQuantity)
+	s.CartTTL = cmp.Or(s.CartTTL, d.CartTTL)
 	return s
 }
 
