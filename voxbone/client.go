@@ -154,7 +154,8 @@ func WithHTTPClient(hc *http.Client) Option {
 		if hc == nil {
 			return errors.New("voxbone: nil HTTP client")
 		}
-		if tr, ok := hc.Transport.(*http.Transport); ok && tr.TLSClientConfig != nil && tr.TLSClientConfig.InsecureSkipVerify {
+		if tr, ok := hc.Transport.(*http.Transport); ok && tr.TLSClientConfig != nil &&
+			tr.TLSClientConfig.InsecureSkipVerify {
 			return errors.New("voxbone: HTTP client skips TLS verification; refusing it")
 		}
 		cp := *hc
@@ -365,7 +366,8 @@ func (c *Client) do(ctx context.Context, r *request, out any) error {
 // attempt sends one HTTP request and reads the (bounded) body. A non-nil slot is
 // committed when the request's connection is ready, or cancelled if the request never got
 // one (see sendTrace).
-func (c *Client) attempt(ctx context.Context, r *request, u *url.URL, payload []byte, n int, slot ratelimit.Reservation) (int, []byte, http.Header, error) {
+func (c *Client) attempt(ctx context.Context, r *request, u *url.URL, payload []byte, n int,
+	slot ratelimit.Reservation) (int, []byte, http.Header, error) {
 	actx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
 	if slot != nil {

@@ -114,7 +114,8 @@ func (c *Client) newError(status int, h http.Header, body []byte) *Error {
 		GenericErrorMessage string          `json:"genericErrorMessage"`
 		Errors              []APIError      `json:"errors"`
 	}
-	if json.Unmarshal(body, &env) == nil && (env.APIModule != "" || env.GenericErrorMessage != "" || len(env.Errors) > 0) {
+	if json.Unmarshal(body, &env) == nil && (env.APIModule != "" || env.GenericErrorMessage != "" ||
+		len(env.Errors) > 0) {
 		e.Module = c.scrub(env.APIModule)
 		e.Message = c.scrub(env.GenericErrorMessage)
 		for _, ae := range env.Errors {

@@ -199,7 +199,8 @@ func (c *Client) ListCountries(ctx context.Context, opts ListCountriesOptions) (
 		Countries   []Country `json:"countries"`
 		ResultCount int       `json:"resultCount"`
 	}
-	r := &request{method: "GET", segments: []string{"inventory", "country"}, endpoint: "GET inventory/country", query: q, retry: true}
+	r := &request{method: "GET", segments: []string{"inventory", "country"}, endpoint: "GET inventory/country",
+		query: q, retry: true}
 	if err := c.do(ctx, r, &resp); err != nil {
 		return nil, 0, fmt.Errorf("voxbone: list countries: %w", err)
 	}
@@ -289,7 +290,8 @@ func (c *Client) ListDIDGroups(ctx context.Context, opts ListDIDGroupsOptions) (
 		DIDGroups   []DIDGroup `json:"didGroups"`
 		ResultCount int        `json:"resultCount"`
 	}
-	r := &request{method: "GET", segments: []string{"inventory", "didgroup"}, endpoint: "GET inventory/didgroup", query: q, retry: true}
+	r := &request{method: "GET", segments: []string{"inventory", "didgroup"}, endpoint: "GET inventory/didgroup",
+		query: q, retry: true}
 	if err := c.do(ctx, r, &resp); err != nil {
 		return nil, 0, fmt.Errorf("voxbone: list DID groups of %s: %w", opts.CountryCodeA3, err)
 	}
@@ -343,7 +345,8 @@ func (c *Client) ListDIDs(ctx context.Context, opts ListDIDsOptions) ([]DID, int
 		DIDs        []DID `json:"dids"`
 		ResultCount int   `json:"resultCount"`
 	}
-	r := &request{method: "GET", segments: []string{"inventory", "did"}, endpoint: "GET inventory/did", query: q, retry: true}
+	r := &request{method: "GET", segments: []string{"inventory", "did"}, endpoint: "GET inventory/did", query: q,
+		retry: true}
 	if err := c.do(ctx, r, &resp); err != nil {
 		return nil, 0, fmt.Errorf("voxbone: list DIDs%s: %w", describeDIDFilter(opts), err)
 	}
@@ -381,7 +384,8 @@ func (c *Client) ListFeatures(ctx context.Context) ([]Feature, error) {
 	var resp struct {
 		Features []Feature `json:"features"`
 	}
-	r := &request{method: "GET", segments: []string{"inventory", "feature"}, endpoint: "GET inventory/feature", retry: true}
+	r := &request{method: "GET", segments: []string{"inventory", "feature"}, endpoint: "GET inventory/feature",
+		retry: true}
 	if err := c.do(ctx, r, &resp); err != nil {
 		return nil, fmt.Errorf("voxbone: list features: %w", err)
 	}
@@ -393,7 +397,8 @@ func (c *Client) ListCreditPackages(ctx context.Context) ([]CreditPackage, error
 	var resp struct {
 		CreditPackages []CreditPackage `json:"creditPackages"`
 	}
-	r := &request{method: "GET", segments: []string{"inventory", "creditpackage"}, endpoint: "GET inventory/creditpackage", retry: true}
+	r := &request{method: "GET", segments: []string{"inventory", "creditpackage"},
+		endpoint: "GET inventory/creditpackage", retry: true}
 	if err := c.do(ctx, r, &resp); err != nil {
 		return nil, fmt.Errorf("voxbone: list credit packages: %w", err)
 	}
@@ -427,7 +432,8 @@ func (c *Client) ListZones(ctx context.Context) ([]string, error) {
 
 // checkA3 rejects country codes that are not three letters before they reach a URL path.
 func checkA3(a3 string) error {
-	if len(a3) != 3 || strings.IndexFunc(a3, func(r rune) bool { return r < 'A' || r > 'Z' && r < 'a' || r > 'z' }) >= 0 {
+	notLetter := func(r rune) bool { return r < 'A' || r > 'Z' && r < 'a' || r > 'z' }
+	if len(a3) != 3 || strings.IndexFunc(a3, notLetter) >= 0 {
 		return errors.New("country code must be ISO 3166-1 alpha-3 (e.g. USA)")
 	}
 	return nil

@@ -11,6 +11,7 @@ package knmvoxbone
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"time"
 
@@ -154,3 +155,17 @@ func (c *Carrier) AcquireNumber(context.Context, *knm.Number) error { return nil
 // ReturnsNumberOnDisconnect is true: DisconnectNumber cancels the DID at Voxbone, so the
 // manager deletes the number rather than offering it from the pool again.
 func (c *Carrier) ReturnsNumberOnDisconnect() bool { return true }
+
+// carrierError wraps a Voxbone failure as a knm error, keeping the name of a knm error
+// (such as a conflict). Voxbone's errors never carry credentials.
+func carrierError(what string, err error) error {
+	var ke *knm.Error
+	if errors.As(err, &ke) {
+		return &knm.Error{Name: ke.Name, Message: what, Err: err}
+	}
+	name := knm.ErrCarrier
+	if voxbone.IsRateLimited(err) {
+		name = knm.ErrTooManyRequests
+	}
+	return &knm.Error{Name: name, Message: what, Err: err}
+}

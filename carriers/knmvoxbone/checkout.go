@@ -322,17 +322,3 @@ func (c *Carrier) conclude(ctx context.Context, o *order) error {
 	}
 	return nil
 }
-
-// carrierError wraps a Voxbone failure as a knm error, keeping the name of a knm error
-// (such as a conflict). Voxbone's errors never carry credentials.
-func carrierError(what string, err error) error {
-	var ke *knm.Error
-	if errors.As(err, &ke) {
-		return &knm.Error{Name: ke.Name, Message: what, Err: err}
-	}
-	name := knm.ErrCarrier
-	if voxbone.IsRateLimited(err) {
-		name = knm.ErrTooManyRequests
-	}
-	return &knm.Error{Name: name, Message: what, Err: err}
-}

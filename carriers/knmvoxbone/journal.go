@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/knmproject/knm"
@@ -234,6 +235,17 @@ func (c *Carrier) observeFinal(prev *knm.JournalEntry, o *order) {
 	}
 }
 
+// checkAccount refuses to settle an order placed on another Voxbone account than the
+// carrier's: there its cart, orders and DIDs are invisible, so a lookup finding nothing
+// would fail an order that bought numbers.
+func (c *Carrier) checkAccount(o *order) error {
+	if o.Account == c.account {
+		return nil
+	}
+	return knm.Errorf(knm.ErrConflict, "voxbone order %s was placed on another Voxbone account "+
+		"(fingerprint %s, this one is %s); switch back to settle it", o.OrderID, o.Account, c.account)
+}
+
 // OrderResult is an order as its journal row tells it.
 type OrderResult struct {
 	OrderID         string     `json:"order_id"`
@@ -322,3 +334,25 @@ func (c *Carrier) journalOrders(ctx context.Context) ([]*order, error) {
 	}
 	return out, nil
 }
+
+// States of a cancel's journal row, "cancel-<didId>": sent before the cancel goes out (the
+// outcome is unknown while it stays so), then done, or refused when Voxbone cancelled
+// nothing. Cancel rows are no orders: the order listings leave them out.
+const (
+	cancelSent    = "sent"
+	cancelDone    = "done"
+	cancelRefused = "refused"
+)
+
+// cancelPayload is a cancel row's payload.
+type cancelPayload struct {
+	DIDID   int    `json:"did_id"`
+	Number  string `json:"number"`
+	Account string `json:"fingerprint"`
+}
+
+const cancelPrefix = "cancel-"
+
+func cancelRowID(didID int) string { return fmt.Sprintf("%s%d", cancelPrefix, didID) }
+
+func isCancelRow(e *knm.JournalEntry) bool { return strings.HasPrefix(e.ID, cancelPrefix) }

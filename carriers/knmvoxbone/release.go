@@ -85,28 +85,6 @@ func refusedByVoxbone(err error) bool {
 	return ve.HTTPStatus >= 400 && ve.HTTPStatus < 500 || ve.HTTPStatus == 509
 }
 
-// States of a cancel's journal row, "cancel-<didId>": sent before the cancel goes out (the
-// outcome is unknown while it stays so), then done, or refused when Voxbone cancelled
-// nothing. Cancel rows are no orders: the order listings leave them out.
-const (
-	cancelSent    = "sent"
-	cancelDone    = "done"
-	cancelRefused = "refused"
-)
-
-// cancelPayload is a cancel row's payload.
-type cancelPayload struct {
-	DIDID   int    `json:"did_id"`
-	Number  string `json:"number"`
-	Account string `json:"fingerprint"`
-}
-
-const cancelPrefix = "cancel-"
-
-func cancelRowID(didID int) string { return fmt.Sprintf("%s%d", cancelPrefix, didID) }
-
-func isCancelRow(e *knm.JournalEntry) bool { return strings.HasPrefix(e.ID, cancelPrefix) }
-
 // journalCancel writes the cancel row of DID id, sent by this account, before the cancel is
 // sent; a row an earlier attempt wrote is reused. Without the row the cancel is not sent.
 func (c *Carrier) journalCancel(ctx context.Context, id int, num string) (*knm.JournalEntry, error) {

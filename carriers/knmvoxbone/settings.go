@@ -3,8 +3,11 @@ package knmvoxbone
 import (
 	"cmp"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/url"
 	"strings"
 	"time"
@@ -283,6 +286,59 @@ func redactURL(raw string) string {
 		return mask(raw) // unparsable: it may hold anything
 	}
 	return u.Redacted()
+}
+
+// AccountFingerprint names the Voxbone account the settings talk to without revealing a
+// secret: a short hash of the effective base URL (normalised), the username and a SHA-256 of
+// any API key. Journal rows record it, so that a carrier built for another account (the
+// settings were switched while an order was unfinished) leaves them alone.
+func (s Settings) AccountFingerprint() string {
+	s = s.withDefaults()
+	id := "knm_voxbone/2\x00" + normalBaseURL(s.effectiveBaseURL())
+	if s.Username != "" {
+		id += "\x00user:" + s.Username
+	}
+	if s.APIKey != "" {
+		key := sha256.Sum256([]byte(s.APIKey))
+		id += "\x00api_key:" + hex.EncodeToString(key[:])
+	}
+	sum := sha256.Sum256([]byte(id))
+	return hex.EncodeToString(sum[:6])
+}
+
+// effectiveBaseURL is the base URL requests go to: base_url when set, else the
+// environment's.
+func (s Settings) effectiveBaseURL() string {
+	if s.BaseURL != "" {
+		return s.BaseURL
+	}
+	switch s.Environment {
+	case EnvProduction:
+		return voxbone.ProductionURL
+	case EnvBeta:
+		return voxbone.BetaURL
+	default:
+		return voxbone.SandboxURL
+	}
+}
+
+// normalBaseURL spells equivalent base URLs alike: scheme and host lower-cased, the scheme's
+// default port and a trailing "/" dropped. A URL that does not parse is only trimmed.
+func normalBaseURL(raw string) string {
+	u, err := url.Parse(strings.TrimSpace(raw))
+	if err != nil || u.Host == "" {
+		return strings.TrimRight(raw, "/")
+	}
+	scheme := strings.ToLower(u.Scheme)
+	host, port := strings.ToLower(u.Hostname()), u.Port()
+	if scheme == "https" && port == "443" || scheme == "http" && port == "80" {
+		port = ""
+	}
+	if port != "" || strings.Contains(host, ":") {
+		host = net.JoinHostPort(host, port)
+		host = strings.TrimSuffix(host, ":") // an IPv6 host without a port: [::1]
+	}
+	return scheme + "://" + host + strings.TrimRight(u.EscapedPath(), "/")
 }
 
 // pageWorkers is how many pages of DID groups a listing fetches at once: a catalogue of many
