@@ -26,7 +26,8 @@ func TestPurgeCarts(t *testing.T) {
 	planned := mk(OrderPrefix + "planned") // journal before checkout
 	sent := mk(OrderPrefix + "sent")       // checkout may have happened: keep
 	other := mk("someone-else")            // not knm's: keep
-	for id, st := range map[string]OrderState{OrderPrefix + "planned": StateCartCreated, OrderPrefix + "sent": StateCheckoutSent} {
+	for id, st := range map[string]OrderState{OrderPrefix + "planned": StateCartCreated,
+		OrderPrefix + "sent": StateCheckoutSent} {
 		if _, err := f.c.createOrder(ctx, orderPayload{OrderID: id}); err != nil {
 			t.Fatal(err)
 		}

@@ -172,7 +172,8 @@ func TestCrashSwitchSanity(t *testing.T) {
 	var crashed atomic.Bool
 	crashed.Store(true)
 	s := crashStore{Store: openSQLite(t), crashed: &crashed}
-	if err := s.CreateJournal(context.Background(), &knm.JournalEntry{ID: "x", Carrier: ModuleName}); err != errCrashed {
+	if err := s.CreateJournal(context.Background(), &knm.JournalEntry{ID: "x",
+		Carrier: ModuleName}); err != errCrashed {
 		t.Fatal(err)
 	}
 }

@@ -30,14 +30,15 @@ func TestAccountFingerprint(t *testing.T) {
 	for name, s := range map[string]Settings{
 		"user": {Username: "bob", Password: "s3cret-pass", Environment: "production"},
 		"env":  {Username: "alice", Password: "s3cret-pass", Environment: "sandbox"},
-		"url":  {Username: "alice", Password: "s3cret-pass", Environment: "production", BaseURL: "https://example.com/api"},
+		"url":  {Username: "alice", Password: "s3cret-pass", Environment: "production", BaseURL: "https://x.com/api"},
 		"key":  {APIKey: "k1", Environment: "beta"},
 	} {
 		if s.AccountFingerprint() == fp {
 			t.Errorf("%s: same fingerprint", name)
 		}
 	}
-	if (Settings{APIKey: "k1", Environment: "beta"}).AccountFingerprint() == (Settings{APIKey: "k2", Environment: "beta"}).AccountFingerprint() {
+	if (Settings{APIKey: "k1", Environment: "beta"}).AccountFingerprint() == (Settings{APIKey: "k2",
+		Environment: "beta"}).AccountFingerprint() {
 		t.Error("two API keys share a fingerprint")
 	}
 	c, err := New(base, Deps{Store: openSQLite(t)})
@@ -59,7 +60,8 @@ func TestAccountFingerprintReal(t *testing.T) {
 			t.Fatalf("%+v: %v", s, err)
 		}
 		if c.AccountFingerprint() != s.AccountFingerprint() {
-			t.Fatalf("carrier fingerprint %q != AccountFingerprintOf %q", c.AccountFingerprint(), s.AccountFingerprint())
+			t.Fatalf("carrier fingerprint %q != AccountFingerprintOf %q", c.AccountFingerprint(),
+				s.AccountFingerprint())
 		}
 		return c.AccountFingerprint()
 	}
@@ -84,11 +86,12 @@ func TestAccountFingerprintReal(t *testing.T) {
 		}
 	}
 	base := fpOf(alice)
+	const rest = "/ws-voxbone/services/rest"
 	for name, s := range map[string]Settings{
 		"username":       {Username: "bob", Password: "pw", BaseURL: proxy},
-		"host":           {Username: "alice", Password: "pw", BaseURL: "https://other.example.com/ws-voxbone/services/rest"},
-		"port":           {Username: "alice", Password: "pw", BaseURL: "https://proxy.example.com:8443/ws-voxbone/services/rest"},
-		"scheme":         {Username: "alice", Password: "pw", BaseURL: "http://proxy.example.com/ws-voxbone/services/rest"},
+		"host":           {Username: "alice", Password: "pw", BaseURL: "https://other.example.com" + rest},
+		"port":           {Username: "alice", Password: "pw", BaseURL: "https://proxy.example.com:8443" + rest},
+		"scheme":         {Username: "alice", Password: "pw", BaseURL: "http://proxy.example.com" + rest},
 		"path":           {Username: "alice", Password: "pw", BaseURL: "https://proxy.example.com/other"},
 		"api key sent":   {Username: "alice", Password: "pw", APIKey: "k1", BaseURL: proxy},
 		"environment":    {Username: "alice", Password: "pw", Environment: "production"},
@@ -107,9 +110,11 @@ func TestAccountFingerprintReal(t *testing.T) {
 			t.Errorf("beta, username %q: two API keys share a fingerprint", user)
 		}
 	}
-	for _, s := range []Settings{alice, {Username: "alice", Password: "s3cret", APIKey: "key-123", Environment: "beta"}} {
+	for _, s := range []Settings{alice, {Username: "alice", Password: "s3cret", APIKey: "key-123",
+		Environment: "beta"}} {
 		fp := fpOf(s)
-		if len(fp) != 12 || strings.Contains(fp, "alice") || strings.Contains(fp, "s3cret") || strings.Contains(fp, "key-123") {
+		if len(fp) != 12 || strings.Contains(fp, "alice") || strings.Contains(fp, "s3cret") ||
+			strings.Contains(fp, "key-123") {
 			t.Errorf("fingerprint %q", fp)
 		}
 	}
@@ -144,7 +149,8 @@ func TestRecoverLeavesOtherAccountsOrders(t *testing.T) {
 	onB := newTestCarrier(t, testSettings(srvB.URL), Deps{Store: store})
 	onB.account = testSettings(srvB.URL).AccountFingerprint()
 	rep, err := onB.Recover(ctx)
-	if err != nil || rep.Failed != 0 || len(rep.Unsettled) != 1 || !strings.Contains(rep.Unsettled[0], "another Voxbone account") {
+	if err != nil || rep.Failed != 0 || len(rep.Unsettled) != 1 ||
+		!strings.Contains(rep.Unsettled[0], "another Voxbone account") {
 		t.Fatalf("recover on account B: %+v, %v", rep, err)
 	}
 	es, _ := store.FindJournals(ctx, knm.JournalFilter{Carrier: ModuleName})
@@ -213,7 +219,8 @@ func TestReleaseOnOtherAccountRefused(t *testing.T) {
 		t.Fatalf("cancel row %+v, %v", e, err)
 	}
 	var p cancelPayload
-	if err := json.Unmarshal(e.Payload, &p); err != nil || p.DIDID != didID || p.Number != n.Number || p.Account != a.c.AccountFingerprint() {
+	if err := json.Unmarshal(e.Payload, &p); err != nil || p.DIDID != didID || p.Number != n.Number ||
+		p.Account != a.c.AccountFingerprint() {
 		t.Fatalf("cancel payload %+v, %v", p, err)
 	}
 	// Released again, from either account: knm cancelled it, so it may finish, without

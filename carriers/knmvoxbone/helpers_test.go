@@ -429,7 +429,8 @@ func newLateOrder(t *testing.T, acct string) *lateOrder {
 	t.Helper()
 	lo := &lateOrder{ld: newLateDelivery(t), store: openSQLite(t)}
 	if acct != "" {
-		if err := lo.store.CreateAccount(context.Background(), &knm.Account{ID: acct, Name: acct[:1], Enabled: true}); err != nil {
+		if err := lo.store.CreateAccount(context.Background(), &knm.Account{ID: acct, Name: acct[:1],
+			Enabled: true}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -438,7 +439,8 @@ func newLateOrder(t *testing.T, acct string) *lateOrder {
 	lo.c.lateInterval = func(time.Duration) time.Duration { return 0 } // looked at on every run
 	lo.c.metrics.Spent = func(cents int) { lo.spent.Add(int64(cents)) }
 	lo.c.metrics.Order = func(OrderState, int) { lo.finals.Add(1) }
-	res, err := lo.c.Order(context.Background(), OrderRequest{GroupID: 5116, Quantity: 3, Country: "US", AssignTo: acct})
+	res, err := lo.c.Order(context.Background(), OrderRequest{GroupID: 5116, Quantity: 3, Country: "US",
+		AssignTo: acct})
 	if err != nil || res.State != StatePartial || len(res.Numbers) != 2 {
 		t.Fatalf("order: %+v, %v", res, err)
 	}
@@ -523,7 +525,8 @@ func diedAfterCheckout(t *testing.T) (*emulator.Emulator, knm.Store, string, Set
 	ds := testSettings(dying.URL)
 	old := newTestCarrier(t, ds, Deps{Store: crashStore{Store: store, crashed: &sw.crashed}})
 	// The checkout was sent: the order answers with its state, not an error.
-	res, err := old.Order(sctx, OrderRequest{GroupID: 5116, Quantity: 3, Country: "US", AssignTo: acct, IdempotencyKey: "k"})
+	res, err := old.Order(sctx, OrderRequest{GroupID: 5116, Quantity: 3, Country: "US", AssignTo: acct,
+		IdempotencyKey: "k"})
 	if err != nil || res.State != StateCheckoutSent || res.Error == "" {
 		t.Fatalf("the dying order: %+v, %v", res, err)
 	}

@@ -48,7 +48,8 @@ func TestHolder(t *testing.T) {
 	}
 	set("environment", `"production"`)
 	set("username", `"user"`)
-	if c, err := h.Carrier(ctx); c != nil || !knm.IsErrorName(err, knm.ErrInvalid) || !strings.Contains(err.Error(), "password") {
+	if c, err := h.Carrier(ctx); c != nil || !knm.IsErrorName(err, knm.ErrInvalid) ||
+		!strings.Contains(err.Error(), "password") {
 		t.Fatalf("no password: %v, %v", c, err)
 	}
 

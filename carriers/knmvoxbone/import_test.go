@@ -105,8 +105,10 @@ func TestAssignToFromPool(t *testing.T) {
 	// The order finishes: the conflicting DID counts as delivered, not imported, and is
 	// reported on the order and by Reconcile.
 	os, _ := c2.ListOrders(ctx)
-	if len(os) != 1 || os[0].State != StateImported || len(os[0].Numbers) != 2 || slices.Contains(os[0].Numbers, taken.Number) ||
-		len(os[0].Conflicts) != 1 || !strings.Contains(os[0].Conflicts[0].Why, other) || os[0].Conflicts[0].Number != taken.Number || !strings.Contains(os[0].Error, taken.Number) {
+	if len(os) != 1 || os[0].State != StateImported || len(os[0].Numbers) != 2 ||
+		slices.Contains(os[0].Numbers, taken.Number) || len(os[0].Conflicts) != 1 ||
+		os[0].Conflicts[0].Number != taken.Number || !strings.Contains(os[0].Conflicts[0].Why, other) ||
+		!strings.Contains(os[0].Error, taken.Number) {
 		t.Errorf("order with a conflict: %+v", os)
 	}
 	assertAssigned(t, store2, c2, acct2, 2)
@@ -166,7 +168,8 @@ func TestConflictImportedLater(t *testing.T) {
 		t.Fatal(err)
 	}
 	got, _ = f.c.GetOrder(ctx, res.OrderID)
-	if got.State != StatePartial || len(got.Conflicts) != 0 || len(got.Numbers) != 2 || !slices.Contains(got.Numbers, d1) {
+	if got.State != StatePartial || len(got.Conflicts) != 0 || len(got.Numbers) != 2 ||
+		!slices.Contains(got.Numbers, d1) {
 		t.Errorf("after the import: %+v (Voxbone delivered 2 of 3)", got)
 	}
 	if spent.Load() != paid {
@@ -301,7 +304,8 @@ func TestLateReleasedDID(t *testing.T) {
 			t.Fatal(err)
 		}
 		ld.deliver.Store(true)
-		if rep, err := c.Recover(ctx); err != nil || rep.LateChecked != 1 || rep.LateImported != 0 || len(rep.Unsettled) != 0 {
+		if rep, err := c.Recover(ctx); err != nil || rep.LateChecked != 1 || rep.LateImported != 0 ||
+			len(rep.Unsettled) != 0 {
 			t.Errorf("%s: recover %+v, %v", state, rep, err)
 		}
 		if rep, err := c.Reconcile(ctx, true); err != nil || rep.Imported != 0 {

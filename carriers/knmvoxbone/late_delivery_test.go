@@ -37,7 +37,8 @@ func TestAwaitingDelivery(t *testing.T) {
 		t.Fatalf("recover after delivery: %+v, %v", rep, err)
 	}
 	got, err := c.GetOrder(ctx, res.OrderID)
-	if err != nil || got.State != StateImported || len(got.Numbers) != 3 || !slices.Contains(got.Numbers, ld.late) || got.Error != "" {
+	if err != nil || got.State != StateImported || len(got.Numbers) != 3 || !slices.Contains(got.Numbers, ld.late) ||
+		got.Error != "" {
 		t.Fatalf("order after delivery: %+v, %v", got, err)
 	}
 	if n, err := store.GetNumber(ctx, ld.late); err != nil || n.State != knm.StateAvailable {
@@ -97,7 +98,8 @@ func TestLateDeliveryAfterPartial(t *testing.T) {
 	}
 
 	rep, err := c.Reconcile(ctx, false)
-	if err != nil || len(rep.LateDeliveries) != 1 || rep.LateDeliveries[0].E164 != ld.late || rep.LateDeliveries[0].Order != res.OrderID ||
+	if err != nil || len(rep.LateDeliveries) != 1 || rep.LateDeliveries[0].E164 != ld.late ||
+		rep.LateDeliveries[0].Order != res.OrderID ||
 		len(rep.UnknownToKnm) != 1 || rep.Imported != 0 {
 		t.Fatalf("reconcile: %+v, %v", rep, err)
 	}
@@ -111,7 +113,8 @@ func TestLateDeliveryAfterPartial(t *testing.T) {
 	}
 	lo.checkCompleted(t, acct)
 	// Again: nothing left to do, nothing counted twice.
-	if rep, err := c.Reconcile(ctx, true); err != nil || rep.Imported != 0 || len(rep.UnknownToKnm) != 0 || len(rep.LateDeliveries) != 0 {
+	if rep, err := c.Reconcile(ctx, true); err != nil || rep.Imported != 0 || len(rep.UnknownToKnm) != 0 ||
+		len(rep.LateDeliveries) != 0 {
 		t.Errorf("reconcile again: %+v, %v", rep, err)
 	}
 	if want := int64(res.CostCents); lo.spent.Load() != want {
@@ -136,20 +139,24 @@ func TestRecoverLateDelivery(t *testing.T) {
 
 	// Not delivered yet: Recover looks, finds nothing new, the order stays partial as it was.
 	rep, err := c.Recover(ctx)
-	if err != nil || rep.Examined != 0 || rep.LateChecked != 1 || rep.LateImported != 0 || rep.LateCompleted != 0 || len(rep.Unsettled) != 0 {
+	if err != nil || rep.Examined != 0 || rep.LateChecked != 1 || rep.LateImported != 0 || rep.LateCompleted != 0 ||
+		len(rep.Unsettled) != 0 {
 		t.Fatalf("recover before the delivery: %+v, %v", rep, err)
 	}
 	got, err := c.GetOrder(ctx, res.OrderID)
-	if err != nil || got.State != StatePartial || len(got.Numbers) != 2 || !strings.Contains(got.Error, "delivered 2 of 3") {
+	if err != nil || got.State != StatePartial || len(got.Numbers) != 2 ||
+		!strings.Contains(got.Error, "delivered 2 of 3") {
 		t.Fatalf("order before the delivery: %+v, %v", got, err)
 	}
 	if spent.Load() != paid || orders.Load() != 1 {
-		t.Fatalf("a look finding nothing counted: spent %d (want %d), %d order events", spent.Load(), paid, orders.Load())
+		t.Fatalf("a look finding nothing counted: spent %d (want %d), %d order events", spent.Load(), paid,
+			orders.Load())
 	}
 
 	ld.deliver.Store(true)
 	rep, err = c.Recover(ctx)
-	if err != nil || rep.LateChecked != 1 || rep.LateImported != 1 || rep.LateCompleted != 1 || len(rep.Unsettled) != 0 {
+	if err != nil || rep.LateChecked != 1 || rep.LateImported != 1 || rep.LateCompleted != 1 ||
+		len(rep.Unsettled) != 0 {
 		t.Fatalf("recover after the delivery: %+v, %v", rep, err)
 	}
 	lo.checkCompleted(t, acct)
@@ -159,11 +166,13 @@ func TestRecoverLateDelivery(t *testing.T) {
 	if rep, err := c.Recover(ctx); err != nil || rep.LateChecked != 0 || rep.LateImported != 0 {
 		t.Errorf("recover again: %+v, %v", rep, err)
 	}
-	if rep, err := c.Reconcile(ctx, true); err != nil || rep.Imported != 0 || len(rep.LateDeliveries) != 0 || len(rep.UnknownToKnm) != 0 {
+	if rep, err := c.Reconcile(ctx, true); err != nil || rep.Imported != 0 || len(rep.LateDeliveries) != 0 ||
+		len(rep.UnknownToKnm) != 0 {
 		t.Errorf("reconcile after recover: %+v, %v", rep, err)
 	}
 	if want := int64(res.CostCents); spent.Load() != want || orders.Load() != 2 {
-		t.Errorf("after another recover and reconcile: spent %d cents (want %d), %d order events", spent.Load(), want, orders.Load())
+		t.Errorf("after another recover and reconcile: spent %d cents (want %d), %d order events", spent.Load(), want,
+			orders.Load())
 	}
 }
 
@@ -195,7 +204,8 @@ func TestRecoverLateHorizon(t *testing.T) {
 	if n := calls.Load(); n != 0 {
 		t.Errorf("%d voxbone request(s) for a partial order Recover must leave alone", n)
 	}
-	if e, err := store.GetJournal(ctx, res.OrderID); err != nil || e.Rev != before.Rev || OrderState(e.State) != StatePartial {
+	if e, err := store.GetJournal(ctx, res.OrderID); err != nil || e.Rev != before.Rev ||
+		OrderState(e.State) != StatePartial {
 		t.Errorf("order row touched: %+v, %v", e, err)
 	}
 	if _, err := store.GetNumber(ctx, ld.late); !knm.IsErrorName(err, knm.ErrNotFound) {
@@ -205,7 +215,8 @@ func TestRecoverLateHorizon(t *testing.T) {
 	// Within the horizon the same server is asked, and the order completed.
 	now := newTestCarrier(t, testSettings(srv.URL), Deps{Store: store})
 	now.now = func() time.Time { return time.Now().Add(LateDeliveryHorizon - time.Hour) }
-	if rep, err := now.Recover(ctx); err != nil || rep.LateChecked != 1 || rep.LateImported != 1 || rep.LateCompleted != 1 {
+	if rep, err := now.Recover(ctx); err != nil || rep.LateChecked != 1 || rep.LateImported != 1 ||
+		rep.LateCompleted != 1 {
 		t.Fatalf("recover within the horizon: %+v, %v", rep, err)
 	}
 	if calls.Load() == 0 {
@@ -331,7 +342,9 @@ func TestRecoverLateInterval(t *testing.T) {
 		t.Errorf("late_checked_at %v, want the last look's", o.LateCheckedAt)
 	}
 	for since, want := range map[time.Duration]time.Duration{
-		time.Hour: LateIntervalFirstDay, 2 * 24 * time.Hour: LateIntervalFirstWeek, 10 * 24 * time.Hour: LateIntervalLater,
+		time.Hour:           LateIntervalFirstDay,
+		2 * 24 * time.Hour:  LateIntervalFirstWeek,
+		10 * 24 * time.Hour: LateIntervalLater,
 	} {
 		if got := lateDeliveryInterval(since); got != want {
 			t.Errorf("interval %v after the checkout: %v, want %v", since, got, want)

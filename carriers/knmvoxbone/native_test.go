@@ -87,7 +87,8 @@ func TestNativeOrder(t *testing.T) {
 		t.Errorf("unknown group: %v, want not_found", err)
 	}
 	f.c.settings.MaxOrderCost = 0.01
-	if _, err := f.c.Order(ctx, OrderRequest{GroupID: 5117, Quantity: 1}); !knm.IsErrorName(err, knm.ErrNotEnoughCredit) {
+	if _, err := f.c.Order(ctx, OrderRequest{GroupID: 5117, Quantity: 1}); !knm.IsErrorName(err,
+		knm.ErrNotEnoughCredit) {
 		t.Errorf("cost: %v", err)
 	}
 	if n := len(f.e.Orders()); n != 1 {

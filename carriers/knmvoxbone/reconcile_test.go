@@ -30,7 +30,8 @@ func TestReconcileAndCheck(t *testing.T) {
 		t.Fatal(err)
 	}
 	rep, err := f.c.Reconcile(ctx, false)
-	if err != nil || len(rep.UnknownToKnm) != 1 || !slices.Equal(rep.MissingAtVoxbone, []string{gone.Number}) || rep.Imported != 0 {
+	if err != nil || len(rep.UnknownToKnm) != 1 || !slices.Equal(rep.MissingAtVoxbone, []string{gone.Number}) ||
+		rep.Imported != 0 {
 		t.Fatalf("report %+v, %v", rep, err)
 	}
 	st, err := f.c.CheckNumbers(ctx, []string{gone.Number, rows[1].Number})

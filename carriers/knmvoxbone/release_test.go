@@ -113,7 +113,8 @@ func TestCancelRefusedRow(t *testing.T) {
 		})
 	}
 	zeroDone := func(e *emulator.Emulator) http.Handler { // numberCancelled 0, cancelled
-		return &rewriter{e: e, endpoint: "cancel", edit: func(_ *http.Request, m map[string]any) { m["numberCancelled"] = 0 }}
+		zero := func(_ *http.Request, m map[string]any) { m["numberCancelled"] = 0 }
+		return &rewriter{e: e, endpoint: "cancel", edit: zero}
 	}
 	for _, tc := range []struct {
 		name    string
@@ -131,7 +132,8 @@ func TestCancelRefusedRow(t *testing.T) {
 		{name: "drop", fault: &emulator.Fault{Drop: true}, state: cancelSent},
 		{name: "timeout", fault: &emulator.Fault{Latency: 450 * time.Millisecond}, state: cancelSent},
 		{name: "zero-but-cancelled", handler: zeroDone, state: cancelDone, gone: true},
-		{name: "414-after-effect", fault: &emulator.Fault{Status: 414, AfterEffect: true}, state: cancelDone, gone: true},
+		{name: "414-after-effect", fault: &emulator.Fault{Status: 414, AfterEffect: true}, state: cancelDone,
+			gone: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -181,7 +183,8 @@ func TestCancelRefusedRow(t *testing.T) {
 				if n, err := other.CancelDIDs(ctx, []int{didID}); err != nil || n != 1 {
 					t.Fatal(n, err)
 				}
-				if err := c.DisconnectNumber(ctx, n); !knm.IsErrorName(err, knm.ErrCarrier) || !strings.Contains(err.Error(), "knm did not cancel it") {
+				if err := c.DisconnectNumber(ctx, n); !knm.IsErrorName(err, knm.ErrCarrier) ||
+					!strings.Contains(err.Error(), "knm did not cancel it") {
 					t.Fatalf("release after a refused cancel and a cancel elsewhere: %v", err)
 				}
 				return

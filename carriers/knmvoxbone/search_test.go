@@ -265,7 +265,8 @@ func TestShortfall(t *testing.T) {
 		g, _ := f.e.DIDGroup(5116)
 		f.c.settings.MaxOrderCost = float64(g.Setup100+g.Monthly100) / 100 * 3
 		rows, err := search256(ctx, f.c, 15)
-		if len(rows) != 3 || !knm.IsErrorName(err, knm.ErrNotEnoughCredit) || !strings.Contains(err.Error(), "max_order_cost") {
+		if len(rows) != 3 || !knm.IsErrorName(err, knm.ErrNotEnoughCredit) ||
+			!strings.Contains(err.Error(), "max_order_cost") {
 			t.Fatalf("rows %d, err %v", len(rows), err)
 		}
 	})

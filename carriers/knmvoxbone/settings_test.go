@@ -194,7 +194,8 @@ func TestSettingsRefusedOnWrite(t *testing.T) {
 	if err := c.Set(ctx, Category, "environment", json.RawMessage(`"production"`), ""); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.Set(ctx, Category, "environment", json.RawMessage(`"mars"`), ""); !knm.IsErrorName(err, knm.ErrInvalid) ||
+	if err := c.Set(ctx, Category, "environment", json.RawMessage(`"mars"`), ""); !knm.IsErrorName(err,
+		knm.ErrInvalid) ||
 		!strings.Contains(err.Error(), "section default: ") {
 		t.Fatalf("invalid environment stored: %v", err)
 	}
