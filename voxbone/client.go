@@ -4,8 +4,9 @@
 // Every method takes a context first, sends at most one request per attempt through the
 // configured rate limiter, and returns *Error for any non-2xx answer. A limiter that is a
 // ratelimit.Reserver is charged when the request is really sent, not when it is granted
-// (see Client.attempt). Only requests that
-// are safe to repeat (GETs other than checkout, and cart deletion) are ever retried.
+// (see Client.attempt). Only requests that are safe to repeat (GETs other than checkout, and
+// cart deletion) are ever retried. The List methods look alike on purpose: one per endpoint,
+// each naming its endpoint, filters and wire field.
 //
 // Credentials never appear in errors, logs or URLs: they travel only in the Authorization
 // or apikey header, and base URLs that carry userinfo are refused.

@@ -93,11 +93,7 @@ func (c *Client) ListVoiceURIs(ctx context.Context, opts ListVoiceURIsOptions) (
 
 // AllVoiceURIs follows the pages of GET configuration/voiceuri from opts.PageNumber on.
 func (c *Client) AllVoiceURIs(ctx context.Context, opts ListVoiceURIsOptions) iter.Seq2[VoiceURI, error] {
-	return paginate(ctx, c, opts.ListOptions, func(ctx context.Context, lo ListOptions) ([]VoiceURI, int, error) {
-		o := opts
-		o.ListOptions = lo
-		return c.ListVoiceURIs(ctx, o)
-	})
+	return paginate(ctx, c, opts.ListOptions, pageOf(opts, c.ListVoiceURIs))
 }
 
 // SaveVoiceURI calls PUT configuration/voiceuri, creating the voice URI when it has no id

@@ -209,11 +209,7 @@ func (c *Client) ListCountries(ctx context.Context, opts ListCountriesOptions) (
 
 // AllCountries follows the pages of GET inventory/country from opts.PageNumber to the end.
 func (c *Client) AllCountries(ctx context.Context, opts ListCountriesOptions) iter.Seq2[Country, error] {
-	return paginate(ctx, c, opts.ListOptions, func(ctx context.Context, lo ListOptions) ([]Country, int, error) {
-		o := opts
-		o.ListOptions = lo
-		return c.ListCountries(ctx, o)
-	})
+	return paginate(ctx, c, opts.ListOptions, pageOf(opts, c.ListCountries))
 }
 
 // GetCountry calls GET inventory/country/{countryCodeA3}. It returns an error matching
@@ -300,22 +296,13 @@ func (c *Client) ListDIDGroups(ctx context.Context, opts ListDIDGroupsOptions) (
 
 // AllDIDGroups follows the pages of GET inventory/didgroup from opts.PageNumber to the end.
 func (c *Client) AllDIDGroups(ctx context.Context, opts ListDIDGroupsOptions) iter.Seq2[DIDGroup, error] {
-	return paginate(ctx, c, opts.ListOptions, c.didGroupPage(opts))
+	return paginate(ctx, c, opts.ListOptions, pageOf(opts, c.ListDIDGroups))
 }
 
 // ListAllDIDGroups collects every page of GET inventory/didgroup, up to WithPageWorkers
 // pages at once.
 func (c *Client) ListAllDIDGroups(ctx context.Context, opts ListDIDGroupsOptions) ([]DIDGroup, error) {
-	return collectPages(ctx, c, opts.ListOptions, c.didGroupPage(opts))
-}
-
-// didGroupPage fetches one page of the DID groups opts select.
-func (c *Client) didGroupPage(opts ListDIDGroupsOptions) pageFetch[DIDGroup] {
-	return func(ctx context.Context, lo ListOptions) ([]DIDGroup, int, error) {
-		o := opts
-		o.ListOptions = lo
-		return c.ListDIDGroups(ctx, o)
-	}
+	return collectPages(ctx, c, opts.ListOptions, pageOf(opts, c.ListDIDGroups))
 }
 
 // ListDIDs calls GET inventory/did and returns one page and the total count.
@@ -367,11 +354,7 @@ func describeDIDFilter(o ListDIDsOptions) string {
 
 // AllDIDs follows the pages of GET inventory/did from opts.PageNumber to the end.
 func (c *Client) AllDIDs(ctx context.Context, opts ListDIDsOptions) iter.Seq2[DID, error] {
-	return paginate(ctx, c, opts.ListOptions, func(ctx context.Context, lo ListOptions) ([]DID, int, error) {
-		o := opts
-		o.ListOptions = lo
-		return c.ListDIDs(ctx, o)
-	})
+	return paginate(ctx, c, opts.ListOptions, pageOf(opts, c.ListDIDs))
 }
 
 // ListAllDIDs collects every page of GET inventory/did.

@@ -188,11 +188,7 @@ func (c *Client) ListCarts(ctx context.Context, opts ListCartsOptions) ([]Cart, 
 
 // AllCarts follows the pages of GET ordering/cart from opts.PageNumber to the end.
 func (c *Client) AllCarts(ctx context.Context, opts ListCartsOptions) iter.Seq2[Cart, error] {
-	return paginate(ctx, c, opts.ListOptions, func(ctx context.Context, lo ListOptions) ([]Cart, int, error) {
-		o := opts
-		o.ListOptions = lo
-		return c.ListCarts(ctx, o)
-	})
+	return paginate(ctx, c, opts.ListOptions, pageOf(opts, c.ListCarts))
 }
 
 // ListAllCarts collects every page of GET ordering/cart.
@@ -375,11 +371,7 @@ func (c *Client) ListOrders(ctx context.Context, opts ListOrdersOptions) ([]Orde
 
 // AllOrders follows the pages of GET ordering/order from opts.PageNumber to the end.
 func (c *Client) AllOrders(ctx context.Context, opts ListOrdersOptions) iter.Seq2[Order, error] {
-	return paginate(ctx, c, opts.ListOptions, func(ctx context.Context, lo ListOptions) ([]Order, int, error) {
-		o := opts
-		o.ListOptions = lo
-		return c.ListOrders(ctx, o)
-	})
+	return paginate(ctx, c, opts.ListOptions, pageOf(opts, c.ListOrders))
 }
 
 // ListAllOrders collects every page of GET ordering/order.

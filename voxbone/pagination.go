@@ -42,6 +42,23 @@ const MaxPages = 10000
 // pageFetch loads one page of a listing and returns its items and resultCount.
 type pageFetch[T any] func(context.Context, ListOptions) ([]T, int, error)
 
+// pageOf adapts a one-page call to a pageFetch: each page is the call with opts on that page.
+// O is an options struct that embeds ListOptions.
+func pageOf[T, O any, PO interface {
+	*O
+	setPage(ListOptions)
+}](opts O, list func(context.Context, O) ([]T, int, error)) pageFetch[T] {
+	return func(ctx context.Context, lo ListOptions) ([]T, int, error) {
+		o := opts
+		PO(&o).setPage(lo)
+		return list(ctx, o)
+	}
+}
+
+// setPage makes the options of a listing ask for page lo; every options struct that embeds
+// ListOptions has it.
+func (o *ListOptions) setPage(lo ListOptions) { *o = lo }
+
 // errTooManyPages is the error of a listing cut off at MaxPages.
 var errTooManyPages = fmt.Errorf("voxbone: listing still returns full pages after %d pages; giving up", MaxPages)
 

@@ -178,21 +178,14 @@ func TestReleaseOnOtherAccountRefused(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	a := newFixture(t, emulator.Config{})
-	rows, err := search256(ctx, a.c, 2)
-	if err != nil || len(rows) != 2 {
-		t.Fatal(rows, err)
-	}
-	n, err := a.store.GetNumber(ctx, rows[0].Number)
-	if err != nil {
-		t.Fatal(err)
-	}
+	n := buy(t, a.c, a.store, 2)[0]
 	eB := emulator.New(emulator.Config{})
 	srvB := httptest.NewServer(eB)
 	defer srvB.Close()
 	onB := newTestCarrier(t, testSettings(srvB.URL), Deps{Store: a.store})
 	onB.account = "account-b"
 
-	err = onB.DisconnectNumber(ctx, n)
+	err := onB.DisconnectNumber(ctx, n)
 	if !knm.IsErrorName(err, knm.ErrCarrier) || !strings.Contains(err.Error(), "not in this Voxbone account") {
 		t.Fatalf("release on another account: %v", err)
 	}

@@ -315,6 +315,23 @@ func search256(ctx context.Context, c *Carrier, qty int) ([]knm.SearchRow, error
 		NormalizedPrefix: "+1256", Quantity: qty, QueryID: "US-256-test"})
 }
 
+// buy buys qty numbers in 256 through c and returns them as store holds them.
+func buy(t testing.TB, c *Carrier, store knm.Store, qty int) []*knm.Number {
+	t.Helper()
+	ctx := context.Background()
+	rows, err := search256(ctx, c, qty)
+	if err != nil || len(rows) != qty {
+		t.Fatalf("buy: %d rows, %v", len(rows), err)
+	}
+	ns := make([]*knm.Number, len(rows))
+	for i, r := range rows {
+		if ns[i], err = store.GetNumber(ctx, r.Number); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return ns
+}
+
 // checkInvariants asserts that knm's knm_voxbone numbers are exactly the emulator's DIDs,
 // that no knm cart is left, and that at most maxOrders orders were placed.
 func checkInvariants(t testing.TB, e *emulator.Emulator, store knm.Store, maxOrders int) {

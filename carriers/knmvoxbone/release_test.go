@@ -67,15 +67,11 @@ func TestCancelFaults(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
 			f := newFixture(t, emulator.Config{})
-			rows, err := search256(ctx, f.c, 5)
-			if err != nil || len(rows) != 5 {
-				t.Fatalf("buy: %d rows, %v", len(rows), err)
-			}
+			n := buy(t, f.c, f.store, 5)[0]
 			fault := fk.fault
 			fault.Endpoint = "cancel"
 			f.e.AddFault(fault)
-			n, _ := f.store.GetNumber(ctx, rows[0].Number)
-			err = f.c.DisconnectNumber(ctx, n)
+			err := f.c.DisconnectNumber(ctx, n)
 			gone := true
 			for _, d := range f.e.DIDs() {
 				if d.E164 == n.Number {
@@ -148,18 +144,14 @@ func TestCancelRefusedRow(t *testing.T) {
 			t.Cleanup(srv.Close)
 			store := openSQLite(t)
 			c := newTestCarrier(t, testSettings(srv.URL), Deps{Store: store})
-			rows, err := search256(ctx, c, 2)
-			if err != nil || len(rows) != 2 {
-				t.Fatal(rows, err)
-			}
-			n, _ := store.GetNumber(ctx, rows[0].Number)
+			n := buy(t, c, store, 2)[0]
 			didID := didIDOf(t, n)
 			if tc.fault != nil {
 				f := *tc.fault
 				f.Endpoint, f.Nth = "cancel", 1
 				e.AddFault(f)
 			}
-			err = c.DisconnectNumber(ctx, n)
+			err := c.DisconnectNumber(ctx, n)
 			listed := slices.ContainsFunc(e.DIDs(), func(d emulator.DID) bool { return d.DIDID == didID })
 			if tc.gone != (err == nil) || tc.gone == listed {
 				t.Fatalf("release: %v; DID listed %v", err, listed)
@@ -204,11 +196,7 @@ func TestCancelRefusedRow(t *testing.T) {
 		t.Parallel()
 		ctx := context.Background()
 		f := newFixture(t, emulator.Config{})
-		rows, err := search256(ctx, f.c, 1)
-		if err != nil || len(rows) != 1 {
-			t.Fatal(rows, err)
-		}
-		n, _ := f.store.GetNumber(ctx, rows[0].Number)
+		n := buy(t, f.c, f.store, 1)[0]
 		f.e.AddFault(emulator.Fault{Endpoint: "cancel", Nth: 1, Status: 414})
 		if err := f.c.DisconnectNumber(ctx, n); err == nil {
 			t.Fatal("refused cancel released the number")
