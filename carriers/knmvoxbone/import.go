@@ -11,15 +11,10 @@ import (
 	"github.com/knmproject/knm/voxbone"
 )
 
-// importDIDs stores the DIDs an order bought, in one transaction: available and unassigned,
-// or in_service for the order's assign_to account; module knm_voxbone; carrier_data the DID
-// as Voxbone sent it. It returns the rows it stored available. A DID already stored as the
-// order's knm_voxbone number counts as imported (an import interrupted by a crash); one
-// stored otherwise is a Conflict of the order, never overwritten.
-//
-// A final order (its late DIDs looked for) imports only DIDs it never imported: a number it
-// imported before is settled, whatever became of it since, and a DID knm cancelled itself is
-// being or was released.
+// importDIDs stores the DIDs an order bought, in one transaction, as knm_voxbone numbers
+// with the DID as carrier data: available, or in_service for the order's assign_to account.
+// A DID knm stores otherwise already is a Conflict of the order, never overwritten; a final
+// order imports only DIDs it never imported and knm never cancelled.
 func (c *Carrier) importDIDs(ctx context.Context, o *order, dids []voxbone.DID) ([]knm.SearchRow, error) {
 	ns, errs := c.newNumbers(ctx, o, dids)
 	if len(ns) == 0 {

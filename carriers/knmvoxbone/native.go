@@ -23,20 +23,12 @@ type OrderRequest struct {
 	AssignTo string
 }
 
-// Order buys Quantity DIDs of one group, all or nothing: the quantity must be at most
-// max_order_quantity, the group must have the stock and the cost must fit max_order_cost and
-// the balance, all checked before anything is bought. The order is journalled and settled
-// as a search's purchase. Numbers bought for AssignTo are stored in_service for that
-// account without the manager's rules, so callers must authorise the request first.
-//
-// Once the checkout was sent Order returns the result and no Go error, whatever happened
-// next: State says how far the order got and Error why it is not imported. A caller that saw
-// an error might retry and buy again; a Go error means nothing was bought.
-//
-// With an IdempotencyKey the order's row is written first and the key is then claimed for
-// it. A repeat returns the first order's result with Replayed set and buys nothing; a repeat
-// asking for another group, quantity or account is an invalid error. A repeat of an order
-// that failed before its checkout (it bought nothing) buys, and later repeats replay it.
+// Order buys Quantity DIDs of one group, all or nothing, journalled and settled as a search's
+// purchase; numbers bought for AssignTo go in_service for that account without the
+// manager's rules, so callers authorise the request first. Once the checkout was sent it
+// answers with the result and no error (State and Error say how far it got), so that a
+// caller never retries and buys twice. With an IdempotencyKey a repeat replays the first
+// order and buys nothing, unless that one failed before its checkout.
 func (c *Carrier) Order(ctx context.Context, r OrderRequest) (*OrderResult, error) {
 	a3, err := c.checkOrder(ctx, r)
 	if err != nil {

@@ -94,12 +94,10 @@ func (c *Carrier) ordersByReference(ctx context.Context) (map[string]*order, []*
 	return byRef, all, nil
 }
 
-// Reconcile lists every DID of the Voxbone account and compares it with the database's
-// knm_voxbone numbers (any state). A DID unknown to knm is matched to the journal's orders
-// by its order reference: one of an unfinished order is Recover's to import (InOrders); one
-// of a finished order, delivered late, is a late delivery, which with importMissing its
-// order imports (one the order imported before and knm no longer stores is settled, and
-// only listed). Any other is listed, and with importMissing stored available.
+// Reconcile compares every DID of the Voxbone account with knm's knm_voxbone numbers. A DID
+// unknown to knm is left to Recover when its order is unfinished, imported through its
+// order when it is a late delivery, and otherwise stored available; the last two only with
+// importMissing.
 func (c *Carrier) Reconcile(ctx context.Context, importMissing bool) (*ReconcileReport, error) {
 	dids, bad, err := c.accountDIDs(ctx)
 	if err != nil {

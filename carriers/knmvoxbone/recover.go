@@ -26,13 +26,10 @@ type RecoverReport struct {
 	LateCompleted int `json:"late_completed"`
 }
 
-// Recover finishes or undoes every unfinished order of the journal, as at start-up after a
-// crash, and never buys again: an order before its checkout has its carts deleted and
-// fails; one whose checkout was sent is settled by settleCheckout; one checked out has its
-// DIDs imported by finish. It then looks for late DIDs of partial orders (see recoverLate).
-// An order of another Voxbone account is left to a carrier of that account. An order that
-// cannot be settled now stays as it is and is listed in Unsettled; rows are written under
-// their revision, so two Recovers never both act on one step.
+// Recover settles every unfinished order, as at start-up after a crash, and never buys
+// again: before the checkout the carts are deleted and the order fails; after it the order
+// is looked up and its DIDs imported. It then looks for late DIDs of partial orders. An order
+// it cannot settle now, or of another Voxbone account, stays as it is, listed in Unsettled.
 func (c *Carrier) Recover(ctx context.Context) (*RecoverReport, error) {
 	return c.RecoverOlderThan(ctx, 0)
 }
