@@ -5,15 +5,50 @@ import (
 	"encoding/json"
 	"errors"
 	"strings"
+	"sync"
 
 	"github.com/knmproject/knm"
 )
 
-// Validate checks a system_config document of a category knm reads (number_manager,
-// number_manager.voxbone) as every node of it would read it: each section (default and
-// each node or zone section) is checked with the same rules as at start-up. Writers call
-// it before storing a document, so a bad value is refused where it is written instead of
-// stopping the next start. Documents of other categories, and account documents, pass.
+// Validator checks the settings of one category as one section of its document reads them:
+// c looks keys up in that section, then in default, and never writes.
+type Validator func(ctx context.Context, c *Config) error
+
+var (
+	validatorsMu sync.RWMutex
+	validators   = map[string]Validator{}
+)
+
+func validateNumberManager(ctx context.Context, c *Config) error {
+	_, err := c.NumberManager(ctx)
+	return err
+}
+
+// RegisterValidator makes Validate check documents of category with v. A module whose
+// settings live in system_config (knm_voxbone) registers its reader at start-up, so that
+// config knows no module; a later registration replaces an earlier one.
+func RegisterValidator(category string, v Validator) {
+	validatorsMu.Lock()
+	defer validatorsMu.Unlock()
+	validators[category] = v
+}
+
+// validatorOf returns the validator of category, nil when it has none; number_manager's
+// is config's own.
+func validatorOf(category string) Validator {
+	if category == NumberManagerCategory {
+		return validateNumberManager
+	}
+	validatorsMu.RLock()
+	defer validatorsMu.RUnlock()
+	return validators[category]
+}
+
+// Validate checks a system_config document of a category that has a Validator (see
+// RegisterValidator) as every node of it would read it: each section (default and each node
+// or zone section) is checked with the same rules as at start-up. Writers call it before
+// storing a document, so a bad value is refused where it is written instead of stopping the
+// next start. Documents of other categories, and account documents, pass.
 //
 // In every category, a secret that holds the redaction marker "***" is refused: it is what
 // knm shows instead of a secret, so storing it would replace a real credential with the
@@ -24,7 +59,8 @@ func Validate(ctx context.Context, doc *knm.ConfigDoc) error {
 			`%s: a secret is "***", the marker shown instead of secrets; write the real value`,
 			doc.ID).WithCause("secret")
 	}
-	if doc.Scope != "" || (doc.ID != NumberManagerCategory && doc.ID != VoxboneCategory) {
+	check := validatorOf(doc.ID)
+	if doc.Scope != "" || check == nil {
 		return nil
 	}
 	ms, err := objectMembers(doc.Body)
@@ -45,12 +81,7 @@ func Validate(ctx context.Context, doc *knm.ConfigDoc) error {
 		if strings.HasPrefix(m.Key, "_") || strings.HasPrefix(m.Key, "pvt_") {
 			continue // CouchDB's and Kazoo's own keys, not sections
 		}
-		c := New(one, m.Key, "").WithoutWriteBack()
-		if doc.ID == NumberManagerCategory {
-			_, err = c.NumberManager(ctx)
-		} else {
-			_, err = c.Voxbone(ctx)
-		}
+		err := check(ctx, New(one, m.Key, "").WithoutWriteBack())
 		var ke *knm.Error
 		if errors.As(err, &ke) {
 			problems = append(problems, "section "+m.Key+": "+ke.Message)

@@ -9,19 +9,29 @@ import (
 	"github.com/knmproject/knm"
 )
 
+// testCategory has a Validator registered by these tests: size must be at least 1.
+const testCategory = "config_test.validated"
+
+func init() {
+	RegisterValidator(testCategory, func(ctx context.Context, c *Config) error {
+		n, err := c.GetInt(ctx, testCategory, "size", 1)
+		if err == nil && n < 1 {
+			err = knm.Errorf(knm.ErrInvalid, "size must be at least 1, got %d", n)
+		}
+		return err
+	})
+}
+
 func TestValidate(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	for _, tt := range []struct {
 		id, body, wantErr string
 	}{
-		{"number_manager.voxbone", `{"_id":"number_manager.voxbone","default":{"environment":"production"}}`, ""},
-		{"number_manager.voxbone", `{"_id":"number_manager.voxbone","default":{"environment":"mars"}}`,
-			"section default: "},
-		{"number_manager.voxbone", `{"_id":"number_manager.voxbone","default":{},"node1":{"page_size":0}}`,
-			"section node1: "},
-		{"number_manager", `{"_id":"number_manager","default":{"maximum_search_quantity":"lots"}}`,
-			"maximum_search_quantity"},
+		{testCategory, `{"_id":"config_test.validated","default":{"size":3}}`, ""},
+		{testCategory, `{"_id":"config_test.validated","default":{"size":"big"}}`, "section default: "},
+		{testCategory, `{"_id":"config_test.validated","default":{},"node1":{"size":0}}`, "section node1: "},
+		{"number_manager", `{"_id":"number_manager","default":{"maximum_search_quantity":"lots"}}`, "maximum_search_quantity"},
 		{"number_manager", `{"_id":"number_manager","default":{"released_state":"gone"}}`, "released_state"},
 		{"number_manager", `{"_id":"number_manager","default":{"carrier_modules":["knm_local"]}}`, ""},
 		{"crossbar", `{"_id":"crossbar","default":{"anything":"goes"}}`, ""},
@@ -43,52 +53,20 @@ func TestSetRefusesInvalid(t *testing.T) {
 	ctx := context.Background()
 	s := newMemStore()
 	c := New(s, "node1", "")
-	if err := c.Set(ctx, VoxboneCategory, "environment", json.RawMessage(`"production"`), ""); err != nil {
+	if err := c.Set(ctx, testCategory, "size", json.RawMessage(`5`), ""); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.Set(ctx, VoxboneCategory, "environment", json.RawMessage(`"mars"`), ""); !knm.IsErrorName(err,
-		knm.ErrInvalid) {
-		t.Fatalf("invalid environment stored: %v", err)
+	if err := c.Set(ctx, testCategory, "size", json.RawMessage(`"big"`), ""); !knm.IsErrorName(err, knm.ErrInvalid) {
+		t.Fatalf("invalid size stored: %v", err)
 	}
-	if err := c.Set(ctx, VoxboneCategory, "page_size", json.RawMessage(`9999`), "node1"); !knm.IsErrorName(err,
-		knm.ErrInvalid) {
+	if err := c.Set(ctx, testCategory, "size", json.RawMessage(`0`), "node1"); !knm.IsErrorName(err, knm.ErrInvalid) {
 		t.Fatalf("invalid node value stored: %v", err)
 	}
-	v, err := c.Voxbone(ctx)
-	if err != nil || v.Environment != "production" || v.PageSize != 20 {
-		t.Fatalf("after refused writes: %+v, %v", v, err)
+	if n, err := c.GetInt(ctx, testCategory, "size", 1); err != nil || n != 5 {
+		t.Fatalf("after refused writes: %d, %v", n, err)
 	}
-	mars := `[{"_id":"number_manager.voxbone","default":{"environment":"mars"}}]`
-	if _, err := c.Import(ctx, strings.NewReader(mars)); !knm.IsErrorName(err, knm.ErrInvalid) {
+	if _, err := c.Import(ctx, strings.NewReader(`[{"_id":"config_test.validated","default":{"size":0}}]`)); !knm.IsErrorName(err, knm.ErrInvalid) {
 		t.Fatalf("import of an invalid document: %v", err)
-	}
-}
-
-func TestVoxboneCredentials(t *testing.T) {
-	t.Parallel()
-	for _, tt := range []struct {
-		v          VoxboneConfig
-		configured bool
-		err        string
-	}{
-		{VoxboneConfig{Environment: "production"}, false, "needs username and password"},
-		{VoxboneConfig{Environment: "sandbox", Username: "u"}, true, "go together"},
-		{VoxboneConfig{Environment: "sandbox", Username: "u", Password: "p"}, true, ""},
-		{VoxboneConfig{Environment: "beta"}, false, "needs api_key"},
-		{VoxboneConfig{Environment: "beta", APIKey: "k"}, true, ""},
-		{VoxboneConfig{Environment: "sandbox", BaseURL: "http://127.0.0.1:1/ws"}, true, ""},
-		{VoxboneConfig{Environment: "sandbox", BaseURL: "http://127.0.0.1:1/ws", Password: "p"}, true, "go together"},
-	} {
-		if got := tt.v.Configured(); got != tt.configured {
-			t.Errorf("%+v: Configured = %v", tt.v, got)
-		}
-		err := tt.v.CheckCredentials()
-		if tt.err == "" && err != nil || tt.err != "" && (err == nil || !strings.Contains(err.Error(), tt.err)) {
-			t.Errorf("%+v: CheckCredentials = %v, want %q", tt.v, err, tt.err)
-		}
-		if err != nil && strings.Contains(err.Error(), "p\"") {
-			t.Errorf("error shows a secret: %v", err)
-		}
 	}
 }
 
@@ -97,10 +75,8 @@ func TestValidateMarkerAndSections(t *testing.T) {
 	ctx := context.Background()
 	for _, tt := range []struct{ id, body, wantErr string }{
 		{"crossbar", `{"_id":"crossbar","default":{"api_key":"***"}}`, `a secret is "***"`},
-		{"number_manager.voxbone", `{"_id":"number_manager.voxbone","default":{"password":"***"}}`,
-			`a secret is "***"`},
-		{"number_manager.voxbone", `{"_id":"number_manager.voxbone","default":"oops"}`,
-			"section default must be an object"},
+		{"number_manager.voxbone", `{"_id":"number_manager.voxbone","default":{"password":"***"}}`, `a secret is "***"`},
+		{"number_manager", `{"_id":"number_manager","default":"oops"}`, "section default must be an object"},
 		{"number_manager", `{"_id":"number_manager","pvt_type":"config","_rev":"1-a","default":{}}`, ""},
 		{"number_manager", `{"_id":"number_manager","id":"number_manager","tags":["a"],"default":{}}`, ""},
 		{"number_manager.voxbone",
@@ -121,18 +97,18 @@ func TestValidateMarkerAndSections(t *testing.T) {
 	// credential is kept.
 	s := newMemStore()
 	c := New(s, "", "")
-	if err := c.Set(ctx, VoxboneCategory, "password", json.RawMessage(`"real"`), ""); err != nil {
+	const cat = "number_manager.voxbone"
+	if err := c.Set(ctx, cat, "password", json.RawMessage(`"real"`), ""); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.Set(ctx, VoxboneCategory, "password", json.RawMessage(`"***"`), ""); !knm.IsErrorName(err,
-		knm.ErrInvalid) {
+	if err := c.Set(ctx, cat, "password", json.RawMessage(`"***"`), ""); !knm.IsErrorName(err, knm.ErrInvalid) {
 		t.Fatalf("marker stored by set: %v", err)
 	}
-	doc, _ := s.GetConfig(ctx, "", VoxboneCategory)
+	doc, _ := s.GetConfig(ctx, "", cat)
 	if _, err := c.Import(ctx, strings.NewReader(string(Redact(doc.Body)))); !knm.IsErrorName(err, knm.ErrInvalid) {
 		t.Fatalf("marker stored by import: %v", err)
 	}
-	if v, err := c.Voxbone(ctx); err != nil || v.Password != "real" {
-		t.Fatalf("password after refused writes: %q %v", v.Password, err)
+	if pw, err := c.GetString(ctx, cat, "password", ""); err != nil || pw != "real" {
+		t.Fatalf("password after refused writes: %q %v", pw, err)
 	}
 }

@@ -20,12 +20,21 @@ import (
 
 	"github.com/knmproject/knm"
 	"github.com/knmproject/knm/carriers"
+	"github.com/knmproject/knm/carriers/knmvoxbone"
 	"github.com/knmproject/knm/carriers/local"
 	"github.com/knmproject/knm/config"
 	"github.com/knmproject/knm/e164"
 	"github.com/knmproject/knm/manager"
 	"github.com/knmproject/knm/store"
 )
+
+// number_manager.voxbone writes are checked by the carrier's reader, as cmd/knm wires it.
+func init() {
+	config.RegisterValidator(knmvoxbone.Category, func(ctx context.Context, c *config.Config) error {
+		_, err := knmvoxbone.ReadSettings(ctx, c)
+		return err
+	})
+}
 
 // testEnv is an API over a real store, served by httptest on 127.0.0.1.
 type testEnv struct {

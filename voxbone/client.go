@@ -4,8 +4,9 @@
 // Every method takes a context first, sends at most one request per attempt through the
 // configured rate limiter, and returns *Error for any non-2xx answer. A limiter that is a
 // ratelimit.Reserver is charged when the request is really sent, not when it is granted
-// (see Client.attempt). Only requests that
-// are safe to repeat (GETs other than checkout, and cart deletion) are ever retried.
+// (see Client.attempt). Only requests that are safe to repeat (GETs other than checkout, and
+// cart deletion) are ever retried. The List methods look alike on purpose: one per endpoint,
+// each naming its endpoint, filters and wire field.
 //
 // Credentials never appear in errors, logs or URLs: they travel only in the Authorization
 // or apikey header, and base URLs that carry userinfo are refused.
@@ -58,19 +59,20 @@ const (
 
 // Client is a Voxbone REST v3 client. It is safe for concurrent use.
 type Client struct {
-	base       *url.URL // ends with "/"
-	httpClient *http.Client
-	userAgent  string
-	username   string
-	password   string
-	apiKey     string
-	pageSize   int
-	limiter    ratelimit.Limiter
-	retry      RetryPolicy
-	logger     *slog.Logger
-	timeout    time.Duration
-	observer   func(endpoint string, status int, dur time.Duration)
-	secrets    []string // scrubbed from any server text kept in errors
+	base        *url.URL // ends with "/"
+	httpClient  *http.Client
+	userAgent   string
+	username    string
+	password    string
+	apiKey      string
+	pageSize    int
+	pageWorkers int // pages of one DID group listing fetched at once
+	limiter     ratelimit.Limiter
+	retry       RetryPolicy
+	logger      *slog.Logger
+	timeout     time.Duration
+	observer    func(endpoint string, status int, dur time.Duration)
+	secrets     []string // scrubbed from any server text kept in errors
 
 	// sleep waits between retries; tests replace it to observe backoff without waiting.
 	sleep func(ctx context.Context, d time.Duration) error
@@ -153,7 +155,8 @@ func WithHTTPClient(hc *http.Client) Option {
 		if hc == nil {
 			return errors.New("voxbone: nil HTTP client")
 		}
-		if tr, ok := hc.Transport.(*http.Transport); ok && tr.TLSClientConfig != nil && tr.TLSClientConfig.InsecureSkipVerify {
+		if tr, ok := hc.Transport.(*http.Transport); ok && tr.TLSClientConfig != nil &&
+			tr.TLSClientConfig.InsecureSkipVerify {
 			return errors.New("voxbone: HTTP client skips TLS verification; refusing it")
 		}
 		cp := *hc
@@ -179,6 +182,19 @@ func WithPageSize(n int) Option {
 			return fmt.Errorf("voxbone: page size %d out of range 1..%d", n, MaxPageSize)
 		}
 		c.pageSize = n
+		return nil
+	}
+}
+
+// WithPageWorkers lets ListAllDIDGroups fetch up to n pages at once (default 1: one after
+// the other), as many as the first page's resultCount announces. Every page still goes
+// through the limiter, and a wrong count drops nothing (see collectPages).
+func WithPageWorkers(n int) Option {
+	return func(c *Client) error {
+		if n < 1 {
+			return fmt.Errorf("voxbone: page workers %d must be at least 1", n)
+		}
+		c.pageWorkers = n
 		return nil
 	}
 }
@@ -250,13 +266,14 @@ func New(opts ...Option) (*Client, error) {
 	// request's arrival; keeping a connection per concurrent caller keeps that delay small.
 	tr.MaxIdleConnsPerHost = 64
 	c := &Client{
-		httpClient: &http.Client{Transport: tr, CheckRedirect: noRedirects},
-		userAgent:  DefaultUserAgent,
-		pageSize:   DefaultPageSize,
-		retry:      DefaultRetryPolicy(),
-		logger:     slog.New(slog.DiscardHandler),
-		timeout:    DefaultRequestTimeout,
-		sleep:      sleepCtx,
+		httpClient:  &http.Client{Transport: tr, CheckRedirect: noRedirects},
+		userAgent:   DefaultUserAgent,
+		pageSize:    DefaultPageSize,
+		pageWorkers: 1,
+		retry:       DefaultRetryPolicy(),
+		logger:      slog.New(slog.DiscardHandler),
+		timeout:     DefaultRequestTimeout,
+		sleep:       sleepCtx,
 	}
 	if err := WithBaseURL(SandboxURL)(c); err != nil {
 		return nil, err
@@ -350,7 +367,8 @@ func (c *Client) do(ctx context.Context, r *request, out any) error {
 // attempt sends one HTTP request and reads the (bounded) body. A non-nil slot is
 // committed when the request's connection is ready, or cancelled if the request never got
 // one (see sendTrace).
-func (c *Client) attempt(ctx context.Context, r *request, u *url.URL, payload []byte, n int, slot ratelimit.Reservation) (int, []byte, http.Header, error) {
+func (c *Client) attempt(ctx context.Context, r *request, u *url.URL, payload []byte, n int,
+	slot ratelimit.Reservation) (int, []byte, http.Header, error) {
 	actx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
 	if slot != nil {

@@ -83,7 +83,8 @@ func (c *Client) ListVoiceURIs(ctx context.Context, opts ListVoiceURIsOptions) (
 		VoiceURIs   []VoiceURI `json:"voiceUris"`
 		ResultCount int        `json:"resultCount"`
 	}
-	r := &request{method: "GET", segments: []string{"configuration", "voiceuri"}, endpoint: "GET configuration/voiceuri", query: q, retry: true}
+	r := &request{method: "GET", segments: []string{"configuration", "voiceuri"},
+		endpoint: "GET configuration/voiceuri", query: q, retry: true}
 	if err := c.do(ctx, r, &resp); err != nil {
 		return nil, 0, fmt.Errorf("voxbone: list voice URIs: %w", err)
 	}
@@ -92,11 +93,7 @@ func (c *Client) ListVoiceURIs(ctx context.Context, opts ListVoiceURIsOptions) (
 
 // AllVoiceURIs follows the pages of GET configuration/voiceuri from opts.PageNumber on.
 func (c *Client) AllVoiceURIs(ctx context.Context, opts ListVoiceURIsOptions) iter.Seq2[VoiceURI, error] {
-	return paginate(ctx, c, opts.ListOptions, func(ctx context.Context, lo ListOptions) ([]VoiceURI, int, error) {
-		o := opts
-		o.ListOptions = lo
-		return c.ListVoiceURIs(ctx, o)
-	})
+	return paginate(ctx, c, opts.ListOptions, pageOf(opts, c.ListVoiceURIs))
 }
 
 // SaveVoiceURI calls PUT configuration/voiceuri, creating the voice URI when it has no id
@@ -112,7 +109,8 @@ func (c *Client) SaveVoiceURI(ctx context.Context, v VoiceURI) (*VoiceURI, error
 	var resp struct {
 		VoiceURI VoiceURI `json:"voiceUri"`
 	}
-	r := &request{method: "PUT", segments: []string{"configuration", "voiceuri"}, endpoint: "PUT configuration/voiceuri", body: body}
+	r := &request{method: "PUT", segments: []string{"configuration", "voiceuri"},
+		endpoint: "PUT configuration/voiceuri", body: body}
 	if err := c.do(ctx, r, &resp); err != nil {
 		return nil, fmt.Errorf("voxbone: save voice URI %s: %w", v.URI, err)
 	}
@@ -128,7 +126,8 @@ func (c *Client) ConfigureDIDs(ctx context.Context, cfg DIDConfiguration) ([]Con
 	var resp struct {
 		Messages []ConfigurationMessage `json:"messages"`
 	}
-	r := &request{method: "POST", segments: []string{"configuration", "configuration"}, endpoint: "POST configuration/configuration", body: cfg}
+	r := &request{method: "POST", segments: []string{"configuration", "configuration"},
+		endpoint: "POST configuration/configuration", body: cfg}
 	if err := c.do(ctx, r, &resp); err != nil {
 		return nil, fmt.Errorf("voxbone: configure DIDs %v: %w", cfg.DIDIDs, err)
 	}

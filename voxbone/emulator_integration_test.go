@@ -120,11 +120,11 @@ func TestEmulatorEveryMethod(t *testing.T) {
 		t.Fatalf("carts = %+v", carts)
 	}
 	_, err = c.GetCart(ctx, 1)
-	if !voxbone.IsNotFound(err) && !voxbone.HasCode(err, 400) {
+	if !voxbone.IsNotFound(err) && !voxbone.HasCode(err, voxbone.CodeInvalidCartIdentifier) {
 		t.Errorf("GetCart(1) = %v", err)
 	}
 	must("DeleteCart", c.DeleteCart(ctx, cart.CartIdentifier))
-	if err := c.DeleteCart(ctx, cart.CartIdentifier); !voxbone.HasCode(err, 400) {
+	if err := c.DeleteCart(ctx, cart.CartIdentifier); !voxbone.HasCode(err, voxbone.CodeInvalidCartIdentifier) {
 		t.Errorf("second DeleteCart = %v, want code 400", err)
 	}
 
@@ -226,7 +226,7 @@ func TestEmulatorPurchaseFlow(t *testing.T) {
 	if err != nil || n != 1 {
 		t.Fatalf("CancelDIDs = %d, %v", n, err)
 	}
-	if _, err := c.CancelDIDs(ctx, []int{found[0].DIDID}); !voxbone.HasCode(err, 414) {
+	if _, err := c.CancelDIDs(ctx, []int{found[0].DIDID}); !voxbone.HasCode(err, voxbone.CodeInvalidDIDID) {
 		t.Errorf("second cancel = %v, want code 414", err)
 	}
 }

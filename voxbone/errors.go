@@ -114,7 +114,8 @@ func (c *Client) newError(status int, h http.Header, body []byte) *Error {
 		GenericErrorMessage string          `json:"genericErrorMessage"`
 		Errors              []APIError      `json:"errors"`
 	}
-	if json.Unmarshal(body, &env) == nil && (env.APIModule != "" || env.GenericErrorMessage != "" || len(env.Errors) > 0) {
+	if json.Unmarshal(body, &env) == nil && (env.APIModule != "" || env.GenericErrorMessage != "" ||
+		len(env.Errors) > 0) {
 		e.Module = c.scrub(env.APIModule)
 		e.Message = c.scrub(env.GenericErrorMessage)
 		for _, ae := range env.Errors {
@@ -163,6 +164,17 @@ func asError(err error) (*Error, bool) {
 	return e, ok
 }
 
+// Code is a Voxbone apiErrorCode (voxbone-api.md §6.3).
+type Code int
+
+// The apiErrorCodes knm acts on.
+const (
+	CodePaginationOverflow    Code = 13  // PAGINATION_OVERFLOW: the page asked for does not exist
+	CodeNotFound              Code = 15  // NOT_FOUND
+	CodeInvalidCartIdentifier Code = 400 // INVALID_CART_IDENTIFIER: no such cart
+	CodeInvalidDIDID          Code = 414 // INVALID_DID_ID: no such DID in the account
+)
+
 // IsRateLimited reports whether err is a 429 Too Many Requests or 509 Bandwidth Exceeded.
 func IsRateLimited(err error) bool {
 	e, ok := asError(err)
@@ -175,7 +187,7 @@ func IsNotFound(err error) bool {
 		return true
 	}
 	e, ok := asError(err)
-	return ok && (e.HTTPStatus == http.StatusNotFound || HasCode(err, 15))
+	return ok && (e.HTTPStatus == http.StatusNotFound || HasCode(err, CodeNotFound))
 }
 
 // IsAuthentication reports whether err is a 401 (bad credentials).
@@ -184,15 +196,14 @@ func IsAuthentication(err error) bool {
 	return ok && e.HTTPStatus == http.StatusUnauthorized
 }
 
-// HasCode reports whether err carries the Voxbone apiErrorCode code (e.g. 400
-// INVALID_CART_IDENTIFIER, 414 INVALID_DID_ID; voxbone-api.md §6.3).
-func HasCode(err error, code int) bool {
+// HasCode reports whether err carries the Voxbone apiErrorCode code.
+func HasCode(err error, code Code) bool {
 	e, ok := asError(err)
 	if !ok {
 		return false
 	}
 	for _, c := range e.Codes {
-		if c.CodeInt() == code {
+		if c.CodeInt() == int(code) {
 			return true
 		}
 	}

@@ -26,7 +26,7 @@ func TestErrorDecoding(t *testing.T) {
 		status int
 		body   string
 		want   voxbone.Error
-		code   int
+		code   voxbone.Code
 	}{{
 		name: "string code", status: 400,
 		body: `{"httpStatusCode":400,"apiModule":"ORDERING","genericErrorMessage":"Bad request","errors":[{"apiErrorCode":"403","apiErrorMessage":"The system could not find the requested didgroup."}]}`,

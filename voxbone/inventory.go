@@ -199,7 +199,8 @@ func (c *Client) ListCountries(ctx context.Context, opts ListCountriesOptions) (
 		Countries   []Country `json:"countries"`
 		ResultCount int       `json:"resultCount"`
 	}
-	r := &request{method: "GET", segments: []string{"inventory", "country"}, endpoint: "GET inventory/country", query: q, retry: true}
+	r := &request{method: "GET", segments: []string{"inventory", "country"}, endpoint: "GET inventory/country",
+		query: q, retry: true}
 	if err := c.do(ctx, r, &resp); err != nil {
 		return nil, 0, fmt.Errorf("voxbone: list countries: %w", err)
 	}
@@ -208,11 +209,7 @@ func (c *Client) ListCountries(ctx context.Context, opts ListCountriesOptions) (
 
 // AllCountries follows the pages of GET inventory/country from opts.PageNumber to the end.
 func (c *Client) AllCountries(ctx context.Context, opts ListCountriesOptions) iter.Seq2[Country, error] {
-	return paginate(ctx, c, opts.ListOptions, func(ctx context.Context, lo ListOptions) ([]Country, int, error) {
-		o := opts
-		o.ListOptions = lo
-		return c.ListCountries(ctx, o)
-	})
+	return paginate(ctx, c, opts.ListOptions, pageOf(opts, c.ListCountries))
 }
 
 // GetCountry calls GET inventory/country/{countryCodeA3}. It returns an error matching
@@ -289,7 +286,8 @@ func (c *Client) ListDIDGroups(ctx context.Context, opts ListDIDGroupsOptions) (
 		DIDGroups   []DIDGroup `json:"didGroups"`
 		ResultCount int        `json:"resultCount"`
 	}
-	r := &request{method: "GET", segments: []string{"inventory", "didgroup"}, endpoint: "GET inventory/didgroup", query: q, retry: true}
+	r := &request{method: "GET", segments: []string{"inventory", "didgroup"}, endpoint: "GET inventory/didgroup",
+		query: q, retry: true}
 	if err := c.do(ctx, r, &resp); err != nil {
 		return nil, 0, fmt.Errorf("voxbone: list DID groups of %s: %w", opts.CountryCodeA3, err)
 	}
@@ -298,16 +296,13 @@ func (c *Client) ListDIDGroups(ctx context.Context, opts ListDIDGroupsOptions) (
 
 // AllDIDGroups follows the pages of GET inventory/didgroup from opts.PageNumber to the end.
 func (c *Client) AllDIDGroups(ctx context.Context, opts ListDIDGroupsOptions) iter.Seq2[DIDGroup, error] {
-	return paginate(ctx, c, opts.ListOptions, func(ctx context.Context, lo ListOptions) ([]DIDGroup, int, error) {
-		o := opts
-		o.ListOptions = lo
-		return c.ListDIDGroups(ctx, o)
-	})
+	return paginate(ctx, c, opts.ListOptions, pageOf(opts, c.ListDIDGroups))
 }
 
-// ListAllDIDGroups collects every page of GET inventory/didgroup.
+// ListAllDIDGroups collects every page of GET inventory/didgroup, up to WithPageWorkers
+// pages at once.
 func (c *Client) ListAllDIDGroups(ctx context.Context, opts ListDIDGroupsOptions) ([]DIDGroup, error) {
-	return collect(c.AllDIDGroups(ctx, opts))
+	return collectPages(ctx, c, opts.ListOptions, pageOf(opts, c.ListDIDGroups))
 }
 
 // ListDIDs calls GET inventory/did and returns one page and the total count.
@@ -337,7 +332,8 @@ func (c *Client) ListDIDs(ctx context.Context, opts ListDIDsOptions) ([]DID, int
 		DIDs        []DID `json:"dids"`
 		ResultCount int   `json:"resultCount"`
 	}
-	r := &request{method: "GET", segments: []string{"inventory", "did"}, endpoint: "GET inventory/did", query: q, retry: true}
+	r := &request{method: "GET", segments: []string{"inventory", "did"}, endpoint: "GET inventory/did", query: q,
+		retry: true}
 	if err := c.do(ctx, r, &resp); err != nil {
 		return nil, 0, fmt.Errorf("voxbone: list DIDs%s: %w", describeDIDFilter(opts), err)
 	}
@@ -358,11 +354,7 @@ func describeDIDFilter(o ListDIDsOptions) string {
 
 // AllDIDs follows the pages of GET inventory/did from opts.PageNumber to the end.
 func (c *Client) AllDIDs(ctx context.Context, opts ListDIDsOptions) iter.Seq2[DID, error] {
-	return paginate(ctx, c, opts.ListOptions, func(ctx context.Context, lo ListOptions) ([]DID, int, error) {
-		o := opts
-		o.ListOptions = lo
-		return c.ListDIDs(ctx, o)
-	})
+	return paginate(ctx, c, opts.ListOptions, pageOf(opts, c.ListDIDs))
 }
 
 // ListAllDIDs collects every page of GET inventory/did.
@@ -375,7 +367,8 @@ func (c *Client) ListFeatures(ctx context.Context) ([]Feature, error) {
 	var resp struct {
 		Features []Feature `json:"features"`
 	}
-	r := &request{method: "GET", segments: []string{"inventory", "feature"}, endpoint: "GET inventory/feature", retry: true}
+	r := &request{method: "GET", segments: []string{"inventory", "feature"}, endpoint: "GET inventory/feature",
+		retry: true}
 	if err := c.do(ctx, r, &resp); err != nil {
 		return nil, fmt.Errorf("voxbone: list features: %w", err)
 	}
@@ -387,7 +380,8 @@ func (c *Client) ListCreditPackages(ctx context.Context) ([]CreditPackage, error
 	var resp struct {
 		CreditPackages []CreditPackage `json:"creditPackages"`
 	}
-	r := &request{method: "GET", segments: []string{"inventory", "creditpackage"}, endpoint: "GET inventory/creditpackage", retry: true}
+	r := &request{method: "GET", segments: []string{"inventory", "creditpackage"},
+		endpoint: "GET inventory/creditpackage", retry: true}
 	if err := c.do(ctx, r, &resp); err != nil {
 		return nil, fmt.Errorf("voxbone: list credit packages: %w", err)
 	}
@@ -421,7 +415,8 @@ func (c *Client) ListZones(ctx context.Context) ([]string, error) {
 
 // checkA3 rejects country codes that are not three letters before they reach a URL path.
 func checkA3(a3 string) error {
-	if len(a3) != 3 || strings.IndexFunc(a3, func(r rune) bool { return r < 'A' || r > 'Z' && r < 'a' || r > 'z' }) >= 0 {
+	notLetter := func(r rune) bool { return r < 'A' || r > 'Z' && r < 'a' || r > 'z' }
+	if len(a3) != 3 || strings.IndexFunc(a3, notLetter) >= 0 {
 		return errors.New("country code must be ISO 3166-1 alpha-3 (e.g. USA)")
 	}
 	return nil

@@ -142,7 +142,8 @@ func (c *Client) AccountBalance(ctx context.Context) (*AccountBalance, error) {
 	var resp struct {
 		AccountBalance AccountBalance `json:"accountBalance"`
 	}
-	r := &request{method: "GET", segments: []string{"ordering", "accountbalance"}, endpoint: "GET ordering/accountbalance", retry: true}
+	r := &request{method: "GET", segments: []string{"ordering", "accountbalance"},
+		endpoint: "GET ordering/accountbalance", retry: true}
 	if err := c.do(ctx, r, &resp); err != nil {
 		return nil, fmt.Errorf("voxbone: account balance: %w", err)
 	}
@@ -177,7 +178,8 @@ func (c *Client) ListCarts(ctx context.Context, opts ListCartsOptions) ([]Cart, 
 		Carts       []Cart `json:"carts"`
 		ResultCount int    `json:"resultCount"`
 	}
-	r := &request{method: "GET", segments: []string{"ordering", "cart"}, endpoint: "GET ordering/cart", query: q, retry: true}
+	r := &request{method: "GET", segments: []string{"ordering", "cart"}, endpoint: "GET ordering/cart", query: q,
+		retry: true}
 	if err := c.do(ctx, r, &resp); err != nil {
 		return nil, 0, fmt.Errorf("voxbone: list carts: %w", err)
 	}
@@ -186,11 +188,7 @@ func (c *Client) ListCarts(ctx context.Context, opts ListCartsOptions) ([]Cart, 
 
 // AllCarts follows the pages of GET ordering/cart from opts.PageNumber to the end.
 func (c *Client) AllCarts(ctx context.Context, opts ListCartsOptions) iter.Seq2[Cart, error] {
-	return paginate(ctx, c, opts.ListOptions, func(ctx context.Context, lo ListOptions) ([]Cart, int, error) {
-		o := opts
-		o.ListOptions = lo
-		return c.ListCarts(ctx, o)
-	})
+	return paginate(ctx, c, opts.ListOptions, pageOf(opts, c.ListCarts))
 }
 
 // ListAllCarts collects every page of GET ordering/cart.
@@ -314,7 +312,8 @@ func (c *Client) RemoveFromCart(ctx context.Context, cartID, orderProductID, qua
 		Quantity       int `json:"quantity"`
 	}{cartID, orderProductID, quantity}
 	var resp statusResponse
-	r := &request{method: "POST", segments: []string{"ordering", "cart", cartSeg(cartID), "product", strconv.Itoa(orderProductID)},
+	r := &request{method: "POST", segments: []string{"ordering", "cart", cartSeg(cartID), "product",
+		strconv.Itoa(orderProductID)},
 		endpoint: "POST ordering/cart/{cartIdentifier}/product/{orderProductId}", body: body}
 	err = c.do(ctx, r, &resp)
 	if err == nil {
@@ -362,7 +361,8 @@ func (c *Client) ListOrders(ctx context.Context, opts ListOrdersOptions) ([]Orde
 		Orders      []Order `json:"orders"`
 		ResultCount int     `json:"resultCount"`
 	}
-	r := &request{method: "GET", segments: []string{"ordering", "order"}, endpoint: "GET ordering/order", query: q, retry: true}
+	r := &request{method: "GET", segments: []string{"ordering", "order"}, endpoint: "GET ordering/order", query: q,
+		retry: true}
 	if err := c.do(ctx, r, &resp); err != nil {
 		return nil, 0, fmt.Errorf("voxbone: list orders: %w", err)
 	}
@@ -371,11 +371,7 @@ func (c *Client) ListOrders(ctx context.Context, opts ListOrdersOptions) ([]Orde
 
 // AllOrders follows the pages of GET ordering/order from opts.PageNumber to the end.
 func (c *Client) AllOrders(ctx context.Context, opts ListOrdersOptions) iter.Seq2[Order, error] {
-	return paginate(ctx, c, opts.ListOptions, func(ctx context.Context, lo ListOptions) ([]Order, int, error) {
-		o := opts
-		o.ListOptions = lo
-		return c.ListOrders(ctx, o)
-	})
+	return paginate(ctx, c, opts.ListOptions, pageOf(opts, c.ListOrders))
 }
 
 // ListAllOrders collects every page of GET ordering/order.
@@ -400,7 +396,8 @@ func (c *Client) CancelDIDs(ctx context.Context, didIDs []int) (int, error) {
 	var resp struct {
 		NumberCancelled int `json:"numberCancelled"`
 	}
-	r := &request{method: "POST", segments: []string{"ordering", "cancel"}, endpoint: "POST ordering/cancel", body: body}
+	r := &request{method: "POST", segments: []string{"ordering", "cancel"}, endpoint: "POST ordering/cancel",
+		body: body}
 	if err := c.do(ctx, r, &resp); err != nil {
 		return 0, fmt.Errorf("voxbone: cancel DIDs %v: %w", didIDs, err)
 	}

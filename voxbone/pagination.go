@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // ListOptions selects one page of a paginated list. PageNumber is 0-based; PageSize zero
@@ -34,9 +35,32 @@ func (c *Client) pageQuery(o ListOptions) (url.Values, ListOptions, error) {
 	return q, o, nil
 }
 
-// MaxPages is the most pages paginate follows in one listing: a server that keeps answering
-// full pages (a bug, or a list growing as fast as it is read) cannot loop forever.
+// MaxPages is the most pages one listing follows: a server that keeps answering full pages
+// (a bug, or a list growing as fast as it is read) cannot loop forever.
 const MaxPages = 10000
+
+// pageFetch loads one page of a listing and returns its items and resultCount.
+type pageFetch[T any] func(context.Context, ListOptions) ([]T, int, error)
+
+// pageOf adapts a one-page call to a pageFetch: each page is the call with opts on that page.
+// O is an options struct that embeds ListOptions.
+func pageOf[T, O any, PO interface {
+	*O
+	setPage(ListOptions)
+}](opts O, list func(context.Context, O) ([]T, int, error)) pageFetch[T] {
+	return func(ctx context.Context, lo ListOptions) ([]T, int, error) {
+		o := opts
+		PO(&o).setPage(lo)
+		return list(ctx, o)
+	}
+}
+
+// setPage makes the options of a listing ask for page lo; every options struct that embeds
+// ListOptions has it.
+func (o *ListOptions) setPage(lo ListOptions) { *o = lo }
+
+// errTooManyPages is the error of a listing cut off at MaxPages.
+var errTooManyPages = fmt.Errorf("voxbone: listing still returns full pages after %d pages; giving up", MaxPages)
 
 // paginate yields every item from page start on, following pages until one comes back
 // empty or short (fewer items than the page size), or the server says the page does not
@@ -45,7 +69,7 @@ const MaxPages = 10000
 // price of one more request when the last page happens to be full. At most MaxPages pages
 // are fetched; beyond that the listing fails. fetch gets the page to load; the sequence
 // stops at the first error, which it yields with a zero item.
-func paginate[T any](ctx context.Context, c *Client, start ListOptions, fetch func(context.Context, ListOptions) ([]T, int, error)) iter.Seq2[T, error] {
+func paginate[T any](ctx context.Context, c *Client, start ListOptions, fetch pageFetch[T]) iter.Seq2[T, error] {
 	return func(yield func(T, error) bool) {
 		o := start
 		if o.PageSize == 0 {
@@ -54,12 +78,12 @@ func paginate[T any](ctx context.Context, c *Client, start ListOptions, fetch fu
 		for pages := 0; ; pages++ {
 			if pages >= MaxPages {
 				var zero T
-				yield(zero, fmt.Errorf("voxbone: listing still returns full pages after %d pages; giving up", MaxPages))
+				yield(zero, errTooManyPages)
 				return
 			}
 			items, _, err := fetch(ctx, o)
 			if err != nil {
-				if o.PageNumber > start.PageNumber && HasCode(err, 13) {
+				if o.PageNumber > start.PageNumber && HasCode(err, CodePaginationOverflow) {
 					return // the previous page was the last one after all
 				}
 				var zero T
@@ -89,6 +113,114 @@ func collect[T any](seq iter.Seq2[T, error]) ([]T, error) {
 		all = append(all, it)
 	}
 	return all, nil
+}
+
+// collectPages returns every item of a listing, fetching up to c.pageWorkers pages at once
+// (see WithPageWorkers). The first page's resultCount says how many pages to fetch in
+// parallel; it is only a hint, as for paginate: no page is started after a short, empty or
+// overflowing one, and when the expected pages were all full the next ones are fetched one
+// at a time until a short one, MaxPages at most.
+func collectPages[T any](ctx context.Context, c *Client, start ListOptions, fetch pageFetch[T]) ([]T, error) {
+	if c.pageWorkers <= 1 {
+		return collect(paginate(ctx, c, start, fetch))
+	}
+	if start.PageSize == 0 {
+		start.PageSize = c.pageSize
+	}
+	first, total, err := fetch(ctx, start)
+	if err != nil || len(first) < start.PageSize {
+		return first, err
+	}
+	l := &pageList[T]{pages: map[int][]T{0: first}, size: start.PageSize, next: 1,
+		end: expectedPages(total, start.PageSize)}
+	load := func(p int) ([]T, error) { // p counts from start.PageNumber
+		o := start
+		o.PageNumber += p
+		items, _, err := fetch(ctx, o)
+		if HasCode(err, CodePaginationOverflow) {
+			return nil, nil // past the end
+		}
+		return items, err
+	}
+	var wg sync.WaitGroup
+	for range min(c.pageWorkers, l.end-1) {
+		wg.Go(func() {
+			for p, ok := l.claim(); ok; p, ok = l.claim() {
+				items, err := load(p)
+				l.done(p, items, err)
+			}
+		})
+	}
+	wg.Wait()
+	if l.err != nil {
+		return nil, l.err
+	}
+	for p := l.end; !l.short; p++ { // the count was too low: one page at a time
+		if p >= MaxPages {
+			return nil, errTooManyPages
+		}
+		items, err := load(p)
+		if err != nil {
+			return nil, err
+		}
+		l.done(p, items, nil)
+	}
+	return l.items(), nil
+}
+
+// expectedPages is how many pages resultCount announces, at least 2 (the first page was
+// full) and at most MaxPages.
+func expectedPages(total, size int) int {
+	n := total/size + min(total%size, 1)
+	return min(max(n, 2), MaxPages)
+}
+
+// pageList gathers the pages of one listing fetched by several workers.
+type pageList[T any] struct {
+	mu    sync.Mutex
+	pages map[int][]T
+	size  int  // the page size: a page with fewer items is the last
+	next  int  // the next page to fetch
+	end   int  // pages from end on are not fetched in parallel
+	short bool // a short, empty or overflowing page was seen: the listing ends there
+	err   error
+}
+
+// claim returns the next page to fetch, or false when there is none.
+func (l *pageList[T]) claim() (int, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.next >= l.end || l.err != nil {
+		return 0, false
+	}
+	l.next++
+	return l.next - 1, true
+}
+
+// done records page p.
+func (l *pageList[T]) done(p int, items []T, err error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	switch {
+	case err != nil:
+		l.err = err
+	case len(items) < l.size:
+		l.short = true
+		l.end = min(l.end, p+1)
+	}
+	l.pages[p] = items
+}
+
+// items joins the pages in order, up to the first short one; pages fetched past it are
+// past the end.
+func (l *pageList[T]) items() []T {
+	var all []T
+	for p := 0; ; p++ {
+		all = append(all, l.pages[p]...)
+		if len(l.pages[p]) < l.size {
+			return all
+		}
+	}
 }
 
 // setInt sets key to *v when v is non-nil.

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/knmproject/knm/voxbone"
 	"github.com/knmproject/knm/voxbone/emulator"
@@ -56,12 +57,7 @@ func TestPaginationIgnoresResultCount(t *testing.T) {
 		"count zero":    func(m map[string]any) { m["resultCount"] = 0 },
 		"count too big": func(m map[string]any) { m["resultCount"] = 1 << 40 },
 	}
-	e := emulator.New(emulator.Config{})
-	direct := httptest.NewServer(e)
-	defer direct.Close()
-	base := strings.TrimSuffix(emulator.BasePath, "/")
-	opts := voxbone.ListDIDGroupsOptions{CountryCodeA3: "USA", ListOptions: voxbone.ListOptions{PageSize: 7}}
-	want := listGroups(t, ctx, direct.URL+base, opts)
+	e, base, opts, want := usGroups(t, 7)
 	if len(want) < 15 {
 		t.Fatalf("the emulator's catalogue has only %d US groups", len(want))
 	}
@@ -70,15 +66,7 @@ func TestPaginationIgnoresResultCount(t *testing.T) {
 			h := &lyingCount{e: e, edit: edit}
 			srv := httptest.NewServer(h)
 			defer srv.Close()
-			got := listGroups(t, ctx, srv.URL+base, opts)
-			if len(got) != len(want) {
-				t.Fatalf("listed %d groups, want %d", len(got), len(want))
-			}
-			for i := range got {
-				if got[i].DIDGroupID != want[i].DIDGroupID {
-					t.Fatalf("group %d is %d, want %d", i, got[i].DIDGroupID, want[i].DIDGroupID)
-				}
-			}
+			sameGroups(t, listGroups(t, ctx, srv.URL+base, opts), want)
 			if n, most := int(h.pages.Load()), len(want)/7+1; n > most {
 				t.Errorf("%d page requests, want at most %d", n, most)
 			}
@@ -120,4 +108,74 @@ func listGroups(t *testing.T, ctx context.Context, url string, opts voxbone.List
 		t.Fatal(err)
 	}
 	return gs
+}
+
+// TestPaginationParallel: with WithPageWorkers a listing fetches at most that many pages at
+// once, and a resultCount too low, too high or absurd still lists every group, with at most
+// the workers' pages fetched past the end.
+func TestPaginationParallel(t *testing.T) {
+	ctx := context.Background()
+	const workers = 3
+	e, base, opts, want := usGroups(t, 2)
+	for name, count := range map[string]any{"exact": nil, "too low": 2, "too high": 1 << 40,
+		"absurd": json.Number("9223372036854775807")} {
+		t.Run(name, func(t *testing.T) {
+			var inflight, peak atomic.Int32
+			h := &lyingCount{e: e, edit: func(m map[string]any) {
+				if count != nil {
+					m["resultCount"] = count
+				}
+			}}
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				n := inflight.Add(1)
+				defer inflight.Add(-1)
+				for p := peak.Load(); n > p && !peak.CompareAndSwap(p, n); p = peak.Load() {
+				}
+				time.Sleep(5 * time.Millisecond)
+				h.ServeHTTP(w, r)
+			}))
+			defer srv.Close()
+			c, err := voxbone.New(voxbone.WithBaseURL(srv.URL+base), voxbone.WithPageWorkers(workers))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := c.ListAllDIDGroups(ctx, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sameGroups(t, got, want)
+			if p := peak.Load(); p > workers {
+				t.Errorf("%d pages in flight at once, want at most %d", p, workers)
+			}
+			if n, most := int(h.pages.Load()), len(want)/2+1+workers; n > most {
+				t.Errorf("%d page requests for %d groups, want at most %d", n, len(want), most)
+			}
+		})
+	}
+}
+
+// sameGroups fails t unless got lists the groups of want, in order.
+func sameGroups(t *testing.T, got, want []voxbone.DIDGroup) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Fatalf("listed %d groups, want %d", len(got), len(want))
+	}
+	for i := range got {
+		if got[i].DIDGroupID != want[i].DIDGroupID {
+			t.Fatalf("group %d is %d, want %d", i, got[i].DIDGroupID, want[i].DIDGroupID)
+		}
+	}
+}
+
+// usGroups starts an emulator and lists its US groups directly, pageSize a page; base is
+// the API's path on a server of the emulator.
+func usGroups(t *testing.T, pageSize int) (e *emulator.Emulator, base string, opts voxbone.ListDIDGroupsOptions,
+	want []voxbone.DIDGroup) {
+	t.Helper()
+	e = emulator.New(emulator.Config{})
+	direct := httptest.NewServer(e)
+	t.Cleanup(direct.Close)
+	base = strings.TrimSuffix(emulator.BasePath, "/")
+	opts = voxbone.ListDIDGroupsOptions{CountryCodeA3: "USA", ListOptions: voxbone.ListOptions{PageSize: pageSize}}
+	return e, base, opts, listGroups(t, context.Background(), direct.URL+base, opts)
 }

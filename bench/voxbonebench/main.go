@@ -31,7 +31,7 @@ import (
 	"time"
 
 	"github.com/knmproject/knm"
-	vxcarrier "github.com/knmproject/knm/carriers/voxbone"
+	"github.com/knmproject/knm/carriers/knmvoxbone"
 	"github.com/knmproject/knm/store/sqlite"
 	"github.com/knmproject/knm/voxbone"
 	"github.com/knmproject/knm/voxbone/emulator"
@@ -96,9 +96,9 @@ func runOnce(latency time.Duration) (*result, error) {
 	}
 	defer store.Close()
 
-	s := vxcarrier.DefaultSettings()
+	s := knmvoxbone.DefaultSettings()
 	s.BaseURL = base
-	c, err := vxcarrier.New(s, vxcarrier.Deps{Store: store, Logger: slog.New(slog.DiscardHandler)})
+	c, err := knmvoxbone.New(s, knmvoxbone.Deps{Store: store, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		return nil, err
 	}

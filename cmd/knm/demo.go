@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/knmproject/knm/carriers/knmvoxbone"
 	"github.com/knmproject/knm/config"
 	"github.com/knmproject/knm/httpapi"
 	"github.com/knmproject/knm/voxbone/emulator"
@@ -72,9 +73,9 @@ func (a *app) demo(ctx context.Context, keep, ownDB bool) error {
 		cat, key string
 		val      any
 	}{
-		{config.VoxboneCategory, "base_url", base},
-		{config.VoxboneCategory, "username", user},
-		{config.VoxboneCategory, "password", pass},
+		{knmvoxbone.Category, "base_url", base},
+		{knmvoxbone.Category, "username", user},
+		{knmvoxbone.Category, "password", pass},
 		{config.NumberManagerCategory, "carrier_modules", []string{"knm_local", "knm_voxbone"}},
 	} {
 		raw, _ := json.Marshal(kv.val)

@@ -18,7 +18,8 @@ func startEmulatorCLI(t *testing.T, args ...string) string {
 	done := make(chan int)
 	go func() {
 		var errb strings.Builder
-		done <- run(ctx, append([]string{"voxbone", "emulate", "--listen", "127.0.0.1:0"}, args...), strings.NewReader(""), pw, &errb, func(string) string { return "" })
+		done <- run(ctx, append([]string{"voxbone", "emulate", "--listen", "127.0.0.1:0"}, args...),
+			strings.NewReader(""), pw, &errb, func(string) string { return "" })
 		pw.Close()
 	}()
 	t.Cleanup(func() {
@@ -63,10 +64,12 @@ func TestVoxboneCLI(t *testing.T) {
 	if !strings.Contains(out, "23 group(s)") || !strings.Contains(out, "BIRMINGHAM") {
 		t.Fatalf("groups 205: %s", out)
 	}
-	if out := mustCLI(t, db, "voxbone", "groups", "--country", "US", "--type", "toll_free"); !strings.Contains(out, "TOLL_FREE") || strings.Contains(out, "GEOGRAPHIC") {
+	out = mustCLI(t, db, "voxbone", "groups", "--country", "US", "--type", "toll_free")
+	if !strings.Contains(out, "TOLL_FREE") || strings.Contains(out, "GEOGRAPHIC") {
 		t.Fatalf("toll-free groups: %s", out)
 	}
-	if out := mustCLI(t, db, "--json", "voxbone", "groups", "--country", "USA", "--area-code", "205"); !strings.Contains(out, `"didGroupId": 1404`) {
+	out = mustCLI(t, db, "--json", "voxbone", "groups", "--country", "USA", "--area-code", "205")
+	if !strings.Contains(out, `"didGroupId": 1404`) {
 		t.Fatalf("json groups: %s", out)
 	}
 	for _, args := range [][]string{
@@ -90,10 +93,12 @@ func TestVoxboneCLI(t *testing.T) {
 	if out := mustCLI(t, db, "voxbone", "balance"); !strings.Contains(out, "balance 498.00 USD") {
 		t.Fatalf("the repeat spent money: %s", out)
 	}
-	if out := mustCLI(t, db, "numbers", "list", "--state", "available"); !strings.Contains(out, "2 of 2 number(s)") || !strings.Contains(out, "knm_voxbone") {
+	if out := mustCLI(t, db, "numbers", "list", "--state", "available"); !strings.Contains(out, "2 of 2 number(s)") ||
+		!strings.Contains(out, "knm_voxbone") {
 		t.Fatalf("ordered numbers not stored: %s", out)
 	}
-	if out := mustCLI(t, db, "voxbone", "reconcile"); !strings.HasPrefix(out, "0 DID(s) at Voxbone unknown to knm, 0 knm number(s) Voxbone no longer has") {
+	if out := mustCLI(t, db, "voxbone", "reconcile"); !strings.HasPrefix(out,
+		"0 DID(s) at Voxbone unknown to knm, 0 knm number(s) Voxbone no longer has") {
 		t.Fatalf("reconcile: %s", out)
 	}
 	if out := mustCLI(t, db, "voxbone", "carts"); !strings.Contains(out, "0 cart(s)") {
@@ -108,18 +113,21 @@ func TestVoxboneCLI(t *testing.T) {
 	if out := mustCLI(t, db, "voxbone", "recover"); !strings.HasPrefix(out, "0 unfinished order(s)") {
 		t.Fatalf("recover: %s", out)
 	}
-	if code, _, errs := cli(t, db, "voxbone", "order", "--group", "1404"); code == 0 || !strings.Contains(errs, "--quantity") {
+	if code, _, errs := cli(t, db, "voxbone", "order", "--group", "1404"); code == 0 ||
+		!strings.Contains(errs, "--quantity") {
 		t.Errorf("order without quantity: %d %q", code, errs)
 	}
 	// An invalid setting is refused where it is written, so it can never stop a start.
-	if code, _, errs := cli(t, db, "config", "set", "number_manager.voxbone", "environment", `"staging"`); code == 0 || !strings.Contains(errs, "environment") {
+	code, _, errs = cli(t, db, "config", "set", "number_manager.voxbone", "environment", `"staging"`)
+	if code == 0 || !strings.Contains(errs, "environment") {
 		t.Errorf("unknown environment accepted: exit %d, stderr %q", code, errs)
 	}
 	if out := mustCLI(t, db, "voxbone", "balance"); !strings.Contains(out, "balance") {
 		t.Errorf("a refused write changed the settings: %s", out)
 	}
 	other := sqliteDB(t)
-	if code, _, errs := cli(t, other, "voxbone", "recover"); code == 0 || !strings.Contains(errs, "Voxbone is not configured") {
+	if code, _, errs := cli(t, other, "voxbone", "recover"); code == 0 ||
+		!strings.Contains(errs, "Voxbone is not configured") {
 		t.Errorf("unconfigured: exit %d, stderr %q", code, errs)
 	}
 }
@@ -135,5 +143,27 @@ func TestRedactedURL(t *testing.T) {
 		if got := redactedURL(in); got != want {
 			t.Errorf("redactedURL(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// TestVoxboneUnavailableCLI: with knm_voxbone among the carriers but not configured, a
+// search names it as failing, and releasing a Voxbone number is refused (its DID would stay
+// billed) rather than skipping the cancel.
+func TestVoxboneUnavailableCLI(t *testing.T) {
+	t.Parallel()
+	db := sqliteDB(t)
+	mustCLI(t, db, "config", "set", "number_manager", "carrier_modules", `["knm_local","knm_voxbone"]`)
+	acct := strings.TrimSpace(mustCLI(t, db, "accounts", "create", "A"))
+	code, _, errs := cli(t, db, "search", "--prefix", "415", "--account", acct)
+	if code != 0 || !strings.Contains(errs, "carrier knm_voxbone: error") || !strings.Contains(errs, "not configured") {
+		t.Fatalf("search: exit %d, stderr %q", code, errs)
+	}
+	mustCLI(t, db, "numbers", "create", "+14155550142", "--account", acct, "--module", "knm_voxbone")
+	if code, _, errs := cli(t, db, "numbers", "release", "+14155550142"); code == 0 ||
+		!strings.Contains(errs, "not configured") {
+		t.Fatalf("release without Voxbone: exit %d, stderr %q", code, errs)
+	}
+	if out := mustCLI(t, db, "numbers", "show", "+14155550142"); !strings.Contains(out, `"pvt_state": "in_service"`) {
+		t.Fatalf("refused release changed the number: %s", out)
 	}
 }

@@ -9,18 +9,26 @@ import (
 	"slices"
 	"strings"
 	"text/tabwriter"
-	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/knmproject/knm"
-	"github.com/knmproject/knm/e164"
+	"github.com/knmproject/knm/carriers/knmvoxbone"
 	"github.com/knmproject/knm/voxbone"
 	"github.com/knmproject/knm/voxbone/emulator"
 )
 
-// voxboneClient returns the Voxbone client of the knm_voxbone carrier, built from
-// number_manager.voxbone with the process's rate limiter.
+// voxboneCommand is the `knm voxbone` group: the Voxbone account through
+// number_manager.voxbone, and the emulator.
+func (a *app) voxboneCommand() *cobra.Command {
+	cmd := &cobra.Command{Use: "voxbone",
+		Short: "Talk to Voxbone (or the built-in emulator) through number_manager.voxbone"}
+	cmd.AddCommand(a.voxboneBalanceCommand(), a.voxboneGroupsCommand(), a.voxboneOrderCommand(),
+		a.voxboneCartsCommand(), a.voxboneReconcileCommand(), a.voxboneRecoverCommand(), a.emulateCommand())
+	return cmd
+}
+
+// voxboneClient returns the Voxbone client of the knm_voxbone carrier.
 func (a *app) voxboneClient(ctx context.Context) (*voxbone.Client, error) {
 	c, err := a.voxboneCarrier(ctx)
 	if err != nil {
@@ -38,9 +46,8 @@ func redactedURL(s string) string {
 	return u.Redacted()
 }
 
-func (a *app) voxboneCommand() *cobra.Command {
-	cmd := &cobra.Command{Use: "voxbone", Short: "Talk to Voxbone (or the built-in emulator) through number_manager.voxbone"}
-	cmd.AddCommand(&cobra.Command{
+func (a *app) voxboneBalanceCommand() *cobra.Command {
+	return &cobra.Command{
 		Use:   "balance",
 		Short: "Show the Voxbone account balance",
 		Args:  cobra.NoArgs,
@@ -56,107 +63,290 @@ func (a *app) voxboneCommand() *cobra.Command {
 			if a.jsonOut {
 				return a.printJSON(b)
 			}
-			fmt.Fprintf(a.stdout, "balance %.2f %s (threshold %.2f, active %v)\n", b.Balance, b.Currency, b.Threshold, b.Active)
+			fmt.Fprintf(a.stdout, "balance %.2f %s (threshold %.2f, active %v)\n",
+				b.Balance, b.Currency, b.Threshold, b.Active)
 			return nil
 		},
-	})
+	}
+}
 
+func (a *app) voxboneGroupsCommand() *cobra.Command {
 	var country, areaCode, didType string
-	groups := &cobra.Command{
+	cmd := &cobra.Command{
 		Use:   "groups --country USA [--area-code 205] [--type GEOGRAPHIC]",
 		Short: "List DID groups with stock and prices (all pages)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			a3, err := alpha3(country)
+			if strings.TrimSpace(country) == "" {
+				return usageError("--country is required (e.g. USA or US)")
+			}
+			a3, err := knmvoxbone.CountryA3(country)
 			if err != nil {
 				return err
 			}
-			if !validAreaCode(areaCode) {
+			if !knmvoxbone.ValidAreaCode(areaCode) {
 				return usageError("--area-code %q must be digits, optionally ending in * (e.g. 205 or 80*)", areaCode)
 			}
 			didType = strings.ToUpper(didType)
-			if didType != "" && !slices.Contains(didTypes, didType) {
-				return usageError("--type %q is not a Voxbone DID type (%s)", didType, strings.Join(didTypes, ", "))
+			if didType != "" && !slices.Contains(knmvoxbone.DIDTypes, didType) {
+				return usageError("--type %q is not a Voxbone DID type (%s)", didType,
+					strings.Join(knmvoxbone.DIDTypes, ", "))
 			}
 			cl, err := a.voxboneClient(cmd.Context())
 			if err != nil {
 				return err
 			}
 			gs, err := cl.ListAllDIDGroups(cmd.Context(), voxbone.ListDIDGroupsOptions{
-				CountryCodeA3: a3, AreaCode: areaCode, DIDType: didType,
-			})
+				CountryCodeA3: a3, AreaCode: areaCode, DIDType: didType})
 			if err != nil {
 				return err
 			}
 			if a.jsonOut {
 				return a.printJSON(gs)
 			}
-			w := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(w, "GROUP\tTYPE\tAREA\tCITY\tSTOCK\tSETUP\tMONTHLY")
-			for _, g := range gs {
-				city := "-"
-				if g.CityName != nil {
-					city = *g.CityName
-				}
-				fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%d\t%.2f\t%.2f\n", g.DIDGroupID, g.DIDType, g.AreaCode, city, g.Stock, float64(g.Setup100)/100, float64(g.Monthly100)/100)
-			}
-			w.Flush()
-			fmt.Fprintf(a.stdout, "%d group(s)\n", len(gs))
+			a.printGroups(gs)
 			return nil
 		},
 	}
-	groups.Flags().StringVar(&country, "country", "", "country, ISO alpha-3 (USA) or alpha-2 (US) (required)")
-	groups.Flags().StringVar(&areaCode, "area-code", "", "area code, e.g. 205")
-	groups.Flags().StringVar(&didType, "type", "", "GEOGRAPHIC, TOLL_FREE, NATIONAL, …")
-	cmd.AddCommand(groups, a.emulateCommand())
-	for _, c := range a.voxboneCarrierCommands() {
-		cmd.AddCommand(c)
-	}
+	cmd.Flags().StringVar(&country, "country", "", "country, ISO alpha-3 (USA) or alpha-2 (US) (required)")
+	cmd.Flags().StringVar(&areaCode, "area-code", "", "area code, e.g. 205")
+	cmd.Flags().StringVar(&didType, "type", "", "GEOGRAPHIC, TOLL_FREE, NATIONAL, …")
 	return cmd
 }
 
-// validAreaCode reports whether s is empty or 1 to 10 digits with an optional trailing
-// wildcard (* or %).
-func validAreaCode(s string) bool {
-	d := strings.TrimRight(s, "*%")
-	if len(s)-len(d) > 1 || len(d) > 10 || (d == "" && s != "") {
-		return false
-	}
-	for _, c := range d {
-		if c < '0' || c > '9' {
-			return false
+// printGroups renders DID groups as a table.
+func (a *app) printGroups(gs []voxbone.DIDGroup) {
+	w := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "GROUP\tTYPE\tAREA\tCITY\tSTOCK\tSETUP\tMONTHLY")
+	for _, g := range gs {
+		city := "-"
+		if g.CityName != nil {
+			city = *g.CityName
 		}
+		fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%d\t%.2f\t%.2f\n", g.DIDGroupID, g.DIDType, g.AreaCode, city, g.Stock,
+			float64(g.Setup100)/100, float64(g.Monthly100)/100)
 	}
-	return true
+	w.Flush()
+	fmt.Fprintf(a.stdout, "%d group(s)\n", len(gs))
 }
 
-// didTypes are Voxbone's DID types (voxbone-api.md §7.2).
-var didTypes = []string{"GEOGRAPHIC", "NATIONAL", "MOBILE", "INUM", "TOLL_FREE", "SHARED_COST", "SPECIAL"}
-
-// alpha3 accepts a country as ISO alpha-3 or alpha-2 and returns alpha-3, as Voxbone wants.
-func alpha3(country string) (string, error) {
-	c := strings.ToUpper(strings.TrimSpace(country))
-	switch len(c) {
-	case 3:
-		if _, ok := e164.Alpha2(c); ok {
-			return c, nil
-		}
-	case 2:
-		if a3, ok := e164.Alpha3(c); ok {
-			return a3, nil
-		}
-	case 0:
-		return "", usageError("--country is required (e.g. USA or US)")
+func (a *app) voxboneOrderCommand() *cobra.Command {
+	var req knmvoxbone.OrderRequest
+	cmd := &cobra.Command{
+		Use:   "order --group ID --quantity N [--country USA] [--idempotency-key K] [--account ID]",
+		Short: "Buy N DIDs from one DID group (journalled; with a key, a repeat buys nothing)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if req.GroupID <= 0 || req.Quantity <= 0 {
+				return usageError("order needs --group ID and --quantity N (both positive)")
+			}
+			c, err := a.voxboneCarrier(cmd.Context())
+			if err != nil {
+				return err
+			}
+			res, err := c.Order(cmd.Context(), req)
+			if res == nil {
+				return err
+			}
+			if perr := a.printOrder(res); perr != nil {
+				return perr
+			}
+			if err == nil && res.State != knmvoxbone.StateImported {
+				// Money may have been spent but the order is not complete: exit non-zero, so a
+				// script does not take it for a finished order.
+				msg := res.Error
+				if msg == "" {
+					msg = "not finished"
+				}
+				err = knm.Errorf(knm.ErrUnavailable, "order %s is %s: %s "+
+					"(knm voxbone recover settles it; do not order again)", res.OrderID, res.State, msg)
+			}
+			return err
+		},
 	}
-	return "", knm.Errorf(knm.ErrInvalid, "unknown country %q (use ISO 3166 alpha-3 like USA, or alpha-2 like US)", country)
+	f := cmd.Flags()
+	f.IntVar(&req.GroupID, "group", 0, "DID group id (see knm voxbone groups)")
+	f.IntVar(&req.Quantity, "quantity", 0, "how many DIDs")
+	f.StringVar(&req.Country, "country", "USA", "the group's country (alpha-3 or alpha-2)")
+	f.StringVar(&req.IdempotencyKey, "idempotency-key", "", "repeat-safe key: the same key returns the first order")
+	f.StringVar(&req.AssignTo, "account", "", "put the bought numbers in service for this account")
+	return cmd
 }
 
+// printOrder renders an order and its numbers.
+func (a *app) printOrder(res *knmvoxbone.OrderResult) error {
+	if a.jsonOut {
+		return a.printJSON(res)
+	}
+	replay := ""
+	if res.Replayed {
+		replay = " (repeat of an earlier request: nothing bought)"
+	}
+	fmt.Fprintf(a.stdout, "order %s: %s, %d of %d DID(s), %.2f planned%s\n", res.OrderID, res.State,
+		len(res.Numbers), res.Quantity, float64(res.CostCents)/100, replay)
+	for _, n := range res.Numbers {
+		fmt.Fprintln(a.stdout, n)
+	}
+	return nil
+}
+
+func (a *app) voxboneCartsCommand() *cobra.Command {
+	var purge, dryRun bool
+	cmd := &cobra.Command{
+		Use:   "carts [--purge [--dry-run]]",
+		Short: "List the account's open carts (knm's are marked); --purge deletes knm's abandoned ones",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := a.voxboneCarrier(cmd.Context())
+			if err != nil {
+				return err
+			}
+			if purge {
+				ids, err := c.PurgeCarts(cmd.Context(), dryRun)
+				if err != nil {
+					return err
+				}
+				return a.printPurge(ids, dryRun)
+			}
+			list, err := c.Client().ListAllCarts(cmd.Context(), voxbone.ListCartsOptions{})
+			if err != nil {
+				return err
+			}
+			if a.jsonOut {
+				return a.printJSON(append([]voxbone.Cart{}, list...))
+			}
+			w := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(w, "CART\tADDED\tREFERENCE\tKNM\tLINES")
+			for _, ct := range list {
+				fmt.Fprintf(w, "%d\t%s\t%s\t%v\t%d\n", ct.CartIdentifier, ct.DateAdded, dash(ct.CustomerReference),
+					strings.HasPrefix(ct.CustomerReference, knmvoxbone.OrderPrefix), len(ct.OrderProducts))
+			}
+			w.Flush()
+			fmt.Fprintf(a.stdout, "%d cart(s)\n", len(list))
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&purge, "purge", false,
+		"delete knm's carts older than cart_ttl_minutes that were never checked out")
+	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "with --purge: only say which carts would go")
+	return cmd
+}
+
+// printPurge renders the carts a purge deleted, or would delete.
+func (a *app) printPurge(ids []int, dryRun bool) error {
+	if a.jsonOut {
+		return a.printJSON(map[string]any{"purged": append([]int{}, ids...), "dry_run": dryRun})
+	}
+	verb := "deleted"
+	if dryRun {
+		verb = "would delete"
+	}
+	fmt.Fprintf(a.stdout, "%s %d abandoned knm cart(s) %v\n", verb, len(ids), ids)
+	return nil
+}
+
+func (a *app) voxboneReconcileCommand() *cobra.Command {
+	var importMissing bool
+	cmd := &cobra.Command{
+		Use:   "reconcile [--import]",
+		Short: "Compare the Voxbone account's DIDs with knm's knm_voxbone numbers",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := a.voxboneCarrier(cmd.Context())
+			if err != nil {
+				return err
+			}
+			rep, err := c.Reconcile(cmd.Context(), importMissing)
+			if err != nil {
+				return err
+			}
+			if a.jsonOut {
+				return a.printJSON(rep)
+			}
+			a.printReconcile(rep, importMissing)
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&importMissing, "import", false, "store the DIDs knm does not know as available numbers")
+	return cmd
+}
+
+// printReconcile renders a reconcile report, one line per finding.
+func (a *app) printReconcile(rep *knmvoxbone.ReconcileReport, imported bool) {
+	out := a.stdout
+	fmt.Fprintf(out, "%d DID(s) at Voxbone unknown to knm, %d knm number(s) Voxbone no longer has, %d imported\n",
+		len(rep.UnknownToKnm), len(rep.MissingAtVoxbone), rep.Imported)
+	for _, d := range rep.UnknownToKnm {
+		fmt.Fprintf(out, "  unknown to knm: %s (DID %d, group %d)\n", d.E164, d.DIDID, d.DIDGroupID)
+	}
+	for _, n := range rep.MissingAtVoxbone {
+		fmt.Fprintf(out, "  missing at Voxbone: %s\n", n)
+	}
+	for _, n := range rep.Conflicts {
+		fmt.Fprintf(out, "  stored under another module (left alone): %s\n", n)
+	}
+	for _, d := range rep.InOrders {
+		fmt.Fprintf(out, "  of an unfinished order (recover imports it): %s (DID %d)\n", d.E164, d.DIDID)
+	}
+	hint := " (--import brings it in through its order)"
+	if imported {
+		hint = " (imported through its order)"
+	}
+	for _, d := range rep.LateDeliveries {
+		fmt.Fprintf(out, "  delivered late for a finished order%s: %s (DID %d)\n", hint, d.E164, d.DIDID)
+	}
+	for _, n := range rep.OrderConflicts {
+		fmt.Fprintf(out, "  bought by an order but stored otherwise (left alone): %s\n", n)
+	}
+	for _, n := range rep.Invalid {
+		fmt.Fprintf(out, "  not a usable number (ignored): %s\n", n)
+	}
+}
+
+func (a *app) voxboneRecoverCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "recover",
+		Short: "Finish or clean up every unfinished Voxbone order (also run by knm serve)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := a.voxboneCarrier(cmd.Context())
+			if err != nil {
+				return err
+			}
+			rep, err := c.Recover(cmd.Context())
+			if err != nil {
+				return err
+			}
+			if a.jsonOut {
+				return a.printJSON(rep)
+			}
+			fmt.Fprintf(a.stdout, "%d unfinished order(s): %d imported, %d partial, %d failed (nothing bought), "+
+				"%d left for later\n", rep.Examined, rep.Imported, rep.Partial, rep.Failed, len(rep.Unsettled))
+			if rep.LateChecked > 0 {
+				fmt.Fprintf(a.stdout, "%d partial order(s) checked for late deliveries: %d DID(s) imported, "+
+					"%d order(s) completed\n", rep.LateChecked, rep.LateImported, rep.LateCompleted)
+			}
+			for _, u := range rep.Unsettled {
+				fmt.Fprintln(a.stdout, "  "+u)
+			}
+			if len(rep.Unsettled) > 0 {
+				return knm.Errorf(knm.ErrUnavailable, "%d order(s) could not be settled yet; run recover again",
+					len(rep.Unsettled))
+			}
+			return nil
+		},
+	}
+}
+
+// emulateCommand runs the Voxbone emulator on its own, for tests of other clients and for
+// trying knm without a Voxbone account.
 func (a *app) emulateCommand() *cobra.Command {
 	var listen, username, password string
 	var quiet bool
 	cfg := emulator.Config{}
 	c := &cobra.Command{
-		Use:   "emulate --listen ADDR [--rate-limit 20] [--latency 0ms] [--seed N] [--username U --password P]",
+		Use: "emulate --listen ADDR [--rate-limit 20] [--latency 0ms] [--seed N] " +
+			"[--username U --password P]",
 		Short: "Run the built-in Voxbone API v3 emulator",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -176,7 +366,8 @@ func (a *app) emulateCommand() *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("voxbone emulate: %w", err)
 			}
-			fmt.Fprintf(a.stdout, "Voxbone emulator listening; base_url http://%s%s\n", ln.Addr(), strings.TrimSuffix(emulator.BasePath, "/"))
+			fmt.Fprintf(a.stdout, "Voxbone emulator listening; base_url http://%s%s\n", ln.Addr(),
+				strings.TrimSuffix(emulator.BasePath, "/"))
 			return emulator.Serve(cmd.Context(), ln, emulator.New(cfg))
 		},
 	}
@@ -191,5 +382,3 @@ func (a *app) emulateCommand() *cobra.Command {
 	f.BoolVar(&quiet, "quiet", false, "do not log each request on stderr")
 	return c
 }
-
-var _ = time.Second

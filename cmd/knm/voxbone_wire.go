@@ -3,58 +3,111 @@ package main
 import (
 	"context"
 	"errors"
+	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/knmproject/knm"
 	"github.com/knmproject/knm/carriers"
-	cvoxbone "github.com/knmproject/knm/carriers/voxbone"
+	"github.com/knmproject/knm/carriers/knmvoxbone"
 	"github.com/knmproject/knm/config"
 	"github.com/knmproject/knm/httpapi"
+	"github.com/knmproject/knm/ratelimit"
 )
 
-// registerVoxbone registers knm_voxbone in reg. The carrier follows
-// number_manager.voxbone (see voxboneHolder); while Voxbone is not configured or its
-// settings are unusable, the module answers every call with the reason.
+// voxboneRecheck is how long the number_manager.voxbone settings read last are trusted: a
+// change applies within this time, without a restart.
+const voxboneRecheck = time.Second
+
+// Writes of number_manager.voxbone are checked by the carrier's own reader.
+func init() { config.RegisterValidator(knmvoxbone.Category, validateVoxbone) }
+
+func validateVoxbone(ctx context.Context, c *config.Config) error {
+	_, err := knmvoxbone.ReadSettings(ctx, c)
+	return err
+}
+
+// voxboneHolder is knm_voxbone as this process wires it: the carrier holder and the client
+// of the Redis limiter, which app.close closes.
+type voxboneHolder struct {
+	*knmvoxbone.Holder
+	redis *redis.Client
+}
+
+// get returns the current carrier, or nil and the reason there is none.
+func (h *voxboneHolder) get(ctx context.Context) (*knmvoxbone.Carrier, error) { return h.Carrier(ctx) }
+
+// registerVoxbone registers knm_voxbone in reg, following number_manager.voxbone.
 func (a *app) registerVoxbone(reg *carriers.Registry, s knm.Store, cfg *config.Config) {
-	a.vox = &voxboneHolder{a: a, store: s, cfg: cfg, recheck: voxboneRecheck}
-	reg.Register(cvoxbone.ModuleName, func() (knm.Carrier, error) {
-		c, err := a.vox.get(context.Background())
-		if c == nil {
-			return unavailableCarrier{name: cvoxbone.ModuleName, why: err}, nil
-		}
-		return c, nil
+	m := a.metrics()
+	h := &voxboneHolder{}
+	h.Holder = knmvoxbone.NewHolder(knmvoxbone.HolderOptions{
+		Store:    s,
+		Settings: func(ctx context.Context) (knmvoxbone.Settings, error) { return knmvoxbone.ReadSettings(ctx, cfg) },
+		Limiter:  h.limiter(a.redis, m.ObserveLimiterWait),
+		Metrics: knmvoxbone.Metrics{
+			Request: m.ObserveVoxboneRequest,
+			Order:   func(state knmvoxbone.OrderState, _ int) { m.ObserveOrderState(string(state)) },
+			Spent:   func(cents int) { m.AddMoneySpent("account", float64(cents)/100) },
+		},
+		Logger:  a.logger,
+		Recheck: voxboneRecheck,
 	})
+	a.vox = h
+	reg.Register(knmvoxbone.ModuleName, h.Module)
+}
+
+// limiter returns the holder's limiter factory: in-process, or with --redis one budget that
+// every instance shares (the Voxbone budget is per account and egress IP).
+func (h *voxboneHolder) limiter(redisURL string, onWait func(time.Duration)) func(int) (ratelimit.Limiter, error) {
+	return func(rps int) (ratelimit.Limiter, error) {
+		if redisURL == "" {
+			l := ratelimit.NewLocal(rps)
+			l.OnWait = onWait
+			return l, nil
+		}
+		if h.redis == nil {
+			opt, err := redis.ParseURL(redisURL)
+			if err != nil {
+				return nil, usageError("--redis %q is not a redis:// URL", redactedURL(redisURL))
+			}
+			h.redis = redis.NewClient(opt)
+		}
+		r := ratelimit.NewRedis(h.redis, "knm:voxbone:ratelimit", rps)
+		r.OnWait = onWait
+		return r, nil
+	}
 }
 
 // voxboneCarrier returns the knm_voxbone carrier, or nil and the reason there is none.
-func (a *app) voxboneCarrier(ctx context.Context) (*cvoxbone.Carrier, error) {
+func (a *app) voxboneCarrier(ctx context.Context) (*knmvoxbone.Carrier, error) {
 	if _, err := a.manager(ctx); err != nil {
 		return nil, err
 	}
-	return a.vox.get(ctx)
+	return a.vox.Carrier(ctx)
 }
 
-// voxboneAPI adapts the carrier to httpapi.Voxbone.
-// The carrier is resolved per call, so a change of number_manager.voxbone applies to the
-// API without a restart; while Voxbone is unusable every route answers why (404 when it is
-// not configured, 400 when its settings are incomplete).
+// voxboneAPI adapts the carrier to httpapi.Voxbone. The carrier is resolved per call, so a
+// settings change applies to the API without a restart; while Voxbone is unusable every
+// route answers why (404 when it is not configured, 400 when its settings are incomplete).
 type voxboneAPI struct {
 	h *voxboneHolder
 }
 
 func (v voxboneAPI) DIDGroups(ctx context.Context, q httpapi.DIDGroupQuery) (any, error) {
-	c, err := v.h.get(ctx)
+	c, err := v.h.Carrier(ctx)
 	if err != nil {
 		return nil, err
 	}
-	res, err := c.Quote(ctx, cvoxbone.QuoteRequest{Country: q.Country, AreaCode: q.AreaCode, Type: q.Type})
+	res, err := c.Quote(ctx, knmvoxbone.QuoteRequest{Country: q.Country, AreaCode: q.AreaCode, Type: q.Type})
 	if res == nil {
-		res = []cvoxbone.GroupQuote{}
+		res = []knmvoxbone.GroupQuote{}
 	}
 	return res, carrierError(err)
 }
 
 func (v voxboneAPI) Balance(ctx context.Context) (any, error) {
-	c, err := v.h.get(ctx)
+	c, err := v.h.Carrier(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -63,30 +116,25 @@ func (v voxboneAPI) Balance(ctx context.Context) (any, error) {
 }
 
 func (v voxboneAPI) Order(ctx context.Context, r httpapi.OrderRequest) (*httpapi.Order, error) {
-	c, err := v.h.get(ctx)
+	c, err := v.h.Carrier(ctx)
 	if err != nil {
 		return nil, err
 	}
-	res, err := c.Order(ctx, cvoxbone.OrderRequest{GroupID: int(r.GroupID), Quantity: r.Quantity, Country: r.Country,
+	res, err := c.Order(ctx, knmvoxbone.OrderRequest{GroupID: int(r.GroupID), Quantity: r.Quantity, Country: r.Country,
 		IdempotencyKey: r.IdempotencyKey, AssignTo: r.AssignTo})
-	if err != nil {
-		// The carrier answers an order that may have spent money with its result and no
-		// error (so the API says 201 with the state and the reason, and a client does not
-		// retry and buy again); an error here means nothing was bought.
-		if res != nil && res.State != cvoxbone.StateFailed && res.State != "" && res.OrderID != "" &&
-			res.State != cvoxbone.StatePlanned && res.State != cvoxbone.StateCartCreated && res.State != cvoxbone.StateItemsAdded {
-			if res.Error == "" {
-				res.Error = err.Error()
-			}
-			return apiOrder(res), nil
-		}
-		return nil, carrierError(err)
+	if err != nil && (res == nil || !res.State.MaySpend()) {
+		return nil, carrierError(err) // nothing was bought
+	}
+	// An order that may have spent money is answered with its state and the reason, so a
+	// client does not retry and buy again.
+	if err != nil && res.Error == "" {
+		res.Error = err.Error()
 	}
 	return apiOrder(res), nil
 }
 
 func (v voxboneAPI) GetOrder(ctx context.Context, id string) (*httpapi.Order, error) {
-	c, err := v.h.get(ctx)
+	c, err := v.h.Carrier(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -98,7 +146,7 @@ func (v voxboneAPI) GetOrder(ctx context.Context, id string) (*httpapi.Order, er
 }
 
 func (v voxboneAPI) ListOrders(ctx context.Context) ([]*httpapi.Order, error) {
-	c, err := v.h.get(ctx)
+	c, err := v.h.Carrier(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -113,17 +161,16 @@ func (v voxboneAPI) ListOrders(ctx context.Context) ([]*httpapi.Order, error) {
 	return out, nil
 }
 
-func apiOrder(o *cvoxbone.OrderResult) *httpapi.Order {
+func apiOrder(o *knmvoxbone.OrderResult) *httpapi.Order {
 	nums := o.Numbers
 	if nums == nil {
 		nums = []string{}
 	}
-	return &httpapi.Order{ID: o.OrderID, State: o.State, AssignTo: o.AssignTo, Numbers: nums, Details: o}
+	return &httpapi.Order{ID: o.OrderID, State: string(o.State), AssignTo: o.AssignTo, Numbers: nums, Details: o}
 }
 
-// carrierError keeps knm errors and turns anything else (a Voxbone client error, which
-// never carries credentials) into a carrier_fault, so the API answers 502 with the reason
-// instead of a bare 500.
+// carrierError keeps knm errors and turns anything else (a Voxbone client error, which never
+// carries credentials) into a carrier_fault, so the API answers 502 with the reason.
 func carrierError(err error) error {
 	if err == nil {
 		return nil

@@ -1,6 +1,6 @@
 //go:build !nopg
 
-package voxbone
+package knmvoxbone
 
 import (
 	"context"
@@ -27,7 +27,8 @@ func openPostgres(t *testing.T) knm.Store {
 // TestFaultMatrixPostgres runs the steps where money and journal meet on PostgreSQL.
 func TestFaultMatrixPostgres(t *testing.T) {
 	t.Parallel()
-	steps := map[string]bool{"cart.create": true, "cart.add": true, "cart.checkout": true, "did.list": true, "cart.delete": true}
+	steps := map[string]bool{"cart.create": true, "cart.add": true, "cart.checkout": true, "did.list": true,
+		"cart.delete": true}
 	for _, step := range buySteps {
 		if !steps[step.endpoint] || step.nth > 1 {
 			continue

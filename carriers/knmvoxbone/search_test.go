@@ -1,4 +1,4 @@
-package voxbone
+package knmvoxbone
 
 import (
 	"context"
@@ -14,51 +14,6 @@ import (
 	"github.com/knmproject/knm/voxbone"
 	"github.com/knmproject/knm/voxbone/emulator"
 )
-
-func TestSettingsValidate(t *testing.T) {
-	t.Parallel()
-	if err := DefaultSettings().Validate(); err != nil {
-		t.Fatalf("defaults invalid: %v", err)
-	}
-	for name, mut := range map[string]func(*Settings){
-		"environment": func(s *Settings) { s.Environment = "staging" },
-		"page_size":   func(s *Settings) { s.PageSize = 5001 },
-		"base_url":    func(s *Settings) { s.BaseURL = "ftp://x" },
-		"creds url":   func(s *Settings) { s.BaseURL = "http://u:secretpw@127.0.0.1/" },
-		"rps":         func(s *Settings) { s.RateLimitRPS = -1 },
-		"timeout":     func(s *Settings) { s.RequestTimeout = -1 },
-		"search_mode": func(s *Settings) { s.SearchMode = "buy" },
-		"max_qty":     func(s *Settings) { s.MaxOrderQuantity = -3 },
-		"max_cost":    func(s *Settings) { s.MaxOrderCost = -1 },
-		"cart_ttl":    func(s *Settings) { s.CartTTL = -time.Minute },
-	} {
-		s := DefaultSettings()
-		s.Password, s.APIKey = "secretpw", "secretkey"
-		mut(&s)
-		err := s.Validate()
-		if !knm.IsErrorName(err, knm.ErrInvalid) {
-			t.Errorf("%s: err = %v, want invalid", name, err)
-			continue
-		}
-		if strings.Contains(err.Error(), "secret") || strings.Contains(s.String(), "secret") {
-			t.Errorf("%s: a secret leaked: %v / %s", name, err, s)
-		}
-	}
-	// Zero fields take defaults in New.
-	c, err := New(Settings{}, Deps{Store: openSQLite(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := c.Settings(); got != DefaultSettings() {
-		t.Errorf("defaults = %+v", got)
-	}
-	if _, err := New(Settings{}, Deps{}); !knm.IsErrorName(err, knm.ErrInvalid) {
-		t.Errorf("no store: %v", err)
-	}
-	if c.Name() != "knm_voxbone" || c.Info().MaximalPrefixLength != 3 || c.IsLocal() || !c.IsNumberBillable(nil) {
-		t.Error("carrier identity differs from kazoo-knm §1")
-	}
-}
 
 func TestDIDTypeAndCountry(t *testing.T) {
 	t.Parallel()
@@ -187,60 +142,14 @@ func TestKazooAcceptance(t *testing.T) {
 	}
 }
 
-// TestCheckoutNeverResent proves the client's checkout is not replayed by net/http when a
-// reused keep-alive connection closes without a reply.
-func TestCheckoutNeverResent(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
-	t.Run("client", func(t *testing.T) {
-		t.Parallel()
-		f := newFixture(t, nil, emulator.Config{})
-		vx := f.c.vx
-		// Warm a keep-alive connection so the checkout goes out on a reused one.
-		if _, err := vx.AccountBalance(ctx); err != nil {
-			t.Fatal(err)
-		}
-		cart, err := vx.CreateCart(ctx, voxbone.CreateCartRequest{CustomerReference: "other"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := vx.AddDIDsToCart(ctx, cart.CartIdentifier, 5116, 1); err != nil {
-			t.Fatal(err)
-		}
-		f.e.AddFault(emulator.Fault{Endpoint: "cart.checkout", Drop: true, AfterEffect: true})
-		if _, err := vx.Checkout(ctx, cart.CartIdentifier); err == nil {
-			t.Fatal("checkout with a dropped reply succeeded")
-		}
-		if n := f.e.Calls("cart.checkout"); n != 1 {
-			t.Fatalf("checkout reached the server %d times, want 1", n)
-		}
-		if n := len(f.e.Orders()); n != 1 {
-			t.Fatalf("%d orders, want 1", n)
-		}
-	})
-	t.Run("search", func(t *testing.T) {
-		t.Parallel()
-		f := newFixture(t, nil, emulator.Config{})
-		f.e.AddFault(emulator.Fault{Endpoint: "cart.checkout", Drop: true, AfterEffect: true})
-		rows, err := search256(ctx, f.c, 15)
-		if err != nil || len(rows) != 15 {
-			t.Fatalf("rows %d, err %v; want 15 settled by lookup", len(rows), err)
-		}
-		if n := f.e.Calls("cart.checkout"); n != 1 {
-			t.Fatalf("checkout reached the server %d times, want 1", n)
-		}
-		checkInvariants(t, f.e, f.store, 1)
-	})
-}
-
 // TestRoundTrips checks the 15-number buy over three groups takes four sequential round
 // trips (balance+groups+cart, adds, checkout, DIDs+cart deletion), counted from the
 // requests' arrival times at an emulator answering in 200 ms.
 func TestRoundTrips(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t, nil, emulator.Config{Latency: 200 * time.Millisecond})
-	f.c.s.RequestTimeout = 2 * time.Second
-	c := newTestCarrier(t, f.c.s, f.store, nil)
+	f := newFixture(t, emulator.Config{Latency: 200 * time.Millisecond})
+	f.c.settings.RequestTimeout = 2 * time.Second
+	c := newTestCarrier(t, f.c.settings, Deps{Store: f.store})
 	rows, err := search256(context.Background(), c, 15)
 	if err != nil || len(rows) != 15 {
 		t.Fatalf("rows %d, err %v", len(rows), err)
@@ -263,7 +172,7 @@ func TestRoundTrips(t *testing.T) {
 func TestPoolFirst(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	f := newFixture(t, nil, emulator.Config{})
+	f := newFixture(t, emulator.Config{})
 	if rows, err := search256(ctx, f.c, 15); err != nil || len(rows) != 15 {
 		t.Fatalf("first search: %d rows, %v", len(rows), err)
 	}
@@ -292,8 +201,8 @@ func TestPoolFirst(t *testing.T) {
 
 func TestSearchModePool(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t, nil, emulator.Config{})
-	f.c.s.SearchMode = SearchModePool
+	f := newFixture(t, emulator.Config{})
+	f.c.settings.SearchMode = SearchModePool
 	rows, err := search256(context.Background(), f.c, 5)
 	if err != nil || len(rows) != 0 {
 		t.Fatalf("rows %d, err %v", len(rows), err)
@@ -308,7 +217,7 @@ func TestSearchModePool(t *testing.T) {
 func TestNoPurchase(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	f := newFixture(t, nil, emulator.Config{})
+	f := newFixture(t, emulator.Config{})
 	if rows, err := search256(ctx, f.c, 2); err != nil || len(rows) != 2 {
 		t.Fatalf("buying search: %d rows, %v", len(rows), err)
 	}
@@ -328,7 +237,7 @@ func TestShortfall(t *testing.T) {
 	ctx := context.Background()
 	t.Run("stock", func(t *testing.T) {
 		t.Parallel()
-		f := newFixture(t, nil, emulator.Config{})
+		f := newFixture(t, emulator.Config{})
 		_ = f.e.SetStock(12518, 0)
 		_ = f.e.SetStock(5117, 4)
 		rows, err := search256(ctx, f.c, 15)
@@ -340,7 +249,7 @@ func TestShortfall(t *testing.T) {
 	})
 	t.Run("balance", func(t *testing.T) {
 		t.Parallel()
-		f := newFixture(t, nil, emulator.Config{})
+		f := newFixture(t, emulator.Config{})
 		g, _ := f.e.DIDGroup(5116)
 		unit := float64(g.Setup100+g.Monthly100) / 100
 		f.e.SetBalance(unit*7 + unit/2)
@@ -352,18 +261,19 @@ func TestShortfall(t *testing.T) {
 	})
 	t.Run("max_order_cost", func(t *testing.T) {
 		t.Parallel()
-		f := newFixture(t, nil, emulator.Config{})
+		f := newFixture(t, emulator.Config{})
 		g, _ := f.e.DIDGroup(5116)
-		f.c.s.MaxOrderCost = float64(g.Setup100+g.Monthly100) / 100 * 3
+		f.c.settings.MaxOrderCost = float64(g.Setup100+g.Monthly100) / 100 * 3
 		rows, err := search256(ctx, f.c, 15)
-		if len(rows) != 3 || !knm.IsErrorName(err, knm.ErrNotEnoughCredit) || !strings.Contains(err.Error(), "max_order_cost") {
+		if len(rows) != 3 || !knm.IsErrorName(err, knm.ErrNotEnoughCredit) ||
+			!strings.Contains(err.Error(), "max_order_cost") {
 			t.Fatalf("rows %d, err %v", len(rows), err)
 		}
 	})
 	t.Run("max_order_quantity", func(t *testing.T) {
 		t.Parallel()
-		f := newFixture(t, nil, emulator.Config{})
-		f.c.s.MaxOrderQuantity = 4
+		f := newFixture(t, emulator.Config{})
+		f.c.settings.MaxOrderQuantity = 4
 		rows, err := search256(ctx, f.c, 15)
 		if len(rows) != 4 || !knm.IsErrorName(err, knm.ErrServiceRestriction) {
 			t.Fatalf("rows %d, err %v", len(rows), err)
@@ -371,7 +281,7 @@ func TestShortfall(t *testing.T) {
 	})
 	t.Run("empty balance", func(t *testing.T) {
 		t.Parallel()
-		f := newFixture(t, nil, emulator.Config{})
+		f := newFixture(t, emulator.Config{})
 		f.e.SetBalance(0)
 		rows, err := search256(ctx, f.c, 15)
 		if len(rows) != 0 || !knm.IsErrorName(err, knm.ErrNotEnoughCredit) {

@@ -1,4 +1,4 @@
-package voxbone
+package knmvoxbone
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/knmproject/knm"
+	"github.com/knmproject/knm/voxbone"
 	"github.com/knmproject/knm/voxbone/emulator"
 )
 
@@ -80,7 +81,7 @@ func runFaultCase(t *testing.T, store knm.Store, endpoint string, nth int, fault
 		defer dying.Close()
 		ds := s
 		ds.BaseURL = dying.URL + "/ws-voxbone/services/rest"
-		old := newTestCarrier(t, ds, crashStore{Store: store, crashed: &sw.crashed}, nil)
+		old := newTestCarrier(t, ds, Deps{Store: crashStore{Store: store, crashed: &sw.crashed}})
 		rows, err = search256(sctx, old, 15)
 		if !sw.crashed.Load() {
 			t.Fatalf("the crash at %s #%d never happened", endpoint, nth)
@@ -89,7 +90,7 @@ func runFaultCase(t *testing.T, store knm.Store, endpoint string, nth int, fault
 		f := fault
 		f.Endpoint, f.Nth = endpoint, nth
 		e.AddFault(f)
-		rows, err = search256(ctx, newTestCarrier(t, s, store, nil), 15)
+		rows, err = search256(ctx, newTestCarrier(t, s, Deps{Store: store}), 15)
 	}
 	t.Logf("search: %d rows, err %v", len(rows), err)
 	if err == nil && len(rows) != 15 {
@@ -101,7 +102,7 @@ func runFaultCase(t *testing.T, store knm.Store, endpoint string, nth int, fault
 
 	// A new process on the same database recovers whatever the first left unfinished.
 	e.ClearFaults()
-	rec := newTestCarrier(t, s, store, nil)
+	rec := newTestCarrier(t, s, Deps{Store: store})
 	rep, rerr := rec.Recover(ctx)
 	if rerr != nil || len(rep.Unsettled) > 0 {
 		t.Fatalf("recover: %+v, %v", rep, rerr)
@@ -119,84 +120,50 @@ func runFaultCase(t *testing.T, store knm.Store, endpoint string, nth int, fault
 	}
 }
 
-// TestCancelFaults injects every fault into the cancel of a release: a nil error must mean
-// the DID is gone from the account, an error that it is still there (the manager then
-// leaves the number as it was).
-func TestCancelFaults(t *testing.T) {
-	t.Parallel()
-	for _, fk := range faultKinds {
-		if fk.crash {
-			continue // a crash during release is settled by the manager's own journal
-		}
-		t.Run(fk.name, func(t *testing.T) {
-			t.Parallel()
-			ctx := context.Background()
-			f := newFixture(t, nil, emulator.Config{})
-			rows, err := search256(ctx, f.c, 5)
-			if err != nil || len(rows) != 5 {
-				t.Fatalf("buy: %d rows, %v", len(rows), err)
-			}
-			fault := fk.fault
-			fault.Endpoint = "cancel"
-			f.e.AddFault(fault)
-			n, _ := f.store.GetNumber(ctx, rows[0].Number)
-			err = f.c.DisconnectNumber(ctx, n)
-			gone := true
-			for _, d := range f.e.DIDs() {
-				if d.E164 == n.Number {
-					gone = false
-				}
-			}
-			if (err == nil) != gone {
-				t.Fatalf("disconnect err %v but DID gone=%v", err, gone)
-			}
-			if fk.effect && err != nil {
-				t.Errorf("cancel happened but disconnect failed: %v", err)
-			}
-			if n := f.e.Calls("cancel"); n != 1 {
-				t.Errorf("cancel sent %d times", n)
-			}
-		})
-	}
-}
-
-// TestDisconnectLookup covers the exact-match rule.
-func TestDisconnectLookup(t *testing.T) {
+// TestCheckoutNeverResent proves the client's checkout is not replayed by net/http when a
+// reused keep-alive connection closes without a reply.
+func TestCheckoutNeverResent(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	f := newFixture(t, nil, emulator.Config{})
-	rows, err := search256(ctx, f.c, 2)
-	if err != nil || len(rows) != 2 {
-		t.Fatal(rows, err)
-	}
-	// Not in the account: error, nothing cancelled.
-	err = f.c.DisconnectNumber(ctx, &knm.Number{Number: "+12565550000"})
-	if !knm.IsErrorName(err, knm.ErrCarrier) || f.e.Calls("cancel") != 0 {
-		t.Errorf("unknown number: %v, %d cancels", err, f.e.Calls("cancel"))
-	}
-	// A prefix of real numbers matches several by substring but none exactly.
-	err = f.c.DisconnectNumber(ctx, &knm.Number{Number: "+1256"})
-	if err == nil || f.e.Calls("cancel") != 0 {
-		t.Errorf("prefix: %v, %d cancels", err, f.e.Calls("cancel"))
-	}
-	gone := &knm.Number{Number: rows[1].Number, CarrierData: rows[1].CarrierData}
-	if err := f.c.DisconnectNumber(ctx, gone); err != nil {
-		t.Fatal(err)
-	}
-	if len(f.e.DIDs()) != 1 {
-		t.Errorf("%d DIDs left, want 1", len(f.e.DIDs()))
-	}
-	// Released again (a recovery re-sending a disconnect whose answer was lost): the DID
-	// id knm recorded is gone too, so the release may finish, without another cancel.
-	if err := f.c.DisconnectNumber(ctx, gone); err != nil || f.e.Calls("cancel") != 1 {
-		t.Errorf("already cancelled: %v, %d cancels", err, f.e.Calls("cancel"))
-	}
-	// Not listed under its number, but its recorded DID id is still in the account (as
-	// another number): refused.
-	kept := &knm.Number{Number: "+12565550001", CarrierData: rows[0].CarrierData}
-	if err := f.c.DisconnectNumber(ctx, kept); !knm.IsErrorName(err, knm.ErrCarrier) || f.e.Calls("cancel") != 1 {
-		t.Errorf("DID id still present: %v, %d cancels", err, f.e.Calls("cancel"))
-	}
+	t.Run("client", func(t *testing.T) {
+		t.Parallel()
+		f := newFixture(t, emulator.Config{})
+		vx := f.c.client
+		// Warm a keep-alive connection so the checkout goes out on a reused one.
+		if _, err := vx.AccountBalance(ctx); err != nil {
+			t.Fatal(err)
+		}
+		cart, err := vx.CreateCart(ctx, voxbone.CreateCartRequest{CustomerReference: "other"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := vx.AddDIDsToCart(ctx, cart.CartIdentifier, 5116, 1); err != nil {
+			t.Fatal(err)
+		}
+		f.e.AddFault(emulator.Fault{Endpoint: "cart.checkout", Drop: true, AfterEffect: true})
+		if _, err := vx.Checkout(ctx, cart.CartIdentifier); err == nil {
+			t.Fatal("checkout with a dropped reply succeeded")
+		}
+		if n := f.e.Calls("cart.checkout"); n != 1 {
+			t.Fatalf("checkout reached the server %d times, want 1", n)
+		}
+		if n := len(f.e.Orders()); n != 1 {
+			t.Fatalf("%d orders, want 1", n)
+		}
+	})
+	t.Run("search", func(t *testing.T) {
+		t.Parallel()
+		f := newFixture(t, emulator.Config{})
+		f.e.AddFault(emulator.Fault{Endpoint: "cart.checkout", Drop: true, AfterEffect: true})
+		rows, err := search256(ctx, f.c, 15)
+		if err != nil || len(rows) != 15 {
+			t.Fatalf("rows %d, err %v; want 15 settled by lookup", len(rows), err)
+		}
+		if n := f.e.Calls("cart.checkout"); n != 1 {
+			t.Fatalf("checkout reached the server %d times, want 1", n)
+		}
+		checkInvariants(t, f.e, f.store, 1)
+	})
 }
 
 // TestCrashSwitchSanity makes sure a crash really stops the old carrier's writes.
@@ -205,7 +172,8 @@ func TestCrashSwitchSanity(t *testing.T) {
 	var crashed atomic.Bool
 	crashed.Store(true)
 	s := crashStore{Store: openSQLite(t), crashed: &crashed}
-	if err := s.CreateJournal(context.Background(), &knm.JournalEntry{ID: "x", Carrier: ModuleName}); err != errCrashed {
+	if err := s.CreateJournal(context.Background(), &knm.JournalEntry{ID: "x",
+		Carrier: ModuleName}); err != errCrashed {
 		t.Fatal(err)
 	}
 }
