@@ -10,7 +10,7 @@ import (
 )
 
 // Validate checks a system_config document of a category knm reads (number_manager,
-// number_manager.voxbone) as every node of it would read it: each section (default and
+// number_manager.voxbone and those given to RegisterCategory) as every node of it would read it: each section (default and
 // each node or zone section) is checked with the same rules as at start-up. Writers call
 // it before storing a document, so a bad value is refused where it is written instead of
 // stopping the next start. Documents of other categories, and account documents, pass.
@@ -22,7 +22,8 @@ func Validate(ctx context.Context, doc *knm.ConfigDoc) error {
 	if HasRedactedSecret(doc.Body) {
 		return knm.Errorf(knm.ErrInvalid, `%s: a secret is "***", the marker shown instead of secrets; write the real value`, doc.ID).WithCause("secret")
 	}
-	if doc.Scope != "" || (doc.ID != NumberManagerCategory && doc.ID != VoxboneCategory) {
+	check := categoryCheck(doc.ID)
+	if doc.Scope != "" || check == nil {
 		return nil
 	}
 	ms, err := objectMembers(doc.Body)
@@ -43,12 +44,7 @@ func Validate(ctx context.Context, doc *knm.ConfigDoc) error {
 		if strings.HasPrefix(m.Key, "_") || strings.HasPrefix(m.Key, "pvt_") {
 			continue // CouchDB's and Kazoo's own keys, not sections
 		}
-		c := New(one, m.Key, "").WithoutWriteBack()
-		if doc.ID == NumberManagerCategory {
-			_, err = c.NumberManager(ctx)
-		} else {
-			_, err = c.Voxbone(ctx)
-		}
+		err = check(ctx, New(one, m.Key, "").WithoutWriteBack())
 		var ke *knm.Error
 		if errors.As(err, &ke) {
 			problems = append(problems, "section "+m.Key+": "+ke.Message)
