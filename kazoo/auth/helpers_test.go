@@ -30,6 +30,7 @@ func (c *clock) Add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unloc
 type env struct {
 	t     *testing.T
 	ctx   context.Context
+	store knm.Store
 	cfg   *config.Config
 	clock *clock
 	key   kazootest.Key
@@ -47,7 +48,7 @@ func newEnv(t *testing.T, o kazooauth.Options) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
-	e := &env{t: t, ctx: ctx, cfg: config.New(s, "test", ""), clock: &clock{t: time.Now()}, key: kazootest.NewKey(t)}
+	e := &env{t: t, ctx: ctx, store: s, cfg: config.New(s, "test", ""), clock: &clock{t: time.Now()}, key: kazootest.NewKey(t)}
 	e.setKeys(e.key)
 	o.Config, o.Now = e.cfg, e.clock.Now
 	if e.v, err = kazooauth.NewVerifier(o); err != nil {
