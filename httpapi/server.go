@@ -17,9 +17,12 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/knmproject/knm"
 	"github.com/knmproject/knm/carriers"
 	"github.com/knmproject/knm/config"
+	kazooauth "github.com/knmproject/knm/kazoo/auth"
 	"github.com/knmproject/knm/manager"
 )
 
@@ -49,6 +52,8 @@ type Options struct {
 	MaxBodyBytes int64
 	// Metrics receives the API's metrics and serves /metrics; default a fresh registry.
 	Metrics *Metrics
+	// KazooAuth verifies Kazoo's tokens; default one reading system_config kazoo_auth.
+	KazooAuth *kazooauth.Verifier
 }
 
 // Server is the REST API. Build it with New and serve Handler.
@@ -63,9 +68,12 @@ type Server struct {
 	now      func() time.Time
 	maxBody  int64
 	signer   tokenSigner
+	kazoo    *kazooauth.Verifier
 	metrics  *Metrics
 	mux      *http.ServeMux
 	handler  http.Handler
+
+	authCounter *prometheus.CounterVec
 
 	openapiOnce sync.Once
 	openapiDoc  []byte
@@ -105,6 +113,10 @@ func New(o Options) (*Server, error) {
 		return nil, err
 	}
 	s.signer = tokenSigner{secret: secret, ttl: ttl, now: s.now}
+	if s.kazoo, err = newKazooVerifier(o, s); err != nil {
+		return nil, err
+	}
+	s.authCounter = authCounter(s.metrics.registry)
 	s.mux = http.NewServeMux()
 	for _, rt := range s.routes() {
 		s.mux.Handle(rt.Method+" "+rt.Path, s.wrapRoute(rt))
@@ -217,6 +229,7 @@ func (s *Server) wrapRoute(rt route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if rt.Auth != authNone {
 			a, err := s.authenticate(r)
+			s.noteAuth(r, a, err)
 			if err != nil {
 				s.writeError(w, r, err)
 				return

@@ -50,7 +50,7 @@ func newEnv(t *testing.T, o kazooauth.Options) *env {
 	t.Cleanup(func() { s.Close() })
 	e := &env{t: t, ctx: ctx, store: s, cfg: config.New(s, "test", ""), clock: &clock{t: time.Now()}, key: kazootest.NewKey(t)}
 	e.setKeys(e.key)
-	o.Config, o.Now = e.cfg, e.clock.Now
+	o.Config, o.Store, o.Now = e.cfg, s, e.clock.Now
 	if e.v, err = kazooauth.NewVerifier(o); err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"maps"
 	"time"
+
+	"github.com/knmproject/knm"
 )
 
 // KeySource returns the public keys Kazoo signs tokens with, by kid.
@@ -24,7 +26,8 @@ type snapshot struct {
 	// read of that source fails.
 	sourceKeys map[string]map[string]*rsa.PublicKey
 	secrets    SecretSource // nil: no secrets can be read
-	loaded     time.Time
+	rev        int64        // revision of the kazoo_auth document read
+	loaded     time.Time    // time of the last full refresh
 }
 
 // current returns the snapshot to verify with, refreshing it when it is older than the
@@ -38,7 +41,7 @@ func (v *Verifier) current(ctx context.Context) *snapshot {
 	if s := v.state.Load(); s != nil && !v.stale(s) {
 		return s // another request refreshed while this one waited
 	}
-	return v.refresh(ctx)
+	return v.refresh(ctx, true)
 }
 
 func (v *Verifier) stale(s *snapshot) bool {
@@ -48,8 +51,9 @@ func (v *Verifier) stale(s *snapshot) bool {
 
 // refreshForUnknown refreshes for a kid the snapshot does not know (or whose key did not
 // match), at most once per refresh interval: forged kids cannot make knm read CouchDB on
-// every request. It returns the snapshot to use, which is seen unchanged when the budget
-// is spent.
+// every request. With that budget spent, a kazoo_auth document changed since the snapshot
+// (a PEM just added) is still read at once, from knm's own database only. It returns the
+// snapshot to use, seen itself when nothing was read.
 func (v *Verifier) refreshForUnknown(ctx context.Context, seen *snapshot) *snapshot {
 	v.refreshMu.Lock()
 	defer v.refreshMu.Unlock()
@@ -57,34 +61,59 @@ func (v *Verifier) refreshForUnknown(ctx context.Context, seen *snapshot) *snaps
 		return s // refreshed meanwhile: use that
 	}
 	now := v.now()
-	if !v.lastForced.IsZero() && now.Sub(v.lastForced) < seen.settings.RefreshInterval && !now.Before(v.lastForced) {
-		return seen
+	if v.lastForced.IsZero() || now.Sub(v.lastForced) >= seen.settings.RefreshInterval || now.Before(v.lastForced) {
+		v.lastForced = now
+		return v.refresh(ctx, true)
 	}
-	v.lastForced = now
-	return v.refresh(ctx)
+	if rev, ok := v.settingsRev(ctx); ok && rev != seen.rev {
+		return v.refresh(ctx, false)
+	}
+	return seen
 }
 
-// refresh reads settings and keys again and publishes them; the caller holds refreshMu.
-// When the settings cannot be read, the previous snapshot stays for another interval; a
-// key source that fails keeps its previous keys. Either is logged.
-func (v *Verifier) refresh(ctx context.Context) *snapshot {
+// settingsRev returns the revision of the kazoo_auth document, when Options.Store is set.
+func (v *Verifier) settingsRev(ctx context.Context) (int64, bool) {
+	if v.opts.Store == nil {
+		return 0, false
+	}
+	doc, err := v.opts.Store.GetConfig(ctx, "", Category)
+	if knm.IsErrorName(err, knm.ErrNotFound) {
+		return 0, true
+	}
+	if err != nil {
+		return 0, false
+	}
+	return doc.Rev, true
+}
+
+// refresh reads the settings again, and the key sources too when withSources (else the
+// keys they gave before stay, and so does the time of the last full refresh), and
+// publishes the result; the caller holds refreshMu. When the settings cannot be read, the
+// previous snapshot stays for another interval; a key source that fails keeps its previous
+// keys. Either is logged.
+func (v *Verifier) refresh(ctx context.Context, withSources bool) *snapshot {
 	prev := v.state.Load()
+	if prev == nil {
+		prev = &snapshot{}
+		withSources = true
+	}
 	now := v.now()
 	v.refreshes.Add(1)
+	rev, _ := v.settingsRev(ctx) // before Load: a change in between is seen next time
 	settings, err := Load(ctx, v.cfg)
 	if err != nil {
 		v.logger.WarnContext(ctx, "kazoo_auth settings unreadable; Kazoo tokens are checked with the previous ones",
 			slog.String("error", err.Error()))
-		if prev == nil {
-			// Nothing to fall back on: trust no key until the next attempt.
-			prev = &snapshot{settings: Settings{RefreshInterval: MinRefreshInterval, Identity: IdentityRequired}}
-		}
 		next := *prev
+		if next.keys == nil {
+			// Nothing to fall back on: trust no key until the next attempt.
+			next.settings = Settings{RefreshInterval: MinRefreshInterval, Identity: IdentityRequired}
+		}
 		next.loaded = now
 		v.state.Store(&next)
 		return &next
 	}
-	next := &snapshot{settings: settings, loaded: now, secrets: v.opts.Secrets}
+	next := &snapshot{settings: settings, rev: rev, loaded: now, secrets: v.opts.Secrets, sourceKeys: prev.sourceKeys}
 	sources := map[string]KeySource{}
 	if v.opts.Keys != nil {
 		sources["option"] = v.opts.Keys
@@ -98,10 +127,16 @@ func (v *Verifier) refresh(ctx context.Context) *snapshot {
 			}
 		}
 	}
-	next.sourceKeys = v.readSources(ctx, sources, prev)
+	if withSources {
+		next.sourceKeys = v.readSources(ctx, sources, prev)
+	} else {
+		next.loaded = prev.loaded
+	}
 	next.keys = map[string]*rsa.PublicKey{}
-	for _, keys := range next.sourceKeys {
-		maps.Copy(next.keys, keys)
+	for name, keys := range next.sourceKeys {
+		if sources[name] != nil { // a source no longer configured gives nothing
+			maps.Copy(next.keys, keys)
+		}
 	}
 	maps.Copy(next.keys, settings.PublicKeys) // a configured PEM wins over a source
 	if settings.Identity == IdentityRequired && next.secrets == nil {

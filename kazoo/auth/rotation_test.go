@@ -79,6 +79,15 @@ func TestForgedKIDsCannotFloodTheKeySource(t *testing.T) {
 		t.Fatalf("40 forged kids in one interval: %d reads of the source, want 2 (one more)", n)
 	}
 
+	// A PEM the operator adds to kazoo_auth works at once, read from knm's own database.
+	configured := kazootest.NewKey(t)
+	e.setKeys(configured)
+	e.wantAccepted(e.token(configured, nil), "a PEM added after the budget was spent")
+	e.wantAccepted(e.token(fromSource, nil), "the source's key, kept")
+	if n := src.reads.Load(); n != 2 {
+		t.Fatalf("%d reads of the source, want still 2", n)
+	}
+
 	// A key Kazoo adds now waits for the next interval: the budget is spent.
 	added := kazootest.NewKey(t)
 	src.add(added)

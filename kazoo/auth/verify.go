@@ -45,6 +45,10 @@ func refuse(reason string) error { return &Refusal{Reason: reason} }
 type Options struct {
 	// Config reads the kazoo_auth settings, again every refresh interval.
 	Config *config.Config
+	// Store is the store under Config; with it a kid unknown after the refresh budget is
+	// spent still finds a PEM just added to kazoo_auth. nil: such a key waits for the
+	// next refresh.
+	Store knm.ConfigStore
 	// Keys is a key source beside the configured PEMs and couchdb_url; nil for none.
 	Keys KeySource
 	// Secrets replaces CouchDB as the source of identity secrets; nil uses couchdb_url.
