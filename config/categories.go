@@ -16,8 +16,14 @@ var (
 
 func init() {
 	// Set here, not in the declaration: the checks reach Validate, which reads checks.
-	checks[NumberManagerCategory] = func(ctx context.Context, c *Config) error { _, err := c.NumberManager(ctx); return err }
-	checks[VoxboneCategory] = func(ctx context.Context, c *Config) error { _, err := c.Voxbone(ctx); return err }
+	checks[NumberManagerCategory] = func(ctx context.Context, c *Config) error {
+		_, err := c.NumberManager(ctx)
+		return err
+	}
+	checks[VoxboneCategory] = func(ctx context.Context, c *Config) error {
+		_, err := c.Voxbone(ctx)
+		return err
+	}
 }
 
 // RegisterCategory makes Validate check the category with check, so a package that owns a

@@ -51,7 +51,8 @@ func (s *Server) authenticateKazoo(r *http.Request, tok string) (*authInfo, erro
 // invalidCredentials is crossbar's answer to a token it does not accept: 401
 // invalid_credentials. The reason is a fixed phrase, never a part of the token.
 func invalidCredentials(reason string) error {
-	return &statusError{status: http.StatusUnauthorized, name: "invalid_credentials", msg: "invalid credentials: " + reason}
+	return &statusError{status: http.StatusUnauthorized, name: "invalid_credentials",
+		msg: "invalid credentials: " + reason}
 }
 
 // tokenKind names the kind of a token by its shape: Kazoo's are JWTs.

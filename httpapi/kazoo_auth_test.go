@@ -78,7 +78,8 @@ func (k *kazooEnv) trust(keys ...kazootest.Key) {
 	for _, key := range keys {
 		pems[key.ID] = key.PublicPEM()
 	}
-	body := map[string]any{"data": map[string]any{"default": map[string]any{"public_keys_pem": pems, "refresh_interval_s": 60}}}
+	settings := map[string]any{"public_keys_pem": pems, "refresh_interval_s": 60}
+	body := map[string]any{"data": map[string]any{"default": settings}}
 	if r := k.do("POST", "/v2/system_configs/kazoo_auth", k.master, body); r.Status != 200 {
 		k.t.Fatalf("configure kazoo_auth: %d %s", r.Status, r.Raw)
 	}
@@ -98,7 +99,8 @@ func wantInvalidCredentials(t *testing.T, r reply, why string) {
 	t.Helper()
 	var data struct{ Error string }
 	r.data(t, &data)
-	if r.Status != http.StatusUnauthorized || r.str("message") != "invalid_credentials" || data.Error != "invalid_credentials" {
+	if r.Status != http.StatusUnauthorized || r.str("message") != "invalid_credentials" ||
+		data.Error != "invalid_credentials" {
 		t.Fatalf("%s: want 401 invalid_credentials, got %d %s", why, r.Status, r.Raw)
 	}
 }
@@ -146,8 +148,8 @@ func kazooTokens(t *testing.T, k *kazooEnv) {
 
 	// Metrics and logs say which kind of token authenticated, never the token.
 	metrics := k.do("GET", "/metrics", "", nil)
-	for _, want := range []string{`knm_auth_attempts_total{kind="kazoo",result="ok"}`, `knm_auth_attempts_total{kind="kazoo",result="refused"}`,
-		`knm_auth_attempts_total{kind="knm",result="ok"}`} {
+	for _, want := range []string{`knm_auth_attempts_total{kind="kazoo",result="ok"}`,
+		`knm_auth_attempts_total{kind="kazoo",result="refused"}`, `knm_auth_attempts_total{kind="knm",result="ok"}`} {
 		if !strings.Contains(string(metrics.Raw), want) {
 			t.Errorf("metrics lack %s", want)
 		}
@@ -158,8 +160,8 @@ func kazooTokens(t *testing.T, k *kazooEnv) {
 	}
 	for _, tok := range []string{rtok, ctok, mtok, k.master} {
 		_, payload, sig := kazootest.Parts(tok)
-		if strings.Contains(logs, tok) || (payload != "" && strings.Contains(logs, payload)) || (sig != "" && strings.Contains(logs, sig)) ||
-			strings.Contains(string(metrics.Raw), tok) {
+		if strings.Contains(logs, tok) || (payload != "" && strings.Contains(logs, payload)) ||
+			(sig != "" && strings.Contains(logs, sig)) || strings.Contains(string(metrics.Raw), tok) {
 			t.Fatal("a token is in the logs or metrics")
 		}
 	}
@@ -187,12 +189,13 @@ func kazooRefusals(t *testing.T, k *kazooEnv, child string) {
 	_, _, sig := kazootest.Parts(valid)
 	tampered := h + "." + enc.EncodeToString([]byte(`{"account_id":"`+k.masterID+`","exp":`+
 		strconv.FormatInt(k.clock().Add(time.Hour).Unix(), 10)+`,"iss":"kazoo"}`)) + "." + sig
+	expired := k.token(k.key, child, func(tok *kazootest.Token) { tok.Exp = k.clock().Add(-time.Hour) })
 	cases := map[string]string{
 		"alg none":                        none,
 		"HS256 keyed with the public key": hsHeader + "." + p + "." + enc.EncodeToString(mac.Sum(nil)),
 		"RS256 by another key":            k.token(kazootest.Key{ID: k.key.ID, Priv: other.Priv}, child, nil),
 		"unknown kid":                     k.token(other, child, nil),
-		"expired":                         k.token(k.key, child, func(tok *kazootest.Token) { tok.Exp = k.clock().Add(-time.Hour) }),
+		"expired":                         expired,
 		"tampered payload":                tampered,
 		"wrong iss":                       k.token(k.key, child, func(tok *kazootest.Token) { tok.Issuer = "not-kazoo" }),
 		"unknown account":                 k.token(k.key, knm.NewAccountID(), nil),
@@ -202,7 +205,8 @@ func kazooRefusals(t *testing.T, k *kazooEnv, child string) {
 		wantInvalidCredentials(t, k.do("GET", path, tok, nil), name)
 	}
 	// Refused on a route that takes a token optionally too, rather than served anonymously.
-	wantInvalidCredentials(t, k.do("GET", "/v2/phone_numbers?prefix=256&quantity=1", cases["unknown kid"], nil), "optional auth")
+	search := k.do("GET", "/v2/phone_numbers?prefix=256&quantity=1", cases["unknown kid"], nil)
+	wantInvalidCredentials(t, search, "optional auth")
 }
 
 // kazooRotation: a key added under a new kid works at once; a removed one stops within the
@@ -230,11 +234,13 @@ func TestKazooIdentitySignatureRequired(t *testing.T) {
 	user, userSecret, systemSecret := kazootest.RandHex(16), kazootest.RandHex(16), kazootest.RandHex(16)
 	couch.CreateDB("system_auth")
 	couch.CreateDB("system_config")
-	couch.Put("system_config", "auth", map[string]any{"default": map[string]any{"secret_for_user_signature": systemSecret}})
+	couch.Put("system_config", "auth",
+		map[string]any{"default": map[string]any{"secret_for_user_signature": systemSecret}})
 	couch.Put(couch.AccountDB(acc), user, map[string]any{"pvt_type": "user", "pvt_signature_secret": userSecret})
-	if r := k.do("POST", "/v2/system_configs/kazoo_auth", k.master, map[string]any{"data": map[string]any{"default": map[string]any{
-		"public_keys_pem": map[string]string{k.key.ID: k.key.PublicPEM()}, "identity_signature": "required",
-		"couchdb_url": couch.Base}}}); r.Status != 200 {
+	settings := map[string]any{"public_keys_pem": map[string]string{k.key.ID: k.key.PublicPEM()},
+		"identity_signature": "required", "couchdb_url": couch.Base}
+	if r := k.do("POST", "/v2/system_configs/kazoo_auth", k.master,
+		map[string]any{"data": map[string]any{"default": settings}}); r.Status != 200 {
 		t.Fatalf("configure: %d %s", r.Status, r.Raw)
 	}
 	signed := func(idSecret string) string {
@@ -245,11 +251,13 @@ func TestKazooIdentitySignatureRequired(t *testing.T) {
 	if r := k.do("GET", "/v2/accounts/"+acc, signed(userSecret), nil); r.Status != 200 {
 		t.Fatalf("good identity signature: %d %s", r.Status, r.Raw)
 	}
-	wantInvalidCredentials(t, k.do("GET", "/v2/accounts/"+acc, signed(kazootest.RandHex(16)), nil), "bad identity signature")
+	bad := signed(kazootest.RandHex(16))
+	wantInvalidCredentials(t, k.do("GET", "/v2/accounts/"+acc, bad, nil), "bad identity signature")
 	wantInvalidCredentials(t, k.do("GET", "/v2/accounts/"+acc, k.token(k.key, acc, nil), nil), "no identity signature")
 	// A private key posted as a trusted key is refused, and not echoed.
 	r := k.do("POST", "/v2/system_configs/kazoo_auth", k.master,
-		map[string]any{"data": map[string]any{"default": map[string]any{"public_keys_pem": map[string]string{"x": k.key.PrivatePEM()}}}})
+		map[string]any{"data": map[string]any{"default": map[string]any{
+			"public_keys_pem": map[string]string{"x": k.key.PrivatePEM()}}}})
 	wantError(t, r, 400)
 	if bytes.Contains(r.Raw, []byte("PRIVATE KEY-----")) {
 		t.Fatalf("the private key is echoed: %s", r.Raw)

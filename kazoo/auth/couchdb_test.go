@@ -20,7 +20,8 @@ func TestCouchDBKeysAndSecrets(t *testing.T) {
 	c.AddKey(key)
 	c.Put("system_auth", "google", map[string]any{"pvt_type": "provider"}) // not a key
 	systemSecret := kazootest.RandHex(16)
-	c.Put("system_config", "auth", map[string]any{"default": map[string]any{"system_key": key.ID, "secret_for_user_signature": systemSecret}})
+	c.Put("system_config", "auth", map[string]any{"default": map[string]any{
+		"system_key": key.ID, "secret_for_user_signature": systemSecret}})
 	acc, user, userSecret := knm.NewAccountID(), kazootest.RandHex(16), kazootest.RandHex(16)
 	accDB := c.AccountDB(acc)
 	c.Put(accDB, user, map[string]any{"pvt_type": "user", "pvt_signature_secret": userSecret})
@@ -66,7 +67,8 @@ func TestCouchDBSourceDirectly(t *testing.T) {
 	}
 	c.CreateDB("system_auth")
 	rev := c.Put("system_auth", "broken", map[string]any{"pvt_type": "system_key"})
-	c.Do("PUT", "/system_auth/broken/private_key.pem?rev="+rev, "application/x-pem-file", []byte("-----BEGIN RSA PRIVATE KEY-----\nAAAA\n-----END RSA PRIVATE KEY-----\n"))
+	junk := "-----BEGIN RSA PRIVATE KEY-----\nAAAA\n-----END RSA PRIVATE KEY-----\n"
+	c.Do("PUT", "/system_auth/broken/private_key.pem?rev="+rev, "application/x-pem-file", []byte(junk))
 	_, err = src.PublicKeys(ctx)
 	if err == nil || strings.Contains(err.Error(), "AAAA") {
 		t.Fatalf("unreadable key: %v (must fail without quoting it)", err)

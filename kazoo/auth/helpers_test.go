@@ -48,7 +48,8 @@ func newEnv(t *testing.T, o kazooauth.Options) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
-	e := &env{t: t, ctx: ctx, store: s, cfg: config.New(s, "test", ""), clock: &clock{t: time.Now()}, key: kazootest.NewKey(t)}
+	e := &env{t: t, ctx: ctx, store: s, cfg: config.New(s, "test", ""), clock: &clock{t: time.Now()},
+		key: kazootest.NewKey(t)}
 	e.setKeys(e.key)
 	o.Config, o.Store, o.Now = e.cfg, s, e.clock.Now
 	if e.v, err = kazooauth.NewVerifier(o); err != nil {
@@ -79,7 +80,8 @@ func (e *env) setKeys(keys ...kazootest.Key) {
 // token mints a valid token of a fresh account, expiring in an hour, changed by edit.
 func (e *env) token(key kazootest.Key, edit func(*kazootest.Token)) string {
 	e.t.Helper()
-	tok := kazootest.Token{AccountID: knm.NewAccountID(), OwnerID: kazootest.RandHex(16), Exp: e.clock.Now().Add(time.Hour)}
+	tok := kazootest.Token{AccountID: knm.NewAccountID(), OwnerID: kazootest.RandHex(16),
+		Exp: e.clock.Now().Add(time.Hour)}
 	if edit != nil {
 		edit(&tok)
 	}

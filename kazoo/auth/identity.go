@@ -111,7 +111,8 @@ func (v *Verifier) secretsFor(ctx context.Context, snap *snapshot, c Claims) (id
 	return identity, system, err
 }
 
-func (v *Verifier) cachedSecret(snap *snapshot, key string, now time.Time, fetch func() (string, error)) (string, error) {
+func (v *Verifier) cachedSecret(snap *snapshot, key string, now time.Time,
+	fetch func() (string, error)) (string, error) {
 	if s, ok := v.secrets.get(key, now, snap.settings.RefreshInterval); ok {
 		return s, nil
 	}

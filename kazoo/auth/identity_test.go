@@ -63,8 +63,8 @@ func TestIdentitySignatureModes(t *testing.T) {
 
 	e.set("identity_signature", "required")
 	e.wantAccepted(good, "required, good signature")
-	for name, tok := range map[string]string{"wrong user secret": badUser, "wrong system secret": badSystem, "no identity_sig": unsigned,
-		"identity whose secret cannot be read": stranger} {
+	for name, tok := range map[string]string{"wrong user secret": badUser, "wrong system secret": badSystem,
+		"no identity_sig": unsigned, "identity whose secret cannot be read": stranger} {
 		e.wantRefused(tok, "required, "+name)
 	}
 
@@ -99,7 +99,8 @@ func TestIdentitySignatureModes(t *testing.T) {
 func TestIdentityRequiredWithoutASource(t *testing.T) {
 	e := newEnv(t, kazooauth.Options{})
 	e.set("identity_signature", "required")
-	if r := e.wantRefused(e.token(e.key, nil), "required, nothing to read secrets from"); r.Reason != "identity signature cannot be checked" {
+	r := e.wantRefused(e.token(e.key, nil), "required, nothing to read secrets from")
+	if r.Reason != "identity signature cannot be checked" {
 		t.Fatalf("reason %q", r.Reason)
 	}
 }

@@ -149,7 +149,8 @@ func (v *Verifier) refresh(ctx context.Context, withSources bool) *snapshot {
 
 // readSources reads the keys of every source; a source that fails keeps the keys it gave
 // before, so a CouchDB outage does not sign every Kazoo user out.
-func (v *Verifier) readSources(ctx context.Context, sources map[string]KeySource, prev *snapshot) map[string]map[string]*rsa.PublicKey {
+func (v *Verifier) readSources(ctx context.Context, sources map[string]KeySource,
+	prev *snapshot) map[string]map[string]*rsa.PublicKey {
 	out := map[string]map[string]*rsa.PublicKey{}
 	for name, src := range sources {
 		keys, err := src.PublicKeys(ctx)

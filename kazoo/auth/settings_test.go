@@ -26,7 +26,8 @@ func TestSettingsDefaultsWrittenBack(t *testing.T) {
 		s.RefreshInterval != 5*time.Minute || s.CouchDBURL != "" || s.SignatureSecret != "" || len(s.PublicKeys) != 1 {
 		t.Fatalf("defaults: %v", s)
 	}
-	for _, key := range []string{"identity_signature", "clock_skew_s", "refresh_interval_s", "couchdb_url", "secret_for_user_signature"} {
+	for _, key := range []string{"identity_signature", "clock_skew_s", "refresh_interval_s", "couchdb_url",
+		"secret_for_user_signature"} {
 		if raw, err := e.cfg.Lookup(e.ctx, kazooauth.Category, []string{key}, nil); err != nil || raw == nil {
 			t.Errorf("%s not written back: %s %v", key, raw, err)
 		}
@@ -37,7 +38,8 @@ func TestSettingsRefusedOnWrite(t *testing.T) {
 	e := newEnv(t, kazooauth.Options{})
 	priv := kazootest.NewKey(t).PrivatePEM()
 	weak, _ := rsa.GenerateKey(rand.Reader, 1024)
-	weakPEM := string(pem.EncodeToMemory(&pem.Block{Type: "RSA PUBLIC KEY", Bytes: x509.MarshalPKCS1PublicKey(&weak.PublicKey)}))
+	weakPEM := string(pem.EncodeToMemory(&pem.Block{Type: "RSA PUBLIC KEY",
+		Bytes: x509.MarshalPKCS1PublicKey(&weak.PublicKey)}))
 	cases := []struct {
 		key   string
 		value any
@@ -68,7 +70,8 @@ func TestSettingsRefusedOnWrite(t *testing.T) {
 		}
 	}
 	// A node section is checked too.
-	if err := e.cfg.Set(e.ctx, kazooauth.Category, "clock_skew_s", json.RawMessage(`999`), "node1"); !knm.IsErrorName(err, knm.ErrInvalid) {
+	err := e.cfg.Set(e.ctx, kazooauth.Category, "clock_skew_s", json.RawMessage(`999`), "node1")
+	if !knm.IsErrorName(err, knm.ErrInvalid) {
 		t.Fatalf("node section: %v", err)
 	}
 }
@@ -98,7 +101,8 @@ func TestSettingsSecretsRedacted(t *testing.T) {
 		t.Errorf("String shows a secret: %s", str)
 	}
 	// Writing the marker back is refused, so a shown document edited and stored keeps its secret.
-	if err := e.cfg.Set(e.ctx, kazooauth.Category, "secret_for_user_signature", json.RawMessage(`"***"`), ""); !knm.IsErrorName(err, knm.ErrInvalid) {
+	err = e.cfg.Set(e.ctx, kazooauth.Category, "secret_for_user_signature", json.RawMessage(`"***"`), "")
+	if !knm.IsErrorName(err, knm.ErrInvalid) {
 		t.Fatalf("marker written back: %v", err)
 	}
 }

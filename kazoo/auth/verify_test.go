@@ -25,7 +25,8 @@ func TestKazooTokenAccepted(t *testing.T) {
 		}
 	}
 	// An api_auth token names no owner: the identity is the account.
-	c := e.wantAccepted(e.token(e.key, func(tok *kazootest.Token) { tok.OwnerID, tok.Method = "", "cb_api_auth" }), "api_auth")
+	apiAuth := e.token(e.key, func(tok *kazootest.Token) { tok.OwnerID, tok.Method = "", "cb_api_auth" })
+	c := e.wantAccepted(apiAuth, "api_auth")
 	if c.OwnerID != "" || c.Identity() != c.AccountID {
 		t.Fatalf("api_auth claims %+v", c)
 	}
@@ -75,17 +76,23 @@ func TestForgedTokensRefused(t *testing.T) {
 		{"RS256 by another key, same kid", sameKIDOtherKey, "bad signature"},
 		{"unknown kid", e.token(other, nil), "unknown kid"},
 		{"no kid", e.token(e.key, func(tok *kazootest.Token) { tok.Header = map[string]any{"kid": nil} }), "no kid"},
-		{"typ not JWT", e.token(e.key, func(tok *kazootest.Token) { tok.Header = map[string]any{"typ": "JWS"} }), "typ is not JWT"},
-		{"expired beyond the skew", e.token(e.key, func(tok *kazootest.Token) { tok.Exp = e.clock.Now().Add(-31 * time.Second) }), "expired"},
-		{"no exp", e.token(e.key, func(tok *kazootest.Token) { tok.Claims = map[string]any{"exp": nil} }), "exp or iss missing"},
+		{"typ not JWT", e.token(e.key, func(tok *kazootest.Token) { tok.Header = map[string]any{"typ": "JWS"} }),
+			"typ is not JWT"},
+		{"expired beyond the skew", e.token(e.key, func(tok *kazootest.Token) {
+			tok.Exp = e.clock.Now().Add(-31 * time.Second)
+		}), "expired"},
+		{"no exp", e.token(e.key, func(tok *kazootest.Token) { tok.Claims = map[string]any{"exp": nil} }),
+			"exp or iss missing"},
 		{"issued in the future", e.token(e.key, func(tok *kazootest.Token) {
 			tok.Claims = map[string]any{"iat": e.clock.Now().Add(time.Hour).Unix()}
 		}), "issued in the future"},
 		{"tampered payload", tampered, "bad signature"},
 		{"wrong iss", e.token(e.key, func(tok *kazootest.Token) { tok.Issuer = "kazoo.example" }), "iss is not kazoo"},
-		{"no iss", e.token(e.key, func(tok *kazootest.Token) { tok.Claims = map[string]any{"iss": nil} }), "exp or iss missing"},
-		{"account_id not an account id", e.token(e.key, func(tok *kazootest.Token) { tok.AccountID = "../../_all_dbs" }),
-			"account_id is missing or not a Kazoo account id"},
+		{"no iss", e.token(e.key, func(tok *kazootest.Token) { tok.Claims = map[string]any{"iss": nil} }),
+			"exp or iss missing"},
+		{"account_id not an account id", e.token(e.key, func(tok *kazootest.Token) {
+			tok.AccountID = "../../_all_dbs"
+		}), "account_id is missing or not a Kazoo account id"},
 		{"not base64", "a.b.c", "malformed token"},
 		{"no signature", forge(valid, nil, nil, &empty), "bad signature"},
 	}

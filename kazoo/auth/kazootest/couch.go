@@ -73,5 +73,6 @@ func (c Couch) AddKey(k Key) {
 
 // AddReader creates a CouchDB user, for URLs that carry credentials.
 func (c Couch) AddReader(name, password string) {
-	c.Put("_users", "org.couchdb.user:"+name, map[string]any{"name": name, "password": password, "roles": []string{}, "type": "user"})
+	c.Put("_users", "org.couchdb.user:"+name,
+		map[string]any{"name": name, "password": password, "roles": []string{}, "type": "user"})
 }

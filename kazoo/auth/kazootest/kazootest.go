@@ -48,7 +48,8 @@ func RandHex(n int) string {
 
 // PublicPEM is the key's public half as Erlang's public_key writes it ("RSA PUBLIC KEY").
 func (k Key) PublicPEM() string {
-	return string(pem.EncodeToMemory(&pem.Block{Type: "RSA PUBLIC KEY", Bytes: x509.MarshalPKCS1PublicKey(&k.Priv.PublicKey)}))
+	der := x509.MarshalPKCS1PublicKey(&k.Priv.PublicKey)
+	return string(pem.EncodeToMemory(&pem.Block{Type: "RSA PUBLIC KEY", Bytes: der}))
 }
 
 // PrivatePEM is the private_key.pem attachment Kazoo stores ("RSA PRIVATE KEY").
@@ -137,7 +138,8 @@ func Mint(t testing.TB, key Key, tok Token) string {
 	var claims []member
 	if tok.IdentitySecret != "" || tok.SystemSecret != "" {
 		c := kazooauth.Claims{AccountID: tok.AccountID, OwnerID: tok.OwnerID}
-		claims = append(claims, member{"identity_sig", kazooauth.IdentitySignature(c.Identity(), tok.IdentitySecret, tok.SystemSecret)})
+		sig := kazooauth.IdentitySignature(c.Identity(), tok.IdentitySecret, tok.SystemSecret)
+		claims = append(claims, member{"identity_sig", sig})
 	}
 	claims = append(claims, member{"account_id", tok.AccountID})
 	if tok.OwnerID != "" {
