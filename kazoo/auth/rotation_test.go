@@ -53,11 +53,17 @@ func (c *countingKeys) add(k kazootest.Key) {
 	c.keys[k.ID] = &k.Priv.PublicKey
 }
 
-func TestForgedKIDsCannotFloodTheKeySource(t *testing.T) {
+// newSourceEnv is an env whose keys all come from a countingKeys source.
+func newSourceEnv(t *testing.T, refresh int) (*env, *countingKeys) {
 	src := &countingKeys{keys: map[string]*rsa.PublicKey{}}
 	e := newEnv(t, kazooauth.Options{Keys: src})
-	e.set("refresh_interval_s", 60)
+	e.set("refresh_interval_s", refresh)
 	e.setKeys()
+	return e, src
+}
+
+func TestForgedKIDsCannotFloodTheKeySource(t *testing.T) {
+	e, src := newSourceEnv(t, 60)
 	fromSource := kazootest.NewKey(t)
 	src.add(fromSource)
 	e.wantAccepted(e.token(fromSource, nil), "a key the source holds")
@@ -106,10 +112,7 @@ func TestForgedKIDsCannotFloodTheKeySource(t *testing.T) {
 func TestKeyReplacedUnderTheSameKID(t *testing.T) {
 	// Kazoo's reset_private_key deletes the key document; the next sign-in makes a new key
 	// under the same kid. A token of the new key refreshes at once (within the budget).
-	src := &countingKeys{keys: map[string]*rsa.PublicKey{}}
-	e := newEnv(t, kazooauth.Options{Keys: src})
-	e.set("refresh_interval_s", 600)
-	e.setKeys()
+	e, src := newSourceEnv(t, 600)
 	old := kazootest.NewKey(t)
 	src.add(old)
 	oldToken := e.token(old, nil)
