@@ -28,7 +28,9 @@ func newKazooVerifier(o Options, s *Server) (*kazooauth.Verifier, error) {
 
 // authenticateKazoo accepts a token Kazoo's crossbar issued and acts as the knm account
 // with the token's account_id, which must exist and be enabled: the caller then has
-// exactly that account's rights, as with knm's own tokens.
+// exactly that account's rights, as with knm's own tokens. A masquerading token (claim
+// "as" with an account and a user, as cb_token_auth reads it) acts as that account
+// instead, which must be a descendant.
 func (s *Server) authenticateKazoo(r *http.Request, tok string) (*authInfo, error) {
 	claims, err := s.kazoo.Verify(r.Context(), tok)
 	var refused *kazooauth.Refusal
@@ -38,14 +40,34 @@ func (s *Server) authenticateKazoo(r *http.Request, tok string) (*authInfo, erro
 	if err != nil {
 		return nil, err
 	}
-	acc, err := s.store.GetAccount(r.Context(), claims.AccountID)
-	if knm.IsErrorName(err, knm.ErrNotFound) || (err == nil && !acc.Enabled) {
-		return nil, invalidCredentials("the token's account is unknown to knm or disabled")
-	}
+	acc, err := s.enabledAccount(r.Context(), claims.AccountID)
 	if err != nil {
 		return nil, err
 	}
+	if as := claims.As; as != nil && as.AccountID != "" && as.OwnerID != "" && as.AccountID != acc.ID {
+		sub, err := s.enabledAccount(r.Context(), as.AccountID)
+		if err != nil {
+			return nil, err
+		}
+		if !sub.HasInHierarchy(acc.ID) {
+			return nil, invalidCredentials("the account of \"as\" is not a descendant of the token's account")
+		}
+		acc = sub
+	}
 	return &authInfo{account: acc, token: tok, kind: authKindKazoo}, nil
+}
+
+// enabledAccount returns the account with Kazoo's id, refusing one knm does not have or
+// has disabled.
+func (s *Server) enabledAccount(ctx context.Context, id string) (*knm.Account, error) {
+	if !knm.ValidAccountID(id) {
+		return nil, invalidCredentials("not a Kazoo account id")
+	}
+	acc, err := s.store.GetAccount(ctx, id)
+	if knm.IsErrorName(err, knm.ErrNotFound) || (err == nil && !acc.Enabled) {
+		return nil, invalidCredentials("the token's account is unknown to knm or disabled")
+	}
+	return acc, err
 }
 
 // invalidCredentials is crossbar's answer to a token it does not accept: 401

@@ -158,6 +158,19 @@ func kazooTokens(t *testing.T, k *kazooEnv) {
 	}
 	wantError(t, k.do("GET", "/v2/accounts/"+reseller, ctok, nil), 403)
 	wantError(t, k.do("PUT", "/v2/accounts/"+reseller+"/phone_numbers/+12565550112/activate", ctok, nil), 403)
+	// Masquerading ("as"): the reseller's user acting as the child has the child's rights
+	// only; "as" an account outside the tree is refused.
+	as := func(account string) func(*kazootest.Token) {
+		return func(tok *kazootest.Token) {
+			tok.Claims = map[string]any{"as": map[string]string{"account_id": account, "owner_id": kazootest.RandHex(16)}}
+		}
+	}
+	asChild := k.token(k.key, reseller, as(child))
+	if r := k.do("GET", "/v2/accounts/"+child, asChild, nil); r.Status != 200 {
+		t.Fatalf("reseller as child reads the child: %d %s", r.Status, r.Raw)
+	}
+	wantError(t, k.do("GET", "/v2/accounts/"+reseller, asChild, nil), 403)
+	wantInvalidCredentials(t, k.do("GET", "/v2/accounts/"+child, k.token(k.key, child, as(reseller)), nil), "as an ancestor")
 
 	kazooRefusals(t, k, child)
 	kazooRotation(t, k, child)

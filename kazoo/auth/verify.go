@@ -30,7 +30,16 @@ type Claims struct {
 	DeviceID    string `json:"device_id,omitempty"`
 	Method      string `json:"method,omitempty"` // the crossbar module that signed in, e.g. cb_user_auth
 	IdentitySig string `json:"identity_sig,omitempty"`
+	// As is crossbar's masquerade: the holder acts as this account (and user), which
+	// crossbar allows only for a descendant of AccountID.
+	As *Masquerade `json:"as,omitempty"`
 	jwt.RegisteredClaims
+}
+
+// Masquerade is the "as" claim.
+type Masquerade struct {
+	AccountID string `json:"account_id"`
+	OwnerID   string `json:"owner_id"`
 }
 
 // Refusal is the error of a token that is not accepted. Reason is one of a few fixed
