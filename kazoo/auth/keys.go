@@ -98,7 +98,6 @@ func (v *Verifier) refresh(ctx context.Context, withSources bool) *snapshot {
 		withSources = true
 	}
 	now := v.now()
-	v.refreshes.Add(1)
 	rev, _ := v.settingsRev(ctx) // before Load: a change in between is seen next time
 	settings, err := Load(ctx, v.cfg)
 	if err != nil {

@@ -79,7 +79,6 @@ type Verifier struct {
 	state      atomic.Pointer[snapshot]
 	refreshMu  sync.Mutex // one refresh at a time; guards lastForced
 	lastForced time.Time
-	refreshes  atomic.Int64
 }
 
 // NewVerifier returns a Verifier; it reads nothing until the first token.
@@ -98,9 +97,6 @@ func NewVerifier(o Options) (*Verifier, error) {
 	}
 	return &Verifier{opts: o, cfg: o.Config, now: o.Now, logger: o.Logger}, nil
 }
-
-// Refreshes returns how many times settings and keys were read, for tests and metrics.
-func (v *Verifier) Refreshes() int64 { return v.refreshes.Load() }
 
 // LooksLikeJWT reports whether a token has a JWT's three dot-separated parts, which
 // knm's own tokens never have; it does not say the token is valid.
