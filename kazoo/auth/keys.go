@@ -86,12 +86,20 @@ func (v *Verifier) settingsRev(ctx context.Context) (int64, bool) {
 	return doc.Rev, true
 }
 
+// refreshTimeout bounds one refresh.
+const refreshTimeout = 20 * time.Second
+
 // refresh reads the settings again, and the key sources too when withSources (else the
 // keys they gave before stay, and so does the time of the last full refresh), and
 // publishes the result; the caller holds refreshMu. When the settings cannot be read, the
 // previous snapshot stays for another interval; a key source that fails keeps its previous
 // keys. Either is logged.
+//
+// The refresh outlives the request that started it: a client hanging up at that moment
+// must not keep a removed key trusted for another interval.
 func (v *Verifier) refresh(ctx context.Context, withSources bool) *snapshot {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), refreshTimeout)
+	defer cancel()
 	prev := v.state.Load()
 	if prev == nil {
 		prev = &snapshot{}

@@ -122,3 +122,17 @@ func TestKeyReplacedUnderTheSameKID(t *testing.T) {
 	e.wantAccepted(e.token(replaced, nil), "new key, same kid")
 	e.wantRefused(oldToken, "the replaced key")
 }
+
+func TestRefreshOutlivesACancelledRequest(t *testing.T) {
+	e := newEnv(t, kazooauth.Options{})
+	e.set("refresh_interval_s", 60)
+	first := e.token(e.key, nil)
+	e.wantAccepted(first, "first key")
+	e.setKeys(kazootest.NewKey(t))
+	e.clock.Add(time.Minute)
+	// The request that finds the snapshot stale hangs up; the refresh it starts must finish.
+	gone, cancel := context.WithCancel(e.ctx)
+	cancel()
+	e.v.Verify(gone, first)
+	e.wantRefused(first, "a removed key, after a refresh started by a cancelled request")
+}
