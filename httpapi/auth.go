@@ -31,6 +31,7 @@ func HashAPIKey(key string) string {
 type authInfo struct {
 	account *knm.Account
 	token   string
+	kind    string // authKindKnm or authKindKazoo
 }
 
 func authOf(r *http.Request) *authInfo {
@@ -208,6 +209,9 @@ func (s *Server) authenticate(r *http.Request) (*authInfo, error) {
 	if tok == "" {
 		return nil, nil
 	}
+	if tokenKind(tok) == authKindKazoo {
+		return s.authenticateKazoo(r, tok)
+	}
 	id, err := s.signer.verify(tok)
 	if err != nil {
 		return nil, err
@@ -220,7 +224,7 @@ func (s *Server) authenticate(r *http.Request) (*authInfo, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &authInfo{account: acc, token: tok}, nil
+	return &authInfo{account: acc, token: tok, kind: authKindKnm}, nil
 }
 
 // apiAuth is PUT /v2/api_auth {"data":{"api_key":…}}: a valid key gets a signed token.

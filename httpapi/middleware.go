@@ -65,6 +65,8 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 		}
 		w.Header().Set("X-Request-Id", id)
 		r = r.WithContext(context.WithValue(r.Context(), requestIDKey, id))
+		ctx, auth := withAuthNote(r.Context())
+		r = r.WithContext(ctx)
 		rec := &statusRecorder{ResponseWriter: w}
 		defer func() {
 			if p := recover(); p != nil {
@@ -94,7 +96,7 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 			}
 			s.logger.LogAttrs(r.Context(), level, "http request",
 				slog.String("request_id", id), slog.String("method", r.Method), slog.String("route", route),
-				slog.String("path", r.URL.Path), slog.Int("status", status), slog.Int("bytes", rec.bytes),
+				slog.String("path", r.URL.Path), slog.String("auth", auth.kind), slog.Int("status", status), slog.Int("bytes", rec.bytes),
 				slog.Duration("duration", d), slog.String("remote", r.RemoteAddr))
 		}()
 		if r.ContentLength > s.maxBody {

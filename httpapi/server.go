@@ -21,6 +21,7 @@ import (
 	"github.com/knmproject/knm"
 	"github.com/knmproject/knm/carriers"
 	"github.com/knmproject/knm/config"
+	kazooauth "github.com/knmproject/knm/kazoo/auth"
 	"github.com/knmproject/knm/manager"
 	"github.com/knmproject/knm/metrics"
 )
@@ -51,6 +52,8 @@ type Options struct {
 	MaxBodyBytes int64
 	// Metrics receives the API's metrics and serves /metrics; default a fresh registry.
 	Metrics *metrics.Metrics
+	// KazooAuth verifies Kazoo's tokens; default one reading system_config kazoo_auth.
+	KazooAuth *kazooauth.Verifier
 }
 
 // Server is the REST API. Build it with New and serve Handler.
@@ -65,6 +68,7 @@ type Server struct {
 	now      func() time.Time
 	maxBody  int64
 	signer   tokenSigner
+	kazoo    *kazooauth.Verifier
 	metrics  *metrics.Metrics
 	mux      *http.ServeMux
 	handler  http.Handler
@@ -107,6 +111,9 @@ func New(o Options) (*Server, error) {
 		return nil, err
 	}
 	s.signer = tokenSigner{secret: secret, ttl: ttl, now: s.now}
+	if s.kazoo, err = newKazooVerifier(o, s); err != nil {
+		return nil, err
+	}
 	s.mux = http.NewServeMux()
 	for _, rt := range s.routes() {
 		s.mux.Handle(rt.Method+" "+rt.Path, s.wrapRoute(rt))
@@ -289,6 +296,7 @@ func (s *Server) wrapRoute(rt route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if rt.Auth != authNone {
 			a, err := s.authenticate(r)
+			s.noteAuth(r, a, err)
 			if err != nil {
 				s.writeError(w, r, err)
 				return

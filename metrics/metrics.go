@@ -25,6 +25,7 @@ type Metrics struct {
 	limiterWait    *prometheus.HistogramVec
 	orders         *prometheus.CounterVec
 	moneySpent     *prometheus.CounterVec
+	authAttempts   *prometheus.CounterVec
 }
 
 // New registers knm's metrics, plus the Go runtime and process collectors, in reg; a nil
@@ -51,9 +52,12 @@ func New(reg *prometheus.Registry) *Metrics {
 			"Voxbone orders reaching each journal state.", "state"),
 		moneySpent: counter("knm_voxbone_money_spent_total",
 			"Money spent on Voxbone checkouts, by currency.", "currency"),
+		authAttempts: counter("knm_auth_attempts_total",
+			"Requests carrying an X-Auth-Token, by kind of token (knm, kazoo) and result (ok, refused, error).",
+			"kind", "result"),
 	}
 	reg.MustRegister(m.httpRequests, m.httpDuration, m.searchDuration, m.voxboneReqs, m.voxboneDur,
-		m.limiterWait, m.orders, m.moneySpent)
+		m.limiterWait, m.orders, m.moneySpent, m.authAttempts)
 	// The caller's registry may have the standard collectors already; that is fine.
 	_ = reg.Register(collectors.NewGoCollector())
 	_ = reg.Register(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -107,4 +111,10 @@ func (m *Metrics) AddMoneySpent(currency string, amount float64) {
 	if amount > 0 {
 		m.moneySpent.WithLabelValues(currency).Add(amount)
 	}
+}
+
+// ObserveAuth records one request that carried a token: its kind (knm, kazoo) and result
+// (ok, refused, error). The token itself is never a label.
+func (m *Metrics) ObserveAuth(kind, result string) {
+	m.authAttempts.WithLabelValues(kind, result).Inc()
 }
