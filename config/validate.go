@@ -10,7 +10,7 @@ import (
 )
 
 // Validate checks a system_config document of a category knm reads (number_manager,
-// number_manager.voxbone) as every node of it would read it: each section (default and
+// number_manager.voxbone, kazoo_sync) as every node of it would read it: each section (default and
 // each node or zone section) is checked with the same rules as at start-up. Writers call
 // it before storing a document, so a bad value is refused where it is written instead of
 // stopping the next start. Documents of other categories, and account documents, pass.
@@ -22,7 +22,7 @@ func Validate(ctx context.Context, doc *knm.ConfigDoc) error {
 	if HasRedactedSecret(doc.Body) {
 		return knm.Errorf(knm.ErrInvalid, `%s: a secret is "***", the marker shown instead of secrets; write the real value`, doc.ID).WithCause("secret")
 	}
-	if doc.Scope != "" || (doc.ID != NumberManagerCategory && doc.ID != VoxboneCategory) {
+	if doc.Scope != "" || (doc.ID != NumberManagerCategory && doc.ID != VoxboneCategory && doc.ID != KazooSyncCategory) {
 		return nil
 	}
 	ms, err := objectMembers(doc.Body)
@@ -44,9 +44,12 @@ func Validate(ctx context.Context, doc *knm.ConfigDoc) error {
 			continue // CouchDB's and Kazoo's own keys, not sections
 		}
 		c := New(one, m.Key, "").WithoutWriteBack()
-		if doc.ID == NumberManagerCategory {
+		switch doc.ID {
+		case NumberManagerCategory:
 			_, err = c.NumberManager(ctx)
-		} else {
+		case KazooSyncCategory:
+			_, err = c.KazooSync(ctx)
+		default:
 			_, err = c.Voxbone(ctx)
 		}
 		var ke *knm.Error
