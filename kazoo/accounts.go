@@ -83,10 +83,18 @@ func (im *AccountImporter) Import(ctx context.Context) (*AccountReport, error) {
 }
 
 // Follow applies the accounts database's changes after since as they happen, until ctx
-// ends, calling report after each round that changed something. CouchDB being unreachable
-// is retried with a growing wait (at most maxBackoff), not returned.
+// ends, calling report after each round that changed something. Each long poll of the
+// _changes feed lasts at most poll (default 5 s; keep it under the client's request
+// timeout). CouchDB being unreachable is retried with a growing wait (at most maxBackoff,
+// default 30 s), not returned.
 func (im *AccountImporter) Follow(ctx context.Context, since string, poll time.Duration, maxBackoff time.Duration,
 	report func(*AccountReport)) error {
+	if poll <= 0 {
+		poll = 5 * time.Second
+	}
+	if maxBackoff <= 0 {
+		maxBackoff = 30 * time.Second
+	}
 	backoff := time.Duration(0)
 	for ctx.Err() == nil {
 		docs, last, err := im.changes(ctx, since, kivik.Params(map[string]any{

@@ -89,7 +89,7 @@ func couchErr(err error, op, db, id string) error {
 	case http.StatusBadRequest:
 		name = knm.ErrInvalid
 	}
-	return knm.Errorf(name, "%s: %s", what, err.Error()).Wrap(err)
+	return knm.Errorf(name, "%s", what).Wrap(err)
 }
 
 // get returns a document, or nil when it (or its database) does not exist.
