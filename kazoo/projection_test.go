@@ -289,7 +289,7 @@ func TestProjectorRewritesWhatOthersChanged(t *testing.T) {
 		t.Errorf("stale copy left in Sub B: %v", stale)
 	}
 	// A write that meets a newer revision re-reads and applies again.
-	old := got
+	old := Doc{"_id": got["_id"], "_rev": got["_rev"], "pvt_state": json.RawMessage(`"port_out"`)}
 	putJSON(t, c, "numbers/+1256", n.Number, map[string]any{"_id": n.Number, "pvt_state": "aging"})
 	want, _ := NumberDoc(n)
 	wrote, err := c.writeDoc(ctx, docWrite{db: "numbers/+1256", id: n.Number, want: want, have: old, haveRead: true})

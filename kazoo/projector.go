@@ -62,9 +62,8 @@ type Projector struct {
 	o    Options
 	wake chan struct{}
 
-	mu       sync.Mutex
-	lastErr  string
-	lastFail time.Time
+	mu      sync.Mutex
+	lastErr string
 }
 
 // NewProjector returns a projector, or an invalid error when a required option is missing.
@@ -132,8 +131,9 @@ func (p *Projector) Run(ctx context.Context) error {
 	}
 }
 
-// Step applies the next batch of changes after the cursor and moves the cursor past what
-// it applied. It returns how many changes it applied. Changes of one number in a batch are
+// Step applies the next batch of changes after the cursor and moves the cursor past them.
+// It returns how many changes it applied: all of the batch, or none when it failed (the
+// batch is then applied again, which is harmless). Changes of one number in a batch are
 // applied once, with every account that owned it before.
 func (p *Projector) Step(ctx context.Context) (int, error) {
 	cursor, err := p.o.Cursors.LoadCursor(ctx, Consumer)
@@ -144,45 +144,25 @@ func (p *Projector) Step(ctx context.Context) (int, error) {
 	if err != nil || len(changes) == 0 {
 		return 0, p.fail(err)
 	}
-	type group struct {
-		firstID int64
-		before  []string
-	}
-	groups := map[string]*group{}
+	before := map[string][]string{}
 	var order []string
 	for _, c := range changes {
-		g := groups[c.Number]
-		if g == nil {
-			g = &group{firstID: c.ID}
-			groups[c.Number] = g
+		prev, seen := before[c.Number]
+		if !seen {
 			order = append(order, c.Number)
 		}
-		if c.AccountBefore != "" && !slices.Contains(g.before, c.AccountBefore) {
-			g.before = append(g.before, c.AccountBefore)
+		if c.AccountBefore != "" && !slices.Contains(prev, c.AccountBefore) {
+			prev = append(prev, c.AccountBefore)
 		}
+		before[c.Number] = prev
 	}
-	done := changes[len(changes)-1].ID
-	var stepErr error
-	for _, num := range order {
-		if err := p.Project(ctx, num, groups[num].before...); err != nil {
-			// Every change before this number's first one belongs to a number already
-			// applied (numbers go in order of their first change).
-			done, stepErr = groups[num].firstID-1, err
-			break
-		}
+	if err := p.projectBatch(ctx, order, before); err != nil {
+		return 0, p.fail(err)
 	}
-	applied := 0
-	for _, c := range changes {
-		if c.ID <= done {
-			applied++
-		}
+	if err := p.o.Cursors.SaveCursor(ctx, Consumer, changes[len(changes)-1].ID); err != nil {
+		return 0, p.fail(err)
 	}
-	if done > cursor {
-		if err := p.o.Cursors.SaveCursor(ctx, Consumer, done); err != nil {
-			return applied, p.fail(err)
-		}
-	}
-	return applied, p.fail(stepErr)
+	return len(changes), p.fail(nil)
 }
 
 // fail records err for Status and returns it; a nil err clears the last error.
@@ -193,7 +173,7 @@ func (p *Projector) fail(err error) error {
 		p.lastErr = ""
 		return nil
 	}
-	p.lastErr, p.lastFail = err.Error(), p.o.Now()
+	p.lastErr = err.Error()
 	return err
 }
 
