@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/knmproject/knm"
-	"github.com/knmproject/knm/internal/pouchtest"
 )
 
 // deleteKazooDoc deletes a document as Kazoo's account deletion does (a tombstone in the
@@ -28,10 +27,7 @@ func deleteKazooDoc(t *testing.T, c *Couch, db, id string) {
 func TestImportKazooAccounts(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	srv := pouchtest.Start(t)
-	c := dial(t, srv)
-	seedKazoo(t, c)
-	s := openSQLite(t)
+	c, s := kazooAndKnm(t)
 	own := &knm.Account{ID: strings.Repeat("9", 32), Name: "knm's own", Enabled: true}
 	if err := s.CreateAccount(ctx, own); err != nil {
 		t.Fatal(err)
@@ -112,10 +108,7 @@ func checkAccounts(t *testing.T, s knm.AccountStore, want map[string]knm.Account
 func TestFollowKazooAccounts(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	srv := pouchtest.Start(t)
-	c := dial(t, srv)
-	seedKazoo(t, c)
-	s := openSQLite(t)
+	c, s := kazooAndKnm(t)
 	im := &AccountImporter{Store: s, Couch: c}
 	rep, err := im.Import(ctx)
 	if err != nil {

@@ -12,7 +12,6 @@ import (
 	"github.com/go-kivik/kivik/v4/couchdb"
 
 	"github.com/knmproject/knm"
-	"github.com/knmproject/knm/internal/pouchtest"
 )
 
 // interloper writes a document just before the projector's first _bulk_docs request
@@ -36,10 +35,7 @@ func (i *interloper) RoundTrip(r *http.Request) (*http.Response, error) {
 func TestBatchConflictIsReapplied(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	srv := pouchtest.Start(t)
-	plain := dial(t, srv)
-	seedKazoo(t, plain)
-	s := openSQLite(t)
+	plain, s := kazooAndKnm(t)
 	feed := newMemFeed()
 	rs := recStore{Store: s, feed: feed}
 	n := &knm.Number{Number: "+12565550111", State: knm.StateAvailable, ModuleName: "knm_voxbone"}
@@ -58,11 +54,11 @@ func TestBatchConflictIsReapplied(t *testing.T) {
 	il := &interloper{next: http.DefaultTransport, write: func() {
 		putJSON(t, plain, "numbers/+1256", n.Number, map[string]any{"_id": n.Number, "pvt_state": "port_out"})
 	}}
-	kc, err := kivik.New("couch", srv.URL, couchdb.OptionHTTPClient(&http.Client{Transport: il, Timeout: 5 * time.Second}))
+	kc, err := kivik.New("couch", plain.URL(), couchdb.OptionHTTPClient(&http.Client{Transport: il, Timeout: 5 * time.Second}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	p.o.Couch = &Couch{client: kc, base: srv.URL}
+	p.o.Couch = &Couch{client: kc, base: plain.URL()}
 	drain(t, p)
 	if !il.fired.Load() {
 		t.Fatal("no bulk write was made")

@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"github.com/knmproject/knm"
-	"github.com/knmproject/knm/internal/pouchtest"
 )
 
 // TestFullSyncFindsAndFixesDifferences: a dry run reports every kind of difference and
@@ -16,10 +15,7 @@ import (
 func TestFullSyncFindsAndFixesDifferences(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	srv := pouchtest.Start(t)
-	c := dial(t, srv)
-	seedKazoo(t, c)
-	s := openSQLite(t)
+	c, s := kazooAndKnm(t)
 	nums := []*knm.Number{
 		{Number: "+14155550100", State: knm.StateInService, AssignedTo: accSubA, ModuleName: "knm_voxbone",
 			CarrierData: json.RawMessage(`{"didId":1}`), Public: map[string]json.RawMessage{"cnam": json.RawMessage(`{"display_name":"A"}`)}},

@@ -10,7 +10,7 @@ import (
 
 	"github.com/knmproject/knm"
 	"github.com/knmproject/knm/internal/pouchtest"
-	"github.com/knmproject/knm/store/sqlite"
+	"github.com/knmproject/knm/store"
 )
 
 // memFeed is the change feed and cursor store of these tests, standing in for knm's event
@@ -127,12 +127,22 @@ func contains(list []string, s string) bool {
 // openSQLite opens a fresh SQLite store for one test.
 func openSQLite(t testing.TB) knm.Store {
 	t.Helper()
-	s, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "knm.db"))
-	if err != nil {
-		t.Fatal(err)
+	s, err := store.Open(context.Background(), "sqlite:"+filepath.Join(t.TempDir(), "knm.db"))
+	if err == nil {
+		t.Cleanup(func() { s.Close() })
+		return s
 	}
-	t.Cleanup(func() { s.Close() })
-	return s
+	t.Fatal(err)
+	return nil
+}
+
+// kazooAndKnm starts an in-memory CouchDB holding Kazoo's test accounts (seedKazoo) and
+// opens an empty knm store.
+func kazooAndKnm(t testing.TB) (*Couch, knm.Store) {
+	t.Helper()
+	c := dial(t, pouchtest.Start(t))
+	seedKazoo(t, c)
+	return c, openSQLite(t)
 }
 
 // dial connects to a test server.

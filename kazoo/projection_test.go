@@ -10,7 +10,6 @@ import (
 
 	"github.com/knmproject/knm"
 	vxcarrier "github.com/knmproject/knm/carriers/voxbone"
-	"github.com/knmproject/knm/internal/pouchtest"
 	"github.com/knmproject/knm/manager"
 	"github.com/knmproject/knm/voxbone/emulator"
 )
@@ -117,10 +116,7 @@ func checkKazooDoc(t *testing.T, where string, got Doc, n *knm.Number) {
 func TestProjectionKazooCase(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	srv := pouchtest.Start(t)
-	c := dial(t, srv)
-	seedKazoo(t, c)
-	base := openSQLite(t)
+	c, base := kazooAndKnm(t)
 	feed := newMemFeed()
 	s := recStore{Store: base, feed: feed}
 	if rep, err := (&AccountImporter{Store: s, Couch: c}).Import(ctx); err != nil || rep.Created != 4 {
@@ -256,10 +252,7 @@ func mapsEqual(a, b map[string]string) bool {
 func TestProjectorRewritesWhatOthersChanged(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	srv := pouchtest.Start(t)
-	c := dial(t, srv)
-	seedKazoo(t, c)
-	s := openSQLite(t)
+	c, s := kazooAndKnm(t)
 	feed := newMemFeed()
 	n := &knm.Number{Number: "+12565550123", State: knm.StateInService, AssignedTo: accSubA, ModuleName: "knm_local",
 		Features: map[string]json.RawMessage{"local": json.RawMessage(`{}`)}, Created: time.Unix(1.7e9, 0)}

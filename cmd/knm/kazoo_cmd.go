@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/knmproject/knm"
 	"github.com/knmproject/knm/config"
 	"github.com/knmproject/knm/kazoo"
 )
@@ -41,6 +42,16 @@ func (a *app) kazooCouch(ctx context.Context, flagURL string) (*kazoo.Couch, err
 	return kazoo.Dial(base, user, pass, k.RequestTimeout)
 }
 
+// storeAndCouch opens knm's store and Kazoo's CouchDB.
+func (a *app) storeAndCouch(ctx context.Context, flagURL string) (knm.Store, *kazoo.Couch, error) {
+	s, err := a.openStore(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	c, err := a.kazooCouch(ctx, flagURL)
+	return s, c, err
+}
+
 func (a *app) kazooSyncCommand() *cobra.Command {
 	var full, dryRun, prune bool
 	var couch string
@@ -58,11 +69,7 @@ func (a *app) kazooSyncCommand() *cobra.Command {
 					config.KazooSyncCategory)
 			}
 			ctx := cmd.Context()
-			s, err := a.openStore(ctx)
-			if err != nil {
-				return err
-			}
-			c, err := a.kazooCouch(ctx, couch)
+			s, c, err := a.storeAndCouch(ctx, couch)
 			if err != nil {
 				return err
 			}
@@ -121,11 +128,7 @@ func (a *app) kazooAccountsImportCommand() *cobra.Command {
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			s, err := a.openStore(ctx)
-			if err != nil {
-				return err
-			}
-			c, err := a.kazooCouch(ctx, couch)
+			s, c, err := a.storeAndCouch(ctx, couch)
 			if err != nil {
 				return err
 			}
