@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/knmproject/knm/config"
 )
 
 // TestCouchCredentials: credentials written in the URL are sent with HTTP Basic
@@ -51,5 +53,30 @@ func TestCouchCredentials(t *testing.T) {
 		if _, err := Dial(bad, "", "", time.Second); err == nil {
 			t.Errorf("Dial(%q) accepted", bad)
 		}
+	}
+}
+
+// TestProjectorFromSettings: kazoo_sync's values reach the projector; disabled settings or
+// a missing feed are refused.
+func TestProjectorFromSettings(t *testing.T) {
+	t.Parallel()
+	feed := newMemFeed()
+	o := Options{Store: openSQLite(t), Feed: feed, Cursors: feed}
+	k := config.KazooSyncConfig{Enabled: true, CouchURL: "http://admin:pw@127.0.0.1:5984", BatchSize: 7,
+		PollInterval: time.Second, RequestTimeout: time.Second, MaxBackoff: 3 * time.Second}
+	p, err := NewProjectorFromSettings(k, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.o.BatchSize != 7 || p.o.MaxBackoff != 3*time.Second || p.o.Couch.URL() != "http://127.0.0.1:5984" {
+		t.Errorf("options: %+v", p.o)
+	}
+	k.Enabled = false
+	if _, err := NewProjectorFromSettings(k, o); err == nil {
+		t.Error("disabled settings accepted")
+	}
+	k.Enabled, o.Feed = true, nil
+	if _, err := NewProjectorFromSettings(k, o); err == nil {
+		t.Error("a projector without a feed")
 	}
 }
