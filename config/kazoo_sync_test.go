@@ -39,7 +39,8 @@ func TestKazooSyncInvalid(t *testing.T) {
 		{`{"default":{"enabled":true}}`, "couch_url is required when enabled is true"},
 		{`{"default":{"couch_url":"couch.local:5984"}}`, "couch_url must be an absolute http or https URL"},
 		{`{"default":{"couch_url":"ftp://admin:pw-123@h/"}}`, "couch_url must be an absolute http or https URL"},
-		{`{"default":{"batch_size":0,"poll_interval_ms":5}}`, "batch_size must be between 1 and 10000, got 0; poll_interval_ms must be at least 10"},
+		{`{"default":{"batch_size":0,"poll_interval_ms":5}}`,
+			"batch_size must be between 1 and 10000, got 0; poll_interval_ms must be at least 10"},
 		{`{"default":{"enabled":"sometimes"}}`, "enabled must be a boolean"},
 		{`{"default":{},"node2":{"enabled":true}}`, "section node2: invalid kazoo_sync: couch_url is required"},
 	} {

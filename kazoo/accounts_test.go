@@ -45,9 +45,11 @@ func TestImportKazooAccounts(t *testing.T) {
 		t.Fatalf("first import: %+v", rep)
 	}
 	want := map[string]knm.Account{
-		accMaster:   {Name: "Master", SuperduperAdmin: true, Enabled: true},
-		accReseller: {Name: "Reseller", ParentID: accMaster, Tree: []string{accMaster}, Reseller: true, ResellerID: accReseller, Enabled: true},
-		accSubA:     {Name: "Sub A", ParentID: accReseller, Tree: []string{accMaster, accReseller}, ResellerID: accReseller, Enabled: true},
+		accMaster: {Name: "Master", SuperduperAdmin: true, Enabled: true},
+		accReseller: {Name: "Reseller", ParentID: accMaster, Tree: []string{accMaster}, Reseller: true,
+			ResellerID: accReseller, Enabled: true},
+		accSubA: {Name: "Sub A", ParentID: accReseller, Tree: []string{accMaster, accReseller}, ResellerID: accReseller,
+			Enabled: true},
 		accSubB: {Name: "Sub B", ParentID: accReseller, Tree: []string{accMaster, accReseller}, ResellerID: accReseller,
 			AllowNumberAdditions: true, Enabled: true},
 		accGone: {Name: "Gone", ParentID: accMaster, Tree: []string{accMaster}, ResellerID: accMaster, Enabled: true},

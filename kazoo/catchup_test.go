@@ -77,7 +77,8 @@ func TestProjectionCatchesUpAfterCouchDBOutage(t *testing.T) {
 		}
 	}
 	for i := 10; i < 14; i++ {
-		if _, err := m.Create(ctx, sys, fmt.Sprintf("+1205555%04d", i), manager.CreateOptions{AssignTo: accSubB}); err != nil {
+		num := fmt.Sprintf("+1205555%04d", i)
+		if _, err := m.Create(ctx, sys, num, manager.CreateOptions{AssignTo: accSubB}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -54,7 +54,8 @@ func TestBatchConflictIsReapplied(t *testing.T) {
 	il := &interloper{next: http.DefaultTransport, write: func() {
 		putJSON(t, plain, "numbers/+1256", n.Number, map[string]any{"_id": n.Number, "pvt_state": "port_out"})
 	}}
-	kc, err := kivik.New("couch", plain.URL(), couchdb.OptionHTTPClient(&http.Client{Transport: il, Timeout: 5 * time.Second}))
+	hc := &http.Client{Transport: il, Timeout: 5 * time.Second}
+	kc, err := kivik.New("couch", plain.URL(), couchdb.OptionHTTPClient(hc))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,7 +18,8 @@ func TestFullSyncFindsAndFixesDifferences(t *testing.T) {
 	c, s := kazooAndKnm(t)
 	nums := []*knm.Number{
 		{Number: "+14155550100", State: knm.StateInService, AssignedTo: accSubA, ModuleName: "knm_voxbone",
-			CarrierData: json.RawMessage(`{"didId":1}`), Public: map[string]json.RawMessage{"cnam": json.RawMessage(`{"display_name":"A"}`)}},
+			CarrierData: json.RawMessage(`{"didId":1}`),
+			Public:      map[string]json.RawMessage{"cnam": json.RawMessage(`{"display_name":"A"}`)}},
 		{Number: "+14155550101", State: knm.StateAvailable, ModuleName: "knm_voxbone", PreviouslyAssignedTo: accSubB},
 		{Number: "+14155550102", State: knm.StateReserved, AssignedTo: accSubB, ModuleName: "knm_local",
 			ReserveHistory: []string{accSubB}, Features: map[string]json.RawMessage{"local": json.RawMessage(`{}`)}},
@@ -73,6 +74,14 @@ func TestFullSyncFindsAndFixesDifferences(t *testing.T) {
 		t.Fatal("a dry run wrote a document")
 	}
 
+	checkFixAndPrune(t, s, c, nums[0].Number)
+}
+
+// checkFixAndPrune runs a fixing sync, then a pruning one: the first fixes everything but
+// the unknown number, the second deletes it, and Sub A's copy of num matches its document.
+func checkFixAndPrune(t *testing.T, s knm.Store, c *Couch, num string) {
+	t.Helper()
+	ctx := context.Background()
 	fix, err := FullSync(ctx, s, c, SyncOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -93,8 +102,8 @@ func TestFullSyncFindsAndFixesDifferences(t *testing.T) {
 	if last, err := FullSync(ctx, s, c, SyncOptions{DryRun: true}); err != nil || len(last.Differences) != 0 {
 		t.Fatalf("after pruning: %+v %v", last, err)
 	}
-	a, _ := c.get(ctx, AccountDB(accSubA), nums[0].Number)
-	n, _ := c.get(ctx, "numbers/+1415", nums[0].Number)
+	a, _ := c.get(ctx, AccountDB(accSubA), num)
+	n, _ := c.get(ctx, "numbers/+1415", num)
 	if string(a["cnam"]) != `{"display_name":"A"}` || len(diffDocs(a, n)) != 0 {
 		t.Errorf("Sub A's copy %v differs from %v", a, n)
 	}

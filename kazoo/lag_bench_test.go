@@ -84,7 +84,8 @@ func benchLag(b *testing.B, woken bool) {
 		if (i/pool)%2 == 1 {
 			to = accSubA
 		}
-		if _, err := m.Move(ctx, knm.SystemAccountID, fmt.Sprintf("+1256777%04d", i%pool), to, knm.StateInService); err != nil {
+		num := fmt.Sprintf("+1256777%04d", i%pool)
+		if _, err := m.Move(ctx, knm.SystemAccountID, num, to, knm.StateInService); err != nil {
 			b.Fatal(err)
 		}
 		if woken {

@@ -60,7 +60,8 @@ func buyer(t *testing.T, s knm.Store) *manager.Manager {
 // kazooKeys are the keys Kazoo's knm_phone_number:to_json writes: always the first group,
 // the second only when not empty, and public fields as they are.
 var (
-	kazooAlways   = []string{"_id", "pvt_db_name", "pvt_state", "pvt_ported_in", "pvt_module_name", "pvt_created", "pvt_modified", "pvt_type"}
+	kazooAlways = []string{"_id", "pvt_db_name", "pvt_state", "pvt_ported_in", "pvt_module_name", "pvt_created",
+		"pvt_modified", "pvt_type"}
 	kazooNonEmpty = []string{"pvt_assigned_to", "pvt_carrier_data", "pvt_features", "pvt_features_allowed",
 		"pvt_features_denied", "pvt_previously_assigned_to", "pvt_region", "pvt_reserve_history", "pvt_used_by"}
 )

@@ -14,7 +14,8 @@ import (
 // couchPut writes a document over HTTP, as Kazoo would have.
 func couchPut(t *testing.T, base, db, id string, doc map[string]any) {
 	t.Helper()
-	for _, u := range []string{base + "/" + url.PathEscape(db), base + "/" + url.PathEscape(db) + "/" + url.PathEscape(id)} {
+	dbURL := base + "/" + url.PathEscape(db)
+	for _, u := range []string{dbURL, dbURL + "/" + url.PathEscape(id)} {
 		body, _ := json.Marshal(doc)
 		if !strings.HasSuffix(u, url.PathEscape(id)) {
 			body = nil
@@ -63,7 +64,8 @@ func TestKazooCLI(t *testing.T) {
 		!strings.Contains(out, "account/3c/4d/5e6f708192a3b4c5d6e7f8019203\t+12565550100\tmissing") {
 		t.Fatalf("dry run: exit %d\n%s%s", code, out, errs)
 	}
-	if out := mustCLI(t, db, "kazoo", "sync", "--full", "--couch", srv.URL); !strings.Contains(out, "2 difference(s), 2 fixed") {
+	out = mustCLI(t, db, "kazoo", "sync", "--full", "--couch", srv.URL)
+	if !strings.Contains(out, "2 difference(s), 2 fixed") {
 		t.Fatalf("sync: %s", out)
 	}
 	// From kazoo_sync's couch_url, credentials shown redacted. The server now has an admin,
@@ -74,7 +76,8 @@ func TestKazooCLI(t *testing.T) {
 	} else {
 		resp.Body.Close()
 	}
-	mustCLI(t, db, "config", "set", "kazoo_sync", "couch_url", `"`+strings.Replace(srv.URL, "http://", "http://admin:pw-9@", 1)+`"`)
+	withCreds := strings.Replace(srv.URL, "http://", "http://admin:pw-9@", 1)
+	mustCLI(t, db, "config", "set", "kazoo_sync", "couch_url", `"`+withCreds+`"`)
 	if out := mustCLI(t, db, "config", "get", "kazoo_sync"); strings.Contains(out, "pw-9") {
 		t.Fatalf("config get shows the password: %s", out)
 	}
