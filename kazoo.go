@@ -70,9 +70,19 @@ func (n *Number) MarshalKazoo() ([]byte, error) {
 	putIf("pvt_features_allowed", len(n.FeaturesAllowed) > 0, n.FeaturesAllowed)
 	putIf("pvt_features_denied", len(n.FeaturesDenied) > 0, n.FeaturesDenied)
 	putIf("pvt_reserve_history", len(n.ReserveHistory) > 0, n.ReserveHistory)
-	putIf("pvt_carrier_data", len(n.CarrierData) > 0 && !bytes.Equal(n.CarrierData, []byte("null")), n.CarrierData)
+	putIf("pvt_carrier_data", !emptyJSON(n.CarrierData), n.CarrierData)
 	putIf("pvt_region", n.Region != "", n.Region)
 	return json.Marshal(doc)
+}
+
+// emptyJSON reports whether raw is absent or a JSON value Kazoo's props:filter_empty drops
+// before saving (null, {}, [] or "").
+func emptyJSON(raw json.RawMessage) bool {
+	switch string(bytes.TrimSpace(raw)) {
+	case "", "null", "{}", "[]", `""`:
+		return true
+	}
+	return false
 }
 
 // UnmarshalKazoo reads a Kazoo phone_number document into n, as Kazoo's from_json does:

@@ -3,6 +3,7 @@ package config
 import (
 	"bytes"
 	"encoding/json"
+	"net/url"
 	"regexp"
 	"strings"
 )
@@ -106,4 +107,22 @@ func redactKeys(body json.RawMessage) json.RawMessage {
 	}
 	out.Write(body[last:])
 	return out.Bytes()
+}
+
+// MaskSecret shows whether a secret is set without showing it.
+func MaskSecret(secret string) string {
+	if secret == "" {
+		return ""
+	}
+	return "***"
+}
+
+// RedactURL hides a password written into a URL's user information; an unparsable value is
+// masked whole, since it may hold anything.
+func RedactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return MaskSecret(raw)
+	}
+	return u.Redacted()
 }

@@ -266,7 +266,7 @@ func kazooRotation(t *testing.T, k *kazooEnv, child string) {
 
 func TestKazooIdentitySignatureRequired(t *testing.T) {
 	t.Parallel()
-	couch := kazootest.Couch{T: t, Base: pouchtest.Start(t)}
+	couch := kazootest.Couch{T: t, Base: pouchtest.Start(t).URL}
 	k := newKazooEnv(t, "")
 	acc, _ := k.createAccount(k.master, "customer", nil)
 	user, userSecret, systemSecret := kazootest.RandHex(16), kazootest.RandHex(16), kazootest.RandHex(16)

@@ -13,7 +13,7 @@ import (
 )
 
 func TestCouchDBKeysAndSecrets(t *testing.T) {
-	c := kazootest.Couch{T: t, Base: pouchtest.Start(t)}
+	c := kazootest.Couch{T: t, Base: pouchtest.Start(t).URL}
 	c.CreateDB("system_auth")
 	c.CreateDB("system_config")
 	key := kazootest.NewKey(t)
@@ -56,7 +56,7 @@ func TestCouchDBKeysAndSecrets(t *testing.T) {
 }
 
 func TestCouchDBSourceDirectly(t *testing.T) {
-	c := kazootest.Couch{T: t, Base: pouchtest.Start(t)}
+	c := kazootest.Couch{T: t, Base: pouchtest.Start(t).URL}
 	src, err := kazooauth.NewCouchDB(c.Base+"/", nil)
 	if err != nil {
 		t.Fatal(err)
