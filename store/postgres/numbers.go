@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -26,8 +27,8 @@ func (s *Store) CreateNumber(ctx context.Context, n *knm.Number) error {
 	if err != nil {
 		return err
 	}
-	return s.withConn(ctx, "create number "+n.Number, func(c *pgx.Conn) error {
-		tag, err := c.Exec(ctx, `INSERT INTO numbers (`+sqlcommon.NumberColumns+`) VALUES ($1, 1, $2, $3, $4, $5, $6, $7, $8)
+	return s.numberWrite(ctx, "create number "+n.Number, func(q querier) error {
+		tag, err := q.Exec(ctx, `INSERT INTO numbers (`+sqlcommon.NumberColumns+`) VALUES ($1, 1, $2, $3, $4, $5, $6, $7, $8)
 			ON CONFLICT (number) DO NOTHING`, n.Number, string(n.State), n.AssignedTo, n.ModuleName,
 			sqlcommon.NullText(n.CarrierData), string(extra), n.Created, n.Modified)
 		if err != nil {
@@ -37,9 +38,23 @@ func (s *Store) CreateNumber(ctx context.Context, n *knm.Number) error {
 			return knm.NumberExists(n.Number)
 		}
 		n.Rev = 1
-		return nil
+		return s.appendEvent(ctx, q, knm.NumberEvent(nil, n))
 	})
 }
+
+// numberWrite runs a number write: in a transaction that appends its event, or, without
+// the outbox, as the single statement it then is.
+func (s *Store) numberWrite(ctx context.Context, op string, f func(q querier) error) error {
+	if !s.outbox {
+		return s.withConn(ctx, op, func(c *pgx.Conn) error { return f(c) })
+	}
+	return s.withTx(ctx, op, func(tx pgx.Tx) error { return f(tx) })
+}
+
+// updateSet is the SET list of UpdateNumber on "numbers n": $1..$7 the new values, $8 the
+// number and $9 the revision read.
+const updateSet = `rev = n.rev + 1, state = $1, assigned_to = $2, module_name = $3,
+	carrier_data = $4, extra = $5, modified = $6, created = coalesce($7, n.created)`
 
 // UpdateNumber replaces the number stored at revision n.Rev (ErrNotFound, ErrConflict).
 // A zero n.Created keeps the stored creation time.
@@ -54,40 +69,66 @@ func (s *Store) UpdateNumber(ctx context.Context, n *knm.Number) error {
 		c := sqlcommon.Sec(n.Created)
 		created = &c
 	}
-	return s.withConn(ctx, "update number "+n.Number, func(c *pgx.Conn) error {
+	args := []any{string(n.State), n.AssignedTo, n.ModuleName, sqlcommon.NullText(n.CarrierData), string(extra), now,
+		created, n.Number, n.Rev}
+	return s.numberWrite(ctx, "update number "+n.Number, func(q querier) error {
 		var (
 			rev    int64
 			stored time.Time
+			before *knm.Number
+			err    error
 		)
-		err := c.QueryRow(ctx, `UPDATE numbers SET rev = rev + 1, state = $1, assigned_to = $2, module_name = $3,
-			carrier_data = $4, extra = $5, modified = $6, created = coalesce($7, created)
-			WHERE number = $8 AND rev = $9 RETURNING rev, created`,
-			string(n.State), n.AssignedTo, n.ModuleName, sqlcommon.NullText(n.CarrierData), string(extra), now,
-			created, n.Number, n.Rev).Scan(&rev, &stored)
+		if s.outbox {
+			// The event tells what changed, so the update returns the row as it was. The
+			// row is locked at the revision read, or the update matches nothing.
+			before, err = scanNumber(prefixScanner{q.QueryRow(ctx, `WITH old AS (
+				SELECT `+sqlcommon.NumberColumns+` FROM numbers WHERE number = $8 AND rev = $9 FOR UPDATE)
+				UPDATE numbers n SET `+updateSet+` FROM old WHERE n.number = old.number AND n.rev = $9
+				RETURNING n.rev, n.created, `+oldColumns, args...), []any{&rev, &stored}})
+		} else {
+			err = q.QueryRow(ctx, `UPDATE numbers n SET `+updateSet+` WHERE n.number = $8 AND n.rev = $9
+				RETURNING n.rev, n.created`, args...).Scan(&rev, &stored)
+		}
 		if errors.Is(err, pgx.ErrNoRows) {
-			return missed(ctx, c, `SELECT EXISTS (SELECT 1 FROM numbers WHERE number = $1)`, []any{n.Number},
+			return missed(ctx, q, `SELECT EXISTS (SELECT 1 FROM numbers WHERE number = $1)`, []any{n.Number},
 				knm.NotFound(n.Number), "number "+n.Number)
 		}
 		if err != nil {
 			return err
 		}
 		n.Rev, n.Created, n.Modified = rev, utc(stored), now
-		return nil
+		if !s.outbox {
+			return nil
+		}
+		return s.appendEvent(ctx, q, knm.NumberEvent(before, n))
 	})
 }
 
+// oldColumns are NumberColumns read from the CTE "old".
+var oldColumns = "old." + strings.ReplaceAll(sqlcommon.NumberColumns, ", ", ", old.")
+
+// prefixScanner scans a row whose first columns go to pre and the rest to the caller's
+// destinations, so a row scanner can read a row that starts with other columns.
+type prefixScanner struct {
+	row sqlcommon.Scanner
+	pre []any
+}
+
+func (p prefixScanner) Scan(dest ...any) error { return p.row.Scan(append(p.pre, dest...)...) }
+
 // DeleteNumber removes the number stored at revision rev (ErrNotFound, ErrConflict).
 func (s *Store) DeleteNumber(ctx context.Context, number string, rev int64) error {
-	return s.withConn(ctx, "delete number "+number, func(c *pgx.Conn) error {
-		tag, err := c.Exec(ctx, `DELETE FROM numbers WHERE number = $1 AND rev = $2`, number, rev)
-		if err != nil {
-			return err
-		}
-		if tag.RowsAffected() == 0 {
-			return missed(ctx, c, `SELECT EXISTS (SELECT 1 FROM numbers WHERE number = $1)`, []any{number},
+	return s.numberWrite(ctx, "delete number "+number, func(q querier) error {
+		before, err := scanNumber(q.QueryRow(ctx, `DELETE FROM numbers WHERE number = $1 AND rev = $2
+			RETURNING `+sqlcommon.NumberColumns, number, rev))
+		if errors.Is(err, pgx.ErrNoRows) {
+			return missed(ctx, q, `SELECT EXISTS (SELECT 1 FROM numbers WHERE number = $1)`, []any{number},
 				knm.NotFound(number), "number "+number)
 		}
-		return nil
+		if err != nil || !s.outbox {
+			return err
+		}
+		return s.appendEvent(ctx, q, knm.NumberEvent(before, nil))
 	})
 }
 
@@ -154,7 +195,10 @@ func (s *Store) ImportNumbers(ctx context.Context, ns []*knm.Number) ([]string, 
 			}
 			inserted[num] = true
 		}
-		return res.Err()
+		if err := res.Err(); err != nil {
+			return err
+		}
+		return s.appendImportEvents(ctx, tx, ns, inserted)
 	})
 	if err != nil {
 		return nil, err

@@ -46,7 +46,7 @@ func (s *Store) CreateNumber(ctx context.Context, n *knm.Number) error {
 			return knm.NumberExists(n.Number)
 		}
 		n.Rev = 1
-		return nil
+		return s.appendEvent(ctx, tx, knm.NumberEvent(nil, n))
 	})
 }
 
@@ -59,6 +59,14 @@ func (s *Store) UpdateNumber(ctx context.Context, n *knm.Number) error {
 	}
 	now := sqlcommon.Sec(s.now())
 	return s.write(ctx, "update number "+n.Number, func(tx *sql.Tx) error {
+		var before *knm.Number
+		if s.outbox {
+			// The event tells what changed, so it needs the number as it was. The write
+			// lock is held, so nothing changes between this read and the update.
+			if before, err = s.storedNumber(ctx, tx, n.Number, n.Rev); err != nil {
+				return err
+			}
+		}
 		var rev, created int64
 		err := tx.QueryRowContext(ctx, `UPDATE numbers SET rev = rev + 1, state = ?, assigned_to = ?,
 			module_name = ?, carrier_data = ?, extra = ?, modified = ?,
@@ -73,8 +81,27 @@ func (s *Store) UpdateNumber(ctx context.Context, n *knm.Number) error {
 			return err
 		}
 		n.Rev, n.Created, n.Modified = rev, fromUnix(created), now
-		return nil
+		if !s.outbox {
+			return nil
+		}
+		return s.appendEvent(ctx, tx, knm.NumberEvent(before, n))
 	})
+}
+
+// storedNumber reads a number inside a write transaction and checks its revision:
+// ErrNotFound when it is not stored, ErrConflict when its revision is not rev.
+func (s *Store) storedNumber(ctx context.Context, tx *sql.Tx, number string, rev int64) (*knm.Number, error) {
+	n, err := scanNumber(tx.QueryRowContext(ctx, `SELECT `+sqlcommon.NumberColumns+` FROM numbers WHERE number = ?`, number))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, knm.NotFound(number)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if n.Rev != rev {
+		return nil, knm.Conflict("number " + number)
+	}
+	return n, nil
 }
 
 // numberMissed tells why a revision-guarded write matched no row: the number is gone
@@ -86,16 +113,15 @@ func (s *Store) numberMissed(ctx context.Context, tx *sql.Tx, number string) err
 // DeleteNumber removes the number stored at revision rev (ErrNotFound, ErrConflict).
 func (s *Store) DeleteNumber(ctx context.Context, number string, rev int64) error {
 	return s.write(ctx, "delete number "+number, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM numbers WHERE number = ? AND rev = ?`, number, rev)
-		if err != nil {
-			return err
-		}
-		if k, err := res.RowsAffected(); err != nil {
-			return err
-		} else if k == 0 {
+		before, err := scanNumber(tx.QueryRowContext(ctx, `DELETE FROM numbers WHERE number = ? AND rev = ?
+			RETURNING `+sqlcommon.NumberColumns, number, rev))
+		if errors.Is(err, sql.ErrNoRows) {
 			return s.numberMissed(ctx, tx, number)
 		}
-		return nil
+		if err != nil || !s.outbox {
+			return err
+		}
+		return s.appendEvent(ctx, tx, knm.NumberEvent(before, nil))
 	})
 }
 
@@ -136,6 +162,11 @@ func (s *Store) ImportNumbers(ctx context.Context, ns []*knm.Number) ([]string, 
 			return err
 		}
 		defer stmt.Close()
+		events, err := s.prepareEvents(ctx, tx)
+		if err != nil {
+			return err
+		}
+		defer events.Close()
 		for _, i := range byNumber(ns) {
 			n := ns[i]
 			res, err := stmt.ExecContext(ctx, insertNumberArgs(n, extras[i])...)
@@ -146,7 +177,11 @@ func (s *Store) ImportNumbers(ctx context.Context, ns []*knm.Number) ([]string, 
 			if err != nil {
 				return err
 			}
-			inserted[i] = k > 0
+			if inserted[i] = k > 0; inserted[i] {
+				if err := events.add(ctx, importEvent(n)); err != nil {
+					return err
+				}
+			}
 		}
 		return nil
 	})

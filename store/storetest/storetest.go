@@ -89,6 +89,14 @@ func Run(t *testing.T, newStore func(t *testing.T) knm.Store) {
 		{"Journals", testJournals},
 		{"Idempotency", testIdempotency},
 		{"IdempotencyConcurrent", testIdempotencyConcurrent},
+		{"EventPerChange", testEventPerChange},
+		{"NoEventWithoutChange", testNoEventWithoutChange},
+		{"EventsUnderContention", testEventsUnderContention},
+		{"EventCursors", testEventCursors},
+		{"EventRetention", testEventRetention},
+		{"Webhooks", testWebhooks},
+		{"WebhookQueue", testWebhookQueue},
+		{"WebhookClaimsConcurrent", testWebhookClaimsConcurrent},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
