@@ -80,7 +80,9 @@ func importEvent(n *knm.Number) *knm.Event {
 	return e
 }
 
-func scanEvent(row sqlcommon.Scanner) (*knm.Event, error) { return sqlcommon.ScanEvent(row, fromUnixMilli) }
+func scanEvent(row sqlcommon.Scanner) (*knm.Event, error) {
+	return sqlcommon.ScanEvent(row, fromUnixMilli)
+}
 
 func scanEventCursor(row sqlcommon.Scanner) (*knm.EventCursor, error) {
 	return sqlcommon.ScanEventCursor(row, fromUnixMilli)
