@@ -54,4 +54,3 @@ func TestNewChecksSettings(t *testing.T) {
 		}
 	}
 }
-
