@@ -161,3 +161,14 @@ func journalIDs(es []*knm.JournalEntry) []string {
 func accountID(i int) string { return fmt.Sprintf("%032x", i+1) }
 
 func ptr[T any](v T) *T { return &v }
+
+// RunRestarts runs the tests that stop a store and open the same database again, as a
+// crashed or restarted knm instance does. newDB makes a fresh, empty database for one
+// test and returns a function opening a new store on it (closed in t.Cleanup, and wired to
+// Clock(t).Now like newStore's).
+func RunRestarts(t *testing.T, newDB func(t *testing.T) (open func() knm.Store)) {
+	t.Run("CrashBetweenChangeAndDelivery", func(t *testing.T) {
+		t.Parallel()
+		testCrashBetweenChangeAndDelivery(t, newDB(t))
+	})
+}
