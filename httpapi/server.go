@@ -69,6 +69,7 @@ type Server struct {
 
 	openapiOnce sync.Once
 	openapiDoc  []byte
+	streams     streams // the event streams, ended on shutdown
 }
 
 // New returns a Server. It reads (or, on the very first start, creates) the token signing
@@ -122,7 +123,7 @@ func (s *Server) Handler() http.Handler { return s.handler }
 // may wait for carriers up to number_search_timeout_ms and an order for Voxbone), idle
 // keep-alive connections for 2 min.
 func (s *Server) HTTPServer() *http.Server {
-	return &http.Server{
+	hs := &http.Server{
 		Handler:           s.handler,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second,
@@ -131,6 +132,8 @@ func (s *Server) HTTPServer() *http.Server {
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(s.logger.Handler(), slog.LevelWarn),
 	}
+	hs.RegisterOnShutdown(s.closeStreams)
+	return hs
 }
 
 // authMode says whether a route needs a token.
@@ -178,7 +181,7 @@ func (s *Server) routes() []route {
 		{Name: "offset", Type: "integer", Doc: "item offset into the cached results"},
 		{Name: "country", Type: "string", Doc: "ISO 3166 alpha-2, default US"},
 	}
-	return []route{
+	return append(s.eventRoutes(), []route{
 		{Method: "GET", Path: "/healthz", Auth: authNone, Summary: "process alive", Reply: "Health", handle: s.healthz},
 		{Method: "GET", Path: "/readyz", Auth: authNone, Summary: "store reachable", Reply: "Health", handle: s.readyz},
 		{Method: "GET", Path: "/metrics", Auth: authNone, Summary: "Prometheus metrics (text format)", Reply: "-metrics", handle: s.serveMetrics},
@@ -209,7 +212,7 @@ func (s *Server) routes() []route {
 		{Method: "POST", Path: "/v2/voxbone/orders", Auth: authRequired, Summary: "order DIDs (idempotent with idempotency_key or Idempotency-Key)", Body: "VoxboneOrderRequest", Reply: "VoxboneOrder", Status: 201, handle: s.voxboneOrder},
 		{Method: "GET", Path: "/v2/voxbone/orders", Auth: authRequired, Summary: "list every Voxbone order the caller may see; the list is not paged, so it takes no query parameters (page_size and any other are ignored, as on every route that does not read them)", Reply: "VoxboneOrders", handle: s.voxboneOrders},
 		{Method: "GET", Path: "/v2/voxbone/orders/{id}", Auth: authRequired, Summary: "one Voxbone order", Reply: "VoxboneOrder", handle: s.voxboneGetOrder},
-	}
+	}...)
 }
 
 // wrapRoute adds authentication and turns a handler's error into the error envelope.
