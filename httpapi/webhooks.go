@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
-	"time"
 
 	"github.com/knmproject/knm"
 	"github.com/knmproject/knm/webhooks"
@@ -36,34 +35,6 @@ const webhookSchemas = `{
  "WebhookCreate": {"type": "object", "required": ["data"], "properties": {"data": {"allOf": [{"$ref": "#/components/schemas/WebhookSettings"}, {"type": "object", "required": ["name", "uri"]}]}}},
  "WebhookPatch": {"type": "object", "required": ["data"], "properties": {"data": {"$ref": "#/components/schemas/WebhookSettings"}}}
 }`
-
-// webhookJSON is the public view of a hook: its settings and delivery state, never its
-// secret.
-func webhookJSON(h *knm.Webhook) map[string]any {
-	cd := h.CustomData
-	if cd == nil {
-		cd = map[string]string{}
-	}
-	out := map[string]any{
-		"id": h.ID, "account_id": h.AccountID, "name": h.Name, "uri": h.URI, "http_verb": h.HTTPVerb,
-		"hook": h.Hook, "enabled": h.Enabled, "include_subaccounts": h.IncludeSubaccounts, "custom_data": cd,
-		"max_concurrency": h.MaxConcurrency, "pending_deliveries": h.Pending,
-		"consecutive_failures": h.ConsecutiveFailures, "created": h.Created.UTC().Format(time.RFC3339),
-		"modified": h.Modified.UTC().Format(time.RFC3339),
-	}
-	if h.DisableReason != "" {
-		out["disable_reason"] = h.DisableReason
-	}
-	if h.LastError != "" {
-		out["last_error"] = h.LastError
-	}
-	for k, t := range map[string]time.Time{"last_attempt": h.LastAttempt, "last_success": h.LastSuccess} {
-		if !t.IsZero() {
-			out[k] = t.UTC().Format(time.RFC3339Nano)
-		}
-	}
-	return out
-}
 
 // webhookAccount is the {account_id} of a webhook route, checked: only resellers and the
 // master manage hooks, on their own account or one below it.
@@ -102,7 +73,7 @@ func (s *Server) listWebhooks(w http.ResponseWriter, r *http.Request) error {
 	}
 	out := make([]map[string]any, len(hooks))
 	for i, h := range hooks {
-		out[i] = webhookJSON(h)
+		out[i] = webhooks.View(h)
 	}
 	s.writeData(w, r, http.StatusOK, out)
 	return nil
@@ -113,7 +84,7 @@ func (s *Server) getWebhook(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	s.writeData(w, r, http.StatusOK, webhookJSON(h))
+	s.writeData(w, r, http.StatusOK, webhooks.View(h))
 	return nil
 }
 
@@ -181,7 +152,7 @@ func (s *Server) createWebhook(w http.ResponseWriter, r *http.Request) error {
 	if err := s.store.CreateWebhook(r.Context(), h); err != nil {
 		return err
 	}
-	out := webhookJSON(h)
+	out := webhooks.View(h)
 	out["secret"] = h.Secret
 	s.writeData(w, r, http.StatusCreated, out)
 	return nil
@@ -234,7 +205,7 @@ func (s *Server) editWebhook(w http.ResponseWriter, r *http.Request, edit func(*
 		if h, err = s.store.GetWebhook(r.Context(), h.ID); err != nil {
 			return err
 		}
-		s.writeData(w, r, http.StatusOK, webhookJSON(h))
+		s.writeData(w, r, http.StatusOK, webhooks.View(h))
 		return nil
 	}
 	return knm.Conflict("webhook " + r.PathValue("webhook_id"))
@@ -248,6 +219,6 @@ func (s *Server) deleteWebhook(w http.ResponseWriter, r *http.Request) error {
 	if err := s.store.DeleteWebhook(r.Context(), h.ID); err != nil {
 		return err
 	}
-	s.writeData(w, r, http.StatusOK, webhookJSON(h))
+	s.writeData(w, r, http.StatusOK, webhooks.View(h))
 	return nil
 }

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/knmproject/knm"
@@ -139,3 +140,31 @@ func NewSecret() string {
 // DeliveryID is the dedup id of the delivery of an event to a hook: the same on every
 // attempt and from every instance.
 func DeliveryID(hookID string, eventID int64) string { return fmt.Sprintf("%s-%d", hookID, eventID) }
+
+// View is the public view of a hook, as the API and the CLI show it: its settings and
+// delivery state, never its secret.
+func View(h *knm.Webhook) map[string]any {
+	cd := h.CustomData
+	if cd == nil {
+		cd = map[string]string{}
+	}
+	out := map[string]any{
+		"id": h.ID, "account_id": h.AccountID, "name": h.Name, "uri": h.URI, "http_verb": h.HTTPVerb,
+		"hook": h.Hook, "enabled": h.Enabled, "include_subaccounts": h.IncludeSubaccounts, "custom_data": cd,
+		"max_concurrency": h.MaxConcurrency, "pending_deliveries": h.Pending,
+		"consecutive_failures": h.ConsecutiveFailures, "created": h.Created.UTC().Format(time.RFC3339),
+		"modified": h.Modified.UTC().Format(time.RFC3339),
+	}
+	if h.DisableReason != "" {
+		out["disable_reason"] = h.DisableReason
+	}
+	if h.LastError != "" {
+		out["last_error"] = h.LastError
+	}
+	for k, t := range map[string]time.Time{"last_attempt": h.LastAttempt, "last_success": h.LastSuccess} {
+		if !t.IsZero() {
+			out[k] = t.UTC().Format(time.RFC3339Nano)
+		}
+	}
+	return out
+}
