@@ -190,7 +190,8 @@ func (s *Store) DeleteEventCursor(ctx context.Context, name string) error {
 const purgeBatch = 5000
 
 // PurgeEvents deletes the events written before t that every consumer has passed and no
-// pending delivery needs, purgeBatch at a time.
+// pending delivery needs, purgeBatch at a time. Events are written in time order, so the
+// ones before t are those below the first event written at t or later.
 func (s *Store) PurgeEvents(ctx context.Context, before time.Time) (int, error) {
 	total := 0
 	for {
@@ -198,7 +199,8 @@ func (s *Store) PurgeEvents(ctx context.Context, before time.Time) (int, error) 
 		err := s.withConn(ctx, "purge events", func(c *pgx.Conn) error {
 			tag, err := c.Exec(ctx, `DELETE FROM number_events WHERE id IN (
 				SELECT e.id FROM number_events e
-				WHERE e.created < $1 AND e.id <= coalesce((SELECT min(last_id) FROM event_cursors), $2)
+				WHERE e.id < coalesce((SELECT k.id FROM number_events k WHERE k.created >= $1 ORDER BY k.id LIMIT 1), $2)
+				AND e.id <= coalesce((SELECT min(last_id) FROM event_cursors), $2)
 				AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.event_id = e.id)
 				ORDER BY e.id LIMIT $3)`, sqlcommon.Milli(before), int64(math.MaxInt64), purgeBatch)
 			k = tag.RowsAffected()

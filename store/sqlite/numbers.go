@@ -183,7 +183,7 @@ func (s *Store) ImportNumbers(ctx context.Context, ns []*knm.Number) ([]string, 
 				}
 			}
 		}
-		return nil
+		return events.flush(ctx)
 	})
 	if err != nil {
 		return nil, err
