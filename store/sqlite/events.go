@@ -34,9 +34,7 @@ func writeEvent(ctx context.Context, exec execer, e *knm.Event, now time.Time) e
 
 // appendEvent writes the event of a number change inside the change's transaction.
 func (s *Store) appendEvent(ctx context.Context, tx *sql.Tx, e *knm.Event) error {
-	return writeEvent(ctx, func(ctx context.Context, args ...any) (sql.Result, error) {
-		return tx.ExecContext(ctx, insertEvent, args...)
-	}, e, s.now())
+	return writeEvent(ctx, tx.StmtContext(ctx, s.stmts.insertEvent).ExecContext, e, s.now())
 }
 
 // eventBatch writes the events of a bulk change, eventRows at a time through one

@@ -68,10 +68,7 @@ func (s *Store) UpdateNumber(ctx context.Context, n *knm.Number) error {
 			}
 		}
 		var rev, created int64
-		err := tx.QueryRowContext(ctx, `UPDATE numbers SET rev = rev + 1, state = ?, assigned_to = ?,
-			module_name = ?, carrier_data = ?, extra = ?, modified = ?,
-			created = CASE WHEN ? = 0 THEN created ELSE ? END
-			WHERE number = ? AND rev = ? RETURNING rev, created`,
+		err := tx.StmtContext(ctx, s.stmts.updateNumber).QueryRowContext(ctx,
 			string(n.State), n.AssignedTo, n.ModuleName, sqlcommon.NullText(n.CarrierData), string(extra), unix(now),
 			unix(n.Created), unix(n.Created), n.Number, n.Rev).Scan(&rev, &created)
 		if errors.Is(err, sql.ErrNoRows) {
@@ -91,7 +88,7 @@ func (s *Store) UpdateNumber(ctx context.Context, n *knm.Number) error {
 // storedNumber reads a number inside a write transaction and checks its revision:
 // ErrNotFound when it is not stored, ErrConflict when its revision is not rev.
 func (s *Store) storedNumber(ctx context.Context, tx *sql.Tx, number string, rev int64) (*knm.Number, error) {
-	n, err := scanNumber(tx.QueryRowContext(ctx, `SELECT `+sqlcommon.NumberColumns+` FROM numbers WHERE number = ?`, number))
+	n, err := scanNumber(tx.StmtContext(ctx, s.stmts.selectNumber).QueryRowContext(ctx, number))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, knm.NotFound(number)
 	}

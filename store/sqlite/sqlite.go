@@ -35,6 +35,7 @@ type Store struct {
 	// outbox is whether number writes append their events. Always true outside the
 	// benchmark that measures what the outbox costs.
 	outbox bool
+	stmts  *statements // prepared on wdb
 
 	stopCheckpoints func() // stops the background checkpointer (nil for ":memory:")
 }
@@ -129,6 +130,10 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		s.Close()
 		return nil, err
 	}
+	if s.stmts, err = prepareStatements(ctx, s.wdb); err != nil {
+		s.Close()
+		return nil, wrap("prepare statements", err)
+	}
 	return s, nil
 }
 
@@ -198,7 +203,11 @@ func (s *Store) Close() error {
 	if s.stopCheckpoints != nil {
 		s.stopCheckpoints()
 	}
-	err := s.wdb.Close()
+	var err error
+	if s.stmts != nil {
+		err = s.stmts.Close()
+	}
+	err = errors.Join(err, s.wdb.Close())
 	if s.rdb != s.wdb {
 		err = errors.Join(err, s.rdb.Close())
 	}
