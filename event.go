@@ -154,9 +154,9 @@ func changedPublic(b, a map[string]json.RawMessage) map[string]json.RawMessage {
 		}
 		out[k] = v
 	}
-	for _, k := range slices.Sorted(maps.Keys(a)) {
-		if old, ok := b[k]; !ok || !jsonEqual(old, a[k]) {
-			set(k, slices.Clone(a[k]))
+	for k, v := range a {
+		if old, ok := b[k]; !ok || !jsonEqual(old, v) {
+			set(k, slices.Clone(v))
 		}
 	}
 	for k := range b {
@@ -176,6 +176,9 @@ func rawMapsEqual(x, y map[string]json.RawMessage) bool {
 func jsonEqual(x, y json.RawMessage) bool {
 	if bytes.Equal(x, y) {
 		return true
+	}
+	if len(x) == 0 || len(y) == 0 {
+		return false // one is absent, the other not
 	}
 	var cx, cy bytes.Buffer
 	if json.Compact(&cx, x) != nil || json.Compact(&cy, y) != nil {

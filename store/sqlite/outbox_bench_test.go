@@ -9,8 +9,20 @@ import (
 	"github.com/knmproject/knm/store/storetest"
 )
 
-// BenchmarkOutboxActivate: go test -run '^$' -bench OutboxActivate ./store/sqlite/
+// BenchmarkOutboxActivate: go test -run '^$' -bench Outbox ./store/sqlite/
 func BenchmarkOutboxActivate(b *testing.B) {
+	with, without := openPair(b)
+	storetest.BenchActivate(b, with, without)
+}
+
+// BenchmarkOutboxImport measures the outbox's cost on bulk imports.
+func BenchmarkOutboxImport(b *testing.B) {
+	with, without := openPair(b)
+	storetest.BenchImport(b, with, without)
+}
+
+// openPair returns two fresh stores on files, the second writing no events.
+func openPair(b *testing.B) (with, without *sqlite.Store) {
 	open := func(name string) *sqlite.Store {
 		s, err := sqlite.Open(context.Background(), filepath.Join(b.TempDir(), name))
 		if err != nil {
@@ -19,7 +31,7 @@ func BenchmarkOutboxActivate(b *testing.B) {
 		b.Cleanup(func() { s.Close() })
 		return s
 	}
-	with, without := open("outbox.db"), open("plain.db")
+	with, without = open("outbox.db"), open("plain.db")
 	sqlite.WithoutOutbox(without)
-	storetest.BenchActivate(b, with, without)
+	return with, without
 }

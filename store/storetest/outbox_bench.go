@@ -58,3 +58,31 @@ func BenchActivate(b *testing.B, with, without knm.Store) {
 }
 
 func benchNumber(i int) string { return fmt.Sprintf("+1415%07d", i) }
+
+// importBatch is the size of one BenchImport batch.
+const importBatch = 5000
+
+// BenchImport measures what the outbox costs a bulk import: each iteration imports one
+// batch of importBatch new numbers into with and into without, alternately; the reported
+// outbox-ratio is with/without.
+func BenchImport(b *testing.B, with, without knm.Store) {
+	ctx := context.Background()
+	var spent [2]time.Duration
+	for j := range b.N {
+		for i, s := range []knm.Store{with, without} {
+			ns := make([]*knm.Number, importBatch)
+			for k := range ns {
+				ns[k] = &knm.Number{Number: benchNumber(j*importBatch + k), State: knm.StateAvailable, ModuleName: "knm_inventory"}
+			}
+			start := time.Now()
+			if _, err := s.ImportNumbers(ctx, ns); err != nil {
+				b.Fatal(err)
+			}
+			spent[i] += time.Since(start)
+		}
+	}
+	n := float64(b.N * importBatch)
+	b.ReportMetric(n/spent[0].Seconds(), "numbers/s-outbox")
+	b.ReportMetric(n/spent[1].Seconds(), "numbers/s-no-outbox")
+	b.ReportMetric(float64(spent[0])/float64(spent[1]), "outbox-ratio")
+}
