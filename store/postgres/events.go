@@ -17,18 +17,18 @@ import (
 // an id locks that row until the transaction ends, so ids are handed out in commit order.
 // Events are appended last in their transaction, which keeps the lock short.
 
-// appendEvent writes the event of a number change inside the change's transaction.
-func (s *Store) appendEvent(ctx context.Context, q querier, e *knm.Event) error {
+// eventInsert returns the statement appending the event of a number change, last in the
+// change's transaction.
+func (s *Store) eventInsert(e *knm.Event) (string, []any, error) {
 	detail, err := sqlcommon.EventDetail(e)
 	if err != nil {
-		return err
+		return "", nil, err
 	}
-	_, err = q.Exec(ctx, `WITH c AS (UPDATE number_event_counter SET last_id = last_id + 1 RETURNING last_id)
-		INSERT INTO number_events (`+sqlcommon.EventColumns+`)
+	return `WITH c AS (UPDATE number_event_counter SET last_id = last_id + 1 RETURNING last_id)
+		INSERT INTO number_events (` + sqlcommon.EventColumns + `)
 		SELECT c.last_id, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10 FROM c`,
-		string(e.Type), e.Number, e.AccountBefore, e.AccountAfter, string(e.StateBefore), string(e.StateAfter),
-		e.Module, e.Rev, detail, sqlcommon.Milli(s.now()))
-	return err
+		[]any{string(e.Type), e.Number, e.AccountBefore, e.AccountAfter, string(e.StateBefore), string(e.StateAfter),
+			e.Module, e.Rev, detail, sqlcommon.Milli(s.now())}, nil
 }
 
 // appendImportEvents writes the events of the numbers an import inserted (the first of

@@ -27,28 +27,45 @@ func (s *Store) CreateNumber(ctx context.Context, n *knm.Number) error {
 	if err != nil {
 		return err
 	}
-	return s.numberWrite(ctx, "create number "+n.Number, func(q querier) error {
+	return s.numberWrite(ctx, "create number "+n.Number, func(q querier) (*knm.Event, error) {
 		tag, err := q.Exec(ctx, `INSERT INTO numbers (`+sqlcommon.NumberColumns+`) VALUES ($1, 1, $2, $3, $4, $5, $6, $7, $8)
 			ON CONFLICT (number) DO NOTHING`, n.Number, string(n.State), n.AssignedTo, n.ModuleName,
 			sqlcommon.NullText(n.CarrierData), string(extra), n.Created, n.Modified)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if tag.RowsAffected() == 0 {
-			return knm.NumberExists(n.Number)
+			return nil, knm.NumberExists(n.Number)
 		}
 		n.Rev = 1
-		return s.appendEvent(ctx, q, knm.NumberEvent(nil, n))
+		return knm.NumberEvent(nil, n), nil
 	})
 }
 
-// numberWrite runs a number write: in a transaction that appends its event, or, without
-// the outbox, as the single statement it then is.
-func (s *Store) numberWrite(ctx context.Context, op string, f func(q querier) error) error {
+// numberWrite runs write, a number write returning its event, and appends the event in
+// the same transaction (a pipelinedTx); without the outbox, write runs alone on a
+// connection, the single statement it then is.
+func (s *Store) numberWrite(ctx context.Context, op string, write func(q querier) (*knm.Event, error)) error {
 	if !s.outbox {
-		return s.withConn(ctx, op, func(c *pgx.Conn) error { return f(c) })
+		return s.withConn(ctx, op, func(c *pgx.Conn) error {
+			_, err := write(c)
+			return err
+		})
 	}
-	return s.withTx(ctx, op, func(tx pgx.Tx) error { return f(tx) })
+	return s.withConn(ctx, op, func(c *pgx.Conn) error {
+		tx := &pipelinedTx{c: c}
+		e, err := write(tx)
+		if err == nil {
+			sql, args, eerr := s.eventInsert(e)
+			if err = eerr; err == nil {
+				err = tx.commitWith(ctx, sql, args)
+			}
+		}
+		if err != nil {
+			tx.rollback(ctx)
+		}
+		return err
+	})
 }
 
 // updateSet is the SET list of UpdateNumber on "numbers n": $1..$7 the new values, $8 the
@@ -71,7 +88,7 @@ func (s *Store) UpdateNumber(ctx context.Context, n *knm.Number) error {
 	}
 	args := []any{string(n.State), n.AssignedTo, n.ModuleName, sqlcommon.NullText(n.CarrierData), string(extra), now,
 		created, n.Number, n.Rev}
-	return s.numberWrite(ctx, "update number "+n.Number, func(q querier) error {
+	err = s.numberWrite(ctx, "update number "+n.Number, func(q querier) (*knm.Event, error) {
 		var (
 			rev    int64
 			stored time.Time
@@ -89,18 +106,24 @@ func (s *Store) UpdateNumber(ctx context.Context, n *knm.Number) error {
 			err = q.QueryRow(ctx, `UPDATE numbers n SET `+updateSet+` WHERE n.number = $8 AND n.rev = $9
 				RETURNING n.rev, n.created`, args...).Scan(&rev, &stored)
 		}
-		if errors.Is(err, pgx.ErrNoRows) {
-			return missed(ctx, q, `SELECT EXISTS (SELECT 1 FROM numbers WHERE number = $1)`, []any{n.Number},
-				knm.NotFound(n.Number), "number "+n.Number)
-		}
 		if err != nil {
-			return err
+			return nil, err
 		}
 		n.Rev, n.Created, n.Modified = rev, utc(stored), now
-		if !s.outbox {
-			return nil
-		}
-		return s.appendEvent(ctx, q, knm.NumberEvent(before, n))
+		return knm.NumberEvent(before, n), nil
+	})
+	return s.numberMissed(ctx, "update number "+n.Number, n.Number, err)
+}
+
+// numberMissed turns the "no row" of a revision-guarded write into ErrNotFound or
+// ErrConflict, looking at what is stored now; other errors pass through.
+func (s *Store) numberMissed(ctx context.Context, op, number string, err error) error {
+	if !errors.Is(err, pgx.ErrNoRows) {
+		return err
+	}
+	return s.withConn(ctx, op, func(c *pgx.Conn) error {
+		return missed(ctx, c, `SELECT EXISTS (SELECT 1 FROM numbers WHERE number = $1)`, []any{number},
+			knm.NotFound(number), "number "+number)
 	})
 }
 
@@ -118,18 +141,15 @@ func (p prefixScanner) Scan(dest ...any) error { return p.row.Scan(append(p.pre,
 
 // DeleteNumber removes the number stored at revision rev (ErrNotFound, ErrConflict).
 func (s *Store) DeleteNumber(ctx context.Context, number string, rev int64) error {
-	return s.numberWrite(ctx, "delete number "+number, func(q querier) error {
+	err := s.numberWrite(ctx, "delete number "+number, func(q querier) (*knm.Event, error) {
 		before, err := scanNumber(q.QueryRow(ctx, `DELETE FROM numbers WHERE number = $1 AND rev = $2
 			RETURNING `+sqlcommon.NumberColumns, number, rev))
-		if errors.Is(err, pgx.ErrNoRows) {
-			return missed(ctx, q, `SELECT EXISTS (SELECT 1 FROM numbers WHERE number = $1)`, []any{number},
-				knm.NotFound(number), "number "+number)
+		if err != nil {
+			return nil, err
 		}
-		if err != nil || !s.outbox {
-			return err
-		}
-		return s.appendEvent(ctx, q, knm.NumberEvent(before, nil))
+		return knm.NumberEvent(before, nil), nil
 	})
+	return s.numberMissed(ctx, "delete number "+number, number, err)
 }
 
 // FindNumbers returns the numbers matching f, ordered by number.

@@ -62,5 +62,7 @@ CREATE TABLE webhook_deliveries (
 ) WITHOUT ROWID;
 -- The head of each number's queue: the oldest delivery of a (hook, number).
 CREATE INDEX webhook_deliveries_number ON webhook_deliveries (hook_id, number, event_id);
+-- A claim counts the hook's unexpired leases against its concurrency.
+CREATE INDEX webhook_deliveries_lease ON webhook_deliveries (hook_id, lease_until);
 -- Retention keeps the events that pending deliveries still need.
 CREATE INDEX webhook_deliveries_event_id ON webhook_deliveries (event_id);
