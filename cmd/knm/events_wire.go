@@ -10,7 +10,6 @@ import (
 
 	"github.com/knmproject/knm/config"
 	"github.com/knmproject/knm/events"
-	"github.com/knmproject/knm/httpapi"
 	"github.com/knmproject/knm/webhooks"
 )
 
@@ -32,7 +31,7 @@ func (a *app) startEvents(ctx context.Context, logger *slog.Logger) (stop func()
 	var w *webhooks.Worker
 	if err == nil {
 		w, err = webhooks.NewWorker(webhooks.Options{
-			Store: s, Filter: mgr, Owner: fmt.Sprintf("%s-%d-%s", a.node, os.Getpid(), httpapi.NewAPIKey()[:8]),
+			Store: s, Filter: mgr, Owner: fmt.Sprintf("%s-%d-%s", a.node, os.Getpid(), webhooks.NewSecret()[:8]),
 			Settings: webhooks.ConfigSettings(cfg), Logger: logger,
 		})
 	}
