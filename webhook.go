@@ -96,5 +96,6 @@ type WebhookStore interface {
 	// consecutive failures grow and, when they reach f.DisableAfter, the hook is disabled
 	// with f.Reason. It reports whether this failure disabled the hook. A delivery owner no
 	// longer holds is left alone.
-	FailWebhookDelivery(ctx context.Context, hookID string, eventID int64, owner string, f WebhookFailure) (disabled bool, err error)
+	FailWebhookDelivery(ctx context.Context, hookID string, eventID int64, owner string,
+		f WebhookFailure) (disabled bool, err error)
 }

@@ -163,7 +163,8 @@ func TestConsumerRun(t *testing.T) {
 	rec := &recorder{}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	c := &events.Consumer{Store: s2, Name: "tail", Handle: rec.handle, Start: events.FromNewest, Poll: 5 * time.Millisecond}
+	c := &events.Consumer{Store: s2, Name: "tail", Handle: rec.handle, Start: events.FromNewest,
+		Poll: 5 * time.Millisecond}
 	createNumbers(t, s2, 0, 2) // before the consumer exists: not seen
 	go func() { done <- c.Run(ctx) }()
 	deadline := time.Now().Add(10 * time.Second)
@@ -223,7 +224,8 @@ func TestRetention(t *testing.T) {
 }
 
 func TestBackoff(t *testing.T) {
-	for attempt, want := range map[int]time.Duration{1: time.Second, 2: 2 * time.Second, 4: 8 * time.Second, 30: time.Minute} {
+	wants := map[int]time.Duration{1: time.Second, 2: 2 * time.Second, 4: 8 * time.Second, 30: time.Minute}
+	for attempt, want := range wants {
 		for range 50 {
 			d := events.Backoff(time.Second, time.Minute, attempt)
 			if d < want/2 || d > want {

@@ -17,8 +17,11 @@ import (
 var extraSchemas = []string{eventSchemas, webhookSchemas}
 
 const eventSchemas = `{
- "Event": {"type": "object", "required": ["id", "type", "number", "account_before", "account_after", "state_before", "state_after", "changed", "timestamp"], "properties": {
-   "id": {"type": "integer", "minimum": 1}, "type": {"type": "string", "enum": ["number.created", "number.imported", "number.assigned", "number.moved", "number.released", "number.state_changed", "number.features_changed", "number.updated", "number.deleted"]},
+ "Event": {"type": "object", "required": ["id", "type", "number", "account_before", "account_after",
+   "state_before", "state_after", "changed", "timestamp"], "properties": {
+   "id": {"type": "integer", "minimum": 1},
+   "type": {"type": "string", "enum": ["number.created", "number.imported", "number.assigned", "number.moved",
+     "number.released", "number.state_changed", "number.features_changed", "number.updated", "number.deleted"]},
    "number": {"type": "string", "pattern": "^\\+[0-9]+$"},
    "account_before": {"type": "string"}, "account_after": {"type": "string"},
    "state_before": {"type": "string"}, "state_after": {"type": "string"},

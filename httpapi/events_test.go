@@ -171,7 +171,8 @@ func TestEventStream(t *testing.T) {
 		t.Fatalf("patch O: %d %s", r.Status, r.Raw)
 	}
 	num = "/v2/accounts/" + f.cust + "/phone_numbers/" + url.PathEscape(f.custNumber)
-	if r := e.do("PATCH", num, f.resTok, map[string]any{"data": map[string]any{"cnam": map[string]string{"display_name": "ACME"}}}); r.Status != 200 {
+	cnam := map[string]any{"data": map[string]any{"cnam": map[string]string{"display_name": "ACME"}}}
+	if r := e.do("PATCH", num, f.resTok, cnam); r.Status != 200 {
 		t.Fatalf("patch C: %d %s", r.Status, r.Raw)
 	}
 	id, typ, ev = s.nextEvent(t)

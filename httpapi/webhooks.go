@@ -12,7 +12,9 @@ import (
 const webhookPath = "/v2/accounts/{account_id}/webhooks/{webhook_id}"
 
 const webhookSchemas = `{
- "Webhook": {"type": "object", "required": ["id", "name", "uri", "http_verb", "hook", "enabled", "include_subaccounts", "custom_data", "max_concurrency", "pending_deliveries", "consecutive_failures"], "not": {"required": ["secret"]}, "properties": {
+ "Webhook": {"type": "object", "required": ["id", "name", "uri", "http_verb", "hook", "enabled",
+   "include_subaccounts", "custom_data", "max_concurrency", "pending_deliveries", "consecutive_failures"],
+   "not": {"required": ["secret"]}, "properties": {
    "id": {"type": "string", "pattern": "^[0-9a-f]{32}$"}, "account_id": {"type": "string"}, "name": {"type": "string"},
    "uri": {"type": "string"}, "http_verb": {"type": "string", "enum": ["post", "put"]}, "hook": {"type": "string"},
    "enabled": {"type": "boolean"}, "include_subaccounts": {"type": "boolean"},
@@ -24,7 +26,8 @@ const webhookSchemas = `{
    "last_success": {"type": "string", "format": "date-time"},
    "created": {"type": "string", "format": "date-time"}, "modified": {"type": "string", "format": "date-time"}}},
  "WebhookWithSecret": {"type": "object", "required": ["id", "secret"], "properties": {
-   "id": {"type": "string"}, "secret": {"type": "string", "description": "the HMAC-SHA256 signing key; shown only in this reply"}}},
+   "id": {"type": "string"},
+   "secret": {"type": "string", "description": "the HMAC-SHA256 signing key; shown only in this reply"}}},
  "Webhooks": {"type": "array", "items": {"$ref": "#/components/schemas/Webhook"}},
  "WebhookSettings": {"type": "object", "properties": {
    "name": {"type": "string"}, "uri": {"type": "string", "description": "http:// or https://, no credentials"},
@@ -32,8 +35,10 @@ const webhookSchemas = `{
    "include_subaccounts": {"type": "boolean"}, "enabled": {"type": "boolean"},
    "custom_data": {"type": "object", "additionalProperties": {"type": "string"}},
    "max_concurrency": {"type": "integer", "minimum": 1, "maximum": 32}}},
- "WebhookCreate": {"type": "object", "required": ["data"], "properties": {"data": {"allOf": [{"$ref": "#/components/schemas/WebhookSettings"}, {"type": "object", "required": ["name", "uri"]}]}}},
- "WebhookPatch": {"type": "object", "required": ["data"], "properties": {"data": {"$ref": "#/components/schemas/WebhookSettings"}}}
+ "WebhookCreate": {"type": "object", "required": ["data"], "properties": {"data": {"allOf": [
+   {"$ref": "#/components/schemas/WebhookSettings"}, {"type": "object", "required": ["name", "uri"]}]}}},
+ "WebhookPatch": {"type": "object", "required": ["data"], "properties": {
+   "data": {"$ref": "#/components/schemas/WebhookSettings"}}}
 }`
 
 // webhookAccount is the {account_id} of a webhook route, checked: only resellers and the
@@ -179,7 +184,8 @@ func (s *Server) patchWebhook(w http.ResponseWriter, r *http.Request) error {
 
 // editWebhook applies edit to the stored hook, checks the result and stores it under its
 // revision, re-reading when the delivery worker changed the hook meanwhile.
-func (s *Server) editWebhook(w http.ResponseWriter, r *http.Request, edit func(*knm.Webhook, webhookSettings) error) error {
+func (s *Server) editWebhook(w http.ResponseWriter, r *http.Request,
+	edit func(*knm.Webhook, webhookSettings) error) error {
 	var body webhookSettings
 	if err := decodeBody(r, &body); err != nil {
 		return err

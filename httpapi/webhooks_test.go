@@ -22,7 +22,9 @@ func hookBody(fields map[string]any) map[string]any {
 	return map[string]any{"data": data}
 }
 
-func TestWebhooksAPI(t *testing.T) {
+// TestWebhooksAPIRefuses: only resellers and the master manage hooks, within their tree,
+// and bad settings are 400 naming the field.
+func TestWebhooksAPIRefuses(t *testing.T) {
 	t.Parallel()
 	f := newEventsFixture(t, "")
 	e := f.e
@@ -62,6 +64,14 @@ func TestWebhooksAPI(t *testing.T) {
 		}
 	}
 	wantError(t, e.do("PUT", hooks, f.resTok, `{"name":"no data envelope"}`), http.StatusBadRequest)
+}
+
+// TestWebhooksAPILifecycle creates, reads, edits, disables, re-enables and deletes a hook.
+func TestWebhooksAPILifecycle(t *testing.T) {
+	t.Parallel()
+	f := newEventsFixture(t, "")
+	e := f.e
+	hooks := "/v2/accounts/" + f.cust + "/webhooks"
 
 	// Create: the secret is in this reply and never again.
 	r := e.do("PUT", hooks, f.resTok, hookBody(map[string]any{"custom_data": map[string]string{"tenant": "acme"}}))
@@ -100,10 +110,12 @@ func TestWebhooksAPI(t *testing.T) {
 	r = e.do("PATCH", hook, f.resTok, map[string]any{"data": map[string]any{"enabled": false, "max_concurrency": 2}})
 	got = nil
 	r.data(t, &got)
-	if r.Status != 200 || got["enabled"] != false || got["max_concurrency"] != float64(2) || got["name"] != "numbers to billing" {
+	if r.Status != 200 || got["enabled"] != false || got["max_concurrency"] != float64(2) ||
+		got["name"] != "numbers to billing" {
 		t.Fatalf("patch: %d %s", r.Status, r.Raw)
 	}
-	wantError(t, e.do("PATCH", hook, f.resTok, map[string]any{"data": map[string]any{"uri": "https://a:b@x.example/"}}), http.StatusBadRequest)
+	creds := map[string]any{"data": map[string]any{"uri": "https://a:b@x.example/"}}
+	wantError(t, e.do("PATCH", hook, f.resTok, creds), http.StatusBadRequest)
 	r = e.do("POST", hook, f.resTok, hookBody(map[string]any{"name": "renamed", "http_verb": "put"}))
 	got = nil
 	r.data(t, &got)
@@ -112,21 +124,7 @@ func TestWebhooksAPI(t *testing.T) {
 		t.Fatalf("post: %d %s", r.Status, r.Raw)
 	}
 
-	// A hook knm disabled shows why, and PATCH enabled re-enables it.
-	disableByFailures(t, e.store, created.ID, f.cust)
-	r = e.do("GET", hook, f.resTok, nil)
-	got = nil
-	r.data(t, &got)
-	if got["enabled"] != false || !strings.Contains(got["disable_reason"].(string), "HTTP 503") || got["last_error"] != "HTTP 503" ||
-		got["pending_deliveries"] != float64(1) {
-		t.Fatalf("disabled hook: %s", r.Raw)
-	}
-	r = e.do("PATCH", hook, f.resTok, map[string]any{"data": map[string]any{"enabled": true}})
-	got = nil
-	r.data(t, &got)
-	if got["enabled"] != true || got["disable_reason"] != nil || got["consecutive_failures"] != float64(0) {
-		t.Fatalf("re-enabled hook: %s", r.Raw)
-	}
+	checkDisableAndReenable(t, e, hook, created.ID, f.cust, f.resTok)
 
 	r = e.do("GET", hooks, f.master, nil)
 	var list []map[string]any
@@ -141,6 +139,27 @@ func TestWebhooksAPI(t *testing.T) {
 	wantError(t, e.do("DELETE", hook, f.resTok, nil), http.StatusNotFound)
 }
 
+// checkDisableAndReenable has the store disable the hook after a failure and checks that
+// the API shows why, and that PATCH enabled re-enables it.
+func checkDisableAndReenable(t *testing.T, e *testEnv, path, id, account, tok string) {
+	t.Helper()
+	disableByFailures(t, e.store, id, account)
+	r := e.do("GET", path, tok, nil)
+	var got map[string]any
+	r.data(t, &got)
+	reason, _ := got["disable_reason"].(string)
+	if got["enabled"] != false || !strings.Contains(reason, "HTTP 503") || got["last_error"] != "HTTP 503" ||
+		got["pending_deliveries"] != float64(1) {
+		t.Fatalf("disabled hook: %s", r.Raw)
+	}
+	r = e.do("PATCH", path, tok, map[string]any{"data": map[string]any{"enabled": true}})
+	got = nil
+	r.data(t, &got)
+	if got["enabled"] != true || got["disable_reason"] != nil || got["consecutive_failures"] != float64(0) {
+		t.Fatalf("re-enabled hook: %s", r.Raw)
+	}
+}
+
 // disableByFailures queues an event for the hook and fails its delivery until the store
 // disables the hook, as the delivery worker does against a receiver answering 503.
 func disableByFailures(t *testing.T, s knm.Store, hookID, account string) {
@@ -150,7 +169,8 @@ func disableByFailures(t *testing.T, s knm.Store, hookID, account string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.CreateNumber(ctx, &knm.Number{Number: "+12565550199", State: knm.StateInService, AssignedTo: account}); err != nil {
+	n := &knm.Number{Number: "+12565550199", State: knm.StateInService, AssignedTo: account}
+	if err := s.CreateNumber(ctx, n); err != nil {
 		t.Fatal(err)
 	}
 	evs, err := s.Events(ctx, cur.LastID, 10)

@@ -36,7 +36,8 @@ const maxEventScan = 5000
 // Events returns up to limit events auth may see (EventFilter) with ID > after, in ID
 // order. next is where the caller continues: the last event read, seen or not, so a run
 // of events the caller may not see is skipped once, not read again on every call.
-func (m *Manager) Events(ctx context.Context, auth string, after int64, limit int) (events []*knm.Event, next int64, err error) {
+func (m *Manager) Events(ctx context.Context, auth string, after int64, limit int) (
+	events []*knm.Event, next int64, err error) {
 	if limit <= 0 {
 		return nil, after, knm.Errorf(knm.ErrInvalid, "limit must be at least 1").WithCause("limit")
 	}

@@ -182,7 +182,8 @@ func TestCrashBetweenChangeAndDelivery(t *testing.T) {
 			}
 		}
 		if resent != 2*len(lost) {
-			t.Errorf("the %d deliveries whose acknowledgement was lost arrived %d times in all, want twice each", len(lost), resent)
+			t.Errorf("the %d deliveries whose acknowledgement was lost arrived %d times in all, want twice each",
+				len(lost), resent)
 		}
 	})
 }

@@ -163,7 +163,8 @@ func (r *receiver) serve(w http.ResponseWriter, req *http.Request) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.requests++
-	if err := webhooks.Verify(r.secret, req.Header.Get(webhooks.SignatureHeader), body, time.Now(), 5*time.Minute); err != nil {
+	sig := req.Header.Get(webhooks.SignatureHeader)
+	if err := webhooks.Verify(r.secret, sig, body, time.Now(), 5*time.Minute); err != nil {
 		r.badSig = append(r.badSig, req.Header.Get(webhooks.DeliveryHeader)+": "+err.Error())
 	}
 	if r.failAll || r.requests <= r.fail {
@@ -191,7 +192,8 @@ func (r *receiver) snapshot() []delivery {
 }
 
 // createHook stores a hook of account on the receiver and tells the receiver its secret.
-func (r *receiver) createHook(t *testing.T, s knm.Store, account string, subaccounts bool, concurrency int) *knm.Webhook {
+func (r *receiver) createHook(t *testing.T, s knm.Store, account string, subaccounts bool,
+	concurrency int) *knm.Webhook {
 	t.Helper()
 	h, err := webhooks.New(account, knm.Webhook{Name: "test", URI: r.srv.URL + "/hooks/knm?token=abc",
 		Enabled: true, IncludeSubaccounts: subaccounts, MaxConcurrency: concurrency})
@@ -221,7 +223,8 @@ func eventually(t *testing.T, what string, cond func() bool) {
 
 // changeNumbers writes `changes` changes (a create, then updates) of each number, owned
 // by owner, and returns the delivery ids of their events for hook h.
-func changeNumbers(t *testing.T, s knm.Store, h *knm.Webhook, owner string, changes int, nums ...string) map[string]bool {
+func changeNumbers(t *testing.T, s knm.Store, h *knm.Webhook, owner string, changes int,
+	nums ...string) map[string]bool {
 	t.Helper()
 	ctx := context.Background()
 	head, err := s.LastEventID(ctx)

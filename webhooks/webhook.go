@@ -39,7 +39,9 @@ const (
 
 // reservedKeys are the payload's own keys, which custom_data may not replace: a receiver
 // must be able to trust them.
-var reservedKeys = map[string]bool{"hook_event": true, "hook_id": true, "account_id": true, "delivery_id": true, "event": true}
+var reservedKeys = map[string]bool{
+	"hook_event": true, "hook_id": true, "account_id": true, "delivery_id": true, "event": true,
+}
 
 // Check validates a hook's user settings and fills the defaults (http_verb post, hook
 // numbers, max_concurrency DefaultConcurrency). Every error is knm.ErrInvalid naming the

@@ -30,7 +30,8 @@ func TestEventsAndWebhooksCLI(t *testing.T) {
 		t.Fatalf("tail printed %d lines, want 2:\n%s", len(lines), out)
 	}
 	var ev knm.Event
-	if err := json.Unmarshal([]byte(lines[1]), &ev); err != nil || ev.Type != knm.EventNumberAssigned || ev.AccountAfter != acct {
+	err := json.Unmarshal([]byte(lines[1]), &ev)
+	if err != nil || ev.Type != knm.EventNumberAssigned || ev.AccountAfter != acct {
 		t.Fatalf("second event: %s (%v)", lines[1], err)
 	}
 	out = mustCLI(t, db, "events", "tail", "--since", "1")

@@ -103,7 +103,8 @@ func (a *app) printEvent(w io.Writer, e *knm.Event) {
 		return
 	}
 	fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s -> %s\t%s -> %s\n", e.ID, e.Time.UTC().Format("2006-01-02T15:04:05.000Z"),
-		e.Type, e.Number, dash(string(e.StateBefore)), dash(string(e.StateAfter)), dash(e.AccountBefore), dash(e.AccountAfter))
+		e.Type, e.Number, dash(string(e.StateBefore)), dash(string(e.StateAfter)),
+		dash(e.AccountBefore), dash(e.AccountAfter))
 }
 
 func (a *app) eventsConsumersCommand() *cobra.Command {

@@ -13,7 +13,8 @@ import (
 
 func (a *app) webhooksCommand() *cobra.Command {
 	cmd := &cobra.Command{Use: "webhooks", Short: "Manage the webhooks that receive number events"}
-	cmd.AddCommand(a.webhooksListCommand(), a.webhooksCreateCommand(), a.webhooksDeleteCommand(), a.webhooksEnableCommand())
+	cmd.AddCommand(a.webhooksListCommand(), a.webhooksCreateCommand(), a.webhooksDeleteCommand(),
+		a.webhooksEnableCommand())
 	return cmd
 }
 

@@ -115,7 +115,8 @@ func (s *Store) EventCursors(ctx context.Context) ([]*knm.EventCursor, error) {
 
 // ClaimEventCursor registers the consumer when new and gives owner its lease unless
 // another owner holds an unexpired one.
-func (s *Store) ClaimEventCursor(ctx context.Context, name, owner string, ttl time.Duration, start int64) (*knm.EventCursor, bool, error) {
+func (s *Store) ClaimEventCursor(ctx context.Context, name, owner string, ttl time.Duration,
+	start int64) (*knm.EventCursor, bool, error) {
 	if err := sqlcommon.CheckEventCursorName(name); err != nil {
 		return nil, false, err
 	}

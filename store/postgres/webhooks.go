@@ -166,7 +166,8 @@ func (s *Store) QueueWebhookDeliveries(ctx context.Context, hookID string, from,
 // hook's concurrency. The hook's row is claimed FOR NO KEY UPDATE SKIP LOCKED: an
 // instance finding another one claiming for the same hook takes nothing this time, so two
 // instances never lease the same delivery nor, between them, exceed the concurrency.
-func (s *Store) ClaimWebhookDeliveries(ctx context.Context, hookID, owner string, lease time.Duration) ([]*knm.WebhookDelivery, error) {
+func (s *Store) ClaimWebhookDeliveries(ctx context.Context, hookID, owner string,
+	lease time.Duration) ([]*knm.WebhookDelivery, error) {
 	var out []*knm.WebhookDelivery
 	err := s.withTx(ctx, "claim webhook deliveries "+hookID, func(tx pgx.Tx) error {
 		now := sqlcommon.Milli(s.now())
@@ -229,7 +230,8 @@ func (s *Store) CompleteWebhookDelivery(ctx context.Context, hookID string, even
 }
 
 // FailWebhookDelivery records a failed attempt and disables the hook after too many.
-func (s *Store) FailWebhookDelivery(ctx context.Context, hookID string, eventID int64, owner string, f knm.WebhookFailure) (bool, error) {
+func (s *Store) FailWebhookDelivery(ctx context.Context, hookID string, eventID int64, owner string,
+	f knm.WebhookFailure) (bool, error) {
 	disabled := false
 	err := s.withTx(ctx, "fail webhook delivery "+hookID, func(tx pgx.Tx) error {
 		now := sqlcommon.Milli(s.now())

@@ -153,7 +153,8 @@ func (s *Store) EventCursors(ctx context.Context) ([]*knm.EventCursor, error) {
 
 // ClaimEventCursor registers the consumer when new and gives owner its lease unless
 // another owner holds an unexpired one.
-func (s *Store) ClaimEventCursor(ctx context.Context, name, owner string, ttl time.Duration, start int64) (*knm.EventCursor, bool, error) {
+func (s *Store) ClaimEventCursor(ctx context.Context, name, owner string, ttl time.Duration,
+	start int64) (*knm.EventCursor, bool, error) {
 	if err := sqlcommon.CheckEventCursorName(name); err != nil {
 		return nil, false, err
 	}
@@ -212,7 +213,8 @@ func (s *Store) AdvanceEventCursor(ctx context.Context, name, owner string, last
 		case lastID < cur:
 			return sqlcommon.CursorBackwards(name, cur, lastID)
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE event_cursors SET last_id = ?, updated = ? WHERE name = ?`, lastID, stamped, name)
+		_, err = tx.ExecContext(ctx, `UPDATE event_cursors SET last_id = ?, updated = ? WHERE name = ?`,
+			lastID, stamped, name)
 		return err
 	})
 }

@@ -174,7 +174,8 @@ func (s *Store) queueMissed(ctx context.Context, tx *sql.Tx, hookID string) erro
 
 // ClaimWebhookDeliveries leases the due heads of the hook's queues to owner, within the
 // hook's concurrency.
-func (s *Store) ClaimWebhookDeliveries(ctx context.Context, hookID, owner string, lease time.Duration) ([]*knm.WebhookDelivery, error) {
+func (s *Store) ClaimWebhookDeliveries(ctx context.Context, hookID, owner string,
+	lease time.Duration) ([]*knm.WebhookDelivery, error) {
 	var out []*knm.WebhookDelivery
 	err := s.write(ctx, "claim webhook deliveries "+hookID, func(tx *sql.Tx) error {
 		now := unixMilli(s.now())
@@ -206,7 +207,8 @@ func (s *Store) ClaimWebhookDeliveries(ctx context.Context, hookID, owner string
 }
 
 // attachEvents reads the events of claimed deliveries, in event order.
-func (s *Store) attachEvents(ctx context.Context, tx *sql.Tx, ds []*knm.WebhookDelivery) ([]*knm.WebhookDelivery, error) {
+func (s *Store) attachEvents(ctx context.Context, tx *sql.Tx,
+	ds []*knm.WebhookDelivery) ([]*knm.WebhookDelivery, error) {
 	q, args := sqlcommon.ClaimedEventsQuery(ds, placeholder)
 	rows, err := tx.QueryContext(ctx, q, args...)
 	if err != nil {
@@ -235,7 +237,8 @@ func (s *Store) CompleteWebhookDelivery(ctx context.Context, hookID string, even
 }
 
 // FailWebhookDelivery records a failed attempt and disables the hook after too many.
-func (s *Store) FailWebhookDelivery(ctx context.Context, hookID string, eventID int64, owner string, f knm.WebhookFailure) (bool, error) {
+func (s *Store) FailWebhookDelivery(ctx context.Context, hookID string, eventID int64, owner string,
+	f knm.WebhookFailure) (bool, error) {
 	disabled := false
 	err := s.write(ctx, "fail webhook delivery "+hookID, func(tx *sql.Tx) error {
 		now := s.now()

@@ -82,7 +82,8 @@ func testEventPerChange(t *testing.T, s knm.Store) {
 		st.change(n)
 		must(t, s.UpdateNumber(ctx, n), st.what)
 		e := wantNewEvents(t, s, last, st.what, st.want)[0]
-		if e.ID <= last || e.Rev != n.Rev || e.Number != n.Number || e.StateAfter != n.State || e.AccountAfter != n.AssignedTo {
+		if e.ID <= last || e.Rev != n.Rev || e.Number != n.Number || e.StateAfter != n.State ||
+			e.AccountAfter != n.AssignedTo {
 			t.Fatalf("%s: event %+v after number %+v", st.what, e, n)
 		}
 		last = e.ID
@@ -108,7 +109,8 @@ func testEventPerChange(t *testing.T, s knm.Store) {
 	// An import writes one event per number it stores, none for those it skips.
 	must(t, s.CreateNumber(ctx, &knm.Number{Number: "+14155550102", State: knm.StateAvailable}), "create")
 	_, err = s.ImportNumbers(ctx, []*knm.Number{{Number: "+14155550103", State: knm.StateAvailable},
-		{Number: "+14155550102", State: knm.StateAvailable}, {Number: "+14155550101", State: knm.StateAvailable, AssignedTo: a}})
+		{Number: "+14155550102", State: knm.StateAvailable},
+		{Number: "+14155550101", State: knm.StateAvailable, AssignedTo: a}})
 	must(t, err, "import")
 	imp := wantNewEvents(t, s, head, "import", knm.EventNumberCreated, knm.EventNumberImported, knm.EventNumberImported)
 	equal(t, "imported numbers", keysOf(imp[1:], func(e *knm.Event) string { return e.Number }),
@@ -163,7 +165,7 @@ func testEventsUnderContention(t *testing.T, s knm.Store) {
 	const numbers, writers, writes = 4, 8, 15
 	ctx := context.Background()
 	for i := range numbers {
-		must(t, s.CreateNumber(ctx, &knm.Number{Number: fmt.Sprintf("+1415555010%d", i), State: knm.StateAvailable}), "create")
+		createAvailable(t, s, fmt.Sprintf("+1415555010%d", i))
 	}
 	var (
 		wg   sync.WaitGroup
@@ -220,7 +222,7 @@ func testEventsUnderContention(t *testing.T, s knm.Store) {
 func testEventCursors(t *testing.T, s knm.Store) {
 	ctx := context.Background()
 	for i := range 3 {
-		must(t, s.CreateNumber(ctx, &knm.Number{Number: fmt.Sprintf("+1415555010%d", i), State: knm.StateAvailable}), "create")
+		createAvailable(t, s, fmt.Sprintf("+1415555010%d", i))
 	}
 	head, err := s.LastEventID(ctx)
 	must(t, err, "last event id")
@@ -266,7 +268,7 @@ func testEventCursors(t *testing.T, s knm.Store) {
 func testEventRetention(t *testing.T, s knm.Store) {
 	ctx := context.Background()
 	for i := range 6 {
-		must(t, s.CreateNumber(ctx, &knm.Number{Number: fmt.Sprintf("+1415555010%d", i), State: knm.StateAvailable}), "create")
+		createAvailable(t, s, fmt.Sprintf("+1415555010%d", i))
 		Clock(t).Advance(time.Hour)
 	}
 	evs := allEvents(t, s, 0)
@@ -310,4 +312,10 @@ func testEventRetention(t *testing.T, s knm.Store) {
 	if last != fresh[0].ID || len(next) != 1 || next[0].ID != last+1 {
 		t.Fatalf("after purging everything: head %d (want %d), next event %+v (want id %d)", last, fresh[0].ID, next, last+1)
 	}
+}
+
+// createAvailable stores an available number.
+func createAvailable(t *testing.T, s knm.Store, num string) {
+	t.Helper()
+	must(t, s.CreateNumber(context.Background(), &knm.Number{Number: num, State: knm.StateAvailable}), "create "+num)
 }

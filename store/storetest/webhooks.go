@@ -88,7 +88,8 @@ func testWebhookQueue(t *testing.T, s knm.Store) {
 	ctx := context.Background()
 	h := newHook(1, 2)
 	must(t, s.CreateWebhook(ctx, h), "create hook")
-	a, b := &knm.Number{Number: "+14155550100", State: knm.StateAvailable}, &knm.Number{Number: "+14155550101", State: knm.StateAvailable}
+	a := &knm.Number{Number: "+14155550100", State: knm.StateAvailable}
+	b := &knm.Number{Number: "+14155550101", State: knm.StateAvailable}
 	must(t, s.CreateNumber(ctx, a), "create a")
 	must(t, s.CreateNumber(ctx, b), "create b")
 	a.UsedBy = "callflow"
@@ -132,7 +133,8 @@ func testWebhookQueue(t *testing.T, s knm.Store) {
 		t.Fatalf("b's attempts = %d, want 1", ds[0].Attempts)
 	}
 	// node-b's late answer about a#2 does not touch node-a's lease.
-	if d, err := s.FailWebhookDelivery(ctx, h.ID, ds[1].Event.ID, "node-b", knm.WebhookFailure{RetryIn: time.Hour, Reason: "x", DisableAfter: 1}); err != nil || d {
+	late := knm.WebhookFailure{RetryIn: time.Hour, Reason: "x", DisableAfter: 1}
+	if d, err := s.FailWebhookDelivery(ctx, h.ID, ds[1].Event.ID, "node-b", late); err != nil || d {
 		t.Fatalf("failure reported by a former owner: disabled %v, err %v", d, err)
 	}
 	for range 2 {
@@ -144,7 +146,8 @@ func testWebhookQueue(t *testing.T, s knm.Store) {
 		t.Fatal("the third consecutive failure did not disable the hook")
 	}
 	got, _ = s.GetWebhook(ctx, h.ID)
-	if got.Enabled || got.ConsecutiveFailures != 3 || got.DisableReason == "" || got.LastError != "HTTP 503" || got.Rev != 2 {
+	if got.Enabled || got.ConsecutiveFailures != 3 || got.DisableReason == "" || got.LastError != "HTTP 503" ||
+		got.Rev != 2 {
 		t.Fatalf("disabled hook = %+v", got)
 	}
 	if ds, _ := s.ClaimWebhookDeliveries(ctx, h.ID, "node-a", time.Minute); len(ds) != 0 {
@@ -170,7 +173,7 @@ func testWebhookClaimsConcurrent(t *testing.T, s knm.Store) {
 	h := newHook(1, 8)
 	must(t, s.CreateWebhook(ctx, h), "create hook")
 	for i := range numbers {
-		must(t, s.CreateNumber(ctx, &knm.Number{Number: fmt.Sprintf("+141555501%02d", i), State: knm.StateAvailable}), "create")
+		createAvailable(t, s, fmt.Sprintf("+141555501%02d", i))
 	}
 	queueAll(t, s, h.ID)
 	var (

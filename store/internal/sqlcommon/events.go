@@ -230,7 +230,8 @@ func ClaimedEventsQuery(ds []*knm.WebhookDelivery, placeholder func(int) string)
 	for i, d := range ds {
 		ps[i] = w.Arg(d.Event.ID)
 	}
-	return `SELECT ` + EventColumns + ` FROM number_events WHERE id IN (` + strings.Join(ps, ", ") + `) ORDER BY id`, w.args
+	return `SELECT ` + EventColumns + ` FROM number_events WHERE id IN (` + strings.Join(ps, ", ") +
+		`) ORDER BY id`, w.args
 }
 
 // AttachEvents gives each claimed delivery its event. Retention keeps the events of
