@@ -4,58 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/knmproject/knm"
 	"github.com/knmproject/knm/config"
 	"github.com/knmproject/knm/events"
-	"github.com/knmproject/knm/internal/pgtest"
-	"github.com/knmproject/knm/store/postgres"
-	"github.com/knmproject/knm/store/sqlite"
+	"github.com/knmproject/knm/internal/dbtest"
 )
-
-// clock is the stores' clock: real time plus an offset a test moves forward.
-type clock struct{ offset atomic.Int64 }
-
-func (c *clock) Now() time.Time          { return time.Now().Add(time.Duration(c.offset.Load())) }
-func (c *clock) Advance(d time.Duration) { c.offset.Add(int64(d)) }
-
-// forEachBackend runs body with an opener of store handles on one fresh database of each
-// backend, all on one clock.
-func forEachBackend(t *testing.T, body func(t *testing.T, open func() knm.Store, c *clock)) {
-	ctx := context.Background()
-	t.Run("sqlite", func(t *testing.T) {
-		t.Parallel()
-		path := filepath.Join(t.TempDir(), "knm.db")
-		c := &clock{}
-		body(t, func() knm.Store {
-			s, err := sqlite.Open(ctx, path, sqlite.WithClock(c.Now))
-			return opened(t, s, err)
-		}, c)
-	})
-	t.Run("postgres", func(t *testing.T) {
-		t.Parallel()
-		dsn := pgtest.FreshSchemaDSN(t)
-		c := &clock{}
-		body(t, func() knm.Store {
-			s, err := postgres.Open(ctx, dsn, postgres.WithClock(c.Now))
-			return opened(t, s, err)
-		}, c)
-	})
-}
-
-func opened(t *testing.T, s knm.Store, err error) knm.Store {
-	t.Helper()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return s
-}
 
 func createNumbers(t *testing.T, s knm.Store, from, n int) {
 	t.Helper()
@@ -90,7 +47,8 @@ func (r *recorder) handle(_ context.Context, batch []*knm.Event) error {
 // batches; a failed batch is offered again; a new consumer of the same name (a restart)
 // continues where the cursor stands.
 func TestConsumerResumesAfterRestart(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, open func() knm.Store, _ *clock) {
+	dbtest.ForEach(t, func(t *testing.T, db dbtest.DB) {
+		open := func() knm.Store { return db.Open(t) }
 		ctx := context.Background()
 		s := open()
 		createNumbers(t, s, 0, 5)
@@ -130,9 +88,9 @@ func TestConsumerResumesAfterRestart(t *testing.T) {
 // TestConsumerLeaseHandover: of two instances running one consumer, one handles the
 // events; when it stops, the other takes over after the lease expires, missing nothing.
 func TestConsumerLeaseHandover(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, open func() knm.Store, c *clock) {
+	dbtest.ForEach(t, func(t *testing.T, db dbtest.DB) {
+		s1, s2 := db.Open(t), db.Open(t)
 		ctx := context.Background()
-		s1, s2 := open(), open()
 		createNumbers(t, s1, 0, 3)
 		r1, r2 := &recorder{}, &recorder{}
 		const lease = time.Minute
@@ -145,7 +103,7 @@ func TestConsumerLeaseHandover(t *testing.T) {
 		if n, err := c2.Step(ctx); err != nil || n != 0 {
 			t.Fatalf("b took events while a holds the lease: %d, %v", n, err)
 		}
-		c.Advance(lease + time.Second) // a stopped: its lease runs out
+		db.Clock.Advance(lease + time.Second) // a stopped: its lease runs out
 		if n, err := c2.Step(ctx); err != nil || n != 2 {
 			t.Fatalf("b after a's lease expired: %d, %v", n, err)
 		}
@@ -157,9 +115,7 @@ func TestConsumerLeaseHandover(t *testing.T) {
 
 // TestConsumerRun handles events as they come until stopped.
 func TestConsumerRun(t *testing.T) {
-	dir := t.TempDir()
-	s, err := sqlite.Open(context.Background(), filepath.Join(dir, "knm.db"))
-	s2 := opened(t, s, err)
+	s2 := dbtest.SQLite(t).Open(t)
 	rec := &recorder{}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -201,8 +157,7 @@ func TestConsumerRun(t *testing.T) {
 
 func TestRetention(t *testing.T) {
 	ctx := context.Background()
-	s, err := sqlite.Open(ctx, ":memory:")
-	st := opened(t, s, err)
+	st := dbtest.SQLite(t).Open(t)
 	cfg := config.New(st, "node", "")
 	keep, err := events.Retention(ctx, cfg)
 	if err != nil || keep != 30*24*time.Hour {

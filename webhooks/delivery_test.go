@@ -41,7 +41,7 @@ func checkInOrder(t *testing.T, got []delivery, want map[string]bool) {
 // none of another account's.
 func TestRetriesUntilDelivered(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, db database) {
-		s := db.open(t)
+		s := db.Open(t)
 		seedAccounts(t, s)
 		rcv := newReceiver(t, 3)
 		h := rcv.createHook(t, s, accA, true, 4)
@@ -72,7 +72,7 @@ func TestRetriesUntilDelivered(t *testing.T) {
 func TestFailingHookIsDisabled(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, db database) {
 		ctx := context.Background()
-		s := db.open(t)
+		s := db.Open(t)
 		seedAccounts(t, s)
 		rcv := newReceiver(t, 0)
 		rcv.failAll = true
@@ -110,7 +110,7 @@ func TestFailingHookIsDisabled(t *testing.T) {
 func TestTwoInstancesDeliverOnce(t *testing.T) {
 	t.Parallel()
 	db := postgresDatabase(t)
-	s1, s2 := db.open(t), db.open(t)
+	s1, s2 := db.Open(t), db.Open(t)
 	seedAccounts(t, s1)
 	rcv := newReceiver(t, 0)
 	h := rcv.createHook(t, s1, accA, false, 4)
@@ -138,7 +138,7 @@ func (crashingStore) CompleteWebhookDelivery(context.Context, string, int64) err
 // sent again with the same dedup id, so the receiver, deduplicating, has each event once.
 func TestCrashBetweenChangeAndDelivery(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, db database) {
-		s := db.open(t)
+		s := db.Open(t)
 		seedAccounts(t, s)
 		rcv := newReceiver(t, 0)
 		h := rcv.createHook(t, s, accA, false, 2)
@@ -146,7 +146,7 @@ func TestCrashBetweenChangeAndDelivery(t *testing.T) {
 		s.Close() // the instance stops before delivering anything
 
 		// Restart: the receiver gets two deliveries, whose acknowledgements are lost.
-		s = db.open(t)
+		s = db.Open(t)
 		stop := startWorker(t, crashingStore{s}, "node-a", 50)
 		eventually(t, "two deliveries", func() bool { return len(rcv.snapshot()) >= 2 })
 		stop()
@@ -154,8 +154,8 @@ func TestCrashBetweenChangeAndDelivery(t *testing.T) {
 		lost := rcv.snapshot()
 
 		// Restart once the lost deliveries' leases expired.
-		db.clock.Advance(webhooksLease + time.Second)
-		s = db.open(t)
+		db.Clock.Advance(webhooksLease + time.Second)
+		s = db.Open(t)
 		startWorker(t, s, "node-b", 50)
 		eventually(t, "every event delivered", func() bool {
 			seen := map[string]bool{}

@@ -6,75 +6,23 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/knmproject/knm"
-	"github.com/knmproject/knm/internal/pgtest"
+	"github.com/knmproject/knm/internal/dbtest"
 	"github.com/knmproject/knm/manager"
-	"github.com/knmproject/knm/store/postgres"
-	"github.com/knmproject/knm/store/sqlite"
 	"github.com/knmproject/knm/webhooks"
 )
 
-// clock is the stores' clock: real time plus an offset a test moves forward to expire
-// leases, as if minutes had passed.
-type clock struct{ offset atomic.Int64 }
+// database and forEachBackend are dbtest's, named for these tests.
+type database = dbtest.DB
 
-func (c *clock) Now() time.Time            { return time.Now().Add(time.Duration(c.offset.Load())) }
-func (c *clock) Advance(d time.Duration)   { c.offset.Add(int64(d)) }
-func (c *clock) opts() []sqlite.Option     { return []sqlite.Option{sqlite.WithClock(c.Now)} }
-func (c *clock) pgOpts() []postgres.Option { return []postgres.Option{postgres.WithClock(c.Now)} }
-
-// database is a fresh database of one backend; open returns a new store handle on it, as
-// a restarted (or another) knm instance opens it.
-type database struct {
-	name  string
-	clock *clock
-	open  func(t *testing.T) knm.Store
-}
-
-// forEachBackend runs body on a fresh SQLite file and a fresh PostgreSQL schema.
-func forEachBackend(t *testing.T, body func(t *testing.T, db database)) {
-	t.Run("sqlite", func(t *testing.T) {
-		t.Parallel()
-		body(t, sqliteDatabase(t))
-	})
-	t.Run("postgres", func(t *testing.T) {
-		t.Parallel()
-		body(t, postgresDatabase(t))
-	})
-}
-
-func sqliteDatabase(t *testing.T) database {
-	c := &clock{}
-	path := filepath.Join(t.TempDir(), "knm.db")
-	return database{name: "sqlite", clock: c, open: func(t *testing.T) knm.Store {
-		s, err := sqlite.Open(context.Background(), path, c.opts()...)
-		return opened(t, s, err)
-	}}
-}
-
-func postgresDatabase(t *testing.T) database {
-	c := &clock{}
-	dsn := pgtest.FreshSchemaDSN(t)
-	return database{name: "postgres", clock: c, open: func(t *testing.T) knm.Store {
-		s, err := postgres.Open(context.Background(), dsn, c.pgOpts()...)
-		return opened(t, s, err)
-	}}
-}
-
-func opened(t *testing.T, s knm.Store, err error) knm.Store {
-	t.Helper()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return s
-}
+var (
+	forEachBackend   = dbtest.ForEach
+	postgresDatabase = dbtest.Postgres
+)
 
 // Accounts: reseller A > customer C; B unrelated.
 var (

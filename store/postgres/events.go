@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"errors"
-	"math"
 	"slices"
 	"strings"
 	"time"
@@ -16,6 +15,8 @@ import (
 // Event ids come from the one row of number_event_counter (see migration 0004): taking
 // an id locks that row until the transaction ends, so ids are handed out in commit order.
 // Events are appended last in their transaction, which keeps the lock short.
+// The cursor methods mirror store/sqlite/events.go, deliberately: only the dialect and
+// the transactions differ.
 
 // eventInsert returns the statement appending the event of a number change, last in the
 // change's transaction.
@@ -117,11 +118,8 @@ func (s *Store) EventCursors(ctx context.Context) ([]*knm.EventCursor, error) {
 // another owner holds an unexpired one.
 func (s *Store) ClaimEventCursor(ctx context.Context, name, owner string, ttl time.Duration,
 	start int64) (*knm.EventCursor, bool, error) {
-	if err := sqlcommon.CheckEventCursorName(name); err != nil {
+	if err := sqlcommon.CheckClaim(name, owner); err != nil {
 		return nil, false, err
-	}
-	if owner == "" {
-		return nil, false, knm.Errorf(knm.ErrInvalid, "event consumer %s: empty owner", name)
 	}
 	var (
 		c  *knm.EventCursor
@@ -187,29 +185,16 @@ func (s *Store) DeleteEventCursor(ctx context.Context, name string) error {
 	})
 }
 
-// purgeBatch bounds the rows one purge statement deletes.
-const purgeBatch = 5000
-
 // PurgeEvents deletes the events written before t that every consumer has passed and no
-// pending delivery needs, purgeBatch at a time. Events are written in time order, so the
-// ones before t are those below the first event written at t or later.
+// pending delivery needs, sqlcommon.PurgeBatch events per statement.
 func (s *Store) PurgeEvents(ctx context.Context, before time.Time) (int, error) {
-	total := 0
-	for {
-		var k int64
-		err := s.withConn(ctx, "purge events", func(c *pgx.Conn) error {
-			tag, err := c.Exec(ctx, `DELETE FROM number_events WHERE id IN (
-				SELECT e.id FROM number_events e
-				WHERE e.id < coalesce((SELECT k.id FROM number_events k WHERE k.created >= $1 ORDER BY k.id LIMIT 1), $2)
-				AND e.id <= coalesce((SELECT min(last_id) FROM event_cursors), $2)
-				AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.event_id = e.id)
-				ORDER BY e.id LIMIT $3)`, sqlcommon.Milli(before), int64(math.MaxInt64), purgeBatch)
+	q, args := sqlcommon.PurgeEventsQuery(sqlcommon.Milli(before), placeholder)
+	return sqlcommon.PurgeInBatches(func() (k int64, err error) {
+		err = s.withConn(ctx, "purge events", func(c *pgx.Conn) error {
+			tag, err := c.Exec(ctx, q, args...)
 			k = tag.RowsAffected()
 			return err
 		})
-		total += int(k)
-		if err != nil || k < purgeBatch {
-			return total, err
-		}
-	}
+		return k, err
+	})
 }

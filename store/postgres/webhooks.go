@@ -3,8 +3,6 @@ package postgres
 import (
 	"context"
 	"errors"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -12,17 +10,19 @@ import (
 	"github.com/knmproject/knm/store/internal/sqlcommon"
 )
 
+// This file mirrors store/sqlite/webhooks.go method for method, deliberately: only the
+// dialect and the locking differ.
+
 func scanWebhook(row sqlcommon.Scanner) (*knm.Webhook, error) {
 	return sqlcommon.ScanWebhook(row, utcOrZero)
 }
 
 // CreateWebhook stores a new hook and registers its cursor at the newest event.
 func (s *Store) CreateWebhook(ctx context.Context, h *knm.Webhook) error {
-	if err := sqlcommon.CheckWebhook(h); err != nil {
+	now := s.now()
+	if err := sqlcommon.PrepareWebhook(h, now); err != nil {
 		return err
 	}
-	now := s.now()
-	sqlcommon.Stamp(now, &h.Created, &h.Modified)
 	return s.withTx(ctx, "create webhook "+h.ID, func(tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, `INSERT INTO webhooks (id, rev, account_id, name, uri, http_verb, hook,
 			include_subaccounts, custom_data, enabled, max_concurrency, secret, created, modified)
@@ -54,23 +54,8 @@ func (s *Store) GetWebhook(ctx context.Context, id string) (*knm.Webhook, error)
 
 // FindWebhooks returns the hooks matching f, ordered by id.
 func (s *Store) FindWebhooks(ctx context.Context, f knm.WebhookFilter) ([]*knm.Webhook, error) {
-	var (
-		conds []string
-		args  []any
-	)
-	if f.AccountID != "" {
-		args = append(args, f.AccountID)
-		conds = append(conds, "w.account_id = $"+strconv.Itoa(len(args)))
-	}
-	if f.Enabled != nil {
-		args = append(args, *f.Enabled)
-		conds = append(conds, "w.enabled = $"+strconv.Itoa(len(args)))
-	}
-	q := `SELECT ` + sqlcommon.WebhookColumns + ` FROM webhooks w`
-	if len(conds) > 0 {
-		q += ` WHERE ` + strings.Join(conds, " AND ")
-	}
-	return queryAll(ctx, s, "find webhooks", q+` ORDER BY w.id`, args, scanWebhook)
+	q, args := sqlcommon.FindWebhooksQuery(f, placeholder)
+	return queryAll(ctx, s, "find webhooks", q, args, scanWebhook)
 }
 
 // UpdateWebhook replaces the hook's settings at revision h.Rev.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"math"
 	"strings"
 	"time"
 
@@ -13,7 +12,8 @@ import (
 )
 
 // Every write goes through the one write connection, so events are numbered in commit
-// order without any further lock.
+// order without any further lock. The cursor methods mirror store/postgres/events.go,
+// deliberately: only the dialect and the transactions differ.
 
 const insertEvent = `INSERT INTO number_events (type, number, account_before, account_after, state_before,
 	state_after, module_name, rev, detail, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
@@ -155,11 +155,8 @@ func (s *Store) EventCursors(ctx context.Context) ([]*knm.EventCursor, error) {
 // another owner holds an unexpired one.
 func (s *Store) ClaimEventCursor(ctx context.Context, name, owner string, ttl time.Duration,
 	start int64) (*knm.EventCursor, bool, error) {
-	if err := sqlcommon.CheckEventCursorName(name); err != nil {
+	if err := sqlcommon.CheckClaim(name, owner); err != nil {
 		return nil, false, err
-	}
-	if owner == "" {
-		return nil, false, knm.Errorf(knm.ErrInvalid, "event consumer %s: empty owner", name)
 	}
 	var (
 		c  *knm.EventCursor
@@ -235,35 +232,20 @@ func (s *Store) DeleteEventCursor(ctx context.Context, name string) error {
 	})
 }
 
-// purgeBatch bounds the rows one purge transaction deletes, so a large purge never holds
-// the write lock for long.
-const purgeBatch = 5000
-
 // PurgeEvents deletes the events written before t that every consumer has passed and no
-// pending delivery needs, purgeBatch at a time. Events are written in time order, so the
-// ones before t are those below the first event written at t or later.
+// pending delivery needs, one transaction per sqlcommon.PurgeBatch events.
 func (s *Store) PurgeEvents(ctx context.Context, before time.Time) (int, error) {
-	total := 0
-	for {
-		var k int64
-		err := s.write(ctx, "purge events", func(tx *sql.Tx) error {
-			res, err := tx.ExecContext(ctx, `DELETE FROM number_events WHERE id IN (
-				SELECT e.id FROM number_events e
-				WHERE e.id < coalesce((SELECT k.id FROM number_events k WHERE k.created >= ? ORDER BY k.id LIMIT 1), ?)
-				AND e.id <= coalesce((SELECT min(last_id) FROM event_cursors), ?)
-				AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.event_id = e.id)
-				ORDER BY e.id LIMIT ?)`, unixMilli(before), int64(math.MaxInt64), int64(math.MaxInt64), purgeBatch)
-			if err != nil {
-				return err
+	q, args := sqlcommon.PurgeEventsQuery(unixMilli(before), placeholder)
+	return sqlcommon.PurgeInBatches(func() (k int64, err error) {
+		err = s.write(ctx, "purge events", func(tx *sql.Tx) error {
+			res, err := tx.ExecContext(ctx, q, args...)
+			if err == nil {
+				k, err = res.RowsAffected()
 			}
-			k, err = res.RowsAffected()
 			return err
 		})
-		total += int(k)
-		if err != nil || k < purgeBatch {
-			return total, err
-		}
-	}
+		return k, err
+	})
 }
 
 // unixMilli returns t as the outbox tables store it: Unix milliseconds, 0 for the zero

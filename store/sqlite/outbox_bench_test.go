@@ -5,33 +5,22 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/knmproject/knm"
 	"github.com/knmproject/knm/store/sqlite"
 	"github.com/knmproject/knm/store/storetest"
 )
 
-// BenchmarkOutboxActivate: go test -run '^$' -bench Outbox ./store/sqlite/
-func BenchmarkOutboxActivate(b *testing.B) {
-	with, without := openPair(b)
-	storetest.BenchActivate(b, with, without)
-}
-
-// BenchmarkOutboxImport measures the outbox's cost on bulk imports.
-func BenchmarkOutboxImport(b *testing.B) {
-	with, without := openPair(b)
-	storetest.BenchImport(b, with, without)
-}
-
-// openPair returns two fresh stores on files, the second writing no events.
-func openPair(b *testing.B) (with, without *sqlite.Store) {
-	open := func(name string) *sqlite.Store {
-		s, err := sqlite.Open(context.Background(), filepath.Join(b.TempDir(), name))
+// BenchmarkOutbox: go test -run '^$' -bench Outbox ./store/sqlite/
+func BenchmarkOutbox(b *testing.B) {
+	storetest.BenchOutbox(b, func(b *testing.B, outbox bool) knm.Store {
+		s, err := sqlite.Open(context.Background(), filepath.Join(b.TempDir(), "knm.db"))
 		if err != nil {
 			b.Fatal(err)
 		}
 		b.Cleanup(func() { s.Close() })
+		if !outbox {
+			sqlite.WithoutOutbox(s)
+		}
 		return s
-	}
-	with, without = open("outbox.db"), open("plain.db")
-	sqlite.WithoutOutbox(without)
-	return with, without
+	})
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"strings"
 	"time"
 
 	"github.com/knmproject/knm"
@@ -12,7 +11,8 @@ import (
 )
 
 // SQLite serves one knm instance: its single write connection already serialises the
-// claims that PostgreSQL makes with row locks.
+// claims that PostgreSQL makes with row locks. The file mirrors store/postgres/webhooks.go
+// method for method, deliberately: only the dialect and the locking differ.
 
 func scanWebhook(row sqlcommon.Scanner) (*knm.Webhook, error) {
 	return sqlcommon.ScanWebhook(row, fromUnixMilli)
@@ -20,11 +20,10 @@ func scanWebhook(row sqlcommon.Scanner) (*knm.Webhook, error) {
 
 // CreateWebhook stores a new hook and registers its cursor at the newest event.
 func (s *Store) CreateWebhook(ctx context.Context, h *knm.Webhook) error {
-	if err := sqlcommon.CheckWebhook(h); err != nil {
+	now := s.now()
+	if err := sqlcommon.PrepareWebhook(h, now); err != nil {
 		return err
 	}
-	now := s.now()
-	sqlcommon.Stamp(now, &h.Created, &h.Modified)
 	return s.write(ctx, "create webhook "+h.ID, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO webhooks (id, rev, account_id, name, uri, http_verb, hook,
 			include_subaccounts, custom_data, enabled, max_concurrency, secret, created, modified)
@@ -56,21 +55,8 @@ func (s *Store) GetWebhook(ctx context.Context, id string) (*knm.Webhook, error)
 
 // FindWebhooks returns the hooks matching f, ordered by id.
 func (s *Store) FindWebhooks(ctx context.Context, f knm.WebhookFilter) ([]*knm.Webhook, error) {
-	var (
-		conds []string
-		args  []any
-	)
-	if f.AccountID != "" {
-		conds, args = append(conds, "w.account_id = ?"), append(args, f.AccountID)
-	}
-	if f.Enabled != nil {
-		conds, args = append(conds, "w.enabled = ?"), append(args, *f.Enabled)
-	}
-	q := `SELECT ` + sqlcommon.WebhookColumns + ` FROM webhooks w`
-	if len(conds) > 0 {
-		q += ` WHERE ` + strings.Join(conds, " AND ")
-	}
-	return queryAll(ctx, s, "find webhooks", q+` ORDER BY w.id`, args, scanWebhook)
+	q, args := sqlcommon.FindWebhooksQuery(f, placeholder)
+	return queryAll(ctx, s, "find webhooks", q, args, scanWebhook)
 }
 
 // UpdateWebhook replaces the hook's settings at revision h.Rev.

@@ -10,6 +10,14 @@ import (
 	"github.com/knmproject/knm/manager"
 )
 
+// BenchOutbox runs the benchmarks of what the outbox costs, Activate and Import. open
+// returns a fresh store of the backend, writing events when outbox is true; the backends
+// switch event writing off only for this.
+func BenchOutbox(b *testing.B, open func(b *testing.B, outbox bool) knm.Store) {
+	b.Run("Activate", func(b *testing.B) { BenchActivate(b, open(b, true), open(b, false)) })
+	b.Run("Import", func(b *testing.B) { BenchImport(b, open(b, true), open(b, false)) })
+}
+
 // BenchActivate measures what the outbox costs a single-number activate (available ->
 // in_service for an account, through the number manager, as the API does it): with is a
 // store writing events, without the same backend with event writing switched off. The two

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"encoding/json"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -172,11 +173,24 @@ func LeaseLost(name, owner string) error {
 	return knm.Errorf(knm.ErrConflict, "event consumer %s is leased to %s", name, owner)
 }
 
-// CheckEventCursorName rejects an empty or oversized consumer name.
-func CheckEventCursorName(name string) error {
+// CheckClaim rejects a claim of a consumer with an empty or oversized name, or by an
+// owner without a name.
+func CheckClaim(name, owner string) error {
 	if name == "" || len(name) > 200 || strings.TrimSpace(name) != name {
 		return knm.Errorf(knm.ErrInvalid, "event consumer name %q must be 1-200 characters without outer spaces", name)
 	}
+	if owner == "" {
+		return knm.Errorf(knm.ErrInvalid, "event consumer %s: empty owner", name)
+	}
+	return nil
+}
+
+// PrepareWebhook checks a hook about to be created (CheckWebhook) and stamps its times.
+func PrepareWebhook(h *knm.Webhook, now time.Time) error {
+	if err := CheckWebhook(h); err != nil {
+		return err
+	}
+	Stamp(now, &h.Created, &h.Modified)
 	return nil
 }
 
@@ -261,4 +275,47 @@ func plainName(s string) bool {
 		}
 	}
 	return true
+}
+
+// PurgeBatch bounds the events one purge statement deletes, so a large purge never holds
+// locks for long.
+const PurgeBatch = 5000
+
+// PurgeEventsQuery returns the DELETE of one batch of PurgeEvents and its arguments, given
+// the cut-off as the backend stores times. Events are written in time order, so the ones
+// before the cut-off are those below the first event written at it or later.
+func PurgeEventsQuery(before any, placeholder func(int) string) (string, []any) {
+	return `DELETE FROM number_events WHERE id IN (
+		SELECT e.id FROM number_events e
+		WHERE e.id < coalesce((SELECT k.id FROM number_events k WHERE k.created >= ` + placeholder(1) + `
+			ORDER BY k.id LIMIT 1), ` + placeholder(2) + `)
+		AND e.id <= coalesce((SELECT min(last_id) FROM event_cursors), ` + placeholder(3) + `)
+		AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.event_id = e.id)
+		ORDER BY e.id LIMIT ` + placeholder(4) + `)`, []any{before, int64(math.MaxInt64), int64(math.MaxInt64), PurgeBatch}
+}
+
+// PurgeInBatches runs purge (one batch, returning how many it deleted) until a batch
+// comes back short, and returns the total.
+func PurgeInBatches(purge func() (int64, error)) (int, error) {
+	total := 0
+	for {
+		k, err := purge()
+		total += int(k)
+		if err != nil || k < PurgeBatch {
+			return total, err
+		}
+	}
+}
+
+// FindWebhooksQuery returns the SELECT of FindWebhooks for f, ordered by id, and its
+// arguments.
+func FindWebhooksQuery(f knm.WebhookFilter, placeholder func(int) string) (string, []any) {
+	w := &where{placeholder: placeholder}
+	if f.AccountID != "" {
+		w.Add("w.account_id = " + w.Arg(f.AccountID))
+	}
+	if f.Enabled != nil {
+		w.Add("w.enabled = " + w.Arg(*f.Enabled))
+	}
+	return `SELECT ` + WebhookColumns + ` FROM webhooks w` + w.String() + ` ORDER BY w.id`, w.args
 }
