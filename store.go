@@ -15,6 +15,9 @@ import (
 // ErrConflict, changing nothing, when the stored revision has moved on. That single-row
 // compare-and-swap is what makes each state transition atomic across goroutines and
 // across knm instances.
+//
+// Every write of a number (create, update, delete, import) also appends its Event in the
+// same transaction (EventStore), so whoever follows the events misses no change.
 type Store interface {
 	NumberStore
 	AccountStore
@@ -22,6 +25,8 @@ type Store interface {
 	SearchCache
 	JournalStore
 	IdempotencyStore
+	EventStore
+	WebhookStore
 	// Close releases the store's connections.
 	Close() error
 }

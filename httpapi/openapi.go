@@ -124,8 +124,10 @@ func (s *Server) OpenAPI() []byte {
 
 func (s *Server) buildOpenAPI() []byte {
 	var comps map[string]json.RawMessage
-	if err := json.Unmarshal([]byte(schemas), &comps); err != nil {
-		panic("httpapi: schemas: " + err.Error())
+	for _, part := range append([]string{schemas}, extraSchemas...) {
+		if err := json.Unmarshal([]byte(part), &comps); err != nil {
+			panic("httpapi: schemas: " + err.Error())
+		}
 	}
 	paths := map[string]map[string]any{}
 	for _, rt := range s.routes() {

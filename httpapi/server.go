@@ -75,6 +75,7 @@ type Server struct {
 
 	openapiOnce sync.Once
 	openapiDoc  []byte
+	streams     streams // the event streams, ended on shutdown
 }
 
 // New returns a Server. It reads (or, on the very first start, creates) the token signing
@@ -131,7 +132,7 @@ func (s *Server) Handler() http.Handler { return s.handler }
 // may wait for carriers up to number_search_timeout_ms and an order for Voxbone), idle
 // keep-alive connections for 2 min.
 func (s *Server) HTTPServer() *http.Server {
-	return &http.Server{
+	hs := &http.Server{
 		Handler:           s.handler,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second,
@@ -140,6 +141,8 @@ func (s *Server) HTTPServer() *http.Server {
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(s.logger.Handler(), slog.LevelWarn),
 	}
+	hs.RegisterOnShutdown(s.closeStreams)
+	return hs
 }
 
 // authMode says whether a route needs a token.
@@ -179,7 +182,7 @@ func (s *Server) Routes() []string {
 }
 
 func (s *Server) routes() []route {
-	return slices.Concat(s.serviceRoutes(), s.accountRoutes(), s.numberRoutes(), s.voxboneRoutes())
+	return slices.Concat(s.eventRoutes(), s.serviceRoutes(), s.accountRoutes(), s.numberRoutes(), s.voxboneRoutes())
 }
 
 // searchQuery documents the query of a number search, as manager.ParseSearch reads it.

@@ -119,7 +119,8 @@ func (a *app) rootCommand() *cobra.Command {
 	pf.BoolVarP(&a.verbose, "verbose", "v", false, "log debug details to stderr")
 	root.AddCommand(needsSubcommand(a.configCommand()), needsSubcommand(a.accountsCommand()),
 		needsSubcommand(a.numbersCommand()), a.searchCommand(), needsSubcommand(a.voxboneCommand()),
-		a.serveCommand(), a.demoCommand(), needsSubcommand(a.kazooCommand()))
+		a.serveCommand(), a.demoCommand(), needsSubcommand(a.kazooCommand()),
+		needsSubcommand(a.eventsCommand()), needsSubcommand(a.webhooksCommand()))
 	return root
 }
 

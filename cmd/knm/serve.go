@@ -103,6 +103,8 @@ func (a *app) serve(ctx context.Context, o serveOptions) error {
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	go a.recoverLoop(ctx, logger, recoverEvery)
+	stopEvents := a.startEvents(ctx, logger)
+	defer stopEvents()
 	select {
 	case err := <-errc:
 		return fmt.Errorf("serve: %w", err)

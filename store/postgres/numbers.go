@@ -2,15 +2,14 @@ package postgres
 
 import (
 	"context"
+	"errors"
+	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/knmproject/knm"
 	"github.com/knmproject/knm/store/internal/sqlcommon"
 )
-
-// Every statement here has a twin in store/sqlite/numbers.go in SQLite's dialect. The pairs are kept
-// apart on purpose: each backend reads as plain SQL of its own, and storetest holds both to
-// one behaviour.
 
 func scanNumber(row sqlcommon.Scanner) (*knm.Number, error) {
 	return sqlcommon.ScanNumber(row, utc)
@@ -28,17 +27,51 @@ func (s *Store) CreateNumber(ctx context.Context, n *knm.Number) error {
 	if err != nil {
 		return err
 	}
-	return s.withConn(ctx, "create number "+n.Number, func(c *pgx.Conn) error {
-		err := execOne(ctx, c, func() error { return knm.NumberExists(n.Number) },
-			`INSERT INTO numbers (`+sqlcommon.NumberColumns+`) VALUES ($1, 1, $2, $3, $4, $5, $6, $7, $8)
+	return s.numberWrite(ctx, "create number "+n.Number, func(q querier) (*knm.Event, error) {
+		tag, err := q.Exec(ctx, `INSERT INTO numbers (`+sqlcommon.NumberColumns+`) VALUES ($1, 1, $2, $3, $4, $5, $6, $7, $8)
 			ON CONFLICT (number) DO NOTHING`, n.Number, string(n.State), n.AssignedTo, n.ModuleName,
 			sqlcommon.NullText(n.CarrierData), string(extra), n.Created, n.Modified)
+		if err != nil {
+			return nil, err
+		}
+		if tag.RowsAffected() == 0 {
+			return nil, knm.NumberExists(n.Number)
+		}
+		n.Rev = 1
+		return knm.NumberEvent(nil, n), nil
+	})
+}
+
+// numberWrite runs write, a number write returning its event, and appends the event in
+// the same transaction (a pipelinedTx); without the outbox, write runs alone on a
+// connection, the single statement it then is.
+func (s *Store) numberWrite(ctx context.Context, op string, write func(q querier) (*knm.Event, error)) error {
+	if !s.outbox {
+		return s.withConn(ctx, op, func(c *pgx.Conn) error {
+			_, err := write(c)
+			return err
+		})
+	}
+	return s.withConn(ctx, op, func(c *pgx.Conn) error {
+		tx := &pipelinedTx{c: c}
+		e, err := write(tx)
 		if err == nil {
-			n.Rev = 1
+			sql, args, eerr := s.eventInsert(e)
+			if err = eerr; err == nil {
+				err = tx.commitWith(ctx, sql, args)
+			}
+		}
+		if err != nil {
+			tx.rollback(ctx)
 		}
 		return err
 	})
 }
+
+// updateSet is the SET list of UpdateNumber on "numbers n": $1..$7 the new values, $8 the
+// number and $9 the revision read.
+const updateSet = `rev = n.rev + 1, state = $1, assigned_to = $2, module_name = $3,
+	carrier_data = $4, extra = $5, modified = $6, created = coalesce($7, n.created)`
 
 // UpdateNumber replaces the number stored at revision n.Rev (ErrNotFound, ErrConflict).
 // A zero n.Created keeps the stored creation time.
@@ -48,33 +81,75 @@ func (s *Store) UpdateNumber(ctx context.Context, n *knm.Number) error {
 		return err
 	}
 	now := sqlcommon.Sec(s.now())
-	created := keptCreated(n.Created)
-	return s.withConn(ctx, "update number "+n.Number, func(c *pgx.Conn) error {
-		rev, stored, err := updateAtRev(ctx, c, func() error { return numberGone(ctx, c, n.Number) },
-			`UPDATE numbers SET rev = rev + 1, state = $1, assigned_to = $2, module_name = $3,
-			carrier_data = $4, extra = $5, modified = $6, created = coalesce($7, created)
-			WHERE number = $8 AND rev = $9 RETURNING rev, created`,
-			string(n.State), n.AssignedTo, n.ModuleName, sqlcommon.NullText(n.CarrierData), string(extra), now,
-			created, n.Number, n.Rev)
-		if err == nil {
-			n.Rev, n.Created, n.Modified = rev, stored, now
+	var created *time.Time
+	if !n.Created.IsZero() {
+		c := sqlcommon.Sec(n.Created)
+		created = &c
+	}
+	args := []any{string(n.State), n.AssignedTo, n.ModuleName, sqlcommon.NullText(n.CarrierData), string(extra), now,
+		created, n.Number, n.Rev}
+	err = s.numberWrite(ctx, "update number "+n.Number, func(q querier) (*knm.Event, error) {
+		var (
+			rev    int64
+			stored time.Time
+			before *knm.Number
+			err    error
+		)
+		if s.outbox {
+			// The event tells what changed, so the update returns the row as it was. The
+			// row is locked at the revision read, or the update matches nothing.
+			before, err = scanNumber(prefixScanner{q.QueryRow(ctx, `WITH old AS (
+				SELECT `+sqlcommon.NumberColumns+` FROM numbers WHERE number = $8 AND rev = $9 FOR UPDATE)
+				UPDATE numbers n SET `+updateSet+` FROM old WHERE n.number = old.number AND n.rev = $9
+				RETURNING n.rev, n.created, `+oldColumns, args...), []any{&rev, &stored}})
+		} else {
+			err = q.QueryRow(ctx, `UPDATE numbers n SET `+updateSet+` WHERE n.number = $8 AND n.rev = $9
+				RETURNING n.rev, n.created`, args...).Scan(&rev, &stored)
 		}
+		if err != nil {
+			return nil, err
+		}
+		n.Rev, n.Created, n.Modified = rev, utc(stored), now
+		return knm.NumberEvent(before, n), nil
+	})
+	return s.numberMissed(ctx, "update number "+n.Number, n.Number, err)
+}
+
+// numberMissed turns the "no row" of a revision-guarded write into ErrNotFound or
+// ErrConflict, looking at what is stored now; other errors pass through.
+func (s *Store) numberMissed(ctx context.Context, op, number string, err error) error {
+	if !errors.Is(err, pgx.ErrNoRows) {
 		return err
+	}
+	return s.withConn(ctx, op, func(c *pgx.Conn) error {
+		return missed(ctx, c, `SELECT EXISTS (SELECT 1 FROM numbers WHERE number = $1)`, []any{number},
+			knm.NotFound(number), "number "+number)
 	})
 }
+
+// oldColumns are NumberColumns read from the CTE "old".
+var oldColumns = "old." + strings.ReplaceAll(sqlcommon.NumberColumns, ", ", ", old.")
+
+// prefixScanner scans a row whose first columns go to pre and the rest to the caller's
+// destinations, so a row scanner can read a row that starts with other columns.
+type prefixScanner struct {
+	row sqlcommon.Scanner
+	pre []any
+}
+
+func (p prefixScanner) Scan(dest ...any) error { return p.row.Scan(append(p.pre, dest...)...) }
 
 // DeleteNumber removes the number stored at revision rev (ErrNotFound, ErrConflict).
 func (s *Store) DeleteNumber(ctx context.Context, number string, rev int64) error {
-	return s.withConn(ctx, "delete number "+number, func(c *pgx.Conn) error {
-		return execOne(ctx, c, func() error { return numberGone(ctx, c, number) },
-			`DELETE FROM numbers WHERE number = $1 AND rev = $2`, number, rev)
+	err := s.numberWrite(ctx, "delete number "+number, func(q querier) (*knm.Event, error) {
+		before, err := scanNumber(q.QueryRow(ctx, `DELETE FROM numbers WHERE number = $1 AND rev = $2
+			RETURNING `+sqlcommon.NumberColumns, number, rev))
+		if err != nil {
+			return nil, err
+		}
+		return knm.NumberEvent(before, nil), nil
 	})
-}
-
-// numberGone tells why a revision-guarded write of number matched no row.
-func numberGone(ctx context.Context, c *pgx.Conn, number string) error {
-	return missed(ctx, c, `SELECT EXISTS (SELECT 1 FROM numbers WHERE number = $1)`, []any{number},
-		knm.NotFound(number), "number "+number)
+	return s.numberMissed(ctx, "delete number "+number, number, err)
 }
 
 // FindNumbers returns the numbers matching f, ordered by number.
@@ -140,7 +215,10 @@ func (s *Store) ImportNumbers(ctx context.Context, ns []*knm.Number) ([]string, 
 			}
 			inserted[num] = true
 		}
-		return res.Err()
+		if err := res.Err(); err != nil {
+			return err
+		}
+		return s.appendImportEvents(ctx, tx, ns, inserted)
 	})
 	if err != nil {
 		return nil, err

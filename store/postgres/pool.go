@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/knmproject/knm/store/internal/sqlcommon"
 )
@@ -93,10 +94,23 @@ func updateAtRev(ctx context.Context, c *pgx.Conn, none func() error, query stri
 
 // missed tells why a revision-guarded write matched no row: notFound when the row is
 // gone (exists is a SELECT EXISTS query), ErrConflict naming what otherwise.
-func missed(ctx context.Context, c *pgx.Conn, exists string, args []any, notFound error, what string) error {
+func missed(ctx context.Context, c querier, exists string, args []any, notFound error, what string) error {
 	var found bool
 	if err := c.QueryRow(ctx, exists, args...).Scan(&found); err != nil {
 		return err
 	}
 	return sqlcommon.Missed(found, notFound, what)
 }
+
+// querier is what a connection and a transaction share: a write runs on either, in a
+// transaction when it must append an event too.
+type querier interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+var (
+	_ querier = (*pgx.Conn)(nil)
+	_ querier = (pgx.Tx)(nil)
+)

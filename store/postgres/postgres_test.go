@@ -22,6 +22,20 @@ func TestStore(t *testing.T) {
 	})
 }
 
+func TestStoreRestarts(t *testing.T) {
+	storetest.RunRestarts(t, func(t *testing.T) func() knm.Store {
+		dsn := pgtest.FreshSchemaDSN(t)
+		return func() knm.Store {
+			s, err := postgres.Open(context.Background(), dsn, postgres.WithClock(storetest.Clock(t).Now))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { s.Close() })
+			return s
+		}
+	})
+}
+
 // TestConcurrentOpen opens one fresh schema from several stores at once, as several knm
 // instances starting together would: the advisory lock lets one migrate and the others
 // find the work done.

@@ -3,16 +3,13 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"slices"
 	"strings"
 
 	"github.com/knmproject/knm"
 	"github.com/knmproject/knm/store/internal/sqlcommon"
 )
-
-// Every statement here has a twin in store/postgres/numbers.go in PostgreSQL's dialect. The pairs are kept
-// apart on purpose: each backend reads as plain SQL of its own, and storetest holds both to
-// one behaviour.
 
 func scanNumber(row sqlcommon.Scanner) (*knm.Number, error) {
 	return sqlcommon.ScanNumber(row, fromUnix)
@@ -39,12 +36,17 @@ func (s *Store) CreateNumber(ctx context.Context, n *knm.Number) error {
 		return err
 	}
 	return s.write(ctx, "create number "+n.Number, func(tx *sql.Tx) error {
-		err := execOne(ctx, tx, func() error { return knm.NumberExists(n.Number) }, insertNumber,
-			insertNumberArgs(n, extra)...)
-		if err == nil {
-			n.Rev = 1
+		res, err := tx.ExecContext(ctx, insertNumber, insertNumberArgs(n, extra)...)
+		if err != nil {
+			return err
 		}
-		return err
+		if k, err := res.RowsAffected(); err != nil {
+			return err
+		} else if k == 0 {
+			return knm.NumberExists(n.Number)
+		}
+		n.Rev = 1
+		return s.appendEvent(ctx, tx, knm.NumberEvent(nil, n))
 	})
 }
 
@@ -57,18 +59,46 @@ func (s *Store) UpdateNumber(ctx context.Context, n *knm.Number) error {
 	}
 	now := sqlcommon.Sec(s.now())
 	return s.write(ctx, "update number "+n.Number, func(tx *sql.Tx) error {
-		rev, created, err := updateAtRev(ctx, tx, func() error { return s.numberMissed(ctx, tx, n.Number) },
-			`UPDATE numbers SET rev = rev + 1, state = ?, assigned_to = ?,
-			module_name = ?, carrier_data = ?, extra = ?, modified = ?,
-			created = CASE WHEN ? = 0 THEN created ELSE ? END
-			WHERE number = ? AND rev = ? RETURNING rev, created`,
-			string(n.State), n.AssignedTo, n.ModuleName, sqlcommon.NullText(n.CarrierData), string(extra), unix(now),
-			unix(n.Created), unix(n.Created), n.Number, n.Rev)
-		if err == nil {
-			n.Rev, n.Created, n.Modified = rev, created, now
+		var before *knm.Number
+		if s.outbox {
+			// The event tells what changed, so it needs the number as it was. The write
+			// lock is held, so nothing changes between this read and the update.
+			if before, err = s.storedNumber(ctx, tx, n.Number, n.Rev); err != nil {
+				return err
+			}
 		}
-		return err
+		var rev, created int64
+		err := tx.StmtContext(ctx, s.stmts.updateNumber).QueryRowContext(ctx,
+			string(n.State), n.AssignedTo, n.ModuleName, sqlcommon.NullText(n.CarrierData), string(extra), unix(now),
+			unix(n.Created), unix(n.Created), n.Number, n.Rev).Scan(&rev, &created)
+		if errors.Is(err, sql.ErrNoRows) {
+			return s.numberMissed(ctx, tx, n.Number)
+		}
+		if err != nil {
+			return err
+		}
+		n.Rev, n.Created, n.Modified = rev, fromUnix(created), now
+		if !s.outbox {
+			return nil
+		}
+		return s.appendEvent(ctx, tx, knm.NumberEvent(before, n))
 	})
+}
+
+// storedNumber reads a number inside a write transaction and checks its revision:
+// ErrNotFound when it is not stored, ErrConflict when its revision is not rev.
+func (s *Store) storedNumber(ctx context.Context, tx *sql.Tx, number string, rev int64) (*knm.Number, error) {
+	n, err := scanNumber(tx.StmtContext(ctx, s.stmts.selectNumber).QueryRowContext(ctx, number))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, knm.NotFound(number)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if n.Rev != rev {
+		return nil, knm.Conflict("number " + number)
+	}
+	return n, nil
 }
 
 // numberMissed tells why a revision-guarded write matched no row: the number is gone
@@ -80,8 +110,15 @@ func (s *Store) numberMissed(ctx context.Context, tx *sql.Tx, number string) err
 // DeleteNumber removes the number stored at revision rev (ErrNotFound, ErrConflict).
 func (s *Store) DeleteNumber(ctx context.Context, number string, rev int64) error {
 	return s.write(ctx, "delete number "+number, func(tx *sql.Tx) error {
-		return execOne(ctx, tx, func() error { return s.numberMissed(ctx, tx, number) },
-			`DELETE FROM numbers WHERE number = ? AND rev = ?`, number, rev)
+		before, err := scanNumber(tx.QueryRowContext(ctx, `DELETE FROM numbers WHERE number = ? AND rev = ?
+			RETURNING `+sqlcommon.NumberColumns, number, rev))
+		if errors.Is(err, sql.ErrNoRows) {
+			return s.numberMissed(ctx, tx, number)
+		}
+		if err != nil || !s.outbox {
+			return err
+		}
+		return s.appendEvent(ctx, tx, knm.NumberEvent(before, nil))
 	})
 }
 
@@ -122,6 +159,11 @@ func (s *Store) ImportNumbers(ctx context.Context, ns []*knm.Number) ([]string, 
 			return err
 		}
 		defer stmt.Close()
+		events, err := s.prepareEvents(ctx, tx)
+		if err != nil {
+			return err
+		}
+		defer events.Close()
 		for _, i := range byNumber(ns) {
 			n := ns[i]
 			res, err := stmt.ExecContext(ctx, insertNumberArgs(n, extras[i])...)
@@ -132,9 +174,13 @@ func (s *Store) ImportNumbers(ctx context.Context, ns []*knm.Number) ([]string, 
 			if err != nil {
 				return err
 			}
-			inserted[i] = k > 0
+			if inserted[i] = k > 0; inserted[i] {
+				if err := events.add(ctx, importEvent(n)); err != nil {
+					return err
+				}
+			}
 		}
-		return nil
+		return events.flush(ctx)
 	})
 	if err != nil {
 		return nil, err

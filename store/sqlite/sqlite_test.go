@@ -24,6 +24,20 @@ func TestStore(t *testing.T) {
 	})
 }
 
+func TestStoreRestarts(t *testing.T) {
+	storetest.RunRestarts(t, func(t *testing.T) func() knm.Store {
+		path := filepath.Join(t.TempDir(), "knm.db")
+		return func() knm.Store {
+			s, err := sqlite.Open(context.Background(), path, sqlite.WithClock(storetest.Clock(t).Now))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { s.Close() })
+			return s
+		}
+	})
+}
+
 func TestMemoryStore(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) knm.Store {
 		s, err := sqlite.Open(context.Background(), ":memory:", sqlite.WithClock(storetest.Clock(t).Now))

@@ -89,6 +89,14 @@ func Run(t *testing.T, newStore func(t *testing.T) knm.Store) {
 		{"Journals", testJournals},
 		{"Idempotency", testIdempotency},
 		{"IdempotencyConcurrent", testIdempotencyConcurrent},
+		{"EventPerChange", testEventPerChange},
+		{"NoEventWithoutChange", testNoEventWithoutChange},
+		{"EventsUnderContention", testEventsUnderContention},
+		{"EventCursors", testEventCursors},
+		{"EventRetention", testEventRetention},
+		{"Webhooks", testWebhooks},
+		{"WebhookQueue", testWebhookQueue},
+		{"WebhookClaimsConcurrent", testWebhookClaimsConcurrent},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -153,3 +161,14 @@ func journalIDs(es []*knm.JournalEntry) []string {
 func accountID(i int) string { return fmt.Sprintf("%032x", i+1) }
 
 func ptr[T any](v T) *T { return &v }
+
+// RunRestarts runs the tests that stop a store and open the same database again, as a
+// crashed or restarted knm instance does. newDB makes a fresh, empty database for one
+// test and returns a function opening a new store on it (closed in t.Cleanup, and wired to
+// Clock(t).Now like newStore's).
+func RunRestarts(t *testing.T, newDB func(t *testing.T) (open func() knm.Store)) {
+	t.Run("CrashBetweenChangeAndDelivery", func(t *testing.T) {
+		t.Parallel()
+		testCrashBetweenChangeAndDelivery(t, newDB(t))
+	})
+}

@@ -1,0 +1,5 @@
+package postgres
+
+// WithoutOutbox makes s write numbers without their events, so a benchmark can measure
+// what the outbox costs. Nothing outside tests can do this.
+func WithoutOutbox(s *Store) { s.outbox = false }
