@@ -75,79 +75,46 @@ func (n *Number) MarshalKazoo() ([]byte, error) {
 	return json.Marshal(doc)
 }
 
-// UnmarshalKazoo reads a Kazoo phone_number document into n, as Kazoo's from_json does:
-// the legacy pvt_number_state is used when pvt_state is absent, wnm_X module names become
-// knm_X, knm_bandwidth becomes knm_bandwidth2, a missing module is knm_local, and the public
-// keys id and used_by are dropped. The revision is not imported: the store owns it.
+// UnmarshalKazoo reads a Kazoo phone_number document into n, as Kazoo's from_json reads
+// every shape its own databases hold (kazoo_doc.go lists them): pvt_number_state stands in
+// for a missing pvt_state, wnm_X module names become knm_X, knm_bandwidth becomes
+// knm_bandwidth2, a missing module is knm_local, pvt_features may be a list of feature
+// names, timestamps may be "undefined", and the public keys id and used_by are dropped.
+// The "local" feature follows the module, as on every module change. A document whose
+// _id is not an E.164 number is refused. The revision is not imported: the store owns it.
 func (n *Number) UnmarshalKazoo(data []byte) error {
 	var doc map[string]json.RawMessage
-	if err := json.Unmarshal(data, &doc); err != nil {
+	if err := json.Unmarshal(data, &doc); err != nil || doc == nil {
 		return Errorf(ErrInvalid, "phone_number document is not a JSON object").Wrap(err)
 	}
 	*n = Number{}
-	var errs []string
-	str := func(k string) string {
-		raw, ok := doc[k]
-		if !ok || string(raw) == "null" {
-			return ""
-		}
-		var s string
-		if err := json.Unmarshal(raw, &s); err != nil {
-			errs = append(errs, k+" must be a string")
-		}
-		return s
+	r := &docReader{doc: doc}
+	n.Number = r.str("_id")
+	if len(r.errs) == 0 && n.Number == "" {
+		return Errorf(ErrInvalid, "phone_number document has no _id")
 	}
-	strs := func(k string) []string {
-		raw, ok := doc[k]
-		if !ok || string(raw) == "null" {
-			return nil
-		}
-		var s []string
-		if err := json.Unmarshal(raw, &s); err != nil {
-			errs = append(errs, k+" must be a list of strings")
-		}
-		return s
+	if len(r.errs) == 0 && !IsE164(n.Number) {
+		return Errorf(ErrInvalid, "phone_number document _id %q is not an E.164 number (\"+\" and 2 to 15 digits)", n.Number)
 	}
-	gregorian := func(k string) time.Time {
-		raw, ok := doc[k]
-		if !ok || string(raw) == "null" {
-			return time.Time{}
-		}
-		var g float64
-		if err := json.Unmarshal(raw, &g); err != nil {
-			errs = append(errs, k+" must be Gregorian seconds")
-		}
-		return FromGregorian(int64(g))
-	}
-	n.Number = str("_id")
-	state := str("pvt_state")
+	state := r.str("pvt_state")
 	if state == "" {
-		state = str("pvt_number_state")
+		state = r.str("pvt_number_state")
 	}
 	n.State = State(state)
-	n.AssignedTo = str("pvt_assigned_to")
-	n.PreviouslyAssignedTo = str("pvt_previously_assigned_to")
-	n.ReserveHistory = strs("pvt_reserve_history")
-	n.ModuleName = kazooModuleName(str("pvt_module_name"))
-	if raw, ok := doc["pvt_carrier_data"]; ok && string(raw) != "null" {
+	n.AssignedTo = r.str("pvt_assigned_to")
+	n.PreviouslyAssignedTo = r.str("pvt_previously_assigned_to")
+	n.ReserveHistory = r.strs("pvt_reserve_history")
+	n.ModuleName = kazooModuleName(r.str("pvt_module_name"))
+	if raw := r.present("pvt_carrier_data"); raw != nil {
 		n.CarrierData = append(json.RawMessage(nil), raw...)
 	}
-	n.UsedBy = str("pvt_used_by")
-	if raw, ok := doc["pvt_features"]; ok && string(raw) != "null" {
-		if err := json.Unmarshal(raw, &n.Features); err != nil {
-			errs = append(errs, "pvt_features must be an object")
-		}
-	}
-	n.FeaturesAllowed = strs("pvt_features_allowed")
-	n.FeaturesDenied = strs("pvt_features_denied")
-	if raw, ok := doc["pvt_ported_in"]; ok && string(raw) != "null" {
-		if err := json.Unmarshal(raw, &n.PortedIn); err != nil {
-			errs = append(errs, "pvt_ported_in must be a boolean")
-		}
-	}
-	n.Region = str("pvt_region")
-	n.Created = gregorian("pvt_created")
-	n.Modified = gregorian("pvt_modified")
+	n.UsedBy = r.str("pvt_used_by")
+	n.FeaturesAllowed = r.strs("pvt_features_allowed")
+	n.FeaturesDenied = r.strs("pvt_features_denied")
+	n.PortedIn = r.boolean("pvt_ported_in")
+	n.Region = r.str("pvt_region")
+	n.Created = r.gregorian("pvt_created")
+	n.Modified = r.gregorian("pvt_modified")
 	for k, v := range doc {
 		if strings.HasPrefix(k, "_") || strings.HasPrefix(k, "pvt_") || k == "id" || k == "used_by" {
 			continue
@@ -157,25 +124,26 @@ func (n *Number) UnmarshalKazoo(data []byte) error {
 		}
 		n.Public[k] = append(json.RawMessage(nil), v...)
 	}
-	if len(errs) > 0 {
-		return Errorf(ErrInvalid, "phone_number document %q: %s", n.Number, strings.Join(errs, "; "))
-	}
-	if n.Number == "" {
-		return Errorf(ErrInvalid, "phone_number document has no _id")
+	CopyProviderE911(n.Public)
+	n.Features = r.features(n.Public)
+	if len(r.errs) > 0 {
+		return Errorf(ErrInvalid, "phone_number document %q: %s", n.Number, strings.Join(r.errs, "; "))
 	}
 	if n.State != "" && !n.State.Valid() {
 		return Errorf(ErrInvalid, "phone_number document %q: unknown state %q", n.Number, n.State)
 	}
+	n.keepLocalFeature()
 	return nil
 }
 
-// kazooModuleName maps module names found in old documents to current ones.
+// kazooModuleName maps the module names Kazoo renames on read (wnm_X, knm_bandwidth, a
+// missing module) to the names it uses.
 func kazooModuleName(m string) string {
 	switch {
 	case m == "" || m == "undefined":
 		return "knm_local"
 	case strings.HasPrefix(m, "wnm_"):
-		return "knm_" + m[4:]
+		return kazooModuleName("knm_" + m[4:])
 	case m == "knm_bandwidth":
 		return "knm_bandwidth2"
 	}
