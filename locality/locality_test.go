@@ -122,7 +122,8 @@ func TestGeocodingTable(t *testing.T) {
 	if err != nil || en == nil || len(en.places) < 100000 {
 		t.Fatalf("English table: %v entries, %v", en, err)
 	}
-	for digits, want := range map[string]string{"14155550100": "San Francisco, CA", "442079460000": "London", "4930123": "Berlin"} {
+	known := map[string]string{"14155550100": "San Francisco, CA", "442079460000": "London", "4930123": "Berlin"}
+	for digits, want := range known {
 		if got, _ := en.lookup(digits); got != want {
 			t.Errorf("lookup(%s) = %q, want %q", digits, got, want)
 		}
