@@ -136,7 +136,7 @@ func splitPlace(desc, region string) (city, province string) {
 }
 
 // lineTypes names libphonenumber's number types in Kazoo's phonebook words and in
-// libphonenumber's own.
+// libphonenumber's own: deliberately a table, one row per type.
 var lineTypes = map[phonenumbers.PhoneNumberType]struct{ kazoo, name string }{
 	phonenumbers.FIXED_LINE:           {"LANDLINE", "fixed_line"},
 	phonenumbers.MOBILE:               {"WIRELESS", "mobile"},

@@ -87,16 +87,8 @@ func TestBrowserCallsFromAnotherOrigin(t *testing.T) {
 	blocked, blockedURL := pageServer(t)
 	env := map[string]string{"KNM_LISTEN": "127.0.0.1:0"}
 	d := startDaemon(t, env, "Press Ctrl-C", "demo", "--cors-origins", allowedURL)
-	var key, account string
-	for _, l := range d.lines {
-		if k, ok := strings.CutPrefix(l, "master API key: "); ok {
-			key = k
-		}
-		if a, ok := strings.CutPrefix(l, "master account: "); ok {
-			account = a
-		}
-	}
-	page := map[string]string{"KNM": d.url, "Key": key, "Account": account}
+	page := map[string]string{"KNM": d.url, "Key": printed(d, "master API key: "),
+		"Account": printed(d, "master account: ")}
 	allowed.page, blocked.page = page, page
 	ctx := newBrowser(t, chromium)
 
@@ -114,6 +106,16 @@ func TestBrowserCallsFromAnotherOrigin(t *testing.T) {
 	if len(got.Steps) != 0 || !strings.Contains(got.Error, "Failed to fetch") {
 		failBrowser(t, ctx, "origin not allowed: %+v, want the browser to refuse the first call", got)
 	}
+}
+
+// printed returns what the daemon printed after prefix at the start of a line.
+func printed(d *daemon, prefix string) string {
+	for _, l := range d.lines {
+		if v, ok := strings.CutPrefix(l, prefix); ok {
+			return v
+		}
+	}
+	return ""
 }
 
 // findChromium returns Debian's chromium; outside CI a machine without it skips.
