@@ -85,37 +85,47 @@ func emptyJSON(raw json.RawMessage) bool {
 	return false
 }
 
-// UnmarshalKazoo reads a Kazoo phone_number document into n, as Kazoo's from_json does:
-// the older pvt_number_state is used when pvt_state is absent, wnm_X module names become
-// knm_X, knm_bandwidth becomes knm_bandwidth2, a missing module is knm_local, and the public
-// keys id and used_by are dropped. The revision is not imported: the store owns it.
+// UnmarshalKazoo reads a Kazoo phone_number document into n, as Kazoo's from_json reads
+// every shape its own databases hold (kazoo_doc.go lists them): pvt_number_state stands in
+// for a missing pvt_state, wnm_X module names become knm_X, knm_bandwidth becomes
+// knm_bandwidth2, a missing module is knm_local, pvt_features may be a list of feature
+// names, timestamps may be "undefined", and the public keys id and used_by are dropped.
+// The "local" feature follows the module, as on every module change. A document whose
+// _id is not an E.164 number is refused. The revision is not imported: the store owns it.
 func (n *Number) UnmarshalKazoo(data []byte) error {
-	d := kazooDoc{}
-	if err := json.Unmarshal(data, &d.fields); err != nil {
+	var doc map[string]json.RawMessage
+	if err := json.Unmarshal(data, &doc); err != nil || doc == nil {
 		return Errorf(ErrInvalid, "phone_number document is not a JSON object").Wrap(err)
 	}
 	*n = Number{}
-	n.Number = d.str("_id")
-	n.State = State(d.str("pvt_state"))
-	if n.State == "" {
-		n.State = State(d.str("pvt_number_state"))
+	r := &docReader{doc: doc}
+	n.Number = r.str("_id")
+	if len(r.errs) == 0 && n.Number == "" {
+		return Errorf(ErrInvalid, "phone_number document has no _id")
 	}
-	n.AssignedTo = d.str("pvt_assigned_to")
-	n.PreviouslyAssignedTo = d.str("pvt_previously_assigned_to")
-	n.ReserveHistory = d.strs("pvt_reserve_history")
-	n.ModuleName = kazooModuleName(d.str("pvt_module_name"))
-	if raw, ok := d.raw("pvt_carrier_data"); ok {
+	if len(r.errs) == 0 && !IsE164(n.Number) {
+		return Errorf(ErrInvalid, "phone_number document _id %q is not an E.164 number (\"+\" and 2 to 15 digits)", n.Number)
+	}
+	state := r.str("pvt_state")
+	if state == "" {
+		state = r.str("pvt_number_state")
+	}
+	n.State = State(state)
+	n.AssignedTo = r.str("pvt_assigned_to")
+	n.PreviouslyAssignedTo = r.str("pvt_previously_assigned_to")
+	n.ReserveHistory = r.strs("pvt_reserve_history")
+	n.ModuleName = kazooModuleName(r.str("pvt_module_name"))
+	if raw := r.present("pvt_carrier_data"); raw != nil {
 		n.CarrierData = append(json.RawMessage(nil), raw...)
 	}
-	n.UsedBy = d.str("pvt_used_by")
-	d.decode("pvt_features", "an object", &n.Features)
-	n.FeaturesAllowed = d.strs("pvt_features_allowed")
-	n.FeaturesDenied = d.strs("pvt_features_denied")
-	d.decode("pvt_ported_in", "a boolean", &n.PortedIn)
-	n.Region = d.str("pvt_region")
-	n.Created = d.gregorian("pvt_created")
-	n.Modified = d.gregorian("pvt_modified")
-	for k, v := range d.fields {
+	n.UsedBy = r.str("pvt_used_by")
+	n.FeaturesAllowed = r.strs("pvt_features_allowed")
+	n.FeaturesDenied = r.strs("pvt_features_denied")
+	n.PortedIn = r.boolean("pvt_ported_in")
+	n.Region = r.str("pvt_region")
+	n.Created = r.gregorian("pvt_created")
+	n.Modified = r.gregorian("pvt_modified")
+	for k, v := range doc {
 		if strings.HasPrefix(k, "_") || strings.HasPrefix(k, "pvt_") || k == "id" || k == "used_by" {
 			continue
 		}
@@ -124,71 +134,26 @@ func (n *Number) UnmarshalKazoo(data []byte) error {
 		}
 		n.Public[k] = append(json.RawMessage(nil), v...)
 	}
-	if len(d.errs) > 0 {
-		return Errorf(ErrInvalid, "phone_number document %q: %s", n.Number, strings.Join(d.errs, "; "))
-	}
-	if n.Number == "" {
-		return Errorf(ErrInvalid, "phone_number document has no _id")
+	CopyProviderE911(n.Public)
+	n.Features = r.features(n.Public)
+	if len(r.errs) > 0 {
+		return Errorf(ErrInvalid, "phone_number document %q: %s", n.Number, strings.Join(r.errs, "; "))
 	}
 	if n.State != "" && !n.State.Valid() {
 		return Errorf(ErrInvalid, "phone_number document %q: unknown state %q", n.Number, n.State)
 	}
+	n.keepLocalFeature()
 	return nil
 }
 
-// kazooDoc reads typed fields out of a decoded document, noting each field of the wrong
-// type so that one error lists them all. An absent field and a JSON null read as unset.
-type kazooDoc struct {
-	fields map[string]json.RawMessage
-	errs   []string
-}
-
-func (d *kazooDoc) raw(key string) (json.RawMessage, bool) {
-	raw, ok := d.fields[key]
-	return raw, ok && string(raw) != "null"
-}
-
-// decode unmarshals key into v and reports whether it was set; a value that does not fit
-// v is noted as "key must be what".
-func (d *kazooDoc) decode(key, what string, v any) bool {
-	raw, ok := d.raw(key)
-	if !ok {
-		return false
-	}
-	if err := json.Unmarshal(raw, v); err != nil {
-		d.errs = append(d.errs, key+" must be "+what)
-		return false
-	}
-	return true
-}
-
-func (d *kazooDoc) str(key string) string {
-	var s string
-	d.decode(key, "a string", &s)
-	return s
-}
-
-func (d *kazooDoc) strs(key string) []string {
-	var s []string
-	d.decode(key, "a list of strings", &s)
-	return s
-}
-
-func (d *kazooDoc) gregorian(key string) time.Time {
-	var g float64
-	if !d.decode(key, "Gregorian seconds", &g) {
-		return time.Time{}
-	}
-	return FromGregorian(int64(g))
-}
-
-// kazooModuleName maps module names found in old documents to current ones.
+// kazooModuleName maps the module names Kazoo renames on read (wnm_X, knm_bandwidth, a
+// missing module) to the names it uses.
 func kazooModuleName(m string) string {
 	switch {
 	case m == "" || m == "undefined":
 		return "knm_local"
 	case strings.HasPrefix(m, "wnm_"):
-		return "knm_" + m[4:]
+		return kazooModuleName("knm_" + m[4:])
 	case m == "knm_bandwidth":
 		return "knm_bandwidth2"
 	}

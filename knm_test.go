@@ -90,7 +90,7 @@ func TestUnmarshalKazooOlderDocuments(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n.State != knm.StateReserved || n.ModuleName != "knm_bandwidth" || n.Rev != 0 {
+	if n.State != knm.StateReserved || n.ModuleName != "knm_bandwidth2" || n.Rev != 0 {
 		t.Fatalf("got %+v", n)
 	}
 	if _, ok := n.Public["id"]; ok {

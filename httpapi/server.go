@@ -54,6 +54,9 @@ type Options struct {
 	Metrics *metrics.Metrics
 	// KazooAuth verifies Kazoo's tokens; default one reading system_config kazoo_auth.
 	KazooAuth *kazooauth.Verifier
+	// CORSOrigins are the origins (scheme://host[:port]) whose pages may call the API from a
+	// browser; "*" lets any origin call the routes that need no token. Default none.
+	CORSOrigins []string
 }
 
 // Server is the REST API. Build it with New and serve Handler.
@@ -120,7 +123,11 @@ func New(o Options) (*Server, error) {
 		s.mux.Handle(rt.Method+" "+rt.Path, s.wrapRoute(rt))
 	}
 	s.mux.HandleFunc("/", s.fallback)
-	s.handler = s.middleware(s.mux)
+	withCORS, err := s.corsHandler(o.CORSOrigins, s.mux)
+	if err != nil {
+		return nil, err
+	}
+	s.handler = s.middleware(withCORS)
 	return s, nil
 }
 

@@ -20,6 +20,7 @@ import (
 // app holds the global flags and the lazily opened dependencies shared by every command.
 type app struct {
 	db, node, zone, redis, listen string
+	corsOrigins                   string // serve and demo: --cors-origins
 	jsonOut                       bool
 	verbose                       bool
 

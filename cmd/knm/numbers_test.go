@@ -84,7 +84,7 @@ func TestImportKazooDocs(t *testing.T) {
 		t.Fatalf("second import: %s", out)
 	}
 	out = mustCLI(t, db, "numbers", "show", "+14158867900")
-	for _, want := range []string{`"pvt_module_name": "knm_bandwidth"`, `"pvt_created": 63658800000`,
+	for _, want := range []string{`"pvt_module_name": "knm_bandwidth2"`, `"pvt_created": 63658800000`,
 		`"display_name": "ACME"`, `"pvt_state": "in_service"`} {
 		if !strings.Contains(out, want) {
 			t.Errorf("show lacks %s:\n%s", want, out)

@@ -36,6 +36,7 @@ func (a *app) serveCommand() *cobra.Command {
 	}
 	cmd.Flags().StringVar(&a.listen, "listen", a.envOr("KNM_LISTEN", "127.0.0.1:8000"),
 		"address of the HTTP API (env KNM_LISTEN)")
+	a.corsFlag(cmd)
 	return cmd
 }
 
@@ -84,6 +85,7 @@ func (a *app) serve(ctx context.Context, o serveOptions) error {
 	api, err := httpapi.New(httpapi.Options{
 		Manager: mgr, Store: s, Config: cfg, Registry: a.registry, Voxbone: voxboneAPI{h: a.vox},
 		Node: a.node, Logger: logger, Now: time.Now, Metrics: a.metrics(),
+		CORSOrigins: httpapi.SplitOrigins(a.corsOrigins),
 	})
 	if err != nil {
 		return err
