@@ -48,7 +48,7 @@ type numberView struct {
 	N        *knm.Number
 	Features map[string]map[string]any // public feature objects, decoded
 	Fields   []featureGroup
-	Other    map[string]string         // other public fields, as JSON
+	Other    map[string]string // other public fields, as JSON
 	Accounts []*knm.Account
 	Names    map[string]string
 	Errors   fieldErrors

@@ -19,11 +19,11 @@ const reconcileRowID = "web-reconcile-last"
 
 // reconcileRecord is a reconcile's report and when it ran.
 type reconcileRecord struct {
-	At       time.Time                  `json:"at"`
-	By       string                     `json:"by"`
-	Imported bool                       `json:"imported"` // run with import
+	At       time.Time                 `json:"at"`
+	By       string                    `json:"by"`
+	Imported bool                      `json:"imported"` // run with import
 	Report   *cvoxbone.ReconcileReport `json:"report"`
-	Err      string                     `json:"error,omitempty"`
+	Err      string                    `json:"error,omitempty"`
 }
 
 // lastReconcile returns the last reconcile run from the console, or nil.
