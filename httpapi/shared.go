@@ -79,3 +79,7 @@ func CreateAccountWithKey(ctx context.Context, mgr *manager.Manager, s knm.Store
 func CheckNumberPatch(data map[string]json.RawMessage) error {
 	return checkNumberPayload(data, payloadPatch)
 }
+
+// ResellerOf is the reseller whose carrier_modules apply to acc's searches: its own
+// reseller, else the root of its tree (the master), else itself.
+func ResellerOf(acc *knm.Account) string { return resellerOf(acc) }

@@ -60,6 +60,7 @@ func templateFuncs(assets *assetSet) template.FuncMap {
 		"when":     when,
 		"short":    func(s string) string { return s[:min(len(s), 8)] },
 		"add":      func(a, b int) int { return a + b },
+		"mul":      func(a, b int) int { return a * b },
 		"query":    func(v url.Values) template.URL { return template.URL(v.Encode()) },
 		"pretty":   prettyJSON,
 		"contains": func(list []string, s string) bool { return contains(list, s) },
