@@ -143,6 +143,9 @@ func (s *Server) numbers(w http.ResponseWriter, r *http.Request, me *knm.Account
 		if ferr != nil {
 			return ferr
 		}
+		if _, ok := errs["prefix"]; !ok {
+			errs = fieldErrors{"": errorText(err)} // the other fields are menus: say it above the form
+		}
 		v.Errors, v.Q = errs, numbersQuery{Sort: "number", Page: 1, Size: defaultPageSize}
 		s.render(w, r, http.StatusBadRequest, "numbers", view{Title: "Numbers", Nav: "numbers", Me: me, Data: v})
 		return nil

@@ -154,10 +154,12 @@ func (s *Server) settingsSection(ctx context.Context, cat string, typed url.Valu
 // its code default.
 func storedSetting(doc *knm.ConfigDoc, st setting) json.RawMessage {
 	if doc != nil {
-		var body map[string]map[string]json.RawMessage
+		var body struct {
+			Default map[string]json.RawMessage `json:"default"`
+		}
 		if json.Unmarshal(doc.Body, &body) == nil {
 			for _, k := range append([]string{st.Key}, st.Aliases...) {
-				if v, ok := body[config.DefaultSection][k]; ok {
+				if v, ok := body.Default[k]; ok {
 					return v
 				}
 			}
