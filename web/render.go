@@ -13,6 +13,7 @@ import (
 	"path"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/nyaruka/phonenumbers"
@@ -79,13 +80,33 @@ func contains(list []string, s string) bool {
 
 // nationalForm writes an E.164 number as it is dialled inside its country, e.g.
 // "(256) 555-0100"; "" when libphonenumber does not know the number's country.
+// Parsing with libphonenumber costs tens of microseconds, so a table page remembers the
+// forms it made (at most nationalCacheSize, then it starts over).
 func nationalForm(e164 string) string {
-	n, err := phonenumbers.Parse(e164, "")
-	if err != nil {
-		return ""
+	nationalMu.Lock()
+	s, ok := nationalCache[e164]
+	nationalMu.Unlock()
+	if ok {
+		return s
 	}
-	return phonenumbers.Format(n, phonenumbers.NATIONAL)
+	if n, err := phonenumbers.Parse(e164, ""); err == nil {
+		s = phonenumbers.Format(n, phonenumbers.NATIONAL)
+	}
+	nationalMu.Lock()
+	if len(nationalCache) >= nationalCacheSize {
+		clear(nationalCache)
+	}
+	nationalCache[e164] = s
+	nationalMu.Unlock()
+	return s
 }
+
+const nationalCacheSize = 20_000
+
+var (
+	nationalMu    sync.Mutex
+	nationalCache = map[string]string{}
+)
 
 // money shows cents as an amount with its currency.
 func money(cents int, currency string) string {
