@@ -39,7 +39,13 @@ type NewAccount struct {
 // one of my descendants) and gives it a new API key, returned here and nowhere else: only
 // its hash is stored. Only superduper admins may grant allow_number_additions (a private
 // pvt_ flag in Kazoo).
-func CreateAccountWithKey(ctx context.Context, mgr *manager.Manager, s knm.Store, me *knm.Account, req NewAccount) (*knm.Account, string, error) {
+func CreateAccountWithKey(
+	ctx context.Context,
+	mgr *manager.Manager,
+	s knm.Store,
+	me *knm.Account,
+	req NewAccount,
+) (*knm.Account, string, error) {
 	if req.ParentID == "" {
 		req.ParentID = me.ID
 	} else if !knm.ValidAccountID(req.ParentID) {

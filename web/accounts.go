@@ -56,7 +56,13 @@ func (s *Server) accounts(w http.ResponseWriter, r *http.Request, me *knm.Accoun
 	return s.renderAccounts(w, r, me, http.StatusOK, accountsView{Form: map[string]string{"parent_id": me.ID}})
 }
 
-func (s *Server) renderAccounts(w http.ResponseWriter, r *http.Request, me *knm.Account, status int, v accountsView) error {
+func (s *Server) renderAccounts(
+	w http.ResponseWriter,
+	r *http.Request,
+	me *knm.Account,
+	status int,
+	v accountsView,
+) error {
 	accs, err := s.mgr.ListAccounts(r.Context(), me.ID)
 	if err != nil {
 		return err

@@ -109,7 +109,9 @@ func releaseEffectText(eff *manager.ReleaseEffect) string {
 	case eff.CarrierTakesBack && module == "knm_voxbone":
 		return "Voxbone cancels the DID (it stops being billed and cannot be had back), and the number is deleted from knm"
 	case eff.CarrierTakesBack:
-		return "the carrier " + knm.CarrierModuleShortName(module) + " takes the number back for good, and it is deleted from knm"
+		return "the carrier " + knm.CarrierModuleShortName(
+			module,
+		) + " takes the number back for good, and it is deleted from knm"
 	case eff.Deleted:
 		return "the number is deleted from knm"
 	case eff.AssignedTo != "":

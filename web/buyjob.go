@@ -55,7 +55,14 @@ func (s *Server) buy(w http.ResponseWriter, r *http.Request, me *knm.Account) er
 	job.Quantity = req.Quantity
 	job.QueryID = manager.QueryID(req.Country, req.Prefix, me.ID, job.ID)
 	raw, _ := json.Marshal(job)
-	e := &knm.JournalEntry{ID: job.ID, Carrier: consoleJournal, State: jobRunning, Payload: raw, Created: job.Started, Updated: job.Started}
+	e := &knm.JournalEntry{
+		ID:      job.ID,
+		Carrier: consoleJournal,
+		State:   jobRunning,
+		Payload: raw,
+		Created: job.Started,
+		Updated: job.Started,
+	}
 	if err := s.store.CreateJournal(r.Context(), e); err != nil {
 		return err
 	}

@@ -29,7 +29,8 @@ func TestStateChangingFormsNeedTheSessionsToken(t *testing.T) {
 	if len(accs) != 1 {
 		t.Fatalf("a refused form created an account: %d accounts", len(accs))
 	}
-	if p := b.post("/accounts", "/accounts", url.Values{"name": {"Real"}, "parent_id": {e.masterID}}); p.status != http.StatusCreated {
+	p := b.post("/accounts", "/accounts", url.Values{"name": {"Real"}, "parent_id": {e.masterID}})
+	if p.status != http.StatusCreated {
 		t.Fatalf("with the token: %d", p.status)
 	}
 }

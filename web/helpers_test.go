@@ -63,7 +63,9 @@ func newEnv(t *testing.T, tls bool) *env {
 	cfg := config.New(s, "test", "")
 	reg := &carriers.Registry{}
 	local.RegisterAll(reg, s)
-	mgr, err := manager.New(manager.Options{Store: s, Carriers: func(names []string) []knm.Carrier { return reg.New(names, nil) }})
+	mgr, err := manager.New(
+		manager.Options{Store: s, Carriers: func(names []string) []knm.Carrier { return reg.New(names, nil) }},
+	)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,7 +174,13 @@ func (e *env) subAccount(name, parent string) (*knm.Account, string) {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	acc, key, err := httpapi.CreateAccountWithKey(context.Background(), e.mgr, e.store, me, httpapi.NewAccount{Name: name, ParentID: parent})
+	acc, key, err := httpapi.CreateAccountWithKey(
+		context.Background(),
+		e.mgr,
+		e.store,
+		me,
+		httpapi.NewAccount{Name: name, ParentID: parent},
+	)
 	if err != nil {
 		e.t.Fatal(err)
 	}

@@ -41,7 +41,8 @@ func readNumbersQuery(q url.Values, me *knm.Account) (numbersQuery, error) {
 		nq.Account = me.ID
 	}
 	if nq.Account != "" && !knm.ValidAccountID(nq.Account) {
-		return nq, knm.Errorf(knm.ErrInvalid, "account must be an account id (32 hexadecimal characters)").WithCause("account")
+		return nq, knm.Errorf(knm.ErrInvalid, "account must be an account id (32 hexadecimal characters)").
+			WithCause("account")
 	}
 	if nq.Carrier != "" && (len(nq.Carrier) > 64 || strings.ContainsAny(nq.Carrier, " \t<>\"'")) {
 		return nq, knm.Errorf(knm.ErrInvalid, "carrier must be a module name such as knm_voxbone").WithCause("carrier")
@@ -83,13 +84,17 @@ func positiveInt(v string, def int, name string) (int, error) {
 // e164Prefix turns a typed prefix ("+1256", "1 256", "1256") into the E.164 prefix the
 // store filters on; "" for none.
 func e164Prefix(p string) (string, error) {
-	p = strings.Join(strings.FieldsFunc(p, func(r rune) bool { return r == ' ' || r == '-' || r == '(' || r == ')' }), "")
+	p = strings.Join(
+		strings.FieldsFunc(p, func(r rune) bool { return r == ' ' || r == '-' || r == '(' || r == ')' }),
+		"",
+	)
 	if p == "" {
 		return "", nil
 	}
 	digits := strings.TrimPrefix(p, "+")
 	if len(digits) == 0 || len(digits) > 15 || strings.Trim(digits, "0123456789") != "" {
-		return "", knm.Errorf(knm.ErrInvalid, "prefix must be up to 15 digits, optionally after +, e.g. +1256").WithCause("prefix")
+		return "", knm.Errorf(knm.ErrInvalid, "prefix must be up to 15 digits, optionally after +, e.g. +1256").
+			WithCause("prefix")
 	}
 	return "+" + digits, nil
 }
@@ -97,7 +102,8 @@ func e164Prefix(p string) (string, error) {
 // values is the query as URL values, for links that keep the filter.
 func (nq numbersQuery) values() url.Values {
 	v := url.Values{}
-	for k, s := range map[string]string{"state": nq.State, "account": nq.Account, "carrier": nq.Carrier, "prefix": nq.Prefix} {
+	fields := map[string]string{"state": nq.State, "account": nq.Account, "carrier": nq.Carrier, "prefix": nq.Prefix}
+	for k, s := range fields {
 		if s != "" {
 			v.Set(k, s)
 		}
@@ -222,7 +228,13 @@ func (s *Server) numbersPage(ctx context.Context, me *knm.Account, q numbersQuer
 }
 
 // descending returns rows [start, start+size) of f in descending number order.
-func (s *Server) descending(ctx context.Context, me *knm.Account, account string, f manager.ListFilter, start, size int) ([]*knm.Number, int, error) {
+func (s *Server) descending(
+	ctx context.Context,
+	me *knm.Account,
+	account string,
+	f manager.ListFilter,
+	start, size int,
+) ([]*knm.Number, int, error) {
 	total, err := s.mgr.Count(ctx, me.ID, account, f)
 	if err != nil {
 		return nil, 0, err

@@ -56,13 +56,18 @@ func TestMasterReleaseReviewChangesNothingUntilConfirmed(t *testing.T) {
 	b := e.browser()
 	b.signIn(e.masterKey)
 	p := b.post("/numbers", "/numbers/bulk", url.Values{"action": {"release"}, "n": {"+14155550103"}})
-	if p.status != 200 || !strings.Contains(p.body, "Confirm: release 1 number(s)") || !strings.Contains(p.body, "owned by nobody, available") {
+	if p.status != 200 || !strings.Contains(p.body, "Confirm: release 1 number(s)") ||
+		!strings.Contains(p.body, "owned by nobody, available") {
 		t.Fatalf("review: %d\n%s", p.status, p.body)
 	}
 	if n, _ := e.store.GetNumber(t.Context(), "+14155550103"); n.State != knm.StateInService {
 		t.Fatalf("the review changed the number: %s", n.State)
 	}
-	p = b.post("/numbers", "/numbers/bulk", url.Values{"action": {"release"}, "n": {"+14155550103"}, "confirm": {"yes"}})
+	p = b.post(
+		"/numbers",
+		"/numbers/bulk",
+		url.Values{"action": {"release"}, "n": {"+14155550103"}, "confirm": {"yes"}},
+	)
 	if n, _ := e.store.GetNumber(t.Context(), "+14155550103"); p.status != 200 || n.State != knm.StateAvailable {
 		t.Fatalf("confirmed release: %d, state %s", p.status, n.State)
 	}
@@ -74,11 +79,20 @@ func TestFeatureErrorsAreShownNextToTheirField(t *testing.T) {
 	e.number("+14155550104", knm.StateInService, e.masterID)
 	b := e.browser()
 	b.signIn(e.masterKey)
-	p := b.post("/numbers/+14155550104", "/numbers/+14155550104/features", url.Values{"cnam.display_name": {"SIXTEEN CHARS XX"}})
-	if p.status != http.StatusBadRequest || !strings.Contains(p.body, `id="cnam.display_name-error">cnam.display_name must be 1 to 15 characters`) {
+	p := b.post(
+		"/numbers/+14155550104",
+		"/numbers/+14155550104/features",
+		url.Values{"cnam.display_name": {"SIXTEEN CHARS XX"}},
+	)
+	if p.status != http.StatusBadRequest ||
+		!strings.Contains(p.body, `id="cnam.display_name-error">cnam.display_name must be 1 to 15 characters`) {
 		t.Fatalf("bad cnam: %d\n%s", p.status, p.body)
 	}
-	p = b.post("/numbers/+14155550104", "/numbers/+14155550104/features", url.Values{"cnam.display_name": {"ACME"}, "cnam.inbound_lookup": {"on"}})
+	p = b.post(
+		"/numbers/+14155550104",
+		"/numbers/+14155550104/features",
+		url.Values{"cnam.display_name": {"ACME"}, "cnam.inbound_lookup": {"on"}},
+	)
 	if p.status != http.StatusSeeOther {
 		t.Fatalf("good cnam: %d\n%s", p.status, p.body)
 	}
@@ -94,7 +108,8 @@ func TestErrorsArePagesAndTheAPIStaysJSON(t *testing.T) {
 	b := e.browser()
 	b.signIn(e.masterKey)
 	p := b.get("/no/such/page")
-	if p.status != http.StatusNotFound || !strings.Contains(p.header.Get("Content-Type"), "text/html") || !strings.Contains(p.body, "no such page") {
+	if p.status != http.StatusNotFound || !strings.Contains(p.header.Get("Content-Type"), "text/html") ||
+		!strings.Contains(p.body, "no such page") {
 		t.Fatalf("unknown page: %d %s", p.status, p.header.Get("Content-Type"))
 	}
 	p = b.get("/v2/accounts/" + e.masterID)
@@ -104,7 +119,8 @@ func TestErrorsArePagesAndTheAPIStaysJSON(t *testing.T) {
 	if p := b.get("/healthz"); p.status != 200 {
 		t.Fatalf("healthz: %d", p.status)
 	}
-	if p := b.get("/numbers?sort=sideways"); p.status != http.StatusBadRequest || !strings.Contains(p.body, "sort must be") {
+	if p := b.get("/numbers?sort=sideways"); p.status != http.StatusBadRequest ||
+		!strings.Contains(p.body, "sort must be") {
 		t.Fatalf("bad sort: %d", p.status)
 	}
 }
@@ -115,9 +131,15 @@ func TestSettingsShowSecretsOnlyAsSetAndRefuseBadValuesInline(t *testing.T) {
 	b := e.browser()
 	b.signIn(e.masterKey)
 	secret := "s3cr3t-password-value"
-	p := b.post("/settings", "/settings/number_manager.voxbone", url.Values{"password": {secret}, "max_order_quantity": {"20"},
-		"page_size": {"20"}, "rate_limit_rps": {"20"}, "request_timeout_ms": {"15000"}, "max_order_cost": {"0"}, "cart_ttl_minutes": {"30"},
-		"environment": {"sandbox"}, "search_mode": {"order"}})
+	p := b.post(
+		"/settings",
+		"/settings/number_manager.voxbone",
+		url.Values{"password": {secret}, "max_order_quantity": {"20"},
+			"page_size": {
+				"20",
+			}, "rate_limit_rps": {"20"}, "request_timeout_ms": {"15000"}, "max_order_cost": {"0"}, "cart_ttl_minutes": {"30"},
+			"environment": {"sandbox"}, "search_mode": {"order"}},
+	)
 	if p.status != http.StatusSeeOther {
 		t.Fatalf("save: %d\n%s", p.status, p.body)
 	}
@@ -125,10 +147,17 @@ func TestSettingsShowSecretsOnlyAsSetAndRefuseBadValuesInline(t *testing.T) {
 	if strings.Contains(p.body, secret) || !strings.Contains(p.body, "<strong>set</strong>") {
 		t.Fatalf("settings page shows the secret, or not that it is set:\n%s", p.body)
 	}
-	p = b.post("/settings", "/settings/number_manager.voxbone", url.Values{"page_size": {"9000"}, "max_order_quantity": {"20"},
-		"rate_limit_rps": {"20"}, "request_timeout_ms": {"15000"}, "max_order_cost": {"0"}, "cart_ttl_minutes": {"30"},
-		"environment": {"sandbox"}, "search_mode": {"order"}})
-	if p.status != http.StatusBadRequest || !strings.Contains(p.body, `id="number_manager-voxbone-page_size-error">page_size must be between 1 and 5000`) {
+	p = b.post(
+		"/settings",
+		"/settings/number_manager.voxbone",
+		url.Values{"page_size": {"9000"}, "max_order_quantity": {"20"},
+			"rate_limit_rps": {
+				"20",
+			}, "request_timeout_ms": {"15000"}, "max_order_cost": {"0"}, "cart_ttl_minutes": {"30"},
+			"environment": {"sandbox"}, "search_mode": {"order"}},
+	)
+	if p.status != http.StatusBadRequest ||
+		!strings.Contains(p.body, `id="number_manager-voxbone-page_size-error">page_size must be between 1 and 5000`) {
 		t.Fatalf("bad page_size: %d\n%s", p.status, p.body)
 	}
 	vc, err := e.web.cfg.Voxbone(t.Context())

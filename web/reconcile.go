@@ -78,7 +78,13 @@ func (s *Server) reconcile(w http.ResponseWriter, r *http.Request, me *knm.Accou
 	if err != nil {
 		return err
 	}
-	s.render(w, r, http.StatusOK, "reconcile", view{Title: "Reconcile", Nav: "reconcile", Me: me, Data: reconcileView{Last: last}})
+	s.render(
+		w,
+		r,
+		http.StatusOK,
+		"reconcile",
+		view{Title: "Reconcile", Nav: "reconcile", Me: me, Data: reconcileView{Last: last}},
+	)
 	return nil
 }
 

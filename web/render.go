@@ -43,7 +43,9 @@ func parsePages(assets *assetSet) (map[string]*pageTemplate, error) {
 	}
 	out := map[string]*pageTemplate{}
 	for _, p := range names {
-		t, err := template.New("layout.html").Funcs(funcs).ParseFS(files, "templates/layout.html", "templates/partials.html", p)
+		t, err := template.New("layout.html").
+			Funcs(funcs).
+			ParseFS(files, "templates/layout.html", "templates/partials.html", p)
 		if err != nil {
 			return nil, fmt.Errorf("web: parse %s: %w", p, err)
 		}

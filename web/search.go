@@ -46,7 +46,10 @@ type searchView struct {
 
 func readSearchForm(get func(string) string) searchForm {
 	f := searchForm{Country: strings.ToUpper(strings.TrimSpace(get("country"))),
-		Prefix: strings.Join(strings.Fields(get("prefix")), ""), Quantity: strings.TrimSpace(get("quantity")), Type: get("type")}
+		Prefix: strings.Join(
+			strings.Fields(get("prefix")),
+			"",
+		), Quantity: strings.TrimSpace(get("quantity")), Type: get("type")}
 	if f.Country == "" {
 		f.Country = "US"
 	}
@@ -63,7 +66,8 @@ func readSearchForm(get func(string) string) searchForm {
 func (f searchForm) request(me *knm.Account, token string) (manager.SearchRequest, error) {
 	q, err := strconv.Atoi(f.Quantity)
 	if err != nil || q < 1 {
-		return manager.SearchRequest{}, knm.Errorf(knm.ErrInvalid, "quantity must be a whole number, at least 1").WithCause("quantity")
+		return manager.SearchRequest{}, knm.Errorf(knm.ErrInvalid, "quantity must be a whole number, at least 1").
+			WithCause("quantity")
 	}
 	return manager.SearchRequest{Country: f.Country, Prefix: f.Prefix, Quantity: q, AccountID: me.ID,
 		ResellerID: httpapi.ResellerOf(me), AuthToken: token}, nil
@@ -73,7 +77,11 @@ func (f searchForm) request(me *knm.Account, token string) (manager.SearchReques
 // until the confirm button is pressed.
 func (s *Server) search(w http.ResponseWriter, r *http.Request, me *knm.Account) error {
 	q := r.URL.Query()
-	v := searchView{Form: readSearchForm(q.Get), Countries: countries(), ShowVox: s.vox != nil && manager.MayOrder(me, false) == nil}
+	v := searchView{
+		Form:      readSearchForm(q.Get),
+		Countries: countries(),
+		ShowVox:   s.vox != nil && manager.MayOrder(me, false) == nil,
+	}
 	if q.Get("prefix") == "" {
 		s.render(w, r, http.StatusOK, "search", view{Title: "Search and buy", Nav: "search", Me: me, Data: v})
 		return nil
@@ -95,7 +103,10 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request, me *knm.Account)
 		if v.Form.Type == cvoxbone.TypeTollFree {
 			area = ""
 		}
-		v.Groups, err = s.vox.Quote(r.Context(), cvoxbone.QuoteRequest{Country: v.Form.Country, AreaCode: area, Type: v.Form.Type})
+		v.Groups, err = s.vox.Quote(
+			r.Context(),
+			cvoxbone.QuoteRequest{Country: v.Form.Country, AreaCode: area, Type: v.Form.Type},
+		)
 		if err != nil {
 			v.GroupsErr = errorText(err)
 		}
@@ -139,5 +150,7 @@ func (s *Server) quote(ctx context.Context, me *knm.Account, f searchForm, token
 
 // countries are the ISO alpha-2 codes of the search form, sorted.
 var countries = sync.OnceValue(func() []string {
-	return slices.Sorted(slices.Values(slices.DeleteFunc(e164.Alpha2Codes(), func(c string) bool { return len(c) != 2 })))
+	return slices.Sorted(
+		slices.Values(slices.DeleteFunc(e164.Alpha2Codes(), func(c string) bool { return len(c) != 2 })),
+	)
 })

@@ -37,7 +37,8 @@ func TestWrongKeyIsRefusedWithTheFormAgain(t *testing.T) {
 	e := newEnv(t, false)
 	b := e.browser()
 	p := b.signIn("0123456789abcdef0123456789abcdef")
-	if p.status != http.StatusUnauthorized || !strings.Contains(p.body, "not valid") || !strings.Contains(p.body, `id="api_key"`) {
+	if p.status != http.StatusUnauthorized || !strings.Contains(p.body, "not valid") ||
+		!strings.Contains(p.body, `id="api_key"`) {
 		t.Fatalf("wrong key: %d\n%s", p.status, p.body)
 	}
 	if got := b.get("/numbers"); got.status != http.StatusSeeOther {
@@ -60,7 +61,11 @@ func TestExpiredSessionReturnsToSignInAndBack(t *testing.T) {
 		t.Fatalf("expired session: %d to %q, want %q", p.status, p.header.Get("Location"), want)
 	}
 	// Signing in again goes back to the page asked for.
-	next := b.do("POST", "/signin", url.Values{"api_key": {e.masterKey}, "csrf": {b.csrf(want)}, "next": {"/numbers?state=available"}})
+	next := b.do(
+		"POST",
+		"/signin",
+		url.Values{"api_key": {e.masterKey}, "csrf": {b.csrf(want)}, "next": {"/numbers?state=available"}},
+	)
 	if next.header.Get("Location") != "/numbers?state=available" {
 		t.Fatalf("after sign in: %q", next.header.Get("Location"))
 	}
@@ -89,7 +94,8 @@ func TestForgedOrForeignCookiesAreNoSession(t *testing.T) {
 			foreign = c.Value
 		}
 	}
-	for name, v := range map[string]string{"tampered": payload + "A." + sig, "foreign": foreign, "garbage": "x.y", "empty": ""} {
+	cookies := map[string]string{"tampered": payload + "A." + sig, "foreign": foreign, "garbage": "x.y", "empty": ""}
+	for name, v := range cookies {
 		c := e.browser()
 		c.jar.SetCookies(u, []*http.Cookie{{Name: sessionCookie, Value: v}})
 		if p := c.get("/"); p.status != http.StatusSeeOther {

@@ -40,27 +40,85 @@ type setting struct {
 // settingsForms are the two categories the settings page edits, key by key (DESIGN §3).
 var settingsForms = map[string][]setting{
 	config.NumberManagerCategory: {
-		{Key: "carrier_modules", Label: "Carrier modules", Help: "Asked in this order by every search", Kind: kindModules, Default: `["knm_local"]`},
-		{Key: "number_search_timeout_ms", Label: "Search timeout (ms)", Help: "One deadline for a whole search", Kind: kindInt, Default: "5000"},
+		{
+			Key:     "carrier_modules",
+			Label:   "Carrier modules",
+			Help:    "Asked in this order by every search",
+			Kind:    kindModules,
+			Default: `["knm_local"]`,
+		},
+		{
+			Key:     "number_search_timeout_ms",
+			Label:   "Search timeout (ms)",
+			Help:    "One deadline for a whole search",
+			Kind:    kindInt,
+			Default: "5000",
+		},
 		{Key: "maximum_search_quantity", Label: "Most numbers a search returns", Kind: kindInt, Default: "500"},
-		{Key: "available_module_name", Label: "Module of numbers created available", Kind: kindString, Default: `"knm_local"`},
-		{Key: "released_state", Label: "State of a released number", Kind: kindChoice, Default: `"available"`, Choices: []string{"available", "released"}},
+		{
+			Key:     "available_module_name",
+			Label:   "Module of numbers created available",
+			Kind:    kindString,
+			Default: `"knm_local"`,
+		},
+		{
+			Key:     "released_state",
+			Label:   "State of a released number",
+			Kind:    kindChoice,
+			Default: `"available"`,
+			Choices: []string{"available", "released"},
+		},
 		{Key: "should_permanently_delete", Label: "Delete released numbers for good", Kind: kindBool, Default: "false"},
-		{Key: "should_age", Label: "Released numbers age before they are available again", Kind: kindBool, Default: "false"},
+		{
+			Key:     "should_age",
+			Label:   "Released numbers age before they are available again",
+			Kind:    kindBool,
+			Default: "false",
+		},
 		{Key: "search_cache_ttl_s", Label: "Search cache lifetime (s)", Kind: kindInt, Default: "300"},
 	},
 	config.VoxboneCategory: {
 		{Key: "username", Aliases: []string{"api_username"}, Label: "API user name", Kind: kindString, Default: `""`},
 		{Key: "password", Aliases: []string{"api_password"}, Label: "API password", Kind: kindSecret, Default: `""`},
 		{Key: "api_key", Label: "API key (beta environment)", Kind: kindSecret, Default: `""`},
-		{Key: "environment", Label: "Environment", Kind: kindChoice, Default: `"sandbox"`, Choices: []string{"production", "sandbox", "beta"}},
-		{Key: "base_url", Label: "Base URL (replaces the environment's)", Help: "For a proxy or the emulator; credentials in it are never shown", Kind: kindString, Default: `""`},
-		{Key: "page_size", Aliases: []string{"max_page_size"}, Label: "Page size of listings (1–5000)", Kind: kindInt, Default: "20"},
+		{
+			Key:     "environment",
+			Label:   "Environment",
+			Kind:    kindChoice,
+			Default: `"sandbox"`,
+			Choices: []string{"production", "sandbox", "beta"},
+		},
+		{
+			Key:     "base_url",
+			Label:   "Base URL (replaces the environment's)",
+			Help:    "For a proxy or the emulator; credentials in it are never shown",
+			Kind:    kindString,
+			Default: `""`,
+		},
+		{
+			Key:     "page_size",
+			Aliases: []string{"max_page_size"},
+			Label:   "Page size of listings (1–5000)",
+			Kind:    kindInt,
+			Default: "20",
+		},
 		{Key: "rate_limit_rps", Label: "Requests per second, at most", Kind: kindInt, Default: "20"},
 		{Key: "request_timeout_ms", Label: "Timeout per request (ms)", Kind: kindInt, Default: "15000"},
-		{Key: "search_mode", Label: "Search mode", Help: "order: a search buys what the pool lacks; pool: it only offers numbers bought before", Kind: kindChoice, Default: `"order"`, Choices: []string{"order", "pool"}},
+		{
+			Key:     "search_mode",
+			Label:   "Search mode",
+			Help:    "order: a search buys what the pool lacks; pool: it only offers numbers bought before",
+			Kind:    kindChoice,
+			Default: `"order"`,
+			Choices: []string{"order", "pool"},
+		},
 		{Key: "max_order_quantity", Label: "Most DIDs one search or order buys", Kind: kindInt, Default: "20"},
-		{Key: "max_order_cost", Label: "Most one search or order spends (0: only the balance limits it)", Kind: kindFloat, Default: "0"},
+		{
+			Key:     "max_order_cost",
+			Label:   "Most one search or order spends (0: only the balance limits it)",
+			Kind:    kindFloat,
+			Default: "0",
+		},
 		{Key: "cart_ttl_minutes", Label: "Minutes before an unused cart is purged", Kind: kindInt, Default: "30"},
 	},
 }
@@ -110,7 +168,12 @@ func (s *Server) settings(w http.ResponseWriter, r *http.Request, me *knm.Accoun
 
 // settingsSection reads a category's default section into its form; typed, when set,
 // are the values the form was submitted with (shown again beside their errors).
-func (s *Server) settingsSection(ctx context.Context, cat string, typed url.Values, errs fieldErrors) (settingsSection, error) {
+func (s *Server) settingsSection(
+	ctx context.Context,
+	cat string,
+	typed url.Values,
+	errs fieldErrors,
+) (settingsSection, error) {
 	doc, err := s.store.GetConfig(ctx, "", cat)
 	if err != nil && !knm.IsErrorName(err, knm.ErrNotFound) {
 		return settingsSection{}, err
@@ -276,11 +339,22 @@ func (s *Server) saveSettings(w http.ResponseWriter, r *http.Request, me *knm.Ac
 	if len(errs) > 0 {
 		return s.renderSettingsErrors(w, r, me, cat, errs)
 	}
-	http.Redirect(w, r, "/settings?saved="+url.QueryEscape(cat)+"#"+strings.ReplaceAll(cat, ".", "-"), http.StatusSeeOther)
+	http.Redirect(
+		w,
+		r,
+		"/settings?saved="+url.QueryEscape(cat)+"#"+strings.ReplaceAll(cat, ".", "-"),
+		http.StatusSeeOther,
+	)
 	return nil
 }
 
-func (s *Server) renderSettingsErrors(w http.ResponseWriter, r *http.Request, me *knm.Account, cat string, errs fieldErrors) error {
+func (s *Server) renderSettingsErrors(
+	w http.ResponseWriter,
+	r *http.Request,
+	me *knm.Account,
+	cat string,
+	errs fieldErrors,
+) error {
 	var secs []settingsSection
 	for _, c := range settingsCategories {
 		var typed url.Values

@@ -22,7 +22,13 @@ func (s *Server) signInForm(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	pre := s.sess.preSession(w, r)
-	s.render(w, r, http.StatusOK, "signin", view{Title: "Sign in", CSRF: s.sess.csrfToken(pre), Data: signInView{Next: next}})
+	s.render(
+		w,
+		r,
+		http.StatusOK,
+		"signin",
+		view{Title: "Sign in", CSRF: s.sess.csrfToken(pre), Data: signInView{Next: next}},
+	)
 }
 
 // signIn exchanges an API key (or a one-time link's token) for a session, exactly as PUT
@@ -37,7 +43,13 @@ func (s *Server) signIn(w http.ResponseWriter, r *http.Request) {
 	pre := s.sess.preSession(w, r)
 	next := safeNext(r.PostFormValue("next"))
 	if !s.sess.checkCSRF(r, pre) {
-		s.renderError(w, r, nil, knm.Forbidden("csrf").WithCause("the form's security token is missing or stale; reload the page and try again"))
+		s.renderError(
+			w,
+			r,
+			nil,
+			knm.Forbidden("csrf").
+				WithCause("the form's security token is missing or stale; reload the page and try again"),
+		)
 		return
 	}
 	var acc *knm.Account

@@ -61,7 +61,11 @@ func call[T any](ctx context.Context, v carrierVoxbone, f func(*cvoxbone.Carrier
 }
 
 func (v carrierVoxbone) Balance(ctx context.Context) (*voxbone.AccountBalance, error) {
-	return call(ctx, v, func(c *cvoxbone.Carrier) (*voxbone.AccountBalance, error) { return c.Client().AccountBalance(ctx) })
+	return call(
+		ctx,
+		v,
+		func(c *cvoxbone.Carrier) (*voxbone.AccountBalance, error) { return c.Client().AccountBalance(ctx) },
+	)
 }
 
 func (v carrierVoxbone) Quote(ctx context.Context, q cvoxbone.QuoteRequest) ([]cvoxbone.GroupQuote, error) {
@@ -84,16 +88,32 @@ func (v carrierVoxbone) ListOrders(ctx context.Context) ([]*cvoxbone.OrderResult
 	return call(ctx, v, func(c *cvoxbone.Carrier) ([]*cvoxbone.OrderResult, error) { return c.ListOrders(ctx) })
 }
 
-func (v carrierVoxbone) OrdersForQuery(ctx context.Context, queryID string, unfinishedOnly bool) ([]*cvoxbone.OrderResult, error) {
+func (v carrierVoxbone) OrdersForQuery(
+	ctx context.Context,
+	queryID string,
+	unfinishedOnly bool,
+) ([]*cvoxbone.OrderResult, error) {
 	return call(ctx, v, func(c *cvoxbone.Carrier) ([]*cvoxbone.OrderResult, error) {
 		return c.OrdersForQuery(ctx, queryID, unfinishedOnly)
 	})
 }
 
-func (v carrierVoxbone) SettleOrder(ctx context.Context, id string, minIdle time.Duration) (*cvoxbone.OrderResult, error) {
-	return call(ctx, v, func(c *cvoxbone.Carrier) (*cvoxbone.OrderResult, error) { return c.SettleOrder(ctx, id, minIdle) })
+func (v carrierVoxbone) SettleOrder(
+	ctx context.Context,
+	id string,
+	minIdle time.Duration,
+) (*cvoxbone.OrderResult, error) {
+	return call(
+		ctx,
+		v,
+		func(c *cvoxbone.Carrier) (*cvoxbone.OrderResult, error) { return c.SettleOrder(ctx, id, minIdle) },
+	)
 }
 
 func (v carrierVoxbone) Reconcile(ctx context.Context, importMissing bool) (*cvoxbone.ReconcileReport, error) {
-	return call(ctx, v, func(c *cvoxbone.Carrier) (*cvoxbone.ReconcileReport, error) { return c.Reconcile(ctx, importMissing) })
+	return call(
+		ctx,
+		v,
+		func(c *cvoxbone.Carrier) (*cvoxbone.ReconcileReport, error) { return c.Reconcile(ctx, importMissing) },
+	)
 }

@@ -65,7 +65,10 @@ func (c *Carrier) PlanPurchase(ctx context.Context, q PurchaseQuery) (*PurchaseP
 		capped = "max_order_quantity " + strconv.Itoa(c.s.MaxOrderQuantity) + " caps the purchase"
 		short = c.s.MaxOrderQuantity
 	}
-	cat, err := c.fetchCatalogue(ctx, groupQuery{CountryA3: a3, DIDType: DIDType(q.Dialcode, q.Prefix), AreaCode: q.Prefix})
+	cat, err := c.fetchCatalogue(
+		ctx,
+		groupQuery{CountryA3: a3, DIDType: DIDType(q.Dialcode, q.Prefix), AreaCode: q.Prefix},
+	)
 	if err != nil {
 		return nil, err
 	}

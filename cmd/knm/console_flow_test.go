@@ -140,7 +140,16 @@ func TestConsolePostgres(t *testing.T) {
 	db := pgSchemaDSN(t)
 	configureVoxbone(t, db, startEmulator(t))
 	key := "console-test-master-key-0123456789"
-	d := startDaemon(t, map[string]string{"KNM_MASTER_API_KEY": key}, "", "--db", db, "serve", "--listen", "127.0.0.1:0")
+	d := startDaemon(
+		t,
+		map[string]string{"KNM_MASTER_API_KEY": key},
+		"",
+		"--db",
+		db,
+		"serve",
+		"--listen",
+		"127.0.0.1:0",
+	)
 	consoleFlow(&console{t: t, b: b, url: d.url}, key)
 }
 
@@ -156,14 +165,26 @@ func (c *console) firstLoadWeight() {
 		return {Total: nav.transferSize + r, Resources: res.length}; })()`, &bytes)
 	c.t.Logf("first load: %.0f bytes transferred (%v resources)", bytes.Total, bytes.Resources)
 	if bytes.Total <= 0 || bytes.Total >= 150*1024 || bytes.Resources < 3 {
-		c.b.Fail("first load", "transferred %.0f bytes in %v resources, want under 150 KB and the CSS and JS", bytes.Total, bytes.Resources)
+		c.b.Fail(
+			"first load",
+			"transferred %.0f bytes in %v resources, want under 150 KB and the CSS and JS",
+			bytes.Total,
+			bytes.Resources,
+		)
 	}
 }
 
 // consoleFlow is the click-through both tests share.
 func consoleFlow(c *console, key string) {
-	t := c.t
-	// A page without a session goes to sign in, and comes back after it.
+	c.signInFlow(key)
+	nums := c.buyFlow(key)
+	c.numberFlow(nums[0])
+	c.adminPages(nums[1])
+	c.subAccountFlow(nums[1])
+}
+
+// signInFlow: a page without a session goes to sign in and back; a wrong key is refused.
+func (c *console) signInFlow(key string) {
 	c.open("/numbers?state=available", "#api_key")
 	if loc := c.location(); !strings.Contains(loc, "/signin?next=%2Fnumbers%3Fstate%3Davailable") {
 		c.b.Fail("redirect", "landed on %s", loc)
@@ -175,8 +196,11 @@ func consoleFlow(c *console, key string) {
 	c.onlyRefusals("wrong key")
 	c.signIn(key, "/numbers?state=available")
 	c.noConsoleErrors("sign in")
+}
 
-	// Search 256 x 3: a quote, and nothing bought before the confirm.
+// buyFlow quotes 256 x 3 (nothing bought), confirms, and returns the numbers bought.
+func (c *console) buyFlow(key string) []string {
+	t := c.t
 	c.open("/search?country=US&prefix=256&quantity=3", "#quote-h")
 	c.expect("#quote-h + h3 ~ p", "3 to buy")
 	c.shot("search")
@@ -194,14 +218,18 @@ func consoleFlow(c *console, key string) {
 		c.b.Fail("bought", "numbers %v, want 3", nums)
 	}
 	c.noConsoleErrors("buy")
+	return nums
+}
 
+// numberFlow assigns a number in one click, edits its CNAM and releases it.
+func (c *console) numberFlow(num string) {
 	// Activate one for an account, with one click.
-	c.submit(`#progress button[name=n][value="`+nums[0]+`"]`, "h1")
+	c.submit(`#progress button[name=n][value="`+num+`"]`, "h1")
 	c.expect("h1", "1 of 1 done")
 	c.expect("tbody", "in service")
 
 	// Edit its CNAM: a bad value is refused next to the field, a good one saved.
-	c.open("/numbers/"+nums[0], "#features-h")
+	c.open("/numbers/"+num, "#features-h")
 	c.shot("number")
 	c.b.Run("bad cnam", step, chromedp.SetValue(chromedp.CSS(`[name="cnam.display_name"]`), "MUCH TOO LONG A NAME"),
 		markPage(), chromedp.Click(chromedp.CSS(`form[action$="/features"] button[type=submit]`)),
@@ -211,7 +239,8 @@ func consoleFlow(c *console, key string) {
 	c.b.Run("good cnam", step, chromedp.SetValue(chromedp.CSS(`[name="cnam.display_name"]`), "ACME SUPPORT"),
 		markPage(), chromedp.Click(chromedp.CSS(`form[action$="/features"] button[type=submit]`)), nextPage(".notice"))
 	c.expect(".notice", "Features saved")
-	if v := browsertest.Get(c.b, "cnam", step, chromedp.Value(chromedp.CSS(`[name="cnam.display_name"]`))); v != "ACME SUPPORT" {
+	v := browsertest.Get(c.b, "cnam", step, chromedp.Value(chromedp.CSS(`[name="cnam.display_name"]`)))
+	if v != "ACME SUPPORT" {
 		c.b.Fail("cnam", "value %q after save", v)
 	}
 
@@ -224,7 +253,11 @@ func consoleFlow(c *console, key string) {
 	c.expect("h1", "1 of 1 done")
 	c.expect("tbody", "deleted")
 	c.noConsoleErrors("release")
+}
 
+// adminPages: orders, reconcile, the numbers table (listing num), the dashboard and
+// settings.
+func (c *console) adminPages(num string) {
 	// The order is in Orders, with its steps.
 	c.open("/orders", "#new-h")
 	c.expect("main table tbody", "imported")
@@ -240,7 +273,7 @@ func consoleFlow(c *console, key string) {
 
 	// The numbers table and the dashboard.
 	c.open("/numbers", "main table")
-	c.expect("main table tbody", nums[1])
+	c.expect("main table tbody", num)
 	c.shot("numbers")
 	c.open("/", "svg.chart")
 	c.shot("dashboard")
@@ -256,16 +289,23 @@ func consoleFlow(c *console, key string) {
 		markPage(), chromedp.Click(chromedp.CSS(`#number_manager-voxbone form button[type=submit]`)),
 		nextPage("#number_manager-voxbone .notice"))
 	c.shot("settings")
+}
 
+// subAccountFlow creates a sub-account, gives it num, checks a form without its CSRF
+// token is refused, and signs in as the sub-account, which sees only num.
+func (c *console) subAccountFlow(num string) {
 	// A sub-account: created with its key shown once, given a number, signed in as.
 	c.open("/accounts", "#create-h")
 	c.b.Run("create account", step, chromedp.SetValue(chromedp.ID("name"), "Acme"),
 		markPage(), chromedp.Click(chromedp.CSS(`form[action="/accounts"] button[type=submit]`)), nextPage("#new-key"))
 	subKey := c.text("#new-key")
 	c.shot("accounts")
-	c.open("/numbers/"+nums[1], "#actions-h")
+	c.open("/numbers/"+num, "#actions-h")
 	var acme string
-	c.eval(`[...document.querySelectorAll('#actions-h ~ form select[name=account] option')].find(o => o.text === 'Acme').value`, &acme)
+	c.eval(
+		`[...document.querySelectorAll('#actions-h ~ form select[name=account] option')].find(o => o.text === 'Acme').value`,
+		&acme,
+	)
 	c.b.Run("activate for Acme", step, chromedp.SetValue(chromedp.CSS(`#actions-h ~ form select[name=account]`), acme),
 		markPage(), chromedp.Click(chromedp.CSS(`#actions-h ~ form button[type=submit]`)), nextPage("main table"))
 	c.expect("h1", "for Acme")
@@ -274,9 +314,17 @@ func consoleFlow(c *console, key string) {
 
 	// A form without its CSRF token is refused.
 	c.open("/accounts", "#create-h")
-	c.b.Run("no csrf", step, chromedp.SetValue(chromedp.ID("name"), "Forged"),
-		chromedp.Evaluate[chromedp.Void](`document.querySelector('form[action="/accounts"] input[name=csrf]').remove()`),
-		markPage(), chromedp.Click(chromedp.CSS(`form[action="/accounts"] button[type=submit]`)), nextPage(".error-box"))
+	c.b.Run(
+		"no csrf",
+		step,
+		chromedp.SetValue(chromedp.ID("name"), "Forged"),
+		chromedp.Evaluate[chromedp.Void](
+			`document.querySelector('form[action="/accounts"] input[name=csrf]').remove()`,
+		),
+		markPage(),
+		chromedp.Click(chromedp.CSS(`form[action="/accounts"] button[type=submit]`)),
+		nextPage(".error-box"),
+	)
 	c.expect(".error-box", "security token")
 	c.onlyRefusals("no csrf")
 
@@ -286,8 +334,8 @@ func consoleFlow(c *console, key string) {
 	c.signIn(subKey, "/numbers")
 	var rows []string
 	c.eval(`[...document.querySelectorAll('main table tbody a.e164')].map(a => a.textContent)`, &rows)
-	if len(rows) != 1 || rows[0] != nums[1] {
-		c.b.Fail("sub-account numbers", "rows %v, want only %s", rows, nums[1])
+	if len(rows) != 1 || rows[0] != num {
+		c.b.Fail("sub-account numbers", "rows %v, want only %s", rows, num)
 	}
 	c.noConsoleErrors("sub-account")
 }
@@ -295,8 +343,15 @@ func consoleFlow(c *console, key string) {
 // oneTimeLink signs a fresh session in through the link knm demo printed, once.
 func (c *console) oneTimeLink(link string) {
 	c.t.Helper()
-	c.b.Run("sign out", step, chromedp.Navigate(c.url+"/"), chromedp.WaitVisible(chromedp.CSS(`header form[action="/signout"] button`)),
-		markPage(), chromedp.Click(chromedp.CSS(`header form[action="/signout"] button`)), nextPage("#api_key"))
+	c.b.Run(
+		"sign out",
+		step,
+		chromedp.Navigate(c.url+"/"),
+		chromedp.WaitVisible(chromedp.CSS(`header form[action="/signout"] button`)),
+		markPage(),
+		chromedp.Click(chromedp.CSS(`header form[action="/signout"] button`)),
+		nextPage("#api_key"),
+	)
 	c.b.Run("one-time link", step, chromedp.Navigate(link), chromedp.WaitVisible(chromedp.CSS(`main form button`)),
 		markPage(), chromedp.Click(chromedp.CSS(`main form button`)), nextPage("svg.chart"))
 	c.expect("p.who", "master")
