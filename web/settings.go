@@ -403,3 +403,10 @@ func (m *memConfig) PutConfig(_ context.Context, d *knm.ConfigDoc) error {
 func (m *memConfig) ImportConfigs(context.Context, []*knm.ConfigDoc) error { return nil }
 
 func (m *memConfig) ListConfigs(context.Context, string) ([]*knm.ConfigDoc, error) { return nil, nil }
+
+// How the template draws a field.
+func (f field) IsBool() bool    { return f.Kind == kindBool }
+func (f field) IsModules() bool { return f.Kind == kindModules }
+func (f field) IsSecret() bool  { return f.Kind == kindSecret }
+func (f field) IsChoice() bool  { return f.Kind == kindChoice }
+func (f field) IsNumber() bool  { return f.Kind == kindInt || f.Kind == kindFloat }
