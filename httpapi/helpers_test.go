@@ -43,8 +43,8 @@ func newTestEnv(t *testing.T, dsn string, voxbone Voxbone) *testEnv {
 	return newTestEnvWrapped(t, dsn, voxbone, nil)
 }
 
-// newTestEnvWrapped is newTestEnv with the API (not the manager) given wrap(store), so a
-// test can observe the API's own store reads.
+// newTestEnvWrapped is newTestEnv with the API and the manager given wrap(store), so a
+// test can observe the store reads a request makes.
 func newTestEnvWrapped(t *testing.T, dsn string, voxbone Voxbone, wrap func(knm.Store) knm.Store) *testEnv {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -57,6 +57,9 @@ func newTestEnvWrapped(t *testing.T, dsn string, voxbone Voxbone, wrap func(knm.
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
+	if wrap != nil {
+		s = wrap(s)
+	}
 	cfg := config.New(s, "test", "")
 	if err := cfg.Set(ctx, config.NumberManagerCategory, "carrier_modules", json.RawMessage(`["knm_inventory"]`), ""); err != nil {
 		t.Fatal(err)
@@ -85,11 +88,7 @@ func newTestEnvWrapped(t *testing.T, dsn string, voxbone Voxbone, wrap func(knm.
 	if err != nil {
 		t.Fatal(err)
 	}
-	apiStore := s
-	if wrap != nil {
-		apiStore = wrap(s)
-	}
-	api, err := New(Options{Manager: mgr, Store: apiStore, Config: cfg, Registry: reg, Voxbone: voxbone, Node: "test", MaxBodyBytes: 4096})
+	api, err := New(Options{Manager: mgr, Store: s, Config: cfg, Registry: reg, Voxbone: voxbone, Node: "test", MaxBodyBytes: 4096})
 	if err != nil {
 		t.Fatal(err)
 	}
