@@ -75,6 +75,7 @@ type ReleaseEffect struct {
 // ReleasePreview says what Release would do to number for auth, changing nothing. It
 // refuses exactly what Release refuses (not_found, invalid_state_transition, forbidden).
 func (m *Manager) ReleasePreview(ctx context.Context, auth, number string) (*ReleaseEffect, error) {
+	// Deliberately Release's own checks, in its order, so the preview refuses what it refuses.
 	num, err := m.normalizeNumber(number)
 	if err != nil {
 		return nil, err

@@ -130,7 +130,7 @@ func (c *Carrier) OrdersForQuery(ctx context.Context, queryID string, unfinished
 		return nil, err
 	}
 	var out []*OrderResult
-	for _, e := range es {
+	for _, e := range es { // deliberately ListOrders' walk, filtered by query and state
 		if isCancelRow(e) {
 			continue
 		}
