@@ -36,45 +36,12 @@ func accountJSON(a *knm.Account) map[string]any {
 // caller or one of its descendants. Its API key is in this reply and nowhere else: only its
 // hash is stored.
 func (s *Server) createAccount(w http.ResponseWriter, r *http.Request) error {
-	var req struct {
-		Name                 string `json:"name"`
-		ParentID             string `json:"parent_id"`
-		Reseller             bool   `json:"is_reseller"`
-		AllowNumberAdditions bool   `json:"allow_number_additions"`
-	}
+	var req NewAccount
 	if err := decodeBody(r, &req); err != nil {
 		return err
 	}
-	me := caller(r)
-	if req.ParentID == "" {
-		req.ParentID = me.ID
-	} else if !knm.ValidAccountID(req.ParentID) {
-		return knm.Errorf(knm.ErrInvalid, "parent_id must be 32 hexadecimal characters").WithCause("parent_id")
-	}
-	if len(req.Name) > 128 {
-		return knm.Errorf(knm.ErrInvalid, "name must be at most 128 characters").WithCause("name")
-	}
-	// Granting number additions is a private (pvt_) flag: Kazoo lets only superduper admins
-	// set those.
-	if req.AllowNumberAdditions && !me.SuperduperAdmin {
-		return knm.Forbidden("allow_number_additions")
-	}
-	acc, err := s.mgr.CreateAccount(r.Context(), me.ID, req.Name, req.ParentID, req.Reseller)
+	acc, key, err := CreateAccountWithKey(r.Context(), s.mgr, s.store, caller(r), req)
 	if err != nil {
-		return err
-	}
-	if req.AllowNumberAdditions {
-		acc.AllowNumberAdditions = true
-		if err := s.store.UpdateAccount(r.Context(), acc); err != nil {
-			return err
-		}
-	}
-	setter, ok := s.store.(apiKeyHashSetter)
-	if !ok {
-		return knm.Errorf(knm.ErrInternal, "the store cannot hold API keys")
-	}
-	key := NewAPIKey()
-	if err := setter.SetAccountAPIKeyHash(r.Context(), acc.ID, HashAPIKey(key)); err != nil {
 		return err
 	}
 	out := accountJSON(acc)

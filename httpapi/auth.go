@@ -235,17 +235,10 @@ func (s *Server) apiAuth(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeBody(r, &req); err != nil {
 		return err
 	}
-	if req.APIKey == "" {
-		return knm.Errorf(knm.ErrInvalid, "api_key is required").WithCause("api_key")
-	}
-	accs, err := s.store.FindAccounts(r.Context(), knm.AccountFilter{APIKeyHash: HashAPIKey(req.APIKey), Limit: 2})
+	acc, err := AccountByAPIKey(r.Context(), s.store, req.APIKey)
 	if err != nil {
 		return err
 	}
-	if len(accs) != 1 || !accs[0].Enabled {
-		return knm.Errorf(knm.ErrUnauthorized, "invalid credentials").WithCause("unknown api_key")
-	}
-	acc := accs[0]
 	tok, exp := s.signer.issue(acc.ID)
 	r = r.WithContext(withAuth(r.Context(), &authInfo{account: acc, token: tok}))
 	s.writeData(w, r, http.StatusCreated, map[string]any{
@@ -273,27 +266,7 @@ func caller(r *http.Request) *knm.Account {
 // anything for a superduper admin. A non-admin gets 403 for any account outside its tree,
 // existing or not, so account ids cannot be probed.
 func (s *Server) scopedAccount(r *http.Request) (*knm.Account, error) {
-	id := r.PathValue("account_id")
-	me := caller(r)
-	if !knm.ValidAccountID(id) {
-		return nil, knm.Errorf(knm.ErrInvalid, "account id must be 32 hexadecimal characters").WithCause("account_id")
-	}
-	if me.ID == id {
-		return me, nil
-	}
-	acc, err := s.store.GetAccount(r.Context(), id)
-	switch {
-	case knm.IsErrorName(err, knm.ErrNotFound) && !me.SuperduperAdmin:
-		return nil, knm.Forbidden("account " + id + " is not in your account tree")
-	case knm.IsErrorName(err, knm.ErrNotFound):
-		return nil, &knm.Error{Name: knm.ErrNotFound, Message: "account " + id + " not found", Cause: id}
-	case err != nil:
-		return nil, err
-	}
-	if !me.SuperduperAdmin && !acc.HasInHierarchy(me.ID) {
-		return nil, knm.Forbidden("account " + id + " is not in your account tree")
-	}
-	return acc, nil
+	return s.mgr.ScopedAccount(r.Context(), caller(r), r.PathValue("account_id"))
 }
 
 // requireMaster refuses callers that are not superduper admins.

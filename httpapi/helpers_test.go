@@ -20,21 +20,12 @@ import (
 
 	"github.com/knmproject/knm"
 	"github.com/knmproject/knm/carriers"
-	"github.com/knmproject/knm/carriers/knmvoxbone"
 	"github.com/knmproject/knm/carriers/local"
 	"github.com/knmproject/knm/config"
 	"github.com/knmproject/knm/e164"
 	"github.com/knmproject/knm/manager"
 	"github.com/knmproject/knm/store"
 )
-
-// number_manager.voxbone writes are checked by the carrier's reader, as cmd/knm wires it.
-func init() {
-	config.RegisterValidator(knmvoxbone.Category, func(ctx context.Context, c *config.Config) error {
-		_, err := knmvoxbone.ReadSettings(ctx, c)
-		return err
-	})
-}
 
 // testEnv is an API over a real store, served by httptest on 127.0.0.1.
 type testEnv struct {
@@ -53,8 +44,8 @@ func newTestEnv(t *testing.T, dsn string, voxbone Voxbone) *testEnv {
 	return newTestEnvWrapped(t, dsn, voxbone, nil)
 }
 
-// newTestEnvWrapped is newTestEnv with the API (not the manager) given wrap(store), so a
-// test can observe the API's own store reads.
+// newTestEnvWrapped is newTestEnv with the API and the manager given wrap(store), so a
+// test can observe the store reads a request makes.
 func newTestEnvWrapped(t *testing.T, dsn string, voxbone Voxbone, wrap func(knm.Store) knm.Store) *testEnv {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -67,6 +58,9 @@ func newTestEnvWrapped(t *testing.T, dsn string, voxbone Voxbone, wrap func(knm.
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
+	if wrap != nil {
+		s = wrap(s)
+	}
 	cfg := config.New(s, "test", "")
 	if err := cfg.Set(ctx, config.NumberManagerCategory, "carrier_modules", json.RawMessage(`["knm_inventory"]`),
 		""); err != nil {
@@ -92,11 +86,7 @@ func newTestEnvWrapped(t *testing.T, dsn string, voxbone Voxbone, wrap func(knm.
 	if err != nil {
 		t.Fatal(err)
 	}
-	apiStore := s
-	if wrap != nil {
-		apiStore = wrap(s)
-	}
-	api, err := New(Options{Manager: mgr, Store: apiStore, Config: cfg, Registry: reg, Voxbone: voxbone, Node: "test",
+	api, err := New(Options{Manager: mgr, Store: s, Config: cfg, Registry: reg, Voxbone: voxbone, Node: "test",
 		MaxBodyBytes: 4096})
 	if err != nil {
 		t.Fatal(err)

@@ -3,6 +3,9 @@ package httpapi
 import (
 	"strings"
 	"testing"
+
+	// knm_voxbone registers the validator of number_manager.voxbone, which these tests write.
+	_ "github.com/knmproject/knm/carriers/knmvoxbone"
 )
 
 func TestSystemConfigsRedacted(t *testing.T) {

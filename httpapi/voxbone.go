@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/knmproject/knm"
+	"github.com/knmproject/knm/manager"
 )
 
 // Voxbone is the native ordering of the knm_voxbone carrier, as the API needs it. cmd/knm
@@ -62,25 +63,15 @@ func (s *Server) voxboneCaller(r *http.Request, masterOnly bool) (*knm.Account, 
 		return nil, errNoVoxbone()
 	}
 	me := caller(r)
-	if me.SuperduperAdmin || (!masterOnly && me.Reseller) {
-		return me, nil
+	if err := manager.MayOrder(me, masterOnly); err != nil {
+		return nil, err
 	}
-	if masterOnly {
-		return nil, knm.Forbidden("master account only")
-	}
-	return nil, knm.Forbidden("master or reseller accounts only")
+	return me, nil
 }
 
 // ownsOrder reports whether me may see an order assigned to assignTo.
 func (s *Server) ownsOrder(r *http.Request, me *knm.Account, assignTo string) bool {
-	if me.SuperduperAdmin || assignTo == me.ID {
-		return true
-	}
-	if assignTo == "" {
-		return false
-	}
-	acc, err := s.store.GetAccount(r.Context(), assignTo)
-	return err == nil && acc.HasInHierarchy(me.ID)
+	return s.mgr.OwnsOrder(r.Context(), me, assignTo)
 }
 
 func (s *Server) voxboneDIDGroups(w http.ResponseWriter, r *http.Request) error {

@@ -99,6 +99,7 @@ func sanitizePublic(in map[string]json.RawMessage) map[string]json.RawMessage {
 type ListFilter struct {
 	States []knm.State
 	Prefix string
+	Module string // pvt_module_name; "" for any
 	Offset int
 	Limit  int
 }
@@ -112,7 +113,7 @@ func (m *Manager) List(ctx context.Context, auth, accountID string, f ListFilter
 	if err != nil {
 		return nil, 0, err
 	}
-	nf := knm.NumberFilter{States: f.States, Prefix: f.Prefix, Offset: f.Offset, Limit: f.Limit}
+	nf := knm.NumberFilter{States: f.States, Prefix: f.Prefix, Module: f.Module, Offset: f.Offset, Limit: f.Limit}
 	if accountID != "" {
 		nf.AssignedTo = &accountID
 	}

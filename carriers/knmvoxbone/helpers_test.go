@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"github.com/knmproject/knm"
-	"github.com/knmproject/knm/config"
 	"github.com/knmproject/knm/store/sqlite"
 	"github.com/knmproject/knm/voxbone"
 	"github.com/knmproject/knm/voxbone/emulator"
@@ -235,15 +234,6 @@ func openSQLite(t testing.TB) knm.Store {
 	}
 	t.Cleanup(func() { s.Close() })
 	return s
-}
-
-// registerValidator makes config refuse unusable number_manager.voxbone writes, as cmd/knm
-// wires it.
-func registerValidator() {
-	config.RegisterValidator(Category, func(ctx context.Context, c *config.Config) error {
-		_, err := ReadSettings(ctx, c)
-		return err
-	})
 }
 
 // putSettings stores a number_manager.voxbone document body.

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/knmproject/knm"
+	"github.com/knmproject/knm/config"
 	"github.com/knmproject/knm/ratelimit"
 	"github.com/knmproject/knm/voxbone"
 )
@@ -72,6 +73,15 @@ type Source interface {
 	GetStringAlias(ctx context.Context, category string, keys []string, def string) (string, error)
 	GetIntAlias(ctx context.Context, category string, keys []string, def int) (int, error)
 	GetFloat(ctx context.Context, category, key string, def float64) (float64, error)
+}
+
+// Writes of number_manager.voxbone, through any path, are checked with the reader that
+// start-up uses, so a bad value is refused where it is written.
+func init() {
+	config.RegisterValidator(Category, func(ctx context.Context, c *config.Config) error {
+		_, err := ReadSettings(ctx, c)
+		return err
+	})
 }
 
 // ReadSettings reads number_manager.voxbone from src and validates it, reporting every

@@ -188,7 +188,6 @@ func TestSettingsCredentials(t *testing.T) {
 // category unreadable, in any section, is refused and the stored document left as it was.
 func TestSettingsRefusedOnWrite(t *testing.T) {
 	t.Parallel()
-	registerValidator()
 	ctx := context.Background()
 	c := config.New(openSQLite(t), "node1", "")
 	if err := c.Set(ctx, Category, "environment", json.RawMessage(`"production"`), ""); err != nil {

@@ -89,7 +89,7 @@ func (a *app) demo(ctx context.Context, keep, ownDB bool) error {
 		key = httpapi.NewAPIKey()
 	}
 	fmt.Fprintf(a.stdout, "knm demo: database %s, Voxbone emulator at %s\n", a.db, base)
-	return a.serve(ctx, serveOptions{masterKey: key, ready: func(url string, m httpapi.MasterAccount) {
+	return a.serve(ctx, serveOptions{masterKey: key, signInLink: true, ready: func(url string, m httpapi.MasterAccount) {
 		fmt.Fprint(a.stdout, demoInstructions(url, key, m.ID))
 	}})
 }
@@ -99,6 +99,7 @@ func (a *app) demo(ctx context.Context, keep, ownDB bool) error {
 func demoInstructions(url, key, account string) string {
 	return fmt.Sprintf(`
 knm is running at %[1]s
+web console: %[1]s/ (sign in with the master API key, or the one-time link above)
 master account: %[3]s
 master API key: %[2]s
 

@@ -46,6 +46,8 @@ type serveOptions struct {
 	// ready, when set, is called with the base URL and the master account once the API
 	// accepts connections.
 	ready func(url string, master httpapi.MasterAccount)
+	// signInLink prints a one-time console sign-in link for the master (knm demo).
+	signInLink bool
 }
 
 // serve runs the API until ctx ends, then stops accepting connections and lets running
@@ -90,17 +92,25 @@ func (a *app) serve(ctx context.Context, o serveOptions) error {
 	if err != nil {
 		return err
 	}
+	console, err := a.console(mgr, s, cfg, logger)
+	if err != nil {
+		return err
+	}
 	ln, err := net.Listen("tcp", a.listen)
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
 	url := "http://" + ln.Addr().String()
-	fmt.Fprintf(a.stdout, "listening on %s\n", url)
+	fmt.Fprintf(a.stdout, "listening on %s\nweb console: %s/\n", url, url)
+	if o.signInLink {
+		fmt.Fprintf(a.stdout, "one-time console sign-in link (master): %s%s\n", url, console.OneTimeLink(master.ID))
+	}
 	logger.Info("knm serving", "url", url, "voxbone", vox != nil)
 	if o.ready != nil {
 		o.ready(url, master)
 	}
 	hs := api.HTTPServer()
+	hs.Handler = console.Mount(api.Handler())
 	hs.BaseContext = func(net.Listener) context.Context { return context.WithoutCancel(ctx) }
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()

@@ -19,14 +19,6 @@ import (
 // change applies within this time, without a restart.
 const voxboneRecheck = time.Second
 
-// Writes of number_manager.voxbone are checked by the carrier's own reader.
-func init() { config.RegisterValidator(knmvoxbone.Category, validateVoxbone) }
-
-func validateVoxbone(ctx context.Context, c *config.Config) error {
-	_, err := knmvoxbone.ReadSettings(ctx, c)
-	return err
-}
-
 // voxboneHolder is knm_voxbone as this process wires it: the carrier holder and the client
 // of the Redis limiter, which app.close closes.
 type voxboneHolder struct {
