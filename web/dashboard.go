@@ -129,4 +129,3 @@ func (s *Server) dashboardVoxbone(ctx context.Context, me *knm.Account, v *dashb
 		}
 	}
 }
-
