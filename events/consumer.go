@@ -11,8 +11,11 @@ import (
 	"context"
 	crand "crypto/rand"
 	"encoding/hex"
+	"errors"
+	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"sync"
 	"time"
 
 	"github.com/knmproject/knm"
@@ -49,8 +52,9 @@ type Consumer struct {
 	// lease); default 500 ms.
 	Poll time.Duration
 	// LeaseTTL is how long the lease lasts without renewal; default 30 s. It is renewed
-	// before each batch, so a batch must be handled within it, or another instance may
-	// handle the same events too.
+	// before each batch and every LeaseTTL/3 while Handle runs; when a renewal fails,
+	// Handle's context is cancelled, so a handler that honours its context never runs
+	// beside another instance's.
 	LeaseTTL time.Duration
 	// MaxBackoff bounds the pause after a failed batch, which doubles from Poll; default
 	// one minute.
@@ -81,10 +85,12 @@ func (c *Consumer) defaults() {
 	}
 }
 
-// Run handles events until ctx ends, and then returns nil. Failures (of the store or of
-// Handle) are logged and retried with exponential backoff and jitter.
+// Run handles events until ctx ends, then gives the lease up (Release) and returns nil.
+// Failures (of the store or of Handle) are logged and retried with exponential backoff
+// and jitter.
 func (c *Consumer) Run(ctx context.Context) error {
 	c.defaults()
+	defer c.releaseAfter(ctx)
 	failures := 0
 	for {
 		n, err := c.Step(ctx)
@@ -110,6 +116,28 @@ func (c *Consumer) Run(ctx context.Context) error {
 	}
 }
 
+// releaseTimeout bounds the release of the lease when Run stops.
+const releaseTimeout = 5 * time.Second
+
+// releaseAfter releases the lease once ctx, Run's, has ended.
+func (c *Consumer) releaseAfter(ctx context.Context) {
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), releaseTimeout)
+	defer cancel()
+	if err := c.Release(rctx); err != nil {
+		c.Logger.WarnContext(rctx, "event consumer lease not released", "consumer", c.Name, "error", err)
+	}
+}
+
+// Release gives the lease up, if this consumer holds it, so that another instance takes
+// the events over at once instead of after LeaseTTL. The cursor stays where it is.
+func (c *Consumer) Release(ctx context.Context) error {
+	c.defaults()
+	// A lease that ends now is free to any other owner, and leaves one held by another
+	// owner untouched.
+	_, _, err := c.Store.ClaimEventCursor(ctx, c.Name, c.Owner, 0, c.Start)
+	return err
+}
+
 // Step handles at most one batch: it claims (or renews) the lease, reads the events after
 // the cursor and, once Handle succeeded, advances the cursor. It returns how many events
 // were handled: 0 when there were none or another instance holds the lease.
@@ -126,7 +154,7 @@ func (c *Consumer) Step(ctx context.Context) (int, error) {
 	if err != nil || len(batch) == 0 {
 		return 0, err
 	}
-	if err := c.Handle(ctx, batch); err != nil {
+	if err := c.handle(ctx, batch); err != nil {
 		return 0, err
 	}
 	if err := c.Store.AdvanceEventCursor(ctx, c.Name, c.Owner, batch[len(batch)-1].ID); err != nil {
@@ -138,6 +166,50 @@ func (c *Consumer) Step(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	return len(batch), nil
+}
+
+// errLeaseLost ends a batch whose lease could not be renewed.
+var errLeaseLost = errors.New("lease lost")
+
+// handle runs Handle while renewing the lease every LeaseTTL/3, each renewal bounded by
+// LeaseTTL/3. When a renewal fails (another instance took the lease over, or the store did
+// not answer) the handler's context is cancelled while the lease still has a third of its
+// time to run, so no other instance starts on events while this one still handles them.
+func (c *Consumer) handle(ctx context.Context, batch []*knm.Event) error {
+	hctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	every := c.LeaseTTL / 3
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-hctx.Done():
+				return
+			case <-t.C:
+			}
+			rctx, stop := context.WithTimeout(hctx, every)
+			_, ok, err := c.Store.ClaimEventCursor(rctx, c.Name, c.Owner, c.LeaseTTL, c.Start)
+			stop()
+			if err != nil || !ok {
+				cancel(fmt.Errorf("events: consumer %s: %w (renewal: ok=%t, %v)", c.Name, errLeaseLost, ok, err))
+				return
+			}
+		}
+	}()
+	err := c.Handle(hctx, batch)
+	close(done)
+	wg.Wait()
+	if cause := context.Cause(hctx); errors.Is(cause, errLeaseLost) {
+		return cause
+	}
+	return err
 }
 
 // Backoff returns the pause before retry number attempt (1, 2, …): lo doubled per
@@ -172,15 +244,21 @@ func ConsumerLag(ctx context.Context, s knm.EventStore, name string, now time.Ti
 	if err != nil {
 		return Lag{}, err
 	}
+	return LagAfter(ctx, s, cur.LastID, now)
+}
+
+// LagAfter returns the lag at time now of a consumer that has handled every event up to
+// cursor; a consumer not registered yet that will start FromOldest has cursor 0.
+func LagAfter(ctx context.Context, s knm.EventStore, cursor int64, now time.Time) (Lag, error) {
 	head, err := s.LastEventID(ctx)
 	if err != nil {
 		return Lag{}, err
 	}
-	lag := Lag{Cursor: cur.LastID, Head: head, Events: max(0, head-cur.LastID)}
+	lag := Lag{Cursor: cursor, Head: head, Events: max(0, head-cursor)}
 	if lag.Events == 0 {
 		return lag, nil
 	}
-	next, err := s.Events(ctx, cur.LastID, 1)
+	next, err := s.Events(ctx, cursor, 1)
 	if err != nil {
 		return Lag{}, err
 	}

@@ -33,9 +33,7 @@ func TestProjectionCatchesUpAfterCouchDBOutage(t *testing.T) {
 	srv := pouchtest.StartOnDisk(t) // survives a restart, as a real CouchDB does
 	c := dial(t, srv)
 	seedKazoo(t, c)
-	base := openSQLite(t)
-	feed := newMemFeed()
-	s := recStore{Store: base, feed: feed}
+	s := openSQLite(t)
 	if _, err := (&AccountImporter{Store: s, Couch: c}).Import(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -43,7 +41,7 @@ func TestProjectionCatchesUpAfterCouchDBOutage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := NewProjector(Options{Store: s, Couch: c, Feed: feed, Cursors: feed, BatchSize: 4,
+	p, err := NewProjector(Options{Store: s, Couch: c, BatchSize: 4,
 		PollInterval: 20 * time.Millisecond, MaxBackoff: 200 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
@@ -89,7 +87,7 @@ func TestProjectionCatchesUpAfterCouchDBOutage(t *testing.T) {
 
 	srv.Restart(t)
 	waitFor(t, "the projector to catch up", 60*time.Second, caughtUp)
-	rep, err := FullSync(ctx, base, c, SyncOptions{DryRun: true})
+	rep, err := FullSync(ctx, s, c, SyncOptions{DryRun: true})
 	if err != nil {
 		t.Fatal(err)
 	}

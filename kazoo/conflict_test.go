@@ -36,19 +36,17 @@ func TestBatchConflictIsReapplied(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	plain, s := kazooAndKnm(t)
-	feed := newMemFeed()
-	rs := recStore{Store: s, feed: feed}
 	n := &knm.Number{Number: "+12565550111", State: knm.StateAvailable, ModuleName: "knm_voxbone"}
-	if err := rs.CreateNumber(ctx, n); err != nil {
+	if err := s.CreateNumber(ctx, n); err != nil {
 		t.Fatal(err)
 	}
-	p, err := NewProjector(Options{Store: rs, Couch: plain, Feed: feed, Cursors: feed})
+	p, err := NewProjector(Options{Store: s, Couch: plain})
 	if err != nil {
 		t.Fatal(err)
 	}
 	drain(t, p)
 	n.State, n.AssignedTo = knm.StateInService, accSubA
-	if err := rs.UpdateNumber(ctx, n); err != nil {
+	if err := s.UpdateNumber(ctx, n); err != nil {
 		t.Fatal(err)
 	}
 	il := &interloper{next: http.DefaultTransport, write: func() {

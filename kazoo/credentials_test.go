@@ -56,12 +56,11 @@ func TestCouchCredentials(t *testing.T) {
 	}
 }
 
-// TestProjectorFromSettings: kazoo_sync's values reach the projector; disabled settings or
-// a missing feed are refused.
+// TestProjectorFromSettings: kazoo_sync's values reach the projector and its outbox
+// consumer; disabled settings or a missing store are refused.
 func TestProjectorFromSettings(t *testing.T) {
 	t.Parallel()
-	feed := newMemFeed()
-	o := Options{Store: openSQLite(t), Feed: feed, Cursors: feed}
+	o := Options{Store: openSQLite(t)}
 	k := config.KazooSyncConfig{Enabled: true, CouchURL: "http://admin:pw@127.0.0.1:5984", BatchSize: 7,
 		PollInterval: time.Second, RequestTimeout: time.Second, MaxBackoff: 3 * time.Second}
 	p, err := NewProjectorFromSettings(k, o)
@@ -71,12 +70,16 @@ func TestProjectorFromSettings(t *testing.T) {
 	if p.o.BatchSize != 7 || p.o.MaxBackoff != 3*time.Second || p.o.Couch.URL() != "http://127.0.0.1:5984" {
 		t.Errorf("options: %+v", p.o)
 	}
+	if c := p.consumer; c.Name != Consumer || c.Batch != 7 || c.Poll != time.Second || c.MaxBackoff != 3*time.Second ||
+		c.Start != 0 {
+		t.Errorf("consumer: %+v", c)
+	}
 	k.Enabled = false
 	if _, err := NewProjectorFromSettings(k, o); err == nil {
 		t.Error("disabled settings accepted")
 	}
-	k.Enabled, o.Feed = true, nil
+	k.Enabled, o.Store = true, nil
 	if _, err := NewProjectorFromSettings(k, o); err == nil {
-		t.Error("a projector without a feed")
+		t.Error("a projector without a store")
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
@@ -12,117 +11,6 @@ import (
 	"github.com/knmproject/knm/internal/pouchtest"
 	"github.com/knmproject/knm/store"
 )
-
-// memFeed is the change feed and cursor store of these tests, standing in for knm's event
-// outbox: recStore appends to it after each number write, as the outbox does in the same
-// transaction. Cursors are kept here, as the outbox keeps them in the database.
-type memFeed struct {
-	mu      sync.Mutex
-	changes []Change
-	cursors map[string]int64
-	now     func() time.Time
-}
-
-func newMemFeed() *memFeed { return &memFeed{cursors: map[string]int64{}, now: time.Now} }
-
-func (f *memFeed) append(number, before string) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.changes = append(f.changes, Change{ID: int64(len(f.changes) + 1), Number: number, AccountBefore: before,
-		Time: f.now()})
-}
-
-func (f *memFeed) Changes(_ context.Context, after int64, limit int) ([]Change, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	var out []Change
-	for _, c := range f.changes {
-		if c.ID > after && len(out) < limit {
-			out = append(out, c)
-		}
-	}
-	return out, nil
-}
-
-func (f *memFeed) LastID(context.Context) (int64, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return int64(len(f.changes)), nil
-}
-
-func (f *memFeed) LoadCursor(_ context.Context, consumer string) (int64, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.cursors[consumer], nil
-}
-
-func (f *memFeed) SaveCursor(_ context.Context, consumer string, id int64) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.cursors[consumer] = id
-	return nil
-}
-
-// recStore is a real store that reports every successful number write to a memFeed, with
-// the owner the number had before.
-type recStore struct {
-	knm.Store
-	feed *memFeed
-}
-
-func (s recStore) owner(ctx context.Context, number string) string {
-	if n, err := s.Store.GetNumber(ctx, number); err == nil {
-		return n.AssignedTo
-	}
-	return ""
-}
-
-func (s recStore) CreateNumber(ctx context.Context, n *knm.Number) error {
-	err := s.Store.CreateNumber(ctx, n)
-	if err == nil {
-		s.feed.append(n.Number, "")
-	}
-	return err
-}
-
-func (s recStore) UpdateNumber(ctx context.Context, n *knm.Number) error {
-	before := s.owner(ctx, n.Number)
-	err := s.Store.UpdateNumber(ctx, n)
-	if err == nil {
-		s.feed.append(n.Number, before)
-	}
-	return err
-}
-
-func (s recStore) DeleteNumber(ctx context.Context, number string, rev int64) error {
-	before := s.owner(ctx, number)
-	err := s.Store.DeleteNumber(ctx, number, rev)
-	if err == nil {
-		s.feed.append(number, before)
-	}
-	return err
-}
-
-func (s recStore) ImportNumbers(ctx context.Context, ns []*knm.Number) ([]string, error) {
-	skipped, err := s.Store.ImportNumbers(ctx, ns)
-	if err == nil {
-		for _, n := range ns {
-			if !contains(skipped, n.Number) {
-				s.feed.append(n.Number, "")
-			}
-		}
-	}
-	return skipped, err
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
 
 // openSQLite opens a fresh SQLite store for one test.
 func openSQLite(t testing.TB) knm.Store {
@@ -224,7 +112,7 @@ func putJSON(t testing.TB, c *Couch, db, id string, v any) {
 	}
 }
 
-// drain applies changes until the projector has applied them all.
+// drain projects events until the projector has handled them all.
 func drain(t testing.TB, p *Projector) {
 	t.Helper()
 	ctx := context.Background()

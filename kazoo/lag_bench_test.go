@@ -9,52 +9,62 @@ import (
 	"time"
 
 	"github.com/knmproject/knm"
+	"github.com/knmproject/knm/internal/dbtest"
 	"github.com/knmproject/knm/internal/pouchtest"
 	"github.com/knmproject/knm/manager"
 )
 
-// appliedAt is a cursor store that notes when each change became applied: the moment the
-// cursor was saved past it.
+// appliedAt notes when each event reached CouchDB: the end of the batch that projected it.
 type appliedAt struct {
-	*memFeed
 	mu   sync.Mutex
 	done map[int64]time.Time
 }
 
-func (a *appliedAt) SaveCursor(ctx context.Context, consumer string, id int64) error {
-	if err := a.memFeed.SaveCursor(ctx, consumer, id); err != nil {
-		return err
+func (a *appliedAt) onBatch(batch []*knm.Event, err error) {
+	if err != nil {
+		return
 	}
 	now := time.Now()
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	for i := int64(1); i <= id; i++ {
-		if _, ok := a.done[i]; !ok {
-			a.done[i] = now
+	for _, e := range batch {
+		if _, ok := a.done[e.ID]; !ok {
+			a.done[e.ID] = now
 		}
 	}
-	return nil
+}
+
+func (a *appliedAt) has(id int64) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	_, ok := a.done[id]
+	return ok
 }
 
 // BenchmarkProjectionLag measures the projection's lag, commit to CouchDB, at 100 number
-// changes a second: each change moves an in-service number between two accounts (the
-// number's document rewritten, a copy written in one account database and deleted from the
-// other). Run with -benchtime 1000x for ten seconds of changes. "polled" waits for the
-// next poll (1 s, the default); "woken" is told of each commit, as an instance is of its
-// own writes.
+// changes a second, on the path knm serve runs: the manager writes each change and its
+// event in one transaction, and the projector follows the outbox as the kazoo_sync
+// consumer. Each change moves an in-service number between two accounts (the number's
+// document rewritten, a copy written in one account database and deleted from the other).
+// Run with -benchtime 1000x for ten seconds of changes; poll is poll_interval_ms.
 func BenchmarkProjectionLag(b *testing.B) {
-	for _, mode := range []string{"woken", "polled"} {
-		b.Run(mode, func(b *testing.B) { benchLag(b, mode == "woken") })
+	for _, backend := range []string{"sqlite", "postgres"} {
+		for _, poll := range []time.Duration{time.Second, 100 * time.Millisecond} {
+			b.Run(fmt.Sprintf("%s/poll=%s", backend, poll), func(b *testing.B) {
+				db := dbtest.SQLite(b)
+				if backend == "postgres" {
+					db = dbtest.Postgres(b)
+				}
+				benchLag(b, db.Open(b), poll)
+			})
+		}
 	}
 }
 
-func benchLag(b *testing.B, woken bool) {
+func benchLag(b *testing.B, s knm.Store, poll time.Duration) {
 	ctx := context.Background()
-	srv := pouchtest.Start(b)
-	c := dial(b, srv)
+	c := dial(b, pouchtest.Start(b))
 	seedKazoo(b, c)
-	feed := newMemFeed()
-	s := recStore{Store: openSQLite(b), feed: feed}
 	m, err := manager.New(manager.Options{Store: s})
 	if err != nil {
 		b.Fatal(err)
@@ -66,13 +76,16 @@ func benchLag(b *testing.B, woken bool) {
 			b.Fatal(err)
 		}
 	}
-	cur := &appliedAt{memFeed: feed, done: map[int64]time.Time{}}
-	p, err := NewProjector(Options{Store: s, Couch: c, Feed: feed, Cursors: cur})
+	applied := &appliedAt{done: map[int64]time.Time{}}
+	p, err := NewProjector(Options{Store: s, Couch: c, PollInterval: poll, OnBatch: applied.onBatch})
 	if err != nil {
 		b.Fatal(err)
 	}
 	drain(b, p)
-	start := int64(len(feed.changes))
+	start, err := s.LastEventID(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
 	runCtx, stop := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() { p.Run(runCtx); close(done) }()
@@ -84,42 +97,43 @@ func benchLag(b *testing.B, woken bool) {
 		if (i/pool)%2 == 1 {
 			to = accSubA
 		}
-		num := fmt.Sprintf("+1256777%04d", i%pool)
-		if _, err := m.Move(ctx, knm.SystemAccountID, num, to, knm.StateInService); err != nil {
+		if _, err := m.Move(ctx, knm.SystemAccountID, fmt.Sprintf("+1256777%04d", i%pool), to,
+			knm.StateInService); err != nil {
 			b.Fatal(err)
-		}
-		if woken {
-			p.Wake()
 		}
 	}
 	tick.Stop()
-	waitApplied(b, cur, int64(len(feed.changes)))
-	b.StopTimer()
-	stop()
-	<-done
-	reportLag(b, feed, cur, start)
-}
-
-func waitApplied(b *testing.B, cur *appliedAt, last int64) {
-	deadline := time.Now().Add(2 * time.Minute)
-	for {
-		cur.mu.Lock()
-		_, ok := cur.done[last]
-		cur.mu.Unlock()
-		if ok {
-			return
-		}
+	last, err := s.LastEventID(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for deadline := time.Now().Add(2 * time.Minute); !applied.has(last); time.Sleep(5 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			b.Fatal("the projector did not catch up")
 		}
-		time.Sleep(5 * time.Millisecond)
 	}
+	b.StopTimer()
+	stop()
+	<-done
+	reportLag(b, s, applied, start)
 }
 
-func reportLag(b *testing.B, feed *memFeed, cur *appliedAt, start int64) {
+// reportLag reports the lag percentiles of the events after start, from each event's
+// commit time (the store's clock, in milliseconds) to its batch's end.
+func reportLag(b *testing.B, s knm.Store, applied *appliedAt, start int64) {
 	var lags []float64
-	for _, ch := range feed.changes[start:] {
-		lags = append(lags, float64(cur.done[ch.ID].Sub(ch.Time).Microseconds())/1000)
+	for after := start; ; {
+		evs, err := s.Events(context.Background(), after, 1000)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(evs) == 0 {
+			break
+		}
+		for _, e := range evs {
+			lags = append(lags, float64(applied.done[e.ID].Sub(e.Time).Microseconds())/1000)
+		}
+		after = evs[len(evs)-1].ID
 	}
 	slices.Sort(lags)
 	pct := func(q float64) float64 { return lags[min(len(lags)-1, int(q*float64(len(lags))))] }

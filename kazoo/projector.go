@@ -4,63 +4,47 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
-	"math/rand/v2"
 	"slices"
 	"sync"
 	"time"
 
 	"github.com/knmproject/knm"
+	"github.com/knmproject/knm/events"
 )
 
-// Consumer is the name under which the projection keeps its cursor.
+// Consumer is the name of the projection's cursor in knm's event outbox.
 const Consumer = "kazoo_sync"
 
-// Change says that a number changed. The projection needs no more: it reads the number's
-// current state from knm's store, so a change applied twice, or late, does no harm.
-type Change struct {
-	ID            int64     // the event's id; ids increase in commit order
-	Number        string    // E.164
-	AccountBefore string    // the account the number was assigned to before the change, "" if none
-	Time          time.Time // when the change was committed
-}
-
-// ChangeFeed is the stream of number changes the projection follows (knm's event outbox).
-type ChangeFeed interface {
-	// Changes returns at most limit changes with an id greater than afterID, in increasing
-	// id order.
-	Changes(ctx context.Context, afterID int64, limit int) ([]Change, error)
-	// LastID returns the id of the newest change, 0 when there is none.
-	LastID(ctx context.Context) (int64, error)
-}
-
-// CursorStore persists how far a consumer of the feed has got.
-type CursorStore interface {
-	// LoadCursor returns the id of the last change the consumer applied, 0 when none.
-	LoadCursor(ctx context.Context, consumer string) (int64, error)
-	// SaveCursor records that the consumer applied every change up to id.
-	SaveCursor(ctx context.Context, consumer string, id int64) error
-}
-
-// Options configure a Projector. Store, Couch, Feed and Cursors are required.
+// Options configure a Projector. Store and Couch are required.
 type Options struct {
-	Store        knm.NumberStore
+	// Store holds knm's numbers and the event outbox the projection follows, through the
+	// persisted, leased cursor Consumer.
+	Store        knm.Store
 	Couch        *Couch
-	Feed         ChangeFeed
-	Cursors      CursorStore
-	BatchSize    int           // changes read per round; default 100
+	BatchSize    int           // events handled per round; default 100
 	PollInterval time.Duration // wait between rounds when caught up; default 1 s
 	MaxBackoff   time.Duration // longest wait between retries while CouchDB fails; default 30 s
-	Logger       *slog.Logger
-	Now          func() time.Time
+	// LeaseTTL is how long an instance holds the projection without renewing it (renewed
+	// every third of it while a batch runs); default 30 s.
+	LeaseTTL time.Duration
+	// Owner names this instance in the lease; default a random id.
+	Owner string
+	// OnBatch, when set, is told of every batch handled: its events, and nil or why it
+	// failed (the batch is then handled again).
+	OnBatch func(batch []*knm.Event, err error)
+	Logger  *slog.Logger
+	Now     func() time.Time
 }
 
-// Projector keeps Kazoo's CouchDB in step with knm's numbers: for every change it makes the
-// number's phone_number document in its numbers/… database, and its copy in the owning
-// account's database, equal to what Kazoo's own number manager would have written, and
-// removes copies left in accounts that no longer own the number.
+// Projector keeps Kazoo's CouchDB in step with knm's numbers: for every number event it
+// makes the number's phone_number document in its numbers/… database, and its copy in
+// the owning account's database, equal to what Kazoo's own number manager would have
+// written, and removes copies left in accounts that no longer own the number. It reads the
+// outbox as the events.Consumer named Consumer: one instance at a time, resuming after a
+// restart where the last batch ended.
 type Projector struct {
-	o    Options
-	wake chan struct{}
+	o        Options
+	consumer *events.Consumer
 
 	mu      sync.Mutex
 	lastErr string
@@ -68,8 +52,8 @@ type Projector struct {
 
 // NewProjector returns a projector, or an invalid error when a required option is missing.
 func NewProjector(o Options) (*Projector, error) {
-	if o.Store == nil || o.Couch == nil || o.Feed == nil || o.Cursors == nil {
-		return nil, knm.Errorf(knm.ErrInvalid, "kazoo: a projector needs a store, a CouchDB, a feed and a cursor store")
+	if o.Store == nil || o.Couch == nil {
+		return nil, knm.Errorf(knm.ErrInvalid, "kazoo: a projector needs a store and a CouchDB")
 	}
 	if o.BatchSize <= 0 {
 		o.BatchSize = 100
@@ -86,94 +70,86 @@ func NewProjector(o Options) (*Projector, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return &Projector{o: o, wake: make(chan struct{}, 1)}, nil
+	p := &Projector{o: o}
+	p.consumer = &events.Consumer{Store: o.Store, Name: Consumer, Handle: p.Handle, Owner: o.Owner,
+		Start: events.FromOldest, Batch: o.BatchSize, Poll: o.PollInterval, LeaseTTL: o.LeaseTTL,
+		MaxBackoff: o.MaxBackoff, Logger: o.Logger}
+	return p, nil
 }
 
-// Wake asks a running projector to look for changes now rather than at its next poll; an
-// instance that has just committed a change calls it to keep the lag short.
-func (p *Projector) Wake() {
-	select {
-	case p.wake <- struct{}{}:
-	default:
+// Run projects events until ctx ends, waiting PollInterval when caught up and backing off
+// (doubling, with jitter, up to MaxBackoff) while CouchDB or the store fails; then it gives
+// the lease up and returns nil. Nothing is skipped: a batch that cannot be applied is
+// retried until it can.
+func (p *Projector) Run(ctx context.Context) error { return p.consumer.Run(ctx) }
+
+// Step projects the next batch of events after the cursor and moves the cursor past them.
+// It returns how many events it handled: all of the batch, or none when it failed (the
+// batch is then handled again, which is harmless) or another instance holds the lease.
+func (p *Projector) Step(ctx context.Context) (int, error) { return p.consumer.Step(ctx) }
+
+// Release gives the projection's lease up, so another instance may take over at once.
+func (p *Projector) Release(ctx context.Context) error { return p.consumer.Release(ctx) }
+
+// CatchUp projects every event committed before it was called and returns how many it
+// handled. While another instance holds the lease, it waits for that one to get there.
+// It stops at the first failure.
+func (p *Projector) CatchUp(ctx context.Context) (int, error) {
+	target, err := p.o.Store.LastEventID(ctx)
+	if err != nil {
+		return 0, err
 	}
-}
-
-// Run applies changes until ctx ends, waiting PollInterval when caught up and backing off
-// (doubling, with jitter, up to MaxBackoff) while CouchDB or the store fails. Nothing is
-// skipped: a change that cannot be applied is retried until it can.
-func (p *Projector) Run(ctx context.Context) error {
-	var backoff time.Duration
+	total := 0
 	for {
+		l, err := p.Lag(ctx)
+		if err != nil || l.Cursor >= target {
+			return total, err
+		}
 		n, err := p.Step(ctx)
-		if ctx.Err() != nil {
-			return nil
-		}
-		wait := p.o.PollInterval
+		total += n
 		if err != nil {
-			backoff = min(max(2*backoff, 100*time.Millisecond), p.o.MaxBackoff)
-			wait = backoff/2 + rand.N(backoff/2+1)
-			p.o.Logger.Warn("kazoo sync: retrying", "error", err, "in", wait)
-		} else {
-			backoff = 0
-			if n == p.o.BatchSize {
-				continue // more are waiting
-			}
+			return total, err
 		}
-		t := time.NewTimer(wait)
+		if n > 0 {
+			continue
+		}
+		p.o.Logger.InfoContext(ctx, "kazoo sync: another instance holds the projection, waiting", "owner", l.Owner)
 		select {
 		case <-ctx.Done():
-			t.Stop()
-			return nil
-		case <-p.wake:
-			t.Stop()
-		case <-t.C:
+			return total, ctx.Err()
+		case <-time.After(p.o.PollInterval):
 		}
 	}
 }
 
-// Step applies the next batch of changes after the cursor and moves the cursor past them.
-// It returns how many changes it applied: all of the batch, or none when it failed (the
-// batch is then applied again, which is harmless). Changes of one number in a batch are
-// applied once, with every account that owned it before.
-func (p *Projector) Step(ctx context.Context) (int, error) {
-	cursor, err := p.o.Cursors.LoadCursor(ctx, Consumer)
-	if err != nil {
-		return 0, p.fail(err)
-	}
-	changes, err := p.o.Feed.Changes(ctx, cursor, p.o.BatchSize)
-	if err != nil || len(changes) == 0 {
-		return 0, p.fail(err)
-	}
-	before := map[string][]string{}
+// Handle projects a batch of events (an events.Handler): the numbers it names are applied
+// once each, from knm's current state, with every account that owned them during the
+// batch. Handling a batch again, or late, does no harm.
+func (p *Projector) Handle(ctx context.Context, batch []*knm.Event) error {
+	accounts := map[string][]string{}
 	var order []string
-	for _, c := range changes {
-		prev, seen := before[c.Number]
+	for _, e := range batch {
+		prev, seen := accounts[e.Number]
 		if !seen {
-			order = append(order, c.Number)
+			order = append(order, e.Number)
 		}
-		if c.AccountBefore != "" && !slices.Contains(prev, c.AccountBefore) {
-			prev = append(prev, c.AccountBefore)
+		for _, a := range []string{e.AccountBefore, e.AccountAfter} {
+			if a != "" && !slices.Contains(prev, a) {
+				prev = append(prev, a)
+			}
 		}
-		before[c.Number] = prev
+		accounts[e.Number] = prev
 	}
-	if err := p.projectBatch(ctx, order, before); err != nil {
-		return 0, p.fail(err)
-	}
-	if err := p.o.Cursors.SaveCursor(ctx, Consumer, changes[len(changes)-1].ID); err != nil {
-		return 0, p.fail(err)
-	}
-	return len(changes), p.fail(nil)
-}
-
-// fail records err for Status and returns it; a nil err clears the last error.
-func (p *Projector) fail(err error) error {
+	err := p.projectBatch(ctx, order, accounts)
 	p.mu.Lock()
-	defer p.mu.Unlock()
-	if err == nil {
-		p.lastErr = ""
-		return nil
+	p.lastErr = ""
+	if err != nil {
+		p.lastErr = err.Error()
 	}
-	p.lastErr = err.Error()
+	p.mu.Unlock()
+	if p.o.OnBatch != nil {
+		p.o.OnBatch(batch, err)
+	}
 	return err
 }
 
@@ -270,35 +246,42 @@ func NumberDoc(n *knm.Number) (Doc, error) {
 
 // Lag is how far the projection is behind knm's changes.
 type Lag struct {
-	Events    int64   // changes written but not yet applied (an upper bound: ids may skip)
-	Seconds   float64 // age of the oldest change not yet applied; 0 when caught up
-	Cursor    int64   // id of the last change applied
-	Head      int64   // id of the newest change
-	LastError string  // the last failure, "" once a round succeeds
+	Events     int64     // events written but not yet applied
+	Seconds    float64   // age of the oldest event not yet applied; 0 when caught up
+	Cursor     int64     // id of the last event applied
+	Head       int64     // id of the newest event
+	Owner      string    // the instance holding (or that last held) the lease; "" before the first
+	LeaseUntil time.Time // when Owner's lease ends
+	LastError  string    // this instance's last failure, "" once a batch succeeds
 }
 
-// Lag reports the projection's lag, for metrics and /readyz.
+// Lag reports the projection's lag, for metrics and /readyz. It is the same on every
+// instance sharing the store, except LastError, which is this instance's.
 func (p *Projector) Lag(ctx context.Context) (Lag, error) {
-	cursor, err := p.o.Cursors.LoadCursor(ctx, Consumer)
-	if err != nil {
-		return Lag{}, err
-	}
-	head, err := p.o.Feed.LastID(ctx)
-	if err != nil {
-		return Lag{}, err
-	}
-	l := Lag{Cursor: cursor, Head: head, Events: max(head-cursor, 0)}
-	if l.Events > 0 {
-		next, err := p.o.Feed.Changes(ctx, cursor, 1)
-		if err != nil {
-			return Lag{}, err
-		}
-		if len(next) > 0 && !next[0].Time.IsZero() {
-			l.Seconds = max(p.o.Now().Sub(next[0].Time).Seconds(), 0)
-		}
-	}
+	return lagOf(ctx, p.o.Store, p.o.Now(), p.LastError())
+}
+
+// LastError returns this projector's last failure, "" once a batch succeeds.
+func (p *Projector) LastError() string {
 	p.mu.Lock()
-	l.LastError = p.lastErr
-	p.mu.Unlock()
-	return l, nil
+	defer p.mu.Unlock()
+	return p.lastErr
+}
+
+// lagOf reads the projection's lag from the outbox; a projection never run has handled
+// nothing.
+func lagOf(ctx context.Context, s knm.EventStore, now time.Time, lastErr string) (Lag, error) {
+	cur, err := s.GetEventCursor(ctx, Consumer)
+	if knm.IsErrorName(err, knm.ErrNotFound) {
+		cur, err = &knm.EventCursor{Name: Consumer}, nil
+	}
+	if err != nil {
+		return Lag{}, err
+	}
+	el, err := events.LagAfter(ctx, s, cur.LastID, now)
+	if err != nil {
+		return Lag{}, err
+	}
+	return Lag{Events: el.Events, Seconds: el.Oldest.Seconds(), Cursor: el.Cursor, Head: el.Head, Owner: cur.Owner,
+		LeaseUntil: cur.LeaseUntil, LastError: lastErr}, nil
 }
