@@ -116,7 +116,8 @@ func (c *Consumer) Run(ctx context.Context) error {
 	}
 }
 
-// releaseTimeout bounds the release of the lease when Run stops.
+// releaseTimeout bounds the release of the lease when Run stops, and the recording of a
+// batch handled just before.
 const releaseTimeout = 5 * time.Second
 
 // releaseAfter releases the lease once ctx, Run's, has ended.
@@ -157,7 +158,11 @@ func (c *Consumer) Step(ctx context.Context) (int, error) {
 	if err := c.handle(ctx, batch); err != nil {
 		return 0, err
 	}
-	if err := c.Store.AdvanceEventCursor(ctx, c.Name, c.Owner, batch[len(batch)-1].ID); err != nil {
+	// The batch is handled: record it even if ctx ended meanwhile, so a stop does not
+	// have it handled again.
+	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), releaseTimeout)
+	defer cancel()
+	if err := c.Store.AdvanceEventCursor(actx, c.Name, c.Owner, batch[len(batch)-1].ID); err != nil {
 		if knm.IsErrorName(err, knm.ErrConflict) {
 			// Another instance took the lease over meanwhile; it will hand these events on
 			// again, which an idempotent handler absorbs.
