@@ -1,5 +1,6 @@
 // Package metrics holds knm's Prometheus metrics: HTTP requests by route and status, search
-// latency per carrier, and Voxbone's requests, rate-limiter waits, orders and money spent.
+// latency per carrier, Voxbone's requests, rate-limiter waits, orders and money spent, the
+// Kazoo projection's lag and webhook deliveries.
 // Its methods take plain values, so the API, the Voxbone client, limiter and carrier record
 // without knowing Prometheus. Labels never carry credentials, numbers or account ids.
 package metrics
@@ -26,6 +27,7 @@ type Metrics struct {
 	orders         *prometheus.CounterVec
 	moneySpent     *prometheus.CounterVec
 	authAttempts   *prometheus.CounterVec
+	outbox         *outboxMetrics // the Kazoo projection and webhooks (outbox.go)
 }
 
 // New registers knm's metrics, plus the Go runtime and process collectors, in reg; a nil
@@ -58,6 +60,7 @@ func New(reg *prometheus.Registry) *Metrics {
 	}
 	reg.MustRegister(m.httpRequests, m.httpDuration, m.searchDuration, m.voxboneReqs, m.voxboneDur,
 		m.limiterWait, m.orders, m.moneySpent, m.authAttempts)
+	m.outbox = newOutboxMetrics(reg)
 	// The caller's registry may have the standard collectors already; that is fine.
 	_ = reg.Register(collectors.NewGoCollector())
 	_ = reg.Register(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))

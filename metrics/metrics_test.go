@@ -25,6 +25,12 @@ func TestRecordsAndServes(t *testing.T) {
 	m.ObserveOrderState("checked_out")
 	m.AddMoneySpent("account", 1.25)
 	m.AddMoneySpent("account", -3) // a refund is not money spent
+	m.SetKazooSyncLag(true, 7, 1.5)
+	m.ObserveKazooSyncBatch(5, true)
+	m.ObserveKazooSyncBatch(3, false)
+	m.ObserveWebhookDelivery(true, false, 10*time.Millisecond)
+	m.ObserveWebhookDelivery(false, true, time.Second)
+	m.SetWebhooksDisabled(2)
 
 	rec := httptest.NewRecorder()
 	m.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
@@ -38,6 +44,12 @@ func TestRecordsAndServes(t *testing.T) {
 		"knm_voxbone_limiter_wait_seconds_count 1",
 		`knm_voxbone_orders_total{state="checked_out"} 2`,
 		`knm_voxbone_money_spent_total{currency="account"} 1.25`,
+		"knm_kazoo_sync_enabled 1", "knm_kazoo_sync_lag_events 7", "knm_kazoo_sync_lag_seconds 1.5",
+		`knm_kazoo_sync_batches_total{result="ok"} 1`, `knm_kazoo_sync_batches_total{result="error"} 1`,
+		"knm_kazoo_sync_events_projected_total 5",
+		`knm_webhook_deliveries_total{result="delivered"} 1`, `knm_webhook_deliveries_total{result="failed"} 1`,
+		"knm_webhook_delivery_duration_seconds_count 2", "knm_webhooks_auto_disabled_total 1",
+		"knm_webhooks_disabled 2",
 		"go_goroutines",
 		"process_start_time_seconds",
 	} {

@@ -4,12 +4,28 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/knmproject/knm"
+	"github.com/knmproject/knm/metrics"
 )
+
+// scrape returns the samples m serves, by name and labels.
+func scrape(t *testing.T, m *metrics.Metrics) map[string]string {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	m.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	out := map[string]string{}
+	for _, line := range strings.Split(rec.Body.String(), "\n") {
+		if k, v, ok := strings.Cut(line, " "); ok && !strings.HasPrefix(line, "#") {
+			out[k] = v
+		}
+	}
+	return out
+}
 
 // checkInOrder fails t unless got holds every delivery id of want exactly once and each
 // number's events arrived in revision order.
@@ -78,7 +94,8 @@ func TestFailingHookIsDisabled(t *testing.T) {
 		rcv.failAll = true
 		h := rcv.createHook(t, s, accA, false, 1)
 		want := changeNumbers(t, s, h, accA, 2, "+14155550101")
-		startWorker(t, s, "node-a", 4)
+		m := metrics.New(nil)
+		startWorker(t, s, "node-a", 4, m)
 		var got *knm.Webhook
 		eventually(t, "the hook disabled", func() bool {
 			var err error
@@ -92,6 +109,11 @@ func TestFailingHookIsDisabled(t *testing.T) {
 		if strings.Contains(got.DisableReason, "token=abc") {
 			t.Fatalf("the reason quotes the hook's URL: %q", got.DisableReason)
 		}
+		eventually(t, "the disabled hook counted", func() bool { return scrape(t, m)["knm_webhooks_disabled"] == "1" })
+		if got := scrape(t, m); got[`knm_webhook_deliveries_total{result="failed"}`] != "4" ||
+			got["knm_webhooks_auto_disabled_total"] != "1" || got[`knm_webhook_deliveries_total{result="delivered"}`] != "" {
+			t.Fatalf("metrics after the hook was disabled: %v", got)
+		}
 		rcv.mu.Lock()
 		rcv.failAll = false
 		rcv.mu.Unlock()
@@ -101,6 +123,10 @@ func TestFailingHookIsDisabled(t *testing.T) {
 		}
 		eventually(t, "delivery after re-enabling", func() bool { return len(rcv.snapshot()) == len(want) })
 		checkInOrder(t, rcv.snapshot(), want)
+		eventually(t, "the metrics of the deliveries", func() bool {
+			got := scrape(t, m)
+			return got[`knm_webhook_deliveries_total{result="delivered"}`] == "2" && got["knm_webhooks_disabled"] == "0"
+		})
 	})
 }
 

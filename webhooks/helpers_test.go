@@ -53,15 +53,19 @@ func fastSettings(disableAfter int) func(context.Context) (webhooks.Settings, er
 }
 
 // startWorker runs a delivery worker on s until the returned stop is called (or the test
-// ends).
-func startWorker(t *testing.T, s knm.Store, owner string, disableAfter int) (stop func()) {
+// ends), reporting to obs when one is given.
+func startWorker(t *testing.T, s knm.Store, owner string, disableAfter int, obs ...webhooks.Observer) (stop func()) {
 	t.Helper()
 	m, err := manager.New(manager.Options{Store: s})
 	if err != nil {
 		t.Fatal(err)
 	}
-	w, err := webhooks.NewWorker(webhooks.Options{Store: s, Filter: m, Owner: owner, Settings: fastSettings(disableAfter),
-		Poll: 10 * time.Millisecond})
+	o := webhooks.Options{Store: s, Filter: m, Owner: owner, Settings: fastSettings(disableAfter),
+		Poll: 10 * time.Millisecond}
+	if len(obs) > 0 {
+		o.Observer = obs[0]
+	}
+	w, err := webhooks.NewWorker(o)
 	if err != nil {
 		t.Fatal(err)
 	}

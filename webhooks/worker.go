@@ -38,9 +38,21 @@ type Options struct {
 	// follow redirects. The timeout comes from Settings.
 	Client *http.Client
 	// Poll is how often the worker looks for new events and due retries; default 1 s.
-	Poll   time.Duration
-	Logger *slog.Logger
-	Now    func() time.Time
+	Poll time.Duration
+	// Observer, when set, is told of every delivery attempt and of how many hooks are
+	// disabled; *metrics.Metrics implements it.
+	Observer Observer
+	Logger   *slog.Logger
+	Now      func() time.Time
+}
+
+// Observer receives delivery figures, for metrics.
+type Observer interface {
+	// ObserveWebhookDelivery records one attempt: delivered (2xx) or not, whether its
+	// failure disabled the hook, and how long it took.
+	ObserveWebhookDelivery(delivered, disabled bool, d time.Duration)
+	// SetWebhooksDisabled records how many hooks are disabled now.
+	SetWebhooksDisabled(n int)
 }
 
 // queueBatch is how many events one fan-out step reads; queuePasses bounds the steps per
@@ -120,6 +132,15 @@ func (w *Worker) Pass(ctx context.Context) error {
 		return err
 	}
 	var errs []error
+	if w.o.Observer != nil {
+		disabled := false
+		off, err := w.o.Store.FindWebhooks(ctx, knm.WebhookFilter{Enabled: &disabled})
+		if err != nil {
+			errs = append(errs, fmt.Errorf("webhooks: count disabled: %w", err))
+		} else {
+			w.o.Observer.SetWebhooksDisabled(len(off))
+		}
+	}
 	for _, h := range hooks {
 		if err := w.queue(ctx, h); err != nil {
 			errs = append(errs, fmt.Errorf("webhook %s: queue: %w", h.ID, err))
@@ -207,8 +228,11 @@ func (w *Worker) hookEvents(ctx context.Context, h *knm.Webhook, evs []*knm.Even
 // deliver makes one attempt and records its outcome.
 func (w *Worker) deliver(ctx context.Context, h *knm.Webhook, d *knm.WebhookDelivery, set Settings) {
 	log := w.o.Logger.With("webhook", h.ID, "event", d.Event.ID, "attempt", d.Attempts+1)
+	began := time.Now()
 	reason := w.attempt(ctx, h, d, set.Timeout)
+	took := time.Since(began)
 	if reason == "" {
+		w.observe(true, false, took)
 		if err := w.o.Store.CompleteWebhookDelivery(ctx, h.ID, d.Event.ID); err != nil {
 			log.WarnContext(ctx, "webhook delivered but not recorded; it will be sent again", "error", err)
 		}
@@ -217,6 +241,7 @@ func (w *Worker) deliver(ctx context.Context, h *knm.Webhook, d *knm.WebhookDeli
 	retry := events.Backoff(set.RetryMin, set.RetryMax, d.Attempts+1)
 	disabled, err := w.o.Store.FailWebhookDelivery(ctx, h.ID, d.Event.ID, w.o.Owner,
 		knm.WebhookFailure{RetryIn: retry, Reason: reason, DisableAfter: set.DisableAfter})
+	w.observe(false, disabled && err == nil, took)
 	switch {
 	case err != nil:
 		log.WarnContext(ctx, "webhook failure not recorded", "reason", reason, "error", err)
@@ -224,6 +249,12 @@ func (w *Worker) deliver(ctx context.Context, h *knm.Webhook, d *knm.WebhookDeli
 		log.WarnContext(ctx, "webhook disabled after consecutive failures", "reason", reason)
 	default:
 		log.InfoContext(ctx, "webhook delivery failed", "reason", reason, "retry_in", retry)
+	}
+}
+
+func (w *Worker) observe(delivered, disabled bool, d time.Duration) {
+	if w.o.Observer != nil {
+		w.o.Observer.ObserveWebhookDelivery(delivered, disabled, d)
 	}
 }
 
