@@ -57,6 +57,9 @@ type Options struct {
 	// CORSOrigins are the origins (scheme://host[:port]) whose pages may call the API from a
 	// browser; "*" lets any origin call the routes that need no token. Default none.
 	CORSOrigins []string
+	// ReadyDetails, when set, adds to /readyz's reply how background work is doing (the
+	// Kazoo projection's lag, …). It informs; it never makes the instance unready.
+	ReadyDetails func(ctx context.Context) map[string]any
 }
 
 // Server is the REST API. Build it with New and serve Handler.
@@ -76,9 +79,10 @@ type Server struct {
 	mux      *http.ServeMux
 	handler  http.Handler
 
-	openapiOnce sync.Once
-	openapiDoc  []byte
-	streams     streams // the event streams, ended on shutdown
+	openapiOnce  sync.Once
+	openapiDoc   []byte
+	streams      streams // the event streams, ended on shutdown
+	readyDetails func(ctx context.Context) map[string]any
 }
 
 // New returns a Server. It reads (or, on the very first start, creates) the token signing
@@ -91,6 +95,7 @@ func New(o Options) (*Server, error) {
 	s := &Server{
 		mgr: o.Manager, store: o.Store, cfg: o.Config, registry: o.Registry, voxbone: o.Voxbone,
 		node: o.Node, logger: o.Logger, now: o.Now, maxBody: o.MaxBodyBytes, metrics: o.Metrics,
+		readyDetails: o.ReadyDetails,
 	}
 	if s.logger == nil {
 		s.logger = slog.New(slog.DiscardHandler)
@@ -212,7 +217,8 @@ var listingQuery = append(slices.Clone(searchQuery),
 func (s *Server) serviceRoutes() []route {
 	return []route{
 		{Method: "GET", Path: "/healthz", Auth: authNone, Summary: "process alive", Reply: "Health", handle: s.healthz},
-		{Method: "GET", Path: "/readyz", Auth: authNone, Summary: "store reachable", Reply: "Health", handle: s.readyz},
+		{Method: "GET", Path: "/readyz", Auth: authNone, Summary: "store reachable; kazoo_sync lag beside",
+			Reply: "Health", handle: s.readyz},
 		{Method: "GET", Path: "/metrics", Auth: authNone, Summary: "Prometheus metrics (text format)",
 			Reply: "-metrics", handle: s.serveMetrics},
 		{Method: "GET", Path: "/v2/openapi.json", Auth: authNone, Summary: "this document", Reply: "-openapi",
@@ -371,6 +377,11 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
 		s.logger.WarnContext(ctx, "readiness check failed", "request_id", requestID(r), "error", err)
 		return knm.Errorf(knm.ErrUnavailable, "store unreachable")
 	}
-	s.writeData(w, r, http.StatusOK, map[string]string{"status": "ready"})
+	reply := map[string]any{}
+	if s.readyDetails != nil {
+		reply = s.readyDetails(ctx)
+	}
+	reply["status"] = "ready"
+	s.writeData(w, r, http.StatusOK, reply)
 	return nil
 }

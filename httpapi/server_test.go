@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -47,5 +48,29 @@ func TestPanicIs500WithoutDetails(t *testing.T) {
 	if rec.Code != 500 || strings.Contains(rec.Body.String(), "secret detail") || !strings.Contains(rec.Body.String(),
 		`"status":"error"`) {
 		t.Fatalf("panic reply: %d %s", rec.Code, rec.Body.String())
+	}
+}
+
+// TestReadyzDetails: /readyz adds what ReadyDetails reports beside its status, and stays
+// ready whatever the details say.
+func TestReadyzDetails(t *testing.T) {
+	t.Parallel()
+	e := newTestEnv(t, "", nil)
+	e.api.readyDetails = func(context.Context) map[string]any {
+		return map[string]any{"kazoo_sync": map[string]any{"enabled": true, "lag_events": 12, "last_error": "down"}}
+	}
+	r := e.do("GET", "/readyz", "", nil)
+	var env struct {
+		Data struct {
+			Status    string `json:"status"`
+			KazooSync struct {
+				LagEvents int    `json:"lag_events"`
+				LastError string `json:"last_error"`
+			} `json:"kazoo_sync"`
+		} `json:"data"`
+	}
+	if err := json.Unmarshal(r.Raw, &env); err != nil || r.Status != 200 || env.Data.Status != "ready" ||
+		env.Data.KazooSync.LagEvents != 12 || env.Data.KazooSync.LastError != "down" {
+		t.Fatalf("readyz: %d %s (%v)", r.Status, r.Raw, err)
 	}
 }
