@@ -2,9 +2,7 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
-	"os"
 	"sync"
 	"time"
 
@@ -31,8 +29,8 @@ func (a *app) startEvents(ctx context.Context, logger *slog.Logger) (stop func()
 	var w *webhooks.Worker
 	if err == nil {
 		w, err = webhooks.NewWorker(webhooks.Options{
-			Store: s, Filter: mgr, Owner: fmt.Sprintf("%s-%d-%s", a.node, os.Getpid(), webhooks.NewSecret()[:8]),
-			Settings: webhooks.ConfigSettings(cfg), Logger: logger,
+			Store: s, Filter: mgr, Owner: a.instanceName(), Settings: webhooks.ConfigSettings(cfg), Logger: logger,
+			Observer: a.metrics(),
 		})
 	}
 	if err != nil {

@@ -178,13 +178,19 @@ func field(env map[string]json.RawMessage, path ...string) string {
 // startEmulator serves a Voxbone emulator on 127.0.0.1:0 and returns its base URL.
 func startEmulator(t *testing.T) string {
 	t.Helper()
+	return serveEmulator(t, emulator.New(emulator.Config{Username: "u", Password: "p", Seed: 7}))
+}
+
+// serveEmulator serves e on 127.0.0.1:0 until the test ends and returns its base URL.
+func serveEmulator(t *testing.T, e *emulator.Emulator) string {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	go emulator.Serve(ctx, ln, emulator.New(emulator.Config{Username: "u", Password: "p", Seed: 7}))
+	go emulator.Serve(ctx, ln, e)
 	return "http://" + ln.Addr().String() + "/ws-voxbone/services/rest"
 }
 

@@ -88,7 +88,7 @@ func TestKazooCLI(t *testing.T) {
 	}
 
 	for _, args := range [][]string{
-		{"kazoo", "sync"},
+		{"kazoo", "sync", "--dry-run"},
 		{"kazoo", "sync", "--full", "--couch", "couch.local:5984"},
 		{"kazoo", "accounts", "import", "--couch", "http://admin:pw-9@127.0.0.1:1"},
 		{"kazoo", "accounts"},

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -56,17 +57,18 @@ func (a *app) kazooSyncCommand() *cobra.Command {
 	var full, dryRun, prune bool
 	var couch string
 	cmd := &cobra.Command{
-		Use:   "sync --full [--dry-run] [--prune]",
-		Short: "Check every number document in Kazoo's CouchDB against knm and rewrite what differs",
-		Long: "With --full, compares each knm number's phone_number document in its numbers/… database, its copy\n" +
-			"in the owning account's database and copies left in other accounts' databases, and rewrites what\n" +
-			"differs. --dry-run only reports (and exits non-zero when something differs). Documents of numbers\n" +
-			"knm does not have are reported and kept unless --prune. The live projection runs in knm serve.",
+		Use:   "sync [--full [--dry-run] [--prune]]",
+		Short: "Bring Kazoo's CouchDB up to date with knm: the events not yet projected, or every document",
+		Long: "Without --full, projects the number events the kazoo_sync projection has not applied yet (as knm\n" +
+			"serve does when kazoo_sync enabled is true) and exits once caught up; while a knm serve holds the\n" +
+			"projection, it waits for that one to get there. With --full, compares each knm number's phone_number\n" +
+			"document in its numbers/… database, its copy in the owning account's database and copies left in\n" +
+			"other accounts' databases, and rewrites what differs. --dry-run only reports (and exits non-zero\n" +
+			"when something differs). Documents of numbers knm does not have are reported and kept unless --prune.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if !full {
-				return usageError("--full is required: the live projection runs in knm serve when %s enabled is true",
-					config.KazooSyncCategory)
+			if !full && (dryRun || prune) {
+				return usageError("--dry-run and --prune go with --full")
 			}
 			ctx := cmd.Context()
 			s, c, err := a.storeAndCouch(ctx, couch)
@@ -74,6 +76,9 @@ func (a *app) kazooSyncCommand() *cobra.Command {
 				return err
 			}
 			defer c.Close()
+			if !full {
+				return a.kazooCatchUp(ctx, s, c)
+			}
 			rep, err := kazoo.FullSync(ctx, s, c, kazoo.SyncOptions{DryRun: dryRun, Prune: prune})
 			if err != nil {
 				return err
@@ -88,10 +93,42 @@ func (a *app) kazooSyncCommand() *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVar(&full, "full", false, "check every document")
-	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "report differences without writing")
-	cmd.Flags().BoolVar(&prune, "prune", false, "also delete documents of numbers knm does not have")
+	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "with --full: report differences without writing")
+	cmd.Flags().BoolVar(&prune, "prune", false, "with --full: also delete documents of numbers knm does not have")
 	cmd.Flags().StringVar(&couch, "couch", "", "CouchDB URL (default: kazoo_sync couch_url)")
 	return cmd
+}
+
+// kazooCatchUp runs the kazoo_sync projection until it has applied every event committed
+// before it started, then gives its lease up.
+func (a *app) kazooCatchUp(ctx context.Context, s knm.Store, c *kazoo.Couch) error {
+	k, err := a.kazooSettings(ctx)
+	if err != nil {
+		k = config.KazooSyncConfig{} // --couch given: the projector's defaults
+	}
+	p, err := kazoo.NewProjector(kazoo.Options{Store: s, Couch: c, BatchSize: k.BatchSize,
+		PollInterval: k.PollInterval, MaxBackoff: k.MaxBackoff, Owner: a.instanceName(), Logger: a.logger})
+	if err != nil {
+		return err
+	}
+	n, err := p.CatchUp(ctx)
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if rerr := p.Release(rctx); err == nil {
+		err = rerr
+	}
+	if err != nil {
+		return fmt.Errorf("after %d event(s) projected: %w", n, err)
+	}
+	l, err := p.Lag(ctx)
+	if err != nil {
+		return err
+	}
+	if a.jsonOut {
+		return a.printJSON(map[string]any{"projected": n, "cursor": l.Cursor, "head": l.Head})
+	}
+	fmt.Fprintf(a.stdout, "projected %d event(s); kazoo_sync is at event %d of %d\n", n, l.Cursor, l.Head)
+	return nil
 }
 
 // printSyncReport prints one line per difference and a summary.

@@ -84,10 +84,11 @@ func (a *app) serve(ctx context.Context, o serveOptions) error {
 		logger.Warn("knm_voxbone is not available", "reason", voxErr.Error())
 	}
 	a.recoverOnce(ctx, logger)
+	kz := a.kazooSyncService(s, cfg, logger)
 	api, err := httpapi.New(httpapi.Options{
 		Manager: mgr, Store: s, Config: cfg, Registry: a.registry, Voxbone: voxboneAPI{h: a.vox},
 		Node: a.node, Logger: logger, Now: time.Now, Metrics: a.metrics(),
-		CORSOrigins: httpapi.SplitOrigins(a.corsOrigins),
+		CORSOrigins: httpapi.SplitOrigins(a.corsOrigins), ReadyDetails: kazooReadyDetails(kz),
 	})
 	if err != nil {
 		return err
@@ -117,6 +118,7 @@ func (a *app) serve(ctx context.Context, o serveOptions) error {
 	go a.recoverLoop(ctx, logger, recoverEvery)
 	stopEvents := a.startEvents(ctx, logger)
 	defer stopEvents()
+	defer runKazooSync(ctx, kz)()
 	select {
 	case err := <-errc:
 		return fmt.Errorf("serve: %w", err)
