@@ -10,7 +10,7 @@ import (
 
 	"github.com/knmproject/knm"
 	"github.com/knmproject/knm/carriers/knmvoxbone"
-	"github.com/knmproject/knm/internal/kazootest"
+	"github.com/knmproject/knm/internal/kazoodoctest"
 	"github.com/knmproject/knm/manager"
 	"github.com/knmproject/knm/voxbone/emulator"
 )
@@ -158,7 +158,7 @@ func checkCouch(t *testing.T, c *Couch, s knm.Store, nums []string) {
 			t.Errorf("account %s lists %v, want %v", acct, got, want)
 		}
 		for id, d := range docs {
-			if diff := kazootest.CopyDiff(d, numberDocs[id]); len(diff) > 0 {
+			if diff := kazoodoctest.CopyDiff(d, numberDocs[id]); len(diff) > 0 {
 				t.Errorf("account %s copy of %s differs from the number database in %v", acct, id, diff)
 			}
 		}
@@ -174,7 +174,7 @@ func checkCouch(t *testing.T, c *Couch, s knm.Store, nums []string) {
 		if n.ModuleName != "knm_voxbone" {
 			t.Errorf("%s: module %s", num, n.ModuleName)
 		}
-		kazootest.CheckNumberDoc(t, "numbers/+1256", numberDocs[num], n)
+		kazoodoctest.CheckNumberDoc(t, "numbers/+1256", numberDocs[num], n)
 	}
 	moved, _ := s.GetNumber(ctx, nums[0])
 	if moved.AssignedTo != accSubB || moved.PreviouslyAssignedTo != accSubA {

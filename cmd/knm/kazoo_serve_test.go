@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/knmproject/knm"
-	"github.com/knmproject/knm/internal/kazootest"
+	"github.com/knmproject/knm/internal/kazoodoctest"
 	"github.com/knmproject/knm/internal/pouchtest"
 	"github.com/knmproject/knm/store"
 	"github.com/knmproject/knm/voxbone/emulator"
@@ -195,7 +195,7 @@ func checkKazooHolds(t *testing.T, couch string, s knm.Store, nums []string, own
 		if n.ModuleName != "knm_voxbone" {
 			t.Errorf("%s: module %s", num, n.ModuleName)
 		}
-		kazootest.CheckNumberDoc(t, "numbers/+1256", numberDocs[num], n)
+		kazoodoctest.CheckNumberDoc(t, "numbers/+1256", numberDocs[num], n)
 	}
 	if len(numberDocs) != kept {
 		t.Errorf("numbers/+1256 holds %d documents, knm %d numbers", len(numberDocs), kept)
@@ -205,7 +205,7 @@ func checkKazooHolds(t *testing.T, couch string, s knm.Store, nums []string, own
 		var got []string
 		for id, d := range docs {
 			got = append(got, id)
-			if diff := kazootest.CopyDiff(d, numberDocs[id]); len(diff) > 0 {
+			if diff := kazoodoctest.CopyDiff(d, numberDocs[id]); len(diff) > 0 {
 				t.Errorf("%s's copy of %s differs from numbers/+1256 in %v", acct, id, diff)
 			}
 		}

@@ -1,8 +1,8 @@
-// Package kazootest checks, for tests, that a CouchDB document is the phone_number
+// Package kazoodoctest checks, for tests, that a CouchDB document is the phone_number
 // document Kazoo's own number manager would hold for a knm number. The expected keys are
 // written out here from Kazoo's knm_phone_number:to_json and knm_converters:to_db, not
 // from knm's encoder, so the check cannot share a mistake with it.
-package kazootest
+package kazoodoctest
 
 import (
 	"encoding/json"
