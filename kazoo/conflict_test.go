@@ -6,10 +6,6 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
-	"time"
-
-	kivik "github.com/go-kivik/kivik/v4"
-	"github.com/go-kivik/kivik/v4/couchdb"
 
 	"github.com/knmproject/knm"
 )
@@ -52,12 +48,7 @@ func TestBatchConflictIsReapplied(t *testing.T) {
 	il := &interloper{next: http.DefaultTransport, write: func() {
 		putJSON(t, plain, "numbers/+1256", n.Number, map[string]any{"_id": n.Number, "pvt_state": "port_out"})
 	}}
-	hc := &http.Client{Transport: il, Timeout: 5 * time.Second}
-	kc, err := kivik.New("couch", plain.URL(), couchdb.OptionHTTPClient(hc))
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.o.Couch = &Couch{client: kc, base: plain.URL()}
+	p.o.Couch = couchVia(t, plain.URL(), il)
 	drain(t, p)
 	if !il.fired.Load() {
 		t.Fatal("no bulk write was made")

@@ -3,9 +3,13 @@ package kazoo
 import (
 	"context"
 	"encoding/json"
+	"net/http"
 	"path/filepath"
 	"testing"
 	"time"
+
+	kivik "github.com/go-kivik/kivik/v4"
+	"github.com/go-kivik/kivik/v4/couchdb"
 
 	"github.com/knmproject/knm"
 	"github.com/knmproject/knm/internal/pouchtest"
@@ -145,4 +149,15 @@ func revs(t testing.TB, c *Couch, dbs ...string) map[string]string {
 		}
 	}
 	return out
+}
+
+// couchVia connects to a test server through rt, so a test can watch or interfere with
+// the requests.
+func couchVia(t testing.TB, base string, rt http.RoundTripper) *Couch {
+	t.Helper()
+	kc, err := kivik.New("couch", base, couchdb.OptionHTTPClient(&http.Client{Transport: rt, Timeout: 10 * time.Second}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &Couch{client: kc, base: base}
 }

@@ -10,9 +10,6 @@ import (
 	"testing"
 	"time"
 
-	kivik "github.com/go-kivik/kivik/v4"
-	"github.com/go-kivik/kivik/v4/couchdb"
-
 	"github.com/knmproject/knm"
 	"github.com/knmproject/knm/config"
 	"github.com/knmproject/knm/internal/dbtest"
@@ -171,12 +168,7 @@ func TestTwoInstancesNeverProjectTogether(t *testing.T) {
 	var handled [2]atomic.Int32
 	stops := make([]func(), 2)
 	for i := range 2 {
-		kc, err := kivik.New("couch", srv.URL, couchdb.OptionHTTPClient(&http.Client{
-			Transport: countingTransport{f: f, self: i}, Timeout: 10 * time.Second}))
-		if err != nil {
-			t.Fatal(err)
-		}
-		p, err := NewProjector(Options{Store: stores[i], Couch: &Couch{client: kc, base: srv.URL},
+		p, err := NewProjector(Options{Store: stores[i], Couch: couchVia(t, srv.URL, countingTransport{f: f, self: i}),
 			Owner: fmt.Sprintf("instance-%d", i), BatchSize: 3, PollInterval: 10 * time.Millisecond,
 			OnBatch: func(b []*knm.Event, err error) {
 				if err == nil {

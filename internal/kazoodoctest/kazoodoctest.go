@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/knmproject/knm"
+	"github.com/knmproject/knm/internal/kzjson"
 )
 
 // The keys knm_phone_number:to_json writes: the first group always, the second only when
@@ -57,7 +58,7 @@ func CheckNumberDoc(t testing.TB, where string, got map[string]json.RawMessage, 
 	}
 	for k, v := range want {
 		raw, _ := json.Marshal(v)
-		if !sameJSON(raw, got[k]) {
+		if !kzjson.Equal(raw, got[k]) {
 			t.Errorf("%s %s: %s = %s, want %s", where, n.Number, k, got[k], raw)
 		}
 	}
@@ -81,7 +82,7 @@ func CheckNumberDoc(t testing.TB, where string, got map[string]json.RawMessage, 
 func CopyDiff(copyDoc, numberDoc map[string]json.RawMessage) []string {
 	var diff []string
 	for k, v := range copyDoc {
-		if k != "_rev" && !sameJSON(v, numberDoc[k]) {
+		if k != "_rev" && !kzjson.Equal(v, numberDoc[k]) {
 			diff = append(diff, k)
 		}
 	}
@@ -92,16 +93,4 @@ func CopyDiff(copyDoc, numberDoc map[string]json.RawMessage) []string {
 	}
 	slices.Sort(diff)
 	return diff
-}
-
-// sameJSON compares two JSON values by meaning; a missing value equals only another.
-func sameJSON(a, b json.RawMessage) bool {
-	if a == nil || b == nil {
-		return a == nil && b == nil
-	}
-	var x, y any
-	if json.Unmarshal(a, &x) != nil || json.Unmarshal(b, &y) != nil {
-		return false
-	}
-	return reflect.DeepEqual(x, y)
 }
