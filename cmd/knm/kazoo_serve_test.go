@@ -217,110 +217,137 @@ func checkKazooHolds(t *testing.T, couch string, s knm.Store, nums []string, own
 	}
 }
 
-// TestKazooSyncThroughServe is the issue's acceptance case on the real outbox, through
-// `knm serve` running as its own process on PostgreSQL with kazoo_sync on: buy 15 numbers
-// in 256 from the Voxbone emulator, assign 5 to an account imported from Kazoo, move one,
-// release one; CouchDB then holds what Kazoo would, field by field, and a full sync finds
-// nothing. CouchDB stopped mid-run: /readyz stays ready and reports the lag, and after
-// the restart the projection catches up with nothing lost. Disabled and enabled again
-// without a restart, it resumes where it stopped. CouchDB's password shows nowhere.
-func TestKazooSyncThroughServe(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
-	db := pgSchemaDSN(t)
-	pouch := pouchtest.StartOnDisk(t)
-	seedKazooAccounts(t, pouch.URL)
-	configureVoxbone(t, db, emulator256(t))
-	mustCLI(t, db, "kazoo", "accounts", "import", "--couch", pouch.URL)
-	const pw, masterKey = "couch-secret-77", "kazoo-sync-master-key-0123456789"
-	req, _ := http.NewRequest(http.MethodPut, pouch.URL+"/_config/admins/admin", strings.NewReader(`"`+pw+`"`))
+// kazooServe is `knm serve` running as its own process on PostgreSQL with kazoo_sync on,
+// against a CouchDB on disk holding Kazoo's accounts (imported into knm) and guarded by an
+// admin password, and 15 numbers in 256 bought from the Voxbone emulator.
+type kazooServe struct {
+	t     *testing.T
+	db    string
+	pouch *pouchtest.Server
+	couch string // the CouchDB URL with the admin's credentials
+	knmd  *process
+	tok   string // the master's token
+	nums  []string
+}
+
+const couchPassword, kazooMasterKey = "couch-secret-77", "kazoo-sync-master-key-0123456789"
+
+func startKazooServe(t *testing.T) *kazooServe {
+	t.Helper()
+	k := &kazooServe{t: t, db: pgSchemaDSN(t), pouch: pouchtest.StartOnDisk(t)}
+	seedKazooAccounts(t, k.pouch.URL)
+	configureVoxbone(t, k.db, emulator256(t))
+	mustCLI(t, k.db, "kazoo", "accounts", "import", "--couch", k.pouch.URL)
+	req, _ := http.NewRequest(http.MethodPut, k.pouch.URL+"/_config/admins/admin",
+		strings.NewReader(`"`+couchPassword+`"`))
 	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusOK {
 		t.Fatalf("create CouchDB admin: %v %v", resp, err)
 	} else {
 		resp.Body.Close()
 	}
-	couch := strings.Replace(pouch.URL, "http://", "http://admin:"+pw+"@", 1)
-	for _, kv := range [][2]string{{"couch_url", `"` + couch + `"`}, {"enabled", "true"},
+	k.couch = strings.Replace(k.pouch.URL, "http://", "http://admin:"+couchPassword+"@", 1)
+	for _, kv := range [][2]string{{"couch_url", `"` + k.couch + `"`}, {"enabled", "true"},
 		{"poll_interval_ms", "100"}, {"max_backoff_ms", "1000"}, {"request_timeout_ms", "5000"}} {
-		mustCLI(t, db, "config", "set", "kazoo_sync", kv[0], kv[1])
+		mustCLI(t, k.db, "config", "set", "kazoo_sync", kv[0], kv[1])
 	}
-	knmd := startProcess(t, map[string]string{"KNM_MASTER_API_KEY": masterKey}, "--db", db, "serve",
+	k.knmd = startProcess(t, map[string]string{"KNM_MASTER_API_KEY": kazooMasterKey}, "--db", k.db, "serve",
 		"--listen", "127.0.0.1:0")
-	_, env := call(t, "PUT", knmd.url+"/v2/api_auth", "", `{"data":{"api_key":"`+masterKey+`"}}`)
-	tok := field(env, "auth_token")
-	nums := buy256(t, knmd.url, tok)
-	do := func(method, acct, num, suffix string) {
-		t.Helper()
-		u := knmd.url + "/v2/accounts/" + acct + "/phone_numbers/" + url.PathEscape(num) + suffix
-		if code, env := call(t, method, u, tok, ""); code != 200 {
-			t.Fatalf("%s %s: %d %s", method, u, code, env["error"])
-		}
-	}
-	for _, num := range nums[:5] {
-		do("PUT", kzSubA, num, "/activate")
-	}
-	do("PUT", kzSubB, nums[0], "/activate") // moved
-	do("DELETE", kzSubA, nums[1], "")       // released: Voxbone takes it back, knm deletes it
+	_, env := call(t, "PUT", k.knmd.url+"/v2/api_auth", "", `{"data":{"api_key":"`+kazooMasterKey+`"}}`)
+	k.tok = field(env, "auth_token")
+	k.nums = buy256(t, k.knmd.url, k.tok)
+	return k
+}
 
-	waitReady(t, knmd.url, "the projection to catch up", caughtUp)
-	s, err := store.Open(ctx, db)
+// do sends a request on one of the account's numbers, which must succeed.
+func (k *kazooServe) do(method, acct, num, suffix string) {
+	k.t.Helper()
+	u := k.knmd.url + "/v2/accounts/" + acct + "/phone_numbers/" + url.PathEscape(num) + suffix
+	if code, env := call(k.t, method, u, k.tok, ""); code != 200 {
+		k.t.Fatalf("%s %s: %d %s", method, u, code, env["error"])
+	}
+}
+
+// TestKazooSyncThroughServe is the issue's acceptance case on the real outbox, through
+// `knm serve` running as its own process with kazoo_sync on: assign 5 of the 15 numbers
+// bought in 256 to an account imported from Kazoo, move one, release one; CouchDB then
+// holds what Kazoo would, field by field, and a full sync finds nothing. CouchDB stopped
+// mid-run: /readyz stays ready and reports the lag, and after the restart the projection
+// catches up with nothing lost. Disabled and enabled again without a restart, it resumes
+// where it stopped. CouchDB's password shows nowhere.
+func TestKazooSyncThroughServe(t *testing.T) {
+	t.Parallel()
+	k := startKazooServe(t)
+	nums := k.nums
+	for _, num := range nums[:5] {
+		k.do("PUT", kzSubA, num, "/activate")
+	}
+	k.do("PUT", kzSubB, nums[0], "/activate") // moved
+	k.do("DELETE", kzSubA, nums[1], "")       // released: Voxbone takes it back, knm deletes it
+	waitReady(t, k.knmd.url, "the projection to catch up", caughtUp)
+	s, err := store.Open(context.Background(), k.db)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	checkKazooHolds(t, couch, s, nums, map[string][]string{kzSubA: nums[2:5], kzSubB: nums[:1], kzReseller: nil})
-	waitMetric(t, knmd.url, "knm_kazoo_sync_enabled", func(v string) bool { return v == "1" })
-	waitMetric(t, knmd.url, "knm_kazoo_sync_lag_events", func(v string) bool { return v == "0" })
-	fullSyncFindsNothing(t, db)
+	checkKazooHolds(t, k.couch, s, nums, map[string][]string{kzSubA: nums[2:5], kzSubB: nums[:1], kzReseller: nil})
+	waitMetric(t, k.knmd.url, "knm_kazoo_sync_enabled", func(v string) bool { return v == "1" })
+	waitMetric(t, k.knmd.url, "knm_kazoo_sync_lag_events", func(v string) bool { return v == "0" })
+	fullSyncFindsNothing(t, k.db)
 
-	pouch.Stop()
+	k.pouch.Stop()
 	for _, num := range nums[5:8] {
-		do("PUT", kzSubB, num, "/activate")
+		k.do("PUT", kzSubB, num, "/activate")
 	}
-	do("PUT", kzSubB, nums[2], "/activate")
-	do("DELETE", kzSubA, nums[3], "")
-	st := waitReady(t, knmd.url, "the outage in /readyz", func(st kazooSyncReady) bool {
+	k.do("PUT", kzSubB, nums[2], "/activate")
+	k.do("DELETE", kzSubA, nums[3], "")
+	st := waitReady(t, k.knmd.url, "the outage in /readyz", func(st kazooSyncReady) bool {
 		return st.LagEvents >= 5 && st.LastError != "" && st.LagSecs > 0
 	})
-	if strings.Contains(st.LastError, pw) {
+	if strings.Contains(st.LastError, couchPassword) {
 		t.Errorf("/readyz shows CouchDB's password: %s", st.LastError)
 	}
-	waitMetric(t, knmd.url, "knm_kazoo_sync_lag_events", func(v string) bool { return v != "0" && v != "" })
-	pouch.Restart(t)
-	waitReady(t, knmd.url, "the projection to catch up after the outage", func(st kazooSyncReady) bool {
+	waitMetric(t, k.knmd.url, "knm_kazoo_sync_lag_events", func(v string) bool { return v != "0" && v != "" })
+	k.pouch.Restart(t)
+	waitReady(t, k.knmd.url, "the projection to catch up after the outage", func(st kazooSyncReady) bool {
 		return caughtUp(st) && st.LastError == ""
 	})
 	owners := map[string][]string{kzSubA: nums[4:5], kzSubB: append([]string{nums[0], nums[2]}, nums[5:8]...)}
-	checkKazooHolds(t, couch, s, nums, owners)
-	fullSyncFindsNothing(t, db)
+	checkKazooHolds(t, k.couch, s, nums, owners)
+	fullSyncFindsNothing(t, k.db)
 
-	// Disabled: the projection stops and the events wait; enabled again, it resumes.
-	mustCLI(t, db, "config", "set", "kazoo_sync", "enabled", "false")
-	waitReady(t, knmd.url, "the projection disabled", func(st kazooSyncReady) bool { return !st.Enabled })
-	waitMetric(t, knmd.url, "knm_kazoo_sync_enabled", func(v string) bool { return v == "0" })
-	before, err := s.GetEventCursor(ctx, "kazoo_sync")
+	k.disableAndEnable(s, nums[8])
+	owners[kzSubA] = append(owners[kzSubA], nums[8])
+	checkKazooHolds(t, k.couch, s, nums, owners)
+	if code := k.knmd.stop(t); code != 0 {
+		t.Errorf("knm serve exited %d", code)
+	}
+	if logs := k.knmd.stdout.String() + k.knmd.stderr.String(); strings.Contains(logs, couchPassword) ||
+		strings.Contains(logs, kazooMasterKey) {
+		t.Errorf("a secret reached knm serve's output")
+	}
+}
+
+// disableAndEnable turns kazoo_sync off: the projection stops and a change to num waits
+// in the outbox; turned on again, the projection resumes and applies it.
+func (k *kazooServe) disableAndEnable(s knm.Store, num string) {
+	t := k.t
+	t.Helper()
+	mustCLI(t, k.db, "config", "set", "kazoo_sync", "enabled", "false")
+	waitReady(t, k.knmd.url, "the projection disabled", func(st kazooSyncReady) bool { return !st.Enabled })
+	waitMetric(t, k.knmd.url, "knm_kazoo_sync_enabled", func(v string) bool { return v == "0" })
+	before, err := s.GetEventCursor(context.Background(), "kazoo_sync")
 	if err != nil {
 		t.Fatal(err)
 	}
-	do("PUT", kzSubA, nums[8], "/activate")
+	k.do("PUT", kzSubA, num, "/activate")
 	time.Sleep(time.Second) // several polls of a projector that should no longer run
-	if after, err := s.GetEventCursor(ctx, "kazoo_sync"); err != nil || after.LastID != before.LastID {
+	if after, err := s.GetEventCursor(context.Background(), "kazoo_sync"); err != nil || after.LastID != before.LastID {
 		t.Fatalf("disabled projection moved: %d -> %+v, %v", before.LastID, after, err)
 	}
-	mustCLI(t, db, "config", "set", "kazoo_sync", "enabled", "true")
-	waitReady(t, knmd.url, "the projection enabled again", func(st kazooSyncReady) bool {
+	mustCLI(t, k.db, "config", "set", "kazoo_sync", "enabled", "true")
+	waitReady(t, k.knmd.url, "the projection enabled again", func(st kazooSyncReady) bool {
 		return caughtUp(st) && st.Cursor > before.LastID
 	})
-	owners[kzSubA] = append(owners[kzSubA], nums[8])
-	checkKazooHolds(t, couch, s, nums, owners)
-
-	if code := knmd.stop(t); code != 0 {
-		t.Errorf("knm serve exited %d", code)
-	}
-	if logs := knmd.stdout.String() + knmd.stderr.String(); strings.Contains(logs, pw) ||
-		strings.Contains(logs, masterKey) {
-		t.Errorf("a secret reached knm serve's output")
-	}
 }
 
 // buy256 searches 15 numbers in 256 for Sub A through the API: knm_voxbone buys them.

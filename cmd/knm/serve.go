@@ -116,8 +116,7 @@ func (a *app) serve(ctx context.Context, o serveOptions) error {
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	go a.recoverLoop(ctx, logger, recoverEvery)
-	stopEvents := a.startEvents(ctx, logger)
-	defer stopEvents()
+	defer a.startEvents(ctx, logger)()
 	defer runKazooSync(ctx, kz)()
 	select {
 	case err := <-errc:
