@@ -92,9 +92,9 @@ func (p *Projector) Step(ctx context.Context) (int, error) { return p.consumer.S
 func (p *Projector) Release(ctx context.Context) error { return p.consumer.Release(ctx) }
 
 // CatchUp projects every event committed before it was called and returns how many it
-// handled. While another instance holds the lease, it waits for that one to get there.
-// It stops at the first failure.
-func (p *Projector) CatchUp(ctx context.Context) (int, error) {
+// handled. While another instance holds the lease, it waits for that one to get there,
+// telling waiting (when not nil) at each look. It stops at the first failure.
+func (p *Projector) CatchUp(ctx context.Context, waiting func(Lag)) (int, error) {
 	target, err := p.o.Store.LastEventID(ctx)
 	if err != nil {
 		return 0, err
@@ -113,7 +113,9 @@ func (p *Projector) CatchUp(ctx context.Context) (int, error) {
 		if n > 0 {
 			continue
 		}
-		p.o.Logger.InfoContext(ctx, "kazoo sync: another instance holds the projection, waiting", "owner", l.Owner)
+		if waiting != nil {
+			waiting(l)
+		}
 		select {
 		case <-ctx.Done():
 			return total, ctx.Err()

@@ -111,7 +111,13 @@ func (a *app) kazooCatchUp(ctx context.Context, s knm.Store, c *kazoo.Couch) err
 	if err != nil {
 		return err
 	}
-	n, err := p.CatchUp(ctx)
+	told := false
+	n, err := p.CatchUp(ctx, func(l kazoo.Lag) {
+		if !told {
+			told = true
+			fmt.Fprintf(a.stderr, "kazoo_sync is being projected by %s; waiting for it to catch up\n", l.Owner)
+		}
+	})
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
 	if rerr := p.Release(rctx); err == nil {

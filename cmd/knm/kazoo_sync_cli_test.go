@@ -100,8 +100,10 @@ func TestKazooSyncCatchesUp(t *testing.T) {
 		0); err != nil || !ok {
 		t.Fatalf("claim: %v %v", ok, err)
 	}
-	if out := mustCLI(t, db, "kazoo", "sync"); out != "projected 1 event(s); kazoo_sync is at event 5 of 5\n" {
-		t.Fatalf("sync after waiting for the lease: %q", out)
+	code, out, errs := cli(t, db, "kazoo", "sync")
+	if code != 0 || out != "projected 1 event(s); kazoo_sync is at event 5 of 5\n" ||
+		errs != "kazoo_sync is being projected by other-instance; waiting for it to catch up\n" {
+		t.Fatalf("sync after waiting for the lease: exit %d\n%s%s", code, out, errs)
 	}
 	if cur, err := s.GetEventCursor(context.Background(), "kazoo_sync"); err != nil || !cur.LeaseUntil.Before(time.Now()) {
 		t.Fatalf("the sync kept the lease: %+v %v", cur, err)

@@ -49,7 +49,7 @@ func TestEventIDsFollowCommitOrder(t *testing.T) {
 		n.UsedBy = "callflow"
 		done <- s.UpdateNumber(ctx, n)
 	}()
-	waitForLockWait(ctx, t, slow)
+	waitForBlocked(ctx, t, dsn, slow.PgConn().PID())
 	if evs, err := s.Events(ctx, 1, 10); err != nil || len(evs) != 0 {
 		t.Fatalf("a reader sees %d events past the open transaction's id: %v", len(evs), err)
 	}
@@ -70,16 +70,20 @@ func TestEventIDsFollowCommitOrder(t *testing.T) {
 	}
 }
 
-// waitForLockWait waits until a backend of the test's database waits for a lock (the
-// write queued behind the open transaction).
-func waitForLockWait(ctx context.Context, t *testing.T, conn *pgx.Conn) {
+// waitForBlocked waits until a backend waits for a lock held by the backend pid (the write
+// queued behind the open transaction). It watches from a connection of its own: a session
+// inside a transaction sees pg_stat_activity as it was when the transaction began.
+func waitForBlocked(ctx context.Context, t *testing.T, dsn string, pid uint32) {
 	t.Helper()
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
 	for {
 		var waiting int
-		err := conn.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity
-			WHERE datname = current_database() AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()
-			AND query LIKE '%number_event_counter%'`).Scan(&waiting)
-		if err != nil {
+		if err := conn.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))`,
+			int(pid)).Scan(&waiting); err != nil {
 			t.Fatal(err)
 		}
 		if waiting > 0 {
