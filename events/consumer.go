@@ -183,7 +183,7 @@ var errLeaseLost = errors.New("lease lost")
 func (c *Consumer) handle(ctx context.Context, batch []*knm.Event) error {
 	hctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	every := c.LeaseTTL / 3
+	every := max(c.LeaseTTL/3, time.Millisecond)
 	done := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Add(1)
