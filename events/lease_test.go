@@ -53,8 +53,8 @@ func (x *exclusive) handler(instance string) events.Handler {
 
 // TestConsumerLeaseOutlastsLongBatch: a batch that takes longer than the lease keeps it
 // (it is renewed while the batch runs), so a second instance polling all along never
-// handles events at the same time; when the first stops, the second takes over at once
-// (the lease is released) and the events are handled once each, in order.
+// handles events at the same time; when the first stops, it releases the lease and the
+// second takes over; the events are handled once each, in order.
 func TestConsumerLeaseOutlastsLongBatch(t *testing.T) {
 	dbtest.ForEach(t, func(t *testing.T, db dbtest.DB) {
 		const ttl = 3 * time.Second
@@ -80,9 +80,13 @@ func TestConsumerLeaseOutlastsLongBatch(t *testing.T) {
 		waitHandled(t, x, "a", 7)
 		waitCursor(t, s1, "kazoo_sync", 7)
 		stop1()
-		<-done1 // a released the lease
+		<-done1
+		if cur, err := s1.GetEventCursor(context.Background(), "kazoo_sync"); err != nil ||
+			cur.LeaseUntil.After(db.Clock.Now()) {
+			t.Fatalf("a stopped without releasing its lease: %+v, %v", cur, err)
+		}
 		createNumbers(t, s1, 7, 2)
-		waitHandled(t, x, "b", 2) // well within ttl: b did not wait for a's lease to run out
+		waitHandled(t, x, "b", 2)
 		x.mu.Lock()
 		defer x.mu.Unlock()
 		if got := fmt.Sprint(x.handled["a"], x.handled["b"]); got != "[1 2 3 4 5 6 7] [8 9]" {
