@@ -42,3 +42,19 @@ func TestFaultMatrixPostgres(t *testing.T) {
 		}
 	}
 }
+
+// TestVoiceURIOnceAcrossInstancesPostgres: two instances (two stores, two connection pools)
+// on one PostgreSQL database configure concurrently and create exactly one voice URI.
+func TestVoiceURIOnceAcrossInstancesPostgres(t *testing.T) {
+	t.Parallel()
+	dsn := pgtest.FreshSchemaDSN(t)
+	open := func() knm.Store {
+		s, err := postgres.Open(context.Background(), dsn, postgres.WithMaxConns(4))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	}
+	voiceURIAcrossStores(t, open(), open())
+}
