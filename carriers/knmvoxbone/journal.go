@@ -100,6 +100,10 @@ type orderPayload struct {
 	// carrier of that account settles it.
 	Account   string     `json:"account,omitempty"`
 	Conflicts []Conflict `json:"conflicts,omitempty"`
+	// RouteFor and RouteReseller are the knm account (and its reseller) whose routing
+	// overrides apply to the DIDs: the searching account; AssignTo wins when set.
+	RouteFor      string `json:"route_for,omitempty"`
+	RouteReseller string `json:"route_reseller,omitempty"`
 	// LateCheckedAt is when Recover last looked for late DIDs of this partial order.
 	LateCheckedAt *time.Time `json:"late_checked_at,omitempty"`
 }

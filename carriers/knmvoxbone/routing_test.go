@@ -1,0 +1,97 @@
+package knmvoxbone
+
+import (
+	"context"
+	"testing"
+
+	"github.com/knmproject/knm"
+	"github.com/knmproject/knm/voxbone/emulator"
+)
+
+// routedFixture is a fixture whose settings route every bought DID to voice_uri.
+func routedFixture(t *testing.T, cfg emulator.Config, mut func(*Routing)) *fixture {
+	t.Helper()
+	f := newFixture(t, cfg)
+	f.s.Routing.VoiceURI = "sip:{e164}@sbc.example.com"
+	if mut != nil {
+		mut(&f.s.Routing)
+	}
+	f.c = newTestCarrier(t, f.s, Deps{Store: f.store})
+	return f
+}
+
+// checkRouted asserts that every DID at the emulator carries the one voice URI and that no
+// knm number is marked pending.
+func checkRouted(t *testing.T, f *fixture, want int) {
+	t.Helper()
+	vs := f.e.VoiceURIs()
+	if len(vs) != 1 {
+		t.Fatalf("%d voice URIs, want 1", len(vs))
+	}
+	dids := f.e.DIDs()
+	if len(dids) != want {
+		t.Fatalf("%d DIDs at voxbone, want %d", len(dids), want)
+	}
+	for _, d := range dids {
+		if d.VoiceURIID == nil || *d.VoiceURIID != vs[0].VoiceURIID {
+			t.Fatalf("DID %s not routed: %v", d.E164, d.VoiceURIID)
+		}
+	}
+	ns, err := f.store.FindNumbers(context.Background(), knm.NumberFilter{Module: ModuleName})
+	if err != nil || len(ns) != want {
+		t.Fatalf("%d numbers, %v", len(ns), err)
+	}
+	for _, n := range ns {
+		if st, why := RoutingOf(n.CarrierData); st != "" {
+			t.Fatalf("%s still %s: %s", n.Number, st, why)
+		}
+	}
+}
+
+// TestRoutingAcceptance is Kazoo's acceptance search (256 × 15, US) with voice_uri set: all 15
+// DIDs carry the voice URI's id when the search returns, in one configuration request (the
+// 15 DIDs fit in one batch), plus one verification read.
+func TestRoutingAcceptance(t *testing.T) {
+	t.Parallel()
+	f := routedFixture(t, emulator.Config{}, nil)
+	rows, err := search256(context.Background(), f.c, 15)
+	if err != nil || len(rows) != 15 {
+		t.Fatalf("%d rows, %v", len(rows), err)
+	}
+	checkRouted(t, f, 15)
+	if n := f.e.Calls("configuration"); n != 1 {
+		t.Fatalf("%d configuration requests, want 1", n)
+	}
+	for _, r := range rows {
+		if st, _ := RoutingOf(r.CarrierData); st != "" {
+			t.Fatalf("row %s marked %s", r.Number, st)
+		}
+	}
+	e, err := f.store.GetJournal(context.Background(), routeRowID(mustOrderID(t, f)))
+	if err != nil || e.State != RoutingDone {
+		t.Fatalf("routing job %+v %v", e, err)
+	}
+}
+
+// TestRoutingBatches: with routing_batch_size 4, 15 DIDs take ceil(15/4) = 4 requests.
+func TestRoutingBatches(t *testing.T) {
+	t.Parallel()
+	f := routedFixture(t, emulator.Config{ConfigBatchLimit: 4}, func(r *Routing) { r.BatchSize = 4; r.TrunkID = 12735 })
+	if _, err := search256(context.Background(), f.c, 15); err != nil {
+		t.Fatal(err)
+	}
+	checkRouted(t, f, 15)
+	if n := f.e.Calls("configuration"); n != 4 {
+		t.Fatalf("%d configuration requests, want 4", n)
+	}
+}
+
+// mustOrderID returns the id of the fixture's only order.
+func mustOrderID(t *testing.T, f *fixture) string {
+	t.Helper()
+	os, err := f.c.ListOrders(context.Background())
+	if err != nil || len(os) != 1 {
+		t.Fatalf("%d orders, %v", len(os), err)
+	}
+	return os[0].OrderID
+}
