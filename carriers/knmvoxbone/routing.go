@@ -40,10 +40,10 @@ type routeDID struct {
 
 // routeJob is a routing job row's payload.
 type routeJob struct {
-	Account     string     `json:"account"`             // the Voxbone account's fingerprint
-	OrderID     string     `json:"order_id,omitempty"`  // the order that bought the DIDs
-	For         string     `json:"for,omitempty"`       // knm account whose overrides apply
-	Reseller    string     `json:"reseller,omitempty"`  // its reseller
+	Account     string     `json:"account"`            // the Voxbone account's fingerprint
+	OrderID     string     `json:"order_id,omitempty"` // the order that bought the DIDs
+	For         string     `json:"for,omitempty"`      // knm account whose overrides apply
+	Reseller    string     `json:"reseller,omitempty"` // its reseller
 	DIDs        []routeDID `json:"dids"`
 	Attempts    int        `json:"attempts"`
 	NextAttempt *time.Time `json:"next_attempt,omitempty"`
@@ -128,7 +128,9 @@ type routeOutcome struct {
 }
 
 // configured reports whether the DID's configuration was acknowledged.
-func (r *routeOutcome) configured(id int) bool { return r != nil && r.err == nil && slices.Contains(r.sent, id) }
+func (r *routeOutcome) configured(id int) bool {
+	return r != nil && r.err == nil && slices.Contains(r.sent, id)
+}
 
 // configure resolves the voice URI and sends the job's undone DIDs in as few requests as
 // routing_batch_size allows, all at once (the limiter keeps the rate).
