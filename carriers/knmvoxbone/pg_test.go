@@ -58,3 +58,14 @@ func TestVoiceURIOnceAcrossInstancesPostgres(t *testing.T) {
 	}
 	voiceURIAcrossStores(t, open(), open())
 }
+
+// TestRoutingFaultMatrixPostgres runs the faults of the configuration request on PostgreSQL.
+func TestRoutingFaultMatrixPostgres(t *testing.T) {
+	t.Parallel()
+	for _, fk := range faultKinds {
+		t.Run("configuration#1/"+fk.name, func(t *testing.T) {
+			t.Parallel()
+			runRoutingFault(t, openPostgres(t), "configuration", 1, fk.fault, fk.crash, fk.effect)
+		})
+	}
+}
