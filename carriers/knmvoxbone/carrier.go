@@ -41,6 +41,9 @@ type Metrics struct {
 	// Routing is called after every routing attempt with the DIDs it routed and those left
 	// pending.
 	Routing func(routed, pending int)
+	// RoutingPending is called after every recovery pass with the DIDs still waiting to be
+	// routed.
+	RoutingPending func(dids int)
 }
 
 // Deps are the carrier's collaborators. Store is required.

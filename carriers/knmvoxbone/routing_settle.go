@@ -245,29 +245,44 @@ func (c *Carrier) recoverRouting(ctx context.Context, age time.Duration, force b
 		return err
 	}
 	now := c.now()
+	backlog := 0
 	for _, e := range es {
 		if ctx.Err() != nil {
 			break
-		}
-		if age > 0 && now.Sub(e.Updated) < age {
-			continue
 		}
 		j, err := decodeJob(e)
 		if err != nil {
 			rep.Unsettled = append(rep.Unsettled, err.Error())
 			continue
 		}
-		if j.Account != c.account || (!force && j.NextAttempt != nil && now.Before(*j.NextAttempt)) {
+		if j.Account != c.account || (age > 0 && now.Sub(e.Updated) < age) ||
+			(!force && j.NextAttempt != nil && now.Before(*j.NextAttempt)) {
+			backlog += j.undone()
 			continue
 		}
 		if err := c.routeJobAgain(ctx, j); err != nil {
 			rep.RoutingPending++
 			rep.Unsettled = append(rep.Unsettled, fmt.Sprintf("%s: routing: %v", e.ID, err))
-			continue
+		} else {
+			rep.Routed++
 		}
-		rep.Routed++
+		backlog += j.undone()
+	}
+	if c.metrics.RoutingPending != nil && ctx.Err() == nil {
+		c.metrics.RoutingPending(backlog)
 	}
 	return nil
+}
+
+// undone counts the job's DIDs not routed yet.
+func (j *job) undone() int {
+	n := 0
+	for _, d := range j.DIDs {
+		if !d.Done {
+			n++
+		}
+	}
+	return n
 }
 
 // markRows marks the search rows of the job's DIDs that are not routed as pending, as
