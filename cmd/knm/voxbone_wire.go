@@ -175,3 +175,16 @@ func carrierError(err error) error {
 	}
 	return (&knm.Error{Name: knm.ErrCarrier, Message: "voxbone: " + err.Error()}).Wrap(err)
 }
+
+// Route applies the routing settings to DIDs knm holds (POST /v2/voxbone/routing).
+func (v voxboneAPI) Route(ctx context.Context, r httpapi.RouteRequest) (any, error) {
+	c, err := v.h.Carrier(ctx)
+	if err != nil {
+		return nil, err
+	}
+	rep, err := c.Route(ctx, knmvoxbone.RouteRequest{Numbers: r.Numbers, All: r.All, DryRun: r.DryRun})
+	if err != nil {
+		return nil, carrierError(err)
+	}
+	return rep, nil
+}
