@@ -31,10 +31,6 @@ func (s *Server) voxboneRouting(w http.ResponseWriter, r *http.Request) error {
 	if _, err := s.voxboneCaller(r, true); err != nil {
 		return err
 	}
-	router, ok := s.voxbone.(VoxboneRouter)
-	if !ok {
-		return errNoVoxbone()
-	}
 	var req RouteRequest
 	if err := decodeBody(r, &req); err != nil {
 		return err
@@ -52,6 +48,10 @@ func (s *Server) voxboneRouting(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 		req.Numbers[i] = s.e164(r.Context(), num)
+	}
+	router, ok := s.voxbone.(VoxboneRouter)
+	if !ok {
+		return errNoVoxbone()
 	}
 	res, err := router.Route(r.Context(), req)
 	if err != nil {
