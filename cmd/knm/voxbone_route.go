@@ -1,7 +1,9 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -71,6 +73,24 @@ func (a *app) printRoute(rep *knmvoxbone.RouteReport) error {
 	}
 	if len(rep.Errors) > 0 || rep.Pending > 0 {
 		return knm.Errorf(knm.ErrUnavailable, "%d error(s), %d DID(s) pending", len(rep.Errors), rep.Pending)
+	}
+	return nil
+}
+
+// pruneVoiceURIs deletes knm's unused Voxbone voice URIs and says so on stderr (stdout holds
+// the released number's document).
+func (a *app) pruneVoiceURIs(ctx context.Context) error {
+	c, err := a.voxboneCarrier(ctx)
+	if err != nil {
+		return err
+	}
+	rep, err := c.PruneVoiceURIs(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(a.stderr, "pruned %d unused voice URI(s) %v, kept %d\n", len(rep.Deleted), rep.Deleted, rep.Kept)
+	if len(rep.Errors) > 0 {
+		return knm.Errorf(knm.ErrUnavailable, "pruning voice URIs: %s", strings.Join(rep.Errors, "; "))
 	}
 	return nil
 }

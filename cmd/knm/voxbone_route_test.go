@@ -72,6 +72,14 @@ func TestVoxboneRouteCLI(t *testing.T) {
 	if v := e.DIDs()[1].VoiceURIID; v == nil || *v != id {
 		t.Fatal("reconcile --fix did not route the DID back")
 	}
+	// Release leaves voice URIs alone; --prune-voice-uris keeps the one the settings name and
+	// never touches the operator's.
+	acct := strings.TrimSpace(mustCLI(t, db, "accounts", "create", "acme"))
+	mustCLI(t, db, "numbers", "activate", changed, "--account", acct)
+	code, _, errs := cli(t, db, "numbers", "release", changed, "--prune-voice-uris")
+	if code != 0 || !strings.Contains(errs, "pruned 0 unused voice URI(s) [], kept 1") || len(e.VoiceURIs()) != 2 {
+		t.Fatalf("release --prune-voice-uris: exit %d, %q, %d voice URIs", code, errs, len(e.VoiceURIs()))
+	}
 	for _, args := range [][]string{{"voxbone", "route"}, {"voxbone", "route", "--all", "+12055550100"}} {
 		if code, _, errs := cli(t, db, args...); code == 0 || strings.Count(strings.TrimSpace(errs), "\n") != 0 {
 			t.Errorf("knm %v: exit %d, stderr %q", args, code, errs)
