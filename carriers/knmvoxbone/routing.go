@@ -59,9 +59,19 @@ type job struct {
 func routeRowID(orderID string) string { return "route-" + orderID }
 
 // routingFor returns the routing settings for a knm account: system_config's, overridden
-// by the reseller's configs_number_manager.voxbone, then by the account's own.
+// by the reseller's configs_number_manager.voxbone, then by the account's own. An unknown
+// reseller is the account's.
 func (c *Carrier) routingFor(ctx context.Context, account, reseller string) (Routing, error) {
 	r := c.settings.Routing
+	if account != "" && reseller == "" {
+		a, err := c.store.GetAccount(ctx, account)
+		if err != nil && !knm.IsErrorName(err, knm.ErrNotFound) {
+			return r, err
+		}
+		if err == nil {
+			reseller = a.ResellerID
+		}
+	}
 	owners := []string{account}
 	if reseller != "" && reseller != account {
 		owners = []string{reseller, account}

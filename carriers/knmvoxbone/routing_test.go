@@ -95,3 +95,52 @@ func mustOrderID(t *testing.T, f *fixture) string {
 	}
 	return os[0].OrderID
 }
+
+// TestRoutingAccountOverride: a reseller's configs_number_manager.voxbone sends its numbers
+// to its own SBC, for a native order assigned to a sub-account and for a search by it;
+// system_config's voice URI serves everyone else.
+func TestRoutingAccountOverride(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := routedFixture(t, emulator.Config{}, nil)
+	const reseller, sub = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+	for _, a := range []*knm.Account{
+		{ID: reseller, Name: "reseller", Enabled: true, Reseller: true, ResellerID: reseller},
+		{ID: sub, Name: "sub", Enabled: true, Tree: []string{reseller}, ResellerID: reseller},
+	} {
+		if err := f.store.CreateAccount(ctx, a); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := f.store.PutConfig(ctx, &knm.ConfigDoc{Scope: reseller, ID: Category,
+		Body: []byte(`{"_id":"configs_number_manager.voxbone","voice_uri":"sip:{e164}@sbc.reseller.example"}`)}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := f.c.Order(ctx, OrderRequest{GroupID: 1404, Quantity: 2, AssignTo: sub})
+	if err != nil || res.State != StateImported || res.Routing != RoutingDone {
+		t.Fatalf("order %+v %v", res, err)
+	}
+	if _, err := f.c.FindNumbers(ctx, knm.SearchOptions{Country: "US", Prefix: knm.SearchPrefix{Dialcode: "+1",
+		National: "256"}, Quantity: 1, QueryID: "q1", AccountID: sub, ResellerID: reseller}); err != nil {
+		t.Fatal(err)
+	}
+	// No account: the sub-account's number from the pool, and one bought with
+	// system_config's voice URI.
+	if _, err := search256(ctx, f.c, 2); err != nil {
+		t.Fatal(err)
+	}
+	uris := map[int]string{}
+	for _, v := range f.e.VoiceURIs() {
+		uris[v.VoiceURIID] = v.URI
+	}
+	count := map[string]int{}
+	for _, d := range f.e.DIDs() {
+		if d.VoiceURIID == nil {
+			t.Fatalf("DID %s not routed", d.E164)
+		}
+		count[uris[*d.VoiceURIID]]++
+	}
+	if count["$e164@sbc.reseller.example"] != 3 || count["$e164@sbc.example.com"] != 1 {
+		t.Fatalf("DIDs per voice URI: %v", count)
+	}
+}
