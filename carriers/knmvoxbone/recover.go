@@ -24,6 +24,8 @@ type RecoverReport struct {
 	LateChecked   int `json:"late_checked"`
 	LateImported  int `json:"late_imported"`
 	LateCompleted int `json:"late_completed"`
+	// HoldsReleased is how many held numbers whose hold expired went back to the pool.
+	HoldsReleased int `json:"holds_released"`
 }
 
 // Recover settles every unfinished order, as at start-up after a crash, and never buys
@@ -71,6 +73,13 @@ func (c *Carrier) RecoverOlderThan(ctx context.Context, age time.Duration) (*Rec
 	}
 	if ctx.Err() == nil {
 		if err := c.recoverLate(ctx, age, seen, rep); err != nil {
+			return rep, err
+		}
+	}
+	if ctx.Err() == nil {
+		n, err := c.ReleaseExpiredHolds(ctx)
+		rep.HoldsReleased = n
+		if err != nil {
 			return rep, err
 		}
 	}
