@@ -342,7 +342,10 @@ func (m *Manager) collect(ctx context.Context, results <-chan carrierResult, pro
 				rep.Order = progs[r.i].committed()
 				m.logger.Warn("carrier search failed", "module", rep.Module, "error", r.err)
 			}
-			perCarrier[r.i] = r.rows
+			progs[r.i].mu.Lock()
+			perCarrier[r.i] = append(slices.Clone(progs[r.i].offered), r.rows...) // merged later
+			progs[r.i].mu.Unlock()
+			rep.Count = len(mergeRows(perCarrier[r.i : r.i+1]))
 		case <-timer.C:
 			if settling {
 				return
