@@ -232,7 +232,7 @@ func (c *Carrier) finish(ctx context.Context, o *order) ([]knm.SearchRow, error)
 	}
 	dids, fetchErr, cartErr := c.fetchDelivered(ctx, o)
 	rows, importErr := c.importDIDs(ctx, o, dids)
-	defer c.distribute(ctx, o, rows) // after the state below is written
+	c.distribute(ctx, o, rows) // the state written below records the split
 	if err := errors.Join(fetchErr, importErr, cartErr); err != nil {
 		o.Error = err.Error()
 		stay := StateCheckedOut

@@ -45,8 +45,8 @@ type holdPayload struct {
 
 // distribute hands the numbers an order brought into knm to its members in order, up to what
 // each wanted: to the caller still waiting for them, or else held for the member's account.
-// Members of an order recovered after a crash have no caller: theirs are all held. It
-// settles the live shares and records the split in the order's row.
+// Members of an order recovered after a crash have no caller: theirs are all held. The split
+// is in o.Members, which the caller writes with the order's next state.
 func (c *Carrier) distribute(ctx context.Context, o *order, rows []knm.SearchRow) {
 	if len(o.Members) == 0 {
 		return
@@ -63,7 +63,6 @@ func (c *Carrier) distribute(ctx context.Context, o *order, rows []knm.SearchRow
 			free = append(free, r)
 		}
 	}
-	changed := false
 	for i := range o.Members {
 		m := &o.Members[i]
 		n := min(max(m.Want-len(m.Numbers), 0), len(free))
@@ -72,14 +71,8 @@ func (c *Carrier) distribute(ctx context.Context, o *order, rows []knm.SearchRow
 		for _, r := range got {
 			m.Numbers = append(m.Numbers, r.Number)
 		}
-		changed = changed || n > 0
 		if got = c.handOver(ctx, o, i, got); len(got) > 0 && got[0].State == knm.StateReserved {
 			m.Held = true
-		}
-	}
-	if changed {
-		if err := c.advance(ctx, o, o.state()); err != nil {
-			c.log.Warn("knm_voxbone: journal write of the split failed", "order", o.OrderID, "error", err)
 		}
 	}
 }
