@@ -12,10 +12,12 @@ import (
 func TestSearchMoneyPostgres(t *testing.T) {
 	t.Parallel()
 	for name, test := range map[string]func(*testing.T, knm.Store){
-		"RetryWaitsForTheUnfinishedOrder":       testRetryWaitsForTheUnfinishedOrder,
-		"RetryAfterACrashWaitsForRecovery":      testRetryAfterACrashWaitsForRecovery,
-		"IdempotencyKeyNeverBuysTwice":          testIdempotencyKeyNeverBuysTwice,
-		"HeldNumbersServeTheirAccountAndExpire": testHeldNumbersServeTheirAccountAndExpire,
+		"RetryWaitsForTheUnfinishedOrder":         testRetryWaitsForTheUnfinishedOrder,
+		"RetryAfterACrashWaitsForRecovery":        testRetryAfterACrashWaitsForRecovery,
+		"IdempotencyKeyNeverBuysTwice":            testIdempotencyKeyNeverBuysTwice,
+		"HeldNumbersServeTheirAccountAndExpire":   testHeldNumbersServeTheirAccountAndExpire,
+		"ConcurrentSearchesShareOneOrder":         testConcurrentSearchesShareOneOrder,
+		"SearchRefusedWhenTheBudgetCannotCarryIt": testSearchRefusedWhenTheBudgetCannotCarryIt,
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
