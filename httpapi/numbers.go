@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"math"
 	"net/http"
 	"net/url"
@@ -191,7 +192,7 @@ func (s *Server) searchGlobal(w http.ResponseWriter, r *http.Request) error {
 // search answers a search. A buying search may carry an Idempotency-Key: a retry with it
 // never buys again. When a carrier refused to buy because its rate budget could not carry
 // the order in time, the reply says when to come back (Retry-After): 200 with the numbers
-// knm had already, or 503 when there are none.
+// knm had already, or 429 when there are none.
 func (s *Server) search(w http.ResponseWriter, r *http.Request, req manager.SearchRequest) error {
 	key, err := idempotencyKey(r)
 	if err != nil {
@@ -230,10 +231,14 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request, req manager.Sear
 		e.Carriers = reports
 	}
 	if retry > 0 {
-		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(retry.Seconds()))))
+		after := int(math.Ceil(retry.Seconds()))
+		w.Header().Set("Retry-After", strconv.Itoa(after))
 		if len(numbers) == 0 {
-			status = http.StatusServiceUnavailable
+			status = http.StatusTooManyRequests
 			e.Status, e.Error, e.Message = "error", strconv.Itoa(status), string(knm.ErrTooManyRequests)
+			e.Data = knmErrorObject{Code: status, Error: string(knm.ErrTooManyRequests), Message: fmt.Sprintf(
+				"no number is available now and buying was refused: the carrier rate budget cannot carry it before "+
+					"the search deadline; retry after %d s (see carriers)", after)}
 		}
 	}
 	writeJSON(w, status, e)
