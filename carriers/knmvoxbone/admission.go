@@ -31,26 +31,32 @@ func (e *refusedError) Unwrap() error             { return e.err }
 func (e *refusedError) RetryAfter() time.Duration { return e.after }
 
 // admit refuses, before anything is spent, an order of want DIDs that the rate budget cannot
-// carry before deadline: the limiter's wait for its requests (behind those queued) and its
-// round trips at the latency seen lately. Without a deadline or an estimating limiter every
-// order is admitted.
-func (c *Carrier) admit(ctx context.Context, deadline time.Time, want int) error {
+// carry before deadline: the limiter's wait for its requests, behind those queued and those
+// promised to orders admitted and still running, and its round trips at the latency seen
+// lately. Without a deadline or an estimating limiter every order is admitted. An admitted
+// order's requests stay promised until it calls the returned release.
+func (c *Carrier) admit(ctx context.Context, deadline time.Time, want int) (release func(), err error) {
 	est, ok := c.limiter.(ratelimit.Estimator)
 	if deadline.IsZero() || !ok {
-		return nil
+		return func() {}, nil
 	}
 	n := c.orderRequests(want)
-	wait, err := est.Estimate(ctx, n)
+	by := c.buying()
+	promised := by.promised.Add(int64(n))
+	release = func() { by.promised.Add(-int64(n)) }
+	wait, err := est.Estimate(ctx, int(promised))
 	if err != nil {
-		return carrierError("voxbone rate budget", err)
+		release()
+		return nil, carrierError("voxbone rate budget", err)
 	}
 	rtt := c.latency.get()
 	need, left := wait+orderRoundTrips*rtt, time.Until(deadline)
 	if need <= left {
-		return nil
+		return release, nil
 	}
+	release()
 	after := max(wait, time.Second).Round(time.Second)
-	return &refusedError{after: after, err: knm.Errorf(knm.ErrTooManyRequests,
+	return nil, &refusedError{after: after, err: knm.Errorf(knm.ErrTooManyRequests,
 		"voxbone purchase refused, nothing bought: its %d requests need about %s (rate budget %s, %d round trips of %s) "+
 			"and %s is left before the search deadline; retry after %s", n, need.Round(time.Millisecond),
 		wait.Round(time.Millisecond), orderRoundTrips, rtt.Round(time.Millisecond), max(left, 0).Round(time.Millisecond),

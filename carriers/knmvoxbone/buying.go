@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/knmproject/knm"
@@ -22,6 +23,9 @@ type buyer struct {
 	mu    sync.Mutex
 	open  map[groupQuery]*batch // batches still gathering searches
 	byKey map[string]*share     // search key -> its share while the order is unfinished
+	// promised counts the requests of the orders admitted and not finished, which the
+	// limiter does not see yet: admission counts them as queued.
+	promised atomic.Int64
 }
 
 func newBuyer() *buyer { return &buyer{open: map[groupQuery]*batch{}, byKey: map[string]*share{}} }
@@ -85,11 +89,15 @@ func (c *Carrier) buyShared(ctx context.Context, opts knm.SearchOptions, q group
 	}
 	sh, b := c.buying().join(q, key, opts, short)
 	if b != nil { // a new batch: it must fit the rate budget before the deadline
-		if err := c.admit(ctx, opts.Deadline, short); err != nil {
+		release, err := c.admit(ctx, opts.Deadline, short)
+		if err != nil {
 			c.buying().drop(b)
 			return nil, err
 		}
-		go c.runBatch(b)
+		go func() {
+			defer release()
+			c.runBatch(b)
+		}()
 	}
 	if opts.IdempotencyKey != "" && key != "" {
 		if first, err := c.claimSearchKey(ctx, key, sh); err != nil || first != "" {
