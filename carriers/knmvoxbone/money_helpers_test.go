@@ -33,7 +33,9 @@ func newMoneyFixture(t *testing.T, store knm.Store, cfg emulator.Config,
 	}
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	c := newTestCarrier(t, testSettings(srv.URL), Deps{Store: store})
+	s := testSettings(srv.URL)
+	s.RequestTimeout = 5 * time.Second // a loaded machine, the race detector
+	c := newTestCarrier(t, s, Deps{Store: store})
 	return &moneyFixture{e: e, srv: srv, store: store, c: c}
 }
 
