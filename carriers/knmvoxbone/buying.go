@@ -88,27 +88,36 @@ func (c *Carrier) buyShared(ctx context.Context, opts knm.SearchOptions, q group
 		return rows, err
 	}
 	sh, b := c.buying().join(q, key, opts, short)
-	if b != nil { // a new batch: it must fit the rate budget before the deadline
-		release, err := c.admit(ctx, opts.Deadline, short)
-		if err != nil {
-			c.buying().drop(b)
-			return nil, err
-		}
-		go func() {
-			defer release()
-			c.runBatch(b)
-		}()
-	}
-	if opts.IdempotencyKey != "" && key != "" {
-		if first, err := c.claimSearchKey(ctx, key, sh); err != nil || first != "" {
+	var first string
+	var err error
+	if opts.IdempotencyKey != "" && key != "" { // claimed before the batch can start buying
+		if first, err = c.claimSearchKey(ctx, key, sh); err != nil || first != "" {
 			c.buying().leave(sh)
-			if err != nil {
-				return nil, err
-			}
-			return c.awaitOrder(ctx, opts, first, key)
 		}
+	}
+	if b != nil { // a new batch: it must fit the rate budget before the deadline
+		c.start(ctx, b, opts.Deadline, short)
+	}
+	switch {
+	case err != nil:
+		return nil, err
+	case first != "":
+		return c.awaitOrder(ctx, opts, first, key)
 	}
 	return c.await(ctx, opts, sh)
+}
+
+// start runs a new batch once admitted, or ends its shares with the refusal.
+func (c *Carrier) start(ctx context.Context, b *batch, deadline time.Time, want int) {
+	release, err := c.admit(ctx, deadline, want)
+	if err != nil {
+		c.buying().drop(b, err)
+		return
+	}
+	go func() {
+		defer release()
+		c.runBatch(b)
+	}()
 }
 
 // buying returns the buyer shared by the carriers of the account.
@@ -171,8 +180,8 @@ func (by *buyer) join(q groupQuery, key string, opts knm.SearchOptions, want int
 	return sh, nil
 }
 
-// drop removes a batch that was refused before it started; its one share ends with it.
-func (by *buyer) drop(b *batch) {
+// drop removes a batch that was refused before it started; its shares end with why.
+func (by *buyer) drop(b *batch, why error) {
 	by.mu.Lock()
 	defer by.mu.Unlock()
 	if by.open[b.query] == b {
@@ -181,7 +190,7 @@ func (by *buyer) drop(b *batch) {
 	b.closed = true
 	b.cancel()
 	for _, sh := range b.shares {
-		by.end(sh, nil, errors.New("the purchase was refused"))
+		by.end(sh, nil, why)
 	}
 }
 

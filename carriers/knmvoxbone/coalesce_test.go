@@ -117,3 +117,34 @@ func testSearchRefusedWhenTheBudgetCannotCarryIt(t *testing.T, store knm.Store) 
 			len(e.Carts()))
 	}
 }
+
+func TestSearchLeftBeforeCheckoutBuysNothing(t *testing.T) {
+	t.Parallel()
+	testSearchLeftBeforeCheckoutBuysNothing(t, openSQLite(t))
+}
+
+// testSearchLeftBeforeCheckoutBuysNothing: when every caller of a batch has left before
+// its checkout, the batch stops there: no order, its cart deleted, nothing held.
+func testSearchLeftBeforeCheckoutBuysNothing(t *testing.T, store knm.Store) {
+	f := newMoneyFixture(t, store, emulator.Config{}, slowEndpoint("cart.add", 300*time.Millisecond))
+	acct := account(t, store, 7)
+	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Millisecond)
+	defer cancel()
+	rows, err := f.c.FindNumbers(ctx, searchAs(acct, 3, time.Minute))
+	if len(rows) != 0 || err == nil {
+		t.Fatalf("the caller that left: %d rows, %v", len(rows), err)
+	}
+	for start := time.Now(); time.Since(start) < 30*time.Second; time.Sleep(20 * time.Millisecond) {
+		es, err := store.FindJournals(context.Background(), knm.JournalFilter{Carrier: ModuleName})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(es) == 1 && es[0].State == string(StateFailed) {
+			break
+		}
+	}
+	if len(f.e.Orders()) != 0 || len(f.e.DIDs()) != 0 {
+		t.Fatalf("%d orders, %d DIDs bought for a caller that left", len(f.e.Orders()), len(f.e.DIDs()))
+	}
+	checkInvariants(t, f.e, store, 0)
+}

@@ -18,6 +18,7 @@ func TestSearchMoneyPostgres(t *testing.T) {
 		"HeldNumbersServeTheirAccountAndExpire":   testHeldNumbersServeTheirAccountAndExpire,
 		"ConcurrentSearchesShareOneOrder":         testConcurrentSearchesShareOneOrder,
 		"SearchRefusedWhenTheBudgetCannotCarryIt": testSearchRefusedWhenTheBudgetCannotCarryIt,
+		"SearchLeftBeforeCheckoutBuysNothing":     testSearchLeftBeforeCheckoutBuysNothing,
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
