@@ -69,7 +69,7 @@ func newEnv(t *testing.T, tls bool) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	key := httpapi.NewAPIKey()
+	key := manager.NewAPIKey()
 	m, err := httpapi.EnsureMaster(ctx, s, cfg, key)
 	if err != nil {
 		t.Fatal(err)
@@ -174,13 +174,7 @@ func (e *env) subAccount(name, parent string) (*knm.Account, string) {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	acc, key, err := httpapi.CreateAccountWithKey(
-		context.Background(),
-		e.mgr,
-		e.store,
-		me,
-		httpapi.NewAccount{Name: name, ParentID: parent},
-	)
+	acc, key, err := e.mgr.CreateAccountWithKey(context.Background(), me, manager.NewAccount{Name: name, ParentID: parent})
 	if err != nil {
 		e.t.Fatal(err)
 	}

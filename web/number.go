@@ -8,7 +8,7 @@ import (
 	"strings"
 
 	"github.com/knmproject/knm"
-	"github.com/knmproject/knm/httpapi"
+	"github.com/knmproject/knm/manager"
 )
 
 // featureFields are the feature settings the detail page edits, per public field, in the
@@ -94,7 +94,7 @@ func (s *Server) renderNumber(w http.ResponseWriter, r *http.Request, me *knm.Ac
 }
 
 // saveFeatures merges the feature form into the number's public fields, validated by
-// the API's own rules (httpapi.CheckNumberPatch) and written by manager.Patch; an error
+// the API's own rules (manager.CheckNumberPayload) and written by manager.Patch; an error
 // is shown next to the field it names.
 func (s *Server) saveFeatures(w http.ResponseWriter, r *http.Request, me *knm.Account) error {
 	n, err := s.mgr.Get(r.Context(), me.ID, r.PathValue("number"))
@@ -133,7 +133,7 @@ func (s *Server) saveFeatures(w http.ResponseWriter, r *http.Request, me *knm.Ac
 		patch[f.Feature] = raw
 	}
 	names = append(names, slices.Collect(maps.Keys(patch))...)
-	err = httpapi.CheckNumberPatch(patch)
+	err = manager.CheckNumberPayload(patch, manager.PayloadPatch)
 	if err == nil {
 		_, err = s.mgr.Patch(r.Context(), me.ID, n.Number, patch)
 	}

@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/knmproject/knm"
-	"github.com/knmproject/knm/httpapi"
 )
 
 // signInView is the sign-in form's data.
@@ -57,7 +56,7 @@ func (s *Server) signIn(w http.ResponseWriter, r *http.Request) {
 	if tok := r.PostFormValue("once"); tok != "" {
 		acc, err = s.useOnceLink(r, tok)
 	} else {
-		acc, err = httpapi.AccountByAPIKey(r.Context(), s.store, r.PostFormValue("api_key"))
+		acc, err = s.mgr.AccountByAPIKey(r.Context(), r.PostFormValue("api_key"))
 	}
 	if err != nil {
 		errs, ferr := fieldError(err, "api_key")

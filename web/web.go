@@ -5,8 +5,8 @@
 // Pages are rendered on the server with html/template and work without JavaScript; htmx
 // (vendored, embedded) follows a purchase as it happens. The console is a client of the
 // same layer as the REST API: every read and change goes through the manager (one
-// permission model, one validation) and the API's own decisions about API keys and
-// number payloads (httpapi.AccountByAPIKey, CreateAccountWithKey, CheckNumberPatch).
+// permission model, one validation), including the decisions about API keys and number
+// payloads (manager.AccountByAPIKey, CreateAccountWithKey, CheckNumberPayload).
 package web
 
 import (
