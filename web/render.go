@@ -8,9 +8,11 @@ import (
 	"fmt"
 	"html/template"
 	"io/fs"
+	"maps"
 	"net/http"
 	"net/url"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -68,7 +70,25 @@ func templateFuncs(assets *assetSet) template.FuncMap {
 		"pretty":   prettyJSON,
 		"contains": func(list []string, s string) bool { return contains(list, s) },
 		"module":   knm.CarrierModuleShortName,
+		// trimEvent is an event type without its "number." prefix: "assigned", "state_changed".
+		"trimEvent":    func(t knm.EventType) string { return strings.TrimPrefix(string(t), "number.") },
+		"eventChanges": eventChanges,
 	}
+}
+
+// eventChanges names what an event changed: the private fields, then the public ones.
+func eventChanges(e *knm.Event) string {
+	names := make([]string, 0, len(e.Changed)+len(e.Public))
+	for _, f := range e.Changed {
+		names = append(names, strings.ReplaceAll(f, "_", " "))
+	}
+	for _, k := range slices.Sorted(maps.Keys(e.Public)) {
+		names = append(names, k)
+	}
+	if len(names) == 0 {
+		return "—"
+	}
+	return strings.Join(names, ", ")
 }
 
 func contains(list []string, s string) bool {
