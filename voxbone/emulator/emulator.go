@@ -239,11 +239,22 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if !e.authorized(r) {
 		w.Header().Set("WWW-Authenticate", `Basic realm="Voxbone API"`)
-		finish(http.StatusUnauthorized, envelope(http.StatusUnauthorized, "COMMON", http.StatusUnauthorized, "Authentication failed: invalid credentials."))
+		finish(
+			http.StatusUnauthorized,
+			envelope(
+				http.StatusUnauthorized,
+				"COMMON",
+				http.StatusUnauthorized,
+				"Authentication failed: invalid credentials.",
+			),
+		)
 		return
 	}
 	if rt == nil {
-		finish(http.StatusNotFound, envelope(http.StatusNotFound, q.module, 15, "The requested resource was not found: "+r.URL.Path))
+		finish(
+			http.StatusNotFound,
+			envelope(http.StatusNotFound, q.module, 15, "The requested resource was not found: "+r.URL.Path),
+		)
 		return
 	}
 	if !methodOK {

@@ -132,7 +132,8 @@ var errorText = map[int]string{
 	400: "INVALID_CART_IDENTIFIER: The cart identifier is invalid.",
 	401: "NO_PRODUCT_DETECTED: No product was detected in the request.",
 	402: "MULTIPLE_PRODUCT_DETECTED: Only one product can be added per addToCart request.",
-	403: "INVALID_DIDGROUP_ID: The system could not find the requested didgroup. Please use the 'List didgroup' operation to retrieve a valid didgroup id.",
+	403: "INVALID_DIDGROUP_ID: The system could not find the requested didgroup. " +
+		"Please use the 'List didgroup' operation to retrieve a valid didgroup id.",
 	404: "UNAVAILABLE_DIDGROUP: The requested didgroup is not available.",
 	405: "INVALID_QUANTITY: The quantity must be a strictly positive integer.",
 	406: "INVALID_CAPACITY_QUANTITY: The capacity quantity must be a positive multiple of 10.",
