@@ -83,7 +83,9 @@ func processCPU() time.Duration {
 func sessionFor(b *testing.B, e *env) *http.Cookie {
 	rec := httptest.NewRecorder()
 	req := httptest.NewRequest("POST", "/signin", nil)
-	e.web.sess.open(rec, req, e.masterID)
+	if _, err := e.web.sess.open(rec, req, e.masterID); err != nil {
+		b.Fatal(err)
+	}
 	for _, c := range rec.Result().Cookies() {
 		if c.Name == sessionCookie {
 			return c

@@ -155,7 +155,7 @@ func prettyJSON(raw json.RawMessage) string {
 func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name string, v view) {
 	if v.CSRF == "" && v.Me != nil {
 		if se, ok := s.sess.read(r); ok {
-			v.CSRF = s.sess.csrfToken(se.ID)
+			v.CSRF = s.sess.csrfToken(r.Context(), se.ID)
 		}
 	}
 	pt, ok := s.pages[name]
