@@ -64,6 +64,8 @@ type dashboardView struct {
 	ShowVox    bool
 	Unfinished []*knmvoxbone.OrderResult
 	OrdersErr  string
+	Rate       *knmvoxbone.RateBudget // nil when the limiter cannot tell
+	RateErr    string
 	Reconcile  *reconcileRecord
 }
 
@@ -103,8 +105,9 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request, me *knm.Accou
 	return nil
 }
 
-// dashboardVoxbone fills the Voxbone parts: the balance (master only, as in the API) and
-// the unfinished orders the caller may see.
+// dashboardVoxbone fills the Voxbone parts: the balance, the request budget in use and
+// the last reconcile (master only, as in the API), and the unfinished orders the caller
+// may see.
 func (s *Server) dashboardVoxbone(ctx context.Context, me *knm.Account, v *dashboardView) {
 	if s.vox == nil || manager.MayOrder(me, false) != nil {
 		return
@@ -117,6 +120,11 @@ func (s *Server) dashboardVoxbone(ctx context.Context, me *knm.Account, v *dashb
 			v.Balance = fmt.Sprintf("%.2f %s", b.Balance, b.Currency)
 		}
 		v.Reconcile, _ = s.lastReconcile(ctx)
+		if b, err := s.vox.RateBudget(ctx); err != nil {
+			v.RateErr = errorText(err)
+		} else {
+			v.Rate = b
+		}
 	}
 	all, err := s.vox.ListOrders(ctx)
 	if err != nil {
