@@ -235,8 +235,8 @@ func (s *Server) numbersPage(ctx context.Context, me *knm.Account, q numbersQuer
 	if q.State != "" {
 		f.States = []knm.State{knm.State(q.State)}
 	}
-	if q.After != "" {
-		return s.keysetPage(ctx, me, q, f)
+	if q.After != "" || (q.Page == 1 && q.Sort == "state" && q.State == "") {
+		return s.keysetPage(ctx, me, q, f) // the first page in state order starts at no cursor
 	}
 	start := (q.Page - 1) * q.Size
 	switch {
@@ -296,11 +296,14 @@ func (s *Server) keysetPage(
 	}
 	st, after, _ := q.cursor()
 	f.After, f.Limit = after, q.Size
-	if st == "" {
+	if q.Sort != "state" || q.State != "" {
 		rows, err := s.mgr.Page(ctx, me.ID, q.Account, f)
 		return rows, total, err
 	}
 	states := storedStates()
+	if st == "" {
+		st = states[0]
+	}
 	var rows []*knm.Number
 	for _, state := range states[slices.Index(states, st):] {
 		f.States, f.Limit = []knm.State{state}, q.Size-len(rows)

@@ -16,9 +16,10 @@ import (
 const benchNumbers = 100_000
 
 // BenchmarkNumbersPage renders the numbers table over 100k numbers in SQLite, in the
-// server only (no network): the default first page, a filtered page, the last page, and
-// the orders built on the store's order (descending, by state). It reports p50 and p99
-// per page in milliseconds.
+// server only (no network): the default first page, a filtered page, the last page by its
+// number (OFFSET) and by the Next link (keyset), and the orders built on the store's order
+// (descending; by state, first page, a deep page by number and by Next). It reports p50
+// and p99 per page in milliseconds.
 //
 //	go test -run '^$' -bench NumbersPage -benchtime 200x ./web/
 func BenchmarkNumbersPage(b *testing.B) {
@@ -41,8 +42,11 @@ func BenchmarkNumbersPage(b *testing.B) {
 		{"first", "/numbers"},
 		{"filtered", "/numbers?state=in_service&prefix=%2B14150"},
 		{"last", "/numbers?page=2000"},
+		{"next-to-last", "/numbers?page=2000&after=%2B14150099949"},
 		{"descending", "/numbers?sort=-number"},
 		{"by-state", "/numbers?sort=state&page=1000"},
+		{"by-state-first", "/numbers?sort=state"},
+		{"by-state-next", "/numbers?sort=state&page=1000&after=in_service%3A%2B14150049997"},
 	} {
 		page := c.page
 		b.Run(c.name, func(b *testing.B) {
