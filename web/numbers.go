@@ -271,7 +271,7 @@ func (s *Server) numbersPage(ctx context.Context, me *knm.Account, q numbersQuer
 		} else {
 			g := f
 			g.Offset, g.Limit = lo, hi-lo
-			part, _, err = s.mgr.List(ctx, me.ID, q.Account, g)
+			part, err = s.mgr.Page(ctx, me.ID, q.Account, g)
 		}
 		if err != nil {
 			return nil, 0, err
@@ -337,7 +337,7 @@ func (s *Server) descending(
 	}
 	f.Offset = max(end-size, 0)
 	f.Limit = end - f.Offset
-	rows, _, err := s.mgr.List(ctx, me.ID, account, f)
+	rows, err := s.mgr.Page(ctx, me.ID, account, f)
 	slices.Reverse(rows)
 	return rows, total, err
 }
