@@ -47,7 +47,8 @@ func (c *Carrier) FindNumbers(ctx context.Context, opts knm.SearchOptions) ([]kn
 	}
 	q := groupQuery{CountryA3: a3, DIDType: DIDType(opts.Prefix.Dialcode, opts.Prefix.National),
 		AreaCode: opts.Prefix.National}
-	bought, err := c.buy(ctx, buyRequest{Query: q, Want: short, QueryID: opts.QueryID, Description: opts.QueryID})
+	bought, err := c.buy(ctx, buyRequest{Query: q, Want: short, QueryID: opts.QueryID, Description: opts.QueryID,
+		RouteFor: opts.AccountID, RouteReseller: opts.ResellerID})
 	rows = append(rows, bought...)
 	return rows, errors.Join(err, capErr)
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net"
@@ -51,6 +52,7 @@ type Settings struct {
 	MaxOrderQuantity int           // max_order_quantity: most DIDs one search or order buys
 	MaxOrderCost     float64       // max_order_cost: most money one search or order spends; 0: only the balance
 	CartTTL          time.Duration // cart_ttl_minutes: age after which purge deletes knm's unused carts
+	Routing          Routing       // voice_uri, trunk_id, …: what every bought DID is configured with
 }
 
 // DefaultSettings returns the code defaults of number_manager.voxbone.
@@ -63,6 +65,7 @@ func DefaultSettings() Settings {
 		SearchMode:       SearchModeOrder,
 		MaxOrderQuantity: 20,
 		CartTTL:          30 * time.Minute,
+		Routing:          Routing{BatchSize: DefaultRoutingBatchSize},
 	}
 }
 
@@ -73,6 +76,8 @@ type Source interface {
 	GetStringAlias(ctx context.Context, category string, keys []string, def string) (string, error)
 	GetIntAlias(ctx context.Context, category string, keys []string, def int) (int, error)
 	GetFloat(ctx context.Context, category, key string, def float64) (float64, error)
+	// GetRaw returns a key's JSON, nil when absent and def is nil (nothing written back).
+	GetRaw(ctx context.Context, category, key string, def json.RawMessage) (json.RawMessage, error)
 }
 
 // Writes of number_manager.voxbone, through any path, are checked with the reader that
@@ -104,6 +109,10 @@ func ReadSettings(ctx context.Context, src Source) (Settings, error) {
 		MaxOrderCost:     r.number(d.MaxOrderCost, "max_order_cost"),
 		CartTTL:          r.duration(d.CartTTL, time.Minute, "cart_ttl_minutes"),
 	}
+	// The routing keys are optional: an absent one is not written back.
+	s.Routing = readRouting(func(key string) (json.RawMessage, error) {
+		return src.GetRaw(ctx, Category, key, nil)
+	}, d.Routing, r.note)
 	for _, p := range s.problems() {
 		if !r.unread[p.key] {
 			r.list = append(r.list, p.key+" "+p.rule)
@@ -196,7 +205,7 @@ func (s Settings) problems() []problem {
 	if s.CartTTL < time.Minute {
 		bad("cart_ttl_minutes", "must be at least 1, got %d", int(s.CartTTL.Minutes()))
 	}
-	return ps
+	return append(ps, s.Routing.problems()...)
 }
 
 // Validate reports every setting that breaks its rule in one knm invalid error.
@@ -226,6 +235,7 @@ func (s Settings) withDefaults() Settings {
 	s.SearchMode = cmp.Or(s.SearchMode, d.SearchMode)
 	s.MaxOrderQuantity = cmp.Or(s.MaxOrderQuantity, d.MaxOrderQuantity)
 	s.CartTTL = cmp.Or(s.CartTTL, d.CartTTL)
+	s.Routing.BatchSize = cmp.Or(s.Routing.BatchSize, d.Routing.BatchSize)
 	return s
 }
 
@@ -271,6 +281,7 @@ func (s Settings) LogValue() slog.Value {
 		slog.Int("max_order_quantity", s.MaxOrderQuantity),
 		slog.Float64("max_order_cost", s.MaxOrderCost),
 		slog.Duration("cart_ttl", s.CartTTL),
+		slog.Attr{Key: "routing", Value: s.Routing.logValue()},
 	)
 }
 
