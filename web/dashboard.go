@@ -66,6 +66,9 @@ type dashboardView struct {
 	OrdersErr  string
 	Rate       *knmvoxbone.RateBudget // nil when the limiter cannot tell
 	RateErr    string
+	Unrouted   []knmvoxbone.UnroutedDID // the first unroutedShown the caller may see
+	UnroutedN  int                      // how many the caller may see in all
+	RoutedErr  string
 	Reconcile  *reconcileRecord
 }
 
@@ -126,6 +129,7 @@ func (s *Server) dashboardVoxbone(ctx context.Context, me *knm.Account, v *dashb
 			v.Rate = b
 		}
 	}
+	s.dashboardRouting(ctx, me, v)
 	all, err := s.vox.ListOrders(ctx)
 	if err != nil {
 		v.OrdersErr = errorText(err)
@@ -134,6 +138,26 @@ func (s *Server) dashboardVoxbone(ctx context.Context, me *knm.Account, v *dashb
 	for _, o := range all {
 		if !o.State.Final() && s.mgr.OwnsOrder(ctx, me, o.AssignTo) {
 			v.Unfinished = append(v.Unfinished, o)
+		}
+	}
+}
+
+// unroutedShown bounds the DIDs listed on the dashboard; the rest are counted.
+const unroutedShown = 20
+
+// dashboardRouting lists the DIDs whose routing is not confirmed, of the orders the caller
+// may see (manager.OwnsOrder, as for orders).
+func (s *Server) dashboardRouting(ctx context.Context, me *knm.Account, v *dashboardView) {
+	all, err := knmvoxbone.UnroutedDIDs(ctx, s.store, 0)
+	if err != nil {
+		v.RoutedErr = errorText(err)
+		return
+	}
+	for _, u := range all {
+		if s.mgr.OwnsOrder(ctx, me, u.For) {
+			if v.UnroutedN++; len(v.Unrouted) < unroutedShown {
+				v.Unrouted = append(v.Unrouted, u)
+			}
 		}
 	}
 }

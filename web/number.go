@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/knmproject/knm"
+	"github.com/knmproject/knm/carriers/knmvoxbone"
 	"github.com/knmproject/knm/manager"
 )
 
@@ -55,6 +56,7 @@ type numberView struct {
 	Names    map[string]string
 	Errors   fieldErrors
 	Form     map[string]string // values typed, shown again with errors
+	Routing  string            // why the DID's routing is pending at Voxbone, "" when it is not
 	Events   []*knm.Event      // the timeline, newest first
 	Older    string            // the link to older events, "" when none
 }
@@ -112,6 +114,9 @@ func (s *Server) renderNumber(w http.ResponseWriter, r *http.Request, me *knm.Ac
 			continue
 		}
 		v.Other[k] = string(raw)
+	}
+	if st, why := knmvoxbone.RoutingOf(n.CarrierData); st != "" {
+		v.Routing = strings.TrimSpace(st + ": " + why)
 	}
 	if err := s.timeline(r, me, &v); err != nil {
 		return err
