@@ -1,6 +1,7 @@
 package knmvoxbone
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -29,12 +30,18 @@ type buyRequest struct {
 	Order *order
 	// AllOrNothing refuses a plan that falls short instead of buying part of it.
 	AllOrNothing bool
+	orderID      string // the id of the order to create when Order is nil
 }
 
 // buy plans and executes one journalled order and returns the rows it stored available. A
 // plan that falls short buys what it can (unless AllOrNothing) and returns the shortfall
 // with the rows.
 func (c *Carrier) buy(ctx context.Context, r buyRequest) ([]knm.SearchRow, error) {
+	if r.Order == nil {
+		r.orderID = newOrderID()
+		c.flights.begin(r.orderID)
+		defer c.flights.end(r.orderID)
+	}
 	o, short, err := c.prepare(ctx, r)
 	if err != nil || o == nil {
 		return nil, errors.Join(short, err)
@@ -50,7 +57,7 @@ func (c *Carrier) buy(ctx context.Context, r buyRequest) ([]knm.SearchRow, error
 func (c *Carrier) prepare(ctx context.Context, r buyRequest) (o *order, short, err error) {
 	o = r.Order
 	if o == nil {
-		o, err = c.createOrder(ctx, orderPayload{OrderID: newOrderID(), QueryID: r.QueryID,
+		o, err = c.createOrder(ctx, orderPayload{OrderID: cmp.Or(r.orderID, newOrderID()), QueryID: r.QueryID,
 			IdempotencyKey: r.IdempotencyKey, AssignTo: r.AssignTo})
 		if err != nil {
 			return nil, nil, err
