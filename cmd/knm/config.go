@@ -107,6 +107,9 @@ Values of number_manager and number_manager.voxbone are checked before they are 
 			if err != nil {
 				return err
 			}
+			if err := config.CheckWritable(args[0]); err != nil {
+				return err
+			}
 			if err := c.Set(cmd.Context(), args[0], args[1], json.RawMessage(args[2]), node); err != nil {
 				return err
 			}
