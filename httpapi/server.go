@@ -243,7 +243,7 @@ func (s *Server) accountRoutes() []route {
 			handle: s.getSystemConfig},
 		{Method: "POST", Path: "/v2/system_configs/{category}", Auth: authRequired,
 			Summary: "replace a system_config document (master only; knm.* internal state is refused with 403)",
-			Body: "Object", Reply: "Object",
+			Body:    "Object", Reply: "Object",
 			handle: s.postSystemConfig},
 	}
 }
