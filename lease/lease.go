@@ -156,6 +156,55 @@ func (l *Lease) ReleaseDeadLocal(ctx context.Context) ([]string, error) {
 	return dead, nil
 }
 
+// AwaitOthers waits until every other instance that holds a live lease now has either
+// renewed it since (it runs) or let it expire (it is gone), and returns the ids of the
+// gone. A restart after a crash on a shared database uses it to settle the crashed
+// instance's orders before serving: the wait is at most one lease, a third of one when
+// every other instance runs.
+func (l *Lease) AwaitOthers(ctx context.Context) ([]string, error) {
+	ins, err := l.store.ListInstances(ctx)
+	if err != nil {
+		return nil, err
+	}
+	self := l.ID()
+	beat := map[string]time.Time{}
+	now := time.Now()
+	for _, in := range ins {
+		if in.ID != self && in.Live(now) {
+			beat[in.ID] = in.Heartbeat
+		}
+	}
+	var gone []string
+	poll := time.NewTicker(max(l.ttl/20, 20*time.Millisecond))
+	defer poll.Stop()
+	for len(beat) > 0 {
+		select {
+		case <-ctx.Done():
+			return gone, ctx.Err()
+		case <-poll.C:
+		}
+		if ins, err = l.store.ListInstances(ctx); err != nil {
+			return gone, err
+		}
+		now, seen := time.Now(), map[string]bool{}
+		for _, in := range ins {
+			seen[in.ID] = true
+			if last, ok := beat[in.ID]; ok && (in.Heartbeat.After(last) || !in.Live(now)) {
+				if !in.Live(now) {
+					gone = append(gone, in.ID)
+				}
+				delete(beat, in.ID)
+			}
+		}
+		for id := range beat {
+			if !seen[id] { // released meanwhile: stopped gracefully
+				delete(beat, id)
+			}
+		}
+	}
+	return gone, nil
+}
+
 // processRuns reports whether a process with this pid exists (signal 0 is delivered to no
 // one; EPERM means it exists under another user).
 func processRuns(pid int) bool {

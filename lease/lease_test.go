@@ -116,3 +116,32 @@ func TestReleaseDeadLocal(t *testing.T) {
 		t.Fatalf("instances left: %v", ids)
 	}
 }
+
+// TestAwaitOthers waits for a silent instance to expire and for a running one to beat, and
+// names only the silent one as gone.
+func TestAwaitOthers(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	s := openStore(t)
+	for _, id := range []string{"silent", "running"} {
+		if err := s.RegisterInstance(ctx, &knm.Instance{ID: id, Host: "h2", PID: 1}, 400*time.Millisecond); err != nil {
+			t.Fatal(err)
+		}
+	}
+	bctx, stop := context.WithCancel(ctx)
+	defer stop()
+	go func() {
+		for bctx.Err() == nil {
+			s.RenewInstance(bctx, "running", 400*time.Millisecond)
+			time.Sleep(100 * time.Millisecond)
+		}
+	}()
+	l, err := lease.Acquire(ctx, s, lease.Options{TTL: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gone, err := l.AwaitOthers(ctx)
+	if err != nil || !slices.Equal(gone, []string{"silent"}) {
+		t.Fatalf("gone %v, %v; want [silent]", gone, err)
+	}
+}

@@ -36,23 +36,33 @@ func isPostgres(dsn string) bool {
 }
 
 // startLease registers this serve as an instance before anything is recovered. On SQLite,
-// the leases of earlier processes of this host that are gone (a crash, kill -9) end at once,
-// so start-up recovery settles their orders before the API accepts requests.
+// the leases of earlier processes of this host that are gone (a crash, kill -9) end at once;
+// then it waits (at most one lease) until every other instance has renewed its lease or let
+// it expire, so start-up recovery settles the orders of crashed instances before the API
+// accepts requests, and never those of running ones.
 func (a *app) startLease(ctx context.Context, logger *slog.Logger) error {
 	l, err := a.holdLease(ctx)
 	if err != nil {
 		return err
 	}
 	logger.Info("instance lease held", "instance", l.ID(), "ttl", l.TTL().String())
-	if isPostgres(a.db) {
-		return nil
+	if !isPostgres(a.db) {
+		dead, err := l.ReleaseDeadLocal(ctx)
+		if err != nil {
+			return fmt.Errorf("serve: instances: %w", err)
+		}
+		if len(dead) > 0 {
+			logger.Info("leases of stopped processes ended; their orders are settled now", "instances", dead)
+		}
 	}
-	dead, err := l.ReleaseDeadLocal(ctx)
+	start := time.Now()
+	gone, err := l.AwaitOthers(ctx)
 	if err != nil {
 		return fmt.Errorf("serve: instances: %w", err)
 	}
-	if len(dead) > 0 {
-		logger.Info("leases of stopped processes ended; their orders are settled now", "instances", dead)
+	if len(gone) > 0 {
+		logger.Info("instances stopped without releasing their lease; their orders are settled now",
+			"instances", gone, "waited", time.Since(start).Round(time.Millisecond).String())
 	}
 	return nil
 }
