@@ -75,7 +75,7 @@ func TestRecoverTakesOverOnlyAfterLeaseExpiry(t *testing.T) {
 		Now: clock.Now})
 
 	rep, err := b.Recover(ctx)
-	if err != nil || rep.Examined != 0 {
+	if err != nil || rep.Examined != 0 || rep.Running != 1 {
 		t.Fatalf("recover while a's lease lasts: %+v, %v", rep, err)
 	}
 	row, err := store.GetJournal(ctx, res.OrderID)
@@ -116,7 +116,7 @@ func TestRecoverLeavesOwnFlightsAlone(t *testing.T) {
 	}
 	b.flights.begin(o.OrderID)
 	rep, err := b.Recover(ctx)
-	if err != nil || rep.Examined != 0 {
+	if err != nil || rep.Examined != 0 || rep.Running != 1 {
 		t.Fatalf("recover during the flight: %+v, %v", rep, err)
 	}
 	b.flights.end(o.OrderID)

@@ -75,8 +75,10 @@ func (c *Carrier) claim(ctx context.Context, e *knm.JournalEntry, live map[strin
 	bool, error) {
 	me := c.owner()
 	switch {
+	case c.flights.flying(e.ID): // even under a lease this process lost since: it ends soon
+		return nil, false, nil
 	case e.Owner != "" && e.Owner == me:
-		return e, !c.flights.flying(e.ID), nil
+		return e, true, nil
 	case e.Owner != "" && live[e.Owner]:
 		return nil, false, nil
 	case me == "" && e.Owner == "":

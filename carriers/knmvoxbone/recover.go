@@ -24,6 +24,9 @@ type RecoverReport struct {
 	LateChecked   int `json:"late_checked"`
 	LateImported  int `json:"late_imported"`
 	LateCompleted int `json:"late_completed"`
+	// Running is how many unfinished orders were left to the live instance (or the flight
+	// in this process) working on them.
+	Running int `json:"running"`
 }
 
 // Recover settles every unfinished order, as at start-up after a crash, and never buys
@@ -60,6 +63,7 @@ func (c *Carrier) RecoverOlderThan(ctx context.Context, age time.Duration) (*Rec
 		}
 		taken, ok, err := c.claim(ctx, e, live)
 		if !ok {
+			rep.Running++
 			continue
 		}
 		seen[e.ID] = true

@@ -12,3 +12,6 @@ CREATE TABLE instances (
 -- The owner of each journal entry ('' for none) and its fence, which grows at each takeover.
 ALTER TABLE journals ADD COLUMN owner text NOT NULL DEFAULT '';
 ALTER TABLE journals ADD COLUMN fence bigint NOT NULL DEFAULT 0;
+
+-- Recovery looks for unfinished entries every few seconds: by state, not by reading them all.
+CREATE INDEX journals_carrier_state ON journals (carrier, state, created, id);
