@@ -95,11 +95,16 @@ func (l *Lease) TTL() time.Duration { return l.ttl }
 func (l *Lease) Run(ctx context.Context) {
 	t := time.NewTicker(l.ttl / 3)
 	defer t.Stop()
-	for {
+	for beat := 0; ; beat++ {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		}
+		if beat%pruneEvery == 0 {
+			if _, err := l.PruneExpired(ctx, PruneAfter); err != nil && ctx.Err() == nil {
+				l.log.Warn("expired instances not pruned", "error", err)
+			}
 		}
 		id := l.ID()
 		if id == "" {
@@ -118,6 +123,32 @@ func (l *Lease) Run(ctx context.Context) {
 			l.log.Warn("instance lease not renewed; retrying", "instance", id, "error", err)
 		}
 	}
+}
+
+// PruneAfter is how long after its lease expired a crashed instance's row is deleted. Its
+// orders are settled by then; deleting it changes nothing for them (no row, no lease).
+const PruneAfter = 24 * time.Hour
+
+// pruneEvery is how many heartbeats pass between two prunes.
+const pruneEvery = 300
+
+// PruneExpired deletes the instances whose lease expired more than after ago, which
+// crashed processes leave behind, and returns how many it deleted.
+func (l *Lease) PruneExpired(ctx context.Context, after time.Duration) (int, error) {
+	ins, err := l.store.ListInstances(ctx)
+	if err != nil {
+		return 0, err
+	}
+	n, cutoff := 0, time.Now().Add(-after)
+	for _, in := range ins {
+		if in.Expires.Before(cutoff) {
+			if err := l.store.ReleaseInstance(ctx, in.ID); err != nil {
+				return n, err
+			}
+			n++
+		}
+	}
+	return n, nil
 }
 
 // Release ends the lease at once, so that what this instance still owns may be settled

@@ -145,3 +145,32 @@ func TestAwaitOthers(t *testing.T) {
 		t.Fatalf("gone %v, %v; want [silent]", gone, err)
 	}
 }
+
+// TestPruneExpired deletes instances expired longer ago than asked, and only those.
+func TestPruneExpired(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t)
+	if err := s.RegisterInstance(ctx, &knm.Instance{ID: "old"}, time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(time.Second)
+	if err := s.RegisterInstance(ctx, &knm.Instance{ID: "recent"}, time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	l, err := lease.Acquire(ctx, s, lease.Options{TTL: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := l.PruneExpired(ctx, 500*time.Millisecond)
+	if err != nil || n != 1 {
+		t.Fatalf("pruned %d, %v; want 1", n, err)
+	}
+	ins, _ := s.ListInstances(ctx)
+	var ids []string
+	for _, in := range ins {
+		ids = append(ids, in.ID)
+	}
+	if slices.Contains(ids, "old") || !slices.Contains(ids, "recent") || !slices.Contains(ids, l.ID()) {
+		t.Fatalf("instances left: %v", ids)
+	}
+}
