@@ -95,12 +95,31 @@ func (c *Carrier) routingFor(ctx context.Context, account, reseller string) (Rou
 	return r, nil
 }
 
+// routePlan is the routing an order's DIDs get: the settings of its account and the voice
+// URI's id, resolved while the DIDs are being listed.
+type routePlan struct {
+	r     Routing
+	voice int
+	err   error
+}
+
+// planRouting reads the routing settings of the order's account and resolves (finds or
+// creates, the first time) their voice URI.
+func (c *Carrier) planRouting(ctx context.Context, o *order) *routePlan {
+	p := &routePlan{}
+	p.r, p.err = c.routingFor(ctx, cmpOr(o.AssignTo, o.RouteFor), o.RouteReseller)
+	if p.err == nil && p.r.Enabled() {
+		p.voice, p.err = c.voiceURIFor(ctx, p.r)
+	}
+	return p
+}
+
 // routeDelivered is the routing step of an order: it journals the delivered DIDs not yet in
 // the order's job, then sends the configuration of every DID not yet routed. It returns nil
 // when routing is off for the order's account or nothing is left to route; the
 // verification is left to settleRouting, which runs beside the import.
-func (c *Carrier) routeDelivered(ctx context.Context, o *order, dids []voxbone.DID) (*job, *routeOutcome) {
-	r, err := c.routingFor(ctx, cmpOr(o.AssignTo, o.RouteFor), o.RouteReseller)
+func (c *Carrier) routeDelivered(ctx context.Context, o *order, dids []voxbone.DID, p *routePlan) (*job, *routeOutcome) {
+	r, err := p.r, p.err
 	if err == nil && !r.Enabled() {
 		return nil, nil
 	}
@@ -124,9 +143,12 @@ func (c *Carrier) routeDelivered(ctx context.Context, o *order, dids []voxbone.D
 		return nil, &routeOutcome{err: werr}
 	}
 	if err != nil {
+		if voxbone.HasCode(err, voxbone.CodeInvalidVoiceURI) {
+			c.forgetVoiceURIOf(ctx, r)
+		}
 		return j, &routeOutcome{err: err}
 	}
-	return j, c.configure(ctx, j, r)
+	return j, c.configure(ctx, j, r, p.voice)
 }
 
 // routeOutcome is the result of sending a job's configuration.
@@ -142,15 +164,10 @@ func (r *routeOutcome) configured(id int) bool {
 	return r != nil && r.err == nil && slices.Contains(r.sent, id)
 }
 
-// configure resolves the voice URI and sends the job's undone DIDs in as few requests as
-// routing_batch_size allows, all at once (the limiter keeps the rate).
-func (c *Carrier) configure(ctx context.Context, j *job, r Routing) *routeOutcome {
+// configure sends the job's undone DIDs, with voice as their voice URI, in as few requests
+// as routing_batch_size allows, all at once (the limiter keeps the rate).
+func (c *Carrier) configure(ctx context.Context, j *job, r Routing, voice int) *routeOutcome {
 	out := &routeOutcome{routing: r}
-	voice, err := c.voiceURIFor(ctx, r)
-	if err != nil {
-		out.err = err
-		return out
-	}
 	out.cfg = r.configuration(voice, nil)
 	var ids []int
 	for _, d := range j.DIDs {
@@ -179,10 +196,8 @@ func (c *Carrier) configure(ctx context.Context, j *job, r Routing) *routeOutcom
 		}
 	}
 	if err := errors.Join(errs...); err != nil {
-		if voxbone.HasCode(err, voxbone.CodeInvalidVoiceURI) && r.VoiceURI != "" {
-			if t, perr := ParseVoiceURI(r.VoiceURI); perr == nil {
-				c.forgetVoiceURI(ctx, t) // deleted at Voxbone: find or create it again next time
-			}
+		if voxbone.HasCode(err, voxbone.CodeInvalidVoiceURI) {
+			c.forgetVoiceURIOf(ctx, r) // deleted at Voxbone: find or create it again next time
 		}
 		out.err = err
 	}
@@ -307,4 +322,11 @@ func (c *Carrier) saveJob(ctx context.Context, j *job, state string) error {
 	}
 	j.entry = &next
 	return nil
+}
+
+// forgetVoiceURIOf forgets the voice URI of r's template, which Voxbone no longer knows.
+func (c *Carrier) forgetVoiceURIOf(ctx context.Context, r Routing) {
+	if t, err := ParseVoiceURI(r.VoiceURI); err == nil && r.VoiceURI != "" {
+		c.forgetVoiceURI(ctx, t)
+	}
 }

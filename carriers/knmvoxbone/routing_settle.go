@@ -222,7 +222,11 @@ func (c *Carrier) routeJobAgain(ctx context.Context, j *job) error {
 	if err := c.saveJob(ctx, j, RoutingSent); err != nil {
 		return err
 	}
-	out := c.configure(ctx, j, r)
+	voice, err := c.voiceURIFor(ctx, r)
+	out := &routeOutcome{routing: r, err: err}
+	if err == nil {
+		out = c.configure(ctx, j, r, voice)
+	}
 	var v *verifyResult
 	if out.err == nil {
 		v = c.verifyJob(ctx, out)
