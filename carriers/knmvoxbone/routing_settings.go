@@ -246,6 +246,10 @@ func ParseVoiceURI(template string) (VoiceURITarget, error) {
 		if !found || user == "" || host == "" {
 			return t, fmt.Errorf("must be user@host after sip:")
 		}
+		if strings.Contains(user, ":") {
+			// Settings are shown and logged; a SIP password has no place in them.
+			return t, fmt.Errorf("must not carry a password (user:password@)")
+		}
 	}
 	t.URI = uri
 	return t, nil
