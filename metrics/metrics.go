@@ -1,5 +1,5 @@
 // Package metrics holds knm's Prometheus metrics: HTTP requests by route and status, search
-// latency per carrier, Voxbone's requests, rate-limiter waits, orders and money spent, the
+// latency per carrier, Voxbone's requests, rate-limiter waits, orders and money spent, routing of bought DIDs, the
 // Kazoo projection's lag and webhook deliveries.
 // Its methods take plain values, so the API, the Voxbone client, limiter and carrier record
 // without knowing Prometheus. Labels never carry credentials, numbers or account ids.
