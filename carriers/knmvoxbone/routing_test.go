@@ -159,7 +159,7 @@ func TestRoutingBackoff(t *testing.T) {
 	var routed, pending, backlog int
 	rebuild := func() {
 		f.c = newTestCarrier(t, f.s, Deps{Store: f.store, Metrics: Metrics{
-			Routing: func(r, p int) { mu.Lock(); routed, pending = routed+r, pending+p; mu.Unlock() },
+			Routing:        func(r, p int) { mu.Lock(); routed, pending = routed+r, pending+p; mu.Unlock() },
 			RoutingPending: func(n int) { mu.Lock(); backlog = n; mu.Unlock() },
 		}})
 		f.c.now = func() time.Time { return now }
