@@ -47,7 +47,8 @@ const schemas = `{
    "_read_only": {"type": "object", "required": ["state"], "properties": {
      "created": {"type": "integer"}, "modified": {"type": "integer"}, "state": {"$ref": "#/components/schemas/State"},
      "used_by": {"type": "string"}, "carrier_module": {"type": "string"},
-     "routing": {"type": "string", "enum": ["pending"], "description": "present while the DID is bought but not yet routed at its carrier"},
+     "routing": {"type": "string", "enum": ["pending"],
+       "description": "present while the DID is bought but not yet routed at its carrier"},
      "routing_error": {"type": "string"},
      "features": {"type": "object", "properties": {"available": {"type": "array", "items": {"type": "string"}},
        "settings": {"type": "object"}}}}}}},

@@ -63,7 +63,8 @@ func main() {
 				log.Fatalf("run %d, routing on: %v", i, err)
 			}
 			if warm {
-				routedT, routedRT, configReqs = append(routedT, d), append(routedRT, rounds), append(configReqs, configs)
+				routedT, routedRT = append(routedT, d), append(routedRT, rounds)
+				configReqs = append(configReqs, configs)
 			} else {
 				firstT, firstRT = append(firstT, d), append(firstRT, rounds)
 			}
@@ -80,14 +81,15 @@ func main() {
 		" (max %d)\n", ms(median(routedT)), medianInt(routedRT), medianInt(configReqs), slices.Max(configReqs))
 	fmt.Printf("    routing adds           %8.1f ms   %d round trip(s)\n", ms(median(routedT)-mk),
 		medianInt(routedRT)-medianInt(knmRT))
-	fmt.Printf("(e) first routing ever     median %8.1f ms   sequential round trips %d (voice URI listed and created)\n",
-		ms(median(firstT)), medianInt(firstRT))
+	fmt.Printf("(e) first routing ever     median %8.1f ms   sequential round trips %d "+
+		"(voice URI listed and created)\n", ms(median(firstT)), medianInt(firstRT))
 }
 
 // runRouted measures (d) or, when warm is false, (e): a search-and-buy of 15 numbers with
 // voice_uri set, on a fresh emulator and database. Warm first buys one number elsewhere
-// (area code 205), which finds and remembers the voice URI, and waits for the rate window. It returns the wall time, the
-// sequential round trips and the configuration requests of the measured search.
+// (area code 205), which finds and remembers the voice URI, and waits for the rate window.
+// It returns the wall time, the sequential round trips and the configuration requests of
+// the measured search.
 func runRouted(latency time.Duration, warm bool) (time.Duration, int, int, error) {
 	ctx := context.Background()
 	e := emulator.New(emulator.Config{Latency: latency})

@@ -89,7 +89,8 @@ func (c *Carrier) Route(ctx context.Context, req RouteRequest) (*RouteReport, er
 		if len(diff) == 0 {
 			continue
 		}
-		rep.Changes = append(rep.Changes, RouteChange{Number: n.Number, DIDID: d.DIDID, Account: o.account, Differs: diff})
+		rep.Changes = append(rep.Changes, RouteChange{Number: n.Number, DIDID: d.DIDID, Account: o.account,
+			Differs: diff})
 		if _, seen := groups[o]; !seen {
 			order = append(order, o)
 		}
@@ -140,7 +141,8 @@ func (c *Carrier) routeNumbers(ctx context.Context, req RouteRequest, rep *Route
 
 // didsOf reads the DIDs of numbers at Voxbone, by number: every DID of the account for all,
 // else by the didIds of their carrier data (by e164 when a number has none).
-func (c *Carrier) didsOf(ctx context.Context, ns []*knm.Number, all bool, rep *RouteReport) (map[string]voxbone.DID, error) {
+func (c *Carrier) didsOf(ctx context.Context, ns []*knm.Number, all bool,
+	rep *RouteReport) (map[string]voxbone.DID, error) {
 	out := map[string]voxbone.DID{}
 	add := func(ds []voxbone.DID) {
 		for _, d := range ds {

@@ -118,7 +118,8 @@ func (c *Carrier) planRouting(ctx context.Context, o *order) *routePlan {
 // the order's job, then sends the configuration of every DID not yet routed. It returns nil
 // when routing is off for the order's account or nothing is left to route; the
 // verification is left to settleRouting, which runs beside the import.
-func (c *Carrier) routeDelivered(ctx context.Context, o *order, dids []voxbone.DID, p *routePlan) (*job, *routeOutcome) {
+func (c *Carrier) routeDelivered(ctx context.Context, o *order, dids []voxbone.DID,
+	p *routePlan) (*job, *routeOutcome) {
 	r, err := p.r, p.err
 	if err == nil && !r.Enabled() {
 		return nil, nil
