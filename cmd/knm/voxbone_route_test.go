@@ -108,6 +108,12 @@ func TestVoxboneRoutingAPI(t *testing.T) {
 		t.Fatalf("order output does not say routing is pending: %s", out)
 	}
 	num := e.DIDs()[0].E164
+	if out := mustCLI(t, db, "numbers", "list"); strings.Count(out, "knm_voxbone (routing pending)") != 2 {
+		t.Fatalf("numbers list does not show the pending routing: %s", out)
+	}
+	if out := mustCLI(t, db, "numbers", "show", num); !strings.Contains(out, `"knm_routing"`) {
+		t.Fatalf("numbers show: %s", out)
+	}
 
 	const key = "master-key-0123456789"
 	d := startDaemon(t, map[string]string{"KNM_MASTER_API_KEY": key}, "", "--db", db, "serve", "--listen", "127.0.0.1:0")
