@@ -137,8 +137,8 @@ func (c *Carrier) routeDelivered(ctx context.Context, o *order, dids []voxbone.D
 		j.DIDs = append(j.DIDs, routeDID{ID: d.DIDID, Number: num})
 		added = true
 	}
-	if !added && (j.entry == nil || j.entry.State == RoutingDone) {
-		return nil, nil
+	if !added && (j.entry == nil || j.entry.State == RoutingDone || j.waiting(c.now())) {
+		return nil, nil // nothing new; a pending job waits for its next attempt in Recover
 	}
 	if werr := c.saveJob(ctx, j, RoutingSent); werr != nil {
 		return nil, &routeOutcome{err: werr}
@@ -330,4 +330,9 @@ func (c *Carrier) forgetVoiceURIOf(ctx context.Context, r Routing) {
 	if t, err := ParseVoiceURI(r.VoiceURI); err == nil && r.VoiceURI != "" {
 		c.forgetVoiceURI(ctx, t)
 	}
+}
+
+// waiting reports whether the job is pending and its next attempt is not due yet.
+func (j *job) waiting(now time.Time) bool {
+	return j.entry != nil && j.entry.State == RoutingPending && j.NextAttempt != nil && now.Before(*j.NextAttempt)
 }
