@@ -157,6 +157,7 @@ type routeOutcome struct {
 	routing Routing
 	cfg     voxbone.DIDConfiguration // what was asked, without DIDIDs
 	sent    []int                    // DIDs whose configuration Voxbone acknowledged
+	gone    []int                    // DIDs Voxbone no longer has (cancelled meanwhile)
 	err     error
 }
 
@@ -178,24 +179,13 @@ func (c *Carrier) configure(ctx context.Context, j *job, r Routing, voice int) *
 	}
 	batches := slices.Collect(slices.Chunk(ids, r.BatchSize))
 	errs := make([]error, len(batches))
+	sent, gone := make([][]int, len(batches)), make([][]int, len(batches))
 	var wg sync.WaitGroup
 	for i, b := range batches {
-		wg.Go(func() {
-			cfg := out.cfg
-			cfg.DIDIDs = b
-			msgs, err := c.client.ConfigureDIDs(ctx, cfg)
-			if err == nil {
-				err = checkMessages(msgs, len(b))
-			}
-			errs[i] = err
-		})
+		wg.Go(func() { sent[i], gone[i], errs[i] = c.sendBatch(ctx, out.cfg, b) })
 	}
 	wg.Wait()
-	for i, b := range batches {
-		if errs[i] == nil {
-			out.sent = append(out.sent, b...)
-		}
-	}
+	out.sent, out.gone = slices.Concat(sent...), slices.Concat(gone...)
 	if err := errors.Join(errs...); err != nil {
 		if voxbone.HasCode(err, voxbone.CodeInvalidVoiceURI) {
 			c.forgetVoiceURIOf(ctx, r) // deleted at Voxbone: find or create it again next time
@@ -203,6 +193,51 @@ func (c *Carrier) configure(ctx context.Context, j *job, r Routing, voice int) *
 		out.err = err
 	}
 	return out
+}
+
+// sendBatch configures one batch of DIDs. Voxbone refuses a whole batch for one DID it no
+// longer has (error 300, all or nothing), so then the batch's DIDs are read, the missing ones
+// returned as gone, and the rest sent again once.
+func (c *Carrier) sendBatch(ctx context.Context, cfg voxbone.DIDConfiguration, ids []int) (sent, gone []int,
+	err error) {
+	send := func(ids []int) error {
+		cfg.DIDIDs = ids
+		msgs, err := c.client.ConfigureDIDs(ctx, cfg)
+		if err == nil {
+			err = checkMessages(msgs, len(ids))
+		}
+		return err
+	}
+	err = send(ids)
+	if err == nil || !voxbone.HasCode(err, voxbone.CodeInvalidDID) {
+		if err != nil {
+			return nil, nil, err
+		}
+		return ids, nil, nil
+	}
+	have, lerr := c.client.ListAllDIDs(ctx, voxbone.ListDIDsOptions{DIDIDs: ids,
+		ListOptions: voxbone.ListOptions{PageSize: max(c.settings.PageSize, len(ids))}})
+	if lerr != nil {
+		return nil, nil, errors.Join(err, lerr)
+	}
+	var kept []int
+	for _, id := range ids {
+		if slices.ContainsFunc(have, func(d voxbone.DID) bool { return d.DIDID == id }) {
+			kept = append(kept, id)
+		} else {
+			gone = append(gone, id)
+		}
+	}
+	switch {
+	case len(gone) == 0:
+		return nil, nil, err
+	case len(kept) == 0:
+		return nil, gone, nil
+	}
+	if err := send(kept); err != nil {
+		return nil, gone, err
+	}
+	return kept, gone, nil
 }
 
 // checkMessages refuses an answer that says fewer DIDs were updated than were sent.

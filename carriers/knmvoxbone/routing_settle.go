@@ -127,6 +127,12 @@ func (c *Carrier) settleRouting(ctx context.Context, j *job, out *routeOutcome, 
 	}
 	var done, pending []routeDID
 	for i, d := range j.DIDs {
+		if !d.Done && slices.Contains(out.gone, d.ID) {
+			j.DIDs[i].Done = true // cancelled at Voxbone meanwhile: nothing to route
+			c.log.Info("knm_voxbone: DID gone from voxbone before routing; skipped", "job", j.OrderID,
+				"number", d.Number)
+			continue
+		}
 		ok := d.Done
 		if !ok && v != nil && v.err == nil && out.configured(d.ID) && !slices.Contains(v.bad, d.ID) {
 			ok = true

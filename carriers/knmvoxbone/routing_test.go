@@ -216,3 +216,33 @@ func TestRoutingBackoff(t *testing.T) {
 		t.Fatalf("metrics after: backlog %d routed %d", backlog, routed)
 	}
 }
+
+// TestRoutingSkipsGoneDIDs: Voxbone refuses a whole batch for one DID it no longer has
+// (error 300); the job drops that DID and routes the others.
+func TestRoutingSkipsGoneDIDs(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t, emulator.Config{})
+	buy(t, f.c, f.store, 3)
+	dids := f.e.DIDs()
+	if _, err := f.c.Client().CancelDIDs(ctx, []int{dids[0].DIDID}); err != nil {
+		t.Fatal(err)
+	}
+	f.s.Routing.VoiceURI = "sip:{e164}@sbc.example.com"
+	f.c = newTestCarrier(t, f.s, Deps{Store: f.store})
+	j := &job{routeJob: routeJob{Account: f.c.account, OrderID: "manual-test"}}
+	for _, d := range dids {
+		num, _ := didE164(d.E164)
+		j.DIDs = append(j.DIDs, routeDID{ID: d.DIDID, Number: num})
+	}
+	if err := f.c.routeJobAgain(ctx, j); err != nil {
+		t.Fatal(err)
+	}
+	if j.entry.State != RoutingDone {
+		t.Fatalf("job %s: %s", j.entry.State, j.Error)
+	}
+	left := f.e.DIDs()
+	if len(left) != 2 || left[0].VoiceURIID == nil || left[1].VoiceURIID == nil {
+		t.Fatalf("DIDs after routing %+v", left)
+	}
+}
