@@ -87,6 +87,10 @@ func (c *Carrier) Route(ctx context.Context, req RouteRequest) (*RouteReport, er
 			diff = append([]string{"voiceUriId"}, diff...) // the voice URI does not exist yet
 		}
 		if len(diff) == 0 {
+			if st, _ := RoutingOf(n.CarrierData); st != "" && !req.DryRun {
+				// Routed after all (an answer lost after the effect): the mark goes.
+				c.markNumbers(ctx, []routeDID{{ID: d.DIDID, Number: n.Number}}, map[int]voxbone.DID{d.DIDID: d}, "")
+			}
 			continue
 		}
 		rep.Changes = append(rep.Changes, RouteChange{Number: n.Number, DIDID: d.DIDID, Account: o.account,
