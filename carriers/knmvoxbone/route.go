@@ -89,7 +89,8 @@ func (c *Carrier) Route(ctx context.Context, req RouteRequest) (*RouteReport, er
 		if len(diff) == 0 {
 			if st, _ := RoutingOf(n.CarrierData); st != "" && !req.DryRun {
 				// Routed after all (an answer lost after the effect): the mark goes.
-				c.markNumbers(ctx, []routeDID{{ID: d.DIDID, Number: n.Number}}, map[int]voxbone.DID{d.DIDID: d}, "")
+				c.markNumbers(ctx, []routeDID{{ID: d.DIDID, Number: n.Number}}, map[int]voxbone.DID{d.DIDID: d},
+					"", false)
 			}
 			continue
 		}
@@ -105,7 +106,7 @@ func (c *Carrier) Route(ctx context.Context, req RouteRequest) (*RouteReport, er
 	}
 	for _, o := range order {
 		j := &job{routeJob: routeJob{Account: c.account, OrderID: "manual-" + newOrderID(), For: o.account,
-			Reseller: o.reseller, DIDs: groups[o]}}
+			Reseller: o.reseller, DIDs: groups[o], Refresh: true}}
 		if err := c.routeJobAgain(ctx, j); err != nil {
 			rep.Errors = append(rep.Errors, err.Error())
 		}

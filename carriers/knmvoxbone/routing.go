@@ -48,6 +48,9 @@ type routeJob struct {
 	Attempts    int        `json:"attempts"`
 	NextAttempt *time.Time `json:"next_attempt,omitempty"`
 	Error       string     `json:"error,omitempty"`
+	// Refresh stores each routed DID, as read back, as its number's carrier data (route
+	// runs on numbers bought long ago).
+	Refresh bool `json:"refresh,omitempty"`
 }
 
 // job is a routing row being worked on.
@@ -140,6 +143,7 @@ func (c *Carrier) routeDelivered(ctx context.Context, o *order, dids []voxbone.D
 	if !added && (j.entry == nil || j.entry.State == RoutingDone || j.waiting(c.now())) {
 		return nil, nil // nothing new; a pending job waits for its next attempt in Recover
 	}
+	fresh := j.entry == nil
 	if werr := c.saveJob(ctx, j, RoutingSent); werr != nil {
 		return nil, &routeOutcome{err: werr}
 	}
@@ -147,9 +151,11 @@ func (c *Carrier) routeDelivered(ctx context.Context, o *order, dids []voxbone.D
 		if voxbone.HasCode(err, voxbone.CodeInvalidVoiceURI) {
 			c.forgetVoiceURIOf(ctx, r)
 		}
-		return j, &routeOutcome{err: err}
+		return j, &routeOutcome{err: err, fresh: fresh}
 	}
-	return j, c.configure(ctx, j, r, p.voice)
+	out := c.configure(ctx, j, r, p.voice)
+	out.fresh = fresh
+	return j, out
 }
 
 // routeOutcome is the result of sending a job's configuration.
@@ -158,6 +164,7 @@ type routeOutcome struct {
 	cfg     voxbone.DIDConfiguration // what was asked, without DIDIDs
 	sent    []int                    // DIDs whose configuration Voxbone acknowledged
 	gone    []int                    // DIDs Voxbone no longer has (cancelled meanwhile)
+	fresh   bool                     // the job's row was created by this attempt
 	err     error
 }
 

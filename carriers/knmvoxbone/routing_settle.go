@@ -1,6 +1,7 @@
 package knmvoxbone
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -143,8 +144,10 @@ func (c *Carrier) settleRouting(ctx context.Context, j *job, out *routeOutcome, 
 			pending = append(pending, d)
 		}
 	}
-	if v != nil {
-		c.markNumbers(ctx, done, v.read, "")
+	// A job's first attempt in an order follows the import, which marked nothing on the
+	// DIDs it configured: their numbers need no write.
+	if v != nil && (!out.fresh || j.Refresh) {
+		c.markNumbers(ctx, done, v.read, "", j.Refresh)
 	}
 	state := RoutingDone
 	j.Error, j.NextAttempt = "", nil
@@ -154,7 +157,7 @@ func (c *Carrier) settleRouting(ctx context.Context, j *job, out *routeOutcome, 
 		next := c.now().Add(routingBackoff(j.Attempts))
 		j.NextAttempt = &next
 		j.Error = routingError(failure)
-		c.markNumbers(ctx, pending, nil, j.Error)
+		c.markNumbers(ctx, pending, nil, j.Error, false)
 		c.log.Warn("knm_voxbone: DIDs bought but not routed yet; recover retries", "order", j.OrderID,
 			"dids", len(pending), "next_attempt", next, "error", j.Error)
 	}
@@ -174,9 +177,11 @@ func routingBackoff(attempts int) time.Duration {
 }
 
 // markNumbers sets or clears the pending mark of the numbers of dids (why == "": routed,
-// with the DID as read when known). Numbers knm no longer holds under knm_voxbone are left
-// alone; a number changed meanwhile is read again.
-func (c *Carrier) markNumbers(ctx context.Context, dids []routeDID, read map[int]voxbone.DID, why string) {
+// with the DID as read when known; refresh stores the DID as read even without a mark).
+// Numbers knm no longer holds under knm_voxbone are left alone; a number changed meanwhile
+// is read again.
+func (c *Carrier) markNumbers(ctx context.Context, dids []routeDID, read map[int]voxbone.DID, why string,
+	refresh bool) {
 	for _, d := range dids {
 		for attempt := 0; attempt < 3; attempt++ {
 			n, err := c.store.GetNumber(ctx, d.Number)
@@ -188,10 +193,13 @@ func (c *Carrier) markNumbers(ctx context.Context, dids []routeDID, read map[int
 			switch {
 			case why != "" && (state != RoutingPending || was != why):
 				data = patchRaw(n.CarrierData, nil, true, why)
-			case why == "" && state != "":
+			case why == "" && (state != "" || refresh):
 				data = patchRaw(n.CarrierData, nil, false, "")
 				if r, ok := read[d.ID]; ok && len(r.Raw) > 0 {
 					data = r.Raw
+				}
+				if state == "" && bytes.Equal(data, n.CarrierData) {
+					data = nil
 				}
 			}
 			if data == nil {
@@ -222,7 +230,7 @@ func (c *Carrier) routeJobAgain(ctx context.Context, j *job) error {
 		for i := range j.DIDs {
 			j.DIDs[i].Done = true
 		}
-		c.markNumbers(ctx, j.DIDs, nil, "")
+		c.markNumbers(ctx, j.DIDs, nil, "", false)
 		return c.saveJob(ctx, j, RoutingDone)
 	}
 	if err := c.saveJob(ctx, j, RoutingSent); err != nil {
