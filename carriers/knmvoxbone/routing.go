@@ -165,6 +165,7 @@ type routeOutcome struct {
 	sent    []int                    // DIDs whose configuration Voxbone acknowledged
 	gone    []int                    // DIDs Voxbone no longer has (cancelled meanwhile)
 	fresh   bool                     // the job's row was created by this attempt
+	noMarks bool                     // the caller writes the numbers (an activation)
 	err     error
 }
 

@@ -20,6 +20,15 @@ type verifyResult struct {
 	err  error
 }
 
+// readOf returns a DID as read back, if it was.
+func (v *verifyResult) readOf(id int) (voxbone.DID, bool) {
+	if v == nil {
+		return voxbone.DID{}, false
+	}
+	d, ok := v.read[id]
+	return d, ok && len(d.Raw) > 0
+}
+
 // verifyJob reads back the DIDs whose configuration Voxbone acknowledged.
 func (c *Carrier) verifyJob(ctx context.Context, out *routeOutcome) *verifyResult {
 	read, bad, err := c.verify(ctx, out.sent, out.cfg)
@@ -145,8 +154,8 @@ func (c *Carrier) settleRouting(ctx context.Context, j *job, out *routeOutcome, 
 		}
 	}
 	// A job's first attempt in an order follows the import, which marked nothing on the
-	// DIDs it configured: their numbers need no write.
-	if v != nil && (!out.fresh || j.Refresh) {
+	// DIDs it configured: their numbers need no write. An activation writes its number itself.
+	if v != nil && (!out.fresh || j.Refresh) && !out.noMarks {
 		c.markNumbers(ctx, done, v.read, "", j.Refresh)
 	}
 	state := RoutingDone
@@ -157,7 +166,9 @@ func (c *Carrier) settleRouting(ctx context.Context, j *job, out *routeOutcome, 
 		next := c.now().Add(routingBackoff(j.Attempts))
 		j.NextAttempt = &next
 		j.Error = routingError(failure)
-		c.markNumbers(ctx, pending, nil, j.Error, false)
+		if !out.noMarks {
+			c.markNumbers(ctx, pending, nil, j.Error, false)
+		}
 		c.log.Warn("knm_voxbone: DIDs bought but not routed yet; recover retries", "order", j.OrderID,
 			"dids", len(pending), "next_attempt", next, "error", j.Error)
 	}
