@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/knmproject/knm"
+	"github.com/knmproject/knm/carriers/knmvoxbone"
 	"github.com/knmproject/knm/manager"
 )
 
@@ -79,7 +80,11 @@ func (a *app) printNumbers(ns []*knm.Number, total int) error {
 	w := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(w, "NUMBER\tSTATE\tMODULE\tASSIGNED_TO")
 	for _, n := range ns {
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", n.Number, n.State, n.ModuleName, dash(n.AssignedTo))
+		module := n.ModuleName
+		if st, _ := knmvoxbone.RoutingOf(n.CarrierData); st != "" {
+			module += " (routing " + st + ")" // bought but not ringing on the platform yet
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", n.Number, n.State, module, dash(n.AssignedTo))
 	}
 	w.Flush()
 	fmt.Fprintf(a.stdout, "%d of %d number(s)\n", len(ns), total)

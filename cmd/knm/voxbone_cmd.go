@@ -346,12 +346,15 @@ func (a *app) voxboneRecoverCommand() *cobra.Command {
 				fmt.Fprintf(a.stdout, "%d partial order(s) checked for late deliveries: %d DID(s) imported, "+
 					"%d order(s) completed\n", rep.LateChecked, rep.LateImported, rep.LateCompleted)
 			}
+			if rep.Routed+rep.RoutingPending > 0 {
+				fmt.Fprintf(a.stdout, "%d routing job(s) settled, %d still pending\n", rep.Routed, rep.RoutingPending)
+			}
 			for _, u := range rep.Unsettled {
 				fmt.Fprintln(a.stdout, "  "+u)
 			}
 			if len(rep.Unsettled) > 0 {
-				return knm.Errorf(knm.ErrUnavailable, "%d order(s) could not be settled yet; run recover again",
-					len(rep.Unsettled))
+				return knm.Errorf(knm.ErrUnavailable, "%d order(s) or routing job(s) could not be settled yet; "+
+					"run recover again", len(rep.Unsettled))
 			}
 			return nil
 		},
