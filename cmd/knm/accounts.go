@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"text/tabwriter"
 
@@ -97,4 +98,21 @@ func dash(s string) string {
 		return "-"
 	}
 	return s
+}
+
+// account returns the account id names, refusing an id that is malformed or that no
+// account has, so a command never stores a number for an account that does not exist.
+func (a *app) account(ctx context.Context, id string) (*knm.Account, error) {
+	if !knm.ValidAccountID(id) {
+		return nil, usageError("--account %q is not an account id (32 hex characters)", id)
+	}
+	s, err := a.openStore(ctx)
+	if err != nil {
+		return nil, err
+	}
+	acct, err := s.GetAccount(ctx, id)
+	if knm.IsErrorName(err, knm.ErrNotFound) {
+		return nil, knm.Errorf(knm.ErrNotFound, "account %s not found (knm accounts list shows the accounts)", id)
+	}
+	return acct, err
 }

@@ -98,9 +98,17 @@ func (a *app) numbersCreateCommand() *cobra.Command {
 				}
 				o.State = st
 			}
+			if _, err := m.CheckNumber(num); err != nil {
+				return nil, err
+			}
 			if account == "" && o.State != knm.StateAvailable && o.State != knm.StateAging {
 				return nil, usageError("create needs --account ID for a number in state %s "+
 					"(or --state available for the pool)", cmp.Or(o.State, knm.StateInService))
+			}
+			if account != "" {
+				if _, err := a.account(ctx, account); err != nil {
+					return nil, err
+				}
 			}
 			return m.Create(ctx, cliAuth, num, o)
 		})
@@ -115,8 +123,14 @@ func (a *app) numbersMoveCommand(use, short string, to knm.State) *cobra.Command
 	var account string
 	c := a.numberCommand(use+" NUMBER --account ID", short,
 		func(ctx context.Context, m *manager.Manager, num string) (*knm.Number, error) {
+			if _, err := m.CheckNumber(num); err != nil {
+				return nil, err
+			}
 			if account == "" {
 				return nil, usageError("%s needs --account ID", use)
+			}
+			if _, err := a.account(ctx, account); err != nil {
+				return nil, err
 			}
 			return m.Move(ctx, cliAuth, num, account, to)
 		})

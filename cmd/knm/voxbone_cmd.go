@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -132,16 +133,35 @@ func (a *app) printGroups(gs []voxbone.DIDGroup) {
 
 func (a *app) voxboneOrderCommand() *cobra.Command {
 	var req knmvoxbone.OrderRequest
+	var sf spendFlags
 	cmd := &cobra.Command{
-		Use:   "order --group ID --quantity N [--country USA] [--idempotency-key K] [--account ID]",
+		Use:   "order --group ID --quantity N [--country USA] [--idempotency-key K] [--account ID] [--yes|--dry-run]",
 		Short: "Buy N DIDs from one DID group (journalled; with a key, a repeat buys nothing)",
-		Args:  cobra.NoArgs,
+		Long: `Buy N DIDs from one DID group, all or nothing. The order shows what it buys and what that
+costs and asks on a terminal; --yes buys without asking (needed when stdin is not a
+terminal), --dry-run only shows the quote.`,
+		Example: `  knm voxbone groups --country USA --area-code 205     # find a group and its price
+  knm voxbone order --group 1404 --quantity 2 --dry-run
+  knm voxbone order --group 1404 --quantity 2 --idempotency-key k1 --yes`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if req.GroupID <= 0 || req.Quantity <= 0 {
 				return usageError("order needs --group ID and --quantity N (both positive)")
 			}
 			c, err := a.voxboneCarrier(cmd.Context())
 			if err != nil {
+				return err
+			}
+			quote, err := orderQuote(cmd.Context(), c, req)
+			if err != nil {
+				return err
+			}
+			if sf.dryRun {
+				fmt.Fprintln(a.stdout, quote)
+				fmt.Fprintln(a.stdout, "dry run: nothing bought")
+				return nil
+			}
+			if err := a.confirmSpend(sf, quote); err != nil {
 				return err
 			}
 			res, err := c.Order(cmd.Context(), req)
@@ -170,7 +190,42 @@ func (a *app) voxboneOrderCommand() *cobra.Command {
 	f.StringVar(&req.Country, "country", "USA", "the group's country (alpha-3 or alpha-2)")
 	f.StringVar(&req.IdempotencyKey, "idempotency-key", "", "repeat-safe key: the same key returns the first order")
 	f.StringVar(&req.AssignTo, "account", "", "put the bought numbers in service for this account")
+	sf.register(cmd)
 	return cmd
+}
+
+// orderQuote prices an order from its DID group's listing, buying nothing.
+func orderQuote(ctx context.Context, c *knmvoxbone.Carrier, r knmvoxbone.OrderRequest) (string, error) {
+	a3, err := knmvoxbone.CountryA3(cmp.Or(r.Country, "USA"))
+	if err != nil {
+		return "", err
+	}
+	gs, err := c.Client().ListAllDIDGroups(ctx, voxbone.ListDIDGroupsOptions{CountryCodeA3: a3,
+		DIDGroupIDs: []int{r.GroupID}})
+	if err != nil {
+		return "", fmt.Errorf("price DID group %d: %w", r.GroupID, err)
+	}
+	i := slices.IndexFunc(gs, func(g voxbone.DIDGroup) bool { return g.DIDGroupID == r.GroupID })
+	if i < 0 {
+		return "", knm.Errorf(knm.ErrNotFound, "DID group %d of %s not found (knm voxbone groups --country %s "+
+			"lists them); nothing bought", r.GroupID, a3, a3)
+	}
+	bal, err := c.Client().AccountBalance(ctx)
+	if err != nil {
+		return "", fmt.Errorf("balance: %w", err)
+	}
+	g := gs[i]
+	unit := float64(g.Setup100+g.Monthly100) / 100
+	return fmt.Sprintf("voxbone order: would buy %d DID(s) of group %d (%s %s, %d in stock) at %.2f %s each: "+
+		"%.2f %s (balance %.2f %s)", r.Quantity, g.DIDGroupID, g.AreaCode, deref(g.CityName), g.Stock, unit,
+		bal.Currency, unit*float64(r.Quantity), bal.Currency, bal.Balance, bal.Currency), nil
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return "-"
+	}
+	return *s
 }
 
 // printOrder renders an order and its numbers.
