@@ -55,7 +55,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		if cmd != nil {
 			where = cmd.CommandPath()
 		}
-		fmt.Fprintln(stderr, where+": "+oneLine(err))
+		fmt.Fprintln(stderr, where+": "+errorLine(where, err))
 		return 1
 	}
 	return 0
@@ -75,6 +75,16 @@ func needsSubcommand(cmd *cobra.Command) *cobra.Command {
 		return usageError("a subcommand is needed: %s (see --help)", strings.Join(names, ", "))
 	}
 	return cmd
+}
+
+// errorLine is the error of the command where (e.g. "knm config import") as one line,
+// without the command's name again when a package put it first ("config import: …").
+func errorLine(where string, err error) string {
+	msg := oneLine(err)
+	if cmd, ok := strings.CutPrefix(where, "knm "); ok {
+		msg = strings.TrimPrefix(msg, cmd+": ")
+	}
+	return msg
 }
 
 // oneLine renders an error as the single line the CLI prints.

@@ -31,7 +31,7 @@ func (a *app) configImportCommand() *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			f, err := os.Open(args[0])
 			if err != nil {
-				return fmt.Errorf("config import: %w", err)
+				return err
 			}
 			defer f.Close()
 			c, err := a.config(cmd.Context())
@@ -40,7 +40,7 @@ func (a *app) configImportCommand() *cobra.Command {
 			}
 			docs, err := c.Import(cmd.Context(), f)
 			if err != nil {
-				return fmt.Errorf("config import %s: %w", args[0], err)
+				return err
 			}
 			ids := make([]string, len(docs))
 			for i, d := range docs {

@@ -209,11 +209,14 @@ Gregorian timestamps and public fields are kept as they are.`,
 }
 
 // importNumbers imports a CSV file, or Kazoo documents from a .json file, with a progress
-// bar on stderr, and prints the report.
+// bar when stderr is a terminal, and prints the report.
 func (a *app) importNumbers(ctx context.Context, file string, o manager.ImportOptions) error {
+	if o.BatchSize < 0 {
+		return usageError("--batch must be positive (or 0 for the default, 1000)")
+	}
 	f, err := os.Open(file)
 	if err != nil {
-		return fmt.Errorf("numbers import: %w", err)
+		return err
 	}
 	defer f.Close()
 	m, err := a.manager(ctx)
@@ -222,8 +225,8 @@ func (a *app) importNumbers(ctx context.Context, file string, o manager.ImportOp
 	}
 	var bar *progressbar.ProgressBar
 	progress := func(done, total int) {
-		if a.jsonOut {
-			return
+		if a.jsonOut || !a.stderrIsTerminal() {
+			return // a bar redrawn with \r is noise in a log or a pipe
 		}
 		if bar == nil {
 			bar = progressbar.NewOptions(total, progressbar.OptionSetWriter(a.stderr),

@@ -28,6 +28,12 @@ func (a *app) stdinIsTerminal() bool {
 	return ok && term.IsTerminal(int(f.Fd()))
 }
 
+// stderrIsTerminal reports whether stderr is a terminal, where a progress bar belongs.
+func (a *app) stderrIsTerminal() bool {
+	f, ok := a.stderr.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
 // confirmSpend asks before money is spent: with --yes quote (what would be bought and its
 // cost) is shown and the purchase goes ahead, a terminal is asked, and anything else is
 // refused in one line that holds the quote, so a script never buys by surprise.
