@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/knmproject/knm"
+	"github.com/knmproject/knm/carriers/knmvoxbone"
 	"github.com/knmproject/knm/manager"
 )
 
@@ -156,14 +157,27 @@ func (a *app) numbersDeleteCommand() *cobra.Command {
 	return &cobra.Command{
 		Use:   "delete NUMBER",
 		Short: "Delete a number from the database (hard delete; no carrier call)",
-		Args:  cobra.ExactArgs(1),
+		Long: `Delete a number from knm's database only: its carrier is not told. A number bought from
+Voxbone stays held and billed at Voxbone; knm numbers release cancels it there instead.`,
+		Example: `  knm numbers delete +14155550100
+  knm numbers release +12565550100     # a Voxbone number: cancels its DID, then it leaves knm`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			m, err := a.manager(cmd.Context())
 			if err != nil {
 				return err
 			}
+			n, err := m.Get(cmd.Context(), cliAuth, args[0])
+			if err != nil {
+				return err
+			}
 			if err := m.Delete(cmd.Context(), cliAuth, args[0]); err != nil {
 				return err
+			}
+			if n.ModuleName == knmvoxbone.ModuleName {
+				fmt.Fprintf(a.stderr, "warning: %[1]s is deleted from knm only: its DID is still held and billed at "+
+					"Voxbone. To take it back: knm numbers create %[1]s --module knm_voxbone --state available; "+
+					"to stop paying for it, take it back and knm numbers release it.\n", n.Number)
 			}
 			if a.jsonOut {
 				return a.printJSON(map[string]string{"deleted": args[0]})

@@ -38,21 +38,29 @@ func (a *app) stderrIsTerminal() bool {
 // cost) is shown and the purchase goes ahead, a terminal is asked, and anything else is
 // refused in one line that holds the quote, so a script never buys by surprise.
 func (a *app) confirmSpend(sf spendFlags, quote string) error {
-	if !sf.yes && !a.stdinIsTerminal() {
-		return knm.Errorf(knm.ErrInvalid, "not bought: stdin is not a terminal to confirm this purchase "+
-			"(%s); add --yes to buy, or --dry-run to only see the quote", oneLineText(quote))
+	return a.confirm(sf.yes, quote, "Buy?", "nothing bought",
+		"add --yes to buy, or --dry-run to only see the quote")
+}
+
+// confirm shows what (a change the user did not see yet) and goes ahead with yes, or asks
+// question on a terminal; without either it refuses, saying nothing (nothing bought,
+// nothing changed) was done and how to go ahead (hint).
+func (a *app) confirm(yes bool, what, question, nothing, hint string) error {
+	if !yes && !a.stdinIsTerminal() {
+		return knm.Errorf(knm.ErrInvalid, "%s: stdin is not a terminal to confirm (%s); %s", nothing,
+			oneLineText(what), hint)
 	}
-	fmt.Fprintln(a.stderr, quote)
-	if sf.yes {
+	fmt.Fprintln(a.stderr, what)
+	if yes {
 		return nil
 	}
-	fmt.Fprint(a.stderr, "Buy? [y/N] ")
+	fmt.Fprint(a.stderr, question+" [y/N] ")
 	line, _ := bufio.NewReader(a.stdin).ReadString('\n')
 	switch strings.ToLower(strings.TrimSpace(line)) {
 	case "y", "yes":
 		return nil
 	}
-	return knm.Errorf(knm.ErrInvalid, "not confirmed: nothing bought")
+	return knm.Errorf(knm.ErrInvalid, "not confirmed: %s", nothing)
 }
 
 // oneLineText folds a multi-line text into one line.

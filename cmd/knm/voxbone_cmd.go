@@ -301,11 +301,20 @@ func (a *app) printPurge(ids []int, dryRun bool) error {
 }
 
 func (a *app) voxboneReconcileCommand() *cobra.Command {
-	var importMissing bool
+	var importMissing, fix, yes bool
 	cmd := &cobra.Command{
-		Use:   "reconcile [--import]",
+		Use:   "reconcile [--import] [--fix [--yes]]",
 		Short: "Compare the Voxbone account's DIDs with knm's knm_voxbone numbers",
-		Args:  cobra.NoArgs,
+		Long: `Compare the Voxbone account's DIDs with knm's knm_voxbone numbers.
+
+--import stores the DIDs knm does not know as available numbers (not those deleted from knm
+on purpose after their order imported them: knm numbers create NUMBER --module knm_voxbone
+--state available takes one back). --fix takes the numbers Voxbone no longer has out of the
+pool that searches sell first (they become released); it asks first, or goes ahead with --yes.`,
+		Example: `  knm voxbone reconcile
+  knm voxbone reconcile --import
+  knm voxbone reconcile --fix --yes`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			c, err := a.voxboneCarrier(cmd.Context())
 			if err != nil {
@@ -315,27 +324,71 @@ func (a *app) voxboneReconcileCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if a.jsonOut {
+			if a.jsonOut && !fix {
 				return a.printJSON(rep)
 			}
-			a.printReconcile(rep, importMissing)
-			return nil
+			if !a.jsonOut {
+				a.printReconcile(rep, importMissing, fix)
+			}
+			if !fix || len(rep.MissingAtVoxbone) == 0 {
+				return nil
+			}
+			return a.fixMissing(cmd.Context(), c, rep, yes)
 		},
 	}
 	cmd.Flags().BoolVar(&importMissing, "import", false, "store the DIDs knm does not know as available numbers")
+	cmd.Flags().BoolVar(&fix, "fix", false, "take the numbers Voxbone no longer has out of the search pool")
+	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "with --fix: do it without asking")
 	return cmd
 }
 
-// printReconcile renders a reconcile report, one line per finding.
-func (a *app) printReconcile(rep *knmvoxbone.ReconcileReport, imported bool) {
+// fixMissing marks the numbers Voxbone no longer has, once confirmed.
+func (a *app) fixMissing(ctx context.Context, c *knmvoxbone.Carrier, rep *knmvoxbone.ReconcileReport,
+	yes bool) error {
+	what := fmt.Sprintf("--fix sets the %d number(s) Voxbone no longer has to released where they are available "+
+		"and unassigned, so no search sells them", len(rep.MissingAtVoxbone))
+	if err := a.confirm(yes, what, "Mark them?", "nothing changed", "add --yes to mark them"); err != nil {
+		return err
+	}
+	marked, left, err := c.MarkMissing(ctx, rep.MissingAtVoxbone)
+	if a.jsonOut {
+		if perr := a.printJSON(map[string]any{"report": rep, "marked": marked, "left": left}); perr != nil {
+			return perr
+		}
+		return err
+	}
+	for _, n := range marked {
+		fmt.Fprintf(a.stdout, "  marked released (out of the pool): %s\n", n)
+	}
+	for _, l := range left {
+		fmt.Fprintf(a.stdout, "  left alone: %s\n", l)
+	}
+	fmt.Fprintf(a.stdout, "%d number(s) marked, %d left alone\n", len(marked), len(left))
+	return err
+}
+
+// printReconcile renders a reconcile report, one line per finding, with what to do.
+func (a *app) printReconcile(rep *knmvoxbone.ReconcileReport, imported, fixing bool) {
 	out := a.stdout
 	fmt.Fprintf(out, "%d DID(s) at Voxbone unknown to knm, %d knm number(s) Voxbone no longer has, %d imported\n",
 		len(rep.UnknownToKnm), len(rep.MissingAtVoxbone), rep.Imported)
+	removed := map[string]bool{}
+	for _, d := range rep.RemovedFromKnm {
+		removed[d.E164] = true
+		fmt.Fprintf(out, "  deleted from knm after its order imported it, so not imported again (still billed at "+
+			"Voxbone): %s (DID %d); take it back with: knm numbers create %s --module knm_voxbone --state available\n",
+			d.E164, d.DIDID, d.E164)
+	}
 	for _, d := range rep.UnknownToKnm {
-		fmt.Fprintf(out, "  unknown to knm: %s (DID %d, group %d)\n", d.E164, d.DIDID, d.DIDGroupID)
+		if !removed[d.E164] {
+			fmt.Fprintf(out, "  unknown to knm: %s (DID %d, group %d)\n", d.E164, d.DIDID, d.DIDGroupID)
+		}
 	}
 	for _, n := range rep.MissingAtVoxbone {
 		fmt.Fprintf(out, "  missing at Voxbone: %s\n", n)
+	}
+	if len(rep.MissingAtVoxbone) > 0 && !fixing {
+		fmt.Fprintln(out, "  (--fix takes the available ones out of the pool, so no search sells them)")
 	}
 	for _, n := range rep.Conflicts {
 		fmt.Fprintf(out, "  stored under another module (left alone): %s\n", n)
