@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"regexp"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -55,7 +56,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		if cmd != nil {
 			where = cmd.CommandPath()
 		}
-		fmt.Fprintln(stderr, where+": "+errorLine(where, err))
+		fmt.Fprintln(stderr, where+": "+errorLine(where, err)+sqliteHint(a.db, err))
 		return 1
 	}
 	return 0
@@ -76,6 +77,20 @@ func needsSubcommand(cmd *cobra.Command) *cobra.Command {
 	}
 	return cmd
 }
+
+// flagError explains the one flag error that puzzles people: a negative number argument
+// read as a flag (config set … page_size -1).
+func flagError(_ *cobra.Command, err error) error {
+	msg := err.Error()
+	if strings.Contains(msg, "unknown shorthand flag") && negativeNumber.MatchString(msg) {
+		return usageError("%s: a negative number is read as a flag; put -- before the arguments "+
+			"(knm config set -- CATEGORY KEY -1)", msg)
+	}
+	return err
+}
+
+// negativeNumber matches pflag's "unknown shorthand flag: '1' in -1" for a number.
+var negativeNumber = regexp.MustCompile(`in -[0-9.]+$`)
 
 // errorLine is the error of the command where (e.g. "knm config import") as one line,
 // without the command's name again when a package put it first ("config import: …").
@@ -117,6 +132,7 @@ func (a *app) rootCommand() *cobra.Command {
 			return nil
 		},
 	}
+	root.SetFlagErrorFunc(flagError)
 	pf := root.PersistentFlags()
 	pf.StringVar(&a.db, "db", a.envOr("KNM_DB", "sqlite:knm.db"),
 		"database: sqlite:PATH or a postgres:// URL (env KNM_DB)")

@@ -34,7 +34,7 @@ scratch one).`,
 		},
 	}
 	cmd.Flags().StringVar(&a.listen, "listen", a.envOr("KNM_LISTEN", "127.0.0.1:8000"),
-		"address of the HTTP API (env KNM_LISTEN)")
+		"address of the HTTP API: HOST:PORT, :PORT (every interface) or PORT (127.0.0.1) (env KNM_LISTEN)")
 	cmd.Flags().BoolVar(&keep, "keep", false, "keep the temporary database when the demo ends")
 	a.corsFlag(cmd)
 	return cmd

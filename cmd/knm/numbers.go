@@ -47,6 +47,10 @@ func (a *app) numbersListCommand() *cobra.Command {
 				}
 				f.States = []knm.State{st}
 			}
+			if f.Prefix != "" && !strings.HasPrefix(f.Prefix, "+") {
+				// Stored numbers are E.164: 1415 can only mean +1415.
+				f.Prefix = "+" + f.Prefix
+			}
 			if f.Limit < 0 || f.Offset < 0 {
 				return usageError("--limit and --offset must not be negative")
 			}
@@ -66,7 +70,8 @@ func (a *app) numbersListCommand() *cobra.Command {
 	}
 	list.Flags().StringVar(&account, "account", "", "only numbers assigned to this account")
 	list.Flags().StringVar(&state, "state", "", "only numbers in this state")
-	list.Flags().StringVar(&f.Prefix, "prefix", "", "only numbers starting with this E.164 prefix, e.g. +1415")
+	list.Flags().StringVar(&f.Prefix, "prefix", "",
+		"only numbers starting with this E.164 prefix, e.g. +1415 (the + may be left out)")
 	list.Flags().IntVar(&f.Limit, "limit", 100, "most numbers to show (0 = all)")
 	list.Flags().IntVar(&f.Offset, "offset", 0, "numbers to skip")
 	return list

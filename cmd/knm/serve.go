@@ -35,7 +35,7 @@ func (a *app) serveCommand() *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&a.listen, "listen", a.envOr("KNM_LISTEN", "127.0.0.1:8000"),
-		"address of the HTTP API (env KNM_LISTEN)")
+		"address of the HTTP API: HOST:PORT, :PORT (every interface) or PORT (127.0.0.1) (env KNM_LISTEN)")
 	a.corsFlag(cmd)
 	return cmd
 }
@@ -59,6 +59,12 @@ func (a *app) serve(ctx context.Context, o serveOptions) error {
 	}
 	logger := slog.New(slog.NewJSONHandler(a.stderr, &slog.HandlerOptions{Level: level}))
 	a.logger = logger
+	// Bind first: a busy port fails the start before recovery or anything else runs.
+	ln, err := listenAddr(a.listen)
+	if err != nil {
+		return err
+	}
+	defer ln.Close() // when a later step fails; after Shutdown it is closed already
 	s, err := a.openStore(ctx)
 	if err != nil {
 		return err
@@ -96,10 +102,6 @@ func (a *app) serve(ctx context.Context, o serveOptions) error {
 	console, err := a.console(mgr, s, cfg, logger)
 	if err != nil {
 		return err
-	}
-	ln, err := net.Listen("tcp", a.listen)
-	if err != nil {
-		return fmt.Errorf("serve: %w", err)
 	}
 	url := "http://" + ln.Addr().String()
 	fmt.Fprintf(a.stdout, "listening on %s\nweb console: %s/\n", url, url)

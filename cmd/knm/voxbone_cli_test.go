@@ -140,7 +140,8 @@ func TestRedactedURL(t *testing.T) {
 		"redis://u:p@ss@host:6379/0": "redis://u:xxxxx@host:6379/0",
 		"redis://host:6379":          "redis://host:6379",
 		"redis://:secret@host":       "redis://:xxxxx@host",
-		"%zz":                        "(unparsable URL)",
+		"%zz":                        `"%zz"`,
+		"redis://u:%zz@host":         "(a URL that cannot be read; not shown as it may hold a password)",
 	} {
 		if got := redactedURL(in); got != want {
 			t.Errorf("redactedURL(%q) = %q, want %q", in, got, want)

@@ -5,9 +5,9 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 
@@ -42,7 +42,10 @@ func (a *app) voxboneClient(ctx context.Context) (*voxbone.Client, error) {
 func redactedURL(s string) string {
 	u, err := url.Parse(s)
 	if err != nil {
-		return "(unparsable URL)"
+		if strings.Contains(s, "@") {
+			return "(a URL that cannot be read; not shown as it may hold a password)"
+		}
+		return strconv.Quote(s)
 	}
 	return u.Redacted()
 }
@@ -453,8 +456,10 @@ func (a *app) emulateCommand() *cobra.Command {
 	var quiet bool
 	cfg := emulator.Config{}
 	c := &cobra.Command{
-		Use: "emulate --listen ADDR [--rate-limit 20] [--latency 0ms] [--seed N] " +
+		Use: "emulate [--listen 127.0.0.1:8089] [--rate-limit 20] [--latency 0ms] [--seed N] " +
 			"[--username U --password P]",
+		Example: `  knm voxbone emulate --username u --password p
+  knm config set number_manager.voxbone base_url '"http://127.0.0.1:8089/ws-voxbone/services/rest"'`,
 		Short: "Run the built-in Voxbone API v3 emulator",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -470,9 +475,9 @@ func (a *app) emulateCommand() *cobra.Command {
 				// client under test sends.
 				cfg.Logger = slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 			}
-			ln, err := net.Listen("tcp", listen)
+			ln, err := listenAddr(listen)
 			if err != nil {
-				return fmt.Errorf("voxbone emulate: %w", err)
+				return err
 			}
 			fmt.Fprintf(a.stdout, "Voxbone emulator listening; base_url http://%s%s\n", ln.Addr(),
 				strings.TrimSuffix(emulator.BasePath, "/"))
