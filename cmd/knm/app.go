@@ -132,6 +132,8 @@ func (a *app) rootCommand() *cobra.Command {
 			return nil
 		},
 	}
+	root.Version = readVersion().String()
+	root.SetVersionTemplate("{{.Version}}\n")
 	root.SetFlagErrorFunc(flagError)
 	pf := root.PersistentFlags()
 	pf.StringVar(&a.db, "db", a.envOr("KNM_DB", "sqlite:knm.db"),
@@ -147,7 +149,7 @@ func (a *app) rootCommand() *cobra.Command {
 	root.AddCommand(needsSubcommand(a.configCommand()), needsSubcommand(a.accountsCommand()),
 		needsSubcommand(a.numbersCommand()), a.searchCommand(), needsSubcommand(a.voxboneCommand()),
 		a.serveCommand(), a.demoCommand(), needsSubcommand(a.kazooCommand()),
-		needsSubcommand(a.eventsCommand()), needsSubcommand(a.webhooksCommand()))
+		needsSubcommand(a.eventsCommand()), needsSubcommand(a.webhooksCommand()), a.versionCommand())
 	return root
 }
 
