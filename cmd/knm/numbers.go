@@ -18,7 +18,8 @@ import (
 )
 
 func (a *app) numbersCommand() *cobra.Command {
-	cmd := &cobra.Command{Use: "numbers", Short: "List, show, create, move, release, delete and import numbers"}
+	cmd := &cobra.Command{Use: "numbers",
+		Short: "List, show, create, activate, reserve, release, delete, import and export numbers"}
 	cmd.AddCommand(a.numbersListCommand(),
 		a.numberCommand("show NUMBER", "Show one number as a Kazoo phone_number document",
 			func(ctx context.Context, m *manager.Manager, num string) (*knm.Number, error) {
@@ -28,7 +29,7 @@ func (a *app) numbersCommand() *cobra.Command {
 		a.numbersMoveCommand("activate",
 			"Put a number in service for an account (buys a discovery number at its carrier)", knm.StateInService),
 		a.numbersMoveCommand("reserve", "Reserve a number for an account", knm.StateReserved),
-		a.numbersReleaseCommand(), a.numbersDeleteCommand(), a.numbersImportCommand())
+		a.numbersReleaseCommand(), a.numbersDeleteCommand(), a.numbersImportCommand(), a.numbersExportCommand())
 	return cmd
 }
 

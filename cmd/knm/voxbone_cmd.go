@@ -25,6 +25,7 @@ func (a *app) voxboneCommand() *cobra.Command {
 	cmd := &cobra.Command{Use: "voxbone",
 		Short: "Talk to Voxbone (or the built-in emulator) through number_manager.voxbone"}
 	cmd.AddCommand(a.voxboneBalanceCommand(), a.voxboneGroupsCommand(), a.voxboneOrderCommand(),
+		a.voxboneOrdersCommand(),
 		a.voxboneCartsCommand(), a.voxboneReconcileCommand(), a.voxboneRecoverCommand(), a.emulateCommand())
 	return cmd
 }
