@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -24,6 +25,7 @@ type app struct {
 	corsOrigins                   string // serve and demo: --cors-origins
 	jsonOut                       bool
 	verbose                       bool
+	logFormat, logLevel           string // --log-format, --log-level; "" takes the command's default
 
 	stdin          io.Reader
 	stdout, stderr io.Writer
@@ -124,12 +126,9 @@ func (a *app) rootCommand() *cobra.Command {
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
 			// Errors only: a failing command prints one line of its own, and retries or
 			// dropped modules show with -v.
-			level := slog.LevelError
-			if a.verbose {
-				level = slog.LevelDebug
-			}
-			a.logger = slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: level}))
-			return nil
+			l, err := a.newLogger(slog.LevelError, "text")
+			a.logger = l
+			return err
 		},
 	}
 	root.Version = readVersion().String()
@@ -145,12 +144,38 @@ func (a *app) rootCommand() *cobra.Command {
 	pf.StringVar(&a.redis, "redis", a.envOr("KNM_REDIS_URL", ""),
 		"Redis URL; when set the Voxbone rate budget is shared through it (env KNM_REDIS_URL)")
 	pf.BoolVar(&a.jsonOut, "json", false, "print machine-readable JSON")
-	pf.BoolVarP(&a.verbose, "verbose", "v", false, "log debug details to stderr")
+	pf.BoolVarP(&a.verbose, "verbose", "v", false, "log debug details to stderr (--log-level debug)")
+	pf.StringVar(&a.logFormat, "log-format", a.envOr("KNM_LOG_FORMAT", ""),
+		"log lines on stderr as text or json (default text; json for serve and demo) (env KNM_LOG_FORMAT)")
+	pf.StringVar(&a.logLevel, "log-level", a.envOr("KNM_LOG_LEVEL", ""),
+		"debug, info, warn or error (default error; info for serve and demo) (env KNM_LOG_LEVEL)")
 	root.AddCommand(needsSubcommand(a.configCommand()), needsSubcommand(a.accountsCommand()),
 		needsSubcommand(a.numbersCommand()), a.searchCommand(), needsSubcommand(a.voxboneCommand()),
 		a.serveCommand(), a.demoCommand(), needsSubcommand(a.kazooCommand()),
 		needsSubcommand(a.eventsCommand()), needsSubcommand(a.webhooksCommand()), a.versionCommand())
 	return root
+}
+
+// newLogger builds the logger of a command from --log-format and --log-level, or the
+// command's defaults; -v means debug.
+func (a *app) newLogger(level slog.Level, format string) (*slog.Logger, error) {
+	if a.logLevel != "" {
+		if err := level.UnmarshalText([]byte(a.logLevel)); err != nil {
+			return slog.New(slog.DiscardHandler), usageError("--log-level %q: use debug, info, warn or error",
+				a.logLevel)
+		}
+	}
+	if a.verbose {
+		level = slog.LevelDebug
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	switch cmp.Or(a.logFormat, format) {
+	case "text":
+		return slog.New(slog.NewTextHandler(a.stderr, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(a.stderr, opts)), nil
+	}
+	return slog.New(slog.DiscardHandler), usageError("--log-format %q: use text or json", a.logFormat)
 }
 
 // metrics returns the process's Prometheus metrics, shared by the API and the Voxbone

@@ -53,11 +53,10 @@ type serveOptions struct {
 // serve runs the API until ctx ends, then stops accepting connections and lets running
 // requests finish within shutdownGrace.
 func (a *app) serve(ctx context.Context, o serveOptions) error {
-	level := slog.LevelInfo
-	if a.verbose {
-		level = slog.LevelDebug
+	logger, err := a.newLogger(slog.LevelInfo, "json")
+	if err != nil {
+		return err
 	}
-	logger := slog.New(slog.NewJSONHandler(a.stderr, &slog.HandlerOptions{Level: level}))
 	a.logger = logger
 	// Bind first: a busy port fails the start before recovery or anything else runs.
 	ln, err := listenAddr(a.listen)
