@@ -29,7 +29,12 @@ func (a *app) serveCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve the REST API (crossbar-compatible phone_numbers and native routes) and metrics",
-		Args:  cobra.NoArgs,
+		Long: `Serve the REST API, the web console, /metrics, /healthz and /readyz until SIGINT or SIGTERM.
+
+KNM_MASTER_API_KEY sets the master account's API key. Without it, the first start
+generates one and prints it once; setting it later replaces the stored key, which is how a
+lost master key is replaced.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return a.serve(cmd.Context(), serveOptions{masterKey: a.getenv("KNM_MASTER_API_KEY")})
 		},
