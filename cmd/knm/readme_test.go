@@ -131,11 +131,23 @@ func TestReadmeTourStopsAtFirstFailure(t *testing.T) {
 }
 
 // TestReadmeCLI runs the README's command-line block as written, with the knm binary on
-// PATH and the KNM_DB line the demo prints, against a live demo.
+// PATH and the KNM_DB line the demo prints, against a live demo: on the demo's SQLite
+// database and on PostgreSQL.
 func TestReadmeCLI(t *testing.T) {
 	t.Parallel()
 	needTools(t, "bash")
-	d := startDaemon(t, map[string]string{"KNM_LISTEN": "127.0.0.1:0"}, "Press Ctrl-C", "demo")
+	t.Run("sqlite", func(t *testing.T) {
+		t.Parallel()
+		runReadmeCLI(t)
+	})
+	t.Run("postgres", func(t *testing.T) {
+		t.Parallel()
+		runReadmeCLI(t, "--db", pgtest.FreshSchemaDSN(t))
+	})
+}
+
+func runReadmeCLI(t *testing.T, args ...string) {
+	d := startDaemon(t, map[string]string{"KNM_LISTEN": "127.0.0.1:0"}, "Press Ctrl-C", append(args, "demo")...)
 	var db string
 	for _, l := range d.lines {
 		if v, ok := strings.CutPrefix(l, "export KNM_DB="); ok {
