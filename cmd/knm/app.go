@@ -153,7 +153,7 @@ func (a *app) rootCommand() *cobra.Command {
 		needsSubcommand(a.numbersCommand()), a.searchCommand(), needsSubcommand(a.voxboneCommand()),
 		a.serveCommand(), a.demoCommand(), needsSubcommand(a.kazooCommand()),
 		needsSubcommand(a.eventsCommand()), needsSubcommand(a.webhooksCommand()), a.versionCommand())
-	setExamples(root)
+	polishHelp(root)
 	return root
 }
 

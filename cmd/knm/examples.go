@@ -53,12 +53,22 @@ var examples = map[string]string{
 	"knm webhooks enable": `  knm webhooks enable 5f0c…`,
 }
 
-// setExamples gives every command under c without examples its entry of examples.
-func setExamples(c *cobra.Command) {
+// polishHelp gives every command under c without examples its entry of examples, and
+// makes a wrong argument count show the command's usage line instead of cobra's bare
+// "accepts 1 arg(s), received 0".
+func polishHelp(c *cobra.Command) {
 	for _, sub := range c.Commands() {
 		if strings.TrimSpace(sub.Example) == "" {
 			sub.Example = examples[sub.CommandPath()]
 		}
-		setExamples(sub)
+		if check := sub.Args; check != nil {
+			sub.Args = func(cmd *cobra.Command, args []string) error {
+				if err := check(cmd, args); err != nil {
+					return usageError("%v; usage: %s (see %s --help)", err, cmd.UseLine(), cmd.CommandPath())
+				}
+				return nil
+			}
+		}
+		polishHelp(sub)
 	}
 }

@@ -48,3 +48,12 @@ func TestHelpTexts(t *testing.T) {
 		}
 	}
 }
+
+// TestWrongArgumentsShowUsage: a wrong argument count names the usage line, in one line.
+func TestWrongArgumentsShowUsage(t *testing.T) {
+	t.Parallel()
+	db := sqliteDB(t)
+	oneLineErr(t, db, []string{"numbers", "import"}, "usage: knm numbers import FILE.csv | FILE.json",
+		"knm numbers import --help")
+	oneLineErr(t, db, []string{"accounts", "create", "a", "b"}, "usage: knm accounts create NAME")
+}
