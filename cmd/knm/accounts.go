@@ -8,7 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/knmproject/knm"
-	"github.com/knmproject/knm/httpapi"
+	"github.com/knmproject/knm/manager"
 )
 
 // The CLI is an operator's tool with direct access to the database, so it acts as Kazoo's
@@ -123,11 +123,6 @@ func (a *app) account(ctx context.Context, id string) (*knm.Account, error) {
 	return acct, err
 }
 
-// apiKeySetter is the store's way to hold the hash of an account's API key.
-type apiKeySetter interface {
-	SetAccountAPIKeyHash(ctx context.Context, accountID, hash string) error
-}
-
 // accountsKeyCommand gives an account a new API key, for PUT /v2/api_auth. knm keeps only
 // the key's hash, so the key is printed once and cannot be shown again.
 func (a *app) accountsKeyCommand() *cobra.Command {
@@ -147,12 +142,12 @@ func (a *app) accountsKeyCommand() *cobra.Command {
 				return usageError("knm stores only a hash of an account's API key, so a key cannot be shown "+
 					"again: --rotate gives %s a new key (shown once; an old key stops working)", acct.ID)
 			}
-			setter, ok := a.store.(apiKeySetter)
+			setter, ok := a.store.(manager.APIKeyHashSetter)
 			if !ok {
 				return knm.Errorf(knm.ErrInternal, "this database cannot hold API keys")
 			}
-			key := httpapi.NewAPIKey()
-			if err := setter.SetAccountAPIKeyHash(cmd.Context(), acct.ID, httpapi.HashAPIKey(key)); err != nil {
+			key := manager.NewAPIKey()
+			if err := setter.SetAccountAPIKeyHash(cmd.Context(), acct.ID, manager.HashAPIKey(key)); err != nil {
 				return err
 			}
 			if a.jsonOut {

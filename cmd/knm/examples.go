@@ -37,7 +37,9 @@ var examples = map[string]string{
   knm voxbone groups --country US --type TOLL_FREE`,
 	"knm voxbone carts": `  knm voxbone carts
   knm voxbone carts --purge --dry-run`,
-	"knm voxbone recover":     `  knm voxbone recover`,
+	"knm voxbone recover": `  knm voxbone recover`,
+	"knm voxbone route": `  knm voxbone route --all --dry-run          # which DIDs differ from the routing settings
+  knm voxbone route +12055550100`,
 	"knm voxbone orders show": `  knm voxbone orders show knm-7e52640e8714a80a6aca52b3`,
 	"knm events tail": `  knm events tail -n 50
   knm events tail --follow`,

@@ -3,6 +3,7 @@ package main
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/url"
@@ -25,8 +26,8 @@ func (a *app) voxboneCommand() *cobra.Command {
 	cmd := &cobra.Command{Use: "voxbone",
 		Short: "Talk to Voxbone (or the built-in emulator) through number_manager.voxbone"}
 	cmd.AddCommand(a.voxboneBalanceCommand(), a.voxboneGroupsCommand(), a.voxboneOrderCommand(),
-		a.voxboneOrdersCommand(),
-		a.voxboneCartsCommand(), a.voxboneReconcileCommand(), a.voxboneRecoverCommand(), a.emulateCommand())
+		a.voxboneOrdersCommand(), a.voxboneCartsCommand(), a.voxboneReconcileCommand(), a.voxboneRecoverCommand(),
+		a.voxboneRouteCommand(), a.emulateCommand())
 	return cmd
 }
 
@@ -246,6 +247,14 @@ func (a *app) printOrder(res *knmvoxbone.OrderResult) error {
 	for _, n := range res.Numbers {
 		fmt.Fprintln(a.stdout, n)
 	}
+	switch res.Routing {
+	case "":
+	case knmvoxbone.RoutingDone:
+		fmt.Fprintln(a.stdout, "routing done")
+	default:
+		fmt.Fprintf(a.stdout, "routing pending for %d DID(s) (recover retries): %s\n", res.RoutingPending,
+			res.RoutingError)
+	}
 	return nil
 }
 
@@ -308,13 +317,14 @@ func (a *app) voxboneReconcileCommand() *cobra.Command {
 	var importMissing, fix, yes bool
 	cmd := &cobra.Command{
 		Use:   "reconcile [--import] [--fix [--yes]]",
-		Short: "Compare the Voxbone account's DIDs with knm's knm_voxbone numbers",
-		Long: `Compare the Voxbone account's DIDs with knm's knm_voxbone numbers.
+		Short: "Compare the Voxbone account's DIDs with knm's knm_voxbone numbers and the routing settings",
+		Long: `Compare the Voxbone account's DIDs with knm's knm_voxbone numbers and the routing settings.
 
 --import stores the DIDs knm does not know as available numbers (not those deleted from knm
 on purpose after their order imported them: knm numbers create NUMBER --module knm_voxbone
---state available takes one back). --fix takes the numbers Voxbone no longer has out of the
-pool that searches sell first (they become released); it asks first, or goes ahead with --yes.`,
+--state available takes one back). --fix configures the DIDs whose configuration differs
+from the routing settings, and takes the numbers Voxbone no longer has out of the pool that
+searches sell first (they become released; it asks first, or goes ahead with --yes).`,
 		Example: `  knm voxbone reconcile
   knm voxbone reconcile --import
   knm voxbone reconcile --fix --yes`,
@@ -328,37 +338,48 @@ pool that searches sell first (they become released); it asks first, or goes ahe
 			if err != nil {
 				return err
 			}
-			if a.jsonOut && !fix {
-				return a.printJSON(rep)
+			// The configuration of knm's DIDs against the routing settings (changed behind
+			// knm's back, or bought before the settings): reported, repaired with --fix.
+			routing, err := c.Route(cmd.Context(), knmvoxbone.RouteRequest{All: true, DryRun: !fix})
+			if err != nil {
+				return err
 			}
+			out := map[string]any{"numbers": rep, "routing": routing}
+			var routeErr, fixErr error
 			if !a.jsonOut {
 				a.printReconcile(rep, importMissing, fix)
+				routeErr = a.printRoute(routing)
 			}
-			if !fix || len(rep.MissingAtVoxbone) == 0 {
-				return nil
+			if fix && len(rep.MissingAtVoxbone) > 0 {
+				fixErr = a.fixMissing(cmd.Context(), c, rep, yes, out)
 			}
-			return a.fixMissing(cmd.Context(), c, rep, yes)
+			if a.jsonOut {
+				if perr := a.printJSON(out); perr != nil {
+					return perr
+				}
+			}
+			return errors.Join(fixErr, routeErr)
 		},
 	}
 	cmd.Flags().BoolVar(&importMissing, "import", false, "store the DIDs knm does not know as available numbers")
-	cmd.Flags().BoolVar(&fix, "fix", false, "take the numbers Voxbone no longer has out of the search pool")
-	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "with --fix: do it without asking")
+	cmd.Flags().BoolVar(&fix, "fix", false, "configure DIDs as the routing settings say, and take the numbers "+
+		"Voxbone no longer has out of the search pool")
+	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "with --fix: mark the missing numbers without asking")
 	return cmd
 }
 
-// fixMissing marks the numbers Voxbone no longer has, once confirmed.
+// fixMissing marks the numbers Voxbone no longer has, once confirmed, and adds what it
+// did to out (the --json reply).
 func (a *app) fixMissing(ctx context.Context, c *knmvoxbone.Carrier, rep *knmvoxbone.ReconcileReport,
-	yes bool) error {
+	yes bool, out map[string]any) error {
 	what := fmt.Sprintf("--fix sets the %d number(s) Voxbone no longer has to released where they are available "+
 		"and unassigned, so no search sells them", len(rep.MissingAtVoxbone))
-	if err := a.confirm(yes, what, "Mark them?", "nothing changed", "add --yes to mark them"); err != nil {
+	if err := a.confirm(yes, what, "Mark them?", "numbers not marked", "add --yes to mark them"); err != nil {
 		return err
 	}
 	marked, left, err := c.MarkMissing(ctx, rep.MissingAtVoxbone)
+	out["marked"], out["left"] = marked, left
 	if a.jsonOut {
-		if perr := a.printJSON(map[string]any{"report": rep, "marked": marked, "left": left}); perr != nil {
-			return perr
-		}
 		return err
 	}
 	for _, n := range marked {
@@ -434,6 +455,10 @@ func (a *app) voxboneRecoverCommand() *cobra.Command {
 			}
 			fmt.Fprintf(a.stdout, "%d unfinished order(s): %d imported, %d partial, %d failed (nothing bought), "+
 				"%d left for later\n", rep.Examined, rep.Imported, rep.Partial, rep.Failed, len(rep.Unsettled))
+			if rep.Running > 0 {
+				fmt.Fprintf(a.stdout, "%d order(s) left to the running instance that owns them (settled here once "+
+					"its lease ends)\n", rep.Running)
+			}
 			if rep.LateChecked > 0 {
 				fmt.Fprintf(a.stdout, "%d partial order(s) checked for late deliveries: %d DID(s) imported, "+
 					"%d order(s) completed\n", rep.LateChecked, rep.LateImported, rep.LateCompleted)
