@@ -20,7 +20,7 @@ func TestVoxboneRouteCLI(t *testing.T) {
 	base := serveEmulator(t, e)
 	db := sqliteDB(t)
 	configureVoxbone(t, db, base)
-	mustCLI(t, db, "voxbone", "order", "--group", "1404", "--quantity", "2")
+	mustCLI(t, db, "voxbone", "order", "--group", "1404", "--quantity", "2", "--yes")
 	if out := mustCLI(t, db, "voxbone", "route", "--all", "--dry-run"); !strings.Contains(out, "2 DID(s) examined, 0 differ") {
 		t.Fatalf("without routing settings: %s", out)
 	}
@@ -100,7 +100,7 @@ func TestVoxboneRoutingAPI(t *testing.T) {
 	mustCLI(t, db, "config", "set", "number_manager.voxbone", "voice_uri", `"sip:{e164}@sbc.example.com"`)
 	// The configuration fails: the numbers are bought, stored and marked pending.
 	e.AddFault(emulator.Fault{Endpoint: "configuration", Status: 500})
-	code, out, _ := cli(t, db, "voxbone", "order", "--group", "1404", "--quantity", "2")
+	code, out, _ := cli(t, db, "voxbone", "order", "--group", "1404", "--quantity", "2", "--yes")
 	if code != 0 || !strings.Contains(out, "imported, 2 of 2") {
 		t.Fatalf("order: exit %d %s", code, out)
 	}
