@@ -59,6 +59,7 @@ func collectionNumbers(data map[string]json.RawMessage, normalize func(string) s
 type collectionReply struct {
 	Success map[string]any `json:"success,omitempty"`
 	Error   map[string]any `json:"error,omitempty"`
+	render  func(*knm.Number) (map[string]any, error)
 }
 
 func (c *collectionReply) add(num string, n *knm.Number, err error) {
@@ -78,9 +79,15 @@ func (c *collectionReply) add(num string, n *knm.Number, err error) {
 	}
 	if n == nil {
 		c.Success[num] = deletedNumber(num)
-	} else {
-		c.Success[num] = publicNumber(n)
+		return
 	}
+	out, err := c.render(n)
+	if err != nil {
+		delete(c.Success, num)
+		c.add(num, nil, err)
+		return
+	}
+	c.Success[num] = out
 }
 
 // errorObject is the knm error object of one failed item; non-knm errors are hidden.
@@ -136,7 +143,7 @@ func (s *Server) collection(w http.ResponseWriter, r *http.Request, check func(m
 			return err
 		}
 	}
-	var reply collectionReply
+	reply := collectionReply{render: func(n *knm.Number) (map[string]any, error) { return s.numberJSON(r, n) }}
 	for _, num := range nums {
 		if err := r.Context().Err(); err != nil {
 			return err

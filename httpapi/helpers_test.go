@@ -23,6 +23,7 @@ import (
 	"github.com/knmproject/knm/carriers/local"
 	"github.com/knmproject/knm/config"
 	"github.com/knmproject/knm/e164"
+	"github.com/knmproject/knm/features"
 	"github.com/knmproject/knm/manager"
 	"github.com/knmproject/knm/store"
 )
@@ -78,6 +79,11 @@ func newTestEnvWrapped(t *testing.T, dsn string, voxbone Voxbone, wrap func(knm.
 		Carriers: func(names []string) []knm.Carrier { return reg.New(names, nil) },
 		// Kazoo's converters, as cmd/knm wires them.
 		Normalize: e164.Default().Normalize,
+		FeatureSettings: func(ctx context.Context, reseller, module string) (features.Settings, error) {
+			fs, err := config.FeatureSettings(ctx, cfg, reseller, module)
+			fs.Carriers = reg.Names()
+			return fs, err
+		},
 	})
 	if err != nil {
 		t.Fatal(err)

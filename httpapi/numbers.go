@@ -9,42 +9,61 @@ import (
 	"strings"
 
 	"github.com/knmproject/knm"
+	"github.com/knmproject/knm/features"
 	"github.com/knmproject/knm/manager"
 )
 
+// numberJSON renders n for the caller of r: publicNumber with the features n may use as
+// the caller sees them.
+func (s *Server) numberJSON(r *http.Request, n *knm.Number) (map[string]any, error) {
+	ro, err := s.mgr.ReadOnlyFeatures(r.Context(), caller(r).ID, n)
+	if err != nil {
+		return nil, err
+	}
+	return publicNumber(n, ro), nil
+}
+
+// writeNumber answers with n rendered by numberJSON.
+func (s *Server) writeNumber(w http.ResponseWriter, r *http.Request, status int, n *knm.Number) error {
+	out, err := s.numberJSON(r, n)
+	if err != nil {
+		return err
+	}
+	s.writeData(w, r, status, out)
+	return nil
+}
+
 // publicNumber is Kazoo's knm_phone_number:to_public_json (kazoo-knm §3.2, 4.3 shape): the
-// public fields, id, state, used_by, the sorted feature names and _read_only.
-func publicNumber(n *knm.Number) map[string]any {
+// public fields, id, state, used_by, the sorted feature names and _read_only, whose
+// features object is ro (what the number may use, Kazoo's available_features).
+func publicNumber(n *knm.Number, ro features.ReadOnly) map[string]any {
 	out := make(map[string]any, len(n.Public)+5)
 	for k, v := range n.Public {
 		out[k] = v
 	}
-	features := n.FeatureNames()
-	settings := n.Features
-	if settings == nil {
-		settings = map[string]json.RawMessage{}
+	if ro.Available == nil {
+		ro.Available = []string{}
 	}
-	available := n.FeaturesAllowed
-	if available == nil {
-		available = []string{}
+	if ro.Settings == nil {
+		ro.Settings = map[string]json.RawMessage{}
 	}
 	out["id"] = n.Number
 	out["state"] = n.State
-	out["features"] = features
+	out["features"] = n.FeatureNames()
 	if n.UsedBy != "" {
 		out["used_by"] = n.UsedBy
 	}
-	ro := map[string]any{
+	readOnly := map[string]any{
 		"created":        knm.ToGregorian(n.Created),
 		"modified":       knm.ToGregorian(n.Modified),
 		"state":          n.State,
-		"features":       map[string]any{"available": available, "settings": settings},
+		"features":       ro,
 		"carrier_module": knm.CarrierModuleShortName(n.ModuleName),
 	}
 	if n.UsedBy != "" {
-		ro["used_by"] = n.UsedBy
+		readOnly["used_by"] = n.UsedBy
 	}
-	out["_read_only"] = ro
+	out["_read_only"] = readOnly
 	return out
 }
 
@@ -57,13 +76,18 @@ func deletedNumber(num string) map[string]any {
 	}
 }
 
-// listingEntry is one number of the account listing (Kazoo's crossbar_listing view).
-func listingEntry(n *knm.Number) map[string]any {
+// listingEntry is one number of the account listing (Kazoo's crossbar_listing view), with
+// available the features the number may use.
+func listingEntry(n *knm.Number, available []string) map[string]any {
+	if available == nil {
+		available = []string{}
+	}
 	e := map[string]any{
-		"state":    n.State,
-		"features": n.FeatureNames(),
-		"created":  knm.ToGregorian(n.Created),
-		"updated":  knm.ToGregorian(n.Modified),
+		"state":              n.State,
+		"features":           n.FeatureNames(),
+		"features_available": available,
+		"created":            knm.ToGregorian(n.Created),
+		"updated":            knm.ToGregorian(n.Modified),
 	}
 	if n.AssignedTo != "" {
 		e["assigned_to"] = n.AssignedTo
@@ -250,8 +274,13 @@ func (s *Server) accountNumbers(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	numbers := make(map[string]any, len(ns))
+	view := s.mgr.FeaturesView(r.Context(), caller(r).ID)
 	for _, n := range ns {
-		numbers[n.Number] = listingEntry(n)
+		available, err := view.Available(r.Context(), n)
+		if err != nil {
+			return err
+		}
+		numbers[n.Number] = listingEntry(n, available)
 	}
 	e := s.baseEnvelope(r, "success")
 	e.Data = map[string]any{"numbers": numbers, "cascade_quantity": total}
@@ -286,8 +315,7 @@ func (s *Server) getNumber(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	s.writeData(w, r, http.StatusOK, publicNumber(n))
-	return nil
+	return s.writeNumber(w, r, http.StatusOK, n)
 }
 
 // createFields splits a create payload, already checked by checkNumberPayload, into the
@@ -343,8 +371,7 @@ func (s *Server) createNumber(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	s.writeData(w, r, http.StatusCreated, publicNumber(n))
-	return nil
+	return s.writeNumber(w, r, http.StatusCreated, n)
 }
 
 func (s *Server) updateNumber(w http.ResponseWriter, r *http.Request) error {
@@ -372,8 +399,7 @@ func (s *Server) editNumber(w http.ResponseWriter, r *http.Request, kind payload
 	if err != nil {
 		return err
 	}
-	s.writeData(w, r, http.StatusOK, publicNumber(n))
-	return nil
+	return s.writeNumber(w, r, http.StatusOK, n)
 }
 
 func (s *Server) deleteNumber(w http.ResponseWriter, r *http.Request) error {
@@ -404,8 +430,7 @@ func (s *Server) deleteNumber(w http.ResponseWriter, r *http.Request) error {
 		s.writeData(w, r, http.StatusOK, deletedNumber(num))
 		return nil
 	}
-	s.writeData(w, r, http.StatusOK, publicNumber(n))
-	return nil
+	return s.writeNumber(w, r, http.StatusOK, n)
 }
 
 func (s *Server) activate(w http.ResponseWriter, r *http.Request) error {
@@ -430,6 +455,5 @@ func (s *Server) move(w http.ResponseWriter, r *http.Request,
 	if err != nil {
 		return err
 	}
-	s.writeData(w, r, http.StatusOK, publicNumber(n))
-	return nil
+	return s.writeNumber(w, r, http.StatusOK, n)
 }

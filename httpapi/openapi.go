@@ -35,8 +35,9 @@ const schemas = `{
  "Listing": {"type": "object", "required": ["numbers", "cascade_quantity"], "properties": {
    "cascade_quantity": {"type": "integer"},
    "numbers": {"type": "object", "additionalProperties": {"type": "object", "required": ["state", "features",
-     "created", "updated"], "properties": {
+     "features_available", "created", "updated"], "properties": {
      "state": {"$ref": "#/components/schemas/State"}, "features": {"type": "array", "items": {"type": "string"}},
+     "features_available": {"type": "array", "items": {"type": "string"}},
      "assigned_to": {"type": "string"}, "used_by": {"type": "string"},
      "created": {"type": "integer"}, "updated": {"type": "integer"}}}}}},
  "SearchOrListing": {"oneOf": [{"$ref": "#/components/schemas/SearchResults"},

@@ -40,12 +40,16 @@ func (m *Manager) Move(ctx context.Context, auth, number, accountID string, to k
 			return nil, err
 		}
 		n := cur.Clone()
-		st, err := transition(m.authz(ctx, auth), n, to, accountID)
+		a := m.authz(ctx, auth)
+		st, err := transition(a, n, to, accountID)
 		if err != nil || st.noChange {
 			if err != nil {
 				return nil, err
 			}
 			return cur, nil
+		}
+		if err := m.applyFeatures(ctx, a, n); err != nil {
+			return nil, err
 		}
 		if st.acquire {
 			err = m.acquireAndWrite(ctx, cur, n, stored)
@@ -188,6 +192,9 @@ func (m *Manager) Create(ctx context.Context, auth, number string, o CreateOptio
 		if err != nil {
 			return nil, err
 		}
+		if err := m.applyFeatures(ctx, a, n); err != nil {
+			return nil, err
+		}
 		if err := m.store.CreateNumber(ctx, n); !retryable(err) {
 			return written(n, err)
 		}
@@ -282,6 +289,9 @@ func (m *Manager) claim(ctx context.Context, a *authz, cur *knm.Number, state kn
 	}
 	if o.Public != nil {
 		n.Public = sanitizePublic(o.Public)
+	}
+	if err := m.applyFeatures(ctx, a, n); err != nil {
+		return nil, err
 	}
 	if st.acquire {
 		return n, m.acquireAndWrite(ctx, cur, n, true)

@@ -87,8 +87,11 @@ type Options struct {
 	// Normalize turns user input into E.164 (the e164 package). Default: trims spaces and
 	// returns the input unchanged, which is right for "+…" input.
 	Normalize func(string) string
-	Logger    *slog.Logger
-	Now       func() time.Time
+	// FeatureSettings returns number_manager's feature settings (features.Load). Default:
+	// every feature allowed, none denied by configuration.
+	FeatureSettings FeatureSettingsFunc
+	Logger          *slog.Logger
+	Now             func() time.Time
 }
 
 // Manager is the number manager. It is safe for concurrent use, and several Managers (in
@@ -99,6 +102,7 @@ type Manager struct {
 	resellerCarriers func(ctx context.Context, resellerID string) ([]string, bool, error)
 	carriers         func(names []string) []knm.Carrier
 	normalize        func(string) string
+	features         FeatureSettingsFunc
 	logger           *slog.Logger
 	now              func() time.Time
 }
@@ -110,7 +114,7 @@ func New(o Options) (*Manager, error) {
 	}
 	m := &Manager{
 		store: o.Store, policy: o.Policy, resellerCarriers: o.ResellerCarriers,
-		carriers: o.Carriers, normalize: o.Normalize,
+		carriers: o.Carriers, normalize: o.Normalize, features: o.FeatureSettings,
 		logger: o.Logger, now: o.Now,
 	}
 	if m.policy == nil {
@@ -124,6 +128,9 @@ func New(o Options) (*Manager, error) {
 	}
 	if m.normalize == nil {
 		m.normalize = strings.TrimSpace
+	}
+	if m.features == nil {
+		m.features = defaultFeatureSettings
 	}
 	if m.logger == nil {
 		m.logger = slog.Default()

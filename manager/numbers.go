@@ -65,11 +65,15 @@ func (m *Manager) changePublic(ctx context.Context, auth, number string,
 		if err != nil {
 			return nil, err
 		}
-		if err := require(m.authz(ctx, auth).isAuthorized(cur, "")); err != nil {
+		a := m.authz(ctx, auth)
+		if err := require(a.isAuthorized(cur, "")); err != nil {
 			return nil, err
 		}
 		n := cur.Clone()
 		n.Public = change(n)
+		if err := m.applyFeatures(ctx, a, n); err != nil {
+			return nil, err
+		}
 		if err := m.store.UpdateNumber(ctx, n); !retryable(err) {
 			if err != nil {
 				return nil, err
