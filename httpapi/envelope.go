@@ -130,6 +130,9 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	e.Error = strconv.Itoa(status)
 	e.Message = name
 	e.Data = obj
+	if se != nil && se.data != nil {
+		e.Data = se.data
+	}
 	if ke != nil && ke.Name == knm.ErrNotFound && strings.HasPrefix(ke.Message, "number ") {
 		// Crossbar rewrites knm's not_found as bad_identifier (kazoo-knm §6.1).
 		e.Message = "bad_identifier"

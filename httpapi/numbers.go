@@ -207,6 +207,9 @@ func (s *Server) searchGlobal(w http.ResponseWriter, r *http.Request) error {
 	} else {
 		req.NoPurchase = true
 	}
+	if q := r.URL.Query(); q.Has("blocks") {
+		return s.searchBlocks(w, r, req, q)
+	}
 	return s.search(w, r, req)
 }
 
@@ -253,6 +256,9 @@ func (s *Server) accountNumbers(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 		req.AccountID, req.ResellerID, req.AuthToken = acc.ID, resellerOf(acc), authOf(r).token
+		if q.Has("blocks") {
+			return s.searchBlocks(w, r, req, q)
+		}
 		return s.search(w, r, req)
 	}
 	f := manager.ListFilter{}

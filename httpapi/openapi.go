@@ -40,8 +40,10 @@ const schemas = `{
      "features_available": {"type": "array", "items": {"type": "string"}},
      "assigned_to": {"type": "string"}, "used_by": {"type": "string"},
      "created": {"type": "integer"}, "updated": {"type": "integer"}}}}}},
- "SearchOrListing": {"oneOf": [{"$ref": "#/components/schemas/SearchResults"},
-   {"$ref": "#/components/schemas/Listing"}]},
+ "SearchOrListing": {"anyOf": [{"$ref": "#/components/schemas/SearchResults"},
+   {"$ref": "#/components/schemas/Listing"}, {"$ref": "#/components/schemas/Blocks"}]},
+ "SearchOrBlocks": {"anyOf": [{"$ref": "#/components/schemas/SearchResults"},
+   {"$ref": "#/components/schemas/Blocks"}]},
  "Number": {"type": "object", "required": ["id", "state", "features", "_read_only"], "properties": {
    "id": {"type": "string", "pattern": "^\\+[0-9]+$"}, "state": {"$ref": "#/components/schemas/State"},
    "used_by": {"type": "string"}, "features": {"type": "array", "items": {"type": "string"}},
