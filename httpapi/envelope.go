@@ -32,6 +32,10 @@ type envelope struct {
 	Message   string `json:"message,omitempty"`
 	Data      any    `json:"data"`
 	PageSize  *int   `json:"page_size,omitempty"`
+	// StartKey and NextStartKey are crossbar's keyset paging of listings: the start_key
+	// the page began at, and the one that fetches the next page (absent on the last).
+	StartKey     string `json:"start_key,omitempty"`
+	NextStartKey string `json:"next_start_key,omitempty"`
 	// Carriers is knm's addition to a search reply: how each carrier did, so a failed or
 	// timed-out carrier is never silent. Kazoo clients ignore it.
 	Carriers any `json:"carriers,omitempty"`

@@ -261,27 +261,17 @@ func (s *Server) accountNumbers(w http.ResponseWriter, r *http.Request) error {
 		}
 		return s.search(w, r, req)
 	}
-	f := manager.ListFilter{}
-	if st := q.Get("filter_state"); st != "" {
-		state, err := knm.ParseState(st)
-		if err != nil {
-			return err
-		}
-		f.States = []knm.State{state}
-	}
-	if f.Limit, err = intParam(q, "page_size", maxPageSize, 1, maxPageSize); err != nil {
-		return err
-	}
-	if f.Offset, err = intParam(q, "offset", 0, 0, maxQueryInt); err != nil {
-		return err
-	}
-	ns, total, err := s.mgr.List(r.Context(), caller(r).ID, acc.ID, f)
+	lq, err := listingParams(q)
 	if err != nil {
 		return err
 	}
-	numbers := make(map[string]any, len(ns))
+	l, err := s.mgr.ListAccount(r.Context(), caller(r).ID, acc.ID, lq)
+	if err != nil {
+		return err
+	}
+	numbers := make(map[string]any, len(l.Numbers))
 	view := s.mgr.FeaturesView(r.Context(), caller(r).ID)
-	for _, n := range ns {
+	for _, n := range l.Numbers {
 		available, err := view.Available(r.Context(), n)
 		if err != nil {
 			return err
@@ -289,11 +279,78 @@ func (s *Server) accountNumbers(w http.ResponseWriter, r *http.Request) error {
 		numbers[n.Number] = listingEntry(n, available)
 	}
 	e := s.baseEnvelope(r, "success")
-	e.Data = map[string]any{"numbers": numbers, "cascade_quantity": total}
-	size := len(ns)
+	e.Data = map[string]any{"numbers": numbers, "cascade_quantity": l.CascadeQuantity}
+	size := len(l.Numbers)
 	e.PageSize = &size
+	e.StartKey, e.NextStartKey = lq.Page.After, l.Next
 	writeJSON(w, http.StatusOK, e)
 	return nil
+}
+
+// listingParams reads the listing's query as crossbar does: filter_state (a state or a
+// JSON list of states), filter_assigned_to, cascade, start_key and page_size.
+func listingParams(q url.Values) (manager.ListingQuery, error) {
+	var lq manager.ListingQuery
+	states, err := filterValues(q, "filter_state")
+	if err != nil {
+		return lq, err
+	}
+	for _, st := range states {
+		state, err := knm.ParseState(st)
+		if err != nil {
+			return lq, knm.Errorf(knm.ErrInvalid, "filter_state: %v", err).WithCause("filter_state")
+		}
+		lq.States = append(lq.States, state)
+	}
+	owners, err := filterValues(q, "filter_assigned_to")
+	switch {
+	case err != nil:
+		return lq, err
+	case len(owners) > 1 || len(owners) == 1 && !knm.ValidAccountID(owners[0]):
+		return lq, knm.Errorf(knm.ErrInvalid, "filter_assigned_to must be one account id").WithCause("filter_assigned_to")
+	case len(owners) == 1:
+		lq.AssignedTo = owners[0]
+	}
+	switch v := q.Get("cascade"); v {
+	case "", "false":
+	case "true":
+		lq.Cascade = true
+	default:
+		return lq, knm.Errorf(knm.ErrInvalid, "cascade must be true or false").WithCause("cascade")
+	}
+	if start := q.Get("start_key"); start != "" {
+		if !knm.IsE164(start) {
+			return lq, knm.Errorf(knm.ErrInvalid, "start_key must be a next_start_key of this listing").WithCause("start_key")
+		}
+		lq.Page.After = start
+	}
+	lq.Page.Sort = knm.SortByNumber
+	lq.Page.Limit, err = intParam(q, "page_size", maxPageSize, 1, maxPageSize)
+	return lq, err
+}
+
+// filterValues reads a crossbar filter_* parameter: a value, or a JSON list of values
+// (Monster UI sends filter_state=["in_service","port_in"]); nil when absent.
+func filterValues(q url.Values, name string) ([]string, error) {
+	v := strings.TrimSpace(q.Get(name))
+	switch {
+	case v == "":
+		return nil, nil
+	case strings.HasPrefix(v, "["):
+		var vs []string
+		if err := json.Unmarshal([]byte(v), &vs); err != nil || len(vs) == 0 {
+			return nil, knm.Errorf(knm.ErrInvalid, "%s must be a value or a non-empty JSON list of strings",
+				name).WithCause(name)
+		}
+		return vs, nil
+	case strings.HasPrefix(v, `"`):
+		var s string
+		if err := json.Unmarshal([]byte(v), &s); err != nil {
+			return nil, knm.Errorf(knm.ErrInvalid, "%s must be a value or a JSON list of strings", name).WithCause(name)
+		}
+		return []string{s}, nil
+	}
+	return []string{v}, nil
 }
 
 // numberRoute runs the common part of the single-number routes: the account scope and the

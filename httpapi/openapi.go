@@ -225,16 +225,18 @@ func responses(rt route) map[string]any {
 		content = map[string]any{"application/json": map[string]any{"schema": map[string]string{"type": "object"}}}
 	default:
 		props := map[string]any{
-			"status":     map[string]any{"type": "string", "enum": []string{"success"}},
-			"request_id": map[string]string{"type": "string"},
-			"auth_token": map[string]string{"type": "string"},
-			"node":       map[string]string{"type": "string"},
-			"version":    map[string]string{"type": "string"},
-			"timestamp":  map[string]string{"type": "string"},
-			"revision":   map[string]any{"type": "string", "nullable": true},
-			"page_size":  map[string]string{"type": "integer"},
-			"carriers":   map[string]any{"type": "array", "items": schemaRef("CarrierReport")},
-			"data":       schemaRef(rt.Reply),
+			"status":         map[string]any{"type": "string", "enum": []string{"success"}},
+			"request_id":     map[string]string{"type": "string"},
+			"auth_token":     map[string]string{"type": "string"},
+			"node":           map[string]string{"type": "string"},
+			"version":        map[string]string{"type": "string"},
+			"timestamp":      map[string]string{"type": "string"},
+			"revision":       map[string]any{"type": "string", "nullable": true},
+			"page_size":      map[string]string{"type": "integer"},
+			"start_key":      map[string]string{"type": "string"},
+			"next_start_key": map[string]string{"type": "string"},
+			"carriers":       map[string]any{"type": "array", "items": schemaRef("CarrierReport")},
+			"data":           schemaRef(rt.Reply),
 		}
 		content = map[string]any{"application/json": map[string]any{"schema": map[string]any{
 			"type": "object", "required": []string{"status", "request_id", "data"}, "properties": props}}}

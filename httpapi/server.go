@@ -231,7 +231,12 @@ var searchQuery = []queryParam{
 // listingQuery documents the query of an account's numbers: a search with prefix, else a
 // listing.
 var listingQuery = append(slices.Clone(searchQuery),
-	queryParam{Name: "filter_state", Type: "string", Doc: "only numbers in this state"},
+	queryParam{Name: "filter_state", Type: "string",
+		Doc: `only numbers in this state, or in any of a JSON list of states (["in_service","port_in"])`},
+	queryParam{Name: "filter_assigned_to", Type: "string", Doc: "only numbers of this account (with cascade: " +
+		"the account or one of its descendants)"},
+	queryParam{Name: "cascade", Type: "boolean", Doc: "list the numbers of the account's descendants too"},
+	queryParam{Name: "start_key", Type: "string", Doc: "the next_start_key of the previous page"},
 	queryParam{Name: "page_size", Type: "integer", Doc: "listing page size, 1-1000 (default 1000); larger is 400 invalid"})
 
 // serviceRoutes are health, metrics, the API document, login and the tokenless search.
