@@ -151,7 +151,11 @@ func (s *Server) collection(w http.ResponseWriter, r *http.Request, check func(m
 		n, err := op(acc, num, data)
 		reply.add(num, n, err)
 	}
-	s.writeData(w, r, http.StatusOK, reply)
+	status := http.StatusOK
+	if r.Method == http.MethodPut {
+		status = http.StatusCreated // every successful crossbar PUT
+	}
+	s.writeData(w, r, status, reply)
 	return nil
 }
 

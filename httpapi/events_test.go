@@ -38,7 +38,7 @@ func newEventsFixture(t *testing.T, dsn string) *eventsFixture {
 	f.oTok = e.login(oKey)
 	for _, a := range []struct{ tok, acc, num string }{{f.resTok, f.cust, f.custNumber}, {f.oTok, f.other, f.oNumber}} {
 		r := e.do("PUT", "/v2/accounts/"+a.acc+"/phone_numbers/"+url.PathEscape(a.num)+"/activate", a.tok, nil)
-		if r.Status != 200 {
+		if r.Status != 201 {
 			t.Fatalf("activate: %d %s", r.Status, r.Raw)
 		}
 	}

@@ -306,9 +306,13 @@ func (f *fakeVoxbone) ListOrders(context.Context) ([]*Order, error) {
 func wantInvalid(t *testing.T, r reply, cause, msg string) {
 	t.Helper()
 	wantError(t, r, 400)
-	var data struct{ Error, Message, Cause string }
+	var data map[string]map[string]struct{ Message string }
 	r.data(t, &data)
-	if data.Error != string(knm.ErrInvalid) || data.Cause != cause || !strings.Contains(data.Message, msg) {
-		t.Fatalf("want invalid, cause %q, message containing %q: %s", cause, msg, r.Raw)
+	found := false
+	for _, rule := range data[cause] {
+		found = found || strings.Contains(rule.Message, msg)
+	}
+	if r.str("message") != "invalid data" || len(data) != 1 || !found {
+		t.Fatalf("want invalid data, {%q: {rule: {message containing %q}}}: %s", cause, msg, r.Raw)
 	}
 }

@@ -422,8 +422,11 @@ func (s *Server) createNumber(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	var data map[string]json.RawMessage
-	if err := decodeBody(r, &data); err != nil {
+	if err := decodeOptionalBody(r, &data); err != nil {
 		return err
+	}
+	if data == nil {
+		data = map[string]json.RawMessage{} // Kazoo: the payload of a create is optional
 	}
 	o, err := createFields(data)
 	if err != nil {
@@ -497,15 +500,17 @@ func (s *Server) deleteNumber(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) activate(w http.ResponseWriter, r *http.Request) error {
-	return s.move(w, r, s.mgr.Activate)
+	return s.move(w, r, knm.StateInService)
 }
 
 func (s *Server) reserve(w http.ResponseWriter, r *http.Request) error {
-	return s.move(w, r, s.mgr.Reserve)
+	return s.move(w, r, knm.StateReserved)
 }
 
-func (s *Server) move(w http.ResponseWriter, r *http.Request,
-	op func(ctx context.Context, auth, number, accountID string) (*knm.Number, error)) error {
+// move is PUT …/{N}/activate and …/reserve: the public fields of the optional body are
+// merged into the number as it moves (Kazoo's public_fields option), and a success is
+// 201, as for every crossbar PUT.
+func (s *Server) move(w http.ResponseWriter, r *http.Request, to knm.State) error {
 	acc, num, err := s.numberRoute(r)
 	if err != nil {
 		return err
@@ -514,9 +519,12 @@ func (s *Server) move(w http.ResponseWriter, r *http.Request,
 	if err := decodeOptionalBody(r, &data); err != nil {
 		return err
 	}
-	n, err := op(r.Context(), caller(r).ID, num, acc.ID)
+	if err := checkNumberPayload(data, payloadPatch); err != nil {
+		return err
+	}
+	n, err := s.mgr.MoveWith(r.Context(), caller(r).ID, num, acc.ID, to, publicFields(data))
 	if err != nil {
 		return err
 	}
-	return s.writeNumber(w, r, http.StatusOK, n)
+	return s.writeNumber(w, r, http.StatusCreated, n)
 }

@@ -27,6 +27,14 @@ func (m *Manager) Reserve(ctx context.Context, auth, number, accountID string) (
 // not_found, not_reconcilable, assign_failure (malformed accountID), unspecified_fault
 // (the carrier failed), conflict (the number kept changing under us).
 func (m *Manager) Move(ctx context.Context, auth, number, accountID string, to knm.State) (*knm.Number, error) {
+	return m.MoveWith(ctx, auth, number, accountID, to, nil)
+}
+
+// MoveWith is Move that also merges public fields into the number as it moves (Kazoo's
+// public_fields option of activate and reserve): a null value removes a field, as in
+// Patch. An empty public changes no field.
+func (m *Manager) MoveWith(ctx context.Context, auth, number, accountID string, to knm.State,
+	public map[string]json.RawMessage) (*knm.Number, error) {
 	num, err := m.normalizeNumber(number)
 	if err != nil {
 		return nil, err
@@ -48,6 +56,7 @@ func (m *Manager) Move(ctx context.Context, auth, number, accountID string, to k
 			}
 			return cur, nil
 		}
+		mergePublic(n, public)
 		if err := m.applyFeatures(ctx, a, n); err != nil {
 			return nil, err
 		}

@@ -93,7 +93,7 @@ func TestBrowserCallsFromAnotherOrigin(t *testing.T) {
 	ctx := newBrowser(t, chromium)
 
 	got := runPage(t, ctx, allowedURL)
-	want := []string{"login 201 0", "search 200 2", "activate 200 2", "list 200 2"}
+	want := []string{"login 201 0", "search 200 2", "activate 201 2", "list 200 2"}
 	var steps []string
 	for _, s := range got.Steps {
 		steps = append(steps, fmt.Sprintf("%s %d %d", s.Step, s.Status, s.Count))
