@@ -35,12 +35,12 @@ type Store interface {
 type NumberFilter struct {
 	AssignedTo    *string  // owner; a pointer to "" selects unassigned numbers
 	AssignedToAny []string // any of these owners (an account and its descendants)
-	States     []State // any of these states
-	Module     string  // pvt_module_name
-	Prefix     string  // numbers starting with this string ("+1415"); the scan stays inside the prefix
-	After      string  // numbers strictly greater than this one (keyset paging)
-	Offset     int     // rows to skip
-	Limit      int     // most rows to return; 0 means no limit
+	States        []State  // any of these states
+	Module        string   // pvt_module_name
+	Prefix        string   // numbers starting with this string ("+1415"); the scan stays inside the prefix
+	After         string   // numbers strictly greater than this one (keyset paging)
+	Offset        int      // rows to skip
+	Limit         int      // most rows to return; 0 means no limit
 	// KeysOnly fills only Number, State and ModuleName of the numbers found. A search
 	// needs no more, and the backends can then answer from an index alone, without
 	// reading each number's row. Such numbers are for reading: never write them back.
