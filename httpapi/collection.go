@@ -309,7 +309,7 @@ func (s *Server) check(w http.ResponseWriter, r *http.Request) error {
 			remaining = slices.DeleteFunc(remaining, func(n string) bool {
 				st, ok := res[n]
 				if ok {
-					out[n] = st
+					out[n] = kazooCheckStatus(st)
 				}
 				return ok
 			})
@@ -320,4 +320,13 @@ func (s *Server) check(w http.ResponseWriter, r *http.Request) error {
 	}
 	s.writeData(w, r, http.StatusOK, out)
 	return nil
+}
+
+// kazooCheckStatus turns a carrier's answer about a number into Kazoo's: "success" when
+// the carrier holds it ("active"), else "error".
+func kazooCheckStatus(st string) string {
+	if st == "active" || st == "success" {
+		return "success"
+	}
+	return "error"
 }

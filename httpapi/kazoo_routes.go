@@ -10,6 +10,7 @@ import (
 	"strconv"
 
 	"github.com/knmproject/knm"
+	"github.com/knmproject/knm/config"
 	"github.com/knmproject/knm/manager"
 )
 
@@ -312,4 +313,37 @@ func follows(a, b string) bool {
 	x, err1 := strconv.ParseUint(a[1:], 10, 64)
 	y, err2 := strconv.ParseUint(b[1:], 10, 64)
 	return err1 == nil && err2 == nil && y == x+1
+}
+
+// lookupReseller allows a global search with ?reseller_id=R to search as R, as crossbar
+// does: R must be a reseller (or the master) whose number_manager
+// unauthorized_numbers_lookup is true (its own configs_number_manager, else
+// system_config). Otherwise 404 "number search restricted", or "nonexistent reseller_id"
+// for an account knm does not have. Without a token, carriers still buy nothing.
+func (s *Server) lookupReseller(r *http.Request, id string) (string, error) {
+	restricted := &statusError{status: http.StatusNotFound, name: "not_found", msg: "number search restricted",
+		data: map[string]string{"message": "number search restricted", "cause": id}}
+	if !knm.ValidAccountID(id) {
+		return "", &statusError{status: http.StatusNotFound, name: "not_found", msg: "nonexistent reseller_id",
+			data: map[string]string{"message": "nonexistent reseller_id", "cause": id}}
+	}
+	acc, err := s.store.GetAccount(r.Context(), id)
+	switch {
+	case knm.IsErrorName(err, knm.ErrNotFound):
+		return "", &statusError{status: http.StatusNotFound, name: "not_found", msg: "nonexistent reseller_id",
+			data: map[string]string{"message": "nonexistent reseller_id", "cause": id}}
+	case err != nil:
+		return "", err
+	case !acc.Enabled || !(acc.Reseller || acc.SuperduperAdmin):
+		return "", restricted
+	}
+	allowed, err := s.cfg.AccountGetBool(r.Context(), id, "", config.NumberManagerCategory,
+		"unauthorized_numbers_lookup", false)
+	if err != nil {
+		return "", err
+	}
+	if !allowed {
+		return "", restricted
+	}
+	return id, nil
 }

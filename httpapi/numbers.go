@@ -207,6 +207,13 @@ func (s *Server) searchGlobal(w http.ResponseWriter, r *http.Request) error {
 	} else {
 		req.NoPurchase = true
 	}
+	if q := r.URL.Query(); q.Has("reseller_id") {
+		reseller, err := s.lookupReseller(r, q.Get("reseller_id"))
+		if err != nil {
+			return err
+		}
+		req.AccountID, req.ResellerID = reseller, reseller
+	}
 	if q := r.URL.Query(); q.Has("blocks") {
 		return s.searchBlocks(w, r, req, q)
 	}

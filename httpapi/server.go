@@ -224,6 +224,8 @@ var searchQuery = []queryParam{
 	{Name: "quantity", Type: "integer", Doc: "numbers wanted, >= 1"},
 	{Name: "offset", Type: "integer", Doc: "item offset into the cached results"},
 	{Name: "country", Type: "string", Doc: "ISO 3166 alpha-2, default US"},
+	{Name: "reseller_id", Type: "string", Doc: "global search only: search as this reseller, allowed when its " +
+		"number_manager.unauthorized_numbers_lookup is true"},
 	{Name: "blocks", Type: "integer", Doc: "searchBlocks: up to this many ranges of quantity consecutive numbers, " +
 		"as [{start_number, end_number}]"},
 }
