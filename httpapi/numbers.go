@@ -298,6 +298,13 @@ func (s *Server) accountNumbers(w http.ResponseWriter, r *http.Request) error {
 // JSON list of states), filter_assigned_to, cascade, start_key and page_size.
 func listingParams(q url.Values) (manager.ListingQuery, error) {
 	var lq manager.ListingQuery
+	for k := range q {
+		if strings.HasPrefix(k, "filter_") && k != "filter_state" && k != "filter_assigned_to" {
+			// Ignoring it would answer more numbers than asked for, silently.
+			return lq, knm.Errorf(knm.ErrInvalid, "%s is not a filter knm supports (filter_state, "+
+				"filter_assigned_to)", k).WithCause(k)
+		}
+	}
 	states, err := filterValues(q, "filter_state")
 	if err != nil {
 		return lq, err

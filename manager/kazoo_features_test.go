@@ -14,8 +14,8 @@ import (
 
 // TestImportKazooKeepsFixtureFeatures imports every Kazoo number document of
 // testdata/kazoo in one file and checks that each number's pvt_features come out as Kazoo
-// stored them: their public fields already agree with them, or the settings would refuse
-// them and the import keeps them untouched.
+// stored them (their public fields already agree with them, or the settings would refuse
+// them and the import keeps them untouched), and exports them unchanged.
 func TestImportKazooKeepsFixtureFeatures(t *testing.T) {
 	paths, err := filepath.Glob(filepath.Join("..", "testdata", "kazoo", "*.json"))
 	if err != nil || len(paths) < 10 {
@@ -47,6 +47,21 @@ func TestImportKazooKeepsFixtureFeatures(t *testing.T) {
 			wantJSON, _ := json.Marshal(w.Features)
 			if !kzjson.Equal(gotJSON, wantJSON) {
 				t.Errorf("%s: pvt_features %s, want %s", num, gotJSON, wantJSON)
+			}
+			// And back out as Kazoo's document, features unchanged.
+			doc, err := got.MarshalKazoo()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var back struct {
+				Features map[string]json.RawMessage `json:"pvt_features"`
+			}
+			if err := json.Unmarshal(doc, &back); err != nil {
+				t.Fatal(err)
+			}
+			backJSON, _ := json.Marshal(back.Features)
+			if !kzjson.Equal(backJSON, wantJSON) {
+				t.Errorf("%s: exported pvt_features %s, want %s", num, backJSON, wantJSON)
 			}
 		}
 	})
