@@ -11,6 +11,7 @@ import (
 
 	"github.com/knmproject/knm"
 	"github.com/knmproject/knm/config"
+	"github.com/knmproject/knm/locality"
 	"github.com/knmproject/knm/manager"
 )
 
@@ -175,8 +176,13 @@ func (s *Server) localities(w http.ResponseWriter, r *http.Request) error {
 	for i, n := range sent {
 		e164s[i] = s.e164(r.Context(), n)
 	}
-	found, err := s.locality.Numbers(r.Context(), e164s)
+	src, err := s.localitySource(r, false)
 	if err != nil {
+		return err
+	}
+	found, err := src.Numbers(r.Context(), e164s)
+	if err != nil {
+		s.logger.WarnContext(r.Context(), "locality lookup failed", "request_id", requestID(r), "error", err)
 		return knm.Errorf(knm.ErrUnspecifiedFault, "number locality lookup failed")
 	}
 	out := make(map[string]any, len(sent))
@@ -199,12 +205,17 @@ func (s *Server) prefixByCity(w http.ResponseWriter, r *http.Request) error {
 	if country == "" {
 		country = "US"
 	}
-	cities, err := s.locality.Cities(r.Context(), country, q.Get("city"))
+	src, err := s.localitySource(r, true)
 	if err != nil {
-		if ke := (*knm.Error)(nil); errors.As(err, &ke) && ke.Name == knm.ErrInvalid {
-			return ke.WithCause("city")
-		}
 		return err
+	}
+	cities, err := src.Cities(r.Context(), country, q.Get("city"))
+	if ke := (*knm.Error)(nil); errors.As(err, &ke) && ke.Name == knm.ErrInvalid {
+		return ke.WithCause("city")
+	}
+	if err != nil {
+		s.logger.WarnContext(r.Context(), "city lookup failed", "request_id", requestID(r), "error", err)
+		return knm.Errorf(knm.ErrUnspecifiedFault, "prefix lookup failed")
 	}
 	s.writeData(w, r, http.StatusOK, cities)
 	return nil
@@ -346,4 +357,29 @@ func (s *Server) lookupReseller(r *http.Request, id string) (string, error) {
 		return "", restricted
 	}
 	return id, nil
+}
+
+// localitySource returns the phonebook service the settings name, speaking Kazoo's
+// protocol, else the offline source: for numbers number_manager.locality url, else
+// number_manager.other phonebook_url; for cities crossbar.phone_numbers phonebook_url.
+func (s *Server) localitySource(r *http.Request, forCity bool) (locality.Source, error) {
+	cfg := s.cfg.WithoutWriteBack()
+	lookups := [][2]string{{"number_manager.locality", "url"}, {"number_manager.other", "phonebook_url"}}
+	if forCity {
+		lookups = [][2]string{{"crossbar.phone_numbers", "phonebook_url"}}
+	}
+	for _, l := range lookups {
+		u, err := cfg.GetString(r.Context(), l[0], l[1], "")
+		if err != nil {
+			return nil, err
+		}
+		if u == "" {
+			continue
+		}
+		if p, err := url.Parse(u); err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
+			return nil, knm.Errorf(knm.ErrUnspecifiedFault, "could not get locality url").WithCause(l[0] + " " + l[1])
+		}
+		return locality.Upstream{LocalityURL: u, CityURL: u}, nil
+	}
+	return s.locality, nil
 }

@@ -3,9 +3,13 @@ package httpapi
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/knmproject/knm"
@@ -353,5 +357,59 @@ func TestKazooRoutesAreNotNumbers(t *testing.T) {
 		if strings.Contains(string(r.Raw), "is not a phone number") || r.Status == 405 {
 			t.Errorf("%s %s fell into the number routes: %d %s", c.method, c.rest, r.Status, r.Raw)
 		}
+	}
+}
+
+// TestLocalityUpstream: with a phonebook URL set, locality and prefix ask that service
+// with Kazoo's protocol and pass its data on; its failure is crossbar's 500.
+func TestLocalityUpstream(t *testing.T) {
+	t.Parallel()
+	f := newKazooRoutesFixture(t)
+	var fail atomic.Bool
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /phonebook/locality/metadata", func(w http.ResponseWriter, r *http.Request) {
+		var req struct{ Data struct{ Numbers []string } }
+		json.NewDecoder(r.Body).Decode(&req)
+		if fail.Load() || len(req.Data.Numbers) != 1 {
+			http.Error(w, "down", 503)
+			return
+		}
+		fmt.Fprintf(w, `{"status":"success","data":{%q:{"number":%q,"status":"success","country":"US",`+
+			`"locality":{"locality":"Upstream City","country":"US","type":"LANDLINE","line_type":"fixed_line"}}}}`,
+			req.Data.Numbers[0], req.Data.Numbers[0])
+	})
+	mux.HandleFunc("GET /phonebook/US/city", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, `{"status":"success","data":{"%s ville":{"state":"XX","country":"US","prefixes":["999"]}}}`,
+			r.URL.Query().Get("pattern"))
+	})
+	pb := httptest.NewServer(mux)
+	t.Cleanup(pb.Close)
+	cfg := config.New(f.e.store, "test", "")
+	ctx := context.Background()
+	for _, cat := range []string{"number_manager.locality|url", "crossbar.phone_numbers|phonebook_url"} {
+		c, k, _ := strings.Cut(cat, "|")
+		if err := cfg.Set(ctx, c, k, json.RawMessage(`"`+pb.URL+`/phonebook"`), ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := f.e.do("POST", pnPath(f.cust, "locality"), f.ctok, `{"data":{"numbers":["+14155550100"]}}`)
+	if r.Status != 200 || !strings.Contains(string(r.Raw), "Upstream City") {
+		t.Fatalf("upstream locality: %d %s", r.Status, r.Raw)
+	}
+	r = f.e.do("GET", pnPath(f.cust, "prefix?city=Up"), f.ctok, nil)
+	if r.Status != 200 || !strings.Contains(string(r.Raw), `"Up ville"`) {
+		t.Fatalf("upstream city: %d %s", r.Status, r.Raw)
+	}
+	fail.Store(true)
+	r = f.e.do("POST", pnPath(f.cust, "locality"), f.ctok, `{"data":{"numbers":["+14155550100"]}}`)
+	if r.Status != 500 || !strings.Contains(string(r.Raw), "number locality lookup failed") {
+		t.Fatalf("upstream down: %d %s", r.Status, r.Raw)
+	}
+	if err := cfg.Set(ctx, "number_manager.locality", "url", json.RawMessage(`"ftp://phonebook"`), ""); err != nil {
+		t.Fatal(err)
+	}
+	r = f.e.do("POST", pnPath(f.cust, "locality"), f.ctok, `{"data":{"numbers":["+14155550100"]}}`)
+	if r.Status != 500 || !strings.Contains(string(r.Raw), "could not get locality url") {
+		t.Fatalf("bad url: %d %s", r.Status, r.Raw)
 	}
 }
