@@ -74,7 +74,8 @@ func TestListingFilters(t *testing.T) {
 		t.Fatalf("customer: %v %d", keysOf(l.Numbers), l.CascadeQuantity)
 	}
 	for _, bad := range []string{"filter_state=%5B%22in_service%22", "filter_state=%5B%5D", "filter_state=bogus",
-		"filter_assigned_to=x", "cascade=yes", "start_key=abc", "filter_used_by=callflow"} {
+		"filter_assigned_to=x", "cascade=yes", "start_key=abc", "filter_used_by=callflow",
+		"offset=2"} {
 		wantError(t, f.e.do("GET", "/v2/accounts/"+f.reseller+"/phone_numbers?"+bad, f.rtok, nil), 400)
 	}
 	wantError(t, f.e.do("GET", "/v2/accounts/"+f.reseller+"/phone_numbers?cascade=true", f.ctok, nil), 403)

@@ -298,6 +298,10 @@ func (s *Server) accountNumbers(w http.ResponseWriter, r *http.Request) error {
 // JSON list of states), filter_assigned_to, cascade, start_key and page_size.
 func listingParams(q url.Values) (manager.ListingQuery, error) {
 	var lq manager.ListingQuery
+	if off := q.Get("offset"); off != "" && off != "0" {
+		return lq, knm.Errorf(knm.ErrInvalid, "offset pages searches; a listing pages with start_key "+
+			"(the next_start_key of the previous page)").WithCause("offset")
+	}
 	for k := range q {
 		if strings.HasPrefix(k, "filter_") && k != "filter_state" && k != "filter_assigned_to" {
 			// Ignoring it would answer more numbers than asked for, silently.
