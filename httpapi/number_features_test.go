@@ -16,6 +16,7 @@ type featureCase struct {
 	name      string
 	config    map[string]string // number_manager keys set first (system)
 	reseller  map[string]string // number_manager keys set first in the reseller's configs_number_manager
+	carrier   map[string]string // number_manager.inventory keys set first (the number's carrier)
 	method    string            // POST or PATCH
 	body      string            // the data object
 	status    int
@@ -69,6 +70,13 @@ var featureCases = []featureCase{
 		available: []string{"cnam", "prepend"}},
 	{name: "reseller override refuses what the system allows", method: "PATCH",
 		body: `{"e911":{"street_address":"3 Main"}}`, status: 403, absent: []string{"e911"}},
+	{name: "sms silently left alone where the carrier has none", method: "PATCH",
+		body: `{"sms":{"enabled":true}}`, status: 200, absent: []string{"sms"}},
+	{name: "sms where the carrier offers it", reseller: map[string]string{"features.allow": `["cnam","prepend","sms"]`},
+		carrier: map[string]string{"features.sms.enabled": `true`}, method: "PATCH",
+		body: `{"sms":{"enabled":true,"x":1}}`, status: 200, want: map[string]string{"sms": `{"enabled":true,"x":1}`},
+		available: []string{"cnam", "prepend", "sms"}},
+	{name: "sms disabled", method: "PATCH", body: `{"sms":{"enabled":false}}`, status: 200, absent: []string{"sms"}},
 }
 
 // TestNumberFeaturesFollowWrites drives one in-service number of a reseller's customer
@@ -94,6 +102,11 @@ func TestNumberFeaturesFollowWrites(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			for k, v := range tc.config {
 				if err := cfg.Set(ctx, config.NumberManagerCategory, k, json.RawMessage(v), ""); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for k, v := range tc.carrier {
+				if err := cfg.Set(ctx, config.NumberManagerCategory+".inventory", k, json.RawMessage(v), ""); err != nil {
 					t.Fatal(err)
 				}
 			}
