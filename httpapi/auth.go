@@ -234,6 +234,9 @@ func (s *Server) apiAuth(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	acc, err := AccountByAPIKey(r.Context(), s.store, req.APIKey)
+	if knm.IsErrorName(err, knm.ErrUnauthorized) {
+		return invalidCredentials("unknown api_key") // crossbar's answer to a bad key
+	}
 	if err != nil {
 		return err
 	}

@@ -91,6 +91,10 @@ func TestBadTokensAreInvalidCredentials(t *testing.T) {
 			t.Errorf("token %.12s…: %d %s", tok, r.Status, r.Raw)
 		}
 	}
+	r := f.e.do("PUT", "/v2/api_auth", "", `{"data":{"api_key":"not-a-key"}}`)
+	if r.Status != 401 || r.str("message") != "invalid_credentials" {
+		t.Errorf("bad api key: %d %s", r.Status, r.Raw)
+	}
 }
 
 // TestCheckKazooShape: POST check answers {number: "success" | "error"}.
