@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 )
 
 // ErrorName is the machine name of a knm error, as Kazoo spells it in the "error" field of
@@ -165,4 +166,30 @@ func Forbidden(cause string) *Error {
 // Conflict returns the error of a write that lost a race against another writer.
 func Conflict(what string) *Error {
 	return &Error{Name: ErrConflict, Message: what + " was changed by someone else; read it again and retry"}
+}
+
+// RetryAfter returns how long an error asks its caller to wait before trying again (a rate
+// budget refusing work it cannot carry in time), if it says so.
+func RetryAfter(err error) (time.Duration, bool) {
+	var r interface{ RetryAfter() time.Duration }
+	if errors.As(err, &r) {
+		return r.RetryAfter(), true
+	}
+	return 0, false
+}
+
+// leaseLostCause marks the conflict of a write by an instance that no longer holds its lease.
+const leaseLostCause = "lease_lost"
+
+// LeaseLost returns the error of a journal write or lease renewal by an instance whose lease
+// has expired or whose entry was taken over: a conflict, which IsLeaseLost tells apart.
+func LeaseLost(instance string) *Error {
+	return &Error{Name: ErrConflict, Message: "instance " + instance + " no longer holds its lease, or the " +
+		"entry was taken over", Cause: leaseLostCause}
+}
+
+// IsLeaseLost reports whether err's chain holds a LeaseLost error.
+func IsLeaseLost(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && e.Name == ErrConflict && e.Cause == leaseLostCause
 }

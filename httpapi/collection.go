@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"github.com/knmproject/knm"
+	"github.com/knmproject/knm/manager"
 )
 
 // maxCollection bounds the numbers of one collection request, so one request cannot hold a
@@ -151,16 +152,14 @@ func (s *Server) collection(w http.ResponseWriter, r *http.Request, check func(m
 		n, err := op(acc, num, data)
 		reply.add(num, n, err)
 	}
-	status := http.StatusOK
-	if r.Method == http.MethodPut {
-		status = http.StatusCreated // every successful crossbar PUT
-	}
-	s.writeData(w, r, status, reply)
+	s.writeData(w, r, successStatus(r), reply)
 	return nil
 }
 
 func (s *Server) collectionCreate(w http.ResponseWriter, r *http.Request) error {
-	check := func(data map[string]json.RawMessage) error { return checkNumberPayload(data, payloadCreate) }
+	check := func(data map[string]json.RawMessage) error {
+		return manager.CheckNumberPayload(data, manager.PayloadCreate)
+	}
 	create := func(acc *knm.Account, num string, data map[string]json.RawMessage) (*knm.Number, error) {
 		o, err := createFields(data)
 		if err != nil {
@@ -178,11 +177,25 @@ func (s *Server) collectionRelease(w http.ResponseWriter, r *http.Request) error
 	})
 }
 
+// collectionActivate is PUT …/collection/activate; with an Idempotency-Key a retry gets the
+// first reply again and activates nothing.
 func (s *Server) collectionActivate(w http.ResponseWriter, r *http.Request) error {
-	activate := func(acc *knm.Account, num string, _ map[string]json.RawMessage) (*knm.Number, error) {
-		return s.mgr.Activate(r.Context(), caller(r).ID, num, acc.ID)
+	acc, _, nums, _, err := s.readCollection(r)
+	if err != nil {
+		return err
 	}
-	return s.collection(w, r, nil, activate)
+	request := map[string]any{"account": acc.ID, "numbers": nums}
+	return s.idempotent(w, r, "collection.activate", request, func() (any, error) {
+		reply := collectionReply{render: func(n *knm.Number) (map[string]any, error) { return s.numberJSON(r, n) }}
+		for _, num := range nums {
+			if err := r.Context().Err(); err != nil {
+				return nil, err
+			}
+			n, err := s.mgr.Activate(r.Context(), caller(r).ID, num, acc.ID)
+			reply.add(num, n, err)
+		}
+		return reply, nil
+	})
 }
 
 // creationStates is Kazoo's allowed_creation_states for the caller.
@@ -202,7 +215,7 @@ func (s *Server) carriersInfo(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	names, err := s.mgr.SelectCarriers(r.Context(), acc.ID, resellerOf(acc))
+	names, err := s.mgr.SelectCarriers(r.Context(), acc.ID, manager.ResellerOf(acc))
 	if err != nil {
 		return err
 	}
@@ -329,4 +342,12 @@ func kazooCheckStatus(st string) string {
 		return "success"
 	}
 	return "error"
+}
+
+// successStatus is crossbar's status of a success: 201 for every PUT, else 200.
+func successStatus(r *http.Request) int {
+	if r.Method == http.MethodPut {
+		return http.StatusCreated
+	}
+	return http.StatusOK
 }

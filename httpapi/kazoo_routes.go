@@ -222,23 +222,23 @@ func (s *Server) prefixByCity(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) collectionUpdate(w http.ResponseWriter, r *http.Request) error {
-	return s.collectionEdit(w, r, payloadReplace, s.mgr.Update)
+	return s.collectionEdit(w, r, manager.PayloadReplace, s.mgr.Update)
 }
 
 func (s *Server) collectionPatch(w http.ResponseWriter, r *http.Request) error {
-	return s.collectionEdit(w, r, payloadPatch, s.mgr.Patch)
+	return s.collectionEdit(w, r, manager.PayloadPatch, s.mgr.Patch)
 }
 
 // collectionEdit is POST/PATCH …/collection: the public fields of data, numbers aside,
 // written to each number as POST/PATCH …/{N} would.
-func (s *Server) collectionEdit(w http.ResponseWriter, r *http.Request, kind payloadKind,
+func (s *Server) collectionEdit(w http.ResponseWriter, r *http.Request, kind manager.PayloadKind,
 	edit func(ctx context.Context, auth, number string, public map[string]json.RawMessage) (*knm.Number, error)) error {
 	fields := func(data map[string]json.RawMessage) map[string]json.RawMessage {
 		out := publicFields(data)
 		delete(out, "numbers")
 		return out
 	}
-	check := func(data map[string]json.RawMessage) error { return checkNumberPayload(fields(data), kind) }
+	check := func(data map[string]json.RawMessage) error { return manager.CheckNumberPayload(fields(data), kind) }
 	op := func(_ *knm.Account, num string, data map[string]json.RawMessage) (*knm.Number, error) {
 		return edit(r.Context(), caller(r).ID, num, fields(data))
 	}

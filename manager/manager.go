@@ -32,6 +32,9 @@ type Policy struct {
 	ShouldPermanentlyDelete bool          // should_permanently_delete
 	ShouldAge               bool          // should_age
 	SearchCacheTTL          time.Duration // search_cache_ttl_s
+	// SearchSettleTimeout is how long past the search deadline a carrier that has sent a
+	// purchase for the search is waited for; after it the reply names the order instead.
+	SearchSettleTimeout time.Duration
 }
 
 // DefaultPolicy returns the code defaults of number_manager.
@@ -44,6 +47,7 @@ func DefaultPolicy() Policy {
 		PortInModuleName:    "knm_local",
 		ReleasedState:       knm.StateAvailable,
 		SearchCacheTTL:      300 * time.Second,
+		SearchSettleTimeout: 30 * time.Second,
 	}
 }
 
@@ -66,6 +70,9 @@ func (p Policy) withDefaults() Policy {
 	if p.ReleasedState == "" {
 		p.ReleasedState = d.ReleasedState
 	}
+	if p.SearchSettleTimeout <= 0 {
+		p.SearchSettleTimeout = d.SearchSettleTimeout
+	}
 	if p.SearchCacheTTL <= 0 {
 		p.SearchCacheTTL = d.SearchCacheTTL
 	}
@@ -87,11 +94,15 @@ type Options struct {
 	// Normalize turns user input into E.164 (the e164 package). Default: trims spaces and
 	// returns the input unchanged, which is right for "+…" input.
 	Normalize func(string) string
-	// FeatureSettings returns number_manager's feature settings (features.Load). Default:
-	// every feature allowed, none denied by configuration.
+	// FeatureSettings returns number_manager's feature settings (config.FeatureSettings).
+	// Default: every feature allowed, none denied by configuration.
 	FeatureSettings FeatureSettingsFunc
 	Logger          *slog.Logger
 	Now             func() time.Time
+	// Owner returns the instance id of this process's lease (lease.Lease.ID): carrier calls
+	// are journalled as its own, and Recover takes over those of instances whose lease
+	// ended. Nil or "": journalled without an owner, settled after RecoverGrace.
+	Owner func() string
 }
 
 // Manager is the number manager. It is safe for concurrent use, and several Managers (in
@@ -105,6 +116,7 @@ type Manager struct {
 	features         FeatureSettingsFunc
 	logger           *slog.Logger
 	now              func() time.Time
+	owner            func() string
 }
 
 // New returns a Manager, or an invalid error when o.Store is missing.
@@ -115,7 +127,10 @@ func New(o Options) (*Manager, error) {
 	m := &Manager{
 		store: o.Store, policy: o.Policy, resellerCarriers: o.ResellerCarriers,
 		carriers: o.Carriers, normalize: o.Normalize, features: o.FeatureSettings,
-		logger: o.Logger, now: o.Now,
+		logger: o.Logger, now: o.Now, owner: o.Owner,
+	}
+	if m.owner == nil {
+		m.owner = func() string { return "" }
 	}
 	if m.policy == nil {
 		m.policy = func(context.Context) (Policy, error) { return DefaultPolicy(), nil }

@@ -53,6 +53,7 @@ func (a *app) manager(ctx context.Context) (*manager.Manager, error) {
 		},
 		Logger: a.logger,
 		Now:    time.Now,
+		Owner:  a.leaseID,
 	})
 	if err != nil {
 		return nil, err
