@@ -24,7 +24,7 @@ func TestCollectionActivateIdempotencyKey(t *testing.T) {
 	e, master, base := newBulkEnv(t, "+12565550301", "+12565550302")
 	body := `{"data":{"numbers":["+12565550301","+12565550302"]}}`
 	first := e.doWith("PUT", base+"/collection/activate", master, body, key("a1"))
-	if first.Status != 200 {
+	if first.Status != 201 {
 		t.Fatalf("first: %d %s", first.Status, first.Raw)
 	}
 	ctx := context.Background()
@@ -36,7 +36,7 @@ func TestCollectionActivateIdempotencyKey(t *testing.T) {
 		t.Fatalf("release: %d %s", r.Status, r.Raw)
 	}
 	again := e.doWith("PUT", base+"/collection/activate", master, body, key("a1"))
-	if again.Status != 200 || again.Header.Get("Idempotent-Replayed") != "true" ||
+	if again.Status != 201 || again.Header.Get("Idempotent-Replayed") != "true" ||
 		string(again.Env["data"]) != string(first.Env["data"]) {
 		t.Fatalf("retry: %d %s\nfirst: %s", again.Status, again.Env["data"], first.Env["data"])
 	}
