@@ -47,6 +47,9 @@ func publicNumber(n *knm.Number) map[string]any {
 	if n.UsedBy != "" {
 		ro["used_by"] = n.UsedBy
 	}
+	if state, why := routingNote(n.CarrierData); state != "" {
+		ro["routing"], ro["routing_error"] = state, why
+	}
 	out["_read_only"] = ro
 	return out
 }
@@ -472,4 +475,19 @@ func (s *Server) move(w http.ResponseWriter, r *http.Request,
 	}
 	s.writeData(w, r, http.StatusOK, publicNumber(n))
 	return nil
+}
+
+// routingNote reads a carrier's note that the number does not ring on the platform yet
+// (knm_voxbone marks a DID whose configuration is pending in its carrier data).
+func routingNote(carrierData json.RawMessage) (state, why string) {
+	var m struct {
+		R *struct {
+			State string `json:"state"`
+			Error string `json:"error"`
+		} `json:"knm_routing"`
+	}
+	if len(carrierData) == 0 || json.Unmarshal(carrierData, &m) != nil || m.R == nil {
+		return "", ""
+	}
+	return m.R.State, m.R.Error
 }

@@ -50,6 +50,8 @@ const schemas = `{
    "_read_only": {"type": "object", "required": ["state"], "properties": {
      "created": {"type": "integer"}, "modified": {"type": "integer"}, "state": {"$ref": "#/components/schemas/State"},
      "used_by": {"type": "string"}, "carrier_module": {"type": "string"},
+     "routing": {"type": "string", "enum": ["pending"], "description": "present while the DID is bought but not yet routed at its carrier"},
+     "routing_error": {"type": "string"},
      "features": {"type": "object", "properties": {"available": {"type": "array", "items": {"type": "string"}},
        "settings": {"type": "object"}}}}}}},
  "Collection": {"type": "object", "properties": {
@@ -78,6 +80,9 @@ const schemas = `{
    "id": {"type": "string"}, "state": {"type": "string"}, "assign_to": {"type": "string"},
    "numbers": {"type": "array", "nullable": true, "items": {"type": "string"}}, "details": {"nullable": true}}},
  "VoxboneOrders": {"type": "array", "items": {"$ref": "#/components/schemas/VoxboneOrder"}},
+ "VoxboneRoutingRequest": {"type": "object", "required": ["data"], "properties": {"data": {"type": "object",
+   "properties": {"numbers": {"type": "array", "maxItems": 1000, "items": {"type": "string"}},
+     "all": {"type": "boolean"}, "dry_run": {"type": "boolean"}}}}},
  "APIAuthRequest": {"type": "object", "required": ["data"], "properties": {"data": {"type": "object",
    "required": ["api_key"], "properties": {"api_key": {"type": "string"}}}}},
  "AccountCreate": {"type": "object", "required": ["data"], "properties": {"data": {"type": "object",

@@ -306,6 +306,9 @@ func (s *Server) voxboneRoutes() []route {
 			Reply: "VoxboneOrders", handle: s.voxboneOrders},
 		{Method: "GET", Path: "/v2/voxbone/orders/{id}", Auth: authRequired, Summary: "one Voxbone order",
 			Reply: "VoxboneOrder", handle: s.voxboneGetOrder},
+		{Method: "POST", Path: "/v2/voxbone/routing", Auth: authRequired,
+			Summary: "apply the routing settings (voice URI, trunk, …) to DIDs knm holds; dry_run only lists " +
+				"what differs (master only)", Body: "VoxboneRoutingRequest", Reply: "Any", handle: s.voxboneRouting},
 	}
 }
 

@@ -72,7 +72,10 @@ func (v carrierVoxbone) Quote(ctx context.Context, q knmvoxbone.QuoteRequest) ([
 	return call(ctx, v, func(c *knmvoxbone.Carrier) ([]knmvoxbone.GroupQuote, error) { return c.Quote(ctx, q) })
 }
 
-func (v carrierVoxbone) PlanPurchase(ctx context.Context, q knmvoxbone.PurchaseQuery) (*knmvoxbone.PurchasePlan, error) {
+func (v carrierVoxbone) PlanPurchase(
+	ctx context.Context,
+	q knmvoxbone.PurchaseQuery,
+) (*knmvoxbone.PurchasePlan, error) {
 	return call(ctx, v, func(c *knmvoxbone.Carrier) (*knmvoxbone.PurchasePlan, error) { return c.PlanPurchase(ctx, q) })
 }
 

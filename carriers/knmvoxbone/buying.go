@@ -21,26 +21,39 @@ import (
 // for concurrent use.
 type buyer struct {
 	mu    sync.Mutex
-	open  map[groupQuery]*batch // batches still gathering searches
-	byKey map[string]*share     // search key -> its share while the order is unfinished
+	open  map[batchKey]*batch // batches still gathering searches
+	byKey map[string]*share   // search key -> its share while the order is unfinished
 	// promised counts the requests of the orders admitted and not finished, which the
 	// limiter does not see yet: admission counts them as queued.
 	promised atomic.Int64
 }
 
-func newBuyer() *buyer { return &buyer{open: map[groupQuery]*batch{}, byKey: map[string]*share{}} }
+func newBuyer() *buyer { return &buyer{open: map[batchKey]*batch{}, byKey: map[string]*share{}} }
+
+// batchKey says which searches may share an order: the same DID groups, and the same
+// routing for the DIDs (an account's overrides may differ; when they cannot be read, the
+// account alone shares with nobody else).
+type batchKey struct {
+	query   groupQuery
+	routing Routing
+	alone   string
+}
 
 // batch is one coalesced order being gathered or bought.
 type batch struct {
+	key     batchKey
 	query   groupQuery
 	orderID string
-	queryID string
-	shares  []*share
-	active  []*share // the shares bought for, one per member of the order's payload
-	closed  bool     // gathered: no search joins any more
-	order   string   // set once the checkout was sent
-	ctx     context.Context
-	cancel  context.CancelFunc // stops the batch before its checkout when every caller left
+	// routeFor and routeReseller are the first search's account and reseller: the routing
+	// of the order (every search of the batch has the same).
+	routeFor, routeReseller string
+	queryID                 string
+	shares                  []*share
+	active                  []*share // the shares bought for, one per member of the order's payload
+	closed                  bool     // gathered: no search joins any more
+	order                   string   // set once the checkout was sent
+	ctx                     context.Context
+	cancel                  context.CancelFunc // stops the batch before its checkout when every caller left
 }
 
 // share is one search's part of a batch. Its fields are guarded by buyer.mu.
@@ -87,7 +100,7 @@ func (c *Carrier) buyShared(ctx context.Context, opts knm.SearchOptions, q group
 	if rows, found, err := c.fromJournal(ctx, opts, key); found || err != nil {
 		return rows, err
 	}
-	sh, b := c.buying().join(q, key, opts, short)
+	sh, b := c.buying().join(c.batchKey(ctx, q, opts), key, opts, short)
 	var first string
 	var err error
 	if opts.IdempotencyKey != "" && key != "" { // claimed before the batch can start buying
@@ -153,17 +166,27 @@ func (by *buyer) attach(key string, opts knm.SearchOptions) *share {
 	return sh
 }
 
-// join adds a share of want DIDs to the batch gathering for q and returns it, with the batch
+// batchKey is the key of the batches a search may join.
+func (c *Carrier) batchKey(ctx context.Context, q groupQuery, opts knm.SearchOptions) batchKey {
+	r, err := c.routingFor(ctx, opts.AccountID, opts.ResellerID)
+	if err != nil {
+		return batchKey{query: q, alone: opts.AccountID + "/" + opts.ResellerID}
+	}
+	return batchKey{query: q, routing: r}
+}
+
+// join adds a share of want DIDs to the batch gathering for k and returns it, with the batch
 // when the caller created it and must start it (after admission).
-func (by *buyer) join(q groupQuery, key string, opts knm.SearchOptions, want int) (*share, *batch) {
+func (by *buyer) join(k batchKey, key string, opts knm.SearchOptions, want int) (*share, *batch) {
 	by.mu.Lock()
 	defer by.mu.Unlock()
-	b := by.open[q]
+	b := by.open[k]
 	created := b == nil
 	if created {
 		ctx, cancel := context.WithCancel(context.Background())
-		b = &batch{query: q, orderID: newOrderID(), queryID: opts.QueryID, ctx: ctx, cancel: cancel}
-		by.open[q] = b
+		b = &batch{key: k, query: k.query, orderID: newOrderID(), queryID: opts.QueryID, ctx: ctx, cancel: cancel,
+			routeFor: opts.AccountID, routeReseller: opts.ResellerID}
+		by.open[k] = b
 	}
 	sh := &share{b: b, key: key, account: opts.AccountID, request: searchRequest(opts), want: want, waiters: 1,
 		done: make(chan struct{})}
@@ -184,8 +207,8 @@ func (by *buyer) join(q groupQuery, key string, opts knm.SearchOptions, want int
 func (by *buyer) drop(b *batch, why error) {
 	by.mu.Lock()
 	defer by.mu.Unlock()
-	if by.open[b.query] == b {
-		delete(by.open, b.query)
+	if by.open[b.key] == b {
+		delete(by.open, b.key)
 	}
 	b.closed = true
 	b.cancel()
@@ -277,8 +300,8 @@ func (c *Carrier) runBatch(b *batch) {
 	case <-b.ctx.Done():
 	}
 	by.mu.Lock()
-	if by.open[b.query] == b {
-		delete(by.open, b.query)
+	if by.open[b.key] == b {
+		delete(by.open, b.key)
 	}
 	b.closed = true
 	var members []orderMember
@@ -317,13 +340,15 @@ func (c *Carrier) runBatch(b *batch) {
 // buyBatch journals and runs the batch's order. Its shares are settled by distribute as the
 // order's DIDs are imported; what is left unsettled gets the error returned.
 func (c *Carrier) buyBatch(b *batch, members []orderMember, total int) error {
-	o, err := c.createOrder(b.ctx, orderPayload{OrderID: b.orderID, QueryID: b.queryID, Members: members})
+	o, err := c.createOrder(b.ctx, orderPayload{OrderID: b.orderID, QueryID: b.queryID, Members: members,
+		RouteFor: b.routeFor, RouteReseller: b.routeReseller})
 	if err != nil {
 		return err
 	}
 	o.live = b
 	o.onCheckout = func() { c.buying().committed(b) }
-	o, short, err := c.prepare(b.ctx, buyRequest{Query: b.query, Want: total, Order: o, Shares: len(members)})
+	o, short, err := c.prepare(b.ctx, buyRequest{Query: b.query, Want: total, Order: o, Shares: len(members),
+		Description: b.queryID})
 	if err != nil || o == nil {
 		return errors.Join(short, err)
 	}

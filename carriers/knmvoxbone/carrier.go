@@ -38,6 +38,12 @@ type Metrics struct {
 	// Spent is called when an order reaches a final state with what its delivered DIDs cost,
 	// in cents of the account currency.
 	Spent func(cents int)
+	// Routing is called after every routing attempt with the DIDs it routed and those left
+	// pending.
+	Routing func(routed, pending int)
+	// RoutingPending is called after every recovery pass with the DIDs still waiting to be
+	// routed.
+	RoutingPending func(dids int)
 }
 
 // Deps are the carrier's collaborators. Store is required.

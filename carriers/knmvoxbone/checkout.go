@@ -24,6 +24,8 @@ type buyRequest struct {
 	Description    string // the cart's description
 	IdempotencyKey string
 	AssignTo       string
+	// RouteFor and RouteReseller name the account whose routing overrides apply.
+	RouteFor, RouteReseller string
 	// Order, when set, is the order's row, already written (a native order writes it before
 	// claiming its idempotency key); its own id, key and assign_to are then used.
 	Order *order
@@ -42,7 +44,8 @@ func (c *Carrier) prepare(ctx context.Context, r buyRequest) (o *order, short, e
 	o = r.Order
 	if o == nil {
 		o, err = c.createOrder(ctx, orderPayload{OrderID: newOrderID(), QueryID: r.QueryID,
-			IdempotencyKey: r.IdempotencyKey, AssignTo: r.AssignTo})
+			IdempotencyKey: r.IdempotencyKey, AssignTo: r.AssignTo, RouteFor: r.RouteFor,
+			RouteReseller: r.RouteReseller})
 		if err != nil {
 			return nil, nil, err
 		}
@@ -231,7 +234,28 @@ func (c *Carrier) finish(ctx context.Context, o *order) ([]knm.SearchRow, error)
 		return nil, err
 	}
 	dids, fetchErr, cartErr := c.fetchDelivered(ctx, o)
-	rows, importErr := c.importDIDs(ctx, o, dids)
+	// Routing: the configuration is sent once the DIDs are known, and read back while
+	// they are imported, so it adds one round trip.
+	j, out := c.routeDelivered(ctx, o, dids)
+	var (
+		wg sync.WaitGroup
+		v  *verifyResult
+	)
+	if j != nil && out.err == nil {
+		wg.Go(func() { v = c.verifyJob(ctx, out) })
+	}
+	rows, importErr := c.importDIDs(ctx, o, out.annotate(dids))
+	wg.Wait()
+	if j != nil {
+		if err := c.settleRouting(ctx, j, out, v); err != nil {
+			c.log.Warn("knm_voxbone: routing journal write failed; recover settles it", "order", o.OrderID,
+				"error", err)
+		}
+		rows = j.markRows(rows)
+	} else if out != nil && out.err != nil {
+		// The job could not be journalled: the order stays unfinished, so Recover routes it.
+		importErr = errors.Join(importErr, fmt.Errorf("routing: %w", out.err))
+	}
 	c.distribute(ctx, o, rows) // the state written below records the split
 	if err := errors.Join(fetchErr, importErr, cartErr); err != nil {
 		o.Error = err.Error()

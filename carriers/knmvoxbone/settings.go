@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net"
@@ -60,6 +61,7 @@ type Settings struct {
 	// RateLimitMargin (rate_limit_margin_ms) widens the limiter's one-second window:
 	// requests may arrive closer together than they were sent.
 	RateLimitMargin time.Duration
+	Routing         Routing // voice_uri, trunk_id, …: what every bought DID is configured with
 }
 
 // DefaultSettings returns the code defaults of number_manager.voxbone.
@@ -75,6 +77,7 @@ func DefaultSettings() Settings {
 		HoldTTL:          30 * time.Minute,
 		CoalesceWindow:   25 * time.Millisecond,
 		RateLimitMargin:  ratelimit.DefaultLocalMargin,
+		Routing:          Routing{BatchSize: DefaultRoutingBatchSize},
 	}
 }
 
@@ -85,6 +88,8 @@ type Source interface {
 	GetStringAlias(ctx context.Context, category string, keys []string, def string) (string, error)
 	GetIntAlias(ctx context.Context, category string, keys []string, def int) (int, error)
 	GetFloat(ctx context.Context, category, key string, def float64) (float64, error)
+	// GetRaw returns a key's JSON, nil when absent and def is nil (nothing written back).
+	GetRaw(ctx context.Context, category, key string, def json.RawMessage) (json.RawMessage, error)
 }
 
 // Writes of number_manager.voxbone, through any path, are checked with the reader that
@@ -119,6 +124,10 @@ func ReadSettings(ctx context.Context, src Source) (Settings, error) {
 		CoalesceWindow:   r.duration(d.CoalesceWindow, time.Millisecond, "coalesce_window_ms"),
 		RateLimitMargin:  r.duration(d.RateLimitMargin, time.Millisecond, "rate_limit_margin_ms"),
 	}
+	// The routing keys are optional: an absent one is not written back.
+	s.Routing = readRouting(func(key string) (json.RawMessage, error) {
+		return src.GetRaw(ctx, Category, key, nil)
+	}, d.Routing, r.note)
 	for _, p := range s.problems() {
 		if !r.unread[p.key] {
 			r.list = append(r.list, p.key+" "+p.rule)
@@ -220,7 +229,7 @@ func (s Settings) problems() []problem {
 	if s.RateLimitMargin < 0 || s.RateLimitMargin > time.Second {
 		bad("rate_limit_margin_ms", "must be between 0 and 1000, got %d", s.RateLimitMargin.Milliseconds())
 	}
-	return ps
+	return append(ps, s.Routing.problems()...)
 }
 
 // Validate reports every setting that breaks its rule in one knm invalid error.
@@ -253,6 +262,7 @@ func (s Settings) withDefaults() Settings {
 	s.HoldTTL = cmp.Or(s.HoldTTL, d.HoldTTL)
 	s.CoalesceWindow = cmp.Or(s.CoalesceWindow, d.CoalesceWindow)
 	s.RateLimitMargin = cmp.Or(s.RateLimitMargin, d.RateLimitMargin)
+	s.Routing.BatchSize = cmp.Or(s.Routing.BatchSize, d.Routing.BatchSize)
 	return s
 }
 
@@ -301,6 +311,7 @@ func (s Settings) LogValue() slog.Value {
 		slog.Duration("hold_ttl", s.HoldTTL),
 		slog.Duration("coalesce_window", s.CoalesceWindow),
 		slog.Duration("rate_limit_margin", s.RateLimitMargin),
+		slog.Attr{Key: "routing", Value: s.Routing.logValue()},
 	)
 }
 
