@@ -42,7 +42,6 @@ type batchKey struct {
 // batch is one coalesced order being gathered or bought.
 type batch struct {
 	key     batchKey
-	query   groupQuery
 	orderID string
 	// routeFor and routeReseller are the first search's account and reseller: the routing
 	// of the order (every search of the batch has the same).
@@ -50,7 +49,6 @@ type batch struct {
 	queryID                 string
 	shares                  []*share
 	active                  []*share // the shares bought for, one per member of the order's payload
-	closed                  bool     // gathered: no search joins any more
 	order                   string   // set once the checkout was sent
 	ctx                     context.Context
 	cancel                  context.CancelFunc // stops the batch before its checkout when every caller left
@@ -184,7 +182,7 @@ func (by *buyer) join(k batchKey, key string, opts knm.SearchOptions, want int) 
 	created := b == nil
 	if created {
 		ctx, cancel := context.WithCancel(context.Background())
-		b = &batch{key: k, query: k.query, orderID: newOrderID(), queryID: opts.QueryID, ctx: ctx, cancel: cancel,
+		b = &batch{key: k, orderID: newOrderID(), queryID: opts.QueryID, ctx: ctx, cancel: cancel,
 			routeFor: opts.AccountID, routeReseller: opts.ResellerID}
 		by.open[k] = b
 	}
@@ -210,7 +208,6 @@ func (by *buyer) drop(b *batch, why error) {
 	if by.open[b.key] == b {
 		delete(by.open, b.key)
 	}
-	b.closed = true
 	b.cancel()
 	for _, sh := range b.shares {
 		by.end(sh, nil, why)
@@ -303,7 +300,6 @@ func (c *Carrier) runBatch(b *batch) {
 	if by.open[b.key] == b {
 		delete(by.open, b.key)
 	}
-	b.closed = true
 	var members []orderMember
 	total := 0
 	for _, sh := range b.shares {
@@ -347,7 +343,7 @@ func (c *Carrier) buyBatch(b *batch, members []orderMember, total int) error {
 	}
 	o.live = b
 	o.onCheckout = func() { c.buying().committed(b) }
-	o, short, err := c.prepare(b.ctx, buyRequest{Query: b.query, Want: total, Order: o, Shares: len(members),
+	o, short, err := c.prepare(b.ctx, buyRequest{Query: b.key.query, Want: total, Order: o, Shares: len(members),
 		Description: b.queryID})
 	if err != nil || o == nil {
 		return errors.Join(short, err)
