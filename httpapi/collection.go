@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"github.com/knmproject/knm"
+	"github.com/knmproject/knm/manager"
 )
 
 // maxCollection bounds the numbers of one collection request, so one request cannot hold a
@@ -149,7 +150,9 @@ func (s *Server) collection(w http.ResponseWriter, r *http.Request, check func(m
 }
 
 func (s *Server) collectionCreate(w http.ResponseWriter, r *http.Request) error {
-	check := func(data map[string]json.RawMessage) error { return checkNumberPayload(data, payloadCreate) }
+	check := func(data map[string]json.RawMessage) error {
+		return manager.CheckNumberPayload(data, manager.PayloadCreate)
+	}
 	create := func(acc *knm.Account, num string, data map[string]json.RawMessage) (*knm.Number, error) {
 		o, err := createFields(data)
 		if err != nil {
@@ -205,7 +208,7 @@ func (s *Server) carriersInfo(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	names, err := s.mgr.SelectCarriers(r.Context(), acc.ID, resellerOf(acc))
+	names, err := s.mgr.SelectCarriers(r.Context(), acc.ID, manager.ResellerOf(acc))
 	if err != nil {
 		return err
 	}

@@ -162,18 +162,6 @@ func intParam(q url.Values, name string, def, min, max int) (int, error) {
 	return n, nil
 }
 
-// resellerOf is the reseller whose carrier_modules apply to acc: its own reseller, else the
-// root of its tree (the master), else itself.
-func resellerOf(acc *knm.Account) string {
-	switch {
-	case acc.ResellerID != "":
-		return acc.ResellerID
-	case len(acc.Tree) > 0:
-		return acc.Tree[0]
-	}
-	return acc.ID
-}
-
 // searchGlobal is GET /v2/phone_numbers: a search that needs no token, as in Kazoo. With a
 // token it searches as the caller; without, it uses the system carriers, hashes an empty
 // token into the query id and sets NoPurchase, so no carrier spends money (knm_voxbone
@@ -185,7 +173,7 @@ func (s *Server) searchGlobal(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if a := authOf(r); a != nil {
-		req.AccountID, req.ResellerID, req.AuthToken = a.account.ID, resellerOf(a.account), a.token
+		req.AccountID, req.ResellerID, req.AuthToken = a.account.ID, manager.ResellerOf(a.account), a.token
 	} else {
 		req.NoPurchase = true
 	}
@@ -271,7 +259,7 @@ func (s *Server) accountNumbers(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return err
 		}
-		req.AccountID, req.ResellerID, req.AuthToken = acc.ID, resellerOf(acc), authOf(r).token
+		req.AccountID, req.ResellerID, req.AuthToken = acc.ID, manager.ResellerOf(acc), authOf(r).token
 		return s.search(w, r, req)
 	}
 	f := manager.ListFilter{}
@@ -333,11 +321,11 @@ func (s *Server) getNumber(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// createFields splits a create payload, already checked by checkNumberPayload, into the
+// createFields splits a create payload, already checked by manager.CheckNumberPayload, into the
 // options Kazoo reads from it (create_with_state, ported_in) and the public fields.
 func createFields(data map[string]json.RawMessage) (manager.CreateOptions, error) {
 	var o manager.CreateOptions
-	if err := checkNumberPayload(data, payloadCreate); err != nil {
+	if err := manager.CheckNumberPayload(data, manager.PayloadCreate); err != nil {
 		return o, err
 	}
 	if raw, ok := data["create_with_state"]; ok {
@@ -391,14 +379,14 @@ func (s *Server) createNumber(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) updateNumber(w http.ResponseWriter, r *http.Request) error {
-	return s.editNumber(w, r, payloadReplace, s.mgr.Update)
+	return s.editNumber(w, r, manager.PayloadReplace, s.mgr.Update)
 }
 
 func (s *Server) patchNumber(w http.ResponseWriter, r *http.Request) error {
-	return s.editNumber(w, r, payloadPatch, s.mgr.Patch)
+	return s.editNumber(w, r, manager.PayloadPatch, s.mgr.Patch)
 }
 
-func (s *Server) editNumber(w http.ResponseWriter, r *http.Request, kind payloadKind,
+func (s *Server) editNumber(w http.ResponseWriter, r *http.Request, kind manager.PayloadKind,
 	edit func(ctx context.Context, auth, number string, public map[string]json.RawMessage) (*knm.Number, error)) error {
 	_, num, err := s.numberRoute(r)
 	if err != nil {
@@ -408,7 +396,7 @@ func (s *Server) editNumber(w http.ResponseWriter, r *http.Request, kind payload
 	if err := decodeBody(r, &data); err != nil {
 		return err
 	}
-	if err := checkNumberPayload(data, kind); err != nil {
+	if err := manager.CheckNumberPayload(data, kind); err != nil {
 		return err
 	}
 	n, err := edit(r.Context(), caller(r).ID, num, publicFields(data))

@@ -47,6 +47,7 @@ type Local struct {
 var (
 	_ Limiter  = (*Local)(nil)
 	_ Reserver = (*Local)(nil)
+	_ Meter    = (*Local)(nil)
 )
 
 // NewLocal returns a limiter that grants at most rps requests in any one-second window.
@@ -66,6 +67,19 @@ func NewLocal(rps int) *Local {
 
 // RPS returns the limiter's budget per one-second window.
 func (l *Local) RPS() int { return l.rps }
+
+// InUse returns how many slots of this process lie in the window now, and rps.
+func (l *Local) InUse(context.Context) (int, int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now, span, n := l.now(), Window+l.Margin, 0
+	for _, s := range l.slots {
+		if now.Sub(s.at) < span {
+			n++
+		}
+	}
+	return n, l.rps, nil
+}
 
 // Wait blocks until a request may be sent now, or ctx ends. It is Reserve followed at once
 // by Commit.

@@ -79,6 +79,13 @@ redis.call('PEXPIRE', key, math.floor(window / 1000) + 1000)
 return 1
 `)
 
+// redisInUseScript counts the slots within ARGV[1] microseconds of the server's time.
+var redisInUseScript = redis.NewScript(`
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+return redis.call('ZCOUNT', KEYS[1], '(' .. (now - tonumber(ARGV[1])), '+inf')
+`)
+
 // Redis is a sliding-window-log limiter whose budget is shared, through one Redis sorted
 // set, by every process that uses the same key. Within a process, waiters queue first
 // come, first served, and only the head of the queue talks to Redis.
@@ -112,6 +119,7 @@ type Redis struct {
 var (
 	_ Limiter  = (*Redis)(nil)
 	_ Reserver = (*Redis)(nil)
+	_ Meter    = (*Redis)(nil)
 )
 
 // NewRedis returns a limiter that, together with every other limiter using key on the
@@ -192,6 +200,16 @@ func (l *Redis) Reserve(ctx context.Context) (Reservation, error) {
 			return nil, err
 		}
 	}
+}
+
+// InUse returns how many slots of every process sharing the key lie in the window now, by
+// the Redis server's clock, and rps.
+func (l *Redis) InUse(ctx context.Context) (int, int, error) {
+	n, err := redisInUseScript.Run(ctx, l.client, []string{l.key}, l.window()).Int()
+	if err != nil {
+		return 0, l.rps, fmt.Errorf("ratelimit: redis %s: %w", l.key, err)
+	}
+	return n, l.rps, nil
 }
 
 // window returns Window+Margin in microseconds, the unit of the scripts.

@@ -30,25 +30,25 @@ type buyer struct {
 
 func newBuyer() *buyer { return &buyer{open: map[batchKey]*batch{}, byKey: map[string]*share{}} }
 
-// batchKey says which searches may share an order: the same DID groups, and the same
-// routing for the DIDs (an account's overrides may differ; when they cannot be read, the
-// account alone shares with nobody else).
+// batchKey is what searches must share to share an order: the DID-group query, and the
+// routing their numbers get, so that one order's DIDs are configured one way.
 type batchKey struct {
 	query   groupQuery
 	routing Routing
-	alone   string
 }
 
 // batch is one coalesced order being gathered or bought.
 type batch struct {
-	key     batchKey
-	orderID string
-	// routeFor and routeReseller are the first search's account and reseller: the routing
-	// of the order (every search of the batch has the same).
+	query groupQuery
+	key   batchKey
+	// routeFor and routeReseller are the first member's account and reseller, whose
+	// routing (the same for every member, by the key) the order applies.
 	routeFor, routeReseller string
+	orderID                 string
 	queryID                 string
 	shares                  []*share
 	active                  []*share // the shares bought for, one per member of the order's payload
+	closed                  bool     // gathered: no search joins any more
 	order                   string   // set once the checkout was sent
 	ctx                     context.Context
 	cancel                  context.CancelFunc // stops the batch before its checkout when every caller left
@@ -98,9 +98,12 @@ func (c *Carrier) buyShared(ctx context.Context, opts knm.SearchOptions, q group
 	if rows, found, err := c.fromJournal(ctx, opts, key); found || err != nil {
 		return rows, err
 	}
-	sh, b := c.buying().join(c.batchKey(ctx, q, opts), key, opts, short)
+	routing, err := c.routingFor(ctx, opts.AccountID, opts.ResellerID)
+	if err != nil {
+		return nil, err
+	}
+	sh, b := c.buying().join(batchKey{query: q, routing: routing}, key, opts, short)
 	var first string
-	var err error
 	if opts.IdempotencyKey != "" && key != "" { // claimed before the batch can start buying
 		if first, err = c.claimSearchKey(ctx, key, sh); err != nil || first != "" {
 			c.buying().leave(sh)
@@ -164,27 +167,18 @@ func (by *buyer) attach(key string, opts knm.SearchOptions) *share {
 	return sh
 }
 
-// batchKey is the key of the batches a search may join.
-func (c *Carrier) batchKey(ctx context.Context, q groupQuery, opts knm.SearchOptions) batchKey {
-	r, err := c.routingFor(ctx, opts.AccountID, opts.ResellerID)
-	if err != nil {
-		return batchKey{query: q, alone: opts.AccountID + "/" + opts.ResellerID}
-	}
-	return batchKey{query: q, routing: r}
-}
-
-// join adds a share of want DIDs to the batch gathering for k and returns it, with the batch
+// join adds a share of want DIDs to the batch gathering for q and returns it, with the batch
 // when the caller created it and must start it (after admission).
-func (by *buyer) join(k batchKey, key string, opts knm.SearchOptions, want int) (*share, *batch) {
+func (by *buyer) join(bk batchKey, key string, opts knm.SearchOptions, want int) (*share, *batch) {
 	by.mu.Lock()
 	defer by.mu.Unlock()
-	b := by.open[k]
+	b := by.open[bk]
 	created := b == nil
 	if created {
 		ctx, cancel := context.WithCancel(context.Background())
-		b = &batch{key: k, orderID: newOrderID(), queryID: opts.QueryID, ctx: ctx, cancel: cancel,
+		b = &batch{query: bk.query, key: bk, orderID: newOrderID(), queryID: opts.QueryID, ctx: ctx, cancel: cancel,
 			routeFor: opts.AccountID, routeReseller: opts.ResellerID}
-		by.open[k] = b
+		by.open[bk] = b
 	}
 	sh := &share{b: b, key: key, account: opts.AccountID, request: searchRequest(opts), want: want, waiters: 1,
 		done: make(chan struct{})}
@@ -208,6 +202,7 @@ func (by *buyer) drop(b *batch, why error) {
 	if by.open[b.key] == b {
 		delete(by.open, b.key)
 	}
+	b.closed = true
 	b.cancel()
 	for _, sh := range b.shares {
 		by.end(sh, nil, why)
@@ -300,6 +295,7 @@ func (c *Carrier) runBatch(b *batch) {
 	if by.open[b.key] == b {
 		delete(by.open, b.key)
 	}
+	b.closed = true
 	var members []orderMember
 	total := 0
 	for _, sh := range b.shares {
@@ -343,8 +339,7 @@ func (c *Carrier) buyBatch(b *batch, members []orderMember, total int) error {
 	}
 	o.live = b
 	o.onCheckout = func() { c.buying().committed(b) }
-	o, short, err := c.prepare(b.ctx, buyRequest{Query: b.key.query, Want: total, Order: o, Shares: len(members),
-		Description: b.queryID})
+	o, short, err := c.prepare(b.ctx, buyRequest{Query: b.query, Want: total, Order: o, Shares: len(members)})
 	if err != nil || o == nil {
 		return errors.Join(short, err)
 	}

@@ -70,11 +70,11 @@ type Carrier struct {
 	account      string // settings.AccountFingerprint(): the Voxbone account talked to
 	store        knm.Store
 	client       *voxbone.Client
+	limiter      ratelimit.Limiter
 	reservations *Reservations
 	log          *slog.Logger
 	now          func() time.Time
 	metrics      Metrics
-	limiter      ratelimit.Limiter
 	latency      *ewma // of the client's requests, for admission
 
 	// settleTimeout bounds the work after a checkout or a cancel was sent, which runs
@@ -139,6 +139,25 @@ func New(s Settings, d Deps) (*Carrier, error) {
 	}
 	c.client = client
 	return c, nil
+}
+
+// RateBudget is the Voxbone request budget in use: the requests sent (or about to be) in
+// the limiter's window, by every instance when the budget is shared through Redis.
+type RateBudget struct {
+	Used, PerSecond int
+	Shared          bool // the budget is shared by every instance (Redis)
+}
+
+// RateBudget reports how much of the request budget is in use now; ok is false when the
+// limiter cannot tell (it does not implement ratelimit.Meter).
+func (c *Carrier) RateBudget(ctx context.Context) (b RateBudget, ok bool, err error) {
+	m, ok := c.limiter.(ratelimit.Meter)
+	if !ok {
+		return RateBudget{}, false, nil
+	}
+	_, shared := c.limiter.(*ratelimit.Redis)
+	used, rps, err := m.InUse(ctx)
+	return RateBudget{Used: used, PerSecond: rps, Shared: shared}, true, err
 }
 
 // AccountFingerprint names the Voxbone account the carrier talks to (see

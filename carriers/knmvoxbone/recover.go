@@ -24,12 +24,12 @@ type RecoverReport struct {
 	LateChecked   int `json:"late_checked"`
 	LateImported  int `json:"late_imported"`
 	LateCompleted int `json:"late_completed"`
-	// HoldsReleased is how many held numbers whose hold expired went back to the pool.
-	HoldsReleased int `json:"holds_released"`
 	// Routed is how many routing jobs were settled (every DID configured and verified);
 	// RoutingPending how many are still pending after this run's attempt.
 	Routed         int `json:"routed"`
 	RoutingPending int `json:"routing_pending"`
+	// HoldsReleased is how many held numbers whose hold expired went back to the pool.
+	HoldsReleased int `json:"holds_released"`
 }
 
 // Recover settles every unfinished order, as at start-up after a crash, and never buys

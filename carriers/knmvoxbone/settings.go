@@ -52,6 +52,7 @@ type Settings struct {
 	MaxOrderQuantity int           // max_order_quantity: most DIDs one search or order buys
 	MaxOrderCost     float64       // max_order_cost: most money one search or order spends; 0: only the balance
 	CartTTL          time.Duration // cart_ttl_minutes: age after which purge deletes knm's unused carts
+	Routing          Routing       // voice_uri, trunk_id, …: what every bought DID is configured with
 	// HoldTTL (hold_ttl_minutes) is how long numbers bought for a search that had answered
 	// stay reserved for its account before they return to the pool.
 	HoldTTL time.Duration
@@ -61,7 +62,6 @@ type Settings struct {
 	// RateLimitMargin (rate_limit_margin_ms) widens the limiter's one-second window:
 	// requests may arrive closer together than they were sent.
 	RateLimitMargin time.Duration
-	Routing         Routing // voice_uri, trunk_id, …: what every bought DID is configured with
 }
 
 // DefaultSettings returns the code defaults of number_manager.voxbone.
@@ -74,10 +74,10 @@ func DefaultSettings() Settings {
 		SearchMode:       SearchModeOrder,
 		MaxOrderQuantity: 20,
 		CartTTL:          30 * time.Minute,
+		Routing:          Routing{BatchSize: DefaultRoutingBatchSize},
 		HoldTTL:          30 * time.Minute,
 		CoalesceWindow:   25 * time.Millisecond,
 		RateLimitMargin:  ratelimit.DefaultLocalMargin,
-		Routing:          Routing{BatchSize: DefaultRoutingBatchSize},
 	}
 }
 
@@ -220,6 +220,7 @@ func (s Settings) problems() []problem {
 	if s.CartTTL < time.Minute {
 		bad("cart_ttl_minutes", "must be at least 1, got %d", int(s.CartTTL.Minutes()))
 	}
+	ps = append(ps, s.Routing.problems()...)
 	if s.HoldTTL < time.Minute {
 		bad("hold_ttl_minutes", "must be at least 1, got %d", int(s.HoldTTL.Minutes()))
 	}
@@ -229,7 +230,7 @@ func (s Settings) problems() []problem {
 	if s.RateLimitMargin < 0 || s.RateLimitMargin > time.Second {
 		bad("rate_limit_margin_ms", "must be between 0 and 1000, got %d", s.RateLimitMargin.Milliseconds())
 	}
-	return append(ps, s.Routing.problems()...)
+	return ps
 }
 
 // Validate reports every setting that breaks its rule in one knm invalid error.
@@ -259,10 +260,10 @@ func (s Settings) withDefaults() Settings {
 	s.SearchMode = cmp.Or(s.SearchMode, d.SearchMode)
 	s.MaxOrderQuantity = cmp.Or(s.MaxOrderQuantity, d.MaxOrderQuantity)
 	s.CartTTL = cmp.Or(s.CartTTL, d.CartTTL)
+	s.Routing.BatchSize = cmp.Or(s.Routing.BatchSize, d.Routing.BatchSize)
 	s.HoldTTL = cmp.Or(s.HoldTTL, d.HoldTTL)
 	s.CoalesceWindow = cmp.Or(s.CoalesceWindow, d.CoalesceWindow)
 	s.RateLimitMargin = cmp.Or(s.RateLimitMargin, d.RateLimitMargin)
-	s.Routing.BatchSize = cmp.Or(s.Routing.BatchSize, d.Routing.BatchSize)
 	return s
 }
 
@@ -308,10 +309,10 @@ func (s Settings) LogValue() slog.Value {
 		slog.Int("max_order_quantity", s.MaxOrderQuantity),
 		slog.Float64("max_order_cost", s.MaxOrderCost),
 		slog.Duration("cart_ttl", s.CartTTL),
+		slog.Attr{Key: "routing", Value: s.Routing.logValue()},
 		slog.Duration("hold_ttl", s.HoldTTL),
 		slog.Duration("coalesce_window", s.CoalesceWindow),
 		slog.Duration("rate_limit_margin", s.RateLimitMargin),
-		slog.Attr{Key: "routing", Value: s.Routing.logValue()},
 	)
 }
 
