@@ -339,7 +339,8 @@ func (c *Carrier) buyBatch(b *batch, members []orderMember, total int) error {
 	}
 	o.live = b
 	o.onCheckout = func() { c.buying().committed(b) }
-	o, short, err := c.prepare(b.ctx, buyRequest{Query: b.query, Want: total, Order: o, Shares: len(members)})
+	o, short, err := c.prepare(b.ctx, buyRequest{Query: b.query, Want: total, Order: o, Shares: len(members),
+		Description: b.queryID})
 	if err != nil || o == nil {
 		return errors.Join(short, err)
 	}
