@@ -26,9 +26,27 @@ type buyer struct {
 	// promised counts the requests of the orders admitted and not finished, which the
 	// limiter does not see yet: admission counts them as queued.
 	promised atomic.Int64
+	// groups is how many DID groups the last order of each query planned (one add each).
+	groups map[groupQuery]int
 }
 
-func newBuyer() *buyer { return &buyer{open: map[batchKey]*batch{}, byKey: map[string]*share{}} }
+// groupsFor is how many adds an order of q is expected to send: as many as the last one.
+func (by *buyer) groupsFor(q groupQuery) int {
+	by.mu.Lock()
+	defer by.mu.Unlock()
+	return max(by.groups[q], 1)
+}
+
+// planned records how many groups an order of q planned.
+func (by *buyer) planned(q groupQuery, lines int) {
+	by.mu.Lock()
+	defer by.mu.Unlock()
+	by.groups[q] = lines
+}
+
+func newBuyer() *buyer {
+	return &buyer{open: map[batchKey]*batch{}, byKey: map[string]*share{}, groups: map[groupQuery]int{}}
+}
 
 // batchKey is what searches must share to share an order: the DID-group query, and the
 // routing their numbers get, so that one order's DIDs are configured one way.
@@ -123,7 +141,7 @@ func (c *Carrier) buyShared(ctx context.Context, opts knm.SearchOptions, q group
 
 // start runs a new batch once admitted, or ends its shares with the refusal.
 func (c *Carrier) start(ctx context.Context, b *batch, deadline time.Time, want int) {
-	release, err := c.admit(ctx, deadline, want)
+	release, err := c.admit(ctx, deadline, b.query, want)
 	if err != nil {
 		c.buying().drop(b, err)
 		return
@@ -344,6 +362,7 @@ func (c *Carrier) buyBatch(b *batch, members []orderMember, total int) error {
 	if err != nil || o == nil {
 		return errors.Join(short, err)
 	}
+	c.buying().planned(b.query, len(o.Plan))
 	_, err = c.execute(b.ctx, o)
 	if err != nil && o.state().MaySpend() {
 		err = fmt.Errorf("%w (the order's numbers will be held for the searching accounts)", err)

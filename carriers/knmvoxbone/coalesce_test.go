@@ -148,3 +148,21 @@ func testSearchLeftBeforeCheckoutBuysNothing(t *testing.T, store knm.Store) {
 	}
 	checkInvariants(t, f.e, store, 0)
 }
+
+// TestAdmissionCountsTheGroupsOfTheLastOrder: an order that planned three DID groups sent
+// three adds; the next admission of the same query expects as many.
+func TestAdmissionCountsTheGroupsOfTheLastOrder(t *testing.T) {
+	t.Parallel()
+	f := newMoneyFixture(t, openSQLite(t), emulator.Config{}, nil)
+	q := groupQuery{CountryA3: "USA", DIDType: "GEOGRAPHIC", AreaCode: "256"}
+	if n := f.c.orderRequests(q, 2); n != 7 {
+		t.Fatalf("before any order: %d requests expected, want 7", n)
+	}
+	if rows, err := f.c.FindNumbers(context.Background(), searchAs(account(t, f.store, 8), 15, time.Minute)); err != nil ||
+		len(rows) != 15 {
+		t.Fatalf("buy 15: %d rows, %v", len(rows), err)
+	}
+	if n := f.c.orderRequests(q, 2); n != 9 {
+		t.Fatalf("after an order of three groups: %d requests expected, want 9", n)
+	}
+}
