@@ -28,6 +28,46 @@ type buyer struct {
 	promised atomic.Int64
 	// groups is how many DID groups the last order of each query planned (one add each).
 	groups map[groupQuery]int
+	// delivered are numbers bought for and handed to a search, by number: they stay in the
+	// pool, available for their caller to activate, but are not offered to another
+	// account's search until the hold time has passed.
+	delivered map[string]delivery
+}
+
+// delivery is who got a number and until when it is kept from other accounts.
+type delivery struct {
+	account string
+	until   time.Time
+}
+
+// deliver records rows handed to account's search until until.
+func (by *buyer) deliver(rows []knm.SearchRow, account string, until time.Time) {
+	by.mu.Lock()
+	defer by.mu.Unlock()
+	now := time.Now()
+	for n, d := range by.delivered {
+		if now.After(d.until) {
+			delete(by.delivered, n)
+		}
+	}
+	for _, r := range rows {
+		by.delivered[r.Number] = delivery{account: account, until: until}
+	}
+}
+
+// deliveredCount is how many numbers are kept from other accounts' searches.
+func (by *buyer) deliveredCount() int {
+	by.mu.Lock()
+	defer by.mu.Unlock()
+	return len(by.delivered)
+}
+
+// deliveredToOther reports whether number was handed to another account's search lately.
+func (by *buyer) deliveredToOther(number, account string) bool {
+	by.mu.Lock()
+	defer by.mu.Unlock()
+	d, ok := by.delivered[number]
+	return ok && d.account != account && time.Now().Before(d.until)
 }
 
 // groupsFor is how many adds an order of q is expected to send: as many as the last one.
@@ -45,7 +85,8 @@ func (by *buyer) planned(q groupQuery, lines int) {
 }
 
 func newBuyer() *buyer {
-	return &buyer{open: map[batchKey]*batch{}, byKey: map[string]*share{}, groups: map[groupQuery]int{}}
+	return &buyer{open: map[batchKey]*batch{}, byKey: map[string]*share{}, groups: map[groupQuery]int{},
+		delivered: map[string]delivery{}}
 }
 
 // batchKey is what searches must share to share an order: the DID-group query, and the
