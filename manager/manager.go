@@ -32,8 +32,9 @@ type Policy struct {
 	ShouldPermanentlyDelete bool          // should_permanently_delete
 	ShouldAge               bool          // should_age
 	SearchCacheTTL          time.Duration // search_cache_ttl_s
-	// SearchSettleTimeout is how long past the search deadline a carrier that has sent a
-	// purchase for the search is waited for; after it the reply names the order instead.
+	// SearchSettleTimeout (number_search_settle_ms) is how long past the search deadline a
+	// carrier that has sent a purchase for the search is waited for; after it the reply
+	// names the order instead.
 	SearchSettleTimeout time.Duration
 }
 
