@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 )
 
 // ErrorName is the machine name of a knm error, as Kazoo spells it in the "error" field of
@@ -181,4 +182,14 @@ func LeaseLost(instance string) *Error {
 func IsLeaseLost(err error) bool {
 	var e *Error
 	return errors.As(err, &e) && e.Name == ErrConflict && e.Cause == leaseLostCause
+}
+
+// RetryAfter returns how long an error asks its caller to wait before trying again (a rate
+// budget refusing work it cannot carry in time), if it says so.
+func RetryAfter(err error) (time.Duration, bool) {
+	var r interface{ RetryAfter() time.Duration }
+	if errors.As(err, &r) {
+		return r.RetryAfter(), true
+	}
+	return 0, false
 }

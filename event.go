@@ -203,6 +203,10 @@ type EventCursor struct {
 type EventStore interface {
 	// Events returns up to limit events (limit > 0) with ID > afterID, in ID order.
 	Events(ctx context.Context, afterID int64, limit int) ([]*Event, error)
+	// NumberEvents returns up to limit events (limit > 0) of one number with ID < beforeID
+	// (beforeID <= 0: from the newest), newest first: a number's history, as far back as
+	// retention keeps it.
+	NumberEvents(ctx context.Context, number string, beforeID int64, limit int) ([]*Event, error)
 	// LastEventID returns the ID of the newest event ever written, purged or not; 0 when
 	// none was. Events IDs have no gaps, so LastEventID - cursor is the consumer's lag.
 	LastEventID(ctx context.Context) (int64, error)

@@ -14,10 +14,29 @@ import (
 // c looks keys up in that section, then in default, and never writes.
 type Validator func(ctx context.Context, c *Config) error
 
+// AccountValidator checks an account's configs_<category> document (a flat object) before
+// it is stored.
+type AccountValidator func(ctx context.Context, body json.RawMessage) error
+
 var (
-	validatorsMu sync.RWMutex
-	validators   = map[string]Validator{}
+	validatorsMu      sync.RWMutex
+	validators        = map[string]Validator{}
+	accountValidators = map[string]AccountValidator{}
 )
+
+// RegisterAccountValidator makes Validate check account documents of category with v, as
+// RegisterValidator does for system_config documents.
+func RegisterAccountValidator(category string, v AccountValidator) {
+	validatorsMu.Lock()
+	defer validatorsMu.Unlock()
+	accountValidators[category] = v
+}
+
+func accountValidatorOf(category string) AccountValidator {
+	validatorsMu.RLock()
+	defer validatorsMu.RUnlock()
+	return accountValidators[category]
+}
 
 func validateNumberManager(ctx context.Context, c *Config) error {
 	_, err := c.NumberManager(ctx)
@@ -46,9 +65,10 @@ func validatorOf(category string) Validator {
 
 // Validate checks a system_config document of a category that has a Validator (see
 // RegisterValidator) as every node of it would read it: each section (default and each node
-// or zone section) is checked with the same rules as at start-up. Writers call it before
+// or zone section) is checked with the same rules as at start-up; an account document is
+// checked by its category's AccountValidator, if any. Writers call it before
 // storing a document, so a bad value is refused where it is written instead of stopping the
-// next start. Documents of other categories, and account documents, pass.
+// next start. Documents of other categories pass.
 //
 // In every category, a secret that holds the redaction marker "***" is refused: it is what
 // knm shows instead of a secret, so storing it would replace a real credential with the
@@ -59,8 +79,14 @@ func Validate(ctx context.Context, doc *knm.ConfigDoc) error {
 			`%s: a secret is "***", the marker shown instead of secrets; write the real value`,
 			doc.ID).WithCause("secret")
 	}
+	if doc.Scope != "" {
+		if check := accountValidatorOf(doc.ID); check != nil {
+			return check(ctx, doc.Body)
+		}
+		return nil
+	}
 	check := validatorOf(doc.ID)
-	if doc.Scope != "" || check == nil {
+	if check == nil {
 		return nil
 	}
 	ms, err := objectMembers(doc.Body)

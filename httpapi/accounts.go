@@ -9,6 +9,7 @@ import (
 
 	"github.com/knmproject/knm"
 	"github.com/knmproject/knm/config"
+	"github.com/knmproject/knm/manager"
 )
 
 // accountJSON is the public view of an account.
@@ -36,11 +37,11 @@ func accountJSON(a *knm.Account) map[string]any {
 // caller or one of its descendants. Its API key is in this reply and nowhere else: only its
 // hash is stored.
 func (s *Server) createAccount(w http.ResponseWriter, r *http.Request) error {
-	var req NewAccount
+	var req manager.NewAccount
 	if err := decodeBody(r, &req); err != nil {
 		return err
 	}
-	acc, key, err := CreateAccountWithKey(r.Context(), s.mgr, s.store, caller(r), req)
+	acc, key, err := s.mgr.CreateAccountWithKey(r.Context(), caller(r), req)
 	if err != nil {
 		return err
 	}

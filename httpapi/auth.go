@@ -18,14 +18,8 @@ import (
 
 	"github.com/knmproject/knm"
 	"github.com/knmproject/knm/config"
+	"github.com/knmproject/knm/manager"
 )
-
-// HashAPIKey returns the hash under which an account's API key is stored: the key itself
-// is never stored, so a leaked database does not leak working credentials.
-func HashAPIKey(key string) string {
-	sum := sha256.Sum256([]byte(key))
-	return hex.EncodeToString(sum[:])
-}
 
 // authInfo is the caller of a request, resolved from its X-Auth-Token.
 type authInfo struct {
@@ -88,12 +82,6 @@ func (t tokenSigner) verify(token string) (string, error) {
 	return id, nil
 }
 
-// apiKeyHashSetter is store.APIKeyHashSetter, restated so this package does not import
-// the database drivers.
-type apiKeyHashSetter interface {
-	SetAccountAPIKeyHash(ctx context.Context, accountID, hash string) error
-}
-
 // authCategory is the system_config category holding the API's own settings.
 const authCategory = "knm.auth"
 
@@ -150,7 +138,7 @@ func EnsureMaster(ctx context.Context, s knm.Store, cfg *config.Config, key stri
 		return MasterAccount{}, knm.Errorf(knm.ErrInvalid, "KNM_MASTER_API_KEY must be at least %d characters",
 			MinMasterKeyLen).WithCause("KNM_MASTER_API_KEY")
 	}
-	setter, ok := s.(apiKeyHashSetter)
+	setter, ok := s.(manager.APIKeyHashSetter)
 	if !ok {
 		return MasterAccount{}, errors.New("httpapi: the store cannot hold API key hashes")
 	}
@@ -181,24 +169,17 @@ func EnsureMaster(ctx context.Context, s knm.Store, cfg *config.Config, key stri
 		}
 		id = acc.ID
 		if key == "" {
-			key = NewAPIKey()
+			key = manager.NewAPIKey()
 			out.GeneratedKey = key
 		}
 	}
 	out.ID = id
 	if key != "" {
-		if err := setter.SetAccountAPIKeyHash(ctx, id, HashAPIKey(key)); err != nil {
+		if err := setter.SetAccountAPIKeyHash(ctx, id, manager.HashAPIKey(key)); err != nil {
 			return MasterAccount{}, fmt.Errorf("httpapi: store master API key hash: %w", err)
 		}
 	}
 	return out, nil
-}
-
-// NewAPIKey returns a random 256-bit API key in hex.
-func NewAPIKey() string {
-	var b [32]byte
-	rand.Read(b[:])
-	return hex.EncodeToString(b[:])
 }
 
 // authenticate resolves the X-Auth-Token of r: nil without a token, an unauthorized error
@@ -235,7 +216,7 @@ func (s *Server) apiAuth(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeBody(r, &req); err != nil {
 		return err
 	}
-	acc, err := AccountByAPIKey(r.Context(), s.store, req.APIKey)
+	acc, err := s.mgr.AccountByAPIKey(r.Context(), req.APIKey)
 	if err != nil {
 		return err
 	}

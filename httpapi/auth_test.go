@@ -10,6 +10,7 @@ import (
 
 	"github.com/knmproject/knm"
 	"github.com/knmproject/knm/config"
+	"github.com/knmproject/knm/manager"
 	"github.com/knmproject/knm/store"
 )
 
@@ -67,7 +68,7 @@ func TestEnsureMasterKeyLength(t *testing.T) {
 			}
 		})
 	}
-	for _, key := range []string{"0123456789abcdef", "", NewAPIKey(), "éééééééééééééééé"} {
+	for _, key := range []string{"0123456789abcdef", "", manager.NewAPIKey(), "éééééééééééééééé"} {
 		t.Run("accepted/"+key, func(t *testing.T) {
 			if m, err := EnsureMaster(ctx, s, cfg, key); err != nil || m.ID == "" || m.GeneratedKey != "" {
 				t.Fatalf("EnsureMaster(%q): %+v %v", key, m, err)

@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"github.com/knmproject/knm"
+	"github.com/knmproject/knm/manager"
 )
 
 // maxCollection bounds the numbers of one collection request, so one request cannot hold a
@@ -149,7 +150,9 @@ func (s *Server) collection(w http.ResponseWriter, r *http.Request, check func(m
 }
 
 func (s *Server) collectionCreate(w http.ResponseWriter, r *http.Request) error {
-	check := func(data map[string]json.RawMessage) error { return checkNumberPayload(data, payloadCreate) }
+	check := func(data map[string]json.RawMessage) error {
+		return manager.CheckNumberPayload(data, manager.PayloadCreate)
+	}
 	create := func(acc *knm.Account, num string, data map[string]json.RawMessage) (*knm.Number, error) {
 		o, err := createFields(data)
 		if err != nil {
@@ -167,11 +170,25 @@ func (s *Server) collectionRelease(w http.ResponseWriter, r *http.Request) error
 	})
 }
 
+// collectionActivate is PUT …/collection/activate; with an Idempotency-Key a retry gets the
+// first reply again and activates nothing.
 func (s *Server) collectionActivate(w http.ResponseWriter, r *http.Request) error {
-	activate := func(acc *knm.Account, num string, _ map[string]json.RawMessage) (*knm.Number, error) {
-		return s.mgr.Activate(r.Context(), caller(r).ID, num, acc.ID)
+	acc, _, nums, _, err := s.readCollection(r)
+	if err != nil {
+		return err
 	}
-	return s.collection(w, r, nil, activate)
+	request := map[string]any{"account": acc.ID, "numbers": nums}
+	return s.idempotent(w, r, "collection.activate", request, func() (any, error) {
+		var reply collectionReply
+		for _, num := range nums {
+			if err := r.Context().Err(); err != nil {
+				return nil, err
+			}
+			n, err := s.mgr.Activate(r.Context(), caller(r).ID, num, acc.ID)
+			reply.add(num, n, err)
+		}
+		return reply, nil
+	})
 }
 
 // creationStates is Kazoo's allowed_creation_states for the caller.
@@ -191,7 +208,7 @@ func (s *Server) carriersInfo(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	names, err := s.mgr.SelectCarriers(r.Context(), acc.ID, resellerOf(acc))
+	names, err := s.mgr.SelectCarriers(r.Context(), acc.ID, manager.ResellerOf(acc))
 	if err != nil {
 		return err
 	}

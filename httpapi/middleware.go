@@ -96,8 +96,8 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 			}
 			s.logger.LogAttrs(r.Context(), level, "http request",
 				slog.String("request_id", id), slog.String("method", r.Method), slog.String("route", route),
-				slog.String("path", r.URL.Path), slog.String("auth", auth.kind), slog.Int("status", status), slog.Int("bytes", rec.bytes),
-				slog.Duration("duration", d), slog.String("remote", r.RemoteAddr))
+				slog.String("path", r.URL.Path), slog.String("auth", auth.kind), slog.Int("status", status),
+				slog.Int("bytes", rec.bytes), slog.Duration("duration", d), slog.String("remote", r.RemoteAddr))
 		}()
 		if r.ContentLength > s.maxBody {
 			s.writeError(rec, r, tooLarge(s.maxBody))

@@ -3,10 +3,13 @@ package httpapi
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"math"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/knmproject/knm"
 	"github.com/knmproject/knm/manager"
@@ -43,6 +46,9 @@ func publicNumber(n *knm.Number) map[string]any {
 	}
 	if n.UsedBy != "" {
 		ro["used_by"] = n.UsedBy
+	}
+	if state, why := routingNote(n.CarrierData); state != "" {
+		ro["routing"], ro["routing_error"] = state, why
 	}
 	out["_read_only"] = ro
 	return out
@@ -156,18 +162,6 @@ func intParam(q url.Values, name string, def, min, max int) (int, error) {
 	return n, nil
 }
 
-// resellerOf is the reseller whose carrier_modules apply to acc: its own reseller, else the
-// root of its tree (the master), else itself.
-func resellerOf(acc *knm.Account) string {
-	switch {
-	case acc.ResellerID != "":
-		return acc.ResellerID
-	case len(acc.Tree) > 0:
-		return acc.Tree[0]
-	}
-	return acc.ID
-}
-
 // searchGlobal is GET /v2/phone_numbers: a search that needs no token, as in Kazoo. With a
 // token it searches as the caller; without, it uses the system carriers, hashes an empty
 // token into the query id and sets NoPurchase, so no carrier spends money (knm_voxbone
@@ -179,40 +173,77 @@ func (s *Server) searchGlobal(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if a := authOf(r); a != nil {
-		req.AccountID, req.ResellerID, req.AuthToken = a.account.ID, resellerOf(a.account), a.token
+		req.AccountID, req.ResellerID, req.AuthToken = a.account.ID, manager.ResellerOf(a.account), a.token
 	} else {
 		req.NoPurchase = true
 	}
 	return s.search(w, r, req)
 }
 
+// search answers a search. A buying search may carry an Idempotency-Key: a retry with it
+// never buys again. When a carrier refused to buy because its rate budget could not carry
+// the order in time, the reply says when to come back (Retry-After): 200 with the numbers
+// knm had already, or 429 when there are none.
 func (s *Server) search(w http.ResponseWriter, r *http.Request, req manager.SearchRequest) error {
+	key, err := idempotencyKey(r)
+	if err != nil {
+		return err
+	}
+	if key != "" && req.AccountID != "" {
+		req.IdempotencyKey = caller(r).ID + ":" + key // per caller, as a native order's
+	}
 	res, err := s.mgr.Search(r.Context(), req)
 	if err != nil {
 		return err
 	}
 	type report struct {
-		Module string `json:"module"`
-		Status string `json:"status"`
-		Error  string `json:"error,omitempty"`
-		Count  int    `json:"count"`
+		Module     string `json:"module"`
+		Status     string `json:"status"`
+		Error      string `json:"error,omitempty"`
+		Count      int    `json:"count"`
+		Order      string `json:"order,omitempty"`
+		RetryAfter int    `json:"retry_after_s,omitempty"`
 	}
 	reports := make([]report, 0, len(res.Carriers))
+	var retry time.Duration
 	for _, c := range res.Carriers {
 		s.metrics.ObserveCarrierSearch(c.Module, c.Status, c.Duration)
-		reports = append(reports, report{c.Module, c.Status, c.Error, c.Count})
+		after := int(math.Ceil(c.RetryAfter.Seconds()))
+		reports = append(reports, report{c.Module, c.Status, c.Error, c.Count, c.Order, after})
+		retry = max(retry, c.RetryAfter)
 	}
 	numbers := res.Numbers
 	if numbers == nil {
 		numbers = []manager.NumberState{}
 	}
-	e := s.baseEnvelope(r, "success")
+	e, status := s.baseEnvelope(r, "success"), http.StatusOK
 	e.Data = numbers
 	if res.Carriers != nil {
 		e.Carriers = reports
 	}
-	writeJSON(w, http.StatusOK, e)
+	if retry > 0 {
+		after := int(math.Ceil(retry.Seconds()))
+		w.Header().Set("Retry-After", strconv.Itoa(after))
+		if len(numbers) == 0 {
+			status = http.StatusTooManyRequests
+			e.Status, e.Error, e.Message = "error", strconv.Itoa(status), string(knm.ErrTooManyRequests)
+			e.Data = knmErrorObject{Code: status, Error: string(knm.ErrTooManyRequests), Message: fmt.Sprintf(
+				"no number is available now and buying was refused: the carrier rate budget cannot carry it before "+
+					"the search deadline; retry after %d s (see carriers)", after)}
+		}
+	}
+	writeJSON(w, status, e)
 	return nil
+}
+
+// idempotencyKey returns the request's Idempotency-Key header, checked.
+func idempotencyKey(r *http.Request) (string, error) {
+	key := r.Header.Get("Idempotency-Key")
+	if len(key) > 200 {
+		return "", knm.Errorf(knm.ErrInvalid, "Idempotency-Key must be at most 200 characters").
+			WithCause("Idempotency-Key")
+	}
+	return key, nil
 }
 
 // accountNumbers is GET /v2/accounts/{A}/phone_numbers: with prefix a search as A, without
@@ -228,7 +259,7 @@ func (s *Server) accountNumbers(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return err
 		}
-		req.AccountID, req.ResellerID, req.AuthToken = acc.ID, resellerOf(acc), authOf(r).token
+		req.AccountID, req.ResellerID, req.AuthToken = acc.ID, manager.ResellerOf(acc), authOf(r).token
 		return s.search(w, r, req)
 	}
 	f := manager.ListFilter{}
@@ -290,11 +321,11 @@ func (s *Server) getNumber(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// createFields splits a create payload, already checked by checkNumberPayload, into the
+// createFields splits a create payload, already checked by manager.CheckNumberPayload, into the
 // options Kazoo reads from it (create_with_state, ported_in) and the public fields.
 func createFields(data map[string]json.RawMessage) (manager.CreateOptions, error) {
 	var o manager.CreateOptions
-	if err := checkNumberPayload(data, payloadCreate); err != nil {
+	if err := manager.CheckNumberPayload(data, manager.PayloadCreate); err != nil {
 		return o, err
 	}
 	if raw, ok := data["create_with_state"]; ok {
@@ -348,14 +379,14 @@ func (s *Server) createNumber(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) updateNumber(w http.ResponseWriter, r *http.Request) error {
-	return s.editNumber(w, r, payloadReplace, s.mgr.Update)
+	return s.editNumber(w, r, manager.PayloadReplace, s.mgr.Update)
 }
 
 func (s *Server) patchNumber(w http.ResponseWriter, r *http.Request) error {
-	return s.editNumber(w, r, payloadPatch, s.mgr.Patch)
+	return s.editNumber(w, r, manager.PayloadPatch, s.mgr.Patch)
 }
 
-func (s *Server) editNumber(w http.ResponseWriter, r *http.Request, kind payloadKind,
+func (s *Server) editNumber(w http.ResponseWriter, r *http.Request, kind manager.PayloadKind,
 	edit func(ctx context.Context, auth, number string, public map[string]json.RawMessage) (*knm.Number, error)) error {
 	_, num, err := s.numberRoute(r)
 	if err != nil {
@@ -365,7 +396,7 @@ func (s *Server) editNumber(w http.ResponseWriter, r *http.Request, kind payload
 	if err := decodeBody(r, &data); err != nil {
 		return err
 	}
-	if err := checkNumberPayload(data, kind); err != nil {
+	if err := manager.CheckNumberPayload(data, kind); err != nil {
 		return err
 	}
 	n, err := edit(r.Context(), caller(r).ID, num, publicFields(data))
@@ -432,4 +463,19 @@ func (s *Server) move(w http.ResponseWriter, r *http.Request,
 	}
 	s.writeData(w, r, http.StatusOK, publicNumber(n))
 	return nil
+}
+
+// routingNote reads a carrier's note that the number does not ring on the platform yet
+// (knm_voxbone marks a DID whose configuration is pending in its carrier data).
+func routingNote(carrierData json.RawMessage) (state, why string) {
+	var m struct {
+		R *struct {
+			State string `json:"state"`
+			Error string `json:"error"`
+		} `json:"knm_routing"`
+	}
+	if len(carrierData) == 0 || json.Unmarshal(carrierData, &m) != nil || m.R == nil {
+		return "", ""
+	}
+	return m.R.State, m.R.Error
 }

@@ -156,7 +156,7 @@ func TestEditRoundTrip(t *testing.T) {
 		if err != nil || string(n.Public["nickname"]) != `"`+method+`"` {
 			t.Fatalf("%s not applied: %+v %v", method, n, err)
 		}
-		for _, k := range renderedKeys {
+		for _, k := range []string{"state", "_read_only", "features", "used_by", "id"} {
 			if _, ok := n.Public[k]; ok {
 				t.Fatalf("%s stored the rendered key %s: %v", method, k, n.Public)
 			}

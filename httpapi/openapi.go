@@ -21,8 +21,10 @@ const schemas = `{
    "version": {"type": "string"}, "timestamp": {"type": "string"},
    "data": {"type": "object"}}},
  "CarrierReport": {"type": "object", "required": ["module", "status"], "properties": {
-   "module": {"type": "string"}, "status": {"type": "string", "enum": ["ok", "error", "timeout"]},
-   "error": {"type": "string"}, "count": {"type": "integer"}}},
+   "module": {"type": "string"}, "status": {"type": "string", "enum": ["ok", "error", "timeout", "refused"]},
+   "error": {"type": "string"}, "count": {"type": "integer"},
+   "order": {"type": "string", "description": "the order delivering numbers bought for this search (held for the account)"},
+   "retry_after_s": {"type": "integer", "description": "with status refused: when the purchase may be asked again"}}},
  "State": {"type": "string", "enum": ["discovery", "port_in", "available", "reserved", "in_service", "released",
    "port_out", "aging", "deleted"]},
  "Health": {"type": "object", "required": ["status"], "properties": {"status": {"type": "string"}}},
@@ -47,6 +49,8 @@ const schemas = `{
    "_read_only": {"type": "object", "required": ["state"], "properties": {
      "created": {"type": "integer"}, "modified": {"type": "integer"}, "state": {"$ref": "#/components/schemas/State"},
      "used_by": {"type": "string"}, "carrier_module": {"type": "string"},
+     "routing": {"type": "string", "enum": ["pending"], "description": "present while the DID is bought but not yet routed at its carrier"},
+     "routing_error": {"type": "string"},
      "features": {"type": "object", "properties": {"available": {"type": "array", "items": {"type": "string"}},
        "settings": {"type": "object"}}}}}}},
  "Collection": {"type": "object", "properties": {
@@ -75,6 +79,9 @@ const schemas = `{
    "id": {"type": "string"}, "state": {"type": "string"}, "assign_to": {"type": "string"},
    "numbers": {"type": "array", "nullable": true, "items": {"type": "string"}}, "details": {"nullable": true}}},
  "VoxboneOrders": {"type": "array", "items": {"$ref": "#/components/schemas/VoxboneOrder"}},
+ "VoxboneRoutingRequest": {"type": "object", "required": ["data"], "properties": {"data": {"type": "object",
+   "properties": {"numbers": {"type": "array", "maxItems": 1000, "items": {"type": "string"}},
+     "all": {"type": "boolean"}, "dry_run": {"type": "boolean"}}}}},
  "APIAuthRequest": {"type": "object", "required": ["data"], "properties": {"data": {"type": "object",
    "required": ["api_key"], "properties": {"api_key": {"type": "string"}}}}},
  "AccountCreate": {"type": "object", "required": ["data"], "properties": {"data": {"type": "object",
@@ -153,6 +160,11 @@ func (s *Server) buildOpenAPI() []byte {
 		}
 		params = append(params, map[string]any{"name": "X-Request-Id", "in": "header",
 			"schema": map[string]string{"type": "string"}})
+		if rt.Idempotent {
+			params = append(params, map[string]any{"name": "Idempotency-Key", "in": "header",
+				"description": "a retry with the same key (per caller) acts once: a search never buys again, " +
+					"an activation replays its first reply", "schema": map[string]any{"type": "string", "maxLength": 200}})
+		}
 		op["parameters"] = params
 		if rt.Body != "" {
 			ref := rt.Body

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/knmproject/knm"
+	"github.com/knmproject/knm/manager"
 )
 
 func TestVoxboneRoutes(t *testing.T) {
@@ -88,7 +89,7 @@ func (c *countingStore) GetAccount(ctx context.Context, id string) (*knm.Account
 }
 
 func (c *countingStore) SetAccountAPIKeyHash(ctx context.Context, accountID, hash string) error {
-	return c.Store.(apiKeyHashSetter).SetAccountAPIKeyHash(ctx, accountID, hash)
+	return c.Store.(manager.APIKeyHashSetter).SetAccountAPIKeyHash(ctx, accountID, hash)
 }
 
 func (c *countingStore) reset() map[string]int {

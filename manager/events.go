@@ -69,3 +69,43 @@ func (m *Manager) Events(ctx context.Context, auth string, after int64, limit in
 	}
 	return events, next, nil
 }
+
+// NumberEvents returns up to limit events of number that auth may see (EventFilter), newest
+// first, older than event before (before <= 0: from the newest). The caller must be able to
+// read the number (Get's rule and errors). older is where the next, older page starts, 0
+// when there is none.
+func (m *Manager) NumberEvents(ctx context.Context, auth, number string, before int64, limit int) (
+	events []*knm.Event, older int64, err error) {
+	if limit <= 0 {
+		return nil, 0, knm.Errorf(knm.ErrInvalid, "limit must be at least 1").WithCause("limit")
+	}
+	n, err := m.Get(ctx, auth, number)
+	if err != nil {
+		return nil, 0, err
+	}
+	visible := m.EventFilter(ctx, auth)
+	for scanned := 0; scanned < maxEventScan; {
+		page, err := m.store.NumberEvents(ctx, n.Number, before, limit+1)
+		if err != nil {
+			return nil, 0, err
+		}
+		for _, e := range page {
+			ok, err := visible(e)
+			if err != nil {
+				return nil, 0, err
+			}
+			if ok && len(events) == limit {
+				return events, before, nil // e is the first of the next page
+			}
+			if ok {
+				events = append(events, e)
+			}
+			before = e.ID
+		}
+		if len(page) <= limit {
+			return events, 0, nil
+		}
+		scanned += len(page)
+	}
+	return events, before, nil
+}

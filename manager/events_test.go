@@ -85,3 +85,63 @@ func eventIDs(es []*knm.Event) []int64 {
 	}
 	return out
 }
+
+// TestNumberEvents: a number's history, newest first and in pages, holds the events the
+// caller may see (EventFilter) of a number the caller may read.
+func TestNumberEvents(t *testing.T) {
+	forEachStore(t, func(t *testing.T, s knm.Store) {
+		ctx := context.Background()
+		e := newEnv(t, s, Policy{})
+		const num = "+14155550131"
+		n := e.put(t, &knm.Number{Number: num, State: knm.StateAvailable})
+		e.put(t, &knm.Number{Number: "+14155550132", State: knm.StateAvailable})
+		for _, change := range []func(){
+			func() { n.State, n.AssignedTo = knm.StateReserved, accS },
+			func() { n.AssignedTo, n.PreviouslyAssignedTo = accT, accS },
+			func() { n.State = knm.StateInService },
+		} {
+			change()
+			if err := s.UpdateNumber(ctx, n); err != nil {
+				t.Fatal(err)
+			}
+		}
+		types := func(es []*knm.Event) []knm.EventType {
+			var out []knm.EventType
+			for _, e := range es {
+				out = append(out, e.Type)
+			}
+			return out
+		}
+		created, assigned := knm.EventNumberCreated, knm.EventNumberAssigned
+		moved, activated := knm.EventNumberMoved, knm.EventNumberStateChanged
+		for auth, want := range map[string][]knm.EventType{
+			accM: {activated, moved, assigned, created},
+			accR: {activated, moved, assigned}, // the unowned number's creation is not its tree's
+			accT: {activated, moved},
+		} {
+			got, older, err := e.m.NumberEvents(ctx, auth, num, 0, 10)
+			if err != nil || !slices.Equal(types(got), want) || older != 0 {
+				t.Errorf("%s sees %v (older %d, %v), want %v", auth, types(got), older, err, want)
+			}
+		}
+		var paged []knm.EventType
+		for before, pages := int64(0), 0; pages < 5; pages++ {
+			got, older, err := e.m.NumberEvents(ctx, accT, num, before, 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			paged = append(paged, types(got)...)
+			if older == 0 {
+				break
+			}
+			before = older
+		}
+		if !slices.Equal(paged, []knm.EventType{activated, moved}) {
+			t.Errorf("T's history one at a time = %v", paged)
+		}
+		_, _, err := e.m.NumberEvents(ctx, accS, num, 0, 10)
+		wantErr(t, err, knm.ErrForbidden, "")
+		_, _, err = e.m.NumberEvents(ctx, accM, num, 0, 0)
+		wantErr(t, err, knm.ErrInvalid, "limit")
+	})
+}

@@ -100,6 +100,10 @@ type ListFilter struct {
 	States []knm.State
 	Prefix string
 	Module string // pvt_module_name; "" for any
+	// After keeps the numbers after this one: the keyset "next page" that continues where
+	// the previous page ended, which costs what the first page does at any depth (Offset
+	// reads and skips every row before the page).
+	After  string
 	Offset int
 	Limit  int
 }
@@ -108,20 +112,9 @@ type ListFilter struct {
 // an admin or accountID itself or one of its ancestors (forbidden otherwise). An empty
 // accountID lists every number, for admins only.
 func (m *Manager) List(ctx context.Context, auth, accountID string, f ListFilter) ([]*knm.Number, int, error) {
-	a := m.authz(ctx, auth)
-	admin, err := a.isAdmin(auth)
+	nf, err := m.listFilter(ctx, auth, accountID, f)
 	if err != nil {
 		return nil, 0, err
-	}
-	nf := knm.NumberFilter{States: f.States, Prefix: f.Prefix, Module: f.Module, Offset: f.Offset, Limit: f.Limit}
-	if accountID != "" {
-		nf.AssignedTo = &accountID
-	}
-	if !admin {
-		ok, err := a.inHierarchy(auth, accountID)
-		if err := require(ok, err); err != nil {
-			return nil, 0, err
-		}
 	}
 	total, err := m.store.CountNumbers(ctx, nf)
 	if err != nil {
@@ -129,6 +122,37 @@ func (m *Manager) List(ctx context.Context, auth, accountID string, f ListFilter
 	}
 	ns, err := m.store.FindNumbers(ctx, nf)
 	return ns, total, err
+}
+
+// Page is List without the total, for a caller that counts once and reads a page in
+// several parts.
+func (m *Manager) Page(ctx context.Context, auth, accountID string, f ListFilter) ([]*knm.Number, error) {
+	nf, err := m.listFilter(ctx, auth, accountID, f)
+	if err != nil {
+		return nil, err
+	}
+	return m.store.FindNumbers(ctx, nf)
+}
+
+// listFilter checks List's permission rule and returns the store filter of f.
+func (m *Manager) listFilter(ctx context.Context, auth, accountID string, f ListFilter) (knm.NumberFilter, error) {
+	a := m.authz(ctx, auth)
+	admin, err := a.isAdmin(auth)
+	if err != nil {
+		return knm.NumberFilter{}, err
+	}
+	nf := knm.NumberFilter{States: f.States, Prefix: f.Prefix, Module: f.Module, After: f.After, Offset: f.Offset,
+		Limit: f.Limit}
+	if accountID != "" {
+		nf.AssignedTo = &accountID
+	}
+	if !admin {
+		ok, err := a.inHierarchy(auth, accountID)
+		if err := require(ok, err); err != nil {
+			return knm.NumberFilter{}, err
+		}
+	}
+	return nf, nil
 }
 
 func containsState(ss []knm.State, s knm.State) bool {

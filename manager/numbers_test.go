@@ -61,5 +61,16 @@ func TestList(t *testing.T) {
 		if _, total, _ := e.m.List(ctx, accM, "", ListFilter{}); total != 6 {
 			t.Fatalf("admin total = %d", total)
 		}
+		// Keyset pages: After continues where a page ended; the total ignores it.
+		ns, total, err = e.m.List(ctx, accR, accS, ListFilter{After: ns[1].Number, Limit: 2})
+		if err != nil || total != 5 || len(ns) != 2 || ns[0].Number != "+14155550102" {
+			t.Fatalf("List after the 2nd = %v of %d, %v", ns, total, err)
+		}
+		page, err := e.m.Page(ctx, accR, accS, ListFilter{After: ns[1].Number})
+		if err != nil || len(page) != 1 || page[0].Number != "+14155550104" {
+			t.Fatalf("Page after the 4th = %v, %v", page, err)
+		}
+		_, err = e.m.Page(ctx, accT, accS, ListFilter{})
+		wantErr(t, err, knm.ErrForbidden, "")
 	})
 }

@@ -27,7 +27,8 @@ type Metrics struct {
 	orders         *prometheus.CounterVec
 	moneySpent     *prometheus.CounterVec
 	authAttempts   *prometheus.CounterVec
-	outbox         *outboxMetrics // the Kazoo projection and webhooks (outbox.go)
+	outbox         *outboxMetrics  // the Kazoo projection and webhooks (outbox.go)
+	routing        *routingMetrics // routing of bought DIDs (routing.go)
 }
 
 // New registers knm's metrics, plus the Go runtime and process collectors, in reg; a nil
@@ -61,6 +62,7 @@ func New(reg *prometheus.Registry) *Metrics {
 	reg.MustRegister(m.httpRequests, m.httpDuration, m.searchDuration, m.voxboneReqs, m.voxboneDur,
 		m.limiterWait, m.orders, m.moneySpent, m.authAttempts)
 	m.outbox = newOutboxMetrics(reg)
+	m.routing = newRoutingMetrics(reg)
 	// The caller's registry may have the standard collectors already; that is fine.
 	_ = reg.Register(collectors.NewGoCollector())
 	_ = reg.Register(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))

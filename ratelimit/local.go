@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -32,9 +33,10 @@ type Local struct {
 	// (zero when the budget was free). It lets the service count and time limiter waits.
 	OnWait func(time.Duration)
 
-	rps int
-	sem chan struct{} // held by the one waiter at the head of the queue
-	now func() time.Time
+	rps     int
+	sem     chan struct{} // held by the one waiter at the head of the queue
+	waiting atomic.Int64  // callers inside Reserve
+	now     func() time.Time
 
 	mu    sync.Mutex
 	slots []*localSlot  // recorded slots still in the window; guarded by mu
@@ -45,6 +47,7 @@ type Local struct {
 var (
 	_ Limiter  = (*Local)(nil)
 	_ Reserver = (*Local)(nil)
+	_ Meter    = (*Local)(nil)
 )
 
 // NewLocal returns a limiter that grants at most rps requests in any one-second window.
@@ -65,6 +68,19 @@ func NewLocal(rps int) *Local {
 // RPS returns the limiter's budget per one-second window.
 func (l *Local) RPS() int { return l.rps }
 
+// InUse returns how many slots of this process lie in the window now, and rps.
+func (l *Local) InUse(context.Context) (int, int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now, span, n := l.now(), Window+l.Margin, 0
+	for _, s := range l.slots {
+		if now.Sub(s.at) < span {
+			n++
+		}
+	}
+	return n, l.rps, nil
+}
+
 // Wait blocks until a request may be sent now, or ctx ends. It is Reserve followed at once
 // by Commit.
 func (l *Local) Wait(ctx context.Context) error {
@@ -80,6 +96,8 @@ func (l *Local) Wait(ctx context.Context) error {
 // with Spacing, the last grant is Spacing old), or until ctx ends.
 func (l *Local) Reserve(ctx context.Context) (Reservation, error) {
 	start := l.now()
+	l.waiting.Add(1)
+	defer l.waiting.Add(-1)
 	// Only the head of the queue looks at the log, so grants are handed out in order and
 	// nobody can overtake a waiter that is already sleeping for its slot.
 	if err := acquire(ctx, l.sem); err != nil {
@@ -179,4 +197,11 @@ func (s *localSlot) Cancel() {
 		close(l.freed)
 		l.freed = make(chan struct{})
 	}
+}
+
+// SetMargin changes Margin while the limiter is in use (a settings change).
+func (l *Local) SetMargin(d time.Duration) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.Margin = d
 }

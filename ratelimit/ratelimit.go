@@ -84,3 +84,11 @@ func acquire(ctx context.Context, sem chan struct{}) error {
 		return ctx.Err()
 	}
 }
+
+// Meter reports how much of a limiter's budget is taken, for operators (the console's
+// dashboard); a limiter never consults it to grant.
+type Meter interface {
+	// InUse returns how many slots lie in the window (Window plus the limiter's margin)
+	// now, and the budget per window. A Redis limiter counts every process sharing its key.
+	InUse(ctx context.Context) (used, rps int, err error)
+}

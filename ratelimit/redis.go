@@ -79,6 +79,13 @@ redis.call('PEXPIRE', key, math.floor(window / 1000) + 1000)
 return 1
 `)
 
+// redisInUseScript counts the slots within ARGV[1] microseconds of the server's time.
+var redisInUseScript = redis.NewScript(`
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+return redis.call('ZCOUNT', KEYS[1], '(' .. (now - tonumber(ARGV[1])), '+inf')
+`)
+
 // Redis is a sliding-window-log limiter whose budget is shared, through one Redis sorted
 // set, by every process that uses the same key. Within a process, waiters queue first
 // come, first served, and only the head of the queue talks to Redis.
@@ -97,12 +104,13 @@ type Redis struct {
 	// (zero when the budget was free).
 	OnWait func(time.Duration)
 
-	client redis.UniversalClient
-	key    string
-	rps    int
-	sem    chan struct{}
-	id     string // distinguishes this limiter's members from other processes'
-	seq    atomic.Uint64
+	client  redis.UniversalClient
+	key     string
+	rps     int
+	sem     chan struct{}
+	id      string // distinguishes this limiter's members from other processes'
+	seq     atomic.Uint64
+	waiting atomic.Int64 // callers inside Reserve
 
 	mu    sync.Mutex
 	freed chan struct{} // closed and replaced when Cancel frees a slot; guarded by mu
@@ -111,6 +119,7 @@ type Redis struct {
 var (
 	_ Limiter  = (*Redis)(nil)
 	_ Reserver = (*Redis)(nil)
+	_ Meter    = (*Redis)(nil)
 )
 
 // NewRedis returns a limiter that, together with every other limiter using key on the
@@ -153,6 +162,8 @@ func (l *Redis) Wait(ctx context.Context) error {
 // scored with the server's time.
 func (l *Redis) Reserve(ctx context.Context) (Reservation, error) {
 	start := time.Now()
+	l.waiting.Add(1)
+	defer l.waiting.Add(-1)
 	if err := acquire(ctx, l.sem); err != nil {
 		return nil, err
 	}
@@ -191,8 +202,29 @@ func (l *Redis) Reserve(ctx context.Context) (Reservation, error) {
 	}
 }
 
+// InUse returns how many slots of every process sharing the key lie in the window now, by
+// the Redis server's clock, and rps.
+func (l *Redis) InUse(ctx context.Context) (int, int, error) {
+	n, err := redisInUseScript.Run(ctx, l.client, []string{l.key}, l.window()).Int()
+	if err != nil {
+		return 0, l.rps, fmt.Errorf("ratelimit: redis %s: %w", l.key, err)
+	}
+	return n, l.rps, nil
+}
+
 // window returns Window+Margin in microseconds, the unit of the scripts.
-func (l *Redis) window() int64 { return (Window + l.Margin).Microseconds() }
+func (l *Redis) window() int64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return (Window + l.Margin).Microseconds()
+}
+
+// SetMargin changes Margin while the limiter is in use (a settings change).
+func (l *Redis) SetMargin(d time.Duration) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.Margin = d
+}
 
 // redisSlot is a Reservation of a Redis limiter: one member of the key's sorted set.
 type redisSlot struct {

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"strconv"
+	"strings"
 )
 
 // VoiceURI is where calls to a DID are delivered (voxbone-api.md §5.1). A VoiceURI without
@@ -132,4 +134,55 @@ func (c *Client) ConfigureDIDs(ctx context.Context, cfg DIDConfiguration) ([]Con
 		return nil, fmt.Errorf("voxbone: configure DIDs %v: %w", cfg.DIDIDs, err)
 	}
 	return resp.Messages, nil
+}
+
+// GetVoiceURI calls GET configuration/voiceuri/{voiceUriId}.
+func (c *Client) GetVoiceURI(ctx context.Context, id int) (*VoiceURI, error) {
+	if err := checkID("voice URI id", id); err != nil {
+		return nil, fmt.Errorf("voxbone: get voice URI: %w", err)
+	}
+	var resp struct {
+		VoiceURI VoiceURI `json:"voiceUri"`
+	}
+	r := &request{method: "GET", segments: []string{"configuration", "voiceuri", strconv.Itoa(id)},
+		endpoint: "GET configuration/voiceuri/{voiceUriId}", retry: true}
+	if err := c.do(ctx, r, &resp); err != nil {
+		return nil, fmt.Errorf("voxbone: get voice URI %d: %w", id, err)
+	}
+	return &resp.VoiceURI, nil
+}
+
+// DeleteVoiceURI calls DELETE configuration/voiceuri/{voiceUriId}. Voxbone refuses (error
+// 328 VOICE_URI_MAPPED) while a DID uses it. Never retried: a repeat of a delete that
+// happened answers 301.
+func (c *Client) DeleteVoiceURI(ctx context.Context, id int) error {
+	if err := checkID("voice URI id", id); err != nil {
+		return fmt.Errorf("voxbone: delete voice URI: %w", err)
+	}
+	var resp statusResponse
+	r := &request{method: "DELETE", segments: []string{"configuration", "voiceuri", strconv.Itoa(id)},
+		endpoint: "DELETE configuration/voiceuri/{voiceUriId}"}
+	err := c.do(ctx, r, &resp)
+	if err == nil {
+		err = resp.check()
+	}
+	if err != nil {
+		return fmt.Errorf("voxbone: delete voice URI %d: %w", id, err)
+	}
+	return nil
+}
+
+// FindVoiceURI returns the voice URI with exactly this protocol and URI, or nil. The uri
+// filter of GET configuration/voiceuri matches substrings, so every page of the filtered
+// list is read and compared exactly.
+func (c *Client) FindVoiceURI(ctx context.Context, protocol, uri string) (*VoiceURI, error) {
+	for v, err := range c.AllVoiceURIs(ctx, ListVoiceURIsOptions{VoiceURIProtocol: protocol, URI: uri}) {
+		if err != nil {
+			return nil, err
+		}
+		if strings.EqualFold(v.VoiceURIProtocol, protocol) && v.URI == uri {
+			return &v, nil
+		}
+	}
+	return nil, nil
 }

@@ -171,6 +171,11 @@ type Code int
 const (
 	CodePaginationOverflow    Code = 13  // PAGINATION_OVERFLOW: the page asked for does not exist
 	CodeNotFound              Code = 15  // NOT_FOUND
+	CodeInvalidDID            Code = 300 // INVALID_DID: a DID of a configuration is unknown
+	CodeInvalidVoiceURI       Code = 301 // INVALID_VOICE_URI: no such voice URI
+	CodeVoiceURIDuplicate     Code = 326 // VOICE_URI_DUPLICATE: that protocol and URI exist already
+	CodeVoiceURIMapped        Code = 328 // VOICE_URI_MAPPED: DIDs still use the voice URI
+	CodeBulkConfigLimit       Code = 360 // BULK_DID_CONFIGURATION_LIMIT_EXCEEDED: too many DIDs at once
 	CodeInvalidCartIdentifier Code = 400 // INVALID_CART_IDENTIFIER: no such cart
 	CodeInvalidDIDID          Code = 414 // INVALID_DID_ID: no such DID in the account
 )

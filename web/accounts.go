@@ -6,7 +6,7 @@ import (
 	"strings"
 
 	"github.com/knmproject/knm"
-	"github.com/knmproject/knm/httpapi"
+	"github.com/knmproject/knm/manager"
 )
 
 // accountNode is an account and the accounts under it, for the tree.
@@ -75,9 +75,9 @@ func (s *Server) renderAccounts(
 // createAccount creates a sub-account exactly as PUT /v2/accounts does and shows its API
 // key once (the page is not cached; only the key's hash is stored).
 func (s *Server) createAccount(w http.ResponseWriter, r *http.Request, me *knm.Account) error {
-	req := httpapi.NewAccount{Name: strings.TrimSpace(r.PostFormValue("name")), ParentID: r.PostFormValue("parent_id"),
+	req := manager.NewAccount{Name: strings.TrimSpace(r.PostFormValue("name")), ParentID: r.PostFormValue("parent_id"),
 		Reseller: r.PostFormValue("is_reseller") != ""}
-	acc, key, err := httpapi.CreateAccountWithKey(r.Context(), s.mgr, s.store, me, req)
+	acc, key, err := s.mgr.CreateAccountWithKey(r.Context(), me, req)
 	if err != nil {
 		errs, ferr := fieldError(err, "name", "parent_id")
 		if ferr != nil {

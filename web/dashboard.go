@@ -64,6 +64,11 @@ type dashboardView struct {
 	ShowVox    bool
 	Unfinished []*knmvoxbone.OrderResult
 	OrdersErr  string
+	Rate       *knmvoxbone.RateBudget // nil when the limiter cannot tell
+	RateErr    string
+	Unrouted   []knmvoxbone.UnroutedDID // the first unroutedShown the caller may see
+	UnroutedN  int                      // how many the caller may see in all
+	RoutedErr  string
 	Reconcile  *reconcileRecord
 }
 
@@ -103,8 +108,9 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request, me *knm.Accou
 	return nil
 }
 
-// dashboardVoxbone fills the Voxbone parts: the balance (master only, as in the API) and
-// the unfinished orders the caller may see.
+// dashboardVoxbone fills the Voxbone parts: the balance, the request budget in use and
+// the last reconcile (master only, as in the API), and the unfinished orders the caller
+// may see.
 func (s *Server) dashboardVoxbone(ctx context.Context, me *knm.Account, v *dashboardView) {
 	if s.vox == nil || manager.MayOrder(me, false) != nil {
 		return
@@ -117,7 +123,13 @@ func (s *Server) dashboardVoxbone(ctx context.Context, me *knm.Account, v *dashb
 			v.Balance = fmt.Sprintf("%.2f %s", b.Balance, b.Currency)
 		}
 		v.Reconcile, _ = s.lastReconcile(ctx)
+		if b, err := s.vox.RateBudget(ctx); err != nil {
+			v.RateErr = errorText(err)
+		} else {
+			v.Rate = b
+		}
 	}
+	s.dashboardRouting(ctx, me, v)
 	all, err := s.vox.ListOrders(ctx)
 	if err != nil {
 		v.OrdersErr = errorText(err)
@@ -126,6 +138,26 @@ func (s *Server) dashboardVoxbone(ctx context.Context, me *knm.Account, v *dashb
 	for _, o := range all {
 		if !o.State.Final() && s.mgr.OwnsOrder(ctx, me, o.AssignTo) {
 			v.Unfinished = append(v.Unfinished, o)
+		}
+	}
+}
+
+// unroutedShown bounds the DIDs listed on the dashboard; the rest are counted.
+const unroutedShown = 20
+
+// dashboardRouting lists the DIDs whose routing is not confirmed, of the orders the caller
+// may see (manager.OwnsOrder, as for orders).
+func (s *Server) dashboardRouting(ctx context.Context, me *knm.Account, v *dashboardView) {
+	all, err := knmvoxbone.UnroutedDIDs(ctx, s.store, 0)
+	if err != nil {
+		v.RoutedErr = errorText(err)
+		return
+	}
+	for _, u := range all {
+		if s.mgr.OwnsOrder(ctx, me, u.For) {
+			if v.UnroutedN++; len(v.Unrouted) < unroutedShown {
+				v.Unrouted = append(v.Unrouted, u)
+			}
 		}
 	}
 }

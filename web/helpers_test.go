@@ -51,6 +51,9 @@ type env struct {
 	masterID  string
 }
 
+// testMasterKey is the master API key of every test database.
+const testMasterKey = "web-test-master-key-0123456789abcdef"
+
 func newEnv(t *testing.T, tls bool) *env {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -60,6 +63,15 @@ func newEnv(t *testing.T, tls bool) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
+	return newEnvOn(t, s, tls)
+}
+
+// newEnvOn is newEnv on a store the test opened: another instance on the same database
+// when the database already has a master (the same master key is used).
+func newEnvOn(t *testing.T, s knm.Store, tls bool) *env {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
 	cfg := config.New(s, "test", "")
 	reg := &carriers.Registry{}
 	local.RegisterAll(reg, s)
@@ -69,8 +81,7 @@ func newEnv(t *testing.T, tls bool) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	key := httpapi.NewAPIKey()
-	m, err := httpapi.EnsureMaster(ctx, s, cfg, key)
+	m, err := httpapi.EnsureMaster(ctx, s, cfg, testMasterKey)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,7 +94,7 @@ func newEnv(t *testing.T, tls bool) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, web: w, store: s, mgr: mgr, clock: clk, masterKey: key, masterID: m.ID}
+	e := &env{t: t, web: w, store: s, mgr: mgr, clock: clk, masterKey: testMasterKey, masterID: m.ID}
 	if tls {
 		e.srv = httptest.NewTLSServer(w.Mount(api.Handler()))
 	} else {
@@ -174,13 +185,7 @@ func (e *env) subAccount(name, parent string) (*knm.Account, string) {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	acc, key, err := httpapi.CreateAccountWithKey(
-		context.Background(),
-		e.mgr,
-		e.store,
-		me,
-		httpapi.NewAccount{Name: name, ParentID: parent},
-	)
+	acc, key, err := e.mgr.CreateAccountWithKey(context.Background(), me, manager.NewAccount{Name: name, ParentID: parent})
 	if err != nil {
 		e.t.Fatal(err)
 	}

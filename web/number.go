@@ -4,11 +4,14 @@ import (
 	"encoding/json"
 	"maps"
 	"net/http"
+	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/knmproject/knm"
-	"github.com/knmproject/knm/httpapi"
+	"github.com/knmproject/knm/carriers/knmvoxbone"
+	"github.com/knmproject/knm/manager"
 )
 
 // featureFields are the feature settings the detail page edits, per public field, in the
@@ -53,7 +56,13 @@ type numberView struct {
 	Names    map[string]string
 	Errors   fieldErrors
 	Form     map[string]string // values typed, shown again with errors
+	Routing  string            // why the DID's routing is pending at Voxbone, "" when it is not
+	Events   []*knm.Event      // the timeline, newest first
+	Older    string            // the link to older events, "" when none
 }
+
+// timelineSize is how many events the number page shows at a time.
+const timelineSize = 25
 
 // numberDetail shows every field of a number the caller may read (manager.Get, so a
 // number of another account is "not found" exactly as in the API).
@@ -66,6 +75,27 @@ func (s *Server) numberDetail(w http.ResponseWriter, r *http.Request, me *knm.Ac
 		return err
 	}
 	return s.renderNumber(w, r, me, n, http.StatusOK, nil, nil, r.URL.Query().Get("saved") == "1")
+}
+
+// timeline fills the number's event timeline: the events of the number the caller may
+// see (manager.NumberEvents, the API's rule), from ?before= when paging back.
+func (s *Server) timeline(r *http.Request, me *knm.Account, v *numberView) error {
+	var before int64
+	if b := r.URL.Query().Get("before"); b != "" {
+		var err error
+		if before, err = strconv.ParseInt(b, 10, 64); err != nil || before < 1 {
+			return knm.Errorf(knm.ErrInvalid, "before must be an event id (a whole number from 1)").WithCause("before")
+		}
+	}
+	evs, older, err := s.mgr.NumberEvents(r.Context(), me.ID, v.N.Number, before, timelineSize)
+	if err != nil {
+		return err
+	}
+	v.Events = evs
+	if older > 0 {
+		v.Older = "/numbers/" + url.PathEscape(v.N.Number) + "?before=" + strconv.FormatInt(older, 10) + "#events-h"
+	}
+	return nil
 }
 
 func (s *Server) renderNumber(w http.ResponseWriter, r *http.Request, me *knm.Account, n *knm.Number, status int,
@@ -85,6 +115,12 @@ func (s *Server) renderNumber(w http.ResponseWriter, r *http.Request, me *knm.Ac
 		}
 		v.Other[k] = string(raw)
 	}
+	if st, why := knmvoxbone.RoutingOf(n.CarrierData); st != "" {
+		v.Routing = strings.TrimSpace(st + ": " + why)
+	}
+	if err := s.timeline(r, me, &v); err != nil {
+		return err
+	}
 	notice := ""
 	if saved {
 		notice = "Features saved."
@@ -94,7 +130,7 @@ func (s *Server) renderNumber(w http.ResponseWriter, r *http.Request, me *knm.Ac
 }
 
 // saveFeatures merges the feature form into the number's public fields, validated by
-// the API's own rules (httpapi.CheckNumberPatch) and written by manager.Patch; an error
+// the API's own rules (manager.CheckNumberPayload) and written by manager.Patch; an error
 // is shown next to the field it names.
 func (s *Server) saveFeatures(w http.ResponseWriter, r *http.Request, me *knm.Account) error {
 	n, err := s.mgr.Get(r.Context(), me.ID, r.PathValue("number"))
@@ -133,7 +169,7 @@ func (s *Server) saveFeatures(w http.ResponseWriter, r *http.Request, me *knm.Ac
 		patch[f.Feature] = raw
 	}
 	names = append(names, slices.Collect(maps.Keys(patch))...)
-	err = httpapi.CheckNumberPatch(patch)
+	err = manager.CheckNumberPayload(patch, manager.PayloadPatch)
 	if err == nil {
 		_, err = s.mgr.Patch(r.Context(), me.ID, n.Number, patch)
 	}
@@ -146,6 +182,18 @@ func (s *Server) saveFeatures(w http.ResponseWriter, r *http.Request, me *knm.Ac
 	}
 	http.Redirect(w, r, "/numbers/"+n.Number+"?saved=1", http.StatusSeeOther)
 	return nil
+}
+
+// Owner names an account for the timeline: its name when the caller can see it, else the
+// start of its id; "nobody" for none.
+func (v numberView) Owner(id string) string {
+	switch {
+	case id == "":
+		return "nobody"
+	case v.Names[id] != "":
+		return v.Names[id]
+	}
+	return id[:min(len(id), 8)]
 }
 
 // Value is the value of a feature key for the form: as typed when the form is shown again

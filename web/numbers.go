@@ -26,12 +26,17 @@ type numbersQuery struct {
 	Sort    string // number, -number, state, -state
 	Page    int    // from 1
 	Size    int
+	// After is where the previous page ended, when the page was reached by Next: the last
+	// number shown, or "state:number" in state order. The page is then read from there
+	// (keyset) instead of skipping Page-1 pages of rows.
+	After string
 }
 
 // readNumbersQuery validates the query string; a bad value is an invalid error naming it.
 func readNumbersQuery(q url.Values, me *knm.Account) (numbersQuery, error) {
 	nq := numbersQuery{State: q.Get("state"), Account: q.Get("account"), Carrier: q.Get("carrier"),
-		Prefix: strings.TrimSpace(q.Get("prefix")), Sort: q.Get("sort"), Page: 1, Size: defaultPageSize}
+		Prefix: strings.TrimSpace(q.Get("prefix")), Sort: q.Get("sort"), Page: 1, Size: defaultPageSize,
+		After: q.Get("after")}
 	if nq.State != "" {
 		if _, err := knm.ParseState(nq.State); err != nil {
 			return nq, knm.Errorf(knm.ErrInvalid, "state must be one of %v", storedStates()).WithCause("state")
@@ -67,7 +72,44 @@ func readNumbersQuery(q url.Values, me *knm.Account) (numbersQuery, error) {
 	if !slices.Contains(pageSizes, nq.Size) {
 		return nq, knm.Errorf(knm.ErrInvalid, "size must be one of 25, 50, 100 or 200").WithCause("size")
 	}
+	if _, _, err := nq.cursor(); err != nil {
+		return nq, err
+	}
 	return nq, nil
+}
+
+// cursor splits After: the state it is in (state order only) and the number. It is
+// invalid unless the order is one that keyset pages support (number, or state without a
+// state filter) and it is an E.164 number, preceded by a stored state in state order.
+func (nq numbersQuery) cursor() (knm.State, string, error) {
+	if nq.After == "" {
+		return "", "", nil
+	}
+	bad := knm.Errorf(knm.ErrInvalid, "after must be where the previous page ended (a link's value)").
+		WithCause("after")
+	st, num := "", nq.After
+	switch {
+	case nq.Sort == "state" && nq.State == "":
+		var ok bool
+		if st, num, ok = strings.Cut(nq.After, ":"); !ok || !slices.Contains(storedStates(), knm.State(st)) {
+			return "", "", bad
+		}
+	case nq.Sort != "number" && nq.Sort != "state":
+		return "", "", bad
+	}
+	if len(num) < 2 || len(num) > 16 || num[0] != '+' || strings.Trim(num[1:], "0123456789") != "" {
+		return "", "", bad
+	}
+	return knm.State(st), num, nil
+}
+
+// next is the After of the page following rows.
+func (nq numbersQuery) next(rows []*knm.Number) string {
+	last := rows[len(rows)-1]
+	if nq.Sort == "state" && nq.State == "" {
+		return string(last.State) + ":" + last.Number
+	}
+	return last.Number
 }
 
 func positiveInt(v string, def int, name string) (int, error) {
@@ -130,6 +172,7 @@ type numbersView struct {
 	Carriers []string
 	Sizes    []int
 	Base     url.Values // the query without page, for links
+	Next     url.Values // the query of the next page, nil on the last
 	Errors   fieldErrors
 }
 
@@ -145,7 +188,7 @@ func (s *Server) numbers(w http.ResponseWriter, r *http.Request, me *knm.Account
 	v.Accounts, v.Names = accs, accountNames(accs)
 	q, err := readNumbersQuery(r.URL.Query(), me)
 	if err != nil {
-		errs, ferr := fieldError(err, "state", "account", "carrier", "prefix", "sort", "page", "size")
+		errs, ferr := fieldError(err, "state", "account", "carrier", "prefix", "sort", "page", "size", "after")
 		if ferr != nil {
 			return ferr
 		}
@@ -163,6 +206,13 @@ func (s *Server) numbers(w http.ResponseWriter, r *http.Request, me *knm.Account
 	}
 	v.Pages = max((v.Total+q.Size-1)/q.Size, 1)
 	v.First = (q.Page-1)*q.Size + 1
+	if q.Page < v.Pages && len(v.Rows) > 0 {
+		v.Next = q.values()
+		v.Next.Set("page", strconv.Itoa(q.Page+1))
+		if q.Sort == "number" || q.Sort == "state" {
+			v.Next.Set("after", q.next(v.Rows))
+		}
+	}
 	s.render(w, r, http.StatusOK, "numbers", view{Title: "Numbers", Nav: "numbers", Me: me, Data: v})
 	return nil
 }
@@ -177,12 +227,16 @@ func accountNames(accs []*knm.Account) map[string]string {
 
 // numbersPage returns one page of the table and the total. The store orders by number
 // only, so the other orders are built from it exactly: descending by number counts from
-// the end, and by state walks the states in order with a count per state.
+// the end, and by state walks the states in order with a count per state. A page reached
+// by Next in number or state order is read from where the previous one ended (keyset).
 func (s *Server) numbersPage(ctx context.Context, me *knm.Account, q numbersQuery) ([]*knm.Number, int, error) {
 	prefix, _ := e164Prefix(q.Prefix)
 	f := manager.ListFilter{Prefix: prefix, Module: q.Carrier}
 	if q.State != "" {
 		f.States = []knm.State{knm.State(q.State)}
+	}
+	if q.After != "" || (q.Page == 1 && q.Sort == "state" && q.State == "") {
+		return s.keysetPage(ctx, me, q, f) // the first page in state order starts at no cursor
 	}
 	start := (q.Page - 1) * q.Size
 	switch {
@@ -217,12 +271,50 @@ func (s *Server) numbersPage(ctx context.Context, me *knm.Account, q numbersQuer
 		} else {
 			g := f
 			g.Offset, g.Limit = lo, hi-lo
-			part, _, err = s.mgr.List(ctx, me.ID, q.Account, g)
+			part, err = s.mgr.Page(ctx, me.ID, q.Account, g)
 		}
 		if err != nil {
 			return nil, 0, err
 		}
 		rows = append(rows, part...)
+	}
+	return rows, total, nil
+}
+
+// keysetPage returns the page after q.After and the total: in number order one read from
+// the cursor, in state order the rest of the cursor's state and then the next states from
+// their first number, until the page is full. Either way one count gives the total.
+func (s *Server) keysetPage(
+	ctx context.Context,
+	me *knm.Account,
+	q numbersQuery,
+	f manager.ListFilter,
+) ([]*knm.Number, int, error) {
+	total, err := s.mgr.Count(ctx, me.ID, q.Account, f)
+	if err != nil {
+		return nil, 0, err
+	}
+	st, after, _ := q.cursor()
+	f.After, f.Limit = after, q.Size
+	if q.Sort != "state" || q.State != "" {
+		rows, err := s.mgr.Page(ctx, me.ID, q.Account, f)
+		return rows, total, err
+	}
+	states := storedStates()
+	if st == "" {
+		st = states[0]
+	}
+	var rows []*knm.Number
+	for _, state := range states[slices.Index(states, st):] {
+		f.States, f.Limit = []knm.State{state}, q.Size-len(rows)
+		part, err := s.mgr.Page(ctx, me.ID, q.Account, f)
+		if err != nil {
+			return nil, 0, err
+		}
+		rows, f.After = append(rows, part...), ""
+		if len(rows) == q.Size {
+			break
+		}
 	}
 	return rows, total, nil
 }
@@ -245,7 +337,7 @@ func (s *Server) descending(
 	}
 	f.Offset = max(end-size, 0)
 	f.Limit = end - f.Offset
-	rows, _, err := s.mgr.List(ctx, me.ID, account, f)
+	rows, err := s.mgr.Page(ctx, me.ID, account, f)
 	slices.Reverse(rows)
 	return rows, total, err
 }

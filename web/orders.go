@@ -12,9 +12,17 @@ import (
 )
 
 // orderStates are the journal states an order can be filtered by.
-var orderStates = []knmvoxbone.OrderState{knmvoxbone.StatePlanned, knmvoxbone.StateCartCreated, knmvoxbone.StateItemsAdded,
-	knmvoxbone.StateCheckoutSent, knmvoxbone.StateCheckedOut, knmvoxbone.StateAwaitingDelivery,
-	knmvoxbone.StateImported, knmvoxbone.StatePartial, knmvoxbone.StateFailed}
+var orderStates = []knmvoxbone.OrderState{
+	knmvoxbone.StatePlanned,
+	knmvoxbone.StateCartCreated,
+	knmvoxbone.StateItemsAdded,
+	knmvoxbone.StateCheckoutSent,
+	knmvoxbone.StateCheckedOut,
+	knmvoxbone.StateAwaitingDelivery,
+	knmvoxbone.StateImported,
+	knmvoxbone.StatePartial,
+	knmvoxbone.StateFailed,
+}
 
 // ordersView is the orders page's data.
 type ordersView struct {

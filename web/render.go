@@ -8,9 +8,11 @@ import (
 	"fmt"
 	"html/template"
 	"io/fs"
+	"maps"
 	"net/http"
 	"net/url"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -68,7 +70,25 @@ func templateFuncs(assets *assetSet) template.FuncMap {
 		"pretty":   prettyJSON,
 		"contains": func(list []string, s string) bool { return contains(list, s) },
 		"module":   knm.CarrierModuleShortName,
+		// trimEvent is an event type without its "number." prefix: "assigned", "state_changed".
+		"trimEvent":    func(t knm.EventType) string { return strings.TrimPrefix(string(t), "number.") },
+		"eventChanges": eventChanges,
 	}
+}
+
+// eventChanges names what an event changed: the private fields, then the public ones.
+func eventChanges(e *knm.Event) string {
+	names := make([]string, 0, len(e.Changed)+len(e.Public))
+	for _, f := range e.Changed {
+		names = append(names, strings.ReplaceAll(f, "_", " "))
+	}
+	for _, k := range slices.Sorted(maps.Keys(e.Public)) {
+		names = append(names, k)
+	}
+	if len(names) == 0 {
+		return "—"
+	}
+	return strings.Join(names, ", ")
 }
 
 func contains(list []string, s string) bool {
@@ -135,7 +155,7 @@ func prettyJSON(raw json.RawMessage) string {
 func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name string, v view) {
 	if v.CSRF == "" && v.Me != nil {
 		if se, ok := s.sess.read(r); ok {
-			v.CSRF = s.sess.csrfToken(se.ID)
+			v.CSRF = s.sess.csrfToken(r.Context(), se.ID)
 		}
 	}
 	pt, ok := s.pages[name]
@@ -158,6 +178,13 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 	writeHTML(w, r, status, buf.Bytes())
 }
 
+// gzipWriters are reused: a new gzip writer allocates and clears about a megabyte of
+// compressor state, which cost more than rendering a 50-row table.
+var gzipWriters = sync.Pool{New: func() any {
+	zw, _ := gzip.NewWriterLevel(nil, gzip.BestSpeed)
+	return zw
+}}
+
 // writeHTML writes a page, gzipped when it is worth it and accepted.
 func writeHTML(w http.ResponseWriter, r *http.Request, status int, body []byte) {
 	h := w.Header()
@@ -165,12 +192,14 @@ func writeHTML(w http.ResponseWriter, r *http.Request, status int, body []byte) 
 	h.Add("Vary", "Accept-Encoding")
 	if len(body) > 1400 && acceptsGzip(r) {
 		var zb bytes.Buffer
-		zw, _ := gzip.NewWriterLevel(&zb, gzip.BestSpeed)
+		zw := gzipWriters.Get().(*gzip.Writer)
+		zw.Reset(&zb)
 		zw.Write(body)
 		if zw.Close() == nil {
 			h.Set("Content-Encoding", "gzip")
 			body = zb.Bytes()
 		}
+		gzipWriters.Put(zw)
 	}
 	h.Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(status)

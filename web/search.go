@@ -11,7 +11,6 @@ import (
 	"github.com/knmproject/knm"
 	"github.com/knmproject/knm/carriers/knmvoxbone"
 	"github.com/knmproject/knm/e164"
-	"github.com/knmproject/knm/httpapi"
 	"github.com/knmproject/knm/manager"
 )
 
@@ -70,7 +69,7 @@ func (f searchForm) request(me *knm.Account, token string) (manager.SearchReques
 			WithCause("quantity")
 	}
 	return manager.SearchRequest{Country: f.Country, Prefix: f.Prefix, Quantity: q, AccountID: me.ID,
-		ResellerID: httpapi.ResellerOf(me), AuthToken: token}, nil
+		ResellerID: manager.ResellerOf(me), AuthToken: token}, nil
 }
 
 // search shows the search form and, once a prefix is given, the quote: nothing is bought

@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/knmproject/knm"
-	"github.com/knmproject/knm/httpapi"
 )
 
 // signInView is the sign-in form's data.
@@ -27,7 +26,7 @@ func (s *Server) signInForm(w http.ResponseWriter, r *http.Request) {
 		r,
 		http.StatusOK,
 		"signin",
-		view{Title: "Sign in", CSRF: s.sess.csrfToken(pre), Data: signInView{Next: next}},
+		view{Title: "Sign in", CSRF: s.sess.csrfToken(r.Context(), pre), Data: signInView{Next: next}},
 	)
 }
 
@@ -57,7 +56,7 @@ func (s *Server) signIn(w http.ResponseWriter, r *http.Request) {
 	if tok := r.PostFormValue("once"); tok != "" {
 		acc, err = s.useOnceLink(r, tok)
 	} else {
-		acc, err = httpapi.AccountByAPIKey(r.Context(), s.store, r.PostFormValue("api_key"))
+		acc, err = s.mgr.AccountByAPIKey(r.Context(), r.PostFormValue("api_key"))
 	}
 	if err != nil {
 		errs, ferr := fieldError(err, "api_key")
@@ -71,15 +70,44 @@ func (s *Server) signIn(w http.ResponseWriter, r *http.Request) {
 		if knm.IsErrorName(err, knm.ErrUnauthorized) {
 			errs = fieldErrors{"": "That API key is not valid (unknown key or disabled account)."}
 		}
-		s.render(w, r, http.StatusUnauthorized, "signin", view{Title: "Sign in", CSRF: s.sess.csrfToken(pre),
+		s.render(w, r, http.StatusUnauthorized, "signin", view{Title: "Sign in", CSRF: s.sess.csrfToken(r.Context(), pre),
 			Data: signInView{Next: next, Errors: errs}})
 		return
 	}
-	s.sess.open(w, r, acc.ID)
+	if _, err := s.sess.open(w, r, acc.ID); err != nil {
+		s.renderError(w, r, nil, err)
+		return
+	}
 	http.Redirect(w, r, next, http.StatusSeeOther)
 }
 
 func (s *Server) signOut(w http.ResponseWriter, r *http.Request, _ *knm.Account) error {
+	s.sess.close(w, r)
+	http.Redirect(w, r, "/signin", http.StatusSeeOther)
+	return nil
+}
+
+// signOutEverywhere ends every session of the caller's account, on every instance: the
+// browsers signed in elsewhere go back to sign in at their next request.
+func (s *Server) signOutEverywhere(w http.ResponseWriter, r *http.Request, me *knm.Account) error {
+	if err := s.sess.endAll(r.Context(), me.ID); err != nil {
+		return err
+	}
+	s.sess.close(w, r)
+	http.Redirect(w, r, "/signin", http.StatusSeeOther)
+	return nil
+}
+
+// rotateSessions replaces the console's session secret (master only): every session of
+// every account ends, this one included.
+func (s *Server) rotateSessions(w http.ResponseWriter, r *http.Request, me *knm.Account) error {
+	if !me.SuperduperAdmin {
+		return knm.Forbidden("master account only")
+	}
+	if err := s.sess.rotate(r.Context()); err != nil {
+		return err
+	}
+	s.logger.InfoContext(r.Context(), "web: console session key rotated; every session ended", "by", me.ID)
 	s.sess.close(w, r)
 	http.Redirect(w, r, "/signin", http.StatusSeeOther)
 	return nil
@@ -129,7 +157,7 @@ func (s *Server) onceForm(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	pre := s.sess.preSession(w, r)
-	s.render(w, r, http.StatusOK, "once", view{Title: "Sign in", CSRF: s.sess.csrfToken(pre),
+	s.render(w, r, http.StatusOK, "once", view{Title: "Sign in", CSRF: s.sess.csrfToken(r.Context(), pre),
 		Data: struct{ Name, Token string }{acc.Name, tok}})
 }
 

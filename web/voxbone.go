@@ -32,6 +32,9 @@ type Voxbone interface {
 	SettleOrder(ctx context.Context, id string, minIdle time.Duration) (*knmvoxbone.OrderResult, error)
 	// Reconcile compares the Voxbone account with knm, importing what knm lacks when asked.
 	Reconcile(ctx context.Context, importMissing bool) (*knmvoxbone.ReconcileReport, error)
+	// RateBudget says how much of the request budget is in use; nil when the limiter
+	// cannot tell.
+	RateBudget(ctx context.Context) (*knmvoxbone.RateBudget, error)
 }
 
 // VoxboneFrom adapts the knm_voxbone carrier: get returns the carrier in force now (it
@@ -72,7 +75,10 @@ func (v carrierVoxbone) Quote(ctx context.Context, q knmvoxbone.QuoteRequest) ([
 	return call(ctx, v, func(c *knmvoxbone.Carrier) ([]knmvoxbone.GroupQuote, error) { return c.Quote(ctx, q) })
 }
 
-func (v carrierVoxbone) PlanPurchase(ctx context.Context, q knmvoxbone.PurchaseQuery) (*knmvoxbone.PurchasePlan, error) {
+func (v carrierVoxbone) PlanPurchase(
+	ctx context.Context,
+	q knmvoxbone.PurchaseQuery,
+) (*knmvoxbone.PurchasePlan, error) {
 	return call(ctx, v, func(c *knmvoxbone.Carrier) (*knmvoxbone.PurchasePlan, error) { return c.PlanPurchase(ctx, q) })
 }
 
@@ -118,4 +124,14 @@ func (v carrierVoxbone) Reconcile(ctx context.Context, importMissing bool) (*knm
 			return c.Reconcile(ctx, importMissing)
 		},
 	)
+}
+
+func (v carrierVoxbone) RateBudget(ctx context.Context) (*knmvoxbone.RateBudget, error) {
+	return call(ctx, v, func(c *knmvoxbone.Carrier) (*knmvoxbone.RateBudget, error) {
+		b, ok, err := c.RateBudget(ctx)
+		if !ok || err != nil {
+			return nil, err
+		}
+		return &b, nil
+	})
 }

@@ -5,8 +5,8 @@
 // Pages are rendered on the server with html/template and work without JavaScript; htmx
 // (vendored, embedded) follows a purchase as it happens. The console is a client of the
 // same layer as the REST API: every read and change goes through the manager (one
-// permission model, one validation) and the API's own decisions about API keys and
-// number payloads (httpapi.AccountByAPIKey, CreateAccountWithKey, CheckNumberPatch).
+// permission model, one validation), including the decisions about API keys and number
+// payloads (manager.AccountByAPIKey, CreateAccountWithKey, CheckNumberPayload).
 package web
 
 import (
@@ -21,7 +21,6 @@ import (
 	"github.com/knmproject/knm"
 	"github.com/knmproject/knm/carriers"
 	"github.com/knmproject/knm/config"
-	"github.com/knmproject/knm/httpapi"
 	"github.com/knmproject/knm/manager"
 )
 
@@ -63,9 +62,9 @@ type Server struct {
 	once   map[string]onceLink // one-time sign-in links
 }
 
-// New returns a Server. Like the API it reads (or creates) system_config knm.auth
-// token_secret, from which the session keys are derived, so every instance sharing the
-// database accepts every other's sessions.
+// New returns a Server. It reads (or creates) system_config knm.auth
+// console_session_secret, from which the session keys are derived, so every instance
+// sharing the database accepts every other's sessions.
 func New(o Options) (*Server, error) {
 	if o.Manager == nil || o.Store == nil || o.Config == nil {
 		return nil, errors.New("web: Manager, Store and Config are required")
@@ -84,11 +83,10 @@ func New(o Options) (*Server, error) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
-	secret, err := httpapi.TokenSecret(ctx, o.Config)
-	if err != nil {
+	var err error
+	if s.sess, err = newSessions(ctx, o.Config, o.Store, ttl, s.now, s.logger); err != nil {
 		return nil, err
 	}
-	s.sess = newSessions(secret, ttl, s.now)
 	if s.assets, err = loadAssets(); err != nil {
 		return nil, err
 	}
@@ -123,6 +121,8 @@ func (s *Server) routes() {
 	m.HandleFunc("POST /signin", s.signIn)
 	m.HandleFunc("GET /signin/once/{token}", s.onceForm)
 	m.Handle("POST /signout", s.action(s.signOut))
+	m.Handle("POST /signout/everywhere", s.action(s.signOutEverywhere))
+	m.Handle("POST /sessions/rotate", s.action(s.rotateSessions))
 	m.Handle("GET /{$}", s.page(s.dashboard))
 	m.Handle("GET /numbers", s.page(s.numbers))
 	m.Handle("POST /numbers/bulk", s.action(s.bulk))
@@ -224,14 +224,18 @@ func (s *Server) action(h handler) http.Handler {
 }
 
 // signedIn returns the account of r's session. Without a valid session (none, expired,
-// forged, or its account gone or disabled) it sends the browser to sign in, with the page
+// forged, signed with a rotated key, ended by a sign-out everywhere, or its account gone
+// or disabled) it sends the browser to sign in, with the page
 // to return to, and returns false.
 func (s *Server) signedIn(w http.ResponseWriter, r *http.Request) (*knm.Account, bool) {
-	se, ok := s.sess.read(r)
-	if ok {
+	if se, ok := s.sess.read(r); ok {
 		acc, err := s.store.GetAccount(r.Context(), se.AccountID)
+		revoked := false
+		if err == nil {
+			revoked, err = s.sess.revoked(r.Context(), se)
+		}
 		switch {
-		case err == nil && acc.Enabled:
+		case err == nil && acc.Enabled && !revoked:
 			return acc, true
 		case err != nil && !knm.IsErrorName(err, knm.ErrNotFound):
 			s.renderError(w, r, nil, err)

@@ -53,11 +53,21 @@ func main() {
 			log.Fatalf("run %d: %v", i, err)
 		}
 		knmT, kazooT, poolT = append(knmT, r.knm), append(kazooT, r.kazoo), append(poolT, r.pool)
-		knmRT, kazooRT, poolReqs = append(knmRT, r.knmRounds), append(kazooRT, r.kazooRounds), append(poolReqs, r.poolRequests)
+		knmRT = append(knmRT, r.knmRounds)
+		kazooRT = append(kazooRT, r.kazooRounds)
+		poolReqs = append(poolReqs, r.poolRequests)
 	}
 	mk, mz := median(knmT), median(kazooT)
-	fmt.Printf("voxbonebench: %d runs, emulator latency %v per request, 15 numbers over 3 DID groups\n", *runs, *latency)
-	fmt.Printf("(a) knm search-and-buy     median %8.1f ms   sequential round trips %d (goal <= 5)\n", ms(mk), medianInt(knmRT))
+	fmt.Printf(
+		"voxbonebench: %d runs, emulator latency %v per request, 15 numbers over 3 DID groups\n",
+		*runs,
+		*latency,
+	)
+	fmt.Printf(
+		"(a) knm search-and-buy     median %8.1f ms   sequential round trips %d (goal <= 5)\n",
+		ms(mk),
+		medianInt(knmRT),
+	)
 	fmt.Printf("(b) Kazoo request sequence median %8.1f ms   sequential round trips %d\n", ms(mz), medianInt(kazooRT))
 	fmt.Printf("    ratio (b)/(a)          %.2fx faster (goal >= 1.6x)\n", float64(mz)/float64(mk))
 	fmt.Printf("(c) pool hit               median %8.3f ms   Voxbone requests %d (max over runs %d)\n",
@@ -102,7 +112,12 @@ func runOnce(latency time.Duration) (*result, error) {
 	if err != nil {
 		return nil, err
 	}
-	opts := knm.SearchOptions{Country: "US", Prefix: knm.SearchPrefix{Dialcode: "+1", National: "256"}, Quantity: 15, QueryID: "bench"}
+	opts := knm.SearchOptions{
+		Country:  "US",
+		Prefix:   knm.SearchPrefix{Dialcode: "+1", National: "256"},
+		Quantity: 15,
+		QueryID:  "bench",
+	}
 	r := &result{}
 
 	// Warm the connection pool and the database so neither run pays a first dial.
@@ -178,7 +193,10 @@ func kazooSequence(ctx context.Context, vx *voxbone.Client, store knm.Store) err
 		return err
 	}
 	for _, p := range res.ProductCheckoutList {
-		dids, _, err := vx.ListDIDs(ctx, voxbone.ListDIDsOptions{ListOptions: voxbone.ListOptions{PageSize: 20}, OrderReference: p.OrderReference})
+		dids, _, err := vx.ListDIDs(
+			ctx,
+			voxbone.ListDIDsOptions{ListOptions: voxbone.ListOptions{PageSize: 20}, OrderReference: p.OrderReference},
+		)
 		if err != nil {
 			return err
 		}

@@ -38,6 +38,12 @@ type Metrics struct {
 	// Spent is called when an order reaches a final state with what its delivered DIDs cost,
 	// in cents of the account currency.
 	Spent func(cents int)
+	// Routing is called after every routing attempt with the DIDs it routed and those left
+	// pending.
+	Routing func(routed, pending int)
+	// RoutingPending is called after every recovery pass with the DIDs still waiting to be
+	// routed.
+	RoutingPending func(dids int)
 }
 
 // Deps are the carrier's collaborators. Store is required.
@@ -71,12 +77,14 @@ type Carrier struct {
 	account      string // settings.AccountFingerprint(): the Voxbone account talked to
 	store        knm.Store
 	client       *voxbone.Client
+	limiter      ratelimit.Limiter
 	reservations *Reservations
 	owner        func() string
 	flights      *Flights
 	log          *slog.Logger
 	now          func() time.Time
 	metrics      Metrics
+	latency      *ewma // of the client's requests, for admission
 
 	// settleTimeout bounds the work after a checkout or a cancel was sent, which runs
 	// detached from the caller's context: money may be spent, so it must reach the database.
@@ -129,7 +137,17 @@ func New(s Settings, d Deps) (*Carrier, error) {
 	if lim == nil {
 		lim = ratelimit.NewLocal(s.RateLimitRPS)
 	}
-	opts := append(s.clientOptions(lim, c.log, d.Metrics.Request), d.ClientOptions...)
+	if m, ok := lim.(interface{ SetMargin(time.Duration) }); ok {
+		m.SetMargin(s.RateLimitMargin)
+	}
+	c.limiter, c.latency = lim, &ewma{}
+	observe := func(endpoint string, status int, took time.Duration) {
+		c.latency.observe(took)
+		if d.Metrics.Request != nil {
+			d.Metrics.Request(endpoint, status, took)
+		}
+	}
+	opts := append(s.clientOptions(lim, c.log, observe), d.ClientOptions...)
 	client, err := voxbone.New(opts...)
 	if err != nil {
 		// The client's errors never hold credentials.
@@ -137,6 +155,25 @@ func New(s Settings, d Deps) (*Carrier, error) {
 	}
 	c.client = client
 	return c, nil
+}
+
+// RateBudget is the Voxbone request budget in use: the requests sent (or about to be) in
+// the limiter's window, by every instance when the budget is shared through Redis.
+type RateBudget struct {
+	Used, PerSecond int
+	Shared          bool // the budget is shared by every instance (Redis)
+}
+
+// RateBudget reports how much of the request budget is in use now; ok is false when the
+// limiter cannot tell (it does not implement ratelimit.Meter).
+func (c *Carrier) RateBudget(ctx context.Context) (b RateBudget, ok bool, err error) {
+	m, ok := c.limiter.(ratelimit.Meter)
+	if !ok {
+		return RateBudget{}, false, nil
+	}
+	_, shared := c.limiter.(*ratelimit.Redis)
+	used, rps, err := m.InUse(ctx)
+	return RateBudget{Used: used, PerSecond: rps, Shared: shared}, true, err
 }
 
 // AccountFingerprint names the Voxbone account the carrier talks to (see

@@ -1,7 +1,6 @@
 package knmvoxbone
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -25,29 +24,16 @@ type buyRequest struct {
 	Description    string // the cart's description
 	IdempotencyKey string
 	AssignTo       string
+	// RouteFor and RouteReseller name the account whose routing overrides apply.
+	RouteFor, RouteReseller string
 	// Order, when set, is the order's row, already written (a native order writes it before
 	// claiming its idempotency key); its own id, key and assign_to are then used.
 	Order *order
 	// AllOrNothing refuses a plan that falls short instead of buying part of it.
 	AllOrNothing bool
-	orderID      string // the id of the order to create when Order is nil
-}
-
-// buy plans and executes one journalled order and returns the rows it stored available. A
-// plan that falls short buys what it can (unless AllOrNothing) and returns the shortfall
-// with the rows.
-func (c *Carrier) buy(ctx context.Context, r buyRequest) ([]knm.SearchRow, error) {
-	if r.Order == nil {
-		r.orderID = newOrderID()
-		c.flights.begin(r.orderID)
-		defer c.flights.end(r.orderID)
-	}
-	o, short, err := c.prepare(ctx, r)
-	if err != nil || o == nil {
-		return nil, errors.Join(short, err)
-	}
-	rows, err := c.execute(ctx, o)
-	return rows, errors.Join(short, err)
+	// Shares is how many searches the order buys for (coalesced); max_order_cost applies
+	// to each. 0 counts as 1.
+	Shares int
 }
 
 // prepare writes the order's planned row, then in one round trip fetches the catalogue and
@@ -57,8 +43,9 @@ func (c *Carrier) buy(ctx context.Context, r buyRequest) ([]knm.SearchRow, error
 func (c *Carrier) prepare(ctx context.Context, r buyRequest) (o *order, short, err error) {
 	o = r.Order
 	if o == nil {
-		o, err = c.createOrder(ctx, orderPayload{OrderID: cmp.Or(r.orderID, newOrderID()), QueryID: r.QueryID,
-			IdempotencyKey: r.IdempotencyKey, AssignTo: r.AssignTo})
+		o, err = c.createOrder(ctx, orderPayload{OrderID: newOrderID(), QueryID: r.QueryID,
+			IdempotencyKey: r.IdempotencyKey, AssignTo: r.AssignTo, RouteFor: r.RouteFor,
+			RouteReseller: r.RouteReseller})
 		if err != nil {
 			return nil, nil, err
 		}
@@ -80,7 +67,7 @@ func (c *Carrier) prepare(ctx context.Context, r buyRequest) (o *order, short, e
 	if catErr != nil {
 		return nil, nil, c.abort(ctx, o, catErr)
 	}
-	p := c.plan(cat, r.Want)
+	p := c.plan(cat, r.Want, max(r.Shares, 1))
 	if p.qty == 0 || (r.AllOrNothing && p.short != nil) {
 		c.unreserve(p.lines)
 		cause := p.short
@@ -113,6 +100,9 @@ func (c *Carrier) execute(ctx context.Context, o *order) ([]knm.SearchRow, error
 	if err := c.advance(ctx, o, StateCheckoutSent); err != nil {
 		o.CheckoutAt = nil // not sent: a retry of the failed order's key may buy
 		return nil, c.abort(ctx, o, err)
+	}
+	if o.onCheckout != nil {
+		o.onCheckout()
 	}
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.settleTimeout)
 	defer cancel()
@@ -244,7 +234,29 @@ func (c *Carrier) finish(ctx context.Context, o *order) ([]knm.SearchRow, error)
 		return nil, err
 	}
 	dids, fetchErr, cartErr := c.fetchDelivered(ctx, o)
-	rows, importErr := c.importDIDs(ctx, o, dids)
+	// Routing: the configuration is sent once the DIDs are known, and read back while
+	// they are imported, so it adds one round trip.
+	j, out := c.routeDelivered(ctx, o, dids)
+	var (
+		wg sync.WaitGroup
+		v  *verifyResult
+	)
+	if j != nil && out.err == nil {
+		wg.Go(func() { v = c.verifyJob(ctx, out) })
+	}
+	rows, importErr := c.importDIDs(ctx, o, out.annotate(dids))
+	wg.Wait()
+	if j != nil {
+		if err := c.settleRouting(ctx, j, out, v); err != nil {
+			c.log.Warn("knm_voxbone: routing journal write failed; recover settles it", "order", o.OrderID,
+				"error", err)
+		}
+		rows = j.markRows(rows)
+	} else if out != nil && out.err != nil {
+		// The job could not be journalled: the order stays unfinished, so Recover routes it.
+		importErr = errors.Join(importErr, fmt.Errorf("routing: %w", out.err))
+	}
+	c.distribute(ctx, o, rows) // the state written below records the split
 	if err := errors.Join(fetchErr, importErr, cartErr); err != nil {
 		o.Error = err.Error()
 		stay := StateCheckedOut

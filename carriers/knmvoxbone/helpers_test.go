@@ -61,6 +61,12 @@ func endpointOf(r *http.Request) string {
 		return "cart.create"
 	case p == "ordering/cart":
 		return "cart.list"
+	case p == "configuration/voiceuri" && r.Method == http.MethodPut:
+		return "voiceuri.save"
+	case p == "configuration/voiceuri":
+		return "voiceuri.list"
+	case p == "configuration/configuration":
+		return "configuration"
 	case len(segs) == 4 && segs[3] == "product":
 		return "cart.add"
 	case len(segs) == 4 && segs[3] == "checkout":

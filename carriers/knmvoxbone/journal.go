@@ -100,8 +100,15 @@ type orderPayload struct {
 	// carrier of that account settles it.
 	Account   string     `json:"account,omitempty"`
 	Conflicts []Conflict `json:"conflicts,omitempty"`
+	// RouteFor and RouteReseller are the knm account (and its reseller) whose routing
+	// overrides apply to the DIDs: the searching account; AssignTo wins when set.
+	RouteFor      string `json:"route_for,omitempty"`
+	RouteReseller string `json:"route_reseller,omitempty"`
 	// LateCheckedAt is when Recover last looked for late DIDs of this partial order.
 	LateCheckedAt *time.Time `json:"late_checked_at,omitempty"`
+	// Members are the searches the order buys for (several when coalesced), with the
+	// numbers each got; empty for a native order.
+	Members []orderMember `json:"members,omitempty"`
 }
 
 // addConflict records a conflicting DID once.
@@ -155,6 +162,11 @@ type order struct {
 	entry *knm.JournalEntry
 	orderPayload
 	reserved bool // the plan's stock and money are held in the carrier's Reservations
+	// live is the batch of searches waiting for the order in this process; nil when the
+	// order is settled by Recover (its callers are gone).
+	live *batch
+	// onCheckout, when set, is called once the checkout_sent state is written.
+	onCheckout func()
 }
 
 // state is the order's state as last read or written.
@@ -267,6 +279,50 @@ type OrderResult struct {
 	// Replayed is true when the result is that of an earlier request with the same
 	// idempotency key.
 	Replayed bool `json:"replayed,omitempty"`
+	// Routing is the state of the routing of the order's DIDs (sent, pending, done; absent
+	// when routing is off), RoutingError why it is pending, RoutingPending how many DIDs wait.
+	Routing        string `json:"routing,omitempty"`
+	RoutingError   string `json:"routing_error,omitempty"`
+	RoutingPending int    `json:"routing_pending,omitempty"`
+}
+
+// withRouting fills the routing fields of results from their routing jobs.
+func (c *Carrier) withRouting(ctx context.Context, rs ...*OrderResult) error {
+	if len(rs) == 1 {
+		e, err := c.store.GetJournal(ctx, routeRowID(rs[0].OrderID))
+		if knm.IsErrorName(err, knm.ErrNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		return rs[0].setRouting(e)
+	}
+	es, err := c.store.FindJournals(ctx, knm.JournalFilter{Carrier: RoutingJournal})
+	if err != nil {
+		return err
+	}
+	byOrder := map[string]*knm.JournalEntry{}
+	for _, e := range es {
+		byOrder[strings.TrimPrefix(e.ID, "route-")] = e
+	}
+	for _, r := range rs {
+		if e := byOrder[r.OrderID]; e != nil {
+			if err := r.setRouting(e); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (r *OrderResult) setRouting(e *knm.JournalEntry) error {
+	j, err := decodeJob(e)
+	if err != nil {
+		return err
+	}
+	r.Routing, r.RoutingError, r.RoutingPending = e.State, j.Error, j.undone()
+	return nil
 }
 
 func (o *order) result() *OrderResult {
@@ -296,7 +352,8 @@ func (c *Carrier) GetOrder(ctx context.Context, id string) (*OrderResult, error)
 	if err != nil {
 		return nil, err
 	}
-	return o.result(), nil
+	res := o.result()
+	return res, c.withRouting(ctx, res)
 }
 
 // ListOrders returns every order of this carrier, oldest first, without the rows of
@@ -310,7 +367,7 @@ func (c *Carrier) ListOrders(ctx context.Context) ([]*OrderResult, error) {
 	for _, o := range os {
 		out = append(out, o.result())
 	}
-	return out, nil
+	return out, c.withRouting(ctx, out...)
 }
 
 // journalOrders returns the journal's orders, oldest first, without cancel rows and the

@@ -60,6 +60,9 @@ func (c *Carrier) Order(ctx context.Context, r OrderRequest) (*OrderResult, erro
 	}
 	_, err = c.execute(ctx, o)
 	res := o.result()
+	if rerr := c.withRouting(context.WithoutCancel(ctx), res); rerr != nil {
+		c.log.Warn("knm_voxbone: reading the order's routing failed", "order", o.OrderID, "error", rerr)
+	}
 	if err != nil && o.state().MaySpend() {
 		res.Error = err.Error() // money may be spent: an answer, not an error to retry on
 		return res, nil

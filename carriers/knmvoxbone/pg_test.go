@@ -42,3 +42,30 @@ func TestFaultMatrixPostgres(t *testing.T) {
 		}
 	}
 }
+
+// TestVoiceURIOnceAcrossInstancesPostgres: two instances (two stores, two connection pools)
+// on one PostgreSQL database configure concurrently and create exactly one voice URI.
+func TestVoiceURIOnceAcrossInstancesPostgres(t *testing.T) {
+	t.Parallel()
+	dsn := pgtest.FreshSchemaDSN(t)
+	open := func() knm.Store {
+		s, err := postgres.Open(context.Background(), dsn, postgres.WithMaxConns(4))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	}
+	voiceURIAcrossStores(t, open(), open())
+}
+
+// TestRoutingFaultMatrixPostgres runs the faults of the configuration request on PostgreSQL.
+func TestRoutingFaultMatrixPostgres(t *testing.T) {
+	t.Parallel()
+	for _, fk := range faultKinds {
+		t.Run("configuration#1/"+fk.name, func(t *testing.T) {
+			t.Parallel()
+			runRoutingFault(t, openPostgres(t), "configuration", 1, fk.fault, fk.crash, fk.effect)
+		})
+	}
+}

@@ -27,6 +27,12 @@ type RecoverReport struct {
 	// Running is how many unfinished orders were left to the live instance (or the flight
 	// in this process) working on them.
 	Running int `json:"running"`
+	// Routed is how many routing jobs were settled (every DID configured and verified);
+	// RoutingPending how many are still pending after this run's attempt.
+	Routed         int `json:"routed"`
+	RoutingPending int `json:"routing_pending"`
+	// HoldsReleased is how many held numbers whose hold expired went back to the pool.
+	HoldsReleased int `json:"holds_released"`
 }
 
 // Recover settles every unfinished order, as at start-up after a crash, and never buys
@@ -34,7 +40,7 @@ type RecoverReport struct {
 // is looked up and its DIDs imported. It then looks for late DIDs of partial orders. An order
 // it cannot settle now, or of another Voxbone account, stays as it is, listed in Unsettled.
 func (c *Carrier) Recover(ctx context.Context) (*RecoverReport, error) {
-	return c.RecoverOlderThan(ctx, 0)
+	return c.recoverOlderThan(ctx, 0, true)
 }
 
 // RecoverOlderThan is Recover for what no running instance is working on. An order owned
@@ -43,6 +49,12 @@ func (c *Carrier) Recover(ctx context.Context) (*RecoverReport, error) {
 // without an owner (journalled by a process without a lease) is settled once not written
 // for at least age.
 func (c *Carrier) RecoverOlderThan(ctx context.Context, age time.Duration) (*RecoverReport, error) {
+	return c.recoverOlderThan(ctx, age, false)
+}
+
+// recoverOlderThan settles orders, late deliveries, then routing jobs: those due by their
+// backoff, or all of them when forced (an operator's `knm voxbone recover`).
+func (c *Carrier) recoverOlderThan(ctx context.Context, age time.Duration, force bool) (*RecoverReport, error) {
 	es, err := c.store.FindJournals(ctx, knm.JournalFilter{Carrier: ModuleName, States: unfinishedStates})
 	if err != nil {
 		return nil, err
@@ -79,6 +91,18 @@ func (c *Carrier) RecoverOlderThan(ctx context.Context, age time.Duration) (*Rec
 			return rep, err
 		}
 	}
+	if ctx.Err() == nil {
+		if err := c.recoverRouting(ctx, age, force, rep); err != nil {
+			return rep, err
+		}
+	}
+	if ctx.Err() == nil {
+		n, err := c.ReleaseExpiredHolds(ctx)
+		rep.HoldsReleased = n
+		if err != nil {
+			return rep, err
+		}
+	}
 	return rep, ctx.Err()
 }
 
@@ -107,8 +131,9 @@ func (c *Carrier) RecoverIdle(ctx context.Context, minIdle time.Duration) (knm.R
 	if rep == nil {
 		return knm.RecoverSummary{}, err
 	}
-	return knm.RecoverSummary{Examined: rep.Examined, Settled: rep.Imported + rep.Partial,
-		Failed: rep.Failed, Unsettled: len(rep.Unsettled) + rep.Awaiting}, err
+	return knm.RecoverSummary{Examined: rep.Examined + rep.Routed + rep.RoutingPending,
+		Settled: rep.Imported + rep.Partial + rep.Routed, Failed: rep.Failed,
+		Unsettled: len(rep.Unsettled) + rep.Awaiting}, err
 }
 
 // recoverOne settles one row and returns the state it ended in.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net"
@@ -51,6 +52,16 @@ type Settings struct {
 	MaxOrderQuantity int           // max_order_quantity: most DIDs one search or order buys
 	MaxOrderCost     float64       // max_order_cost: most money one search or order spends; 0: only the balance
 	CartTTL          time.Duration // cart_ttl_minutes: age after which purge deletes knm's unused carts
+	Routing          Routing       // voice_uri, trunk_id, …: what every bought DID is configured with
+	// HoldTTL (hold_ttl_minutes) is how long numbers bought for a search that had answered
+	// stay reserved for its account before they return to the pool.
+	HoldTTL time.Duration
+	// CoalesceWindow (coalesce_window_ms) is how long a search that must buy waits for
+	// others of the same DID groups to share its order.
+	CoalesceWindow time.Duration
+	// RateLimitMargin (rate_limit_margin_ms) widens the limiter's one-second window:
+	// requests may arrive closer together than they were sent.
+	RateLimitMargin time.Duration
 }
 
 // DefaultSettings returns the code defaults of number_manager.voxbone.
@@ -63,6 +74,10 @@ func DefaultSettings() Settings {
 		SearchMode:       SearchModeOrder,
 		MaxOrderQuantity: 20,
 		CartTTL:          30 * time.Minute,
+		Routing:          Routing{BatchSize: DefaultRoutingBatchSize},
+		HoldTTL:          30 * time.Minute,
+		CoalesceWindow:   25 * time.Millisecond,
+		RateLimitMargin:  ratelimit.DefaultLocalMargin,
 	}
 }
 
@@ -73,6 +88,8 @@ type Source interface {
 	GetStringAlias(ctx context.Context, category string, keys []string, def string) (string, error)
 	GetIntAlias(ctx context.Context, category string, keys []string, def int) (int, error)
 	GetFloat(ctx context.Context, category, key string, def float64) (float64, error)
+	// GetRaw returns a key's JSON, nil when absent and def is nil (nothing written back).
+	GetRaw(ctx context.Context, category, key string, def json.RawMessage) (json.RawMessage, error)
 }
 
 // Writes of number_manager.voxbone, through any path, are checked with the reader that
@@ -103,7 +120,14 @@ func ReadSettings(ctx context.Context, src Source) (Settings, error) {
 		MaxOrderQuantity: r.integer(d.MaxOrderQuantity, "max_order_quantity"),
 		MaxOrderCost:     r.number(d.MaxOrderCost, "max_order_cost"),
 		CartTTL:          r.duration(d.CartTTL, time.Minute, "cart_ttl_minutes"),
+		HoldTTL:          r.duration(d.HoldTTL, time.Minute, "hold_ttl_minutes"),
+		CoalesceWindow:   r.duration(d.CoalesceWindow, time.Millisecond, "coalesce_window_ms"),
+		RateLimitMargin:  r.duration(d.RateLimitMargin, time.Millisecond, "rate_limit_margin_ms"),
 	}
+	// The routing keys are optional: an absent one is not written back.
+	s.Routing = readRouting(func(key string) (json.RawMessage, error) {
+		return src.GetRaw(ctx, Category, key, nil)
+	}, d.Routing, r.note)
 	for _, p := range s.problems() {
 		if !r.unread[p.key] {
 			r.list = append(r.list, p.key+" "+p.rule)
@@ -196,6 +220,16 @@ func (s Settings) problems() []problem {
 	if s.CartTTL < time.Minute {
 		bad("cart_ttl_minutes", "must be at least 1, got %d", int(s.CartTTL.Minutes()))
 	}
+	ps = append(ps, s.Routing.problems()...)
+	if s.HoldTTL < time.Minute {
+		bad("hold_ttl_minutes", "must be at least 1, got %d", int(s.HoldTTL.Minutes()))
+	}
+	if s.CoalesceWindow < time.Millisecond || s.CoalesceWindow > 5*time.Second {
+		bad("coalesce_window_ms", "must be between 1 and 5000, got %d", s.CoalesceWindow.Milliseconds())
+	}
+	if s.RateLimitMargin < 0 || s.RateLimitMargin > time.Second {
+		bad("rate_limit_margin_ms", "must be between 0 and 1000, got %d", s.RateLimitMargin.Milliseconds())
+	}
 	return ps
 }
 
@@ -226,6 +260,10 @@ func (s Settings) withDefaults() Settings {
 	s.SearchMode = cmp.Or(s.SearchMode, d.SearchMode)
 	s.MaxOrderQuantity = cmp.Or(s.MaxOrderQuantity, d.MaxOrderQuantity)
 	s.CartTTL = cmp.Or(s.CartTTL, d.CartTTL)
+	s.Routing.BatchSize = cmp.Or(s.Routing.BatchSize, d.Routing.BatchSize)
+	s.HoldTTL = cmp.Or(s.HoldTTL, d.HoldTTL)
+	s.CoalesceWindow = cmp.Or(s.CoalesceWindow, d.CoalesceWindow)
+	s.RateLimitMargin = cmp.Or(s.RateLimitMargin, d.RateLimitMargin)
 	return s
 }
 
@@ -271,6 +309,10 @@ func (s Settings) LogValue() slog.Value {
 		slog.Int("max_order_quantity", s.MaxOrderQuantity),
 		slog.Float64("max_order_cost", s.MaxOrderCost),
 		slog.Duration("cart_ttl", s.CartTTL),
+		slog.Attr{Key: "routing", Value: s.Routing.logValue()},
+		slog.Duration("hold_ttl", s.HoldTTL),
+		slog.Duration("coalesce_window", s.CoalesceWindow),
+		slog.Duration("rate_limit_margin", s.RateLimitMargin),
 	)
 }
 

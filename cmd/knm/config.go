@@ -90,14 +90,16 @@ func (a *app) configGetCommand() *cobra.Command {
 }
 
 func (a *app) configSetCommand() *cobra.Command {
-	var node string
+	var node, account string
 	set := &cobra.Command{
 		Use:   "set CATEGORY KEY JSON_VALUE",
 		Short: "Set a key in a system_config document's default section (or --node N's)",
 		Long: `Set a key in a system_config document's default section (or --node N's).
 JSON_VALUE is JSON: quote strings ('"sandbox"'). A negative number looks like a flag:
 put -- before the arguments (knm config set -- number_manager.voxbone max_order_cost -5).
-Values of number_manager and number_manager.voxbone are checked before they are written.`,
+Values of number_manager and number_manager.voxbone are checked before they are written.
+With --account ID the key goes into that account's configs_CATEGORY document instead
+(e.g. a reseller's number_manager.voxbone voice_uri).`,
 		Args: cobra.ExactArgs(3),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if !json.Valid([]byte(args[2])) {
@@ -106,6 +108,18 @@ Values of number_manager and number_manager.voxbone are checked before they are 
 			c, err := a.config(cmd.Context())
 			if err != nil {
 				return err
+			}
+			if account != "" {
+				if node != "" {
+					return usageError("--account and --node do not go together")
+				}
+				if err := c.AccountSet(cmd.Context(), account, args[0], args[1], json.RawMessage(args[2])); err != nil {
+					return err
+				}
+				if !a.jsonOut {
+					fmt.Fprintf(a.stdout, "set %s %s for account %s\n", args[0], args[1], account)
+				}
+				return nil
 			}
 			if err := config.CheckWritable(args[0]); err != nil {
 				return err
@@ -120,6 +134,7 @@ Values of number_manager and number_manager.voxbone are checked before they are 
 		},
 	}
 	set.Flags().StringVar(&node, "node", "", "write into this node's section instead of default")
+	set.Flags().StringVar(&account, "account", "", "write into this account's configs_CATEGORY document")
 	return set
 }
 

@@ -73,9 +73,11 @@ func nextPage(sel string) chromedp.Action[chromedp.Void] {
 	return chromedp.WaitVisible(chromedp.CSS("html:not([data-left]) " + sel))
 }
 
-// shot saves screenshots of the current page at 1440 and 375 px when asked for.
+// shot checks the current page's accessibility, then saves screenshots of it at 1440
+// and 375 px when asked for.
 func (c *console) shot(name string) {
 	c.t.Helper()
+	c.accessible(name)
 	if c.shots != "" {
 		c.b.Screenshot(c.shots, name, 1440, 375)
 	}
@@ -129,6 +131,7 @@ func TestConsoleDemo(t *testing.T) {
 	}
 	c := &console{t: t, b: b, url: d.url, shots: os.Getenv("KNM_SCREENSHOTS")}
 	c.firstLoadWeight()
+	c.auditCatches()
 	consoleFlow(c, key)
 	c.oneTimeLink(once)
 }
@@ -276,6 +279,7 @@ func (c *console) adminPages(num string) {
 	c.expect("main table tbody", num)
 	c.shot("numbers")
 	c.open("/", "svg.chart")
+	c.expect("#rate-h ~ p", "requests in the last second")
 	c.shot("dashboard")
 
 	// Settings: a bad value is refused inline, a good one saved.

@@ -13,6 +13,7 @@ import (
 	"github.com/knmproject/knm/carriers/knmvoxbone"
 	"github.com/knmproject/knm/config"
 	"github.com/knmproject/knm/httpapi"
+	"github.com/knmproject/knm/manager"
 	"github.com/knmproject/knm/voxbone/emulator"
 )
 
@@ -56,7 +57,7 @@ func (a *app) demo(ctx context.Context, keep, ownDB bool) error {
 		a.db = "sqlite:" + filepath.Join(dir, "knm.db")
 	}
 
-	user, pass := "demo", httpapi.NewAPIKey()[:24]
+	user, pass := "demo", manager.NewAPIKey()[:24]
 	emu := emulator.New(emulator.Config{Username: user, Password: pass, RateLimit: 20, Seed: 1})
 	eln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -87,7 +88,7 @@ func (a *app) demo(ctx context.Context, keep, ownDB bool) error {
 	}
 	key := a.getenv("KNM_MASTER_API_KEY")
 	if key == "" {
-		key = httpapi.NewAPIKey()
+		key = manager.NewAPIKey()
 	}
 	fmt.Fprintf(a.stdout, "knm demo: database %s, Voxbone emulator at %s\n", a.db, base)
 	return a.serve(ctx, serveOptions{masterKey: key, signInLink: true, ready: func(url string, m httpapi.MasterAccount) {

@@ -125,10 +125,16 @@ func (a *app) numbersMoveCommand(use, short string, to knm.State) *cobra.Command
 }
 
 func (a *app) numbersReleaseCommand() *cobra.Command {
-	return a.numberCommand("release NUMBER",
+	var prune bool
+	cmd := a.numberCommand("release NUMBER",
 		"Release a number (back to its reserver or the pool; disconnected at its carrier once unowned)",
 		func(ctx context.Context, m *manager.Manager, num string) (*knm.Number, error) {
 			n, err := m.Release(ctx, cliAuth, num)
+			if err == nil && prune {
+				if err := a.pruneVoiceURIs(ctx); err != nil {
+					return nil, err
+				}
+			}
 			if err == nil && n == nil {
 				// Deleted (a local number, or one its carrier took back): no document is
 				// left to show, so say so as Kazoo's crossbar does, with state "deleted".
@@ -136,6 +142,10 @@ func (a *app) numbersReleaseCommand() *cobra.Command {
 			}
 			return n, err
 		})
+	cmd.Flags().BoolVar(&prune, "prune-voice-uris", false,
+		"then delete the Voxbone voice URIs knm made that no DID uses any more (operators share them, so "+
+			"release leaves them alone by default)")
+	return cmd
 }
 
 func (a *app) numbersDeleteCommand() *cobra.Command {

@@ -24,7 +24,8 @@ func (a *app) voxboneCommand() *cobra.Command {
 	cmd := &cobra.Command{Use: "voxbone",
 		Short: "Talk to Voxbone (or the built-in emulator) through number_manager.voxbone"}
 	cmd.AddCommand(a.voxboneBalanceCommand(), a.voxboneGroupsCommand(), a.voxboneOrderCommand(),
-		a.voxboneCartsCommand(), a.voxboneReconcileCommand(), a.voxboneRecoverCommand(), a.emulateCommand())
+		a.voxboneCartsCommand(), a.voxboneReconcileCommand(), a.voxboneRecoverCommand(), a.voxboneRouteCommand(),
+		a.emulateCommand())
 	return cmd
 }
 
@@ -187,6 +188,14 @@ func (a *app) printOrder(res *knmvoxbone.OrderResult) error {
 	for _, n := range res.Numbers {
 		fmt.Fprintln(a.stdout, n)
 	}
+	switch res.Routing {
+	case "":
+	case knmvoxbone.RoutingDone:
+		fmt.Fprintln(a.stdout, "routing done")
+	default:
+		fmt.Fprintf(a.stdout, "routing pending for %d DID(s) (recover retries): %s\n", res.RoutingPending,
+			res.RoutingError)
+	}
 	return nil
 }
 
@@ -246,10 +255,10 @@ func (a *app) printPurge(ids []int, dryRun bool) error {
 }
 
 func (a *app) voxboneReconcileCommand() *cobra.Command {
-	var importMissing bool
+	var importMissing, fix bool
 	cmd := &cobra.Command{
-		Use:   "reconcile [--import]",
-		Short: "Compare the Voxbone account's DIDs with knm's knm_voxbone numbers",
+		Use:   "reconcile [--import] [--fix]",
+		Short: "Compare the Voxbone account's DIDs with knm's knm_voxbone numbers and the routing settings",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			c, err := a.voxboneCarrier(cmd.Context())
@@ -260,14 +269,21 @@ func (a *app) voxboneReconcileCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			// The configuration of knm's DIDs against the routing settings (changed behind
+			// knm's back, or bought before the settings): reported, repaired with --fix.
+			routing, err := c.Route(cmd.Context(), knmvoxbone.RouteRequest{All: true, DryRun: !fix})
+			if err != nil {
+				return err
+			}
 			if a.jsonOut {
-				return a.printJSON(rep)
+				return a.printJSON(map[string]any{"numbers": rep, "routing": routing})
 			}
 			a.printReconcile(rep, importMissing)
-			return nil
+			return a.printRoute(routing)
 		},
 	}
 	cmd.Flags().BoolVar(&importMissing, "import", false, "store the DIDs knm does not know as available numbers")
+	cmd.Flags().BoolVar(&fix, "fix", false, "configure the DIDs whose configuration differs from the routing settings")
 	return cmd
 }
 

@@ -38,9 +38,11 @@ func (a *app) registerVoxbone(reg *carriers.Registry, s knm.Store, cfg *config.C
 		Settings: func(ctx context.Context) (knmvoxbone.Settings, error) { return knmvoxbone.ReadSettings(ctx, cfg) },
 		Limiter:  h.limiter(a.redis, m.ObserveLimiterWait),
 		Metrics: knmvoxbone.Metrics{
-			Request: m.ObserveVoxboneRequest,
-			Order:   func(state knmvoxbone.OrderState, _ int) { m.ObserveOrderState(string(state)) },
-			Spent:   func(cents int) { m.AddMoneySpent("account", float64(cents)/100) },
+			Request:        m.ObserveVoxboneRequest,
+			Order:          func(state knmvoxbone.OrderState, _ int) { m.ObserveOrderState(string(state)) },
+			Spent:          func(cents int) { m.AddMoneySpent("account", float64(cents)/100) },
+			Routing:        m.ObserveRouting,
+			RoutingPending: m.SetRoutingPending,
 		},
 		Logger:  a.logger,
 		Recheck: voxboneRecheck,
@@ -173,4 +175,17 @@ func carrierError(err error) error {
 		return err
 	}
 	return (&knm.Error{Name: knm.ErrCarrier, Message: "voxbone: " + err.Error()}).Wrap(err)
+}
+
+// Route applies the routing settings to DIDs knm holds (POST /v2/voxbone/routing).
+func (v voxboneAPI) Route(ctx context.Context, r httpapi.RouteRequest) (any, error) {
+	c, err := v.h.Carrier(ctx)
+	if err != nil {
+		return nil, err
+	}
+	rep, err := c.Route(ctx, knmvoxbone.RouteRequest{Numbers: r.Numbers, All: r.All, DryRun: r.DryRun})
+	if err != nil {
+		return nil, carrierError(err)
+	}
+	return rep, nil
 }

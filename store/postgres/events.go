@@ -1,7 +1,11 @@
+// The statements here have twins in store/sqlite/events.go in the other dialect, kept apart on purpose so each
+// backend reads as plain SQL of its own; storetest holds both to one behaviour.
+
 package postgres
 
 import (
 	"context"
+	"math"
 	"errors"
 	"slices"
 	"strings"
@@ -91,6 +95,19 @@ func (s *Store) Events(ctx context.Context, afterID int64, limit int) ([]*knm.Ev
 	}
 	return queryAll(ctx, s, "events", `SELECT `+sqlcommon.EventColumns+` FROM number_events WHERE id > $1
 		ORDER BY id LIMIT $2`, []any{afterID, limit}, scanEvent)
+}
+
+// NumberEvents returns up to limit events of number with ID < beforeID (any when
+// beforeID <= 0), newest first, from the (number, id) index.
+func (s *Store) NumberEvents(ctx context.Context, number string, beforeID int64, limit int) ([]*knm.Event, error) {
+	if limit <= 0 {
+		return nil, knm.Errorf(knm.ErrInvalid, "number events: limit must be positive")
+	}
+	if beforeID <= 0 {
+		beforeID = math.MaxInt64
+	}
+	return queryAll(ctx, s, "number events", `SELECT `+sqlcommon.EventColumns+` FROM number_events
+		WHERE number = $1 AND id < $2 ORDER BY id DESC LIMIT $3`, []any{number, beforeID, limit}, scanEvent)
 }
 
 // LastEventID returns the ID of the newest event ever written, 0 when none was.

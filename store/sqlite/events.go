@@ -1,7 +1,11 @@
+// The statements here have twins in store/postgres/events.go in the other dialect, kept apart on purpose so each
+// backend reads as plain SQL of its own; storetest holds both to one behaviour.
+
 package sqlite
 
 import (
 	"context"
+	"math"
 	"database/sql"
 	"errors"
 	"strings"
@@ -131,6 +135,19 @@ func (s *Store) Events(ctx context.Context, afterID int64, limit int) ([]*knm.Ev
 // lastEventIDQuery reads the AUTOINCREMENT counter, which survives the purge of the newest
 // events.
 const lastEventIDQuery = `SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'number_events'), 0)`
+
+// NumberEvents returns up to limit events of number with ID < beforeID (any when
+// beforeID <= 0), newest first, from the (number, id) index.
+func (s *Store) NumberEvents(ctx context.Context, number string, beforeID int64, limit int) ([]*knm.Event, error) {
+	if limit <= 0 {
+		return nil, knm.Errorf(knm.ErrInvalid, "number events: limit must be positive")
+	}
+	if beforeID <= 0 {
+		beforeID = math.MaxInt64
+	}
+	return queryAll(ctx, s, "number events", `SELECT `+sqlcommon.EventColumns+` FROM number_events
+		WHERE number = ? AND id < ? ORDER BY id DESC LIMIT ?`, []any{number, beforeID, limit}, scanEvent)
+}
 
 // LastEventID returns the ID of the newest event ever written, 0 when none was.
 func (s *Store) LastEventID(ctx context.Context) (int64, error) {

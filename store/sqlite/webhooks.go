@@ -1,3 +1,6 @@
+// The statements here have twins in store/postgres/webhooks.go in the other dialect, kept apart on purpose so each
+// backend reads as plain SQL of its own; storetest holds both to one behaviour.
+
 package sqlite
 
 import (

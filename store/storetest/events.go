@@ -319,3 +319,47 @@ func createAvailable(t *testing.T, s knm.Store, num string) {
 	t.Helper()
 	must(t, s.CreateNumber(context.Background(), &knm.Number{Number: num, State: knm.StateAvailable}), "create "+num)
 }
+
+// testNumberEvents reads one number's history newest first, in pages, among other
+// numbers' events, and nothing of a number that has none.
+func testNumberEvents(t *testing.T, s knm.Store) {
+	ctx := context.Background()
+	const num, other = "+14155550120", "+14155550121"
+	n := &knm.Number{Number: num, State: knm.StateAvailable, ModuleName: "knm_local"}
+	must(t, s.CreateNumber(ctx, n), "create")
+	createAvailable(t, s, other)
+	for _, st := range []knm.State{knm.StateReserved, knm.StateInService} {
+		n.State, n.AssignedTo = st, accountID(1)
+		must(t, s.UpdateNumber(ctx, n), "update "+string(st))
+		o, err := s.GetNumber(ctx, other)
+		must(t, err, "get other")
+		o.State = st
+		must(t, s.UpdateNumber(ctx, o), "update other")
+	}
+	must(t, s.DeleteNumber(ctx, num, n.Rev), "delete")
+	want := []string{string(knm.EventNumberDeleted), string(knm.EventNumberStateChanged),
+		string(knm.EventNumberAssigned), string(knm.EventNumberCreated)}
+	all, err := s.NumberEvents(ctx, num, 0, 10)
+	must(t, err, "number events")
+	equal(t, "history", eventTypes(all), want)
+	for i, e := range all {
+		if e.Number != num || (i > 0 && e.ID >= all[i-1].ID) {
+			t.Fatalf("event %d = %+v: not %s or not newest first", i, e, num)
+		}
+	}
+	if all[1].StateBefore != knm.StateReserved || all[1].StateAfter != knm.StateInService {
+		t.Fatalf("state change event = %+v", all[1])
+	}
+	first, err := s.NumberEvents(ctx, num, 0, 3)
+	must(t, err, "first page")
+	rest, err := s.NumberEvents(ctx, num, first[len(first)-1].ID, 3)
+	must(t, err, "second page")
+	equal(t, "paged history", eventTypes(append(first, rest...)), want)
+	none, err := s.NumberEvents(ctx, "+14155550199", 0, 10)
+	must(t, err, "no history")
+	if len(none) != 0 {
+		t.Fatalf("history of a number never stored: %+v", none)
+	}
+	_, err = s.NumberEvents(ctx, num, 0, 0)
+	wantErr(t, err, knm.ErrInvalid, "limit 0")
+}

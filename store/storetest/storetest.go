@@ -100,6 +100,7 @@ func Run(t *testing.T, newStore func(t *testing.T) knm.Store) {
 		{"EventsUnderContention", testEventsUnderContention},
 		{"EventCursors", testEventCursors},
 		{"EventRetention", testEventRetention},
+		{"NumberEvents", testNumberEvents},
 		{"Webhooks", testWebhooks},
 		{"WebhookQueue", testWebhookQueue},
 		{"WebhookClaimsConcurrent", testWebhookClaimsConcurrent},

@@ -123,19 +123,23 @@ type groupSpec struct {
 }
 
 func geo205(id int, city, rate string, stock int) groupSpec {
-	return groupSpec{id: id, a3: "USA", typ: "GEOGRAPHIC", city: city, rate: rate, area: "205", state: stAlabama, stock: stock, monthly: 100, features: usGeoFeatures}
+	return groupSpec{id: id, a3: "USA", typ: "GEOGRAPHIC", city: city, rate: rate,
+		area: "205", state: stAlabama, stock: stock, monthly: 100, features: usGeoFeatures}
 }
 
 func usGeo(id int, city, area string, state, stock, monthly int) groupSpec {
-	return groupSpec{id: id, a3: "USA", typ: "GEOGRAPHIC", city: city, rate: city, area: area, state: state, stock: stock, monthly: monthly, features: usGeoFeatures}
+	return groupSpec{id: id, a3: "USA", typ: "GEOGRAPHIC", city: city, rate: city,
+		area: area, state: state, stock: stock, monthly: monthly, features: usGeoFeatures}
 }
 
 func tollFree(id int, a3, area string, stock int) groupSpec {
-	return groupSpec{id: id, a3: a3, typ: "TOLL_FREE", area: area, stock: stock, setup: 100, monthly: 200, features: tollFreeFeatures}
+	return groupSpec{id: id, a3: a3, typ: "TOLL_FREE",
+		area: area, stock: stock, setup: 100, monthly: 200, features: tollFreeFeatures}
 }
 
 func euGeo(id int, a3, city, area string, stock, setup, monthly int, reg string) groupSpec {
-	return groupSpec{id: id, a3: a3, typ: "GEOGRAPHIC", city: city, area: area, stock: stock, setup: setup, monthly: monthly, reg: reg, features: euFeatures}
+	return groupSpec{id: id, a3: a3, typ: "GEOGRAPHIC", city: city,
+		area: area, stock: stock, setup: setup, monthly: monthly, reg: reg, features: euFeatures}
 }
 
 var defaultGroups = []groupSpec{
@@ -174,12 +178,15 @@ var defaultGroups = []groupSpec{
 	usGeo(5122, "GADSDEN", "256", stAlabama, 22, 100),
 	usGeo(5123, "HUNTSVILLE", "256", stAlabama, 50, 100),
 	// New York and San Francisco; SAUSALITO is empty and MILL VALLEY not orderable.
-	{id: 20001, a3: "USA", typ: "GEOGRAPHIC", city: "NEW YORK CITY", rate: "NWYRCYZN01", area: "212", state: stNewYork, stock: 200, monthly: 150, features: usGeoFeatures},
-	{id: 20002, a3: "USA", typ: "GEOGRAPHIC", city: "NEW YORK CITY", rate: "NWYRCYZN01", area: "646", state: stNewYork, stock: 150, monthly: 150, features: usGeoFeatures},
+	{id: 20001, a3: "USA", typ: "GEOGRAPHIC", city: "NEW YORK CITY", rate: "NWYRCYZN01",
+		area: "212", state: stNewYork, stock: 200, monthly: 150, features: usGeoFeatures},
+	{id: 20002, a3: "USA", typ: "GEOGRAPHIC", city: "NEW YORK CITY", rate: "NWYRCYZN01",
+		area: "646", state: stNewYork, stock: 150, monthly: 150, features: usGeoFeatures},
 	usGeo(20101, "SAN FRANCISCO", "415", stCalifornia, 150, 150),
 	usGeo(20102, "SAN RAFAEL", "415", stCalifornia, 20, 150),
 	usGeo(20103, "SAUSALITO", "415", stCalifornia, 0, 150),
-	{id: 20104, a3: "USA", typ: "GEOGRAPHIC", city: "MILL VALLEY", rate: "MILL VALLEY", area: "415", state: stCalifornia, stock: 5, monthly: 150, unavailable: true, features: usGeoFeatures},
+	{id: 20104, a3: "USA", typ: "GEOGRAPHIC", city: "MILL VALLEY", rate: "MILL VALLEY",
+		area: "415", state: stCalifornia, stock: 5, monthly: 150, unavailable: true, features: usGeoFeatures},
 	// US toll-free.
 	tollFree(30800, "USA", "800", 100),
 	tollFree(30833, "USA", "833", 100),
@@ -189,15 +196,19 @@ var defaultGroups = []groupSpec{
 	tollFree(30877, "USA", "877", 100),
 	tollFree(30888, "USA", "888", 100),
 	// Canada.
-	{id: 40416, a3: "CAN", typ: "GEOGRAPHIC", city: "TORONTO", rate: "TORONTO", area: "416", state: stOntario, stock: 80, monthly: 100, features: usGeoFeatures},
-	{id: 40514, a3: "CAN", typ: "GEOGRAPHIC", city: "MONTREAL", rate: "MONTREAL", area: "514", state: stQuebec, stock: 60, monthly: 100, features: usGeoFeatures},
-	{id: 40604, a3: "CAN", typ: "GEOGRAPHIC", city: "VANCOUVER", rate: "VANCOUVER", area: "604", state: stBC, stock: 40, monthly: 100, features: usGeoFeatures},
+	{id: 40416, a3: "CAN", typ: "GEOGRAPHIC", city: "TORONTO", rate: "TORONTO",
+		area: "416", state: stOntario, stock: 80, monthly: 100, features: usGeoFeatures},
+	{id: 40514, a3: "CAN", typ: "GEOGRAPHIC", city: "MONTREAL", rate: "MONTREAL",
+		area: "514", state: stQuebec, stock: 60, monthly: 100, features: usGeoFeatures},
+	{id: 40604, a3: "CAN", typ: "GEOGRAPHIC", city: "VANCOUVER", rate: "VANCOUVER",
+		area: "604", state: stBC, stock: 40, monthly: 100, features: usGeoFeatures},
 	tollFree(40800, "CAN", "800", 30),
 	// Europe.
 	euGeo(8826, "GBR", "ABERDEEN", "1224", 125, 100, 150, "WORLDWIDE"),
 	euGeo(8827, "GBR", "LONDON", "20", 300, 100, 150, "WORLDWIDE"),
 	euGeo(8828, "GBR", "MANCHESTER", "161", 90, 100, 150, "WORLDWIDE"),
-	{id: 8829, a3: "GBR", typ: "NATIONAL", area: "330", stock: 60, setup: 100, monthly: 200, reg: "WORLDWIDE", features: euFeatures},
+	{id: 8829, a3: "GBR", typ: "NATIONAL",
+		area: "330", stock: 60, setup: 100, monthly: 200, reg: "WORLDWIDE", features: euFeatures},
 	euGeo(50201, "BEL", "ANTWERPEN", "3", 40, 0, 200, "NATIONAL"),
 	euGeo(50202, "BEL", "BRUXELLES", "2", 70, 0, 200, "NATIONAL"),
 	euGeo(50203, "BEL", "GENT", "9", 30, 0, 200, "NATIONAL"),

@@ -2,7 +2,9 @@ package emulator
 
 import (
 	"encoding/json"
+	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -103,6 +105,48 @@ func (e *Emulator) saveVoiceURI(q *request) (any, error) {
 	return map[string]any{"voiceUri": cloneVoiceURI(target)}, nil
 }
 
+// getVoiceURI answers GET configuration/voiceuri/{id}: {voiceUri}, or error 301.
+func (e *Emulator) getVoiceURI(q *request) (any, error) {
+	v, err := e.voiceURIOfPath(q)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"voiceUri": cloneVoiceURI(v)}, nil
+}
+
+// deleteVoiceURI answers DELETE configuration/voiceuri/{id}: error 301 for an unknown id,
+// 328 while a DID or another voice URI (as its backup) still uses it.
+func (e *Emulator) deleteVoiceURI(q *request) (any, error) {
+	v, err := e.voiceURIOfPath(q)
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range e.dids {
+		if !d.cancelled && d.VoiceURIID != nil && *d.VoiceURIID == v.VoiceURIID {
+			return nil, invalid(328)
+		}
+	}
+	for _, o := range e.voiceURIs {
+		if o.BackupURIID != nil && *o.BackupURIID == v.VoiceURIID {
+			return nil, invalid(328, errorText[328], " (as a backup URI)")
+		}
+	}
+	e.voiceURIs = slices.DeleteFunc(e.voiceURIs, func(o *VoiceURI) bool { return o == v })
+	return map[string]any{"status": "SUCCESS"}, nil
+}
+
+func (e *Emulator) voiceURIOfPath(q *request) (*VoiceURI, error) {
+	id, err := strconv.Atoi(q.segs[len(q.segs)-1])
+	if err != nil {
+		return nil, invalid(17)
+	}
+	v := e.voiceURI(id)
+	if v == nil {
+		return nil, invalid(301)
+	}
+	return v, nil
+}
+
 func (e *Emulator) voiceURI(id int) *VoiceURI {
 	for _, v := range e.voiceURIs {
 		if v.VoiceURIID == id {
@@ -124,15 +168,19 @@ func (e *Emulator) configure(q *request) (any, error) {
 	if err := decodeBody(raw["didIds"], &ids); err != nil || len(ids) == 0 {
 		return nil, invalid(316)
 	}
+	if len(ids) > e.cfg.ConfigBatchLimit {
+		return nil, invalid(360, errorText[360], fmt.Sprintf(" (at most %d)", e.cfg.ConfigBatchLimit))
+	}
 	var dids []*didState
 	for _, id := range ids {
 		d := e.didByID[int(id)]
 		if d == nil || d.cancelled {
-			return nil, invalid(300)
+			return nil, invalid(300, errorText[300], fmt.Sprintf(" (didId %d)", int(id)))
 		}
-		if !slices.Contains(dids, d) {
-			dids = append(dids, d)
+		if slices.Contains(dids, d) {
+			return nil, invalid(343)
 		}
+		dids = append(dids, d)
 	}
 
 	// Decode and validate every option before touching any DID.

@@ -45,7 +45,12 @@ func (e *Emulator) allocateDID(g *DIDGroup, ref string, now time.Time) *didState
 }
 
 func defaultOtherOptions() OtherOptions {
-	return OtherOptions{T38Enabled: "false", DTMF: "RFC2833", DTMFInbandMute: "false", Codecs: []string{"G711A", "G711U", "G729"}}
+	return OtherOptions{
+		T38Enabled:     "false",
+		DTMF:           "RFC2833",
+		DTMFInbandMute: "false",
+		Codecs:         []string{"G711A", "G711U", "G729"},
+	}
 }
 
 func (e *Emulator) newE164(g *DIDGroup) string {

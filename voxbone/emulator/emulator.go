@@ -1,6 +1,6 @@
 // Package emulator is a stateful, in-process emulator of the Voxbone REST API v3
 // (ws-voxbone/services/rest): inventory search, carts, checkout, orders, DIDs, cancellation
-// and a little configuration. It stands in for the real Voxbone in knm's tests and in
+// and configuration (voice URIs, bulk DID configuration). It stands in for the real Voxbone in knm's tests and in
 // `knm demo`, so it is deliberately strict where Voxbone is documented to be strict and
 // lenient only where real clients are known to rely on leniency (voxbone-api.md §1.5).
 //
@@ -23,6 +23,9 @@
 //     §7.4 (LIKE anchored at both ends when it holds "%", substring otherwise).
 //   - The rate limit counts accepted requests by arrival time; refused ones do not count.
 //   - Dates are rendered in UTC.
+//   - configuration/configuration takes at most Config.ConfigBatchLimit DIDs (error 360),
+//     refuses duplicated ids (343) and unknown DIDs (300), all or nothing; the voiceuri list
+//     filters uri and description by substring.
 package emulator
 
 import (
@@ -40,6 +43,10 @@ import (
 
 // BasePath is the path prefix under which the emulator serves the API.
 const BasePath = "/ws-voxbone/services/rest/"
+
+// DefaultConfigBatchLimit is the emulator's default bulk limit of configuration/configuration.
+// Voxbone documents that a limit exists (error 360) but not its value.
+const DefaultConfigBatchLimit = 100
 
 // maxBody bounds the request bodies the emulator reads; Voxbone requests are tiny.
 const maxBody = 1 << 20
@@ -66,6 +73,9 @@ type Config struct {
 	RateLimitStatus int
 	// Latency is added to every request before it is answered.
 	Latency time.Duration
+	// ConfigBatchLimit is the most DIDs one configuration/configuration request may name
+	// (error 360 BULK_DID_CONFIGURATION_LIMIT_EXCEEDED beyond); default DefaultConfigBatchLimit.
+	ConfigBatchLimit int
 	// Seed makes generated ids and DIDs deterministic: the same seed and the same sequence
 	// of requests give the same responses.
 	Seed int64
@@ -123,6 +133,9 @@ func New(cfg Config) *Emulator {
 	}
 	if cfg.Currency == "" {
 		cfg.Currency = "USD"
+	}
+	if cfg.ConfigBatchLimit <= 0 {
+		cfg.ConfigBatchLimit = DefaultConfigBatchLimit
 	}
 	if cfg.RateLimitStatus == 0 {
 		cfg.RateLimitStatus = http.StatusTooManyRequests
@@ -239,11 +252,22 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if !e.authorized(r) {
 		w.Header().Set("WWW-Authenticate", `Basic realm="Voxbone API"`)
-		finish(http.StatusUnauthorized, envelope(http.StatusUnauthorized, "COMMON", http.StatusUnauthorized, "Authentication failed: invalid credentials."))
+		finish(
+			http.StatusUnauthorized,
+			envelope(
+				http.StatusUnauthorized,
+				"COMMON",
+				http.StatusUnauthorized,
+				"Authentication failed: invalid credentials.",
+			),
+		)
 		return
 	}
 	if rt == nil {
-		finish(http.StatusNotFound, envelope(http.StatusNotFound, q.module, 15, "The requested resource was not found: "+r.URL.Path))
+		finish(
+			http.StatusNotFound,
+			envelope(http.StatusNotFound, q.module, 15, "The requested resource was not found: "+r.URL.Path),
+		)
 		return
 	}
 	if !methodOK {

@@ -126,3 +126,15 @@ func (e *Emulator) Orders() []Order {
 	}
 	return out
 }
+
+// VoiceURIs returns the account's voice URIs, by voiceUriId.
+func (e *Emulator) VoiceURIs() []VoiceURI {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	out := make([]VoiceURI, 0, len(e.voiceURIs))
+	for _, v := range e.voiceURIs {
+		out = append(out, cloneVoiceURI(v))
+	}
+	slices.SortFunc(out, func(a, b VoiceURI) int { return a.VoiceURIID - b.VoiceURIID })
+	return out
+}

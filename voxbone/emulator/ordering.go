@@ -148,7 +148,8 @@ func (e *Emulator) addToCart(q *request) (any, error) {
 		return nil, err
 	}
 	n := 0
-	for _, present := range []bool{body.DIDCartItem != nil, body.CapacityCartItem != nil, body.CreditPackageCartItem != nil} {
+	items := []bool{body.DIDCartItem != nil, body.CapacityCartItem != nil, body.CreditPackageCartItem != nil}
+	for _, present := range items {
 		if present {
 			n++
 		}
@@ -211,7 +212,8 @@ func (e *Emulator) addToCart(q *request) (any, error) {
 // API "will automatically create a new orderProductId (or add the items to an existing one)".
 func (e *Emulator) addLine(c *cartState, l cartLine) {
 	for _, old := range c.lines {
-		if old.ProductType == l.ProductType && old.groupID == l.groupID && old.zone == l.zone && old.creditPackageID == l.creditPackageID {
+		if old.ProductType == l.ProductType && old.groupID == l.groupID && old.zone == l.zone &&
+			old.creditPackageID == l.creditPackageID {
 			old.Quantity += l.Quantity
 			return
 		}
@@ -306,7 +308,15 @@ func (e *Emulator) checkout(q *request) (any, error) {
 		cost += int64(l.Quantity) * int64(g.Setup100+g.Monthly100)
 	}
 	if bal := int64(math.Round(e.balance * 100)); bal <= 0 || bal < cost {
-		return nil, invalid(409, errorText[409], fmt.Sprintf(" Insufficient balance: the cart costs %.2f, the balance is %.2f.", float64(cost)/100, e.balance))
+		return nil, invalid(
+			409,
+			errorText[409],
+			fmt.Sprintf(
+				" Insufficient balance: the cart costs %.2f, the balance is %.2f.",
+				float64(cost)/100,
+				e.balance,
+			),
+		)
 	}
 
 	var products []ProductCheckout
@@ -327,7 +337,12 @@ func (e *Emulator) checkout(q *request) (any, error) {
 			if later := e.fulfil(o, lines, q); later > 0 {
 				o.Status = "PARTIAL"
 				pc.Status, overall = "PARTIAL", "PARTIAL"
-				pc.Message = ptr(fmt.Sprintf("Partial order: %d DID(s) are out of stock and will be delivered when stock is available.", later))
+				pc.Message = ptr(
+					fmt.Sprintf(
+						"Partial order: %d DID(s) are out of stock and will be delivered when stock is available.",
+						later,
+					),
+				)
 			}
 		}
 		products = append(products, pc)

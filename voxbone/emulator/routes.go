@@ -42,6 +42,8 @@ var routes = []*route{
 		and("DELETE", "cancel", (*Emulator).cancelDIDs),
 	r1("configuration/voiceuri", "GET", "voiceuri.list", (*Emulator).listVoiceURIs).
 		and("PUT", "voiceuri.save", (*Emulator).saveVoiceURI),
+	r1("configuration/voiceuri/*", "GET", "voiceuri.get", (*Emulator).getVoiceURI).
+		and("DELETE", "voiceuri.delete", (*Emulator).deleteVoiceURI),
 	r1("configuration/configuration", "POST", "configuration", (*Emulator).configure),
 }
 
@@ -128,11 +130,15 @@ var errorText = map[int]string{
 	301: "INVALID_VOICE_URI: The voice URI does not exist.",
 	307: "INVALID_TRUNK: The trunk does not exist.",
 	316: "NO_VALID_DID_FOUND: No valid DID was found in the request.",
+	328: "VOICE_URI_MAPPED: The voice URI is still used by DIDs.",
+	343: "DUPLICATES_IN_DIDS_ID: The list of DID ids holds duplicates.",
+	360: "BULK_DID_CONFIGURATION_LIMIT_EXCEEDED: Too many DIDs in one configuration request.",
 	326: "VOICE_URI_DUPLICATE: A voice URI with this protocol and URI already exists.",
 	400: "INVALID_CART_IDENTIFIER: The cart identifier is invalid.",
 	401: "NO_PRODUCT_DETECTED: No product was detected in the request.",
 	402: "MULTIPLE_PRODUCT_DETECTED: Only one product can be added per addToCart request.",
-	403: "INVALID_DIDGROUP_ID: The system could not find the requested didgroup. Please use the 'List didgroup' operation to retrieve a valid didgroup id.",
+	403: "INVALID_DIDGROUP_ID: The system could not find the requested didgroup. " +
+		"Please use the 'List didgroup' operation to retrieve a valid didgroup id.",
 	404: "UNAVAILABLE_DIDGROUP: The requested didgroup is not available.",
 	405: "INVALID_QUANTITY: The quantity must be a strictly positive integer.",
 	406: "INVALID_CAPACITY_QUANTITY: The capacity quantity must be a positive multiple of 10.",

@@ -1,4 +1,4 @@
-package httpapi
+package manager
 
 import (
 	"bytes"
@@ -26,23 +26,24 @@ var numberFieldTypes = map[string]string{
 	"mms":            "object",
 }
 
-// payloadKind says which route a number payload came to.
-type payloadKind int
+// PayloadKind says which route a number payload came to: the API and the console check
+// a payload by what the request means to do with it.
+type PayloadKind int
 
 const (
-	payloadCreate  payloadKind = iota // PUT …/{N}, PUT …/collection
-	payloadReplace                    // POST …/{N}
-	payloadPatch                      // PATCH …/{N}: a null value removes the field
+	PayloadCreate  PayloadKind = iota // PUT …/{N}, PUT …/collection
+	PayloadReplace                    // POST …/{N}
+	PayloadPatch                      // PATCH …/{N}: a null value removes the field
 )
 
-// checkNumberPayload validates a number payload as Kazoo's phone_numbers.json schema does:
+// CheckNumberPayload validates a number payload as Kazoo's phone_numbers.json schema does:
 // create_with_state is one of the nine states (and only when creating), the feature fields
 // have their types, and keys the API itself renders (state, _read_only, features, used_by,
 // id, any _ or pvt_ key) are refused rather than silently dropped, so a client never
 // believes it set them. Each error is 400 invalid with the field as cause. Keys are checked
 // in sorted order so the same body always names the same field.
-func checkNumberPayload(data map[string]json.RawMessage, kind payloadKind) error {
-	if kind != payloadCreate {
+func CheckNumberPayload(data map[string]json.RawMessage, kind PayloadKind) error {
+	if kind != PayloadCreate {
 		// Kazoo drops the keys it renders when a number is edited, so a client may read a
 		// number, change a field and send the whole document back; knm does the same.
 		// Only a create refuses them, where they can only be a mistake.
@@ -60,12 +61,12 @@ func checkNumberPayload(data map[string]json.RawMessage, kind payloadKind) error
 			return knm.Errorf(knm.ErrInvalid, "%s", msg).WithCause(k)
 		}
 		v := bytes.TrimSpace(data[k])
-		if kind == payloadPatch && string(v) == "null" && k != "create_with_state" {
+		if kind == PayloadPatch && string(v) == "null" && k != "create_with_state" {
 			continue // a merge patch removing the field
 		}
 		switch k {
 		case "create_with_state":
-			if kind != payloadCreate {
+			if kind != PayloadCreate {
 				return knm.Errorf(knm.ErrInvalid,
 					"create_with_state applies only when creating a number; change the state with the activate, "+
 						"reserve or release (DELETE) routes").WithCause(k)
@@ -76,7 +77,7 @@ func checkNumberPayload(data map[string]json.RawMessage, kind payloadKind) error
 					stateList()).WithCause(k)
 			}
 		case "ported_in":
-			if kind == payloadCreate && jsonKind(v) != "boolean" {
+			if kind == PayloadCreate && jsonKind(v) != "boolean" {
 				return knm.Errorf(knm.ErrInvalid, "ported_in must be a boolean").WithCause(k)
 			}
 		}
@@ -105,9 +106,9 @@ func checkNumberPayload(data map[string]json.RawMessage, kind payloadKind) error
 var renderedKeys = []string{"state", "_read_only", "features", "used_by", "id"}
 
 // readOnlyKey explains why a client may not send key, or is "" when it may.
-func readOnlyKey(key string, kind payloadKind) string {
+func readOnlyKey(key string, kind PayloadKind) string {
 	switch {
-	case key == "state" && kind == payloadCreate:
+	case key == "state" && kind == PayloadCreate:
 		return "state is read-only; use create_with_state to choose the state of a new number"
 	case key == "state":
 		return "state is read-only; change it with the activate, reserve or release (DELETE) routes"

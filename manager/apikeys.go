@@ -1,23 +1,42 @@
-package httpapi
+package manager
 
 import (
 	"context"
-	"encoding/json"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
 
 	"github.com/knmproject/knm"
-	"github.com/knmproject/knm/manager"
 )
 
-// The functions below are the API's decisions about API keys, new accounts and number
-// payloads, exported so the web console makes exactly the same ones.
+// HashAPIKey returns the hash under which an account's API key is stored: the key itself
+// is never stored, so a leaked database does not leak working credentials.
+func HashAPIKey(key string) string {
+	sum := sha256.Sum256([]byte(key))
+	return hex.EncodeToString(sum[:])
+}
+
+// NewAPIKey returns a random 256-bit API key in hex.
+func NewAPIKey() string {
+	var b [32]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// APIKeyHashSetter is a store that can hold an account's API key hash (both backends are),
+// restated here so the manager does not import the database drivers.
+type APIKeyHashSetter interface {
+	SetAccountAPIKeyHash(ctx context.Context, accountID, hash string) error
+}
 
 // AccountByAPIKey returns the enabled account holding key, or unauthorized "invalid
-// credentials" (an unknown key, a disabled account).
-func AccountByAPIKey(ctx context.Context, s knm.AccountStore, key string) (*knm.Account, error) {
+// credentials" (an unknown key, a disabled account): the API's api_auth and the console's
+// sign-in both decide with it.
+func (m *Manager) AccountByAPIKey(ctx context.Context, key string) (*knm.Account, error) {
 	if key == "" {
 		return nil, knm.Errorf(knm.ErrInvalid, "api_key is required").WithCause("api_key")
 	}
-	accs, err := s.FindAccounts(ctx, knm.AccountFilter{APIKeyHash: HashAPIKey(key), Limit: 2})
+	accs, err := m.store.FindAccounts(ctx, knm.AccountFilter{APIKeyHash: HashAPIKey(key), Limit: 2})
 	if err != nil {
 		return nil, err
 	}
@@ -39,10 +58,8 @@ type NewAccount struct {
 // one of my descendants) and gives it a new API key, returned here and nowhere else: only
 // its hash is stored. Only superduper admins may grant allow_number_additions (a private
 // pvt_ flag in Kazoo).
-func CreateAccountWithKey(
+func (m *Manager) CreateAccountWithKey(
 	ctx context.Context,
-	mgr *manager.Manager,
-	s knm.Store,
 	me *knm.Account,
 	req NewAccount,
 ) (*knm.Account, string, error) {
@@ -57,17 +74,17 @@ func CreateAccountWithKey(
 	if req.AllowNumberAdditions && !me.SuperduperAdmin {
 		return nil, "", knm.Forbidden("allow_number_additions")
 	}
-	setter, ok := s.(apiKeyHashSetter)
+	setter, ok := m.store.(APIKeyHashSetter)
 	if !ok {
 		return nil, "", knm.Errorf(knm.ErrInternal, "the store cannot hold API keys")
 	}
-	acc, err := mgr.CreateAccount(ctx, me.ID, req.Name, req.ParentID, req.Reseller)
+	acc, err := m.CreateAccount(ctx, me.ID, req.Name, req.ParentID, req.Reseller)
 	if err != nil {
 		return nil, "", err
 	}
 	if req.AllowNumberAdditions {
 		acc.AllowNumberAdditions = true
-		if err := s.UpdateAccount(ctx, acc); err != nil {
+		if err := m.store.UpdateAccount(ctx, acc); err != nil {
 			return nil, "", err
 		}
 	}
@@ -78,14 +95,14 @@ func CreateAccountWithKey(
 	return acc, key, nil
 }
 
-// CheckNumberPatch validates the public fields of a number edit merged into the number
-// (PATCH …/{N}), as the API does: the typed feature fields (cnam, e911, failover, …) must
-// have their types and limits, read-only keys are dropped, a null removes a field. Each
-// error is invalid with the field as cause.
-func CheckNumberPatch(data map[string]json.RawMessage) error {
-	return checkNumberPayload(data, payloadPatch)
-}
-
 // ResellerOf is the reseller whose carrier_modules apply to acc's searches: its own
 // reseller, else the root of its tree (the master), else itself.
-func ResellerOf(acc *knm.Account) string { return resellerOf(acc) }
+func ResellerOf(acc *knm.Account) string {
+	switch {
+	case acc.ResellerID != "":
+		return acc.ResellerID
+	case len(acc.Tree) > 0:
+		return acc.Tree[0]
+	}
+	return acc.ID
+}

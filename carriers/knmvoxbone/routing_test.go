@@ -1,0 +1,146 @@
+package knmvoxbone
+
+import (
+	"context"
+	"testing"
+
+	"github.com/knmproject/knm"
+	"github.com/knmproject/knm/voxbone/emulator"
+)
+
+// routedFixture is a fixture whose settings route every bought DID to voice_uri.
+func routedFixture(t *testing.T, cfg emulator.Config, mut func(*Routing)) *fixture {
+	t.Helper()
+	f := newFixture(t, cfg)
+	f.s.Routing.VoiceURI = "sip:{e164}@sbc.example.com"
+	if mut != nil {
+		mut(&f.s.Routing)
+	}
+	f.c = newTestCarrier(t, f.s, Deps{Store: f.store})
+	return f
+}
+
+// checkRouted asserts that every DID at the emulator carries the one voice URI and that no
+// knm number is marked pending.
+func checkRouted(t *testing.T, f *fixture, want int) {
+	t.Helper()
+	vs := f.e.VoiceURIs()
+	if len(vs) != 1 {
+		t.Fatalf("%d voice URIs, want 1", len(vs))
+	}
+	dids := f.e.DIDs()
+	if len(dids) != want {
+		t.Fatalf("%d DIDs at voxbone, want %d", len(dids), want)
+	}
+	for _, d := range dids {
+		if d.VoiceURIID == nil || *d.VoiceURIID != vs[0].VoiceURIID {
+			t.Fatalf("DID %s not routed: %v", d.E164, d.VoiceURIID)
+		}
+	}
+	ns, err := f.store.FindNumbers(context.Background(), knm.NumberFilter{Module: ModuleName})
+	if err != nil || len(ns) != want {
+		t.Fatalf("%d numbers, %v", len(ns), err)
+	}
+	for _, n := range ns {
+		if st, why := RoutingOf(n.CarrierData); st != "" {
+			t.Fatalf("%s still %s: %s", n.Number, st, why)
+		}
+	}
+}
+
+// TestRoutingAcceptance is Kazoo's acceptance search (256 × 15, US) with voice_uri set: all 15
+// DIDs carry the voice URI's id when the search returns, in one configuration request (the
+// 15 DIDs fit in one batch), plus one verification read.
+func TestRoutingAcceptance(t *testing.T) {
+	t.Parallel()
+	f := routedFixture(t, emulator.Config{}, nil)
+	rows, err := search256(context.Background(), f.c, 15)
+	if err != nil || len(rows) != 15 {
+		t.Fatalf("%d rows, %v", len(rows), err)
+	}
+	checkRouted(t, f, 15)
+	if n := f.e.Calls("configuration"); n != 1 {
+		t.Fatalf("%d configuration requests, want 1", n)
+	}
+	for _, r := range rows {
+		if st, _ := RoutingOf(r.CarrierData); st != "" {
+			t.Fatalf("row %s marked %s", r.Number, st)
+		}
+	}
+	e, err := f.store.GetJournal(context.Background(), routeRowID(mustOrderID(t, f)))
+	if err != nil || e.State != RoutingDone {
+		t.Fatalf("routing job %+v %v", e, err)
+	}
+}
+
+// TestRoutingBatches: with routing_batch_size 4, 15 DIDs take ceil(15/4) = 4 requests.
+func TestRoutingBatches(t *testing.T) {
+	t.Parallel()
+	f := routedFixture(t, emulator.Config{ConfigBatchLimit: 4}, func(r *Routing) { r.BatchSize = 4; r.TrunkID = 12735 })
+	if _, err := search256(context.Background(), f.c, 15); err != nil {
+		t.Fatal(err)
+	}
+	checkRouted(t, f, 15)
+	if n := f.e.Calls("configuration"); n != 4 {
+		t.Fatalf("%d configuration requests, want 4", n)
+	}
+}
+
+// mustOrderID returns the id of the fixture's only order.
+func mustOrderID(t *testing.T, f *fixture) string {
+	t.Helper()
+	os, err := f.c.ListOrders(context.Background())
+	if err != nil || len(os) != 1 {
+		t.Fatalf("%d orders, %v", len(os), err)
+	}
+	return os[0].OrderID
+}
+
+// TestRoutingAccountOverride: a reseller's configs_number_manager.voxbone sends its numbers
+// to its own SBC, for a native order assigned to a sub-account and for a search by it;
+// system_config's voice URI serves everyone else.
+func TestRoutingAccountOverride(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := routedFixture(t, emulator.Config{}, nil)
+	const reseller, sub = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+	for _, a := range []*knm.Account{
+		{ID: reseller, Name: "reseller", Enabled: true, Reseller: true, ResellerID: reseller},
+		{ID: sub, Name: "sub", Enabled: true, Tree: []string{reseller}, ResellerID: reseller},
+	} {
+		if err := f.store.CreateAccount(ctx, a); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := f.store.PutConfig(ctx, &knm.ConfigDoc{Scope: reseller, ID: Category,
+		Body: []byte(`{"_id":"configs_number_manager.voxbone","voice_uri":"sip:{e164}@sbc.reseller.example"}`)}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := f.c.Order(ctx, OrderRequest{GroupID: 1404, Quantity: 2, AssignTo: sub})
+	if err != nil || res.State != StateImported || res.Routing != RoutingDone {
+		t.Fatalf("order %+v %v", res, err)
+	}
+	if _, err := f.c.FindNumbers(ctx, knm.SearchOptions{Country: "US", Prefix: knm.SearchPrefix{Dialcode: "+1",
+		National: "256"}, Quantity: 1, QueryID: "q1", AccountID: sub, ResellerID: reseller}); err != nil {
+		t.Fatal(err)
+	}
+	// No account: the sub-account's number from the pool, and one bought with
+	// system_config's voice URI.
+	if _, err := search256(ctx, f.c, 2); err != nil {
+		t.Fatal(err)
+	}
+	uris := map[int]string{}
+	for _, v := range f.e.VoiceURIs() {
+		uris[v.VoiceURIID] = v.URI
+	}
+	count := map[string]int{}
+	for _, d := range f.e.DIDs() {
+		if d.VoiceURIID == nil {
+			t.Fatalf("DID %s not routed", d.E164)
+		}
+		count[uris[*d.VoiceURIID]]++
+	}
+	if count["$e164@sbc.reseller.example"] != 3 || count["$e164@sbc.example.com"] != 1 {
+		t.Fatalf("DIDs per voice URI: %v", count)
+	}
+}

@@ -1,0 +1,105 @@
+package web
+
+import (
+	"fmt"
+	"net/http"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/knmproject/knm"
+)
+
+var (
+	rowNumber = regexp.MustCompile(`<a class="e164" href="/numbers/[^"]+">([^<]+)</a>`)
+	nextLink  = regexp.MustCompile(`href="(/numbers\?[^"]+)" rel="next"`)
+	// afterParam is the cursor in a Next link, HTML-unescaped (url.Values puts it first).
+	afterParam = regexp.MustCompile(`after=[^&]*&?`)
+)
+
+// walk follows the Next links from path and returns every number listed, page by page,
+// and the links followed.
+func (b *browser) walk(t *testing.T, path string) (nums, links []string) {
+	t.Helper()
+	for range 20 {
+		p := b.get(path)
+		if p.status != http.StatusOK {
+			t.Fatalf("%s: %d\n%s", path, p.status, p.body)
+		}
+		for _, m := range rowNumber.FindAllStringSubmatch(p.body, -1) {
+			nums = append(nums, m[1])
+		}
+		m := nextLink.FindStringSubmatch(p.body)
+		if m == nil {
+			return nums, links
+		}
+		path = m[1]
+		links = append(links, path)
+	}
+	t.Fatal("more than 20 pages")
+	return nil, nil
+}
+
+// TestNumbersNextPagesAreKeyset: Next continues where the page ended (an after cursor, in
+// number order and in state order across states), every number is listed once, in the
+// order the page numbers give, and a forged cursor is refused.
+func TestNumbersNextPagesAreKeyset(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, false)
+	states := []knm.State{knm.StateInService, knm.StateAvailable, knm.StateReserved}
+	var all []*knm.Number
+	for i := range 70 {
+		st := states[i%len(states)]
+		owner := e.masterID
+		if st == knm.StateAvailable {
+			owner = ""
+		}
+		num := fmt.Sprintf("+1415555%04d", i)
+		e.number(num, st, owner)
+		all = append(all, &knm.Number{Number: num, State: st})
+	}
+	b := e.browser()
+	b.signIn(e.masterKey)
+	byState := slices.Clone(all)
+	order := storedStates()
+	slices.SortStableFunc(byState, func(x, y *knm.Number) int {
+		return slices.Index(order, x.State) - slices.Index(order, y.State)
+	})
+	for _, c := range []struct {
+		path string
+		want []*knm.Number
+	}{
+		{"/numbers?size=25", all},
+		{"/numbers?size=25&sort=state", byState},
+	} {
+		got, links := b.walk(t, c.path)
+		var want []string
+		for _, n := range c.want {
+			want = append(want, n.Number)
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("%s: listed %v, want %v", c.path, got, want)
+		}
+		if len(links) != 2 {
+			t.Fatalf("%s: followed %v, want 2 Next links", c.path, links)
+		}
+		for i, l := range links {
+			if !strings.Contains(l, fmt.Sprintf("page=%d", i+2)) || !strings.Contains(l, "after=") {
+				t.Errorf("%s: Next link %q is not a keyset link to page %d", c.path, l, i+2)
+			}
+			// The page by its number (offset) lists the same rows as the keyset page.
+			byPage := afterParam.ReplaceAllString(l, "")
+			kp, op := b.get(l), b.get(byPage)
+			if k, o := rowNumber.FindAllString(kp.body, -1), rowNumber.FindAllString(op.body, -1); !slices.Equal(k, o) {
+				t.Errorf("%s and %s list different rows", l, byPage)
+			}
+		}
+	}
+	for _, bad := range []string{"after=x", "after=%2B1415%3B", "sort=state&after=%2B14155550001",
+		"sort=state&after=nowhere:%2B14155550001", "sort=-number&after=%2B14155550001"} {
+		if p := b.get("/numbers?" + bad); p.status != http.StatusBadRequest {
+			t.Errorf("%s: %d, want 400", bad, p.status)
+		}
+	}
+}
