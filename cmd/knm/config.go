@@ -109,6 +109,9 @@ With --account ID the key goes into that account's configs_CATEGORY document ins
 			if err != nil {
 				return err
 			}
+			if err := config.CheckWritable(args[0]); err != nil {
+				return err
+			}
 			if account != "" {
 				if node != "" {
 					return usageError("--account and --node do not go together")
@@ -120,9 +123,6 @@ With --account ID the key goes into that account's configs_CATEGORY document ins
 					fmt.Fprintf(a.stdout, "set %s %s for account %s\n", args[0], args[1], account)
 				}
 				return nil
-			}
-			if err := config.CheckWritable(args[0]); err != nil {
-				return err
 			}
 			if err := c.Set(cmd.Context(), args[0], args[1], json.RawMessage(args[2]), node); err != nil {
 				return err
