@@ -168,6 +168,16 @@ func Conflict(what string) *Error {
 	return &Error{Name: ErrConflict, Message: what + " was changed by someone else; read it again and retry"}
 }
 
+// RetryAfter returns how long an error asks its caller to wait before trying again (a rate
+// budget refusing work it cannot carry in time), if it says so.
+func RetryAfter(err error) (time.Duration, bool) {
+	var r interface{ RetryAfter() time.Duration }
+	if errors.As(err, &r) {
+		return r.RetryAfter(), true
+	}
+	return 0, false
+}
+
 // leaseLostCause marks the conflict of a write by an instance that no longer holds its lease.
 const leaseLostCause = "lease_lost"
 
@@ -182,14 +192,4 @@ func LeaseLost(instance string) *Error {
 func IsLeaseLost(err error) bool {
 	var e *Error
 	return errors.As(err, &e) && e.Name == ErrConflict && e.Cause == leaseLostCause
-}
-
-// RetryAfter returns how long an error asks its caller to wait before trying again (a rate
-// budget refusing work it cannot carry in time), if it says so.
-func RetryAfter(err error) (time.Duration, bool) {
-	var r interface{ RetryAfter() time.Duration }
-	if errors.As(err, &r) {
-		return r.RetryAfter(), true
-	}
-	return 0, false
 }

@@ -24,15 +24,15 @@ type RecoverReport struct {
 	LateChecked   int `json:"late_checked"`
 	LateImported  int `json:"late_imported"`
 	LateCompleted int `json:"late_completed"`
-	// Running is how many unfinished orders were left to the live instance (or the flight
-	// in this process) working on them.
-	Running int `json:"running"`
 	// Routed is how many routing jobs were settled (every DID configured and verified);
 	// RoutingPending how many are still pending after this run's attempt.
 	Routed         int `json:"routed"`
 	RoutingPending int `json:"routing_pending"`
 	// HoldsReleased is how many held numbers whose hold expired went back to the pool.
 	HoldsReleased int `json:"holds_released"`
+	// Running is how many unfinished orders were left to the live instance (or the flight
+	// in this process) working on them.
+	Running int `json:"running"`
 }
 
 // Recover settles every unfinished order, as at start-up after a crash, and never buys
