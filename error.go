@@ -178,6 +178,10 @@ func RetryAfter(err error) (time.Duration, bool) {
 	return 0, false
 }
 
+// IdempotencyKeyCause is the cause of an error about the caller's Idempotency-Key (too long,
+// or reused for a different request): the caller's mistake, answered as such.
+const IdempotencyKeyCause = "Idempotency-Key"
+
 // leaseLostCause marks the conflict of a write by an instance that no longer holds its lease.
 const leaseLostCause = "lease_lost"
 

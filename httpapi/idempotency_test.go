@@ -135,6 +135,24 @@ func TestSearchIdempotencyKeyBuysOnce(t *testing.T) {
 	wantError(t, e.doWith("GET", base+"?prefix=256&quantity=2", master, nil, key(strings.Repeat("k", 201))), 400)
 }
 
+// TestSearchIdempotencyKeyReusedIsBadRequest: a key reused for a different search is the
+// caller's mistake, answered 400 in the knm error shape, and buys nothing more.
+func TestSearchIdempotencyKeyReusedIsBadRequest(t *testing.T) {
+	t.Parallel()
+	e, em, master, base := voxboneSearchEnv(t, 100, 10*time.Second)
+	if r := e.doWith("GET", base+"?prefix=256&quantity=2", master, nil, key("s1")); r.Status != 200 {
+		t.Fatalf("first search %d %s", r.Status, r.Raw)
+	}
+	r := e.doWith("GET", base+"?prefix=256&quantity=3", master, nil, key("s1"))
+	wantError(t, r, 400)
+	if !strings.Contains(string(r.Env["data"]), `"Idempotency-Key":{"invalid"`) {
+		t.Fatalf("not an invalid Idempotency-Key error: %s", r.Raw)
+	}
+	if n := len(em.Orders()); n != 1 {
+		t.Fatalf("%d orders after a reused key", n)
+	}
+}
+
 // TestSearchServedPastTheDeadlineOnceBought: a search whose checkout was sent before the
 // deadline waits for the order to settle and answers with its numbers, not an empty reply.
 func TestSearchServedPastTheDeadlineOnceBought(t *testing.T) {

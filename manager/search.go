@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha1"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -139,8 +140,9 @@ func QueryID(country, prefix, accountID, authToken string) string {
 //   - offset > 0 serves from the cache only, on any instance sharing the store; carriers
 //     are not called, and an unknown or expired query id gives an empty result.
 //
-// Errors: invalid (naming prefix, country, quantity or offset). A failing carrier is not an
-// error: it is reported in Carriers.
+// Errors: invalid (naming prefix, country, quantity or offset), and a carrier's refusal of
+// the Idempotency-Key (see keyError). Any other failing carrier is not an error: it is
+// reported in Carriers.
 func (m *Manager) Search(ctx context.Context, r SearchRequest) (*SearchResult, error) {
 	r, prefix, err := r.checked()
 	if err != nil {
@@ -165,7 +167,10 @@ func (m *Manager) Search(ctx context.Context, r SearchRequest) (*SearchResult, e
 		return nil, err
 	}
 	cs := m.carriers(modules)
-	rows, reports := m.fanOut(ctx, cs, opts, p.SearchTimeout, p.SearchSettleTimeout)
+	rows, reports, err := m.fanOut(ctx, cs, opts, p.SearchTimeout, p.SearchSettleTimeout)
+	if err != nil {
+		return nil, err
+	}
 	res.Carriers = append(reports, unknownModules(modules, cs)...)
 	if err := m.cacheSearch(ctx, opts, rows, p.SearchCacheTTL); err != nil {
 		// The first page is still worth returning; later pages will be empty.
@@ -263,8 +268,9 @@ func (p *progress) committed() string {
 // At the deadline a carrier that has sent no purchase is cancelled and what it offered so
 // far is kept; one that has is waited for up to settle longer, and then reported with its
 // order, so a caller is never left without the numbers it paid for or their order.
+// A carrier's refusal of the caller's Idempotency-Key is returned as the error.
 func (m *Manager) fanOut(ctx context.Context, cs []knm.Carrier, opts knm.SearchOptions,
-	timeout, settle time.Duration) ([]knm.SearchRow, []CarrierReport) {
+	timeout, settle time.Duration) ([]knm.SearchRow, []CarrierReport, error) {
 	start := time.Now()
 	opts.Deadline = start.Add(timeout)
 	results := make(chan carrierResult, len(cs)) // buffered: late carriers never block
@@ -297,7 +303,10 @@ func (m *Manager) fanOut(ctx context.Context, cs []knm.Carrier, opts knm.SearchO
 		reports[i] = CarrierReport{Module: c.Name(), Status: CarrierTimeout,
 			Error: "no answer within the search deadline"}
 	}
-	m.collect(ctx, results, progs, reports, perCarrier, opts.Deadline, settle)
+	keyErr := m.collect(ctx, results, progs, reports, perCarrier, opts.Deadline, settle)
+	if keyErr != nil {
+		return nil, nil, keyErr
+	}
 	for i := range reports {
 		if reports[i].Status != CarrierTimeout {
 			continue
@@ -314,13 +323,25 @@ func (m *Manager) fanOut(ctx context.Context, cs []knm.Carrier, opts knm.SearchO
 		m.logger.Warn("carrier search timed out", "module", reports[i].Module, "query_id", opts.QueryID,
 			"order", reports[i].Order)
 	}
-	return mergeRows(perCarrier), reports
+	return mergeRows(perCarrier), reports, nil
+}
+
+// keyError returns err when it is a carrier's refusal of the caller's Idempotency-Key (reused
+// for a different search, or retried too often): that is the caller's mistake, not the
+// carrier's failure, so the search fails with it rather than reporting it.
+func keyError(err error) error {
+	var e *knm.Error
+	if errors.As(err, &e) && e.Cause == knm.IdempotencyKeyCause {
+		return e
+	}
+	return nil
 }
 
 // collect receives the carriers' answers until all are in, the deadline passes with no
-// carrier committed to an order, the settle bound passes, or ctx ends.
+// carrier committed to an order, the settle bound passes, or ctx ends. It returns the first
+// carrier refusal of the caller's Idempotency-Key, if any.
 func (m *Manager) collect(ctx context.Context, results <-chan carrierResult, progs []*progress,
-	reports []CarrierReport, perCarrier [][]knm.SearchRow, deadline time.Time, settle time.Duration) {
+	reports []CarrierReport, perCarrier [][]knm.SearchRow, deadline time.Time, settle time.Duration) error {
 	timer := time.NewTimer(time.Until(deadline))
 	defer timer.Stop()
 	pending := make(map[int]bool, len(progs))
@@ -335,6 +356,9 @@ func (m *Manager) collect(ctx context.Context, results <-chan carrierResult, pro
 			rep := &reports[r.i]
 			rep.Status, rep.Error, rep.Count, rep.Duration = CarrierOK, "", len(r.rows), r.took
 			if r.err != nil {
+				if err := keyError(r.err); err != nil {
+					return err
+				}
 				rep.Status, rep.Error = CarrierError, r.err.Error()
 				if after, ok := knm.RetryAfter(r.err); ok {
 					rep.Status, rep.RetryAfter = CarrierRefused, after
@@ -348,7 +372,7 @@ func (m *Manager) collect(ctx context.Context, results <-chan carrierResult, pro
 			rep.Count = len(mergeRows(perCarrier[r.i : r.i+1]))
 		case <-timer.C:
 			if settling {
-				return
+				return nil
 			}
 			settling = true
 			for i := range pending {
@@ -359,9 +383,10 @@ func (m *Manager) collect(ctx context.Context, results <-chan carrierResult, pro
 			}
 			timer.Reset(settle)
 		case <-ctx.Done():
-			return
+			return nil
 		}
 	}
+	return nil
 }
 
 // mergeRows de-duplicates by number, keeping the row of the earliest carrier, and sorts.

@@ -315,10 +315,10 @@ func (c *Carrier) claimSearchKey(ctx context.Context, key string, sh *share) (st
 		}
 		if !slices.ContainsFunc(fo.Members, func(m orderMember) bool { return m.Key == key && m.Request == sh.request }) {
 			return "", knm.Errorf(knm.ErrInvalid, "Idempotency-Key reused for a different search (order %s)", first).
-				WithCause("Idempotency-Key")
+				WithCause(knm.IdempotencyKeyCause)
 		}
 		return first, nil
 	}
 	return "", knm.Errorf(knm.ErrConflict, "Idempotency-Key has been retried after %d failed orders; use a new key",
-		maxKeyHops).WithCause("Idempotency-Key")
+		maxKeyHops).WithCause(knm.IdempotencyKeyCause)
 }
