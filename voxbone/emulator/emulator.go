@@ -16,7 +16,7 @@
 //   - Checkout refuses (400, code 409, nothing changed) when the balance is not positive or
 //     is below Σ qty×(setup100+monthly100)/100. It debits only the DIDs allocated now; DIDs
 //     short of stock are back-ordered ("PARTIAL" product and order, message with the count)
-//     and never delivered. The cart survives, emptied (orderProducts null).
+//     and delivered only when a test calls DeliverBackOrders. The cart survives, emptied (orderProducts null).
 //   - One order per product type of the cart; references are "<AccountNumber>DS<seq>".
 //   - Cancel is all or nothing (code 414); stock is not restored; dateCanceled stays null.
 //   - areaCode accepts a trailing "*" or "%" as a prefix wildcard; e164Pattern follows
@@ -93,24 +93,25 @@ type Emulator struct {
 	log  *slog.Logger
 	auth bool
 
-	mu        sync.Mutex // guards everything below
-	rng       *rand.Rand
-	countries []Country
-	states    map[string][]State
-	features  []Feature
-	groups    map[int]*DIDGroup
-	balance   float64
-	carts     map[int]*cartState
-	orders    []*Order
-	dids      []*didState // every DID ever allocated, in allocation order
-	didByID   map[int]*didState
-	usedE164  map[string]bool
-	voiceURIs []*VoiceURI
-	seq       sequences
-	faults    []*faultState
-	limiter   *rateLimiter
-	requests  []*RequestRecord
-	calls     map[string]int // per endpoint since the last ResetRequests
+	mu         sync.Mutex // guards everything below
+	rng        *rand.Rand
+	countries  []Country
+	states     map[string][]State
+	features   []Feature
+	groups     map[int]*DIDGroup
+	balance    float64
+	carts      map[int]*cartState
+	orders     []*Order
+	backOrders []*backOrder // DID lines short of stock at checkout, oldest first
+	dids       []*didState  // every DID ever allocated, in allocation order
+	didByID    map[int]*didState
+	usedE164   map[string]bool
+	voiceURIs  []*VoiceURI
+	seq        sequences
+	faults     []*faultState
+	limiter    *rateLimiter
+	requests   []*RequestRecord
+	calls      map[string]int // per endpoint since the last ResetRequests
 }
 
 // maxRecords bounds the request log of a long-running emulator (`knm demo`); Calls keeps

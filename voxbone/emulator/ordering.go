@@ -285,7 +285,7 @@ func (e *Emulator) removeFromCart(q *request) (any, error) {
 //
 // Then one order per product type: DIDs are allocated now up to the group's stock, and the
 // balance is debited only for the DIDs allocated now; the back-ordered rest is reported in
-// the product's message ("PARTIAL") and never delivered by the emulator. Capacity and
+// the product's message ("PARTIAL") and delivered by DeliverBackOrders. Capacity and
 // credit-package lines are accepted and ordered but cost nothing here. The cart survives,
 // emptied.
 func (e *Emulator) checkout(q *request) (any, error) {
@@ -377,6 +377,9 @@ func (e *Emulator) fulfil(o *Order, lines []*cartLine, q *request) (later int) {
 		g.Stock -= n
 		e.balance -= float64(n*(g.Setup100+g.Monthly100)) / 100
 		later += l.Quantity - n
+		if l.Quantity > n {
+			e.backOrders = append(e.backOrders, &backOrder{order: o, groupID: l.groupID, due: l.Quantity - n})
+		}
 	}
 	e.balance = math.Round(e.balance*100) / 100
 	return later
@@ -448,4 +451,49 @@ func (e *Emulator) cancelDIDs(q *request) (any, error) {
 		d.cancelled = true
 	}
 	return map[string]int{"numberCancelled": len(targets)}, nil
+}
+
+// backOrder is the part of an order's DID line that was out of stock at checkout.
+type backOrder struct {
+	order   *Order
+	groupID int
+	due     int // DIDs still to deliver
+}
+
+// DeliverBackOrders delivers back-ordered DIDs from their groups' current stock, oldest
+// order first, as Voxbone does when stock arrives: each DID is allocated to its order
+// (orderReference), its cost debited, and an order with nothing left due becomes FULFILLED.
+// It returns how many DIDs were delivered.
+func (e *Emulator) DeliverBackOrders() int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	now := e.now()
+	delivered := 0
+	var left []*backOrder
+	for _, b := range e.backOrders {
+		g := e.groups[b.groupID]
+		n := 0
+		if g != nil {
+			n = min(b.due, g.Stock)
+		}
+		for range n {
+			e.allocateDID(g, b.order.Reference, now)
+		}
+		if n > 0 {
+			g.Stock -= n
+			e.balance = math.Round((e.balance-float64(n*(g.Setup100+g.Monthly100))/100)*100) / 100
+		}
+		b.due -= n
+		delivered += n
+		if b.due > 0 {
+			left = append(left, b)
+		}
+	}
+	e.backOrders = left
+	for _, o := range e.orders {
+		if o.Status == "PARTIAL" && !slices.ContainsFunc(left, func(b *backOrder) bool { return b.order == o }) {
+			o.Status = "FULFILLED"
+		}
+	}
+	return delivered
 }

@@ -226,6 +226,45 @@ func TestPartialCheckout(t *testing.T) {
 	}
 }
 
+// TestBackOrderDelivery: back-ordered DIDs are delivered from new stock, to their order,
+// charged then; the order becomes FULFILLED once nothing is due, and nothing twice.
+func TestBackOrderDelivery(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, Config{})
+	if err := h.emu.SetStock(5116, 3); err != nil {
+		t.Fatal(err)
+	}
+	id := h.createCart("late")
+	h.add(id, 5116, 5)
+	ref := h.checkout(id).ProductCheckoutList[0].OrderReference
+	delivered := func() int {
+		var dids didsResp
+		h.ok("GET", "inventory/did?pageNumber=0&pageSize=20&orderReference="+ref, nil, &dids)
+		return dids.ResultCount
+	}
+	if n := h.emu.DeliverBackOrders(); n != 0 || delivered() != 3 {
+		t.Fatalf("without stock: %d delivered, %d DIDs", n, delivered())
+	}
+	steps := []struct{ stock, want, dids, left int }{{1, 1, 4, 0}, {5, 1, 5, 4}, {5, 0, 5, 5}}
+	for i, s := range steps {
+		if err := h.emu.SetStock(5116, s.stock); err != nil {
+			t.Fatal(err)
+		}
+		if n := h.emu.DeliverBackOrders(); n != s.want || delivered() != s.dids {
+			t.Fatalf("step %d: %d delivered (want %d), %d DIDs (want %d)", i, n, s.want, delivered(), s.dids)
+		}
+		if g, _ := h.emu.DIDGroup(5116); g.Stock != s.left {
+			t.Fatalf("step %d: stock %d, want %d", i, g.Stock, s.left)
+		}
+		if want := map[bool]string{true: "FULFILLED", false: "PARTIAL"}[s.dids == 5]; h.emu.Orders()[0].Status != want {
+			t.Fatalf("step %d: order %+v, want %s", i, h.emu.Orders()[0], want)
+		}
+	}
+	if b := h.emu.Balance(); b != 495 { // 5 DIDs at $1.00, each charged once
+		t.Fatalf("balance %v", b)
+	}
+}
+
 func TestOrderList(t *testing.T) {
 	t.Parallel()
 	clk := newClock()
