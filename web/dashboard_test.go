@@ -3,11 +3,13 @@ package web
 import (
 	"context"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/knmproject/knm/carriers/knmvoxbone"
+	"github.com/knmproject/knm/manager"
 	"github.com/knmproject/knm/ratelimit"
 	"github.com/knmproject/knm/voxbone/emulator"
 )
@@ -109,5 +111,42 @@ func TestRoutingPendingShown(t *testing.T) {
 	}
 	if p := b.get("/numbers/" + res.Numbers[0]); !strings.Contains(p.body, "No routing change is pending") {
 		t.Fatalf("number page after recovery:\n%s", p.body)
+	}
+}
+
+// TestOrderPageSettleRules: an unfinished order's page says when Settle now works, as
+// SettleOrder decides it: left to a live owning instance, at once for an expired lease, after
+// RecoverGrace for an order without an owner, which a settle before that is refused.
+func TestOrderPageSettleRules(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, false)
+	em := emulator.New(emulator.Config{})
+	srv := httptest.NewServer(em)
+	t.Cleanup(srv.Close)
+	s := knmvoxbone.DefaultSettings()
+	s.BaseURL = srv.URL + "/ws-voxbone/services/rest"
+	c, err := knmvoxbone.New(s, knmvoxbone.Deps{Store: e.store})
+	if err != nil {
+		t.Fatal(err)
+	}
+	em.AddFault(emulator.Fault{Endpoint: "did.list", Status: 500}) // bought, not imported
+	_, _ = c.Order(t.Context(), knmvoxbone.OrderRequest{GroupID: 1404, Quantity: 1}) // unfinished, checked below
+	os, err := c.ListOrders(t.Context())
+	if err != nil || len(os) != 1 || os[0].State.Final() {
+		t.Fatalf("orders %+v, %v", os, err)
+	}
+	e.withVoxbone(c)
+	b := e.browser()
+	b.signIn(e.masterKey)
+	p := b.get("/orders/" + os[0].OrderID)
+	for _, want := range []string{"left to that instance", "lease has expired is taken over and settled now",
+		"without an owning instance can be settled once idle for " + manager.RecoverGrace.String()} {
+		if !strings.Contains(p.body, want) {
+			t.Fatalf("order page without %q:\n%s", want, p.body)
+		}
+	}
+	if p := b.post("/orders/"+os[0].OrderID, "/orders/"+os[0].OrderID+"/settle", url.Values{}); p.status != 409 ||
+		!strings.Contains(p.body, "once idle for "+manager.RecoverGrace.String()) {
+		t.Fatalf("settle of a young unowned order: %d\n%s", p.status, p.body)
 	}
 }

@@ -140,7 +140,7 @@ type orderView struct {
 	Final   bool
 	Names   map[string]string
 	Settled bool
-	Minimum string
+	Minimum string // how long an order without an owning instance must be idle to be settled
 }
 
 // orderDetail shows one order the caller may see; others are "not found", as in the API.
@@ -166,8 +166,9 @@ func (s *Server) orderDetail(w http.ResponseWriter, r *http.Request, me *knm.Acc
 	return nil
 }
 
-// settleOrder settles an unfinished order now (master only), as recovery would, once it
-// has been idle for manager.RecoverGrace: a younger one may still be running elsewhere.
+// settleOrder settles an unfinished order now (master only), as recovery would: one owned by
+// a live instance is refused (it is that instance's), one of an expired lease is taken over,
+// and one without an owner must be idle for manager.RecoverGrace (it may still be running).
 func (s *Server) settleOrder(w http.ResponseWriter, r *http.Request, me *knm.Account) error {
 	if err := s.masterVoxbone(me); err != nil {
 		return err
