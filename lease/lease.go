@@ -29,6 +29,10 @@ type Options struct {
 	Host   string        // os.Hostname
 	PID    int           // os.Getpid
 	Logger *slog.Logger
+	// Held, when set, is told whether the lease is held after every registration, renewal,
+	// loss and release (a metrics gauge: a lost lease lets others settle this one's orders).
+	// It is called under the lease's lock, so it must not call the Lease.
+	Held func(held bool)
 }
 
 // Lease is this process's registered instance. When the lease is lost (the process was
@@ -40,9 +44,11 @@ type Lease struct {
 	host  string
 	pid   int
 	log   *slog.Logger
+	held  func(bool)
 
-	mu sync.Mutex
-	id string
+	mu      sync.Mutex
+	id      string
+	renewed time.Time // the last registration or renewal
 }
 
 // Acquire registers a new instance and returns its lease; Run keeps it alive.
@@ -59,7 +65,10 @@ func Acquire(ctx context.Context, s knm.InstanceStore, o Options) (*Lease, error
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	l := &Lease{store: s, ttl: o.TTL, host: o.Host, pid: o.PID, log: o.Logger}
+	if o.Held == nil {
+		o.Held = func(bool) {}
+	}
+	l := &Lease{store: s, ttl: o.TTL, host: o.Host, pid: o.PID, log: o.Logger, held: o.Held}
 	if err := l.register(ctx); err != nil {
 		return nil, err
 	}
@@ -75,7 +84,8 @@ func (l *Lease) register(ctx context.Context) error {
 		return fmt.Errorf("lease: register instance: %w", err)
 	}
 	l.mu.Lock()
-	l.id = id
+	l.id, l.renewed = id, time.Now()
+	l.held(true)
 	l.mu.Unlock()
 	return nil
 }
@@ -110,19 +120,46 @@ func (l *Lease) Run(ctx context.Context) {
 		if id == "" {
 			return // released
 		}
-		_, err := l.store.RenewInstance(ctx, id, l.ttl)
-		switch {
-		case err == nil:
-		case knm.IsLeaseLost(err):
-			l.log.Warn("instance lease lost; registering again (its unfinished orders go to recovery)",
-				"instance", id)
-			if err := l.register(ctx); err != nil && ctx.Err() == nil {
-				l.log.Error("instance lease not registered again", "error", err)
-			}
-		case ctx.Err() == nil:
-			l.log.Warn("instance lease not renewed; retrying", "instance", id, "error", err)
+		l.renew(ctx, id)
+	}
+}
+
+// renew renews the lease held under id once; a lease found lost is registered again.
+func (l *Lease) renew(ctx context.Context, id string) {
+	_, err := l.store.RenewInstance(ctx, id, l.ttl)
+	switch {
+	case err == nil:
+		l.report(id, true)
+	case knm.IsLeaseLost(err):
+		l.report(id, false)
+		l.log.Warn("instance lease lost; registering again (its unfinished orders go to recovery)",
+			"instance", id)
+		if err := l.register(ctx); err != nil && ctx.Err() == nil {
+			l.log.Error("instance lease not registered again", "error", err)
+		}
+	case ctx.Err() == nil:
+		l.log.Warn("instance lease not renewed; retrying", "instance", id, "error", err)
+		l.mu.Lock()
+		expired := time.Since(l.renewed) >= l.ttl
+		l.mu.Unlock()
+		if expired { // not renewed for a whole lease: others may take its orders over
+			l.report(id, false)
 		}
 	}
+}
+
+// report tells Held the state of the lease held under id, unless the lease has moved on
+// meanwhile (released, or registered anew): the lock orders the reports as the changes.
+func (l *Lease) report(id string, held bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.id != id {
+		return
+	}
+	if held {
+		l.renewed = time.Now()
+	}
+	l.held(held)
 }
 
 // PruneAfter is how long after its lease expired a crashed instance's row is deleted. Its
@@ -157,6 +194,9 @@ func (l *Lease) Release(ctx context.Context) error {
 	l.mu.Lock()
 	id := l.id
 	l.id = ""
+	if id != "" {
+		l.held(false)
+	}
 	l.mu.Unlock()
 	if id == "" {
 		return nil

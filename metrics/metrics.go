@@ -29,6 +29,7 @@ type Metrics struct {
 	authAttempts   *prometheus.CounterVec
 	outbox         *outboxMetrics  // the Kazoo projection and webhooks (outbox.go)
 	routing        *routingMetrics // routing of bought DIDs (routing.go)
+	lease          *leaseMetrics   // this instance's lease and takeovers (lease.go)
 }
 
 // New registers knm's metrics, plus the Go runtime and process collectors, in reg; a nil
@@ -63,6 +64,7 @@ func New(reg *prometheus.Registry) *Metrics {
 		m.limiterWait, m.orders, m.moneySpent, m.authAttempts)
 	m.outbox = newOutboxMetrics(reg)
 	m.routing = newRoutingMetrics(reg)
+	m.lease = newLeaseMetrics(reg)
 	// The caller's registry may have the standard collectors already; that is fine.
 	_ = reg.Register(collectors.NewGoCollector())
 	_ = reg.Register(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))

@@ -47,7 +47,7 @@ func (a *app) holdLease(ctx context.Context) (*lease.Lease, error) {
 	if err != nil {
 		return nil, err
 	}
-	l, err := lease.Acquire(ctx, s, lease.Options{TTL: ttl, Logger: a.logger})
+	l, err := lease.Acquire(ctx, s, lease.Options{TTL: ttl, Logger: a.logger, Held: a.metrics().SetLeaseHeld})
 	if err != nil {
 		return nil, err
 	}
