@@ -44,6 +44,9 @@ type Metrics struct {
 	// RoutingPending is called after every recovery pass with the DIDs still waiting to be
 	// routed.
 	RoutingPending func(dids int)
+	// TakenOver is called when this instance takes over an order from an instance whose
+	// lease expired (its process died or stalled with the order unfinished).
+	TakenOver func()
 }
 
 // Deps are the carrier's collaborators. Store is required.

@@ -2,13 +2,16 @@ package knmvoxbone
 
 import (
 	"context"
+	"fmt"
 	"net/http/httptest"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/knmproject/knm"
+	"github.com/knmproject/knm/metrics"
 	"github.com/knmproject/knm/store/sqlite"
 	"github.com/knmproject/knm/voxbone/emulator"
 )
@@ -71,8 +74,9 @@ func TestRecoverTakesOverOnlyAfterLeaseExpiry(t *testing.T) {
 	}
 	good := httptest.NewServer(e)
 	defer good.Close()
+	m := metrics.New(nil)
 	b := newTestCarrier(t, testSettings(good.URL), Deps{Store: store, Owner: func() string { return "b" },
-		Now: clock.Now})
+		Now: clock.Now, Metrics: Metrics{TakenOver: m.ObserveOrderTakenOver}})
 
 	rep, err := b.Recover(ctx)
 	if err != nil || rep.Examined != 0 || rep.Running != 1 {
@@ -82,6 +86,7 @@ func TestRecoverTakesOverOnlyAfterLeaseExpiry(t *testing.T) {
 	if err != nil || row.State != string(StateCheckoutSent) || row.Owner != "a" || row.Fence != 1 {
 		t.Fatalf("row while a's lease lasts: %+v, %v", row, err)
 	}
+	takenOver(t, m, 0)
 
 	clock.Advance(11 * time.Second)
 	rep, err = b.Recover(ctx)
@@ -92,12 +97,23 @@ func TestRecoverTakesOverOnlyAfterLeaseExpiry(t *testing.T) {
 	if err != nil || row.State != string(StateImported) || row.Owner != "b" || row.Fence != 2 {
 		t.Fatalf("row after takeover: %+v, %v", row, err)
 	}
+	takenOver(t, m, 1)
 	checkInvariants(t, e, store, 1)
 
 	stale := *row
 	stale.Owner, stale.Fence, stale.State = "a", 1, string(StateFailed)
 	if err := store.UpdateJournal(ctx, &stale); !knm.IsLeaseLost(err) {
 		t.Fatalf("the dead owner's write: %v, want lease lost", err)
+	}
+}
+
+// takenOver asserts the takeover counter m serves.
+func takenOver(t *testing.T, m *metrics.Metrics, want int) {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	m.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	if line := fmt.Sprintf("\nknm_voxbone_orders_taken_over_total %d\n", want); !strings.Contains(rec.Body.String(), line) {
+		t.Fatalf("/metrics lacks %q", strings.TrimSpace(line))
 	}
 }
 

@@ -97,6 +97,9 @@ func (c *Carrier) claim(ctx context.Context, e *knm.JournalEntry, live map[strin
 	if e.Owner != "" {
 		c.log.Info("knm_voxbone: order taken over from an instance whose lease ended", "order", e.ID,
 			"from", e.Owner, "fence", taken.Fence)
+		if c.metrics.TakenOver != nil {
+			c.metrics.TakenOver()
+		}
 	}
 	return taken, true, nil
 }

@@ -46,6 +46,7 @@ func (a *app) registerVoxbone(reg *carriers.Registry, s knm.Store, cfg *config.C
 			Spent:          func(cents int) { m.AddMoneySpent("account", float64(cents)/100) },
 			Routing:        m.ObserveRouting,
 			RoutingPending: m.SetRoutingPending,
+			TakenOver:      m.ObserveOrderTakenOver,
 		},
 		Logger:  a.logger,
 		Recheck: voxboneRecheck,
