@@ -61,6 +61,20 @@ func voxboneSearchEnv(t *testing.T, rps int, timeout time.Duration) (*testEnv, *
 func voxboneSearchEnvVia(t *testing.T, rps int, timeout, slow time.Duration) (*testEnv, *emulator.Emulator, string,
 	string) {
 	t.Helper()
+	return voxboneSearchEnvWith(t, rps, timeout, slow, 0)
+}
+
+// voxboneSearchEnvWindow is voxboneSearchEnv with a coalesce window of window.
+func voxboneSearchEnvWindow(t *testing.T, window time.Duration) (*testEnv, *emulator.Emulator, string, string) {
+	t.Helper()
+	return voxboneSearchEnvWith(t, 100, 10*time.Second, 0, window)
+}
+
+// voxboneSearchEnvWith builds the environment of voxboneSearchEnvVia, with the carrier's
+// coalesce window set when window is not zero.
+func voxboneSearchEnvWith(t *testing.T, rps int, timeout, slow, window time.Duration) (*testEnv, *emulator.Emulator,
+	string, string) {
+	t.Helper()
 	e := newTestEnv(t, "", nil)
 	em := emulator.New(emulator.Config{})
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -72,6 +86,9 @@ func voxboneSearchEnvVia(t *testing.T, rps int, timeout, slow time.Duration) (*t
 	t.Cleanup(srv.Close)
 	s := knmvoxbone.DefaultSettings()
 	s.BaseURL, s.RateLimitRPS = srv.URL+"/ws-voxbone/services/rest", rps
+	if window > 0 {
+		s.CoalesceWindow = window
+	}
 	c, err := knmvoxbone.New(s, knmvoxbone.Deps{Store: e.store})
 	if err != nil {
 		t.Fatal(err)
@@ -150,6 +167,29 @@ func TestSearchIdempotencyKeyReusedIsBadRequest(t *testing.T) {
 	}
 	if n := len(em.Orders()); n != 1 {
 		t.Fatalf("%d orders after a reused key", n)
+	}
+}
+
+// TestSearchIdempotencyKeyReusedConcurrently: the key reused for a different search while
+// the first one's batch is still gathering (its order not journalled yet) is refused too:
+// of the two searches one buys, the other is a 400, and Voxbone sees one order.
+func TestSearchIdempotencyKeyReusedConcurrently(t *testing.T) {
+	t.Parallel()
+	e, em, master, base := voxboneSearchEnvWindow(t, time.Second)
+	replies := make(chan reply, 2)
+	go func() { replies <- e.doWith("GET", base+"?prefix=256&quantity=2", master, nil, key("c1")) }()
+	time.Sleep(200 * time.Millisecond) // usually inside the first one's window; either order is checked
+	go func() { replies <- e.doWith("GET", base+"?prefix=256&quantity=3", master, nil, key("c1")) }()
+	a, b := <-replies, <-replies
+	if a.Status == 400 {
+		a, b = b, a
+	}
+	if a.Status != 200 {
+		t.Fatalf("no search bought: %d %s / %d %s", a.Status, a.Raw, b.Status, b.Raw)
+	}
+	wantError(t, b, 400)
+	if n := len(em.Orders()); n != 1 {
+		t.Fatalf("%d orders for one key", n)
 	}
 }
 

@@ -151,7 +151,10 @@ func searchRequest(opts knm.SearchOptions) string {
 func (c *Carrier) buyShared(ctx context.Context, opts knm.SearchOptions, q groupQuery,
 	short int) ([]knm.SearchRow, error) {
 	key := searchKey(opts)
-	if sh := c.buying().attach(key, opts); sh != nil {
+	if sh, err := c.buying().attach(key, opts); sh != nil || err != nil {
+		if err != nil {
+			return nil, err
+		}
 		return c.await(ctx, opts, sh)
 	}
 	if rows, found, err := c.fromJournal(ctx, opts, key); found || err != nil {
@@ -205,16 +208,22 @@ func (c *Carrier) buying() *buyer {
 }
 
 // attach returns the share of an unfinished order for key, with the caller added to its
-// waiters, or nil.
-func (by *buyer) attach(key string, opts knm.SearchOptions) *share {
+// waiters, or nil. The caller's Idempotency-Key held by a running search that asked
+// something else is an invalid error: its order may not be journalled yet, where
+// claimSearchKey would see it.
+func (by *buyer) attach(key string, opts knm.SearchOptions) (*share, error) {
 	if key == "" {
-		return nil
+		return nil, nil
 	}
 	by.mu.Lock()
 	defer by.mu.Unlock()
 	sh := by.byKey[key]
+	if sh != nil && sh.request != searchRequest(opts) && opts.IdempotencyKey != "" {
+		return nil, knm.Errorf(knm.ErrInvalid, "Idempotency-Key reused for a different search (still running)").
+			WithCause(knm.IdempotencyKeyCause)
+	}
 	if sh == nil || sh.request != searchRequest(opts) {
-		return nil
+		return nil, nil
 	}
 	sh.waiters++
 	if opts.Progress != nil {
@@ -223,7 +232,7 @@ func (by *buyer) attach(key string, opts knm.SearchOptions) *share {
 			opts.Progress.Committed(sh.b.order)
 		}
 	}
-	return sh
+	return sh, nil
 }
 
 // join adds a share of want DIDs to the batch gathering for q and returns it, with the batch
