@@ -168,7 +168,8 @@ func (s *Server) buildOpenAPI() []byte {
 		if rt.Idempotent {
 			params = append(params, map[string]any{"name": "Idempotency-Key", "in": "header",
 				"description": "a retry with the same key (per caller) acts once: a search never buys again, " +
-					"an activation replays its first reply", "schema": map[string]any{"type": "string", "maxLength": 200}})
+					"an activation replays its first reply; the key reused for a different request is a 400",
+				"schema": map[string]any{"type": "string", "maxLength": 200}})
 		}
 		op["parameters"] = params
 		if rt.Body != "" {
