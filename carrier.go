@@ -38,6 +38,39 @@ type SearchOptions struct {
 	// anonymous searches, which Kazoo allows, so nobody can drain a carrier balance
 	// without credentials.
 	NoPurchase bool
+	// IdempotencyKey, when set, names the caller's search (the Idempotency-Key header): a
+	// retry by the same account never buys again but is answered from the first one's order.
+	IdempotencyKey string
+	// Deadline is when the caller's answer is due; zero for none. A carrier that has sent
+	// no purchase by then is cancelled; one that has is waited for a while longer.
+	Deadline time.Time
+	// Progress, when set, hears what a carrier commits to before it answers.
+	Progress SearchProgress
+}
+
+// SearchProgress lets a carrier tell the search, before it answers, what the caller gets
+// whatever happens next: a search must never drop numbers it holds or money it spent.
+type SearchProgress interface {
+	// Offer records rows the carrier will return in any case (numbers it holds already), so
+	// that they are offered even when the carrier misses the deadline.
+	Offer(rows []SearchRow)
+	// Committed says that a purchase for this search was sent as order: the search waits
+	// past its deadline, within a bound, for the carrier's answer, and otherwise names it.
+	Committed(order string)
+}
+
+// Offer calls o.Progress.Offer when there is a Progress.
+func (o SearchOptions) Offer(rows []SearchRow) {
+	if o.Progress != nil {
+		o.Progress.Offer(rows)
+	}
+}
+
+// Committed calls o.Progress.Committed when there is a Progress.
+func (o SearchOptions) Committed(order string) {
+	if o.Progress != nil {
+		o.Progress.Committed(order)
+	}
 }
 
 // CarrierInfo is what a carrier tells the UI about itself.

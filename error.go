@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 )
 
 // ErrorName is the machine name of a knm error, as Kazoo spells it in the "error" field of
@@ -165,4 +166,14 @@ func Forbidden(cause string) *Error {
 // Conflict returns the error of a write that lost a race against another writer.
 func Conflict(what string) *Error {
 	return &Error{Name: ErrConflict, Message: what + " was changed by someone else; read it again and retry"}
+}
+
+// RetryAfter returns how long an error asks its caller to wait before trying again (a rate
+// budget refusing work it cannot carry in time), if it says so.
+func RetryAfter(err error) (time.Duration, bool) {
+	var r interface{ RetryAfter() time.Duration }
+	if errors.As(err, &r) {
+		return r.RetryAfter(), true
+	}
+	return 0, false
 }

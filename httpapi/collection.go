@@ -170,11 +170,25 @@ func (s *Server) collectionRelease(w http.ResponseWriter, r *http.Request) error
 	})
 }
 
+// collectionActivate is PUT …/collection/activate; with an Idempotency-Key a retry gets the
+// first reply again and activates nothing.
 func (s *Server) collectionActivate(w http.ResponseWriter, r *http.Request) error {
-	activate := func(acc *knm.Account, num string, _ map[string]json.RawMessage) (*knm.Number, error) {
-		return s.mgr.Activate(r.Context(), caller(r).ID, num, acc.ID)
+	acc, _, nums, _, err := s.readCollection(r)
+	if err != nil {
+		return err
 	}
-	return s.collection(w, r, nil, activate)
+	request := map[string]any{"account": acc.ID, "numbers": nums}
+	return s.idempotent(w, r, "collection.activate", request, func() (any, error) {
+		var reply collectionReply
+		for _, num := range nums {
+			if err := r.Context().Err(); err != nil {
+				return nil, err
+			}
+			n, err := s.mgr.Activate(r.Context(), caller(r).ID, num, acc.ID)
+			reply.add(num, n, err)
+		}
+		return reply, nil
+	})
 }
 
 // creationStates is Kazoo's allowed_creation_states for the caller.

@@ -133,6 +133,12 @@ func (r reply) data(t *testing.T, v any) {
 // do sends a request, checks the reply against the OpenAPI document and decodes it.
 func (e *testEnv) do(method, path, token string, body any) reply {
 	e.t.Helper()
+	return e.doWith(method, path, token, body, nil)
+}
+
+// doWith is do with extra request headers.
+func (e *testEnv) doWith(method, path, token string, body any, header http.Header) reply {
+	e.t.Helper()
 	var rd io.Reader
 	switch b := body.(type) {
 	case nil:
@@ -152,6 +158,9 @@ func (e *testEnv) do(method, path, token string, body any) reply {
 	}
 	if token != "" {
 		req.Header.Set("X-Auth-Token", token)
+	}
+	for k, v := range header {
+		req.Header[k] = v
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {

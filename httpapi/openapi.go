@@ -21,8 +21,10 @@ const schemas = `{
    "version": {"type": "string"}, "timestamp": {"type": "string"},
    "data": {"type": "object"}}},
  "CarrierReport": {"type": "object", "required": ["module", "status"], "properties": {
-   "module": {"type": "string"}, "status": {"type": "string", "enum": ["ok", "error", "timeout"]},
-   "error": {"type": "string"}, "count": {"type": "integer"}}},
+   "module": {"type": "string"}, "status": {"type": "string", "enum": ["ok", "error", "timeout", "refused"]},
+   "error": {"type": "string"}, "count": {"type": "integer"},
+   "order": {"type": "string", "description": "the order delivering numbers bought for this search (held for the account)"},
+   "retry_after_s": {"type": "integer", "description": "with status refused: when the purchase may be asked again"}}},
  "State": {"type": "string", "enum": ["discovery", "port_in", "available", "reserved", "in_service", "released",
    "port_out", "aging", "deleted"]},
  "Health": {"type": "object", "required": ["status"], "properties": {"status": {"type": "string"}}},
@@ -158,6 +160,11 @@ func (s *Server) buildOpenAPI() []byte {
 		}
 		params = append(params, map[string]any{"name": "X-Request-Id", "in": "header",
 			"schema": map[string]string{"type": "string"}})
+		if rt.Idempotent {
+			params = append(params, map[string]any{"name": "Idempotency-Key", "in": "header",
+				"description": "a retry with the same key (per caller) acts once: a search never buys again, " +
+					"an activation replays its first reply", "schema": map[string]any{"type": "string", "maxLength": 200}})
+		}
 		op["parameters"] = params
 		if rt.Body != "" {
 			ref := rt.Body

@@ -176,7 +176,9 @@ type route struct {
 	Query        []queryParam
 	Reply        string // success data schema name
 	Status       int    // success status; default 200
-	handle       func(http.ResponseWriter, *http.Request) error
+	// Idempotent routes take an Idempotency-Key header: a retry with it acts once.
+	Idempotent bool
+	handle     func(http.ResponseWriter, *http.Request) error
 }
 
 type queryParam struct {
@@ -226,7 +228,7 @@ func (s *Server) serviceRoutes() []route {
 		{Method: "PUT", Path: "/v2/api_auth", Auth: authNone, Summary: "exchange an API key for a token",
 			Body: "APIAuthRequest", Reply: "APIAuth", Status: 201, handle: s.apiAuth},
 		{Method: "GET", Path: "/v2/phone_numbers", Auth: authOptional, Summary: "search numbers (no token needed)",
-			Query: searchQuery, Reply: "SearchResults", handle: s.searchGlobal},
+			Query: searchQuery, Reply: "SearchResults", Idempotent: true, handle: s.searchGlobal},
 	}
 }
 
@@ -253,7 +255,7 @@ func (s *Server) numberRoutes() []route {
 	num := pn + "/{number}"
 	return []route{
 		{Method: "GET", Path: pn, Auth: authRequired, Summary: "with prefix: search; without: the account's numbers",
-			Query: listingQuery, Reply: "SearchOrListing", handle: s.accountNumbers},
+			Query: listingQuery, Reply: "SearchOrListing", Idempotent: true, handle: s.accountNumbers},
 		{Method: "GET", Path: pn + "/carriers_info", Auth: authRequired, Summary: "carriers usable by the account",
 			Reply: "CarriersInfo", handle: s.carriersInfo},
 		{Method: "GET", Path: pn + "/classifiers", Auth: authRequired, Summary: "number classifiers", Reply: "Object",
@@ -267,7 +269,7 @@ func (s *Server) numberRoutes() []route {
 		{Method: "DELETE", Path: pn + "/collection", Auth: authRequired, Summary: "release many numbers",
 			Body: "NumbersRequest", Reply: "Collection", handle: s.collectionRelease},
 		{Method: "PUT", Path: pn + "/collection/activate", Auth: authRequired, Summary: "buy many numbers",
-			Body: "NumbersRequest", Reply: "Collection", handle: s.collectionActivate},
+			Body: "NumbersRequest", Reply: "Collection", Idempotent: true, handle: s.collectionActivate},
 		{Method: "GET", Path: num, Auth: authRequired, Summary: "read a number", Reply: "Number", handle: s.getNumber},
 		{Method: "PUT", Path: num, Auth: authRequired, Summary: "create a number", Body: "NumberCreate",
 			Reply: "Number", Status: 201, handle: s.createNumber},

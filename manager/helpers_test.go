@@ -91,6 +91,10 @@ type fakeCarrier struct {
 	disconns   atomic.Int32
 	acquireErr error
 	returns    bool // implements knm.NumberReturner with this answer
+	// offer is offered through SearchProgress before the delay; commit, when set, is
+	// committed to as an order before the delay.
+	offer  []knm.SearchRow
+	commit string
 }
 
 func newFake(name string, rows ...knm.SearchRow) *fakeCarrier {
@@ -98,8 +102,14 @@ func newFake(name string, rows ...knm.SearchRow) *fakeCarrier {
 }
 
 func (f *fakeCarrier) Name() string { return f.name }
-func (f *fakeCarrier) FindNumbers(ctx context.Context, _ knm.SearchOptions) ([]knm.SearchRow, error) {
+func (f *fakeCarrier) FindNumbers(ctx context.Context, opts knm.SearchOptions) ([]knm.SearchRow, error) {
 	f.finds.Add(1)
+	if f.offer != nil {
+		opts.Offer(f.offer)
+	}
+	if f.commit != "" {
+		opts.Committed(f.commit)
+	}
 	if f.delay > 0 {
 		select {
 		case <-time.After(f.delay):

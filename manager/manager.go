@@ -32,6 +32,9 @@ type Policy struct {
 	ShouldPermanentlyDelete bool          // should_permanently_delete
 	ShouldAge               bool          // should_age
 	SearchCacheTTL          time.Duration // search_cache_ttl_s
+	// SearchSettleTimeout is how long past the search deadline a carrier that has sent a
+	// purchase for the search is waited for; after it the reply names the order instead.
+	SearchSettleTimeout time.Duration
 }
 
 // DefaultPolicy returns the code defaults of number_manager.
@@ -44,6 +47,7 @@ func DefaultPolicy() Policy {
 		PortInModuleName:    "knm_local",
 		ReleasedState:       knm.StateAvailable,
 		SearchCacheTTL:      300 * time.Second,
+		SearchSettleTimeout: 30 * time.Second,
 	}
 }
 
@@ -65,6 +69,9 @@ func (p Policy) withDefaults() Policy {
 	}
 	if p.ReleasedState == "" {
 		p.ReleasedState = d.ReleasedState
+	}
+	if p.SearchSettleTimeout <= 0 {
+		p.SearchSettleTimeout = d.SearchSettleTimeout
 	}
 	if p.SearchCacheTTL <= 0 {
 		p.SearchCacheTTL = d.SearchCacheTTL

@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/knmproject/knm"
@@ -75,6 +76,9 @@ type SearchRequest struct {
 	AuthToken  string // only hashed into the query id
 	// NoPurchase: carriers may not buy numbers to answer (anonymous searches).
 	NoPurchase bool
+	// IdempotencyKey names the search for its caller (the Idempotency-Key header); see
+	// knm.SearchOptions.
+	IdempotencyKey string
 }
 
 // NumberState is one search result, Kazoo's {"number", "state"}.
@@ -88,6 +92,9 @@ const (
 	CarrierOK      = "ok"
 	CarrierError   = "error"
 	CarrierTimeout = "timeout"
+	// CarrierRefused: the carrier refused to start work it could not finish in time
+	// (the rate budget); RetryAfter says when to ask again.
+	CarrierRefused = "refused"
 )
 
 // CarrierReport says how one carrier did in a search, so a failure is never silent.
@@ -97,6 +104,11 @@ type CarrierReport struct {
 	Error    string        `json:"error,omitempty"`
 	Count    int           `json:"count"` // rows the carrier returned
 	Duration time.Duration `json:"duration_ns"`
+	// Order is the carrier's order sent for this search, when its numbers are not (all) in
+	// this answer: they are delivered by that order (held for the account).
+	Order string `json:"order,omitempty"`
+	// RetryAfter is how long to wait before asking again, when Status is refused.
+	RetryAfter time.Duration `json:"retry_after_ns,omitempty"`
 }
 
 // SearchResult is a page of search results.
@@ -153,7 +165,7 @@ func (m *Manager) Search(ctx context.Context, r SearchRequest) (*SearchResult, e
 		return nil, err
 	}
 	cs := m.carriers(modules)
-	rows, reports := m.fanOut(ctx, cs, opts, p.SearchTimeout)
+	rows, reports := m.fanOut(ctx, cs, opts, p.SearchTimeout, p.SearchSettleTimeout)
 	res.Carriers = append(reports, unknownModules(modules, cs)...)
 	if err := m.cacheSearch(ctx, opts, rows, p.SearchCacheTTL); err != nil {
 		// The first page is still worth returning; later pages will be empty.
@@ -207,7 +219,7 @@ func searchOptions(r SearchRequest, prefix knm.SearchPrefix, p Policy) knm.Searc
 		Quantity: min(r.Quantity, p.MaxSearchQuantity), Limit: p.MaxSearchQuantity, Offset: r.Offset,
 		AccountID: r.AccountID, ResellerID: r.ResellerID,
 		QueryID:    QueryID(r.Country, r.Prefix, r.AccountID, r.AuthToken),
-		NoPurchase: r.NoPurchase,
+		NoPurchase: r.NoPurchase, IdempotencyKey: r.IdempotencyKey,
 	}
 }
 
@@ -219,15 +231,49 @@ type carrierResult struct {
 	took time.Duration
 }
 
+// progress is one carrier's knm.SearchProgress: what it offered before answering and the
+// order it committed to.
+type progress struct {
+	mu      sync.Mutex
+	offered []knm.SearchRow
+	order   string
+	cancel  context.CancelFunc
+}
+
+func (p *progress) Offer(rows []knm.SearchRow) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.offered = append(p.offered, rows...)
+}
+
+func (p *progress) Committed(order string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.order = order
+}
+
+func (p *progress) committed() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.order
+}
+
 // fanOut runs every carrier in parallel under one deadline and returns the merged rows
 // (first carrier in order wins a duplicate; sorted by number) and one report per carrier.
+// At the deadline a carrier that has sent no purchase is cancelled and what it offered so
+// far is kept; one that has is waited for up to settle longer, and then reported with its
+// order, so a caller is never left without the numbers it paid for or their order.
 func (m *Manager) fanOut(ctx context.Context, cs []knm.Carrier, opts knm.SearchOptions,
-	timeout time.Duration) ([]knm.SearchRow, []CarrierReport) {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel() // cancels the carriers still running when we return
+	timeout, settle time.Duration) ([]knm.SearchRow, []CarrierReport) {
 	start := time.Now()
+	opts.Deadline = start.Add(timeout)
 	results := make(chan carrierResult, len(cs)) // buffered: late carriers never block
+	progs := make([]*progress, len(cs))
 	for i, c := range cs {
+		cctx, cancel := context.WithDeadline(ctx, opts.Deadline.Add(settle))
+		progs[i] = &progress{cancel: cancel}
+		copts := opts
+		copts.Progress = progs[i]
 		go func() {
 			r := carrierResult{i: i}
 			defer func() {
@@ -237,37 +283,85 @@ func (m *Manager) fanOut(ctx context.Context, cs []knm.Carrier, opts knm.SearchO
 				r.took = time.Since(start)
 				results <- r
 			}()
-			r.rows, r.err = c.FindNumbers(ctx, opts)
+			r.rows, r.err = c.FindNumbers(cctx, copts)
 		}()
 	}
+	defer func() {
+		for _, p := range progs {
+			p.cancel() // cancels the carriers still running when we return
+		}
+	}()
 	reports := make([]CarrierReport, len(cs))
 	perCarrier := make([][]knm.SearchRow, len(cs))
 	for i, c := range cs {
 		reports[i] = CarrierReport{Module: c.Name(), Status: CarrierTimeout,
 			Error: "no answer within the search deadline"}
 	}
-wait:
-	for range cs {
+	m.collect(ctx, results, progs, reports, perCarrier, opts.Deadline, settle)
+	for i := range reports {
+		if reports[i].Status != CarrierTimeout {
+			continue
+		}
+		reports[i].Duration = time.Since(start)
+		progs[i].mu.Lock()
+		perCarrier[i], reports[i].Count = progs[i].offered, len(progs[i].offered)
+		if progs[i].order != "" {
+			reports[i].Order = progs[i].order
+			reports[i].Error = "order " + progs[i].order + " was sent and is still settling; " +
+				"its numbers go to the account's holds (see the order)"
+		}
+		progs[i].mu.Unlock()
+		m.logger.Warn("carrier search timed out", "module", reports[i].Module, "query_id", opts.QueryID,
+			"order", reports[i].Order)
+	}
+	return mergeRows(perCarrier), reports
+}
+
+// collect receives the carriers' answers until all are in, the deadline passes with no
+// carrier committed to an order, the settle bound passes, or ctx ends.
+func (m *Manager) collect(ctx context.Context, results <-chan carrierResult, progs []*progress,
+	reports []CarrierReport, perCarrier [][]knm.SearchRow, deadline time.Time, settle time.Duration) {
+	timer := time.NewTimer(time.Until(deadline))
+	defer timer.Stop()
+	pending := make(map[int]bool, len(progs))
+	for i := range progs {
+		pending[i] = true
+	}
+	settling := false
+	for len(pending) > 0 {
 		select {
 		case r := <-results:
+			delete(pending, r.i)
 			rep := &reports[r.i]
 			rep.Status, rep.Error, rep.Count, rep.Duration = CarrierOK, "", len(r.rows), r.took
 			if r.err != nil {
 				rep.Status, rep.Error = CarrierError, r.err.Error()
-				m.logger.Warn("carrier search failed", "module", rep.Module, "query_id", opts.QueryID, "error", r.err)
+				if after, ok := knm.RetryAfter(r.err); ok {
+					rep.Status, rep.RetryAfter = CarrierRefused, after
+				}
+				rep.Order = progs[r.i].committed()
+				m.logger.Warn("carrier search failed", "module", rep.Module, "error", r.err)
 			}
-			perCarrier[r.i] = r.rows
+			progs[r.i].mu.Lock()
+			perCarrier[r.i] = append(slices.Clone(progs[r.i].offered), r.rows...) // merged later
+			progs[r.i].mu.Unlock()
+			rep.Count = len(mergeRows(perCarrier[r.i : r.i+1]))
+		case <-timer.C:
+			if settling {
+				return
+			}
+			settling = true
+			for i := range pending {
+				if progs[i].committed() == "" {
+					progs[i].cancel()
+					delete(pending, i)
+				}
+			}
+			timer.Reset(settle)
 		case <-ctx.Done():
-			break wait
+			return
 		}
 	}
-	for i := range reports {
-		if reports[i].Status == CarrierTimeout {
-			reports[i].Duration = time.Since(start)
-			m.logger.Warn("carrier search timed out", "module", reports[i].Module, "query_id", opts.QueryID)
-		}
-	}
-	return mergeRows(perCarrier), reports
 }
 
 // mergeRows de-duplicates by number, keeping the row of the earliest carrier, and sorts.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -32,9 +33,10 @@ type Local struct {
 	// (zero when the budget was free). It lets the service count and time limiter waits.
 	OnWait func(time.Duration)
 
-	rps int
-	sem chan struct{} // held by the one waiter at the head of the queue
-	now func() time.Time
+	rps     int
+	sem     chan struct{} // held by the one waiter at the head of the queue
+	waiting atomic.Int64  // callers inside Reserve
+	now     func() time.Time
 
 	mu    sync.Mutex
 	slots []*localSlot  // recorded slots still in the window; guarded by mu
@@ -94,6 +96,8 @@ func (l *Local) Wait(ctx context.Context) error {
 // with Spacing, the last grant is Spacing old), or until ctx ends.
 func (l *Local) Reserve(ctx context.Context) (Reservation, error) {
 	start := l.now()
+	l.waiting.Add(1)
+	defer l.waiting.Add(-1)
 	// Only the head of the queue looks at the log, so grants are handed out in order and
 	// nobody can overtake a waiter that is already sleeping for its slot.
 	if err := acquire(ctx, l.sem); err != nil {
@@ -193,4 +197,11 @@ func (s *localSlot) Cancel() {
 		close(l.freed)
 		l.freed = make(chan struct{})
 	}
+}
+
+// SetMargin changes Margin while the limiter is in use (a settings change).
+func (l *Local) SetMargin(d time.Duration) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.Margin = d
 }

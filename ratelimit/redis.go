@@ -104,12 +104,13 @@ type Redis struct {
 	// (zero when the budget was free).
 	OnWait func(time.Duration)
 
-	client redis.UniversalClient
-	key    string
-	rps    int
-	sem    chan struct{}
-	id     string // distinguishes this limiter's members from other processes'
-	seq    atomic.Uint64
+	client  redis.UniversalClient
+	key     string
+	rps     int
+	sem     chan struct{}
+	id      string // distinguishes this limiter's members from other processes'
+	seq     atomic.Uint64
+	waiting atomic.Int64 // callers inside Reserve
 
 	mu    sync.Mutex
 	freed chan struct{} // closed and replaced when Cancel frees a slot; guarded by mu
@@ -161,6 +162,8 @@ func (l *Redis) Wait(ctx context.Context) error {
 // scored with the server's time.
 func (l *Redis) Reserve(ctx context.Context) (Reservation, error) {
 	start := time.Now()
+	l.waiting.Add(1)
+	defer l.waiting.Add(-1)
 	if err := acquire(ctx, l.sem); err != nil {
 		return nil, err
 	}
@@ -210,7 +213,18 @@ func (l *Redis) InUse(ctx context.Context) (int, int, error) {
 }
 
 // window returns Window+Margin in microseconds, the unit of the scripts.
-func (l *Redis) window() int64 { return (Window + l.Margin).Microseconds() }
+func (l *Redis) window() int64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return (Window + l.Margin).Microseconds()
+}
+
+// SetMargin changes Margin while the limiter is in use (a settings change).
+func (l *Redis) SetMargin(d time.Duration) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.Margin = d
+}
 
 // redisSlot is a Reservation of a Redis limiter: one member of the key's sorted set.
 type redisSlot struct {

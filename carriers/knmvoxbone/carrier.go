@@ -70,11 +70,12 @@ type Carrier struct {
 	account      string // settings.AccountFingerprint(): the Voxbone account talked to
 	store        knm.Store
 	client       *voxbone.Client
-	limiter      ratelimit.Limiter
 	reservations *Reservations
 	log          *slog.Logger
 	now          func() time.Time
 	metrics      Metrics
+	limiter      ratelimit.Limiter
+	latency      *ewma // of the client's requests, for admission
 
 	// settleTimeout bounds the work after a checkout or a cancel was sent, which runs
 	// detached from the caller's context: money may be spent, so it must reach the database.
@@ -120,8 +121,17 @@ func New(s Settings, d Deps) (*Carrier, error) {
 	if lim == nil {
 		lim = ratelimit.NewLocal(s.RateLimitRPS)
 	}
-	c.limiter = lim
-	opts := append(s.clientOptions(lim, c.log, d.Metrics.Request), d.ClientOptions...)
+	if m, ok := lim.(interface{ SetMargin(time.Duration) }); ok {
+		m.SetMargin(s.RateLimitMargin)
+	}
+	c.limiter, c.latency = lim, &ewma{}
+	observe := func(endpoint string, status int, took time.Duration) {
+		c.latency.observe(took)
+		if d.Metrics.Request != nil {
+			d.Metrics.Request(endpoint, status, took)
+		}
+	}
+	opts := append(s.clientOptions(lim, c.log, observe), d.ClientOptions...)
 	client, err := voxbone.New(opts...)
 	if err != nil {
 		// The client's errors never hold credentials.

@@ -31,18 +31,9 @@ type buyRequest struct {
 	Order *order
 	// AllOrNothing refuses a plan that falls short instead of buying part of it.
 	AllOrNothing bool
-}
-
-// buy plans and executes one journalled order and returns the rows it stored available. A
-// plan that falls short buys what it can (unless AllOrNothing) and returns the shortfall
-// with the rows.
-func (c *Carrier) buy(ctx context.Context, r buyRequest) ([]knm.SearchRow, error) {
-	o, short, err := c.prepare(ctx, r)
-	if err != nil || o == nil {
-		return nil, errors.Join(short, err)
-	}
-	rows, err := c.execute(ctx, o)
-	return rows, errors.Join(short, err)
+	// Shares is how many searches the order buys for (coalesced); max_order_cost applies
+	// to each. 0 counts as 1.
+	Shares int
 }
 
 // prepare writes the order's planned row, then in one round trip fetches the catalogue and
@@ -76,7 +67,7 @@ func (c *Carrier) prepare(ctx context.Context, r buyRequest) (o *order, short, e
 	if catErr != nil {
 		return nil, nil, c.abort(ctx, o, catErr)
 	}
-	p := c.plan(cat, r.Want)
+	p := c.plan(cat, r.Want, max(r.Shares, 1))
 	if p.qty == 0 || (r.AllOrNothing && p.short != nil) {
 		c.unreserve(p.lines)
 		cause := p.short
@@ -109,6 +100,9 @@ func (c *Carrier) execute(ctx context.Context, o *order) ([]knm.SearchRow, error
 	if err := c.advance(ctx, o, StateCheckoutSent); err != nil {
 		o.CheckoutAt = nil // not sent: a retry of the failed order's key may buy
 		return nil, c.abort(ctx, o, err)
+	}
+	if o.onCheckout != nil {
+		o.onCheckout()
 	}
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.settleTimeout)
 	defer cancel()
@@ -262,6 +256,7 @@ func (c *Carrier) finish(ctx context.Context, o *order) ([]knm.SearchRow, error)
 		// The job could not be journalled: the order stays unfinished, so Recover routes it.
 		importErr = errors.Join(importErr, fmt.Errorf("routing: %w", out.err))
 	}
+	c.distribute(ctx, o, rows) // the state written below records the split
 	if err := errors.Join(fetchErr, importErr, cartErr); err != nil {
 		o.Error = err.Error()
 		stay := StateCheckedOut

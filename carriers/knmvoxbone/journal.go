@@ -106,6 +106,9 @@ type orderPayload struct {
 	RouteReseller string `json:"route_reseller,omitempty"`
 	// LateCheckedAt is when Recover last looked for late DIDs of this partial order.
 	LateCheckedAt *time.Time `json:"late_checked_at,omitempty"`
+	// Members are the searches the order buys for (several when coalesced), with the
+	// numbers each got; empty for a native order.
+	Members []orderMember `json:"members,omitempty"`
 }
 
 // addConflict records a conflicting DID once.
@@ -159,6 +162,11 @@ type order struct {
 	entry *knm.JournalEntry
 	orderPayload
 	reserved bool // the plan's stock and money are held in the carrier's Reservations
+	// live is the batch of searches waiting for the order in this process; nil when the
+	// order is settled by Recover (its callers are gone).
+	live *batch
+	// onCheckout, when set, is called once the checkout_sent state is written.
+	onCheckout func()
 }
 
 // state is the order's state as last read or written.

@@ -63,6 +63,7 @@ type Reservations struct {
 	inflight      map[int]int   // DID group id -> DIDs planned by orders not yet checked out
 	reservedCents int           // cost of the plans of orders not yet checked out
 	consumed      []consumption // recent checkouts, for listings taken before them
+	buyer         *buyer        // the account's searches buying now (see buyer)
 }
 
 // consumption is what one checkout took, for a minute after it.
@@ -116,10 +117,10 @@ func makePlan(groups []voxbone.DIDGroup, want, budgetCents int) planResult {
 
 // budgetCents is what one order may spend: the balance less takenCents (planned by other
 // orders in progress), capped by max_order_cost.
-func (c *Carrier) budgetCents(bal *voxbone.AccountBalance, takenCents int) int {
+func (c *Carrier) budgetCents(bal *voxbone.AccountBalance, takenCents, shares int) int {
 	b := int(math.Floor(bal.Balance*100+1e-6)) - takenCents
 	if c.settings.MaxOrderCost > 0 {
-		b = min(b, int(math.Floor(c.settings.MaxOrderCost*100+1e-6)))
+		b = min(b, shares*int(math.Floor(c.settings.MaxOrderCost*100+1e-6)))
 	}
 	return max(b, 0)
 }
@@ -127,7 +128,7 @@ func (c *Carrier) budgetCents(bal *voxbone.AccountBalance, takenCents int) int {
 // plan makes the plan for want DIDs from cat, net of what other orders of the account hold
 // or have just checked out, reserves it, and explains a shortfall. Concurrent searches
 // would otherwise all plan on the same DIDs and end in back-orders.
-func (c *Carrier) plan(cat *catalogue, want int) planResult {
+func (c *Carrier) plan(cat *catalogue, want, shares int) planResult {
 	res := c.reservations
 	res.mu.Lock()
 	defer res.mu.Unlock()
@@ -148,7 +149,7 @@ func (c *Carrier) plan(cat *catalogue, want int) planResult {
 			}
 		}
 	}
-	r := makePlan(groups, want, c.budgetCents(cat.balance, taken))
+	r := makePlan(groups, want, c.budgetCents(cat.balance, taken, shares))
 	for _, l := range r.lines {
 		res.inflight[l.GroupID] += l.Quantity
 		res.reservedCents += l.Quantity * l.UnitCents

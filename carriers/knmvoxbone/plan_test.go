@@ -21,16 +21,16 @@ func TestBudgetAcrossOrders(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := f.c.plan(cat, 3)
+	a := f.c.plan(cat, 3, 1)
 	if a.qty != 3 || a.short != nil {
 		t.Fatalf("first plan %+v", a)
 	}
-	b := f.c.plan(cat, 3)
+	b := f.c.plan(cat, 3, 1)
 	if b.qty != 0 || !knm.IsErrorName(b.short, knm.ErrNotEnoughCredit) {
 		t.Fatalf("second plan while the first is in progress: %+v", b)
 	}
 	f.c.unreserve(a.lines)
-	if c := f.c.plan(cat, 3); c.qty != 3 {
+	if c := f.c.plan(cat, 3, 1); c.qty != 3 {
 		t.Fatalf("plan after the first released: %+v", c)
 	}
 }
@@ -49,13 +49,13 @@ func TestSharedReservations(t *testing.T) {
 	build := func(r *Reservations) *Carrier { return newTestCarrier(t, f.s, Deps{Store: f.store, Reservations: r}) }
 	shared := NewReservations()
 	old, rebuilt := build(shared), build(shared)
-	a := old.plan(cat, 12)
-	b := rebuilt.plan(cat, 12)
+	a := old.plan(cat, 12, 1)
+	b := rebuilt.plan(cat, 12, 1)
 	if a.qty != 12 || b.qty != 3 || b.short == nil {
 		t.Fatalf("stock: old planned %d, rebuilt %d (%v); want 12 and the 3 left", a.qty, b.qty, b.short)
 	}
 	old.unreserve(a.lines)
-	if c := rebuilt.plan(cat, 12); c.qty != 12 {
+	if c := rebuilt.plan(cat, 12, 1); c.qty != 12 {
 		t.Errorf("after the old order's release the rebuilt carrier plans %d, want 12", c.qty)
 	}
 
@@ -68,13 +68,13 @@ func TestSharedReservations(t *testing.T) {
 	}
 	shared = NewReservations()
 	old, rebuilt = build(shared), build(shared)
-	if a := old.plan(cat, 3); a.qty != 3 {
+	if a := old.plan(cat, 3, 1); a.qty != 3 {
 		t.Fatalf("old planned %d", a.qty)
 	}
-	if b := rebuilt.plan(cat, 3); b.qty != 0 || !knm.IsErrorName(b.short, knm.ErrNotEnoughCredit) {
+	if b := rebuilt.plan(cat, 3, 1); b.qty != 0 || !knm.IsErrorName(b.short, knm.ErrNotEnoughCredit) {
 		t.Errorf("money: rebuilt planned %d (%v) of a balance the old carrier holds", b.qty, b.short)
 	}
-	if c := build(nil).plan(cat, 3); c.qty != 3 {
+	if c := build(nil).plan(cat, 3, 1); c.qty != 3 {
 		t.Errorf("a carrier with its own reservations planned %d, want 3", c.qty)
 	}
 }

@@ -72,7 +72,7 @@ func (c *Carrier) PlanPurchase(ctx context.Context, q PurchaseQuery) (*PurchaseP
 	if err != nil {
 		return nil, err
 	}
-	p := c.plan(cat, short)
+	p := c.plan(cat, short, 1)
 	c.unreserve(p.lines) // a quote reserves nothing
 	out.Lines = append(out.Lines, p.lines...)
 	out.ToBuy = p.qty

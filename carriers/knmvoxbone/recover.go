@@ -28,6 +28,8 @@ type RecoverReport struct {
 	// RoutingPending how many are still pending after this run's attempt.
 	Routed         int `json:"routed"`
 	RoutingPending int `json:"routing_pending"`
+	// HoldsReleased is how many held numbers whose hold expired went back to the pool.
+	HoldsReleased int `json:"holds_released"`
 }
 
 // Recover settles every unfinished order, as at start-up after a crash, and never buys
@@ -86,6 +88,13 @@ func (c *Carrier) recoverOlderThan(ctx context.Context, age time.Duration, force
 	}
 	if ctx.Err() == nil {
 		if err := c.recoverRouting(ctx, age, force, rep); err != nil {
+			return rep, err
+		}
+	}
+	if ctx.Err() == nil {
+		n, err := c.ReleaseExpiredHolds(ctx)
+		rep.HoldsReleased = n
+		if err != nil {
 			return rep, err
 		}
 	}

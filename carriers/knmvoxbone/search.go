@@ -9,21 +9,20 @@ import (
 )
 
 // FindNumbers offers up to opts.Quantity knm_voxbone numbers starting with
-// opts.Prefix: the pool of numbers bought earlier first, then in search_mode order
-// (unless opts.NoPurchase) the shortfall is bought, within max_order_quantity, max_order_cost
-// and the balance, and stored available. When not everything wanted can be had, the rows
-// that could are returned with an error saying why.
+// opts.Prefix: the numbers held for the account, then the pool of numbers bought earlier,
+// then in search_mode order (unless opts.NoPurchase) the shortfall is bought, within
+// max_order_quantity, max_order_cost (both per search) and the balance, and stored
+// available. Concurrent searches of the same DID groups share one order (see buyer); a retry
+// of a search never buys again. When not everything wanted can be had, the rows that could
+// are returned with an error saying why.
 func (c *Carrier) FindNumbers(ctx context.Context, opts knm.SearchOptions) ([]knm.SearchRow, error) {
 	start := time.Now()
 	want := max(opts.Quantity, 1)
-	pool, err := c.pool(ctx, opts.Prefix.E164(), want)
+	rows, err := c.offered(ctx, opts, want)
 	if err != nil {
 		return nil, err
 	}
-	rows := make([]knm.SearchRow, 0, want)
-	for _, n := range pool {
-		rows = append(rows, row(n))
-	}
+	opts.Offer(rows)
 	fromPool := len(rows)
 	defer func() {
 		if c.metrics.Search != nil {
@@ -47,10 +46,35 @@ func (c *Carrier) FindNumbers(ctx context.Context, opts knm.SearchOptions) ([]kn
 	}
 	q := groupQuery{CountryA3: a3, DIDType: DIDType(opts.Prefix.Dialcode, opts.Prefix.National),
 		AreaCode: opts.Prefix.National}
-	bought, err := c.buy(ctx, buyRequest{Query: q, Want: short, QueryID: opts.QueryID, Description: opts.QueryID,
-		RouteFor: opts.AccountID, RouteReseller: opts.ResellerID})
-	rows = append(rows, bought...)
+	bought, err := c.buyShared(ctx, opts, q, short)
+	rows = firstUnique(append(bought, rows...), want) // a retry's own numbers first
 	return rows, errors.Join(err, capErr)
+}
+
+// offered returns up to want numbers knm holds already: those held for the account, then
+// the pool's.
+func (c *Carrier) offered(ctx context.Context, opts knm.SearchOptions, want int) ([]knm.SearchRow, error) {
+	held, err := c.held(ctx, opts.AccountID, opts.Prefix.E164(), want)
+	if err != nil {
+		return nil, err
+	}
+	rows := make([]knm.SearchRow, 0, want)
+	for _, n := range held {
+		r := row(n)
+		r.State = n.State
+		rows = append(rows, r)
+	}
+	if len(rows) >= want {
+		return rows, nil
+	}
+	pool, err := c.pool(ctx, opts.Prefix.E164(), want-len(rows))
+	if err != nil {
+		return nil, err
+	}
+	for _, n := range pool {
+		rows = append(rows, row(n))
+	}
+	return rows, nil
 }
 
 // pool returns up to want numbers already bought: knm_voxbone, available, unassigned, with
@@ -58,4 +82,17 @@ func (c *Carrier) FindNumbers(ctx context.Context, opts knm.SearchOptions) ([]kn
 func (c *Carrier) pool(ctx context.Context, prefix string, want int) ([]*knm.Number, error) {
 	return c.store.FindNumbers(ctx, knm.NumberFilter{AssignedTo: new(string), States: []knm.State{knm.StateAvailable},
 		Module: ModuleName, Prefix: prefix, Limit: want})
+}
+
+// firstUnique returns the first n rows of distinct numbers.
+func firstUnique(rows []knm.SearchRow, n int) []knm.SearchRow {
+	seen := map[string]bool{}
+	out := make([]knm.SearchRow, 0, n)
+	for _, r := range rows {
+		if len(out) < n && !seen[r.Number] {
+			seen[r.Number] = true
+			out = append(out, r)
+		}
+	}
+	return out
 }

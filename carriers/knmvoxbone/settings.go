@@ -53,6 +53,15 @@ type Settings struct {
 	MaxOrderCost     float64       // max_order_cost: most money one search or order spends; 0: only the balance
 	CartTTL          time.Duration // cart_ttl_minutes: age after which purge deletes knm's unused carts
 	Routing          Routing       // voice_uri, trunk_id, …: what every bought DID is configured with
+	// HoldTTL (hold_ttl_minutes) is how long numbers bought for a search that had answered
+	// stay reserved for its account before they return to the pool.
+	HoldTTL time.Duration
+	// CoalesceWindow (coalesce_window_ms) is how long a search that must buy waits for
+	// others of the same DID groups to share its order.
+	CoalesceWindow time.Duration
+	// RateLimitMargin (rate_limit_margin_ms) widens the limiter's one-second window:
+	// requests may arrive closer together than they were sent.
+	RateLimitMargin time.Duration
 }
 
 // DefaultSettings returns the code defaults of number_manager.voxbone.
@@ -66,6 +75,9 @@ func DefaultSettings() Settings {
 		MaxOrderQuantity: 20,
 		CartTTL:          30 * time.Minute,
 		Routing:          Routing{BatchSize: DefaultRoutingBatchSize},
+		HoldTTL:          30 * time.Minute,
+		CoalesceWindow:   25 * time.Millisecond,
+		RateLimitMargin:  ratelimit.DefaultLocalMargin,
 	}
 }
 
@@ -108,6 +120,9 @@ func ReadSettings(ctx context.Context, src Source) (Settings, error) {
 		MaxOrderQuantity: r.integer(d.MaxOrderQuantity, "max_order_quantity"),
 		MaxOrderCost:     r.number(d.MaxOrderCost, "max_order_cost"),
 		CartTTL:          r.duration(d.CartTTL, time.Minute, "cart_ttl_minutes"),
+		HoldTTL:          r.duration(d.HoldTTL, time.Minute, "hold_ttl_minutes"),
+		CoalesceWindow:   r.duration(d.CoalesceWindow, time.Millisecond, "coalesce_window_ms"),
+		RateLimitMargin:  r.duration(d.RateLimitMargin, time.Millisecond, "rate_limit_margin_ms"),
 	}
 	// The routing keys are optional: an absent one is not written back.
 	s.Routing = readRouting(func(key string) (json.RawMessage, error) {
@@ -205,7 +220,17 @@ func (s Settings) problems() []problem {
 	if s.CartTTL < time.Minute {
 		bad("cart_ttl_minutes", "must be at least 1, got %d", int(s.CartTTL.Minutes()))
 	}
-	return append(ps, s.Routing.problems()...)
+	ps = append(ps, s.Routing.problems()...)
+	if s.HoldTTL < time.Minute {
+		bad("hold_ttl_minutes", "must be at least 1, got %d", int(s.HoldTTL.Minutes()))
+	}
+	if s.CoalesceWindow < time.Millisecond || s.CoalesceWindow > 5*time.Second {
+		bad("coalesce_window_ms", "must be between 1 and 5000, got %d", s.CoalesceWindow.Milliseconds())
+	}
+	if s.RateLimitMargin < 0 || s.RateLimitMargin > time.Second {
+		bad("rate_limit_margin_ms", "must be between 0 and 1000, got %d", s.RateLimitMargin.Milliseconds())
+	}
+	return ps
 }
 
 // Validate reports every setting that breaks its rule in one knm invalid error.
@@ -236,6 +261,9 @@ func (s Settings) withDefaults() Settings {
 	s.MaxOrderQuantity = cmp.Or(s.MaxOrderQuantity, d.MaxOrderQuantity)
 	s.CartTTL = cmp.Or(s.CartTTL, d.CartTTL)
 	s.Routing.BatchSize = cmp.Or(s.Routing.BatchSize, d.Routing.BatchSize)
+	s.HoldTTL = cmp.Or(s.HoldTTL, d.HoldTTL)
+	s.CoalesceWindow = cmp.Or(s.CoalesceWindow, d.CoalesceWindow)
+	s.RateLimitMargin = cmp.Or(s.RateLimitMargin, d.RateLimitMargin)
 	return s
 }
 
@@ -282,6 +310,9 @@ func (s Settings) LogValue() slog.Value {
 		slog.Float64("max_order_cost", s.MaxOrderCost),
 		slog.Duration("cart_ttl", s.CartTTL),
 		slog.Attr{Key: "routing", Value: s.Routing.logValue()},
+		slog.Duration("hold_ttl", s.HoldTTL),
+		slog.Duration("coalesce_window", s.CoalesceWindow),
+		slog.Duration("rate_limit_margin", s.RateLimitMargin),
 	)
 }
 

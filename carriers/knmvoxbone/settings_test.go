@@ -12,6 +12,7 @@ import (
 
 	"github.com/knmproject/knm"
 	"github.com/knmproject/knm/config"
+	"github.com/knmproject/knm/ratelimit"
 )
 
 func TestSettingsValidate(t *testing.T) {
@@ -209,5 +210,21 @@ func TestSettingsRefusedOnWrite(t *testing.T) {
 	doc := `[{"_id":"number_manager.voxbone","default":{"environment":"mars"}}]`
 	if _, err := c.Import(ctx, strings.NewReader(doc)); !knm.IsErrorName(err, knm.ErrInvalid) {
 		t.Fatalf("import of an invalid document: %v", err)
+	}
+}
+
+// TestRateLimitMarginReachesTheLimiter: rate_limit_margin_ms widens the window of the
+// carrier's limiter, shared or its own.
+func TestRateLimitMarginReachesTheLimiter(t *testing.T) {
+	s := testSettings("http://127.0.0.1:1")
+	s.RateLimitMargin = 200 * time.Millisecond
+	shared := ratelimit.NewLocal(20)
+	newTestCarrier(t, s, Deps{Limiter: shared})
+	if shared.Margin != 200*time.Millisecond {
+		t.Fatalf("shared limiter margin %v", shared.Margin)
+	}
+	own := newTestCarrier(t, s, Deps{})
+	if l, ok := own.limiter.(*ratelimit.Local); !ok || l.Margin != 200*time.Millisecond {
+		t.Fatalf("own limiter %T %+v", own.limiter, own.limiter)
 	}
 }

@@ -1,0 +1,351 @@
+package knmvoxbone
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/knmproject/knm"
+)
+
+// buyer coalesces the purchases of concurrent searches and keeps each search idempotent for
+// its caller. Searches that must buy DIDs of the same group query within one gathering
+// window share one cart and one checkout, and the bought DIDs are split among them in the
+// order they joined: N searches cost one order's requests, not N. A retry of a search
+// (same key) while its order is unfinished waits for that order's share instead of buying
+// again. Carriers of one Voxbone account share one buyer (through Reservations). It is safe
+// for concurrent use.
+type buyer struct {
+	mu    sync.Mutex
+	open  map[batchKey]*batch // batches still gathering searches
+	byKey map[string]*share   // search key -> its share while the order is unfinished
+	// promised counts the requests of the orders admitted and not finished, which the
+	// limiter does not see yet: admission counts them as queued.
+	promised atomic.Int64
+}
+
+func newBuyer() *buyer { return &buyer{open: map[batchKey]*batch{}, byKey: map[string]*share{}} }
+
+// batchKey is what searches must share to share an order: the DID-group query, and the
+// routing their numbers get, so that one order's DIDs are configured one way.
+type batchKey struct {
+	query   groupQuery
+	routing Routing
+}
+
+// batch is one coalesced order being gathered or bought.
+type batch struct {
+	query groupQuery
+	key   batchKey
+	// routeFor and routeReseller are the first member's account and reseller, whose
+	// routing (the same for every member, by the key) the order applies.
+	routeFor, routeReseller string
+	orderID                 string
+	queryID                 string
+	shares                  []*share
+	active                  []*share // the shares bought for, one per member of the order's payload
+	closed                  bool     // gathered: no search joins any more
+	order                   string   // set once the checkout was sent
+	ctx                     context.Context
+	cancel                  context.CancelFunc // stops the batch before its checkout when every caller left
+}
+
+// share is one search's part of a batch. Its fields are guarded by buyer.mu.
+type share struct {
+	b        *batch
+	key      string // the search key; "" for none
+	account  string
+	request  string // what was asked (country, prefix, quantity), to refuse a reused key
+	want     int
+	waiters  int                  // callers waiting for it (a retry adds one)
+	progress []knm.SearchProgress // the waiting callers, told when the checkout is sent
+	done     chan struct{}        // closed once rows and err are set
+	handing  bool                 // rows are being handed to a waiting caller, who must wait for them
+	rows     []knm.SearchRow
+	err      error
+}
+
+// searchKey names a search for its caller: the account and its Idempotency-Key, or the
+// account and what was asked. A search without account has none (it cannot be held for).
+func searchKey(opts knm.SearchOptions) string {
+	switch {
+	case opts.AccountID == "":
+		return ""
+	case opts.IdempotencyKey != "":
+		return "key:" + opts.AccountID + ":" + opts.IdempotencyKey
+	}
+	return "search:" + opts.AccountID + ":" + searchRequest(opts)
+}
+
+// searchRequest is what a search asked, as one string.
+func searchRequest(opts knm.SearchOptions) string {
+	return opts.Country + ":" + opts.Prefix.Dialcode + opts.Prefix.National + ":" + strconv.Itoa(opts.Quantity)
+}
+
+// buyShared buys short DIDs for a search: from the share of an earlier identical search
+// whose order is unfinished, else by joining the batch gathering for the same query, else
+// (when the rate budget can carry a new order before the deadline) by starting one.
+func (c *Carrier) buyShared(ctx context.Context, opts knm.SearchOptions, q groupQuery,
+	short int) ([]knm.SearchRow, error) {
+	key := searchKey(opts)
+	if sh := c.buying().attach(key, opts); sh != nil {
+		return c.await(ctx, opts, sh)
+	}
+	if rows, found, err := c.fromJournal(ctx, opts, key); found || err != nil {
+		return rows, err
+	}
+	routing, err := c.routingFor(ctx, opts.AccountID, opts.ResellerID)
+	if err != nil {
+		return nil, err
+	}
+	sh, b := c.buying().join(batchKey{query: q, routing: routing}, key, opts, short)
+	var first string
+	if opts.IdempotencyKey != "" && key != "" { // claimed before the batch can start buying
+		if first, err = c.claimSearchKey(ctx, key, sh); err != nil || first != "" {
+			c.buying().leave(sh)
+		}
+	}
+	if b != nil { // a new batch: it must fit the rate budget before the deadline
+		c.start(ctx, b, opts.Deadline, short)
+	}
+	switch {
+	case err != nil:
+		return nil, err
+	case first != "":
+		return c.awaitOrder(ctx, opts, first, key)
+	}
+	return c.await(ctx, opts, sh)
+}
+
+// start runs a new batch once admitted, or ends its shares with the refusal.
+func (c *Carrier) start(ctx context.Context, b *batch, deadline time.Time, want int) {
+	release, err := c.admit(ctx, deadline, want)
+	if err != nil {
+		c.buying().drop(b, err)
+		return
+	}
+	go func() {
+		defer release()
+		c.runBatch(b)
+	}()
+}
+
+// buying returns the buyer shared by the carriers of the account.
+func (c *Carrier) buying() *buyer {
+	res := c.reservations
+	res.mu.Lock()
+	defer res.mu.Unlock()
+	if res.buyer == nil {
+		res.buyer = newBuyer()
+	}
+	return res.buyer
+}
+
+// attach returns the share of an unfinished order for key, with the caller added to its
+// waiters, or nil.
+func (by *buyer) attach(key string, opts knm.SearchOptions) *share {
+	if key == "" {
+		return nil
+	}
+	by.mu.Lock()
+	defer by.mu.Unlock()
+	sh := by.byKey[key]
+	if sh == nil || sh.request != searchRequest(opts) {
+		return nil
+	}
+	sh.waiters++
+	if opts.Progress != nil {
+		sh.progress = append(sh.progress, opts.Progress)
+		if sh.b.order != "" {
+			opts.Progress.Committed(sh.b.order)
+		}
+	}
+	return sh
+}
+
+// join adds a share of want DIDs to the batch gathering for q and returns it, with the batch
+// when the caller created it and must start it (after admission).
+func (by *buyer) join(bk batchKey, key string, opts knm.SearchOptions, want int) (*share, *batch) {
+	by.mu.Lock()
+	defer by.mu.Unlock()
+	b := by.open[bk]
+	created := b == nil
+	if created {
+		ctx, cancel := context.WithCancel(context.Background())
+		b = &batch{query: bk.query, key: bk, orderID: newOrderID(), queryID: opts.QueryID, ctx: ctx, cancel: cancel,
+			routeFor: opts.AccountID, routeReseller: opts.ResellerID}
+		by.open[bk] = b
+	}
+	sh := &share{b: b, key: key, account: opts.AccountID, request: searchRequest(opts), want: want, waiters: 1,
+		done: make(chan struct{})}
+	if opts.Progress != nil {
+		sh.progress = []knm.SearchProgress{opts.Progress}
+	}
+	b.shares = append(b.shares, sh)
+	if key != "" && by.byKey[key] == nil {
+		by.byKey[key] = sh
+	}
+	if created {
+		return sh, b
+	}
+	return sh, nil
+}
+
+// drop removes a batch that was refused before it started; its shares end with why.
+func (by *buyer) drop(b *batch, why error) {
+	by.mu.Lock()
+	defer by.mu.Unlock()
+	if by.open[b.key] == b {
+		delete(by.open, b.key)
+	}
+	b.closed = true
+	b.cancel()
+	for _, sh := range b.shares {
+		by.end(sh, nil, why)
+	}
+}
+
+// leave takes one waiting caller off sh. A batch none of whose callers waits any more is
+// cancelled if its checkout was not sent: nothing is bought for nobody.
+func (by *buyer) leave(sh *share) {
+	by.mu.Lock()
+	defer by.mu.Unlock()
+	sh.waiters--
+	b := sh.b
+	if b.order != "" {
+		return
+	}
+	for _, o := range b.shares {
+		if o.waiters > 0 {
+			return
+		}
+	}
+	b.cancel()
+}
+
+// end settles sh (once) with what it gets. The caller holds by.mu.
+func (by *buyer) end(sh *share, rows []knm.SearchRow, err error) {
+	select {
+	case <-sh.done:
+		return
+	default:
+	}
+	sh.rows, sh.err = rows, err
+	close(sh.done)
+	if by.byKey[sh.key] == sh {
+		delete(by.byKey, sh.key)
+	}
+}
+
+// committed records that b's checkout was sent and tells every waiting caller.
+func (by *buyer) committed(b *batch) {
+	by.mu.Lock()
+	defer by.mu.Unlock()
+	b.order = b.orderID
+	for _, sh := range b.shares {
+		for _, p := range sh.progress {
+			p.Committed(b.orderID)
+		}
+	}
+}
+
+// await waits for sh's rows. A caller that gives up after the checkout was sent is told
+// which order delivers its numbers (they are held for its account); before, it simply
+// leaves, and the batch buys nothing for it.
+func (c *Carrier) await(ctx context.Context, opts knm.SearchOptions, sh *share) ([]knm.SearchRow, error) {
+	select {
+	case <-sh.done:
+		return sh.rows, sh.err
+	case <-ctx.Done():
+	}
+	by := c.buying()
+	by.leave(sh)
+	by.mu.Lock()
+	order, handing := sh.b.order, sh.handing
+	by.mu.Unlock()
+	if handing { // the rows were bought for this caller, not held: take them
+		<-sh.done
+		return sh.rows, sh.err
+	}
+	if order == "" {
+		return nil, carrierError("voxbone purchase", ctx.Err())
+	}
+	return nil, heldError(order, opts.AccountID)
+}
+
+// heldError says that order delivers a search's numbers after the search answered.
+func heldError(order, account string) error {
+	return knm.Errorf(knm.ErrUnavailable, "voxbone order %s was sent for this search and is still settling; "+
+		"its numbers will be held for account %s", order, account).WithCause(order)
+}
+
+// runBatch gathers searches for the coalescing window, then buys for those still waiting,
+// in one journalled order whose payload names every share.
+func (c *Carrier) runBatch(b *batch) {
+	by := c.buying()
+	select {
+	case <-time.After(c.settings.CoalesceWindow):
+	case <-b.ctx.Done():
+	}
+	by.mu.Lock()
+	if by.open[b.key] == b {
+		delete(by.open, b.key)
+	}
+	b.closed = true
+	var members []orderMember
+	total := 0
+	for _, sh := range b.shares {
+		if sh.waiters <= 0 {
+			by.end(sh, nil, errors.New("the caller left before the purchase"))
+			continue
+		}
+		b.active = append(b.active, sh)
+		members = append(members, orderMember{Key: sh.key, Account: sh.account, Request: sh.request, Want: sh.want})
+		total += sh.want
+	}
+	by.mu.Unlock()
+	if total == 0 {
+		b.cancel()
+		return
+	}
+	defer b.cancel()
+	err := c.buyBatch(b, members, total)
+	by.mu.Lock()
+	defer by.mu.Unlock()
+	for _, sh := range b.shares {
+		switch {
+		case len(sh.rows) >= sh.want:
+			by.end(sh, sh.rows, nil)
+		case err != nil:
+			by.end(sh, sh.rows, err)
+		default:
+			by.end(sh, sh.rows, knm.Errorf(knm.ErrUnavailable, "voxbone delivered %d of the %d DIDs this search "+
+				"bought", len(sh.rows), sh.want))
+		}
+	}
+}
+
+// buyBatch journals and runs the batch's order. Its shares are settled by distribute as the
+// order's DIDs are imported; what is left unsettled gets the error returned.
+func (c *Carrier) buyBatch(b *batch, members []orderMember, total int) error {
+	o, err := c.createOrder(b.ctx, orderPayload{OrderID: b.orderID, QueryID: b.queryID, Members: members,
+		RouteFor: b.routeFor, RouteReseller: b.routeReseller})
+	if err != nil {
+		return err
+	}
+	o.live = b
+	o.onCheckout = func() { c.buying().committed(b) }
+	o, short, err := c.prepare(b.ctx, buyRequest{Query: b.query, Want: total, Order: o, Shares: len(members)})
+	if err != nil || o == nil {
+		return errors.Join(short, err)
+	}
+	_, err = c.execute(b.ctx, o)
+	if err != nil && o.state().MaySpend() {
+		err = fmt.Errorf("%w (the order's numbers will be held for the searching accounts)", err)
+	}
+	return errors.Join(short, err)
+}
