@@ -128,7 +128,9 @@ func ReturnsNumberOnDisconnect(c Carrier) bool {
 // a stopped process left unfinished. knm serve calls it at start-up and in the background
 // for every module that has it, without knowing which module it is.
 type Recoverer interface {
-	// RecoverIdle settles unfinished work that has been idle for at least minIdle.
+	// RecoverIdle settles unfinished work that no running instance does: work whose owner's
+	// lease has ended (InstanceStore) is taken over at once; work without an owner once it
+	// has been idle for at least minIdle.
 	RecoverIdle(ctx context.Context, minIdle time.Duration) (RecoverSummary, error)
 }
 

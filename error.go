@@ -177,3 +177,19 @@ func RetryAfter(err error) (time.Duration, bool) {
 	}
 	return 0, false
 }
+
+// leaseLostCause marks the conflict of a write by an instance that no longer holds its lease.
+const leaseLostCause = "lease_lost"
+
+// LeaseLost returns the error of a journal write or lease renewal by an instance whose lease
+// has expired or whose entry was taken over: a conflict, which IsLeaseLost tells apart.
+func LeaseLost(instance string) *Error {
+	return &Error{Name: ErrConflict, Message: "instance " + instance + " no longer holds its lease, or the " +
+		"entry was taken over", Cause: leaseLostCause}
+}
+
+// IsLeaseLost reports whether err's chain holds a LeaseLost error.
+func IsLeaseLost(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && e.Name == ErrConflict && e.Cause == leaseLostCause
+}

@@ -24,6 +24,7 @@ type Store interface {
 	ConfigStore
 	SearchCache
 	JournalStore
+	InstanceStore
 	IdempotencyStore
 	EventStore
 	WebhookStore
@@ -152,6 +153,12 @@ type JournalEntry struct {
 	Rev     int64
 	Created time.Time
 	Updated time.Time
+	// Owner is the instance whose lease covers the entry ("" for none). While that lease
+	// lasts only the owner may write the entry; after it, another instance may take it over.
+	Owner string
+	// Fence grows by one at every takeover. A write must name the entry's current owner and
+	// fence, so an owner that lost the entry while paused cannot write over the new owner.
+	Fence int64
 }
 
 // JournalFilter selects journal entries. Results are ordered by creation time, then id.
@@ -168,10 +175,52 @@ type JournalStore interface {
 	CreateJournal(ctx context.Context, e *JournalEntry) error
 	// GetJournal returns the entry, or ErrNotFound.
 	GetJournal(ctx context.Context, id string) (*JournalEntry, error)
+	// CreateJournal with e.Owner set needs that instance's lease to be live (else
+	// knm.LeaseLost) and starts the entry at Fence 1.
+	//
 	// UpdateJournal replaces the entry whose revision is e.Rev (ErrNotFound, ErrConflict).
+	// It keeps Owner and Fence: the write is refused with LeaseLost unless e.Owner and
+	// e.Fence are the stored ones and, when e.Owner is set, its lease is live.
 	UpdateJournal(ctx context.Context, e *JournalEntry) error
 	// FindJournals returns the entries matching f.
 	FindJournals(ctx context.Context, f JournalFilter) ([]*JournalEntry, error)
+}
+
+// Instance is one running knm process (knm serve, or a CLI command that orders) holding a
+// lease in the database. Its lease lasts until Expires; heartbeats move Expires forward.
+type Instance struct {
+	ID        string
+	Host      string
+	PID       int
+	Started   time.Time
+	Heartbeat time.Time
+	Expires   time.Time
+}
+
+// Live reports whether the instance's lease lasts past now.
+func (in *Instance) Live(now time.Time) bool { return in != nil && in.Expires.After(now) }
+
+// InstanceStore keeps the instances' leases and hands unfinished journal entries over from
+// an instance whose lease has expired to a live one.
+type InstanceStore interface {
+	// RegisterInstance stores a new instance with a lease of ttl from now, setting Started,
+	// Heartbeat and Expires. ErrConflict if the id exists.
+	RegisterInstance(ctx context.Context, in *Instance, ttl time.Duration) error
+	// RenewInstance extends a live lease to now+ttl and returns the new end. A lease that
+	// has expired, or was released, cannot be renewed: LeaseLost, and the instance must
+	// stop working on what it owned (others may have taken it over).
+	RenewInstance(ctx context.Context, id string, ttl time.Duration) (time.Time, error)
+	// ReleaseInstance ends the lease at once (deleting the instance), so that what it still
+	// owns may be taken over now. Releasing an unknown instance is not an error.
+	ReleaseInstance(ctx context.Context, id string) error
+	// ListInstances returns every registered instance, live or expired, ordered by id.
+	ListInstances(ctx context.Context) ([]*Instance, error)
+	// TakeOverJournal makes owner, whose lease must be live, the owner of the entry when
+	// the entry has no owner or its owner's lease is not live: the fence grows by one and
+	// the revision moves on. Returns the entry as stored then. LeaseLost when owner's
+	// own lease is not live; ErrConflict when another live instance owns the entry, or its
+	// revision is no longer rev; ErrNotFound.
+	TakeOverJournal(ctx context.Context, id string, rev int64, owner string) (*JournalEntry, error)
 }
 
 // IdempotencyStore remembers which request keys were already used, so a repeated request

@@ -59,6 +59,9 @@ func (c *Config) Import(ctx context.Context, r io.Reader) ([]*knm.ConfigDoc, err
 				docName(d.Scope, d.ID))
 		}
 		seen[k] = i
+		if err := CheckWritable(d.ID); d.Scope == "" && err != nil {
+			return nil, knm.Errorf(knm.ErrInvalid, "config import: document %d: %v", i+1, err)
+		}
 		if err := Validate(ctx, d); err != nil {
 			return nil, knm.Errorf(knm.ErrInvalid, "config import: document %d (%s): %v", i+1, d.ID, err)
 		}

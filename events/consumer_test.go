@@ -163,7 +163,17 @@ func TestRetention(t *testing.T) {
 	if err != nil || keep != 30*24*time.Hour {
 		t.Fatalf("default retention = %v, %v", keep, err)
 	}
-	if err := cfg.Set(ctx, events.Category, "retention_days", []byte("0"), ""); err != nil {
+	// Refused where it is written; a store edited by hand is still reported by the reader.
+	if err := cfg.Set(ctx, events.Category, "retention_days", []byte("0"), ""); !knm.IsErrorName(err,
+		knm.ErrInvalid) {
+		t.Fatalf("set retention_days 0: %v, want invalid", err)
+	}
+	doc, err := st.GetConfig(ctx, "", events.Category)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc.Body = []byte(`{"_id":"knm.events","default":{"retention_days":0}}`)
+	if err := st.PutConfig(ctx, doc); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := events.Retention(ctx, cfg); !knm.IsErrorName(err, knm.ErrInvalid) {

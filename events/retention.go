@@ -12,6 +12,15 @@ import (
 // Category is the system_config document of the outbox's settings.
 const Category = "knm.events"
 
+// Writes of knm.events are checked with the reader retention uses; registering it also makes
+// the category operator settings rather than internal state (config.CheckWritable).
+func init() {
+	config.RegisterValidator(Category, func(ctx context.Context, c *config.Config) error {
+		_, err := Retention(ctx, c)
+		return err
+	})
+}
+
 // DefaultRetentionDays is how many days events are kept unless retention_days says
 // otherwise.
 const DefaultRetentionDays = 30

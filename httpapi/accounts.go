@@ -103,6 +103,9 @@ func (s *Server) postSystemConfig(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
+	if err := config.CheckWritable(cat); err != nil {
+		return err
+	}
 	var data json.RawMessage
 	if err := decodeBody(r, &data); err != nil {
 		return err

@@ -63,7 +63,7 @@ func (t tokenSigner) verify(token string) (string, error) {
 	if !ok {
 		return "", bad
 	}
-	enc := base64.RawURLEncoding
+	enc := base64.RawURLEncoding.Strict() // one spelling per token: no other padding bits
 	payload, err1 := enc.DecodeString(p)
 	sig, err2 := enc.DecodeString(s)
 	if err1 != nil || err2 != nil {

@@ -244,7 +244,8 @@ func (s *Server) accountRoutes() []route {
 			Summary: "read a system_config document, secrets redacted (master only)", Reply: "Object",
 			handle: s.getSystemConfig},
 		{Method: "POST", Path: "/v2/system_configs/{category}", Auth: authRequired,
-			Summary: "replace a system_config document (master only)", Body: "Object", Reply: "Object",
+			Summary: "replace a system_config document (master only; knm.* internal state is refused with 403)",
+			Body:    "Object", Reply: "Object",
 			handle: s.postSystemConfig},
 	}
 }

@@ -35,7 +35,10 @@ import (
 //     is still at the recorded revision; already deleted counts as done; otherwise
 //     superseded, logged as a warning for an operator to check.
 //
-// Entries younger than RecoverGrace are skipped, because another instance may still be
+// An entry is owned by the instance that wrote it (knm.InstanceStore). Recover leaves the
+// entries of other live instances alone and takes over, then settles at once, those whose
+// owner's lease has ended. Its own entries, and entries without an owner, it settles once
+// they are RecoverGrace old: this process, or a process without a lease, may still be
 // working on them.
 
 // Journal states and the journal's carrier name.
@@ -51,7 +54,8 @@ const (
 	opDisconnect = "disconnect"
 )
 
-// RecoverGrace is how old an unfinished journal entry must be before Recover touches it.
+// RecoverGrace is how old an unfinished journal entry of this instance, or of none, must be
+// before Recover touches it.
 const RecoverGrace = 2 * time.Minute
 
 // intent is the payload of a journal entry: enough to finish or undo the operation.
@@ -75,7 +79,7 @@ func (m *Manager) journalled(ctx context.Context, in intent,
 		return nil, err
 	}
 	e := &knm.JournalEntry{ID: in.Op + "-" + in.Number + "-" + randomHex(), Carrier: journalCarrier,
-		State: journalIntent, Payload: payload, Created: m.now(), Updated: m.now()}
+		State: journalIntent, Payload: payload, Created: m.now(), Updated: m.now(), Owner: m.owner()}
 	if err := m.store.CreateJournal(ctx, e); err != nil {
 		return nil, fmt.Errorf("manager: journal %s %s: %w", in.Op, in.Number, err)
 	}
@@ -120,9 +124,13 @@ func (m *Manager) Recover(ctx context.Context) (RecoverReport, error) {
 	if err != nil {
 		return rep, err
 	}
-	cutoff := m.now().Add(-RecoverGrace)
+	live, err := m.liveInstances(ctx)
+	if err != nil {
+		return rep, err
+	}
 	for _, e := range es {
-		if e.Updated.After(cutoff) {
+		e, ok := m.claimEntry(ctx, e, live)
+		if !ok {
 			continue
 		}
 		var in intent
@@ -155,6 +163,49 @@ func (m *Manager) Recover(ctx context.Context) (RecoverReport, error) {
 		}
 	}
 	return rep, nil
+}
+
+// liveInstances returns the ids of the instances whose lease is live now.
+func (m *Manager) liveInstances(ctx context.Context) (map[string]bool, error) {
+	ins, err := m.store.ListInstances(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("manager: instances: %w", err)
+	}
+	live := make(map[string]bool, len(ins))
+	for _, in := range ins {
+		live[in.ID] = in.Live(m.now())
+	}
+	return live, nil
+}
+
+// claimEntry returns e as this instance may settle it now, or ok false: an entry of another live
+// instance is left to it, one of this instance or of none until RecoverGrace old. An entry
+// of an ended lease, or an old one without an owner, is taken over first when this process
+// holds a lease, so that no two instances settle it.
+func (m *Manager) claimEntry(ctx context.Context, e *knm.JournalEntry, live map[string]bool) (*knm.JournalEntry, bool) {
+	me := m.owner()
+	switch {
+	case e.Owner != "" && e.Owner != me && live[e.Owner]:
+		return nil, false
+	case (e.Owner == "" || e.Owner == me) && e.Updated.After(m.now().Add(-RecoverGrace)):
+		return nil, false
+	case e.Owner == me:
+		return e, true
+	case me == "" && e.Owner != "":
+		m.logger.Warn("journal entry of an ended lease needs a registered instance to settle it", "id", e.ID,
+			"owner", e.Owner)
+		return nil, false
+	case me == "":
+		return e, true
+	}
+	taken, err := m.store.TakeOverJournal(ctx, e.ID, e.Rev, me)
+	if err != nil {
+		if !knm.IsErrorName(err, knm.ErrConflict) {
+			m.logger.Warn("journal entry not taken over; will retry", "id", e.ID, "error", err)
+		}
+		return nil, false
+	}
+	return taken, true
 }
 
 // recoverOne settles one entry and returns its final state.

@@ -96,6 +96,10 @@ type Options struct {
 	Normalize func(string) string
 	Logger    *slog.Logger
 	Now       func() time.Time
+	// Owner returns the instance id of this process's lease (lease.Lease.ID): carrier calls
+	// are journalled as its own, and Recover takes over those of instances whose lease
+	// ended. Nil or "": journalled without an owner, settled after RecoverGrace.
+	Owner func() string
 }
 
 // Manager is the number manager. It is safe for concurrent use, and several Managers (in
@@ -108,6 +112,7 @@ type Manager struct {
 	normalize        func(string) string
 	logger           *slog.Logger
 	now              func() time.Time
+	owner            func() string
 }
 
 // New returns a Manager, or an invalid error when o.Store is missing.
@@ -118,7 +123,10 @@ func New(o Options) (*Manager, error) {
 	m := &Manager{
 		store: o.Store, policy: o.Policy, resellerCarriers: o.ResellerCarriers,
 		carriers: o.Carriers, normalize: o.Normalize,
-		logger: o.Logger, now: o.Now,
+		logger: o.Logger, now: o.Now, owner: o.Owner,
+	}
+	if m.owner == nil {
+		m.owner = func() string { return "" }
 	}
 	if m.policy == nil {
 		m.policy = func(context.Context) (Policy, error) { return DefaultPolicy(), nil }

@@ -2,6 +2,7 @@ package manager
 
 import (
 	"context"
+	"strings"
 
 	"github.com/knmproject/knm"
 )
@@ -17,10 +18,13 @@ func (m *Manager) ScopedAccount(ctx context.Context, me *knm.Account, id string)
 	if !knm.ValidAccountID(id) {
 		return nil, knm.Errorf(knm.ErrInvalid, "account id must be 32 hexadecimal characters").WithCause("account_id")
 	}
-	if me.ID == id {
+	if strings.EqualFold(me.ID, id) {
 		return me, nil
 	}
 	acc, err := m.store.GetAccount(ctx, id)
+	if isNotFound(err) && id != strings.ToLower(id) {
+		acc, err = m.store.GetAccount(ctx, strings.ToLower(id)) // ids are hex: Kazoo's are lower-case
+	}
 	switch {
 	case isNotFound(err) && !me.SuperduperAdmin:
 		return nil, knm.Forbidden("account " + id + " is not in your account tree")

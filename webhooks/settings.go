@@ -12,6 +12,15 @@ import (
 // Category is the system_config document of the delivery settings.
 const Category = "knm.webhooks"
 
+// Writes of knm.webhooks are checked with the reader delivery uses; registering it also makes
+// the category operator settings rather than internal state (config.CheckWritable).
+func init() {
+	config.RegisterValidator(Category, func(ctx context.Context, c *config.Config) error {
+		_, err := loadSettings(ctx, c)
+		return err
+	})
+}
+
 // Settings govern delivery. They are knm's own keys: Kazoo's webhooks document counts
 // failures within a time window, knm counts consecutive failures.
 type Settings struct {

@@ -70,10 +70,10 @@ func main() {
 // result is what one run measured.
 type result struct {
 	servedInTime, servedLate, refused, withOrder, nothing int
-	bought, delivered, held, lost, doubled               int
-	requests, tooMany                                    int
-	lat                                                  []time.Duration
-	orders                                               int
+	bought, delivered, held, lost, doubled                int
+	requests, tooMany                                     int
+	lat                                                   []time.Duration
+	orders                                                int
 }
 
 func (r result) print(o options, window time.Duration) {

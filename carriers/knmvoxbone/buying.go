@@ -332,6 +332,8 @@ func (c *Carrier) runBatch(b *batch) {
 // buyBatch journals and runs the batch's order. Its shares are settled by distribute as the
 // order's DIDs are imported; what is left unsettled gets the error returned.
 func (c *Carrier) buyBatch(b *batch, members []orderMember, total int) error {
+	c.flights.begin(b.orderID) // recovery leaves it to this process while it runs
+	defer c.flights.end(b.orderID)
 	o, err := c.createOrder(b.ctx, orderPayload{OrderID: b.orderID, QueryID: b.queryID, Members: members,
 		RouteFor: b.routeFor, RouteReseller: b.routeReseller})
 	if err != nil {

@@ -61,6 +61,13 @@ type Deps struct {
 	// Reservations are shared with the other carriers of the same Voxbone account; nil makes
 	// new ones.
 	Reservations *Reservations
+	// Owner returns the instance id this process holds its lease under (lease.Lease.ID);
+	// orders and cancels are journalled as its own. Nil, or "", journals them without an
+	// owner, for a process that holds no lease.
+	Owner func() string
+	// Flights are the orders running in this process, shared by the carriers it builds; nil
+	// makes new ones.
+	Flights *Flights
 }
 
 // Carrier is the knm_voxbone carrier module. It is safe for concurrent use, and several
@@ -71,10 +78,11 @@ type Carrier struct {
 	store        knm.Store
 	client       *voxbone.Client
 	reservations *Reservations
+	owner        func() string
+	flights      *Flights
 	log          *slog.Logger
 	now          func() time.Time
 	metrics      Metrics
-	limiter      ratelimit.Limiter
 	latency      *ewma // of the client's requests, for admission
 
 	// settleTimeout bounds the work after a checkout or a cancel was sent, which runs
@@ -110,6 +118,13 @@ func New(s Settings, d Deps) (*Carrier, error) {
 		lateHorizon: LateDeliveryHorizon, lateBatch: LateDeliveryBatch, lateInterval: lateDeliveryInterval}
 	if c.reservations == nil {
 		c.reservations = NewReservations()
+	}
+	c.owner, c.flights = d.Owner, d.Flights
+	if c.owner == nil {
+		c.owner = func() string { return "" }
+	}
+	if c.flights == nil {
+		c.flights = NewFlights()
 	}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)

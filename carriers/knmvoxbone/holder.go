@@ -23,6 +23,8 @@ type HolderOptions struct {
 	Logger  *slog.Logger
 	// Recheck is how long the settings read last are trusted; 0 reads them at every call.
 	Recheck time.Duration
+	// Owner returns the instance id of this process's lease (see Deps.Owner).
+	Owner func() string
 }
 
 // Holder keeps a process's knm_voxbone carrier in step with number_manager.voxbone: a
@@ -43,6 +45,7 @@ type Holder struct {
 	// what an older one of the same account is still buying, even after a switch to another
 	// account and back.
 	reservations map[string]*Reservations
+	flights      *Flights // orders running on any carrier the holder built
 }
 
 var _ knm.Recoverer = (*Holder)(nil)
@@ -52,7 +55,7 @@ func NewHolder(o HolderOptions) *Holder {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Holder{opts: o, reservations: map[string]*Reservations{}}
+	return &Holder{opts: o, reservations: map[string]*Reservations{}, flights: NewFlights()}
 }
 
 // Carrier returns the current carrier, or nil and why there is none: a not_found error when
@@ -117,7 +120,7 @@ func (h *Holder) build(s Settings) (*Carrier, error) {
 		h.reservations[fp] = res
 	}
 	return New(s, Deps{Store: h.opts.Store, Limiter: h.limiter, Logger: h.opts.Logger, Metrics: h.opts.Metrics,
-		Reservations: res})
+		Reservations: res, Owner: h.opts.Owner, Flights: h.flights})
 }
 
 // Module is the carriers registry's factory of knm_voxbone: the current carrier, or while
@@ -139,6 +142,9 @@ func (h *Holder) RecoverIdle(ctx context.Context, minIdle time.Duration) (knm.Re
 	}
 	return c.RecoverIdle(ctx, minIdle)
 }
+
+// InFlight returns the orders running in this process now, on any carrier the holder built.
+func (h *Holder) InFlight() []string { return h.flights.IDs() }
 
 // unavailable stands for knm_voxbone while it cannot run: a search reports the reason beside
 // the other carriers' rows, and a release of a Voxbone number is refused instead of

@@ -187,7 +187,8 @@ func decodeOrder(e *knm.JournalEntry) (*order, error) {
 	return o, nil
 }
 
-// createOrder writes the order's first row, planned, on the carrier's account.
+// createOrder writes the order's first row, planned, on the carrier's account, owned by this
+// instance. The caller has begun the order's flight (Flights) and ends it when done.
 func (c *Carrier) createOrder(ctx context.Context, p orderPayload) (*order, error) {
 	p.Account = c.account
 	raw, err := json.Marshal(p)
@@ -196,7 +197,7 @@ func (c *Carrier) createOrder(ctx context.Context, p orderPayload) (*order, erro
 	}
 	now := c.now()
 	e := &knm.JournalEntry{ID: p.OrderID, Carrier: ModuleName, State: string(StatePlanned), Payload: raw,
-		Created: now, Updated: now}
+		Created: now, Updated: now, Owner: c.owner()}
 	if err := c.store.CreateJournal(ctx, e); err != nil {
 		return nil, fmt.Errorf("knm_voxbone: journal order %s: %w", p.OrderID, err)
 	}

@@ -34,7 +34,10 @@ func (c *Carrier) Order(ctx context.Context, r OrderRequest) (*OrderResult, erro
 	if err != nil {
 		return nil, err
 	}
-	o, err := c.createOrder(ctx, orderPayload{OrderID: newOrderID(), IdempotencyKey: r.IdempotencyKey,
+	id := newOrderID()
+	c.flights.begin(id)
+	defer c.flights.end(id)
+	o, err := c.createOrder(ctx, orderPayload{OrderID: id, IdempotencyKey: r.IdempotencyKey,
 		AssignTo: r.AssignTo, Group: r.GroupID, Quantity: r.Quantity})
 	if err != nil {
 		return nil, err

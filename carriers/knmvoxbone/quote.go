@@ -90,8 +90,8 @@ func (c *Carrier) PlanPurchase(ctx context.Context, q PurchaseQuery) (*PurchaseP
 }
 
 // SettleOrder settles one unfinished order now, as Recover would (never buying again),
-// when it has been idle for at least minIdle: a younger one may still be running on this
-// or another instance, and is refused with a conflict. A final order is returned as it is.
+// unless a live instance owns it (a conflict); an order without an owner must have been
+// idle for at least minIdle. A final order is returned as it is.
 func (c *Carrier) SettleOrder(ctx context.Context, id string, minIdle time.Duration) (*OrderResult, error) {
 	e, err := c.store.GetJournal(ctx, id)
 	if knm.IsErrorName(err, knm.ErrNotFound) || (err == nil && (e.Carrier != ModuleName || isCancelRow(e))) {
@@ -107,9 +107,22 @@ func (c *Carrier) SettleOrder(ctx context.Context, id string, minIdle time.Durat
 		}
 		return o.result(), nil
 	}
-	if idle := c.now().Sub(e.Updated); idle < minIdle {
+	if idle := c.now().Sub(e.Updated); e.Owner == "" && idle < minIdle {
 		return nil, knm.Errorf(knm.ErrConflict, "voxbone order %s was updated %s ago and may still be running; "+
 			"it can be settled once idle for %s", id, idle.Round(time.Second), minIdle)
+	}
+	live, err := c.liveInstances(ctx)
+	if err != nil {
+		return nil, err
+	}
+	owner := e.Owner
+	e, ok, err := c.claim(ctx, e, live)
+	if err == nil && !ok {
+		err = knm.Errorf(knm.ErrConflict, "voxbone order %s is running on instance %s, which holds its lease; "+
+			"it is settled there, or here once that lease ends", id, owner)
+	}
+	if err != nil {
+		return nil, err
 	}
 	if _, err := c.recoverOne(ctx, e); err != nil {
 		return nil, err

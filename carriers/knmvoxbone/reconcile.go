@@ -197,9 +197,20 @@ func (c *Carrier) sortUnknown(rep *ReconcileReport, late map[string]*lateDIDs, b
 // an order's assign_to account); a partial order they complete becomes imported.
 func (c *Carrier) importLate(ctx context.Context, rep *ReconcileReport, late map[string]*lateDIDs) error {
 	var errs []error
+	live, err := c.liveInstances(ctx)
+	if err != nil {
+		return err
+	}
 	for _, id := range slices.Sorted(maps.Keys(late)) {
 		l := late[id]
-		_, err := c.finish(ctx, l.order)
+		e, ok, err := c.claim(ctx, l.order.entry, live)
+		if err == nil && !ok {
+			err = knm.Errorf(knm.ErrConflict, "order %s is being worked on by instance %s", id, l.order.entry.Owner)
+		}
+		if err == nil {
+			l.order.entry = e
+			_, err = c.finish(ctx, l.order)
+		}
 		for _, s := range l.dids {
 			if slices.Contains(l.order.Imported, s.E164) {
 				rep.Imported++

@@ -30,6 +30,9 @@ type RecoverReport struct {
 	RoutingPending int `json:"routing_pending"`
 	// HoldsReleased is how many held numbers whose hold expired went back to the pool.
 	HoldsReleased int `json:"holds_released"`
+	// Running is how many unfinished orders were left to the live instance (or the flight
+	// in this process) working on them.
+	Running int `json:"running"`
 }
 
 // Recover settles every unfinished order, as at start-up after a crash, and never buys
@@ -40,8 +43,11 @@ func (c *Carrier) Recover(ctx context.Context) (*RecoverReport, error) {
 	return c.recoverOlderThan(ctx, 0, true)
 }
 
-// RecoverOlderThan is Recover limited to orders not written for at least age, so that a
-// periodic run leaves alone the orders other instances are working on.
+// RecoverOlderThan is Recover for what no running instance is working on. An order owned
+// by a live instance is left to it (this process's own only while it runs here); one whose
+// owner's lease has ended is taken over under a new fence and settled at once. An order
+// without an owner (journalled by a process without a lease) is settled once not written
+// for at least age.
 func (c *Carrier) RecoverOlderThan(ctx context.Context, age time.Duration) (*RecoverReport, error) {
 	return c.recoverOlderThan(ctx, age, false)
 }
@@ -53,6 +59,10 @@ func (c *Carrier) recoverOlderThan(ctx context.Context, age time.Duration, force
 	if err != nil {
 		return nil, err
 	}
+	live, err := c.liveInstances(ctx)
+	if err != nil {
+		return nil, err
+	}
 	rep := &RecoverReport{Unsettled: []string{}}
 	cutoff := c.now().Add(-age)
 	seen := map[string]bool{}
@@ -60,29 +70,24 @@ func (c *Carrier) recoverOlderThan(ctx context.Context, age time.Duration, force
 		if ctx.Err() != nil {
 			break
 		}
-		if age > 0 && e.Updated.After(cutoff) {
+		if e.Owner == "" && age > 0 && e.Updated.After(cutoff) {
+			continue
+		}
+		taken, ok, err := c.claim(ctx, e, live)
+		if !ok {
+			rep.Running++
 			continue
 		}
 		seen[e.ID] = true
 		rep.Examined++
-		state, err := c.recoverOne(ctx, e)
-		switch {
-		case err != nil:
-			rep.Unsettled = append(rep.Unsettled, fmt.Sprintf("%s: %v", e.ID, err))
-		case state == StateFailed:
-			rep.Failed++
-		case state == StateImported:
-			rep.Imported++
-		case state == StatePartial:
-			rep.Partial++
-		case state == StateAwaitingDelivery:
-			rep.Awaiting++
-		default:
-			rep.Unsettled = append(rep.Unsettled, e.ID+": still "+string(state))
+		state := OrderState(e.State)
+		if err == nil {
+			state, err = c.recoverOne(ctx, taken)
 		}
+		rep.count(e.ID, state, err)
 	}
 	if ctx.Err() == nil {
-		if err := c.recoverLate(ctx, age, seen, rep); err != nil {
+		if err := c.recoverLate(ctx, age, seen, live, rep); err != nil {
 			return rep, err
 		}
 	}
@@ -101,8 +106,26 @@ func (c *Carrier) recoverOlderThan(ctx context.Context, age time.Duration, force
 	return rep, ctx.Err()
 }
 
+// count adds the outcome of settling order id to the report.
+func (rep *RecoverReport) count(id string, state OrderState, err error) {
+	switch {
+	case err != nil:
+		rep.Unsettled = append(rep.Unsettled, fmt.Sprintf("%s: %v", id, err))
+	case state == StateFailed:
+		rep.Failed++
+	case state == StateImported:
+		rep.Imported++
+	case state == StatePartial:
+		rep.Partial++
+	case state == StateAwaitingDelivery:
+		rep.Awaiting++
+	default:
+		rep.Unsettled = append(rep.Unsettled, id+": still "+string(state))
+	}
+}
+
 // RecoverIdle is RecoverOlderThan for knm serve, which recovers every module that has it
-// (knm.Recoverer) without knowing which module it is.
+// (knm.Recoverer) without knowing which module it is; minIdle applies to orders without an owner.
 func (c *Carrier) RecoverIdle(ctx context.Context, minIdle time.Duration) (knm.RecoverSummary, error) {
 	rep, err := c.RecoverOlderThan(ctx, minIdle)
 	if rep == nil {
@@ -186,7 +209,8 @@ func lateDeliveryInterval(since time.Duration) time.Duration {
 // and imports them through their order, as reconcile --import does; an order whose count is
 // complete becomes imported. Orders in skip (settled by this run) or written less than age
 // ago wait for a later run; a failed look is listed in Unsettled.
-func (c *Carrier) recoverLate(ctx context.Context, age time.Duration, skip map[string]bool, rep *RecoverReport) error {
+func (c *Carrier) recoverLate(ctx context.Context, age time.Duration, skip, live map[string]bool,
+	rep *RecoverReport) error {
 	due, err := c.dueLate(ctx, age, skip)
 	if err != nil {
 		return err
@@ -195,29 +219,44 @@ func (c *Carrier) recoverLate(ctx context.Context, age time.Duration, skip map[s
 		if ctx.Err() != nil {
 			break
 		}
+		e, ok, err := c.claim(ctx, o.entry, live)
+		if !ok {
+			continue
+		}
 		rep.LateChecked++
-		had := slices.Clone(o.Imported)
-		at := c.now()
-		o.LateCheckedAt = &at
-		read := o.entry
-		_, err := c.finish(ctx, o)
-		if o.entry == read { // finish's write lost the revision race, or failed
-			c.markLateChecked(ctx, o.OrderID, at)
-		}
-		late := slices.DeleteFunc(slices.Clone(o.Imported), func(n string) bool { return slices.Contains(had, n) })
-		rep.LateImported += len(late)
-		if o.state() == StateImported {
-			rep.LateCompleted++
-		}
-		if len(late) > 0 {
-			c.log.Info("knm_voxbone: late DIDs of a partial order imported", "order", o.OrderID,
-				"numbers", late, "state", o.state())
-		}
-		if err != nil && !knm.IsErrorName(err, knm.ErrUnavailable) { // unavailable: still short
+		if err != nil {
 			rep.Unsettled = append(rep.Unsettled, fmt.Sprintf("%s: looking for late DIDs: %v", o.OrderID, err))
+			continue
 		}
+		o.entry = e
+		c.lookLate(ctx, o, rep)
 	}
 	return nil
+}
+
+// lookLate imports the DIDs Voxbone delivered late for partial order o, recording when it
+// looked.
+func (c *Carrier) lookLate(ctx context.Context, o *order, rep *RecoverReport) {
+	had := slices.Clone(o.Imported)
+	at := c.now()
+	o.LateCheckedAt = &at
+	read := o.entry
+	_, err := c.finish(ctx, o)
+	if o.entry == read { // finish's write lost the revision race, or failed
+		c.markLateChecked(ctx, o.OrderID, at)
+	}
+	late := slices.DeleteFunc(slices.Clone(o.Imported), func(n string) bool { return slices.Contains(had, n) })
+	rep.LateImported += len(late)
+	if o.state() == StateImported {
+		rep.LateCompleted++
+	}
+	if len(late) > 0 {
+		c.log.Info("knm_voxbone: late DIDs of a partial order imported", "order", o.OrderID,
+			"numbers", late, "state", o.state())
+	}
+	if err != nil && !knm.IsErrorName(err, knm.ErrUnavailable) { // unavailable: still short
+		rep.Unsettled = append(rep.Unsettled, fmt.Sprintf("%s: looking for late DIDs: %v", o.OrderID, err))
+	}
 }
 
 // dueLate returns the partial orders due for a look at late DIDs, least recently looked at

@@ -94,7 +94,7 @@ func (c *Carrier) journalCancel(ctx context.Context, id int, num string) (*knm.J
 	}
 	now := c.now()
 	e := &knm.JournalEntry{ID: cancelRowID(id), Carrier: ModuleName, State: cancelSent, Payload: raw,
-		Created: now, Updated: now}
+		Created: now, Updated: now, Owner: c.owner()}
 	err = c.store.CreateJournal(ctx, e)
 	if knm.IsErrorName(err, knm.ErrConflict) {
 		// An earlier release of this DID did not finish. Unless its row already says sent
@@ -102,6 +102,9 @@ func (c *Carrier) journalCancel(ctx context.Context, id int, num string) (*knm.J
 		// the cancel about to go out.
 		prev, gerr := c.store.GetJournal(ctx, e.ID)
 		if gerr == nil && prev.Carrier == ModuleName {
+			if prev, gerr = c.claimCancel(ctx, prev); gerr != nil {
+				return nil, fmt.Errorf("knm_voxbone: cancel of DID %d (%s); not cancelled: %w", id, num, gerr)
+			}
 			var pp cancelPayload
 			ours := json.Unmarshal(prev.Payload, &pp) == nil && pp.DIDID == id && pp.Account == c.account
 			if prev.State == cancelSent && ours {
@@ -120,6 +123,23 @@ func (c *Carrier) journalCancel(ctx context.Context, id int, num string) (*knm.J
 		return nil, fmt.Errorf("knm_voxbone: journal cancel of DID %d (%s); not cancelled: %w", id, num, err)
 	}
 	return e, nil
+}
+
+// claimCancel makes this instance the owner of an earlier cancel row of the same DID, which
+// another instance may still be sending: then the cancel is refused for now.
+func (c *Carrier) claimCancel(ctx context.Context, prev *knm.JournalEntry) (*knm.JournalEntry, error) {
+	if prev.Owner == c.owner() {
+		return prev, nil
+	}
+	live, err := c.liveInstances(ctx)
+	if err != nil {
+		return nil, err
+	}
+	taken, ok, err := c.claim(ctx, prev, live)
+	if err == nil && !ok {
+		err = knm.Errorf(knm.ErrConflict, "instance %s is cancelling it now", prev.Owner)
+	}
+	return taken, err
 }
 
 // markCancel writes the cancel row in state done or refused. A failure is only logged: a row

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -20,7 +21,8 @@ import (
 // app holds the global flags and the lazily opened dependencies shared by every command.
 type app struct {
 	db, node, zone, redis, listen string
-	corsOrigins                   string // serve and demo: --cors-origins
+	corsOrigins                   string        // serve and demo: --cors-origins
+	drainTimeout                  time.Duration // serve and demo: --drain-timeout
 	jsonOut                       bool
 	verbose                       bool
 
@@ -35,6 +37,7 @@ type app struct {
 
 	vox        *voxboneHolder // knm_voxbone, following number_manager.voxbone
 	metricsReg *metrics.Metrics
+	lease      leaseHolder // this process's instance lease, once it orders
 }
 
 // run executes the command line args and returns the process exit code. Tests call it
@@ -148,6 +151,13 @@ func (a *app) openStore(ctx context.Context) (knm.Store, error) {
 }
 
 func (a *app) close() {
+	if a.store != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		if err := a.releaseLease(ctx); err != nil && a.logger != nil {
+			a.logger.Warn("instance lease not released; it expires by itself", "error", err)
+		}
+		cancel()
+	}
 	if a.vox != nil && a.vox.redis != nil {
 		a.vox.redis.Close()
 	}

@@ -109,6 +109,9 @@ With --account ID the key goes into that account's configs_CATEGORY document ins
 			if err != nil {
 				return err
 			}
+			if err := config.CheckWritable(args[0]); err != nil {
+				return err
+			}
 			if account != "" {
 				if node != "" {
 					return usageError("--account and --node do not go together")

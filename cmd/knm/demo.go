@@ -38,6 +38,7 @@ scratch one).`,
 		"address of the HTTP API (env KNM_LISTEN)")
 	cmd.Flags().BoolVar(&keep, "keep", false, "keep the temporary database when the demo ends")
 	a.corsFlag(cmd)
+	a.drainFlag(cmd)
 	return cmd
 }
 

@@ -2,11 +2,9 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
-	"net/http"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -14,16 +12,14 @@ import (
 	"github.com/knmproject/knm/httpapi"
 )
 
-// shutdownGrace bounds how long running requests may take to finish after SIGINT/SIGTERM.
-const shutdownGrace = 20 * time.Second
-
-// startupRecoverAge is how long an unfinished order must have been idle before start-up
-// recovery settles it: longer than any order's steps take on a live instance (each
-// request is bounded by request_timeout_ms, and settling by a few of those).
+// startupRecoverAge is how long an unfinished order without an owner (journalled by a
+// process holding no lease) must have been idle before start-up recovery on PostgreSQL
+// settles it: another instance may still be running it. On SQLite there is one instance.
 const startupRecoverAge = 2 * time.Minute
 
-// recoverEvery is how often unfinished carrier operations are settled in the background.
-const recoverEvery = 5 * time.Minute
+// unownedIdle is the same for the background loop. Orders with an owner are settled as
+// soon as the owner's lease has ended, whatever their age.
+const unownedIdle = 10 * time.Minute
 
 func (a *app) serveCommand() *cobra.Command {
 	cmd := &cobra.Command{
@@ -37,6 +33,7 @@ func (a *app) serveCommand() *cobra.Command {
 	cmd.Flags().StringVar(&a.listen, "listen", a.envOr("KNM_LISTEN", "127.0.0.1:8000"),
 		"address of the HTTP API (env KNM_LISTEN)")
 	a.corsFlag(cmd)
+	a.drainFlag(cmd)
 	return cmd
 }
 
@@ -50,8 +47,8 @@ type serveOptions struct {
 	signInLink bool
 }
 
-// serve runs the API until ctx ends, then stops accepting connections and lets running
-// requests finish within shutdownGrace.
+// serve runs the API until ctx ends, then drains: it stops accepting connections, lets
+// running requests and orders finish within the drain timeout, and releases its lease.
 func (a *app) serve(ctx context.Context, o serveOptions) error {
 	level := slog.LevelInfo
 	if a.verbose {
@@ -82,6 +79,9 @@ func (a *app) serve(ctx context.Context, o serveOptions) error {
 	vox, voxErr := a.vox.get(ctx)
 	if voxErr != nil {
 		logger.Warn("knm_voxbone is not available", "reason", voxErr.Error())
+	}
+	if err := a.startLease(ctx, logger); err != nil {
+		return err
 	}
 	a.recoverOnce(ctx, logger)
 	kz := a.kazooSyncService(s, cfg, logger)
@@ -115,7 +115,7 @@ func (a *app) serve(ctx context.Context, o serveOptions) error {
 	hs.BaseContext = func(net.Listener) context.Context { return context.WithoutCancel(ctx) }
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
-	go a.recoverLoop(ctx, logger, recoverEvery)
+	go a.recoverLoop(ctx, logger, a.recoverEvery())
 	defer a.startEvents(ctx, logger)()
 	defer runKazooSync(ctx, kz)()
 	select {
@@ -123,42 +123,43 @@ func (a *app) serve(ctx context.Context, o serveOptions) error {
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownGrace)
-	defer cancel()
-	err = hs.Shutdown(sctx)
-	if serr := <-errc; serr != nil && !errors.Is(serr, http.ErrServerClosed) && err == nil {
-		err = serr
-	}
-	logger.Info("knm stopped")
-	return err
+	return a.drain(ctx, logger, hs, errc)
 }
 
 // recoverOnce settles what a stopped process left unfinished, as at start-up after a crash:
-// the manager's journal, then every carrier module that can (knm.Recoverer). Failures are
-// logged, not fatal: the API is still useful, and the next pass tries again.
+// the manager's journal, then every carrier module that can (knm.Recoverer). Orders of an
+// instance whose lease has ended are settled at once; see startupIdle for those without an
+// owner. Failures are logged, not fatal: the API is still useful, and the next pass retries.
 func (a *app) recoverOnce(ctx context.Context, logger *slog.Logger) {
-	// Not age 0: during a rolling restart, work younger than this may still be in flight
-	// on another instance, and settling it would fail its customers' purchases.
-	a.recoverPass(ctx, logger, startupRecoverAge, true)
+	a.recoverPass(ctx, logger, a.startupIdle(), true)
 }
 
-// recoverLoop recovers again every interval until ctx ends, touching only work idle for
-// two intervals, which other instances are no longer doing.
+// startupIdle is how idle an order without an owner must be for start-up recovery: none on
+// SQLite, one machine's one instance; startupRecoverAge on PostgreSQL, which instances share.
+func (a *app) startupIdle() time.Duration {
+	if isPostgres(a.db) {
+		return startupRecoverAge
+	}
+	return 0
+}
+
+// recoverLoop recovers again every interval until ctx ends: orders whose owner's lease has
+// ended, and those without an owner idle for unownedIdle.
 func (a *app) recoverLoop(ctx context.Context, logger *slog.Logger, every time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
 		select {
 		case <-t.C:
-			a.recoverPass(ctx, logger, 2*every, false)
+			a.recoverPass(ctx, logger, unownedIdle, false)
 		case <-ctx.Done():
 			return
 		}
 	}
 }
 
-// recoverPass runs one recovery pass over work idle for at least minIdle; report logs what
-// each part did, and failures are logged always.
+// recoverPass runs one recovery pass (minIdle: see knm.Recoverer); report logs what each
+// part did, and failures are logged always.
 func (a *app) recoverPass(ctx context.Context, logger *slog.Logger, minIdle time.Duration, report bool) {
 	mgr, err := a.manager(ctx)
 	if err != nil {

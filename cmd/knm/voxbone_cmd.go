@@ -338,6 +338,10 @@ func (a *app) voxboneRecoverCommand() *cobra.Command {
 			}
 			fmt.Fprintf(a.stdout, "%d unfinished order(s): %d imported, %d partial, %d failed (nothing bought), "+
 				"%d left for later\n", rep.Examined, rep.Imported, rep.Partial, rep.Failed, len(rep.Unsettled))
+			if rep.Running > 0 {
+				fmt.Fprintf(a.stdout, "%d order(s) left to the running instance that owns them (settled here once "+
+					"its lease ends)\n", rep.Running)
+			}
 			if rep.LateChecked > 0 {
 				fmt.Fprintf(a.stdout, "%d partial order(s) checked for late deliveries: %d DID(s) imported, "+
 					"%d order(s) completed\n", rep.LateChecked, rep.LateImported, rep.LateCompleted)

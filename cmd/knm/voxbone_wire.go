@@ -46,6 +46,7 @@ func (a *app) registerVoxbone(reg *carriers.Registry, s knm.Store, cfg *config.C
 		},
 		Logger:  a.logger,
 		Recheck: voxboneRecheck,
+		Owner:   a.leaseID,
 	})
 	a.vox = h
 	reg.Register(knmvoxbone.ModuleName, h.Module)

@@ -47,6 +47,7 @@ func (a *app) manager(ctx context.Context) (*manager.Manager, error) {
 		Normalize:        settings.Normalize,
 		Logger:           a.logger,
 		Now:              time.Now,
+		Owner:            a.leaseID,
 	})
 	if err != nil {
 		return nil, err

@@ -1,7 +1,9 @@
 package postgres
 
 import (
+	"cmp"
 	"context"
+	"errors"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/knmproject/knm"
@@ -91,22 +93,41 @@ func scanJournal(row sqlcommon.Scanner) (*knm.JournalEntry, error) {
 	return sqlcommon.ScanJournal(row, utc)
 }
 
-// CreateJournal stores a new entry with Rev 1; ErrConflict if the id exists.
+// CreateJournal stores a new entry with Rev 1; ErrConflict if the id exists. An entry with
+// an owner starts at Fence 1, and only while the owner's lease is live.
 func (s *Store) CreateJournal(ctx context.Context, e *knm.JournalEntry) error {
 	if err := sqlcommon.CheckJournal(e); err != nil {
 		return err
 	}
 	sqlcommon.Stamp(s.now(), &e.Created, &e.Updated)
+	fence := int64(0)
+	if e.Owner != "" {
+		fence = 1
+	}
 	return s.withConn(ctx, "create journal "+e.ID, func(c *pgx.Conn) error {
-		err := execOne(ctx, c, func() error { return sqlcommon.JournalExists(e.ID) },
-			`INSERT INTO journals (`+sqlcommon.JournalColumns+`) VALUES ($1, $2, $3, $4, 1, $5, $6)
+		// The insert and the lease check are one statement, so the lease cannot end between them.
+		err := execOne(ctx, c, func() error { return s.createJournalMissed(ctx, c, e) },
+			`INSERT INTO journals (`+sqlcommon.JournalColumns+`)
+			SELECT $1, $2, $3, $4, 1, $5, $6, $7, $8
+			WHERE $7 = '' OR EXISTS (SELECT 1 FROM instances WHERE id = $7 AND expires > $9)
 			ON CONFLICT (id) DO NOTHING`, e.ID, e.Carrier, e.State, sqlcommon.NullText(e.Payload), e.Created,
-			e.Updated)
+			e.Updated, e.Owner, fence, sqlcommon.Milli(s.now()))
 		if err == nil {
-			e.Rev = 1
+			e.Rev, e.Fence = 1, fence
 		}
 		return err
 	})
+}
+
+// createJournalMissed tells why the insert of e added no row: the id is taken, or the
+// owner's lease is not live.
+func (s *Store) createJournalMissed(ctx context.Context, c *pgx.Conn, e *knm.JournalEntry) error {
+	if e.Owner != "" {
+		if live, err := instanceLive(ctx, c, e.Owner, s.now()); err != nil || !live {
+			return cmp.Or(err, error(knm.LeaseLost(e.Owner)))
+		}
+	}
+	return sqlcommon.JournalExists(e.ID)
 }
 
 // GetJournal returns the entry, or ErrNotFound.
@@ -116,25 +137,47 @@ func (s *Store) GetJournal(ctx context.Context, id string) (*knm.JournalEntry, e
 }
 
 // UpdateJournal replaces the entry stored at revision e.Rev (ErrNotFound, ErrConflict)
-// and sets e.Updated.
+// and sets e.Updated; the writer must be the entry's owner at its fence, with a live lease.
 func (s *Store) UpdateJournal(ctx context.Context, e *knm.JournalEntry) error {
 	if err := sqlcommon.CheckJournal(e); err != nil {
 		return err
 	}
 	now := sqlcommon.Sec(s.now())
 	return s.withConn(ctx, "update journal "+e.ID, func(c *pgx.Conn) error {
-		gone := func() error {
-			return missed(ctx, c, `SELECT EXISTS (SELECT 1 FROM journals WHERE id = $1)`, []any{e.ID},
-				sqlcommon.JournalNotFound(e.ID), "journal entry "+e.ID)
-		}
+		gone := func() error { return s.journalMissed(ctx, c, e) }
 		rev, created, err := updateAtRev(ctx, c, gone, `UPDATE journals SET carrier = $1, state = $2, payload = $3,
-			rev = rev + 1, updated = $4 WHERE id = $5 AND rev = $6 RETURNING rev, created`,
-			e.Carrier, e.State, sqlcommon.NullText(e.Payload), now, e.ID, e.Rev)
+			rev = rev + 1, updated = $4 WHERE id = $5 AND rev = $6 AND owner = $7 AND fence = $8
+			AND (owner = '' OR EXISTS (SELECT 1 FROM instances i WHERE i.id = journals.owner AND i.expires > $9))
+			RETURNING rev, created`,
+			e.Carrier, e.State, sqlcommon.NullText(e.Payload), now, e.ID, e.Rev, e.Owner, e.Fence,
+			sqlcommon.Milli(s.now()))
 		if err == nil {
 			e.Rev, e.Created, e.Updated = rev, created, now
 		}
 		return err
 	})
+}
+
+// journalMissed tells why a write of e matched no row: gone, written by another, or fenced.
+func (s *Store) journalMissed(ctx context.Context, c *pgx.Conn, e *knm.JournalEntry) error {
+	var (
+		owner string
+		fence int64
+	)
+	err := c.QueryRow(ctx, `SELECT owner, fence FROM journals WHERE id = $1`, e.ID).Scan(&owner, &fence)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return sqlcommon.JournalNotFound(e.ID)
+	}
+	if err != nil {
+		return err
+	}
+	live := true
+	if e.Owner != "" {
+		if live, err = instanceLive(ctx, c, e.Owner, s.now()); err != nil {
+			return err
+		}
+	}
+	return sqlcommon.JournalWriteMissed(e, owner, fence, live)
 }
 
 // FindJournals returns the entries matching f, ordered by creation time, then id.

@@ -5,8 +5,8 @@ package postgres
 
 import (
 	"context"
-	"math"
 	"errors"
+	"math"
 	"slices"
 	"strings"
 	"time"

@@ -1,8 +1,10 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
+	"errors"
 
 	"github.com/knmproject/knm"
 	"github.com/knmproject/knm/store/internal/sqlcommon"
@@ -91,19 +93,29 @@ func scanJournal(row sqlcommon.Scanner) (*knm.JournalEntry, error) {
 	return sqlcommon.ScanJournal(row, fromUnix)
 }
 
-// CreateJournal stores a new entry with Rev 1; ErrConflict if the id exists.
+// CreateJournal stores a new entry with Rev 1; ErrConflict if the id exists. An entry with
+// an owner starts at Fence 1, and only while the owner's lease is live.
 func (s *Store) CreateJournal(ctx context.Context, e *knm.JournalEntry) error {
 	if err := sqlcommon.CheckJournal(e); err != nil {
 		return err
 	}
 	sqlcommon.Stamp(s.now(), &e.Created, &e.Updated)
+	fence := int64(0)
+	if e.Owner != "" {
+		fence = 1
+	}
 	return s.write(ctx, "create journal "+e.ID, func(tx *sql.Tx) error {
+		if e.Owner != "" {
+			if live, err := instanceLive(ctx, tx, e.Owner, s.now()); err != nil || !live {
+				return cmp.Or(err, error(knm.LeaseLost(e.Owner)))
+			}
+		}
 		err := execOne(ctx, tx, func() error { return sqlcommon.JournalExists(e.ID) },
-			`INSERT INTO journals (`+sqlcommon.JournalColumns+`) VALUES (?, ?, ?, ?, 1, ?, ?)
+			`INSERT INTO journals (`+sqlcommon.JournalColumns+`) VALUES (?, ?, ?, ?, 1, ?, ?, ?, ?)
 			ON CONFLICT (id) DO NOTHING`, e.ID, e.Carrier, e.State, sqlcommon.NullText(e.Payload), unix(e.Created),
-			unix(e.Updated))
+			unix(e.Updated), e.Owner, fence)
 		if err == nil {
-			e.Rev = 1
+			e.Rev, e.Fence = 1, fence
 		}
 		return err
 	})
@@ -116,25 +128,47 @@ func (s *Store) GetJournal(ctx context.Context, id string) (*knm.JournalEntry, e
 }
 
 // UpdateJournal replaces the entry stored at revision e.Rev (ErrNotFound, ErrConflict)
-// and sets e.Updated.
+// and sets e.Updated; the writer must be the entry's owner at its fence, with a live lease.
 func (s *Store) UpdateJournal(ctx context.Context, e *knm.JournalEntry) error {
 	if err := sqlcommon.CheckJournal(e); err != nil {
 		return err
 	}
 	now := sqlcommon.Sec(s.now())
+	nowMs := unixMilli(s.now())
 	return s.write(ctx, "update journal "+e.ID, func(tx *sql.Tx) error {
-		gone := func() error {
-			return s.missed(ctx, tx, "journals", "id = ?", []any{e.ID}, sqlcommon.JournalNotFound(e.ID),
-				"journal entry "+e.ID)
-		}
+		gone := func() error { return s.journalMissed(ctx, tx, e) }
 		rev, created, err := updateAtRev(ctx, tx, gone, `UPDATE journals SET carrier = ?, state = ?, payload = ?,
-			rev = rev + 1, updated = ? WHERE id = ? AND rev = ? RETURNING rev, created`,
-			e.Carrier, e.State, sqlcommon.NullText(e.Payload), unix(now), e.ID, e.Rev)
+			rev = rev + 1, updated = ? WHERE id = ? AND rev = ? AND owner = ? AND fence = ?
+			AND (owner = '' OR EXISTS (SELECT 1 FROM instances i WHERE i.id = journals.owner AND i.expires > ?))
+			RETURNING rev, created`,
+			e.Carrier, e.State, sqlcommon.NullText(e.Payload), unix(now), e.ID, e.Rev, e.Owner, e.Fence, nowMs)
 		if err == nil {
 			e.Rev, e.Created, e.Updated = rev, created, now
 		}
 		return err
 	})
+}
+
+// journalMissed tells why a write of e matched no row: gone, written by another, or fenced.
+func (s *Store) journalMissed(ctx context.Context, tx *sql.Tx, e *knm.JournalEntry) error {
+	var (
+		owner string
+		fence int64
+	)
+	err := tx.QueryRowContext(ctx, `SELECT owner, fence FROM journals WHERE id = ?`, e.ID).Scan(&owner, &fence)
+	if errors.Is(err, sql.ErrNoRows) {
+		return sqlcommon.JournalNotFound(e.ID)
+	}
+	if err != nil {
+		return err
+	}
+	live := true
+	if e.Owner != "" {
+		if live, err = instanceLive(ctx, tx, e.Owner, s.now()); err != nil {
+			return err
+		}
+	}
+	return sqlcommon.JournalWriteMissed(e, owner, fence, live)
 }
 
 // FindJournals returns the entries matching f, ordered by creation time, then id.

@@ -5,9 +5,9 @@ package sqlite
 
 import (
 	"context"
-	"math"
 	"database/sql"
 	"errors"
+	"math"
 	"strings"
 	"time"
 

@@ -92,3 +92,14 @@ func CheckIdempotencyKey(key string) error {
 	}
 	return nil
 }
+
+// CheckInstance rejects an instance without an id or a lease without a duration.
+func CheckInstance(id string, ttl time.Duration) error {
+	if id == "" {
+		return knm.Errorf(knm.ErrInvalid, "instance has no id")
+	}
+	if ttl <= 0 {
+		return knm.Errorf(knm.ErrInvalid, "instance %s: lease duration %v is not positive", id, ttl)
+	}
+	return nil
+}

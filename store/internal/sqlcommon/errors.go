@@ -63,3 +63,23 @@ func Wrap(backend, op string, err error) error {
 	}
 	return fmt.Errorf("%s: %s: %w", backend, op, err)
 }
+
+// InstanceExists is the error for registering an instance whose id is taken.
+func InstanceExists(id string) error {
+	return knm.Errorf(knm.ErrConflict, "instance %s is already registered", id)
+}
+
+// OwnedByLive is the error for taking over a journal entry whose owner's lease is live.
+func OwnedByLive(id, owner string) error {
+	return knm.Errorf(knm.ErrConflict, "journal entry %s is owned by live instance %s", id, owner)
+}
+
+// JournalWriteMissed tells why a fenced journal write matched no row, given what is stored:
+// LeaseLost when the writer is not the owner at the stored fence or its lease is not live,
+// else a revision conflict.
+func JournalWriteMissed(e *knm.JournalEntry, owner string, fence int64, ownerLive bool) error {
+	if owner != e.Owner || fence != e.Fence || (e.Owner != "" && !ownerLive) {
+		return knm.LeaseLost(e.Owner)
+	}
+	return knm.Conflict("journal entry " + e.ID)
+}

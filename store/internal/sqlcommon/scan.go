@@ -12,7 +12,8 @@ const (
 	NumberColumns  = `number, rev, state, assigned_to, module_name, carrier_data, extra, created, modified`
 	AccountColumns = `id, rev, name, parent_id, tree, reseller, reseller_id, superduper_admin,
 	allow_number_additions, enabled, created, modified`
-	JournalColumns   = `id, carrier, state, payload, rev, created, updated`
+	JournalColumns   = `id, carrier, state, payload, rev, created, updated, owner, fence`
+	InstanceColumns  = `id, host, pid, started, heartbeat, expires`
 	ConfigColumns    = `scope, id, body, rev, modified`
 	SearchRowColumns = `number, module, state, carrier_data`
 )
@@ -82,7 +83,8 @@ func ScanJournal[T any](row Scanner, toTime func(T) time.Time) (*knm.JournalEntr
 		payload          []byte
 		created, updated T
 	)
-	if err := row.Scan(&e.ID, &e.Carrier, &e.State, &payload, &e.Rev, &created, &updated); err != nil {
+	if err := row.Scan(&e.ID, &e.Carrier, &e.State, &payload, &e.Rev, &created, &updated, &e.Owner,
+		&e.Fence); err != nil {
 		return nil, err
 	}
 	if len(payload) > 0 {
@@ -121,4 +123,17 @@ func ScanSearchRow(row Scanner) (knm.SearchRow, error) {
 		r.CarrierData = carrier
 	}
 	return r, nil
+}
+
+// ScanInstance reads a row of InstanceColumns.
+func ScanInstance[T any](row Scanner, toTime func(T) time.Time) (*knm.Instance, error) {
+	var (
+		in                         knm.Instance
+		started, heartbeat, expire T
+	)
+	if err := row.Scan(&in.ID, &in.Host, &in.PID, &started, &heartbeat, &expire); err != nil {
+		return nil, err
+	}
+	in.Started, in.Heartbeat, in.Expires = toTime(started), toTime(heartbeat), toTime(expire)
+	return &in, nil
 }
