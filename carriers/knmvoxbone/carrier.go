@@ -77,6 +77,7 @@ type Carrier struct {
 	account      string // settings.AccountFingerprint(): the Voxbone account talked to
 	store        knm.Store
 	client       *voxbone.Client
+	limiter      ratelimit.Limiter
 	reservations *Reservations
 	owner        func() string
 	flights      *Flights
