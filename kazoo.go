@@ -104,7 +104,8 @@ func (n *Number) UnmarshalKazoo(data []byte) error {
 		return Errorf(ErrInvalid, "phone_number document has no _id")
 	}
 	if len(r.errs) == 0 && !IsE164(n.Number) {
-		return Errorf(ErrInvalid, "phone_number document _id %q is not an E.164 number (\"+\" and 2 to 15 digits)", n.Number)
+		return Errorf(ErrInvalid, "phone_number document _id %q is not an E.164 number (\"+\" and 2 to 15 digits, "+
+			"e.g. +14155550100)", n.Number)
 	}
 	state := r.str("pvt_state")
 	if state == "" {

@@ -36,6 +36,7 @@ type Config struct {
 	node      string
 	zone      string
 	writeBack bool
+	looked    func(category string, path []string) // KnownKeys records every key read
 }
 
 // New returns a Config for the given node and zone; either may be "" to skip its section.
@@ -99,6 +100,11 @@ func (c *Config) Lookup(ctx context.Context, category string, path []string,
 // first spelling present wins. A needed default is written under the first spelling.
 func (c *Config) lookupAny(ctx context.Context, category string, paths [][]string,
 	def json.RawMessage) (json.RawMessage, []string, error) {
+	if c.looked != nil {
+		for _, p := range paths {
+			c.looked(category, p)
+		}
+	}
 	doc, err := c.getDoc(ctx, "", category)
 	if err != nil {
 		return nil, nil, err

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/knmproject/knm"
+	"github.com/knmproject/knm/internal/jsonpos"
 )
 
 // Import loads Kazoo-exported configuration documents from r, as they are: one JSON
@@ -110,32 +111,8 @@ func importDoc(raw json.RawMessage) (*knm.ConfigDoc, error) {
 
 // checkSyntax refuses malformed JSON with the line and column where it breaks.
 func checkSyntax(data []byte) error {
-	var v any
-	err := json.Unmarshal(data, &v)
-	var se *json.SyntaxError
-	if err == nil || !errors.As(err, &se) {
-		return nil // shapes are checked later, with better messages
+	if line, col, se, bad := jsonpos.Syntax(data); bad {
+		return knm.Errorf(knm.ErrInvalid, "config import: malformed JSON at line %d, column %d: %v", line, col, se)
 	}
-	off := se.Offset
-	if off >= int64(len(data)) {
-		off = int64(len(data)) + 1 // truncated input: point just past the end
-	}
-	line, col := position(data, off)
-	return knm.Errorf(knm.ErrInvalid, "config import: malformed JSON at line %d, column %d: %v", line, col, se)
-}
-
-// position converts the decoder's offset (bytes read when the error was found, so the
-// offending byte is the last of them) into a 1-based line and column.
-func position(data []byte, offset int64) (line, col int) {
-	at := int(offset) - 1
-	if at < 0 {
-		at = 0
-	}
-	if at > len(data) {
-		at = len(data)
-	}
-	before := data[:at]
-	line = 1 + bytes.Count(before, []byte("\n"))
-	col = at - bytes.LastIndexByte(before, '\n')
-	return line, col
+	return nil
 }

@@ -81,16 +81,3 @@ func TestImportRefusals(t *testing.T) {
 		t.Error("documents written despite the failure")
 	}
 }
-
-func TestPosition(t *testing.T) {
-	t.Parallel()
-	data := []byte("ab\ncd\nef")
-	for _, tt := range []struct {
-		off       int64
-		line, col int
-	}{{1, 1, 1}, {2, 1, 2}, {4, 2, 1}, {5, 2, 2}, {8, 3, 2}, {0, 1, 1}, {99, 3, 3}} {
-		if l, c := position(data, tt.off); l != tt.line || c != tt.col {
-			t.Errorf("position(%d) = %d:%d, want %d:%d", tt.off, l, c, tt.line, tt.col)
-		}
-	}
-}

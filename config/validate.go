@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"maps"
+	"slices"
 	"strings"
 	"sync"
 
@@ -177,4 +179,25 @@ func (o oneDoc) ImportConfigs(context.Context, []*knm.ConfigDoc) error {
 
 func (o oneDoc) ListConfigs(context.Context, string) ([]*knm.ConfigDoc, error) {
 	return []*knm.ConfigDoc{o.doc}, nil
+}
+
+// KnownKeys returns the top-level keys of category that knm reads, as its Validator reads
+// them (so the list cannot drift from the code), and false when the category has no
+// Validator. Writers warn about other keys rather than refuse them: Kazoo's documents keep
+// keys knm does not use.
+func KnownKeys(ctx context.Context, category string) ([]string, bool) {
+	check := validatorOf(category)
+	if check == nil {
+		return nil, false
+	}
+	seen := map[string]bool{}
+	empty := oneDoc{doc: &knm.ConfigDoc{ID: category, Body: json.RawMessage(`{"default":{}}`)}}
+	c := New(empty, DefaultSection, "").WithoutWriteBack()
+	c.looked = func(cat string, path []string) {
+		if cat == category && len(path) > 0 {
+			seen[path[0]] = true
+		}
+	}
+	_ = check(ctx, c) // defaults only: what matters is which keys it asked for
+	return slices.Sorted(maps.Keys(seen)), true
 }

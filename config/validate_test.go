@@ -3,6 +3,7 @@ package config
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 
@@ -110,5 +111,17 @@ func TestValidateMarkerAndSections(t *testing.T) {
 	}
 	if pw, err := c.GetString(ctx, cat, "password", ""); err != nil || pw != "real" {
 		t.Fatalf("password after refused writes: %q %v", pw, err)
+	}
+}
+
+// TestKnownKeys: the keys of number_manager are those its reader asks for.
+func TestKnownKeys(t *testing.T) {
+	keys, ok := KnownKeys(context.Background(), NumberManagerCategory)
+	if !ok || !slices.Contains(keys, "carrier_modules") || !slices.Contains(keys, "maximum_search_quantity") ||
+		slices.Contains(keys, "usrname") {
+		t.Fatalf("KnownKeys(number_manager) = %v, %v", keys, ok)
+	}
+	if _, ok := KnownKeys(context.Background(), "no_such_category"); ok {
+		t.Fatal("a category without a validator has known keys")
 	}
 }

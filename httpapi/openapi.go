@@ -23,7 +23,8 @@ const schemas = `{
  "CarrierReport": {"type": "object", "required": ["module", "status"], "properties": {
    "module": {"type": "string"}, "status": {"type": "string", "enum": ["ok", "error", "timeout", "refused"]},
    "error": {"type": "string"}, "count": {"type": "integer"},
-   "order": {"type": "string", "description": "the order delivering numbers bought for this search (held for the account)"},
+   "order": {"type": "string",
+     "description": "the order delivering numbers bought for this search (held for the account)"},
    "retry_after_s": {"type": "integer", "description": "with status refused: when the purchase may be asked again"}}},
  "State": {"type": "string", "enum": ["discovery", "port_in", "available", "reserved", "in_service", "released",
    "port_out", "aging", "deleted"]},
@@ -49,7 +50,8 @@ const schemas = `{
    "_read_only": {"type": "object", "required": ["state"], "properties": {
      "created": {"type": "integer"}, "modified": {"type": "integer"}, "state": {"$ref": "#/components/schemas/State"},
      "used_by": {"type": "string"}, "carrier_module": {"type": "string"},
-     "routing": {"type": "string", "enum": ["pending"], "description": "present while the DID is bought but not yet routed at its carrier"},
+     "routing": {"type": "string", "enum": ["pending"],
+       "description": "present while the DID is bought but not yet routed at its carrier"},
      "routing_error": {"type": "string"},
      "features": {"type": "object", "properties": {"available": {"type": "array", "items": {"type": "string"}},
        "settings": {"type": "object"}}}}}}},

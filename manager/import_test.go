@@ -106,3 +106,35 @@ func TestImportKazoo(t *testing.T) {
 		}
 	})
 }
+
+// TestImportKazooRejectsAndProgress: a non-E.164 _id and a number repeated in the file are
+// rejected by position, malformed JSON names its line and column, and the progress
+// reaches its total although a design document is skipped.
+func TestImportKazooRejectsAndProgress(t *testing.T) {
+	forEachStore(t, func(t *testing.T, s knm.Store) {
+		ctx := context.Background()
+		e := newEnv(t, s, Policy{})
+		var lastDone, lastTotal int
+		docs := `[{"_id":"_design/numbers","views":{}},{"_id":"bogus"},{"_id":"+14155550100"},{"_id":"+14155550100"}]`
+		rep, err := e.m.ImportKazoo(ctx, strings.NewReader(docs), func(d, total int) { lastDone, lastTotal = d, total })
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.Rows != 3 || rep.Imported != 1 || rep.Rejected != 2 {
+			t.Fatalf("report %+v", rep)
+		}
+		if r := rep.Rejections[0]; r.Line != 2 || r.Number != "bogus" || !strings.Contains(r.Reason, "E.164") {
+			t.Errorf("bogus _id: %+v", r)
+		}
+		if r := rep.Rejections[1]; r.Line != 4 || r.Reason != "duplicate in file" {
+			t.Errorf("repeated number: %+v", r)
+		}
+		if lastTotal != 3 || lastDone != lastTotal {
+			t.Errorf("progress ended at %d of %d, want 3 of 3", lastDone, lastTotal)
+		}
+		_, err = e.m.ImportKazoo(ctx, strings.NewReader("[\n{\"_id\":\"+14155550101\"},\n{\"_id\": }\n]"), nil)
+		if !knm.IsErrorName(err, knm.ErrInvalid) || !strings.Contains(err.Error(), "line 3, column 9") {
+			t.Errorf("malformed JSON: %v", err)
+		}
+	})
+}

@@ -7,14 +7,17 @@ import (
 	"strings"
 
 	"github.com/knmproject/knm"
+	"github.com/knmproject/knm/internal/jsonpos"
 )
 
 // ImportKazoo loads Kazoo phone_number documents as exported from CouchDB: a JSON array of
 // documents, one document, or an _all_docs?include_docs=true reply ({"rows":[{"doc":…}]}).
 // Their _id, pvt_* keys, Gregorian timestamps and public fields are kept as they are.
-// Design documents are skipped; any other document that is not a valid phone_number is
-// rejected with its position; numbers already stored are skipped, so an import can run
-// twice. progress is as for Import.
+// Design documents are skipped; any other document that is not a valid phone_number (an
+// _id that is not E.164 included), or whose number came earlier in the file, is rejected
+// with its position; numbers already stored are skipped, so an import can run twice.
+// Malformed JSON is refused with its line and column. progress is as for Import; its
+// total counts only the numbers' documents, so it reaches 100 %.
 func (m *Manager) ImportKazoo(ctx context.Context, r io.Reader, progress func(done, total int)) (*ImportReport, error) {
 	data, err := io.ReadAll(r)
 	if err != nil {
@@ -24,7 +27,14 @@ func (m *Manager) ImportKazoo(ctx context.Context, r io.Reader, progress func(do
 	if err != nil {
 		return nil, err
 	}
-	b := m.newImportBatch(ImportOptions{}.withDefaults().BatchSize, len(docs), progress)
+	numbers := 0 // the progress total: design documents are skipped, not imported
+	for _, raw := range docs {
+		if !isDesignDoc(raw) {
+			numbers++
+		}
+	}
+	b := m.newImportBatch(ImportOptions{}.withDefaults().BatchSize, numbers, progress)
+	seen := make(map[uint64]struct{})
 	for i, raw := range docs {
 		if isDesignDoc(raw) {
 			continue
@@ -33,6 +43,10 @@ func (m *Manager) ImportKazoo(ctx context.Context, r io.Reader, progress func(do
 		n := &knm.Number{}
 		if err := n.UnmarshalKazoo(raw); err != nil {
 			b.rep.reject(Rejection{Line: i + 1, Number: n.Number, Reason: err.Error()})
+			continue
+		}
+		if reason := firstInFile(seen, n.Number); reason != "" {
+			b.rep.reject(Rejection{Line: i + 1, Number: n.Number, Reason: reason})
 			continue
 		}
 		if n.State == "" {
@@ -71,8 +85,11 @@ func kazooDocs(data []byte) ([]json.RawMessage, error) {
 		} `json:"rows"`
 		ID string `json:"_id"`
 	}
+	if line, col, se, bad := jsonpos.Syntax(data); bad {
+		return nil, knm.Errorf(knm.ErrInvalid, "malformed JSON at line %d, column %d: %v", line, col, se)
+	}
 	if err := json.Unmarshal(data, &view); err != nil {
-		return nil, knm.Errorf(knm.ErrInvalid, "not JSON: %v", err)
+		return nil, knm.Errorf(knm.ErrInvalid, "not phone_number documents: %v", err)
 	}
 	if view.ID != "" {
 		return []json.RawMessage{data}, nil

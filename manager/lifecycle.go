@@ -27,7 +27,7 @@ func (m *Manager) Reserve(ctx context.Context, auth, number, accountID string) (
 // not_found, not_reconcilable, assign_failure (malformed accountID), unspecified_fault
 // (the carrier failed), conflict (the number kept changing under us).
 func (m *Manager) Move(ctx context.Context, auth, number, accountID string, to knm.State) (*knm.Number, error) {
-	num, err := m.normalizeNumber(number)
+	num, err := m.CheckNumber(number)
 	if err != nil {
 		return nil, err
 	}

@@ -180,13 +180,14 @@ func (m *Manager) carrier(module string) knm.Carrier {
 	return nil
 }
 
-// normalizeNumber returns the E.164 form of number, or not_reconcilable when it is not
-// "+" followed by 2 to 15 digits (the first not 0).
-func (m *Manager) normalizeNumber(number string) (string, error) {
+// CheckNumber returns the E.164 form of number, or not_reconcilable when it is not "+"
+// followed by 2 to 15 digits (the first not 0). The message shows the expected form, since
+// "reconcilable" is Kazoo's word and means nothing to most operators.
+func (m *Manager) CheckNumber(number string) (string, error) {
 	n := m.normalize(strings.TrimSpace(number))
 	if !knm.IsE164(n) {
-		return "", &knm.Error{Name: knm.ErrNotReconcilable, Message: "number " + number + " is not reconcilable",
-			Cause: number}
+		return "", &knm.Error{Name: knm.ErrNotReconcilable, Message: "number " + number +
+			" is not a phone number knm can normalise: write it in E.164, e.g. +14155550100", Cause: number}
 	}
 	return n, nil
 }
@@ -194,7 +195,7 @@ func (m *Manager) normalizeNumber(number string) (string, error) {
 // numberAndPolicy returns the E.164 form of number and the current policy, which every
 // operation that writes a number needs first.
 func (m *Manager) numberAndPolicy(ctx context.Context, number string) (string, Policy, error) {
-	num, err := m.normalizeNumber(number)
+	num, err := m.CheckNumber(number)
 	if err != nil {
 		return "", Policy{}, err
 	}

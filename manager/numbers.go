@@ -12,7 +12,7 @@ import (
 // are public, others need is_authorized or is_reserved_from_parent. Errors: not_found,
 // not_reconcilable, forbidden.
 func (m *Manager) Get(ctx context.Context, auth, number string) (*knm.Number, error) {
-	num, err := m.normalizeNumber(number)
+	num, err := m.CheckNumber(number)
 	if err != nil {
 		return nil, err
 	}
@@ -56,7 +56,7 @@ func (m *Manager) Patch(ctx context.Context, auth, number string,
 
 func (m *Manager) changePublic(ctx context.Context, auth, number string,
 	change func(*knm.Number) map[string]json.RawMessage) (*knm.Number, error) {
-	num, err := m.normalizeNumber(number)
+	num, err := m.CheckNumber(number)
 	if err != nil {
 		return nil, err
 	}

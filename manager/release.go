@@ -127,7 +127,7 @@ func (m *Manager) disconnect(ctx context.Context, cur, n *knm.Number, del bool) 
 // Delete removes a number for good (DELETE …?hard=true): only the system pseudo-account
 // and superduper admins may, and no state is checked. The carrier is not told.
 func (m *Manager) Delete(ctx context.Context, auth, number string) error {
-	num, err := m.normalizeNumber(number)
+	num, err := m.CheckNumber(number)
 	if err != nil {
 		return err
 	}

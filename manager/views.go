@@ -80,7 +80,7 @@ type ReleaseEffect struct {
 // refuses exactly what Release refuses (not_found, invalid_state_transition, forbidden).
 func (m *Manager) ReleasePreview(ctx context.Context, auth, number string) (*ReleaseEffect, error) {
 	// Deliberately Release's own checks, in its order, so the preview refuses what it refuses.
-	num, err := m.normalizeNumber(number)
+	num, err := m.CheckNumber(number)
 	if err != nil {
 		return nil, err
 	}

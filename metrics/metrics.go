@@ -1,6 +1,6 @@
 // Package metrics holds knm's Prometheus metrics: HTTP requests by route and status, search
 // latency per carrier, Voxbone's requests, rate-limiter waits, orders and money spent, the
-// Kazoo projection's lag and webhook deliveries.
+// routing of bought DIDs, the Kazoo projection's lag and webhook deliveries.
 // Its methods take plain values, so the API, the Voxbone client, limiter and carrier record
 // without knowing Prometheus. Labels never carry credentials, numbers or account ids.
 package metrics

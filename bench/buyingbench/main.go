@@ -80,7 +80,8 @@ func (r result) print(o options, window time.Duration) {
 	slices.Sort(r.lat)
 	fmt.Printf("\ncoalesce window %v: %d callers x %d numbers, %v latency, %d req/s, deadline %v\n", window,
 		o.callers, o.quantity, o.latency, o.rps, o.deadline)
-	fmt.Printf("  served within the deadline   %d (%.0f %%)\n", r.servedInTime, 100*float64(r.servedInTime)/float64(o.callers))
+	fmt.Printf("  served within the deadline   %d (%.0f %%)\n", r.servedInTime,
+		100*float64(r.servedInTime)/float64(o.callers))
 	fmt.Printf("  served after it (settling)   %d\n", r.servedLate)
 	fmt.Printf("  refused before spending      %d\n", r.refused)
 	fmt.Printf("  answered with an order ref   %d\n", r.withOrder)

@@ -8,7 +8,10 @@
 //	(a) knm: FindNumbers(prefix 256, quantity 15) on an empty pool;
 //	(b) Kazoo: balance, didgroup, cart, add x3, checkout, did?orderReference, one after the
 //	    other, then 15 sequential number creations (Kazoo creates each number on its own);
-//	(c) pool hit: the same search again once the pool holds the 15 numbers.
+//	(c) pool hit: the same search again once the pool holds the 15 numbers;
+//	(d) knm with routing on (voice_uri set, its voice URI already known, as in steady
+//	    state): the same search as (a), which also configures and verifies the 15 DIDs;
+//	(e) the same, the very first time: the voice URI is looked up and created too.
 //
 // It prints the median wall times over -n runs, the ratio (b)/(a), the sequential round
 // trips of each (requests arriving within half a latency of a round's first request belong
@@ -45,8 +48,8 @@ func main() {
 	latency := flag.Duration("latency", 50*time.Millisecond, "emulator latency per request")
 	flag.Parse()
 
-	var knmT, kazooT, poolT []time.Duration
-	var knmRT, kazooRT, poolReqs []int
+	var knmT, kazooT, poolT, routedT, firstT []time.Duration
+	var knmRT, kazooRT, poolReqs, routedRT, firstRT, configReqs []int
 	for i := range *runs {
 		r, err := runOnce(*latency)
 		if err != nil {
@@ -56,6 +59,18 @@ func main() {
 		knmRT = append(knmRT, r.knmRounds)
 		kazooRT = append(kazooRT, r.kazooRounds)
 		poolReqs = append(poolReqs, r.poolRequests)
+		for _, warm := range []bool{true, false} {
+			d, rounds, configs, err := runRouted(*latency, warm)
+			if err != nil {
+				log.Fatalf("run %d, routing on: %v", i, err)
+			}
+			if warm {
+				routedT, routedRT = append(routedT, d), append(routedRT, rounds)
+				configReqs = append(configReqs, configs)
+			} else {
+				firstT, firstRT = append(firstT, d), append(firstRT, rounds)
+			}
+		}
 	}
 	mk, mz := median(knmT), median(kazooT)
 	fmt.Printf(
@@ -72,6 +87,74 @@ func main() {
 	fmt.Printf("    ratio (b)/(a)          %.2fx faster (goal >= 1.6x)\n", float64(mz)/float64(mk))
 	fmt.Printf("(c) pool hit               median %8.3f ms   Voxbone requests %d (max over runs %d)\n",
 		ms(median(poolT)), medianInt(poolReqs), slices.Max(poolReqs))
+	fmt.Printf("(d) knm with routing on    median %8.1f ms   sequential round trips %d   configuration requests %d"+
+		" (max %d)\n", ms(median(routedT)), medianInt(routedRT), medianInt(configReqs), slices.Max(configReqs))
+	fmt.Printf("    routing adds           %8.1f ms   %d round trip(s)\n", ms(median(routedT)-mk),
+		medianInt(routedRT)-medianInt(knmRT))
+	fmt.Printf("(e) first routing ever     median %8.1f ms   sequential round trips %d "+
+		"(voice URI listed and created)\n", ms(median(firstT)), medianInt(firstRT))
+}
+
+// runRouted measures (d) or, when warm is false, (e): a search-and-buy of 15 numbers with
+// voice_uri set, on a fresh emulator and database. Warm first buys one number elsewhere
+// (area code 205), which finds and remembers the voice URI, and waits for the rate window.
+// It returns the wall time, the sequential round trips and the configuration requests of
+// the measured search.
+func runRouted(latency time.Duration, warm bool) (time.Duration, int, int, error) {
+	ctx := context.Background()
+	e := emulator.New(emulator.Config{Latency: latency})
+	if err := setStock(e); err != nil {
+		return 0, 0, 0, err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	srv := &http.Server{Handler: e}
+	go srv.Serve(ln)
+	defer srv.Close()
+	dir, err := os.MkdirTemp("", "voxbonebench")
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	defer os.RemoveAll(dir)
+	store, err := sqlite.Open(ctx, filepath.Join(dir, "knm.db"))
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	defer store.Close()
+	s := knmvoxbone.DefaultSettings()
+	s.BaseURL = "http://" + ln.Addr().String() + "/ws-voxbone/services/rest"
+	s.Routing.VoiceURI = "sip:{e164}@sbc.example.com"
+	c, err := knmvoxbone.New(s, knmvoxbone.Deps{Store: store, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	if warm {
+		if _, err := c.FindNumbers(ctx, knm.SearchOptions{Country: "US", Quantity: 1, QueryID: "warm",
+			Prefix: knm.SearchPrefix{Dialcode: "+1", National: "205"}}); err != nil {
+			return 0, 0, 0, err
+		}
+		// Let the warm-up's requests leave the one-second rate window, so the measured
+		// search has the whole budget, as (a) has.
+		time.Sleep(1100 * time.Millisecond)
+	} else if _, err := c.Client().AccountBalance(ctx); err != nil {
+		return 0, 0, 0, err
+	}
+	e.ResetRequests()
+	start := time.Now()
+	rows, err := c.FindNumbers(ctx, knm.SearchOptions{Country: "US", Quantity: 15, QueryID: "bench",
+		Prefix: knm.SearchPrefix{Dialcode: "+1", National: "256"}})
+	d := time.Since(start)
+	if err != nil || len(rows) != 15 {
+		return 0, 0, 0, fmt.Errorf("search: %d rows, %v", len(rows), err)
+	}
+	for _, did := range e.DIDs() {
+		if did.VoiceURIID == nil {
+			return 0, 0, 0, fmt.Errorf("DID %s not routed", did.E164)
+		}
+	}
+	return d, rounds(e.Requests(), latency), e.Calls("configuration"), nil
 }
 
 type result struct {

@@ -201,9 +201,14 @@ func (c *Carrier) IsNumberBillable(*knm.Number) bool { return true }
 // ShouldLookupCNAM is true, as for Kazoo's other HTTP carriers.
 func (c *Carrier) ShouldLookupCNAM() bool { return true }
 
-// AcquireNumber makes no Voxbone call: a knm_voxbone number was bought when it was found,
-// and activation only moves it from available to in_service in the database.
-func (c *Carrier) AcquireNumber(context.Context, *knm.Number) error { return nil }
+// AcquireNumber buys nothing: a knm_voxbone number was bought when it was found. When the
+// routing settings of the account it goes to ask for another configuration than its DID
+// has (a reseller's own SBC), it routes the DID (see acquireRouting); otherwise it makes no
+// Voxbone call.
+func (c *Carrier) AcquireNumber(ctx context.Context, n *knm.Number) error {
+	c.acquireRouting(ctx, n)
+	return nil
+}
 
 // ReturnsNumberOnDisconnect is true: DisconnectNumber cancels the DID at Voxbone, so the
 // manager deletes the number rather than offering it from the pool again.

@@ -233,14 +233,17 @@ func (c *Carrier) finish(ctx context.Context, o *order) ([]knm.SearchRow, error)
 	if err := c.checkAccount(o); err != nil {
 		return nil, err
 	}
-	dids, fetchErr, cartErr := c.fetchDelivered(ctx, o)
-	// Routing: the configuration is sent once the DIDs are known, and read back while
-	// they are imported, so it adds one round trip.
-	j, out := c.routeDelivered(ctx, o, dids)
+	// Routing: the voice URI is resolved while the DIDs are listed, the configuration is
+	// sent once they are known and read back while they are imported.
 	var (
-		wg sync.WaitGroup
-		v  *verifyResult
+		wg   sync.WaitGroup
+		plan *routePlan
+		v    *verifyResult
 	)
+	wg.Go(func() { plan = c.planRouting(ctx, o) })
+	dids, fetchErr, cartErr := c.fetchDelivered(ctx, o)
+	wg.Wait()
+	j, out := c.routeDelivered(ctx, o, dids, plan)
 	if j != nil && out.err == nil {
 		wg.Go(func() { v = c.verifyJob(ctx, out) })
 	}

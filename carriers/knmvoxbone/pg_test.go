@@ -5,11 +5,15 @@ package knmvoxbone
 import (
 	"context"
 	"fmt"
+	"net/http/httptest"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/knmproject/knm"
 	"github.com/knmproject/knm/internal/pgtest"
 	"github.com/knmproject/knm/store/postgres"
+	"github.com/knmproject/knm/voxbone/emulator"
 )
 
 // openPostgres opens a store on a fresh schema of the test PostgreSQL server (dropped at
@@ -67,5 +71,57 @@ func TestRoutingFaultMatrixPostgres(t *testing.T) {
 			t.Parallel()
 			runRoutingFault(t, openPostgres(t), "configuration", 1, fk.fault, fk.crash, fk.effect)
 		})
+	}
+}
+
+// TestRoutingTwoInstancesPostgres: two instances (two stores on one PostgreSQL database) buy
+// and route at the same time; they create exactly one voice URI and route every DID to it.
+func TestRoutingTwoInstancesPostgres(t *testing.T) {
+	t.Parallel()
+	dsn := pgtest.FreshSchemaDSN(t)
+	e := emulator.New(emulator.Config{Latency: 20 * time.Millisecond})
+	threeGroups(t, e)
+	srv := httptest.NewServer(e)
+	t.Cleanup(srv.Close)
+	s := testSettings(srv.URL)
+	s.RequestTimeout = 3 * time.Second
+	s.Routing.VoiceURI = "sip:{e164}@sbc.example.com"
+	var cs []*Carrier
+	for range 2 {
+		st, err := postgres.Open(context.Background(), dsn, postgres.WithMaxConns(4))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		cs = append(cs, newTestCarrier(t, s, Deps{Store: st}))
+	}
+	var wg sync.WaitGroup
+	// Different area codes: the instances' stock reservations are their own.
+	for i, area := range []string{"256", "205"} {
+		c := cs[i]
+		wg.Go(func() {
+			_, err := c.FindNumbers(context.Background(), knm.SearchOptions{Country: "US", Quantity: 5,
+				Prefix: knm.SearchPrefix{Dialcode: "+1", National: area}, QueryID: fmt.Sprint("q", i)})
+			if err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if n := e.Calls("voiceuri.save"); n != 1 {
+		t.Fatalf("%d voice URI creates, want 1", n)
+	}
+	vs := e.VoiceURIs()
+	if len(vs) != 1 {
+		t.Fatalf("%d voice URIs", len(vs))
+	}
+	dids := e.DIDs()
+	if len(dids) != 10 {
+		t.Fatalf("%d DIDs", len(dids))
+	}
+	for _, d := range dids {
+		if d.VoiceURIID == nil || *d.VoiceURIID != vs[0].VoiceURIID {
+			t.Fatalf("DID %s not routed", d.E164)
+		}
 	}
 }

@@ -47,6 +47,9 @@ type ReconcileReport struct {
 	// OrderConflicts are DIDs bought by knm's orders that knm stores otherwise (another
 	// module, or another account than the order's assign_to): never moved.
 	OrderConflicts []string `json:"order_conflicts,omitempty"`
+	// RemovedFromKnm are unknown DIDs that a finished order imported and that were deleted
+	// from knm since: taken as deliberate, so never imported again (also in UnknownToKnm).
+	RemovedFromKnm []DIDSummary `json:"removed_from_knm,omitempty"`
 }
 
 // accountDIDs lists every DID of the account (all pages), keyed by E.164 with "+", and
@@ -138,6 +141,7 @@ func (c *Carrier) Reconcile(ctx context.Context, importMissing bool) (*Reconcile
 	sortSummaries(rep.UnknownToKnm)
 	sortSummaries(rep.InOrders)
 	sortSummaries(rep.LateDeliveries)
+	sortSummaries(rep.RemovedFromKnm)
 	if err != nil || !importMissing || len(missing) == 0 {
 		return rep, err
 	}
@@ -180,6 +184,7 @@ func (c *Carrier) sortUnknown(rep *ReconcileReport, late map[string]*lateDIDs, b
 	case slices.Contains(o.Imported, num):
 		// Imported once and removed from knm since, on purpose: settled, only listed.
 		rep.UnknownToKnm = append(rep.UnknownToKnm, s)
+		rep.RemovedFromKnm = append(rep.RemovedFromKnm, s)
 	default:
 		if late[o.OrderID] == nil {
 			late[o.OrderID] = &lateDIDs{order: o}
@@ -255,4 +260,36 @@ func (c *Carrier) CheckNumbers(ctx context.Context, numbers []string) (map[strin
 		}
 	}
 	return out, nil
+}
+
+// MarkMissing takes the numbers a reconcile found missing at Voxbone out of the pool that
+// searches offer first: each one still knm_voxbone, available and unassigned is set to
+// released, so it is never sold again. Others (assigned to an account, in another state
+// or module, or gone) are left alone and returned in left with the reason.
+func (c *Carrier) MarkMissing(ctx context.Context, numbers []string) (marked, left []string, err error) {
+	for _, num := range numbers {
+		n, err := c.store.GetNumber(ctx, num)
+		if knm.IsErrorName(err, knm.ErrNotFound) {
+			left = append(left, num+": no longer in knm")
+			continue
+		} else if err != nil {
+			return marked, left, err
+		}
+		switch {
+		case n.ModuleName != ModuleName:
+			left = append(left, num+": now under "+n.ModuleName)
+		case n.AssignedTo != "":
+			left = append(left, fmt.Sprintf("%s: %s for account %s (check it with Voxbone)", num, n.State,
+				n.AssignedTo))
+		case n.State != knm.StateAvailable:
+			left = append(left, fmt.Sprintf("%s: %s, not in the pool", num, n.State))
+		default:
+			n.State = knm.StateReleased
+			if err := c.store.UpdateNumber(ctx, n); err != nil {
+				return marked, left, fmt.Errorf("voxbone: mark %s released: %w", num, err)
+			}
+			marked = append(marked, num)
+		}
+	}
+	return marked, left, nil
 }

@@ -87,9 +87,15 @@ func (c *Carrier) Route(ctx context.Context, req RouteRequest) (*RouteReport, er
 			diff = append([]string{"voiceUriId"}, diff...) // the voice URI does not exist yet
 		}
 		if len(diff) == 0 {
+			if st, _ := RoutingOf(n.CarrierData); st != "" && !req.DryRun {
+				// Routed after all (an answer lost after the effect): the mark goes.
+				c.markNumbers(ctx, []routeDID{{ID: d.DIDID, Number: n.Number}}, map[int]voxbone.DID{d.DIDID: d},
+					"", false)
+			}
 			continue
 		}
-		rep.Changes = append(rep.Changes, RouteChange{Number: n.Number, DIDID: d.DIDID, Account: o.account, Differs: diff})
+		rep.Changes = append(rep.Changes, RouteChange{Number: n.Number, DIDID: d.DIDID, Account: o.account,
+			Differs: diff})
 		if _, seen := groups[o]; !seen {
 			order = append(order, o)
 		}
@@ -100,7 +106,7 @@ func (c *Carrier) Route(ctx context.Context, req RouteRequest) (*RouteReport, er
 	}
 	for _, o := range order {
 		j := &job{routeJob: routeJob{Account: c.account, OrderID: "manual-" + newOrderID(), For: o.account,
-			Reseller: o.reseller, DIDs: groups[o]}}
+			Reseller: o.reseller, DIDs: groups[o], Refresh: true}}
 		if err := c.routeJobAgain(ctx, j); err != nil {
 			rep.Errors = append(rep.Errors, err.Error())
 		}
@@ -140,7 +146,8 @@ func (c *Carrier) routeNumbers(ctx context.Context, req RouteRequest, rep *Route
 
 // didsOf reads the DIDs of numbers at Voxbone, by number: every DID of the account for all,
 // else by the didIds of their carrier data (by e164 when a number has none).
-func (c *Carrier) didsOf(ctx context.Context, ns []*knm.Number, all bool, rep *RouteReport) (map[string]voxbone.DID, error) {
+func (c *Carrier) didsOf(ctx context.Context, ns []*knm.Number, all bool,
+	rep *RouteReport) (map[string]voxbone.DID, error) {
 	out := map[string]voxbone.DID{}
 	add := func(ds []voxbone.DID) {
 		for _, d := range ds {

@@ -2,6 +2,7 @@ package knmvoxbone
 
 import (
 	"context"
+	"encoding/json"
 	"slices"
 	"testing"
 
@@ -46,6 +47,14 @@ func TestRouteExistingDIDs(t *testing.T) {
 		t.Fatalf("route %+v %v", rep, err)
 	}
 	checkRouted(t, f, 3)
+	// The numbers' carrier data is the DID as read back.
+	for _, n := range ns {
+		got, _ := f.store.GetNumber(ctx, n.Number)
+		var d voxbone.DID
+		if json.Unmarshal(got.CarrierData, &d) != nil || d.VoiceURIID == nil || d.Ringback != "RINGING" {
+			t.Fatalf("%s carrier data %s", n.Number, got.CarrierData)
+		}
+	}
 
 	// Behind knm's back: one DID moved to another voice URI.
 	other, err := f.c.Client().SaveVoiceURI(ctx, voxbone.VoiceURI{VoiceURIProtocol: "SIP", URI: "x@elsewhere.example"})

@@ -48,6 +48,9 @@ type routeJob struct {
 	Attempts    int        `json:"attempts"`
 	NextAttempt *time.Time `json:"next_attempt,omitempty"`
 	Error       string     `json:"error,omitempty"`
+	// Refresh stores each routed DID, as read back, as its number's carrier data (route
+	// runs on numbers bought long ago).
+	Refresh bool `json:"refresh,omitempty"`
 }
 
 // job is a routing row being worked on.
@@ -95,12 +98,32 @@ func (c *Carrier) routingFor(ctx context.Context, account, reseller string) (Rou
 	return r, nil
 }
 
+// routePlan is the routing an order's DIDs get: the settings of its account and the voice
+// URI's id, resolved while the DIDs are being listed.
+type routePlan struct {
+	r     Routing
+	voice int
+	err   error
+}
+
+// planRouting reads the routing settings of the order's account and resolves (finds or
+// creates, the first time) their voice URI.
+func (c *Carrier) planRouting(ctx context.Context, o *order) *routePlan {
+	p := &routePlan{}
+	p.r, p.err = c.routingFor(ctx, cmpOr(o.AssignTo, o.RouteFor), o.RouteReseller)
+	if p.err == nil && p.r.Enabled() {
+		p.voice, p.err = c.voiceURIFor(ctx, p.r)
+	}
+	return p
+}
+
 // routeDelivered is the routing step of an order: it journals the delivered DIDs not yet in
 // the order's job, then sends the configuration of every DID not yet routed. It returns nil
 // when routing is off for the order's account or nothing is left to route; the
 // verification is left to settleRouting, which runs beside the import.
-func (c *Carrier) routeDelivered(ctx context.Context, o *order, dids []voxbone.DID) (*job, *routeOutcome) {
-	r, err := c.routingFor(ctx, cmpOr(o.AssignTo, o.RouteFor), o.RouteReseller)
+func (c *Carrier) routeDelivered(ctx context.Context, o *order, dids []voxbone.DID,
+	p *routePlan) (*job, *routeOutcome) {
+	r, err := p.r, p.err
 	if err == nil && !r.Enabled() {
 		return nil, nil
 	}
@@ -117,16 +140,22 @@ func (c *Carrier) routeDelivered(ctx context.Context, o *order, dids []voxbone.D
 		j.DIDs = append(j.DIDs, routeDID{ID: d.DIDID, Number: num})
 		added = true
 	}
-	if !added && (j.entry == nil || j.entry.State == RoutingDone) {
-		return nil, nil
+	if !added && (j.entry == nil || j.entry.State == RoutingDone || j.waiting(c.now())) {
+		return nil, nil // nothing new; a pending job waits for its next attempt in Recover
 	}
+	fresh := j.entry == nil
 	if werr := c.saveJob(ctx, j, RoutingSent); werr != nil {
 		return nil, &routeOutcome{err: werr}
 	}
 	if err != nil {
-		return j, &routeOutcome{err: err}
+		if voxbone.HasCode(err, voxbone.CodeInvalidVoiceURI) {
+			c.forgetVoiceURIOf(ctx, r)
+		}
+		return j, &routeOutcome{err: err, fresh: fresh}
 	}
-	return j, c.configure(ctx, j, r)
+	out := c.configure(ctx, j, r, p.voice)
+	out.fresh = fresh
+	return j, out
 }
 
 // routeOutcome is the result of sending a job's configuration.
@@ -134,6 +163,9 @@ type routeOutcome struct {
 	routing Routing
 	cfg     voxbone.DIDConfiguration // what was asked, without DIDIDs
 	sent    []int                    // DIDs whose configuration Voxbone acknowledged
+	gone    []int                    // DIDs Voxbone no longer has (cancelled meanwhile)
+	fresh   bool                     // the job's row was created by this attempt
+	noMarks bool                     // the caller writes the numbers (an activation)
 	err     error
 }
 
@@ -142,15 +174,10 @@ func (r *routeOutcome) configured(id int) bool {
 	return r != nil && r.err == nil && slices.Contains(r.sent, id)
 }
 
-// configure resolves the voice URI and sends the job's undone DIDs in as few requests as
-// routing_batch_size allows, all at once (the limiter keeps the rate).
-func (c *Carrier) configure(ctx context.Context, j *job, r Routing) *routeOutcome {
+// configure sends the job's undone DIDs, with voice as their voice URI, in as few requests
+// as routing_batch_size allows, all at once (the limiter keeps the rate).
+func (c *Carrier) configure(ctx context.Context, j *job, r Routing, voice int) *routeOutcome {
 	out := &routeOutcome{routing: r}
-	voice, err := c.voiceURIFor(ctx, r)
-	if err != nil {
-		out.err = err
-		return out
-	}
 	out.cfg = r.configuration(voice, nil)
 	var ids []int
 	for _, d := range j.DIDs {
@@ -160,33 +187,65 @@ func (c *Carrier) configure(ctx context.Context, j *job, r Routing) *routeOutcom
 	}
 	batches := slices.Collect(slices.Chunk(ids, r.BatchSize))
 	errs := make([]error, len(batches))
+	sent, gone := make([][]int, len(batches)), make([][]int, len(batches))
 	var wg sync.WaitGroup
 	for i, b := range batches {
-		wg.Go(func() {
-			cfg := out.cfg
-			cfg.DIDIDs = b
-			msgs, err := c.client.ConfigureDIDs(ctx, cfg)
-			if err == nil {
-				err = checkMessages(msgs, len(b))
-			}
-			errs[i] = err
-		})
+		wg.Go(func() { sent[i], gone[i], errs[i] = c.sendBatch(ctx, out.cfg, b) })
 	}
 	wg.Wait()
-	for i, b := range batches {
-		if errs[i] == nil {
-			out.sent = append(out.sent, b...)
-		}
-	}
+	out.sent, out.gone = slices.Concat(sent...), slices.Concat(gone...)
 	if err := errors.Join(errs...); err != nil {
-		if voxbone.HasCode(err, voxbone.CodeInvalidVoiceURI) && r.VoiceURI != "" {
-			if t, perr := ParseVoiceURI(r.VoiceURI); perr == nil {
-				c.forgetVoiceURI(ctx, t) // deleted at Voxbone: find or create it again next time
-			}
+		if voxbone.HasCode(err, voxbone.CodeInvalidVoiceURI) {
+			c.forgetVoiceURIOf(ctx, r) // deleted at Voxbone: find or create it again next time
 		}
 		out.err = err
 	}
 	return out
+}
+
+// sendBatch configures one batch of DIDs. Voxbone refuses a whole batch for one DID it no
+// longer has (error 300, all or nothing), so then the batch's DIDs are read, the missing ones
+// returned as gone, and the rest sent again once.
+func (c *Carrier) sendBatch(ctx context.Context, cfg voxbone.DIDConfiguration, ids []int) (sent, gone []int,
+	err error) {
+	send := func(ids []int) error {
+		cfg.DIDIDs = ids
+		msgs, err := c.client.ConfigureDIDs(ctx, cfg)
+		if err == nil {
+			err = checkMessages(msgs, len(ids))
+		}
+		return err
+	}
+	err = send(ids)
+	if err == nil || !voxbone.HasCode(err, voxbone.CodeInvalidDID) {
+		if err != nil {
+			return nil, nil, err
+		}
+		return ids, nil, nil
+	}
+	have, lerr := c.client.ListAllDIDs(ctx, voxbone.ListDIDsOptions{DIDIDs: ids,
+		ListOptions: voxbone.ListOptions{PageSize: max(c.settings.PageSize, len(ids))}})
+	if lerr != nil {
+		return nil, nil, errors.Join(err, lerr)
+	}
+	var kept []int
+	for _, id := range ids {
+		if slices.ContainsFunc(have, func(d voxbone.DID) bool { return d.DIDID == id }) {
+			kept = append(kept, id)
+		} else {
+			gone = append(gone, id)
+		}
+	}
+	switch {
+	case len(gone) == 0:
+		return nil, nil, err
+	case len(kept) == 0:
+		return nil, gone, nil
+	}
+	if err := send(kept); err != nil {
+		return nil, gone, err
+	}
+	return kept, gone, nil
 }
 
 // checkMessages refuses an answer that says fewer DIDs were updated than were sent.
@@ -307,4 +366,16 @@ func (c *Carrier) saveJob(ctx context.Context, j *job, state string) error {
 	}
 	j.entry = &next
 	return nil
+}
+
+// forgetVoiceURIOf forgets the voice URI of r's template, which Voxbone no longer knows.
+func (c *Carrier) forgetVoiceURIOf(ctx context.Context, r Routing) {
+	if t, err := ParseVoiceURI(r.VoiceURI); err == nil && r.VoiceURI != "" {
+		c.forgetVoiceURI(ctx, t)
+	}
+}
+
+// waiting reports whether the job is pending and its next attempt is not due yet.
+func (j *job) waiting(now time.Time) bool {
+	return j.entry != nil && j.entry.State == RoutingPending && j.NextAttempt != nil && now.Before(*j.NextAttempt)
 }

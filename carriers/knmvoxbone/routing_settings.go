@@ -92,7 +92,8 @@ var routingKeys = []string{"voice_uri", "voice_uri_id", "backup_voice_uri", "tru
 // readRouting reads the routing keys through get (nil when a key is absent) over base: a key
 // that is absent keeps base's value, so an account's document overrides key by key. A
 // JSON null or "" clears a key.
-func readRouting(get func(key string) (json.RawMessage, error), base Routing, note func(key string, err error)) Routing {
+func readRouting(get func(key string) (json.RawMessage, error), base Routing,
+	note func(key string, err error)) Routing {
 	r := base
 	for _, key := range routingKeys {
 		raw, err := get(key)
@@ -245,6 +246,10 @@ func ParseVoiceURI(template string) (VoiceURITarget, error) {
 		user, host, found := strings.Cut(uri, "@")
 		if !found || user == "" || host == "" {
 			return t, fmt.Errorf("must be user@host after sip:")
+		}
+		if strings.Contains(user, ":") {
+			// Settings are shown and logged; a SIP password has no place in them.
+			return t, fmt.Errorf("must not carry a password (user:password@)")
 		}
 	}
 	t.URI = uri

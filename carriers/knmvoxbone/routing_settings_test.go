@@ -25,7 +25,7 @@ func TestParseVoiceURI(t *testing.T) {
 		}
 	}
 	for _, in := range []string{"", "http://x", "sip:", "sip:{number}@x", "sip:{e164@x", "sip:sbc.example.com",
-		"sip:a b@x", "{e164}@x", "sip:@x", "sip:a@"} {
+		"sip:a b@x", "{e164}@x", "sip:@x", "sip:a@", "sip:{e164}:secret@sbc.example.com"} {
 		if _, err := ParseVoiceURI(in); err == nil {
 			t.Errorf("%q accepted", in)
 		}

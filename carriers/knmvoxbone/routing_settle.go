@@ -1,6 +1,7 @@
 package knmvoxbone
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -17,6 +18,15 @@ type verifyResult struct {
 	read map[int]voxbone.DID
 	bad  []int // DIDs that do not read back as configured
 	err  error
+}
+
+// readOf returns a DID as read back, if it was.
+func (v *verifyResult) readOf(id int) (voxbone.DID, bool) {
+	if v == nil {
+		return voxbone.DID{}, false
+	}
+	d, ok := v.read[id]
+	return d, ok && len(d.Raw) > 0
 }
 
 // verifyJob reads back the DIDs whose configuration Voxbone acknowledged.
@@ -127,6 +137,12 @@ func (c *Carrier) settleRouting(ctx context.Context, j *job, out *routeOutcome, 
 	}
 	var done, pending []routeDID
 	for i, d := range j.DIDs {
+		if !d.Done && slices.Contains(out.gone, d.ID) {
+			j.DIDs[i].Done = true // cancelled at Voxbone meanwhile: nothing to route
+			c.log.Info("knm_voxbone: DID gone from voxbone before routing; skipped", "job", j.OrderID,
+				"number", d.Number)
+			continue
+		}
 		ok := d.Done
 		if !ok && v != nil && v.err == nil && out.configured(d.ID) && !slices.Contains(v.bad, d.ID) {
 			ok = true
@@ -137,8 +153,10 @@ func (c *Carrier) settleRouting(ctx context.Context, j *job, out *routeOutcome, 
 			pending = append(pending, d)
 		}
 	}
-	if v != nil {
-		c.markNumbers(ctx, done, v.read, "")
+	// A job's first attempt in an order follows the import, which marked nothing on the
+	// DIDs it configured: their numbers need no write. An activation writes its number itself.
+	if v != nil && (!out.fresh || j.Refresh) && !out.noMarks {
+		c.markNumbers(ctx, done, v.read, "", j.Refresh)
 	}
 	state := RoutingDone
 	j.Error, j.NextAttempt = "", nil
@@ -148,7 +166,9 @@ func (c *Carrier) settleRouting(ctx context.Context, j *job, out *routeOutcome, 
 		next := c.now().Add(routingBackoff(j.Attempts))
 		j.NextAttempt = &next
 		j.Error = routingError(failure)
-		c.markNumbers(ctx, pending, nil, j.Error)
+		if !out.noMarks {
+			c.markNumbers(ctx, pending, nil, j.Error, false)
+		}
 		c.log.Warn("knm_voxbone: DIDs bought but not routed yet; recover retries", "order", j.OrderID,
 			"dids", len(pending), "next_attempt", next, "error", j.Error)
 	}
@@ -168,9 +188,11 @@ func routingBackoff(attempts int) time.Duration {
 }
 
 // markNumbers sets or clears the pending mark of the numbers of dids (why == "": routed,
-// with the DID as read when known). Numbers knm no longer holds under knm_voxbone are left
-// alone; a number changed meanwhile is read again.
-func (c *Carrier) markNumbers(ctx context.Context, dids []routeDID, read map[int]voxbone.DID, why string) {
+// with the DID as read when known; refresh stores the DID as read even without a mark).
+// Numbers knm no longer holds under knm_voxbone are left alone; a number changed meanwhile
+// is read again.
+func (c *Carrier) markNumbers(ctx context.Context, dids []routeDID, read map[int]voxbone.DID, why string,
+	refresh bool) {
 	for _, d := range dids {
 		for attempt := 0; attempt < 3; attempt++ {
 			n, err := c.store.GetNumber(ctx, d.Number)
@@ -182,10 +204,13 @@ func (c *Carrier) markNumbers(ctx context.Context, dids []routeDID, read map[int
 			switch {
 			case why != "" && (state != RoutingPending || was != why):
 				data = patchRaw(n.CarrierData, nil, true, why)
-			case why == "" && state != "":
+			case why == "" && (state != "" || refresh):
 				data = patchRaw(n.CarrierData, nil, false, "")
 				if r, ok := read[d.ID]; ok && len(r.Raw) > 0 {
 					data = r.Raw
+				}
+				if state == "" && bytes.Equal(data, n.CarrierData) {
+					data = nil
 				}
 			}
 			if data == nil {
@@ -216,13 +241,17 @@ func (c *Carrier) routeJobAgain(ctx context.Context, j *job) error {
 		for i := range j.DIDs {
 			j.DIDs[i].Done = true
 		}
-		c.markNumbers(ctx, j.DIDs, nil, "")
+		c.markNumbers(ctx, j.DIDs, nil, "", false)
 		return c.saveJob(ctx, j, RoutingDone)
 	}
 	if err := c.saveJob(ctx, j, RoutingSent); err != nil {
 		return err
 	}
-	out := c.configure(ctx, j, r)
+	voice, err := c.voiceURIFor(ctx, r)
+	out := &routeOutcome{routing: r, err: err}
+	if err == nil {
+		out = c.configure(ctx, j, r, voice)
+	}
 	var v *verifyResult
 	if out.err == nil {
 		v = c.verifyJob(ctx, out)

@@ -2,7 +2,9 @@ package knmvoxbone
 
 import (
 	"context"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/knmproject/knm"
 	"github.com/knmproject/knm/voxbone/emulator"
@@ -142,5 +144,105 @@ func TestRoutingAccountOverride(t *testing.T) {
 	}
 	if count["$e164@sbc.reseller.example"] != 3 || count["$e164@sbc.example.com"] != 1 {
 		t.Fatalf("DIDs per voice URI: %v", count)
+	}
+}
+
+// TestRoutingBackoff: a job that keeps failing waits longer between attempts; a periodic
+// recovery leaves it alone until it is due, and settles it once Voxbone answers. The
+// metrics hooks see the routed and pending DIDs.
+func TestRoutingBackoff(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := routedFixture(t, emulator.Config{}, nil)
+	now := time.Date(2026, 11, 29, 3, 0, 0, 0, time.UTC)
+	var mu sync.Mutex
+	var routed, pending, backlog int
+	rebuild := func() {
+		f.c = newTestCarrier(t, f.s, Deps{Store: f.store, Metrics: Metrics{
+			Routing:        func(r, p int) { mu.Lock(); routed, pending = routed+r, pending+p; mu.Unlock() },
+			RoutingPending: func(n int) { mu.Lock(); backlog = n; mu.Unlock() },
+		}})
+		f.c.now = func() time.Time { return now }
+	}
+	rebuild()
+	f.e.AddFault(emulator.Fault{Endpoint: "configuration", Status: 500})
+	rows, err := search256(ctx, f.c, 3)
+	if err != nil || len(rows) != 3 {
+		t.Fatalf("%d rows, %v", len(rows), err)
+	}
+	for _, r := range rows {
+		if st, why := RoutingOf(r.CarrierData); st != RoutingPending || why == "" {
+			t.Fatalf("row %s: %q %q", r.Number, st, why)
+		}
+	}
+	res, err := f.c.GetOrder(ctx, mustOrderID(t, f))
+	if err != nil || res.State != StateImported || res.Routing != RoutingPending || res.RoutingPending != 3 {
+		t.Fatalf("order %+v %v", res, err)
+	}
+	if pending != 3 || routed != 0 {
+		t.Fatalf("metrics: routed %d pending %d", routed, pending)
+	}
+	calls := f.e.Calls("configuration")
+	wait := []time.Duration{30 * time.Second, time.Minute, 2 * time.Minute}
+	for i, w := range wait {
+		// Not due yet: a periodic pass does not try.
+		now = now.Add(w - time.Second)
+		if _, err := f.c.RecoverIdle(ctx, 0); err != nil {
+			t.Fatal(err)
+		}
+		if n := f.e.Calls("configuration"); n != calls {
+			t.Fatalf("attempt %d: tried before its time", i)
+		}
+		if backlog != 3 {
+			t.Fatalf("backlog gauge %d", backlog)
+		}
+		now = now.Add(time.Second)
+		if _, err := f.c.RecoverIdle(ctx, 0); err != nil {
+			t.Fatal(err)
+		}
+		if n := f.e.Calls("configuration"); n != calls+1 {
+			t.Fatalf("attempt %d: %d configuration requests, want %d", i, n, calls+1)
+		}
+		calls++
+	}
+	f.e.ClearFaults()
+	now = now.Add(time.Hour)
+	rep, err := f.c.RecoverOlderThan(ctx, 0)
+	if err != nil || rep.Routed != 1 || rep.RoutingPending != 0 {
+		t.Fatalf("recover %+v %v", rep, err)
+	}
+	checkRouted(t, f, 3)
+	if backlog != 0 || routed != 3 {
+		t.Fatalf("metrics after: backlog %d routed %d", backlog, routed)
+	}
+}
+
+// TestRoutingSkipsGoneDIDs: Voxbone refuses a whole batch for one DID it no longer has
+// (error 300); the job drops that DID and routes the others.
+func TestRoutingSkipsGoneDIDs(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t, emulator.Config{})
+	buy(t, f.c, f.store, 3)
+	dids := f.e.DIDs()
+	if _, err := f.c.Client().CancelDIDs(ctx, []int{dids[0].DIDID}); err != nil {
+		t.Fatal(err)
+	}
+	f.s.Routing.VoiceURI = "sip:{e164}@sbc.example.com"
+	f.c = newTestCarrier(t, f.s, Deps{Store: f.store})
+	j := &job{routeJob: routeJob{Account: f.c.account, OrderID: "manual-test"}}
+	for _, d := range dids {
+		num, _ := didE164(d.E164)
+		j.DIDs = append(j.DIDs, routeDID{ID: d.DIDID, Number: num})
+	}
+	if err := f.c.routeJobAgain(ctx, j); err != nil {
+		t.Fatal(err)
+	}
+	if j.entry.State != RoutingDone {
+		t.Fatalf("job %s: %s", j.entry.State, j.Error)
+	}
+	left := f.e.DIDs()
+	if len(left) != 2 || left[0].VoiceURIID == nil || left[1].VoiceURIID == nil {
+		t.Fatalf("DIDs after routing %+v", left)
 	}
 }

@@ -1,12 +1,14 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
+	"regexp"
 	"strings"
 	"time"
 
@@ -25,6 +27,7 @@ type app struct {
 	drainTimeout                  time.Duration // serve and demo: --drain-timeout
 	jsonOut                       bool
 	verbose                       bool
+	logFormat, logLevel           string // --log-format, --log-level; "" takes the command's default
 
 	stdin          io.Reader
 	stdout, stderr io.Writer
@@ -58,7 +61,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		if cmd != nil {
 			where = cmd.CommandPath()
 		}
-		fmt.Fprintln(stderr, where+": "+oneLine(err))
+		fmt.Fprintln(stderr, where+": "+errorLine(where, err)+sqliteHint(a.db, err))
 		return 1
 	}
 	return 0
@@ -78,6 +81,30 @@ func needsSubcommand(cmd *cobra.Command) *cobra.Command {
 		return usageError("a subcommand is needed: %s (see --help)", strings.Join(names, ", "))
 	}
 	return cmd
+}
+
+// flagError explains the one flag error that puzzles people: a negative number argument
+// read as a flag (config set … page_size -1).
+func flagError(_ *cobra.Command, err error) error {
+	msg := err.Error()
+	if strings.Contains(msg, "unknown shorthand flag") && negativeNumber.MatchString(msg) {
+		return usageError("%s: a negative number is read as a flag; put -- before the arguments "+
+			"(knm config set -- CATEGORY KEY -1)", msg)
+	}
+	return err
+}
+
+// negativeNumber matches pflag's "unknown shorthand flag: '1' in -1" for a number.
+var negativeNumber = regexp.MustCompile(`in -[0-9.]+$`)
+
+// errorLine is the error of the command where (e.g. "knm config import") as one line,
+// without the command's name again when a package put it first ("config import: …").
+func errorLine(where string, err error) string {
+	msg := oneLine(err)
+	if cmd, ok := strings.CutPrefix(where, "knm "); ok {
+		msg = strings.TrimPrefix(msg, cmd+": ")
+	}
+	return msg
 }
 
 // oneLine renders an error as the single line the CLI prints.
@@ -102,14 +129,14 @@ func (a *app) rootCommand() *cobra.Command {
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
 			// Errors only: a failing command prints one line of its own, and retries or
 			// dropped modules show with -v.
-			level := slog.LevelError
-			if a.verbose {
-				level = slog.LevelDebug
-			}
-			a.logger = slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: level}))
-			return nil
+			l, err := a.newLogger(slog.LevelError, "text")
+			a.logger = l
+			return err
 		},
 	}
+	root.Version = readVersion().String()
+	root.SetVersionTemplate("{{.Version}}\n")
+	root.SetFlagErrorFunc(flagError)
 	pf := root.PersistentFlags()
 	pf.StringVar(&a.db, "db", a.envOr("KNM_DB", "sqlite:knm.db"),
 		"database: sqlite:PATH or a postgres:// URL (env KNM_DB)")
@@ -120,12 +147,39 @@ func (a *app) rootCommand() *cobra.Command {
 	pf.StringVar(&a.redis, "redis", a.envOr("KNM_REDIS_URL", ""),
 		"Redis URL; when set the Voxbone rate budget is shared through it (env KNM_REDIS_URL)")
 	pf.BoolVar(&a.jsonOut, "json", false, "print machine-readable JSON")
-	pf.BoolVarP(&a.verbose, "verbose", "v", false, "log debug details to stderr")
+	pf.BoolVarP(&a.verbose, "verbose", "v", false, "log debug details to stderr (--log-level debug)")
+	pf.StringVar(&a.logFormat, "log-format", a.envOr("KNM_LOG_FORMAT", ""),
+		"log lines on stderr as text or json (default text; json for serve and demo) (env KNM_LOG_FORMAT)")
+	pf.StringVar(&a.logLevel, "log-level", a.envOr("KNM_LOG_LEVEL", ""),
+		"debug, info, warn or error (default error; info for serve and demo) (env KNM_LOG_LEVEL)")
 	root.AddCommand(needsSubcommand(a.configCommand()), needsSubcommand(a.accountsCommand()),
 		needsSubcommand(a.numbersCommand()), a.searchCommand(), needsSubcommand(a.voxboneCommand()),
 		a.serveCommand(), a.demoCommand(), needsSubcommand(a.kazooCommand()),
-		needsSubcommand(a.eventsCommand()), needsSubcommand(a.webhooksCommand()))
+		needsSubcommand(a.eventsCommand()), needsSubcommand(a.webhooksCommand()), a.versionCommand())
+	polishHelp(root)
 	return root
+}
+
+// newLogger builds the logger of a command from --log-format and --log-level, or the
+// command's defaults; -v means debug.
+func (a *app) newLogger(level slog.Level, format string) (*slog.Logger, error) {
+	if a.logLevel != "" {
+		if err := level.UnmarshalText([]byte(a.logLevel)); err != nil {
+			return slog.New(slog.DiscardHandler), usageError("--log-level %q: use debug, info, warn or error",
+				a.logLevel)
+		}
+	}
+	if a.verbose {
+		level = slog.LevelDebug
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	switch cmp.Or(a.logFormat, format) {
+	case "text":
+		return slog.New(slog.NewTextHandler(a.stderr, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(a.stderr, opts)), nil
+	}
+	return slog.New(slog.DiscardHandler), usageError("--log-format %q: use text or json", a.logFormat)
 }
 
 // metrics returns the process's Prometheus metrics, shared by the API and the Voxbone

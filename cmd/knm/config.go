@@ -3,9 +3,11 @@ package main
 import (
 	"bytes"
 	"cmp"
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -31,7 +33,7 @@ func (a *app) configImportCommand() *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			f, err := os.Open(args[0])
 			if err != nil {
-				return fmt.Errorf("config import: %w", err)
+				return err
 			}
 			defer f.Close()
 			c, err := a.config(cmd.Context())
@@ -40,7 +42,7 @@ func (a *app) configImportCommand() *cobra.Command {
 			}
 			docs, err := c.Import(cmd.Context(), f)
 			if err != nil {
-				return fmt.Errorf("config import %s: %w", args[0], err)
+				return err
 			}
 			ids := make([]string, len(docs))
 			for i, d := range docs {
@@ -112,6 +114,9 @@ With --account ID the key goes into that account's configs_CATEGORY document ins
 			if err := config.CheckWritable(args[0]); err != nil {
 				return err
 			}
+			if err := a.checkModules(cmd.Context(), args[0], args[1], json.RawMessage(args[2])); err != nil {
+				return err
+			}
 			if account != "" {
 				if node != "" {
 					return usageError("--account and --node do not go together")
@@ -127,6 +132,11 @@ With --account ID the key goes into that account's configs_CATEGORY document ins
 			if err := c.Set(cmd.Context(), args[0], args[1], json.RawMessage(args[2]), node); err != nil {
 				return err
 			}
+			if known, ok := config.KnownKeys(cmd.Context(), args[0]); ok && !slices.Contains(known,
+				config.SplitKey(args[1])[0]) {
+				fmt.Fprintf(a.stderr, "warning: knm does not read %s %s (a typo? it reads: %s); stored anyway, "+
+					"as Kazoo keeps unknown keys\n", args[0], args[1], strings.Join(known, ", "))
+			}
 			if !a.jsonOut {
 				fmt.Fprintf(a.stdout, "set %s %s in section %s\n", args[0], args[1], cmp.Or(node, "default"))
 			}
@@ -136,6 +146,32 @@ With --account ID the key goes into that account's configs_CATEGORY document ins
 	set.Flags().StringVar(&node, "node", "", "write into this node's section instead of default")
 	set.Flags().StringVar(&account, "account", "", "write into this account's configs_CATEGORY document")
 	return set
+}
+
+// checkModules refuses carrier module names knm does not have in number_manager's
+// carrier_modules and available_module_name: a search would only report them as failing.
+func (a *app) checkModules(ctx context.Context, category, key string, value json.RawMessage) error {
+	if category != config.NumberManagerCategory || (key != "carrier_modules" && key != "available_module_name") {
+		return nil
+	}
+	var names []string
+	if json.Unmarshal(value, &names) != nil {
+		var one string
+		if json.Unmarshal(value, &one) != nil {
+			return nil // the category's validator names the wrong type
+		}
+		names = []string{one}
+	}
+	if _, err := a.manager(ctx); err != nil {
+		return err
+	}
+	have := a.registry.Names()
+	for _, n := range names {
+		if !slices.Contains(have, n) {
+			return usageError("%s: knm has no carrier module %q (it has: %s)", key, n, strings.Join(have, ", "))
+		}
+	}
+	return nil
 }
 
 func lastKey(key string) string {

@@ -35,7 +35,7 @@ scratch one).`,
 		},
 	}
 	cmd.Flags().StringVar(&a.listen, "listen", a.envOr("KNM_LISTEN", "127.0.0.1:8000"),
-		"address of the HTTP API (env KNM_LISTEN)")
+		"address of the HTTP API: HOST:PORT, :PORT (every interface) or PORT (127.0.0.1) (env KNM_LISTEN)")
 	cmd.Flags().BoolVar(&keep, "keep", false, "keep the temporary database when the demo ends")
 	a.corsFlag(cmd)
 	a.drainFlag(cmd)
@@ -92,13 +92,13 @@ func (a *app) demo(ctx context.Context, keep, ownDB bool) error {
 	}
 	fmt.Fprintf(a.stdout, "knm demo: database %s, Voxbone emulator at %s\n", a.db, base)
 	return a.serve(ctx, serveOptions{masterKey: key, signInLink: true, ready: func(url string, m httpapi.MasterAccount) {
-		fmt.Fprint(a.stdout, demoInstructions(url, key, m.ID))
+		fmt.Fprint(a.stdout, demoInstructions(url, key, m.ID, a.db))
 	}})
 }
 
 // demoInstructions are the lines a user pastes into a shell; the token travels in a shell
 // variable so it is typed once.
-func demoInstructions(url, key, account string) string {
+func demoInstructions(url, key, account, db string) string {
 	return fmt.Sprintf(`
 knm is running at %[1]s
 web console: %[1]s/ (sign in with the master API key, or the one-time link above)
@@ -116,6 +116,9 @@ curl -s -X PUT -H "X-Auth-Token: $TOKEN" %[1]s/v2/accounts/%[3]s/phone_numbers/$
 # 4. release it
 curl -s -X DELETE -H "X-Auth-Token: $TOKEN" %[1]s/v2/accounts/%[3]s/phone_numbers/$N
 
+# the CLI on this demo's database and emulator (go install ./cmd/knm first):
+export KNM_DB=%[4]s
+
 Press Ctrl-C to stop.
-`, url, key, account)
+`, url, key, account, db)
 }

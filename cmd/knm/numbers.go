@@ -13,11 +13,13 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/knmproject/knm"
+	"github.com/knmproject/knm/carriers/knmvoxbone"
 	"github.com/knmproject/knm/manager"
 )
 
 func (a *app) numbersCommand() *cobra.Command {
-	cmd := &cobra.Command{Use: "numbers", Short: "List, show, create, move, release, delete and import numbers"}
+	cmd := &cobra.Command{Use: "numbers",
+		Short: "List, show, create, activate, reserve, release, delete, import and export numbers"}
 	cmd.AddCommand(a.numbersListCommand(),
 		a.numberCommand("show NUMBER", "Show one number as a Kazoo phone_number document",
 			func(ctx context.Context, m *manager.Manager, num string) (*knm.Number, error) {
@@ -27,7 +29,7 @@ func (a *app) numbersCommand() *cobra.Command {
 		a.numbersMoveCommand("activate",
 			"Put a number in service for an account (buys a discovery number at its carrier)", knm.StateInService),
 		a.numbersMoveCommand("reserve", "Reserve a number for an account", knm.StateReserved),
-		a.numbersReleaseCommand(), a.numbersDeleteCommand(), a.numbersImportCommand())
+		a.numbersReleaseCommand(), a.numbersDeleteCommand(), a.numbersImportCommand(), a.numbersExportCommand())
 	return cmd
 }
 
@@ -45,6 +47,10 @@ func (a *app) numbersListCommand() *cobra.Command {
 					return err
 				}
 				f.States = []knm.State{st}
+			}
+			if f.Prefix != "" && !strings.HasPrefix(f.Prefix, "+") {
+				// Stored numbers are E.164: 1415 can only mean +1415.
+				f.Prefix = "+" + f.Prefix
 			}
 			if f.Limit < 0 || f.Offset < 0 {
 				return usageError("--limit and --offset must not be negative")
@@ -65,7 +71,8 @@ func (a *app) numbersListCommand() *cobra.Command {
 	}
 	list.Flags().StringVar(&account, "account", "", "only numbers assigned to this account")
 	list.Flags().StringVar(&state, "state", "", "only numbers in this state")
-	list.Flags().StringVar(&f.Prefix, "prefix", "", "only numbers starting with this E.164 prefix, e.g. +1415")
+	list.Flags().StringVar(&f.Prefix, "prefix", "",
+		"only numbers starting with this E.164 prefix, e.g. +1415 (the + may be left out)")
 	list.Flags().IntVar(&f.Limit, "limit", 100, "most numbers to show (0 = all)")
 	list.Flags().IntVar(&f.Offset, "offset", 0, "numbers to skip")
 	return list
@@ -79,7 +86,11 @@ func (a *app) printNumbers(ns []*knm.Number, total int) error {
 	w := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(w, "NUMBER\tSTATE\tMODULE\tASSIGNED_TO")
 	for _, n := range ns {
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", n.Number, n.State, n.ModuleName, dash(n.AssignedTo))
+		module := n.ModuleName
+		if st, _ := knmvoxbone.RoutingOf(n.CarrierData); st != "" {
+			module += " (routing " + st + ")" // bought but not ringing on the platform yet
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", n.Number, n.State, module, dash(n.AssignedTo))
 	}
 	w.Flush()
 	fmt.Fprintf(a.stdout, "%d of %d number(s)\n", len(ns), total)
@@ -98,9 +109,17 @@ func (a *app) numbersCreateCommand() *cobra.Command {
 				}
 				o.State = st
 			}
+			if _, err := m.CheckNumber(num); err != nil {
+				return nil, err
+			}
 			if account == "" && o.State != knm.StateAvailable && o.State != knm.StateAging {
 				return nil, usageError("create needs --account ID for a number in state %s "+
 					"(or --state available for the pool)", cmp.Or(o.State, knm.StateInService))
+			}
+			if account != "" {
+				if _, err := a.account(ctx, account); err != nil {
+					return nil, err
+				}
 			}
 			return m.Create(ctx, cliAuth, num, o)
 		})
@@ -115,8 +134,14 @@ func (a *app) numbersMoveCommand(use, short string, to knm.State) *cobra.Command
 	var account string
 	c := a.numberCommand(use+" NUMBER --account ID", short,
 		func(ctx context.Context, m *manager.Manager, num string) (*knm.Number, error) {
+			if _, err := m.CheckNumber(num); err != nil {
+				return nil, err
+			}
 			if account == "" {
 				return nil, usageError("%s needs --account ID", use)
+			}
+			if _, err := a.account(ctx, account); err != nil {
+				return nil, err
 			}
 			return m.Move(ctx, cliAuth, num, account, to)
 		})
@@ -152,14 +177,27 @@ func (a *app) numbersDeleteCommand() *cobra.Command {
 	return &cobra.Command{
 		Use:   "delete NUMBER",
 		Short: "Delete a number from the database (hard delete; no carrier call)",
-		Args:  cobra.ExactArgs(1),
+		Long: `Delete a number from knm's database only: its carrier is not told. A number bought from
+Voxbone stays held and billed at Voxbone; knm numbers release cancels it there instead.`,
+		Example: `  knm numbers delete +14155550100
+  knm numbers release +12565550100     # a Voxbone number: cancels its DID, then it leaves knm`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			m, err := a.manager(cmd.Context())
 			if err != nil {
 				return err
 			}
+			n, err := m.Get(cmd.Context(), cliAuth, args[0])
+			if err != nil {
+				return err
+			}
 			if err := m.Delete(cmd.Context(), cliAuth, args[0]); err != nil {
 				return err
+			}
+			if n.ModuleName == knmvoxbone.ModuleName {
+				fmt.Fprintf(a.stderr, "warning: %[1]s is deleted from knm only: its DID is still held and billed at "+
+					"Voxbone. To take it back: knm numbers create %[1]s --module knm_voxbone --state available; "+
+					"to stop paying for it, take it back and knm numbers release it.\n", n.Number)
 			}
 			if a.jsonOut {
 				return a.printJSON(map[string]string{"deleted": args[0]})
@@ -205,11 +243,14 @@ Gregorian timestamps and public fields are kept as they are.`,
 }
 
 // importNumbers imports a CSV file, or Kazoo documents from a .json file, with a progress
-// bar on stderr, and prints the report.
+// bar when stderr is a terminal, and prints the report.
 func (a *app) importNumbers(ctx context.Context, file string, o manager.ImportOptions) error {
+	if o.BatchSize < 0 {
+		return usageError("--batch must be positive (or 0 for the default, 1000)")
+	}
 	f, err := os.Open(file)
 	if err != nil {
-		return fmt.Errorf("numbers import: %w", err)
+		return err
 	}
 	defer f.Close()
 	m, err := a.manager(ctx)
@@ -218,8 +259,8 @@ func (a *app) importNumbers(ctx context.Context, file string, o manager.ImportOp
 	}
 	var bar *progressbar.ProgressBar
 	progress := func(done, total int) {
-		if a.jsonOut {
-			return
+		if a.jsonOut || !a.stderrIsTerminal() {
+			return // a bar redrawn with \r is noise in a log or a pipe
 		}
 		if bar == nil {
 			bar = progressbar.NewOptions(total, progressbar.OptionSetWriter(a.stderr),

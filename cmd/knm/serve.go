@@ -25,13 +25,18 @@ func (a *app) serveCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve the REST API (crossbar-compatible phone_numbers and native routes) and metrics",
-		Args:  cobra.NoArgs,
+		Long: `Serve the REST API, the web console, /metrics, /healthz and /readyz until SIGINT or SIGTERM.
+
+KNM_MASTER_API_KEY sets the master account's API key. Without it, the first start
+generates one and prints it once; setting it later replaces the stored key, which is how a
+lost master key is replaced.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return a.serve(cmd.Context(), serveOptions{masterKey: a.getenv("KNM_MASTER_API_KEY")})
 		},
 	}
 	cmd.Flags().StringVar(&a.listen, "listen", a.envOr("KNM_LISTEN", "127.0.0.1:8000"),
-		"address of the HTTP API (env KNM_LISTEN)")
+		"address of the HTTP API: HOST:PORT, :PORT (every interface) or PORT (127.0.0.1) (env KNM_LISTEN)")
 	a.corsFlag(cmd)
 	a.drainFlag(cmd)
 	return cmd
@@ -50,12 +55,17 @@ type serveOptions struct {
 // serve runs the API until ctx ends, then drains: it stops accepting connections, lets
 // running requests and orders finish within the drain timeout, and releases its lease.
 func (a *app) serve(ctx context.Context, o serveOptions) error {
-	level := slog.LevelInfo
-	if a.verbose {
-		level = slog.LevelDebug
+	logger, err := a.newLogger(slog.LevelInfo, "json")
+	if err != nil {
+		return err
 	}
-	logger := slog.New(slog.NewJSONHandler(a.stderr, &slog.HandlerOptions{Level: level}))
 	a.logger = logger
+	// Bind first: a busy port fails the start before recovery or anything else runs.
+	ln, err := listenAddr(a.listen)
+	if err != nil {
+		return err
+	}
+	defer ln.Close() // when a later step fails; after Shutdown it is closed already
 	s, err := a.openStore(ctx)
 	if err != nil {
 		return err
@@ -96,10 +106,6 @@ func (a *app) serve(ctx context.Context, o serveOptions) error {
 	console, err := a.console(mgr, s, cfg, logger)
 	if err != nil {
 		return err
-	}
-	ln, err := net.Listen("tcp", a.listen)
-	if err != nil {
-		return fmt.Errorf("serve: %w", err)
 	}
 	url := "http://" + ln.Addr().String()
 	fmt.Fprintf(a.stdout, "listening on %s\nweb console: %s/\n", url, url)

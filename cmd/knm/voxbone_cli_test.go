@@ -82,11 +82,13 @@ func TestVoxboneCLI(t *testing.T) {
 		}
 	}
 	// Native, idempotent ordering: the repeat buys nothing.
-	out = mustCLI(t, db, "voxbone", "order", "--group", "1404", "--quantity", "2", "--idempotency-key", "cli-1")
+	out = mustCLI(t, db, "voxbone", "order", "--group", "1404", "--quantity", "2", "--idempotency-key", "cli-1",
+		"--yes")
 	if !strings.Contains(out, ": imported, 2 of 2 DID(s)") || strings.Count(out, "+1205") != 2 {
 		t.Fatalf("order: %s", out)
 	}
-	again := mustCLI(t, db, "voxbone", "order", "--group", "1404", "--quantity", "2", "--idempotency-key", "cli-1")
+	again := mustCLI(t, db, "voxbone", "order", "--group", "1404", "--quantity", "2", "--idempotency-key", "cli-1",
+		"--yes")
 	if !strings.Contains(again, "nothing bought") || strings.Split(again, "\n")[1] != strings.Split(out, "\n")[1] {
 		t.Fatalf("repeat: %s", again)
 	}
@@ -138,7 +140,8 @@ func TestRedactedURL(t *testing.T) {
 		"redis://u:p@ss@host:6379/0": "redis://u:xxxxx@host:6379/0",
 		"redis://host:6379":          "redis://host:6379",
 		"redis://:secret@host":       "redis://:xxxxx@host",
-		"%zz":                        "(unparsable URL)",
+		"%zz":                        `"%zz"`,
+		"redis://u:%zz@host":         "(a URL that cannot be read; not shown as it may hold a password)",
 	} {
 		if got := redactedURL(in); got != want {
 			t.Errorf("redactedURL(%q) = %q, want %q", in, got, want)
@@ -154,8 +157,10 @@ func TestVoxboneUnavailableCLI(t *testing.T) {
 	db := sqliteDB(t)
 	mustCLI(t, db, "config", "set", "number_manager", "carrier_modules", `["knm_local","knm_voxbone"]`)
 	acct := strings.TrimSpace(mustCLI(t, db, "accounts", "create", "A"))
+	// No number and a failed carrier: the search fails, saying which carrier and why.
 	code, _, errs := cli(t, db, "search", "--prefix", "415", "--account", acct)
-	if code != 0 || !strings.Contains(errs, "carrier knm_voxbone: error") || !strings.Contains(errs, "not configured") {
+	if code == 0 || !strings.Contains(errs, "carrier knm_voxbone: error") || !strings.Contains(errs, "not configured") ||
+		!strings.Contains(errs, "0 of 1 number(s) found; carrier(s) failed: knm_voxbone (error)") {
 		t.Fatalf("search: exit %d, stderr %q", code, errs)
 	}
 	mustCLI(t, db, "numbers", "create", "+14155550142", "--account", acct, "--module", "knm_voxbone")

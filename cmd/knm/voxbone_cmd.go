@@ -1,12 +1,14 @@
 package main
 
 import (
+	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 
@@ -24,8 +26,8 @@ func (a *app) voxboneCommand() *cobra.Command {
 	cmd := &cobra.Command{Use: "voxbone",
 		Short: "Talk to Voxbone (or the built-in emulator) through number_manager.voxbone"}
 	cmd.AddCommand(a.voxboneBalanceCommand(), a.voxboneGroupsCommand(), a.voxboneOrderCommand(),
-		a.voxboneCartsCommand(), a.voxboneReconcileCommand(), a.voxboneRecoverCommand(), a.voxboneRouteCommand(),
-		a.emulateCommand())
+		a.voxboneOrdersCommand(), a.voxboneCartsCommand(), a.voxboneReconcileCommand(), a.voxboneRecoverCommand(),
+		a.voxboneRouteCommand(), a.emulateCommand())
 	return cmd
 }
 
@@ -42,7 +44,10 @@ func (a *app) voxboneClient(ctx context.Context) (*voxbone.Client, error) {
 func redactedURL(s string) string {
 	u, err := url.Parse(s)
 	if err != nil {
-		return "(unparsable URL)"
+		if strings.Contains(s, "@") {
+			return "(a URL that cannot be read; not shown as it may hold a password)"
+		}
+		return strconv.Quote(s)
 	}
 	return u.Redacted()
 }
@@ -133,16 +138,35 @@ func (a *app) printGroups(gs []voxbone.DIDGroup) {
 
 func (a *app) voxboneOrderCommand() *cobra.Command {
 	var req knmvoxbone.OrderRequest
+	var sf spendFlags
 	cmd := &cobra.Command{
-		Use:   "order --group ID --quantity N [--country USA] [--idempotency-key K] [--account ID]",
+		Use:   "order --group ID --quantity N [--country USA] [--idempotency-key K] [--account ID] [--yes|--dry-run]",
 		Short: "Buy N DIDs from one DID group (journalled; with a key, a repeat buys nothing)",
-		Args:  cobra.NoArgs,
+		Long: `Buy N DIDs from one DID group, all or nothing. The order shows what it buys and what that
+costs and asks on a terminal; --yes buys without asking (needed when stdin is not a
+terminal), --dry-run only shows the quote.`,
+		Example: `  knm voxbone groups --country USA --area-code 205     # find a group and its price
+  knm voxbone order --group 1404 --quantity 2 --dry-run
+  knm voxbone order --group 1404 --quantity 2 --idempotency-key k1 --yes`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if req.GroupID <= 0 || req.Quantity <= 0 {
 				return usageError("order needs --group ID and --quantity N (both positive)")
 			}
 			c, err := a.voxboneCarrier(cmd.Context())
 			if err != nil {
+				return err
+			}
+			quote, err := orderQuote(cmd.Context(), c, req)
+			if err != nil {
+				return err
+			}
+			if sf.dryRun {
+				fmt.Fprintln(a.stdout, quote)
+				fmt.Fprintln(a.stdout, "dry run: nothing bought")
+				return nil
+			}
+			if err := a.confirmSpend(sf, quote); err != nil {
 				return err
 			}
 			res, err := c.Order(cmd.Context(), req)
@@ -171,7 +195,42 @@ func (a *app) voxboneOrderCommand() *cobra.Command {
 	f.StringVar(&req.Country, "country", "USA", "the group's country (alpha-3 or alpha-2)")
 	f.StringVar(&req.IdempotencyKey, "idempotency-key", "", "repeat-safe key: the same key returns the first order")
 	f.StringVar(&req.AssignTo, "account", "", "put the bought numbers in service for this account")
+	sf.register(cmd)
 	return cmd
+}
+
+// orderQuote prices an order from its DID group's listing, buying nothing.
+func orderQuote(ctx context.Context, c *knmvoxbone.Carrier, r knmvoxbone.OrderRequest) (string, error) {
+	a3, err := knmvoxbone.CountryA3(cmp.Or(r.Country, "USA"))
+	if err != nil {
+		return "", err
+	}
+	gs, err := c.Client().ListAllDIDGroups(ctx, voxbone.ListDIDGroupsOptions{CountryCodeA3: a3,
+		DIDGroupIDs: []int{r.GroupID}})
+	if err != nil {
+		return "", fmt.Errorf("price DID group %d: %w", r.GroupID, err)
+	}
+	i := slices.IndexFunc(gs, func(g voxbone.DIDGroup) bool { return g.DIDGroupID == r.GroupID })
+	if i < 0 {
+		return "", knm.Errorf(knm.ErrNotFound, "DID group %d of %s not found (knm voxbone groups --country %s "+
+			"lists them); nothing bought", r.GroupID, a3, a3)
+	}
+	bal, err := c.Client().AccountBalance(ctx)
+	if err != nil {
+		return "", fmt.Errorf("balance: %w", err)
+	}
+	g := gs[i]
+	unit := float64(g.Setup100+g.Monthly100) / 100
+	return fmt.Sprintf("voxbone order: would buy %d DID(s) of group %d (%s %s, %d in stock) at %.2f %s each: "+
+		"%.2f %s (balance %.2f %s)", r.Quantity, g.DIDGroupID, g.AreaCode, deref(g.CityName), g.Stock, unit,
+		bal.Currency, unit*float64(r.Quantity), bal.Currency, bal.Balance, bal.Currency), nil
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return "-"
+	}
+	return *s
 }
 
 // printOrder renders an order and its numbers.
@@ -255,11 +314,21 @@ func (a *app) printPurge(ids []int, dryRun bool) error {
 }
 
 func (a *app) voxboneReconcileCommand() *cobra.Command {
-	var importMissing, fix bool
+	var importMissing, fix, yes bool
 	cmd := &cobra.Command{
-		Use:   "reconcile [--import] [--fix]",
+		Use:   "reconcile [--import] [--fix [--yes]]",
 		Short: "Compare the Voxbone account's DIDs with knm's knm_voxbone numbers and the routing settings",
-		Args:  cobra.NoArgs,
+		Long: `Compare the Voxbone account's DIDs with knm's knm_voxbone numbers and the routing settings.
+
+--import stores the DIDs knm does not know as available numbers (not those deleted from knm
+on purpose after their order imported them: knm numbers create NUMBER --module knm_voxbone
+--state available takes one back). --fix configures the DIDs whose configuration differs
+from the routing settings, and takes the numbers Voxbone no longer has out of the pool that
+searches sell first (they become released; it asks first, or goes ahead with --yes).`,
+		Example: `  knm voxbone reconcile
+  knm voxbone reconcile --import
+  knm voxbone reconcile --fix --yes`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			c, err := a.voxboneCarrier(cmd.Context())
 			if err != nil {
@@ -275,28 +344,76 @@ func (a *app) voxboneReconcileCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if a.jsonOut {
-				return a.printJSON(map[string]any{"numbers": rep, "routing": routing})
+			out := map[string]any{"numbers": rep, "routing": routing}
+			var routeErr, fixErr error
+			if !a.jsonOut {
+				a.printReconcile(rep, importMissing, fix)
+				routeErr = a.printRoute(routing)
 			}
-			a.printReconcile(rep, importMissing)
-			return a.printRoute(routing)
+			if fix && len(rep.MissingAtVoxbone) > 0 {
+				fixErr = a.fixMissing(cmd.Context(), c, rep, yes, out)
+			}
+			if a.jsonOut {
+				if perr := a.printJSON(out); perr != nil {
+					return perr
+				}
+			}
+			return errors.Join(fixErr, routeErr)
 		},
 	}
 	cmd.Flags().BoolVar(&importMissing, "import", false, "store the DIDs knm does not know as available numbers")
-	cmd.Flags().BoolVar(&fix, "fix", false, "configure the DIDs whose configuration differs from the routing settings")
+	cmd.Flags().BoolVar(&fix, "fix", false, "configure DIDs as the routing settings say, and take the numbers "+
+		"Voxbone no longer has out of the search pool")
+	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "with --fix: mark the missing numbers without asking")
 	return cmd
 }
 
-// printReconcile renders a reconcile report, one line per finding.
-func (a *app) printReconcile(rep *knmvoxbone.ReconcileReport, imported bool) {
+// fixMissing marks the numbers Voxbone no longer has, once confirmed, and adds what it
+// did to out (the --json reply).
+func (a *app) fixMissing(ctx context.Context, c *knmvoxbone.Carrier, rep *knmvoxbone.ReconcileReport,
+	yes bool, out map[string]any) error {
+	what := fmt.Sprintf("--fix sets the %d number(s) Voxbone no longer has to released where they are available "+
+		"and unassigned, so no search sells them", len(rep.MissingAtVoxbone))
+	if err := a.confirm(yes, what, "Mark them?", "numbers not marked", "add --yes to mark them"); err != nil {
+		return err
+	}
+	marked, left, err := c.MarkMissing(ctx, rep.MissingAtVoxbone)
+	out["marked"], out["left"] = marked, left
+	if a.jsonOut {
+		return err
+	}
+	for _, n := range marked {
+		fmt.Fprintf(a.stdout, "  marked released (out of the pool): %s\n", n)
+	}
+	for _, l := range left {
+		fmt.Fprintf(a.stdout, "  left alone: %s\n", l)
+	}
+	fmt.Fprintf(a.stdout, "%d number(s) marked, %d left alone\n", len(marked), len(left))
+	return err
+}
+
+// printReconcile renders a reconcile report, one line per finding, with what to do.
+func (a *app) printReconcile(rep *knmvoxbone.ReconcileReport, imported, fixing bool) {
 	out := a.stdout
 	fmt.Fprintf(out, "%d DID(s) at Voxbone unknown to knm, %d knm number(s) Voxbone no longer has, %d imported\n",
 		len(rep.UnknownToKnm), len(rep.MissingAtVoxbone), rep.Imported)
+	removed := map[string]bool{}
+	for _, d := range rep.RemovedFromKnm {
+		removed[d.E164] = true
+		fmt.Fprintf(out, "  deleted from knm after its order imported it, so not imported again (still billed at "+
+			"Voxbone): %s (DID %d); take it back with: knm numbers create %s --module knm_voxbone --state available\n",
+			d.E164, d.DIDID, d.E164)
+	}
 	for _, d := range rep.UnknownToKnm {
-		fmt.Fprintf(out, "  unknown to knm: %s (DID %d, group %d)\n", d.E164, d.DIDID, d.DIDGroupID)
+		if !removed[d.E164] {
+			fmt.Fprintf(out, "  unknown to knm: %s (DID %d, group %d)\n", d.E164, d.DIDID, d.DIDGroupID)
+		}
 	}
 	for _, n := range rep.MissingAtVoxbone {
 		fmt.Fprintf(out, "  missing at Voxbone: %s\n", n)
+	}
+	if len(rep.MissingAtVoxbone) > 0 && !fixing {
+		fmt.Fprintln(out, "  (--fix takes the available ones out of the pool, so no search sells them)")
 	}
 	for _, n := range rep.Conflicts {
 		fmt.Fprintf(out, "  stored under another module (left alone): %s\n", n)
@@ -346,12 +463,15 @@ func (a *app) voxboneRecoverCommand() *cobra.Command {
 				fmt.Fprintf(a.stdout, "%d partial order(s) checked for late deliveries: %d DID(s) imported, "+
 					"%d order(s) completed\n", rep.LateChecked, rep.LateImported, rep.LateCompleted)
 			}
+			if rep.Routed+rep.RoutingPending > 0 {
+				fmt.Fprintf(a.stdout, "%d routing job(s) settled, %d still pending\n", rep.Routed, rep.RoutingPending)
+			}
 			for _, u := range rep.Unsettled {
 				fmt.Fprintln(a.stdout, "  "+u)
 			}
 			if len(rep.Unsettled) > 0 {
-				return knm.Errorf(knm.ErrUnavailable, "%d order(s) could not be settled yet; run recover again",
-					len(rep.Unsettled))
+				return knm.Errorf(knm.ErrUnavailable, "%d order(s) or routing job(s) could not be settled yet; "+
+					"run recover again", len(rep.Unsettled))
 			}
 			return nil
 		},
@@ -365,8 +485,10 @@ func (a *app) emulateCommand() *cobra.Command {
 	var quiet bool
 	cfg := emulator.Config{}
 	c := &cobra.Command{
-		Use: "emulate --listen ADDR [--rate-limit 20] [--latency 0ms] [--seed N] " +
+		Use: "emulate [--listen 127.0.0.1:8089] [--rate-limit 20] [--latency 0ms] [--seed N] " +
 			"[--username U --password P]",
+		Example: `  knm voxbone emulate --username u --password p
+  knm config set number_manager.voxbone base_url '"http://127.0.0.1:8089/ws-voxbone/services/rest"'`,
 		Short: "Run the built-in Voxbone API v3 emulator",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -382,9 +504,9 @@ func (a *app) emulateCommand() *cobra.Command {
 				// client under test sends.
 				cfg.Logger = slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 			}
-			ln, err := net.Listen("tcp", listen)
+			ln, err := listenAddr(listen)
 			if err != nil {
-				return fmt.Errorf("voxbone emulate: %w", err)
+				return err
 			}
 			fmt.Fprintf(a.stdout, "Voxbone emulator listening; base_url http://%s%s\n", ln.Addr(),
 				strings.TrimSuffix(emulator.BasePath, "/"))

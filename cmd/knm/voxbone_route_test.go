@@ -20,7 +20,7 @@ func TestVoxboneRouteCLI(t *testing.T) {
 	base := serveEmulator(t, e)
 	db := sqliteDB(t)
 	configureVoxbone(t, db, base)
-	mustCLI(t, db, "voxbone", "order", "--group", "1404", "--quantity", "2")
+	mustCLI(t, db, "voxbone", "order", "--group", "1404", "--quantity", "2", "--yes")
 	if out := mustCLI(t, db, "voxbone", "route", "--all", "--dry-run"); !strings.Contains(out, "2 DID(s) examined, 0 differ") {
 		t.Fatalf("without routing settings: %s", out)
 	}
@@ -100,7 +100,7 @@ func TestVoxboneRoutingAPI(t *testing.T) {
 	mustCLI(t, db, "config", "set", "number_manager.voxbone", "voice_uri", `"sip:{e164}@sbc.example.com"`)
 	// The configuration fails: the numbers are bought, stored and marked pending.
 	e.AddFault(emulator.Fault{Endpoint: "configuration", Status: 500})
-	code, out, _ := cli(t, db, "voxbone", "order", "--group", "1404", "--quantity", "2")
+	code, out, _ := cli(t, db, "voxbone", "order", "--group", "1404", "--quantity", "2", "--yes")
 	if code != 0 || !strings.Contains(out, "imported, 2 of 2") {
 		t.Fatalf("order: exit %d %s", code, out)
 	}
@@ -108,6 +108,12 @@ func TestVoxboneRoutingAPI(t *testing.T) {
 		t.Fatalf("order output does not say routing is pending: %s", out)
 	}
 	num := e.DIDs()[0].E164
+	if out := mustCLI(t, db, "numbers", "list"); strings.Count(out, "knm_voxbone (routing pending)") != 2 {
+		t.Fatalf("numbers list does not show the pending routing: %s", out)
+	}
+	if out := mustCLI(t, db, "numbers", "show", num); !strings.Contains(out, `"knm_routing"`) {
+		t.Fatalf("numbers show: %s", out)
+	}
 
 	const key = "master-key-0123456789"
 	d := startDaemon(t, map[string]string{"KNM_MASTER_API_KEY": key}, "", "--db", db, "serve", "--listen", "127.0.0.1:0")
@@ -140,5 +146,47 @@ func TestVoxboneRoutingAPI(t *testing.T) {
 	code2, env = call(t, "GET", numURL, tok, "")
 	if code2 != 200 || field(env, "data", "_read_only", "routing") != "" {
 		t.Fatalf("still pending after routing: %s", env["data"])
+	}
+}
+
+// TestKazooAcceptanceRouted is Kazoo's acceptance search (256 × 15, US) through the REST
+// API with voice_uri set: when the search answers, all 15 DIDs at Voxbone carry the voice
+// URI's id, set by one configuration request (15 DIDs fit one batch).
+func TestKazooAcceptanceRouted(t *testing.T) {
+	t.Parallel()
+	e := emulator.New(emulator.Config{Username: "u", Password: "p", Seed: 7})
+	for i, id := range []int{5116, 5117, 12518, 5118, 5119, 5120, 5121, 5122, 5123} {
+		stock := 0
+		if i < 3 {
+			stock = 5
+		}
+		if err := e.SetStock(id, stock); err != nil {
+			t.Fatal(err)
+		}
+	}
+	base := serveEmulator(t, e)
+	db := sqliteDB(t)
+	configureVoxbone(t, db, base)
+	mustCLI(t, db, "config", "set", "number_manager.voxbone", "voice_uri", `"sip:{e164}@sbc.example.com"`)
+	const key = "master-key-0123456789"
+	d := startDaemon(t, map[string]string{"KNM_MASTER_API_KEY": key}, "", "--db", db, "serve", "--listen", "127.0.0.1:0")
+	_, auth := call(t, "PUT", d.url+"/v2/api_auth", "", `{"data":{"api_key":"`+key+`"}}`)
+	tok, master := field(auth, "auth_token"), field(auth, "data", "account_id")
+	firstFound(t, d.url+"/v2/accounts/"+master+"/phone_numbers", tok, "prefix=256&quantity=15&country=US", 15)
+	vs := e.VoiceURIs()
+	if len(vs) != 1 || vs[0].URI != "$e164@sbc.example.com" {
+		t.Fatalf("voice URIs %+v", vs)
+	}
+	dids := e.DIDs()
+	if len(dids) != 15 {
+		t.Fatalf("%d DIDs", len(dids))
+	}
+	for _, d := range dids {
+		if d.VoiceURIID == nil || *d.VoiceURIID != vs[0].VoiceURIID {
+			t.Fatalf("DID %s not routed", d.E164)
+		}
+	}
+	if n := e.Calls("configuration"); n != 1 {
+		t.Fatalf("%d configuration requests, want 1", n)
 	}
 }

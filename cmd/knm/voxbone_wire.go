@@ -3,6 +3,9 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -49,6 +52,7 @@ func (a *app) registerVoxbone(reg *carriers.Registry, s knm.Store, cfg *config.C
 		Owner:   a.leaseID,
 	})
 	a.vox = h
+	redis.SetLogger(redisLogger{logger: func() *slog.Logger { return a.logger }})
 	reg.Register(knmvoxbone.ModuleName, h.Module)
 }
 
@@ -62,15 +66,29 @@ func (h *voxboneHolder) limiter(redisURL string, onWait func(time.Duration)) fun
 			return l, nil
 		}
 		if h.redis == nil {
+			if !strings.Contains(redisURL, "://") {
+				redisURL = "redis://" + redisURL // host:port, as redis-cli takes it
+			}
 			opt, err := redis.ParseURL(redisURL)
 			if err != nil {
-				return nil, usageError("--redis %q is not a redis:// URL", redactedURL(redisURL))
+				return nil, usageError("--redis %s is not a Redis address (redis://[:PASSWORD@]HOST:PORT[/DB] "+
+					"or HOST:PORT): %v", redactedURL(redisURL), err)
 			}
 			h.redis = redis.NewClient(opt)
 		}
 		r := ratelimit.NewRedis(h.redis, "knm:voxbone:ratelimit", rps)
 		r.OnWait = onWait
 		return r, nil
+	}
+}
+
+// redisLogger sends go-redis's own log lines (a failed dial, retried) to the command's
+// logger at debug level: the error that ends the command already says what failed.
+type redisLogger struct{ logger func() *slog.Logger }
+
+func (l redisLogger) Printf(ctx context.Context, format string, v ...any) {
+	if lg := l.logger(); lg != nil {
+		lg.DebugContext(ctx, "redis: "+fmt.Sprintf(format, v...))
 	}
 }
 
