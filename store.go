@@ -34,17 +34,40 @@ type Store interface {
 
 // NumberFilter selects numbers. Zero fields do not constrain. Results are ordered by number.
 type NumberFilter struct {
-	AssignedTo *string // owner; a pointer to "" selects unassigned numbers
-	States     []State // any of these states
-	Module     string  // pvt_module_name
-	Prefix     string  // numbers starting with this string ("+1415"); the scan stays inside the prefix
-	After      string  // numbers strictly greater than this one (keyset paging)
-	Offset     int     // rows to skip
-	Limit      int     // most rows to return; 0 means no limit
+	AssignedTo    *string  // owner; a pointer to "" selects unassigned numbers
+	AssignedToAny []string // any of these owners (an account and its descendants)
+	States        []State  // any of these states
+	Module        string   // pvt_module_name
+	Prefix        string   // numbers starting with this string ("+1415"); the scan stays inside the prefix
+	After         string   // numbers strictly greater than this one (keyset paging)
+	Offset        int      // rows to skip
+	Limit         int      // most rows to return; 0 means no limit
 	// KeysOnly fills only Number, State and ModuleName of the numbers found. A search
 	// needs no more, and the backends can then answer from an index alone, without
 	// reading each number's row. Such numbers are for reading: never write them back.
 	KeysOnly bool
+}
+
+// Sort keys of ListOptions.
+const (
+	// SortByNumber orders by the E.164 number; After is then a number.
+	SortByNumber = "number"
+)
+
+// ListOptions page a listing by keyset rather than by offset, so a page boundary stays
+// put while rows are added or removed before it: rows are ordered by Sort and a page
+// holds the rows strictly after After ("" for the first page), at most Limit of them.
+type ListOptions struct {
+	Sort  string // SortByNumber ("" means it); any other key is invalid
+	After string // the sort key of the last row of the previous page (its Next)
+	Limit int    // rows per page, >= 1
+}
+
+// NumberPage is one page of ListNumbers.
+type NumberPage struct {
+	Numbers []*Number
+	// Next is the After of the following page, "" when this page is the last.
+	Next string
 }
 
 // NumberStore persists phone numbers.
@@ -63,6 +86,11 @@ type NumberStore interface {
 	DeleteNumber(ctx context.Context, number string, rev int64) error
 	// FindNumbers returns the numbers matching f, ordered by number.
 	FindNumbers(ctx context.Context, f NumberFilter) ([]*Number, error)
+	// ListNumbers returns one keyset page of the numbers matching f (whose After, Offset and
+	// Limit it ignores): a number present during the whole walk appears on exactly one
+	// page, whatever is written meanwhile. Errors: invalid (an unknown sort key, a limit
+	// below 1).
+	ListNumbers(ctx context.Context, f NumberFilter, o ListOptions) (NumberPage, error)
 	// CountNumbers returns how many numbers match f, ignoring its After, Offset and Limit.
 	CountNumbers(ctx context.Context, f NumberFilter) (int, error)
 	// ImportNumbers stores many new numbers in one transaction, skipping those already

@@ -84,6 +84,10 @@ func (c *Config) NumberManager(ctx context.Context) (NumberManagerConfig, error)
 	p.add(err)
 	p.check(err != nil || ms >= 1, "number_search_timeout_ms", "must be at least 1")
 	nm.SearchTimeout = time.Duration(ms) * time.Millisecond
+	settle, err := c.GetInt(ctx, cat, "number_search_settle_ms", 30000)
+	p.add(err)
+	p.check(err != nil || settle >= 1, "number_search_settle_ms", "must be at least 1")
+	nm.SearchSettleTimeout = time.Duration(settle) * time.Millisecond
 	nm.MaxSearchQuantity, err = c.GetInt(ctx, cat, "maximum_search_quantity", 500)
 	p.add(err)
 	p.check(err != nil || nm.MaxSearchQuantity >= 1, "maximum_search_quantity", "must be at least 1")

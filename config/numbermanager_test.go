@@ -29,7 +29,8 @@ func TestNumberManagerDefaults(t *testing.T) {
 		}
 		// Every default was written back, and reading again writes nothing.
 		b := body(t, s, "", NumberManagerCategory)
-		for _, key := range []string{"carrier_modules", "number_search_timeout_ms", "maximum_search_quantity",
+		for _, key := range []string{"carrier_modules", "number_search_timeout_ms", "number_search_settle_ms",
+			"maximum_search_quantity",
 			"available_module_name", "released_state", "should_permanently_delete", "should_age",
 			"search_cache_ttl_s", "e164_converters", "reconcile_regex", "classifiers"} {
 			if !strings.Contains(b, `"`+key+`":`) {

@@ -57,8 +57,7 @@ func (t tokenSigner) issue(accountID string) (string, time.Time) {
 
 // verify returns the account id of a valid, unexpired token.
 func (t tokenSigner) verify(token string) (string, error) {
-	bad := knm.Errorf(knm.ErrUnauthorized,
-		"invalid credentials").WithCause("the X-Auth-Token is malformed, forged or expired")
+	bad := invalidCredentials("the X-Auth-Token is malformed, forged or expired")
 	p, s, ok := strings.Cut(token, ".")
 	if !ok {
 		return "", bad
@@ -199,8 +198,7 @@ func (s *Server) authenticate(r *http.Request) (*authInfo, error) {
 	}
 	acc, err := s.store.GetAccount(r.Context(), id)
 	if knm.IsErrorName(err, knm.ErrNotFound) || (err == nil && !acc.Enabled) {
-		return nil, knm.Errorf(knm.ErrUnauthorized,
-			"invalid credentials").WithCause("the account of this token is gone or disabled")
+		return nil, invalidCredentials("the account of this token is gone or disabled")
 	}
 	if err != nil {
 		return nil, err
@@ -217,6 +215,9 @@ func (s *Server) apiAuth(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	acc, err := s.mgr.AccountByAPIKey(r.Context(), req.APIKey)
+	if knm.IsErrorName(err, knm.ErrUnauthorized) {
+		return invalidCredentials("unknown api_key") // crossbar's answer to a bad key
+	}
 	if err != nil {
 		return err
 	}

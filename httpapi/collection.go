@@ -60,6 +60,7 @@ func collectionNumbers(data map[string]json.RawMessage, normalize func(string) s
 type collectionReply struct {
 	Success map[string]any `json:"success,omitempty"`
 	Error   map[string]any `json:"error,omitempty"`
+	render  func(*knm.Number) (map[string]any, error)
 }
 
 func (c *collectionReply) add(num string, n *knm.Number, err error) {
@@ -79,9 +80,15 @@ func (c *collectionReply) add(num string, n *knm.Number, err error) {
 	}
 	if n == nil {
 		c.Success[num] = deletedNumber(num)
-	} else {
-		c.Success[num] = publicNumber(n)
+		return
 	}
+	out, err := c.render(n)
+	if err != nil {
+		delete(c.Success, num)
+		c.add(num, nil, err)
+		return
+	}
+	c.Success[num] = out
 }
 
 // errorObject is the knm error object of one failed item; non-knm errors are hidden.
@@ -137,7 +144,7 @@ func (s *Server) collection(w http.ResponseWriter, r *http.Request, check func(m
 			return err
 		}
 	}
-	var reply collectionReply
+	reply := collectionReply{render: func(n *knm.Number) (map[string]any, error) { return s.numberJSON(r, n) }}
 	for _, num := range nums {
 		if err := r.Context().Err(); err != nil {
 			return err
@@ -145,7 +152,7 @@ func (s *Server) collection(w http.ResponseWriter, r *http.Request, check func(m
 		n, err := op(acc, num, data)
 		reply.add(num, n, err)
 	}
-	s.writeData(w, r, http.StatusOK, reply)
+	s.writeData(w, r, successStatus(r), reply)
 	return nil
 }
 
@@ -179,7 +186,7 @@ func (s *Server) collectionActivate(w http.ResponseWriter, r *http.Request) erro
 	}
 	request := map[string]any{"account": acc.ID, "numbers": nums}
 	return s.idempotent(w, r, "collection.activate", request, func() (any, error) {
-		var reply collectionReply
+		reply := collectionReply{render: func(n *knm.Number) (map[string]any, error) { return s.numberJSON(r, n) }}
 		for _, num := range nums {
 			if err := r.Context().Err(); err != nil {
 				return nil, err
@@ -315,7 +322,7 @@ func (s *Server) check(w http.ResponseWriter, r *http.Request) error {
 			remaining = slices.DeleteFunc(remaining, func(n string) bool {
 				st, ok := res[n]
 				if ok {
-					out[n] = st
+					out[n] = kazooCheckStatus(st)
 				}
 				return ok
 			})
@@ -326,4 +333,21 @@ func (s *Server) check(w http.ResponseWriter, r *http.Request) error {
 	}
 	s.writeData(w, r, http.StatusOK, out)
 	return nil
+}
+
+// kazooCheckStatus turns a carrier's answer about a number into Kazoo's: "success" when
+// the carrier holds it ("active"), else "error".
+func kazooCheckStatus(st string) string {
+	if st == "active" || st == "success" {
+		return "success"
+	}
+	return "error"
+}
+
+// successStatus is crossbar's status of a success: 201 for every PUT, else 200.
+func successStatus(r *http.Request) int {
+	if r.Method == http.MethodPut {
+		return http.StatusCreated
+	}
+	return http.StatusOK
 }

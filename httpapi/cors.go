@@ -152,8 +152,5 @@ func (s *Server) corsAllow(p *corsPolicy, r *http.Request, method string) string
 func (s *Server) routePattern(r *http.Request, method string) string {
 	probe := r.WithContext(r.Context())
 	probe.Method = method
-	if _, pattern := s.mux.Handler(probe); pattern != "/" {
-		return pattern
-	}
-	return ""
+	return s.muxPattern(probe)
 }

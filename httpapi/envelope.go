@@ -32,6 +32,10 @@ type envelope struct {
 	Message   string `json:"message,omitempty"`
 	Data      any    `json:"data"`
 	PageSize  *int   `json:"page_size,omitempty"`
+	// StartKey and NextStartKey are crossbar's keyset paging of listings: the start_key
+	// the page began at, and the one that fetches the next page (absent on the last).
+	StartKey     string `json:"start_key,omitempty"`
+	NextStartKey string `json:"next_start_key,omitempty"`
 	// Carriers is knm's addition to a search reply: how each carrier did, so a failed or
 	// timed-out carrier is never silent. Kazoo clients ignore it.
 	Carriers any `json:"carriers,omitempty"`
@@ -130,6 +134,15 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	e.Error = strconv.Itoa(status)
 	e.Message = name
 	e.Data = obj
+	if se != nil && se.data != nil {
+		e.Data = se.data
+	}
+	if field, ok := invalidField(ke); ok {
+		// Crossbar's validation error: 400 "invalid data", data {field: {rule: {message}}}.
+		e.Message = "invalid data"
+		e.Data = map[string]any{field: map[string]any{validationRule(ke.Message): map[string]string{
+			"message": ke.Message}}}
+	}
 	if ke != nil && ke.Name == knm.ErrNotFound && strings.HasPrefix(ke.Message, "number ") {
 		// Crossbar rewrites knm's not_found as bad_identifier (kazoo-knm §6.1).
 		e.Message = "bad_identifier"
@@ -137,6 +150,44 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 			"cause": ke.Cause}
 	}
 	writeJSON(w, status, e)
+}
+
+// invalidField returns the field an invalid error names as its cause: a request field
+// (letters, digits, "_", "." between parts), not a free-form reason.
+func invalidField(ke *knm.Error) (string, bool) {
+	if ke == nil || ke.Name != knm.ErrInvalid || ke.Cause == "" || len(ke.Cause) > 64 {
+		return "", false
+	}
+	for _, c := range ke.Cause {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '.' ||
+			c == '-') {
+			return "", false
+		}
+	}
+	return ke.Cause, true
+}
+
+// validationRules name, by a phrase of knm's message, the JSON-schema rule Kazoo would
+// report; the first match wins.
+var validationRules = []struct{ phrase, rule string }{
+	{"is required", "required"},
+	{"unique", "uniqueItems"},
+	{"must be one of", "enum"},
+	{"at least", "minimum"},
+	{"at most", "maximum"},
+	{" from ", "minimum"},
+	{"must be a", "type"},
+	{"must be", "pattern"},
+}
+
+// validationRule names the rule a validation message breaks.
+func validationRule(msg string) string {
+	for _, r := range validationRules {
+		if strings.Contains(msg, r.phrase) {
+			return r.rule
+		}
+	}
+	return "invalid"
 }
 
 // releasedWhileAvailable reports whether err is the invalid_state_transition "from

@@ -38,7 +38,7 @@ func newEventsFixture(t *testing.T, dsn string) *eventsFixture {
 	f.oTok = e.login(oKey)
 	for _, a := range []struct{ tok, acc, num string }{{f.resTok, f.cust, f.custNumber}, {f.oTok, f.other, f.oNumber}} {
 		r := e.do("PUT", "/v2/accounts/"+a.acc+"/phone_numbers/"+url.PathEscape(a.num)+"/activate", a.tok, nil)
-		if r.Status != 200 {
+		if r.Status != 201 {
 			t.Fatalf("activate: %d %s", r.Status, r.Raw)
 		}
 	}
@@ -175,8 +175,9 @@ func TestEventStream(t *testing.T) {
 	if r := e.do("PATCH", num, f.resTok, cnam); r.Status != 200 {
 		t.Fatalf("patch C: %d %s", r.Status, r.Raw)
 	}
+	// cnam.display_name sets the outbound_cnam feature, so the change is a features change.
 	id, typ, ev = s.nextEvent(t)
-	if typ != string(knm.EventNumberUpdated) || ev.Number != f.custNumber || string(ev.Public["cnam"]) == "" {
+	if typ != string(knm.EventNumberFeaturesChanged) || ev.Number != f.custNumber || string(ev.Public["cnam"]) == "" {
 		t.Fatalf("live event: id %d type %s %+v", id, typ, ev)
 	}
 	s.cancel()

@@ -23,6 +23,7 @@ import (
 	"github.com/knmproject/knm/carriers/local"
 	"github.com/knmproject/knm/config"
 	"github.com/knmproject/knm/e164"
+	"github.com/knmproject/knm/features"
 	"github.com/knmproject/knm/manager"
 	"github.com/knmproject/knm/store"
 )
@@ -78,6 +79,11 @@ func newTestEnvWrapped(t *testing.T, dsn string, voxbone Voxbone, wrap func(knm.
 		Carriers: func(names []string) []knm.Carrier { return reg.New(names, nil) },
 		// Kazoo's converters, as cmd/knm wires them.
 		Normalize: e164.Default().Normalize,
+		FeatureSettings: func(ctx context.Context, reseller, module string) (features.Settings, error) {
+			fs, err := config.FeatureSettings(ctx, cfg, reseller, module)
+			fs.Carriers = reg.Names()
+			return fs, err
+		},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -309,9 +315,13 @@ func (f *fakeVoxbone) ListOrders(context.Context) ([]*Order, error) {
 func wantInvalid(t *testing.T, r reply, cause, msg string) {
 	t.Helper()
 	wantError(t, r, 400)
-	var data struct{ Error, Message, Cause string }
+	var data map[string]map[string]struct{ Message string }
 	r.data(t, &data)
-	if data.Error != string(knm.ErrInvalid) || data.Cause != cause || !strings.Contains(data.Message, msg) {
-		t.Fatalf("want invalid, cause %q, message containing %q: %s", cause, msg, r.Raw)
+	found := false
+	for _, rule := range data[cause] {
+		found = found || strings.Contains(rule.Message, msg)
+	}
+	if r.str("message") != "invalid data" || len(data) != 1 || !found {
+		t.Fatalf("want invalid data, {%q: {rule: {message containing %q}}}: %s", cause, msg, r.Raw)
 	}
 }

@@ -65,7 +65,7 @@ func (s *Server) idempotent(w http.ResponseWriter, r *http.Request, route string
 		return nil
 	}
 	data, err := op()
-	p := idemPayload{Request: digest, Status: http.StatusOK}
+	p := idemPayload{Request: digest, Status: successStatus(r)}
 	row.State = idemDone
 	if err != nil {
 		row.State = idemFailed
@@ -80,7 +80,7 @@ func (s *Server) idempotent(w http.ResponseWriter, r *http.Request, route string
 	if err != nil {
 		return err
 	}
-	s.writeData(w, r, http.StatusOK, data)
+	s.writeData(w, r, successStatus(r), data)
 	return nil
 }
 
@@ -90,7 +90,7 @@ func (s *Server) replyOf(w http.ResponseWriter, r *http.Request, op func() (any,
 	if err != nil {
 		return err
 	}
-	s.writeData(w, r, http.StatusOK, data)
+	s.writeData(w, r, successStatus(r), data)
 	return nil
 }
 

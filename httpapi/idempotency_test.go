@@ -24,7 +24,7 @@ func TestCollectionActivateIdempotencyKey(t *testing.T) {
 	e, master, base := newBulkEnv(t, "+12565550301", "+12565550302")
 	body := `{"data":{"numbers":["+12565550301","+12565550302"]}}`
 	first := e.doWith("PUT", base+"/collection/activate", master, body, key("a1"))
-	if first.Status != 200 {
+	if first.Status != 201 {
 		t.Fatalf("first: %d %s", first.Status, first.Raw)
 	}
 	ctx := context.Background()
@@ -36,7 +36,7 @@ func TestCollectionActivateIdempotencyKey(t *testing.T) {
 		t.Fatalf("release: %d %s", r.Status, r.Raw)
 	}
 	again := e.doWith("PUT", base+"/collection/activate", master, body, key("a1"))
-	if again.Status != 200 || again.Header.Get("Idempotent-Replayed") != "true" ||
+	if again.Status != 201 || again.Header.Get("Idempotent-Replayed") != "true" ||
 		string(again.Env["data"]) != string(first.Env["data"]) {
 		t.Fatalf("retry: %d %s\nfirst: %s", again.Status, again.Env["data"], first.Env["data"])
 	}
@@ -53,9 +53,22 @@ func TestCollectionActivateIdempotencyKey(t *testing.T) {
 // requests per second, with a search deadline of timeout.
 func voxboneSearchEnv(t *testing.T, rps int, timeout time.Duration) (*testEnv, *emulator.Emulator, string, string) {
 	t.Helper()
+	return voxboneSearchEnvVia(t, rps, timeout, 0)
+}
+
+// voxboneSearchEnvVia is voxboneSearchEnv with the emulator's DID listings (the settle
+// phase, after the checkout) slowed by slow.
+func voxboneSearchEnvVia(t *testing.T, rps int, timeout, slow time.Duration) (*testEnv, *emulator.Emulator, string,
+	string) {
+	t.Helper()
 	e := newTestEnv(t, "", nil)
 	em := emulator.New(emulator.Config{})
-	srv := httptest.NewServer(em)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/inventory/did") {
+			time.Sleep(slow)
+		}
+		em.ServeHTTP(w, r)
+	}))
 	t.Cleanup(srv.Close)
 	s := knmvoxbone.DefaultSettings()
 	s.BaseURL, s.RateLimitRPS = srv.URL+"/ws-voxbone/services/rest", rps
@@ -120,4 +133,22 @@ func TestSearchIdempotencyKeyBuysOnce(t *testing.T) {
 		t.Fatalf("%d orders for one search and its retry", n)
 	}
 	wantError(t, e.doWith("GET", base+"?prefix=256&quantity=2", master, nil, key(strings.Repeat("k", 201))), 400)
+}
+
+// TestSearchServedPastTheDeadlineOnceBought: a search whose checkout was sent before the
+// deadline waits for the order to settle and answers with its numbers, not an empty reply.
+func TestSearchServedPastTheDeadlineOnceBought(t *testing.T) {
+	t.Parallel()
+	e, em, master, base := voxboneSearchEnvVia(t, 100, 1500*time.Millisecond, 2*time.Second)
+	start := time.Now()
+	r := e.do("GET", base+"?prefix=256&quantity=2", master, nil)
+	took := time.Since(start)
+	var numbers []map[string]string
+	r.data(t, &numbers)
+	if r.Status != 200 || len(numbers) != 2 || took < 1500*time.Millisecond {
+		t.Fatalf("%d after %v: %s", r.Status, took, r.Raw)
+	}
+	if n := len(em.Orders()); n != 1 {
+		t.Fatalf("%d orders", n)
+	}
 }

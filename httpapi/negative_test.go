@@ -18,7 +18,7 @@ func TestNegative(t *testing.T) {
 	_, intruderKey := e.createAccount(master, "intruder", nil)
 	intruder := e.login(intruderKey)
 	if r := e.do("PUT", "/v2/accounts/"+victim+"/phone_numbers/"+url.PathEscape("+12565550101")+"/activate", master,
-		nil); r.Status != 200 {
+		nil); r.Status != 201 {
 		t.Fatalf("setup activate: %s", r.Raw)
 	}
 	big := `{"data":{"pad":"` + strings.Repeat("x", 5000) + `"}}`

@@ -12,45 +12,64 @@ import (
 	"time"
 
 	"github.com/knmproject/knm"
+	"github.com/knmproject/knm/features"
 	"github.com/knmproject/knm/manager"
 )
 
+// numberJSON renders n for the caller of r: publicNumber with the features n may use as
+// the caller sees them.
+func (s *Server) numberJSON(r *http.Request, n *knm.Number) (map[string]any, error) {
+	ro, err := s.mgr.ReadOnlyFeatures(r.Context(), caller(r).ID, n)
+	if err != nil {
+		return nil, err
+	}
+	return publicNumber(n, ro), nil
+}
+
+// writeNumber answers with n rendered by numberJSON.
+func (s *Server) writeNumber(w http.ResponseWriter, r *http.Request, status int, n *knm.Number) error {
+	out, err := s.numberJSON(r, n)
+	if err != nil {
+		return err
+	}
+	s.writeData(w, r, status, out)
+	return nil
+}
+
 // publicNumber is Kazoo's knm_phone_number:to_public_json (kazoo-knm §3.2, 4.3 shape): the
-// public fields, id, state, used_by, the sorted feature names and _read_only.
-func publicNumber(n *knm.Number) map[string]any {
+// public fields, id, state, used_by, the sorted feature names and _read_only, whose
+// features object is ro (what the number may use, Kazoo's available_features).
+func publicNumber(n *knm.Number, ro features.ReadOnly) map[string]any {
 	out := make(map[string]any, len(n.Public)+5)
 	for k, v := range n.Public {
 		out[k] = v
 	}
-	features := n.FeatureNames()
-	settings := n.Features
-	if settings == nil {
-		settings = map[string]json.RawMessage{}
+	if ro.Available == nil {
+		ro.Available = []string{}
 	}
-	available := n.FeaturesAllowed
-	if available == nil {
-		available = []string{}
+	if ro.Settings == nil {
+		ro.Settings = map[string]json.RawMessage{}
 	}
 	out["id"] = n.Number
 	out["state"] = n.State
-	out["features"] = features
+	out["features"] = n.FeatureNames()
 	if n.UsedBy != "" {
 		out["used_by"] = n.UsedBy
 	}
-	ro := map[string]any{
+	readOnly := map[string]any{
 		"created":        knm.ToGregorian(n.Created),
 		"modified":       knm.ToGregorian(n.Modified),
 		"state":          n.State,
-		"features":       map[string]any{"available": available, "settings": settings},
+		"features":       ro,
 		"carrier_module": knm.CarrierModuleShortName(n.ModuleName),
 	}
 	if n.UsedBy != "" {
-		ro["used_by"] = n.UsedBy
+		readOnly["used_by"] = n.UsedBy
 	}
 	if state, why := routingNote(n.CarrierData); state != "" {
-		ro["routing"], ro["routing_error"] = state, why
+		readOnly["routing"], readOnly["routing_error"] = state, why
 	}
-	out["_read_only"] = ro
+	out["_read_only"] = readOnly
 	return out
 }
 
@@ -63,13 +82,18 @@ func deletedNumber(num string) map[string]any {
 	}
 }
 
-// listingEntry is one number of the account listing (Kazoo's crossbar_listing view).
-func listingEntry(n *knm.Number) map[string]any {
+// listingEntry is one number of the account listing (Kazoo's crossbar_listing view), with
+// available the features the number may use.
+func listingEntry(n *knm.Number, available []string) map[string]any {
+	if available == nil {
+		available = []string{}
+	}
 	e := map[string]any{
-		"state":    n.State,
-		"features": n.FeatureNames(),
-		"created":  knm.ToGregorian(n.Created),
-		"updated":  knm.ToGregorian(n.Modified),
+		"state":              n.State,
+		"features":           n.FeatureNames(),
+		"features_available": available,
+		"created":            knm.ToGregorian(n.Created),
+		"updated":            knm.ToGregorian(n.Modified),
 	}
 	if n.AssignedTo != "" {
 		e["assigned_to"] = n.AssignedTo
@@ -177,6 +201,16 @@ func (s *Server) searchGlobal(w http.ResponseWriter, r *http.Request) error {
 	} else {
 		req.NoPurchase = true
 	}
+	if q := r.URL.Query(); q.Has("reseller_id") {
+		reseller, err := s.lookupReseller(r, q.Get("reseller_id"))
+		if err != nil {
+			return err
+		}
+		req.AccountID, req.ResellerID = reseller, reseller
+	}
+	if q := r.URL.Query(); q.Has("blocks") {
+		return s.searchBlocks(w, r, req, q)
+	}
 	return s.search(w, r, req)
 }
 
@@ -260,36 +294,112 @@ func (s *Server) accountNumbers(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 		req.AccountID, req.ResellerID, req.AuthToken = acc.ID, manager.ResellerOf(acc), authOf(r).token
+		if q.Has("blocks") {
+			return s.searchBlocks(w, r, req, q)
+		}
 		return s.search(w, r, req)
 	}
-	f := manager.ListFilter{}
-	if st := q.Get("filter_state"); st != "" {
-		state, err := knm.ParseState(st)
-		if err != nil {
-			return err
-		}
-		f.States = []knm.State{state}
-	}
-	if f.Limit, err = intParam(q, "page_size", maxPageSize, 1, maxPageSize); err != nil {
-		return err
-	}
-	if f.Offset, err = intParam(q, "offset", 0, 0, maxQueryInt); err != nil {
-		return err
-	}
-	ns, total, err := s.mgr.List(r.Context(), caller(r).ID, acc.ID, f)
+	lq, err := listingParams(q)
 	if err != nil {
 		return err
 	}
-	numbers := make(map[string]any, len(ns))
-	for _, n := range ns {
-		numbers[n.Number] = listingEntry(n)
+	l, err := s.mgr.ListAccount(r.Context(), caller(r).ID, acc.ID, lq)
+	if err != nil {
+		return err
+	}
+	numbers := make(map[string]any, len(l.Numbers))
+	view := s.mgr.FeaturesView(r.Context(), caller(r).ID)
+	for _, n := range l.Numbers {
+		available, err := view.Available(r.Context(), n)
+		if err != nil {
+			return err
+		}
+		numbers[n.Number] = listingEntry(n, available)
 	}
 	e := s.baseEnvelope(r, "success")
-	e.Data = map[string]any{"numbers": numbers, "cascade_quantity": total}
-	size := len(ns)
+	e.Data = map[string]any{"numbers": numbers, "cascade_quantity": l.CascadeQuantity}
+	size := len(l.Numbers)
 	e.PageSize = &size
+	e.StartKey, e.NextStartKey = lq.Page.After, l.Next
 	writeJSON(w, http.StatusOK, e)
 	return nil
+}
+
+// listingParams reads the listing's query as crossbar does: filter_state (a state or a
+// JSON list of states), filter_assigned_to, cascade, start_key and page_size.
+func listingParams(q url.Values) (manager.ListingQuery, error) {
+	var lq manager.ListingQuery
+	if off := q.Get("offset"); off != "" && off != "0" {
+		return lq, knm.Errorf(knm.ErrInvalid, "offset pages searches; a listing pages with start_key "+
+			"(the next_start_key of the previous page)").WithCause("offset")
+	}
+	for k := range q {
+		if strings.HasPrefix(k, "filter_") && k != "filter_state" && k != "filter_assigned_to" {
+			// Ignoring it would answer more numbers than asked for, silently.
+			return lq, knm.Errorf(knm.ErrInvalid, "%s is not a filter knm supports (filter_state, "+
+				"filter_assigned_to)", k).WithCause(k)
+		}
+	}
+	states, err := filterValues(q, "filter_state")
+	if err != nil {
+		return lq, err
+	}
+	for _, st := range states {
+		state, err := knm.ParseState(st)
+		if err != nil {
+			return lq, knm.Errorf(knm.ErrInvalid, "filter_state: %v", err).WithCause("filter_state")
+		}
+		lq.States = append(lq.States, state)
+	}
+	owners, err := filterValues(q, "filter_assigned_to")
+	switch {
+	case err != nil:
+		return lq, err
+	case len(owners) > 1 || len(owners) == 1 && !knm.ValidAccountID(owners[0]):
+		return lq, knm.Errorf(knm.ErrInvalid, "filter_assigned_to must be one account id").WithCause("filter_assigned_to")
+	case len(owners) == 1:
+		lq.AssignedTo = owners[0]
+	}
+	switch v := q.Get("cascade"); v {
+	case "", "false":
+	case "true":
+		lq.Cascade = true
+	default:
+		return lq, knm.Errorf(knm.ErrInvalid, "cascade must be true or false").WithCause("cascade")
+	}
+	if start := q.Get("start_key"); start != "" {
+		if !knm.IsE164(start) {
+			return lq, knm.Errorf(knm.ErrInvalid, "start_key must be a next_start_key of this listing").WithCause("start_key")
+		}
+		lq.Page.After = start
+	}
+	lq.Page.Sort = knm.SortByNumber
+	lq.Page.Limit, err = intParam(q, "page_size", maxPageSize, 1, maxPageSize)
+	return lq, err
+}
+
+// filterValues reads a crossbar filter_* parameter: a value, or a JSON list of values
+// (Monster UI sends filter_state=["in_service","port_in"]); nil when absent.
+func filterValues(q url.Values, name string) ([]string, error) {
+	v := strings.TrimSpace(q.Get(name))
+	switch {
+	case v == "":
+		return nil, nil
+	case strings.HasPrefix(v, "["):
+		var vs []string
+		if err := json.Unmarshal([]byte(v), &vs); err != nil || len(vs) == 0 {
+			return nil, knm.Errorf(knm.ErrInvalid, "%s must be a value or a non-empty JSON list of strings",
+				name).WithCause(name)
+		}
+		return vs, nil
+	case strings.HasPrefix(v, `"`):
+		var s string
+		if err := json.Unmarshal([]byte(v), &s); err != nil {
+			return nil, knm.Errorf(knm.ErrInvalid, "%s must be a value or a JSON list of strings", name).WithCause(name)
+		}
+		return []string{s}, nil
+	}
+	return []string{v}, nil
 }
 
 // numberRoute runs the common part of the single-number routes: the account scope and the
@@ -317,8 +427,7 @@ func (s *Server) getNumber(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	s.writeData(w, r, http.StatusOK, publicNumber(n))
-	return nil
+	return s.writeNumber(w, r, http.StatusOK, n)
 }
 
 // createFields splits a create payload, already checked by manager.CheckNumberPayload, into the
@@ -362,8 +471,11 @@ func (s *Server) createNumber(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	var data map[string]json.RawMessage
-	if err := decodeBody(r, &data); err != nil {
+	if err := decodeOptionalBody(r, &data); err != nil {
 		return err
+	}
+	if data == nil {
+		data = map[string]json.RawMessage{} // Kazoo: the payload of a create is optional
 	}
 	o, err := createFields(data)
 	if err != nil {
@@ -374,8 +486,7 @@ func (s *Server) createNumber(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	s.writeData(w, r, http.StatusCreated, publicNumber(n))
-	return nil
+	return s.writeNumber(w, r, http.StatusCreated, n)
 }
 
 func (s *Server) updateNumber(w http.ResponseWriter, r *http.Request) error {
@@ -403,8 +514,7 @@ func (s *Server) editNumber(w http.ResponseWriter, r *http.Request, kind manager
 	if err != nil {
 		return err
 	}
-	s.writeData(w, r, http.StatusOK, publicNumber(n))
-	return nil
+	return s.writeNumber(w, r, http.StatusOK, n)
 }
 
 func (s *Server) deleteNumber(w http.ResponseWriter, r *http.Request) error {
@@ -435,20 +545,21 @@ func (s *Server) deleteNumber(w http.ResponseWriter, r *http.Request) error {
 		s.writeData(w, r, http.StatusOK, deletedNumber(num))
 		return nil
 	}
-	s.writeData(w, r, http.StatusOK, publicNumber(n))
-	return nil
+	return s.writeNumber(w, r, http.StatusOK, n)
 }
 
 func (s *Server) activate(w http.ResponseWriter, r *http.Request) error {
-	return s.move(w, r, s.mgr.Activate)
+	return s.move(w, r, knm.StateInService)
 }
 
 func (s *Server) reserve(w http.ResponseWriter, r *http.Request) error {
-	return s.move(w, r, s.mgr.Reserve)
+	return s.move(w, r, knm.StateReserved)
 }
 
-func (s *Server) move(w http.ResponseWriter, r *http.Request,
-	op func(ctx context.Context, auth, number, accountID string) (*knm.Number, error)) error {
+// move is PUT …/{N}/activate and …/reserve: the public fields of the optional body are
+// merged into the number as it moves (Kazoo's public_fields option), and a success is
+// 201, as for every crossbar PUT.
+func (s *Server) move(w http.ResponseWriter, r *http.Request, to knm.State) error {
 	acc, num, err := s.numberRoute(r)
 	if err != nil {
 		return err
@@ -457,12 +568,14 @@ func (s *Server) move(w http.ResponseWriter, r *http.Request,
 	if err := decodeOptionalBody(r, &data); err != nil {
 		return err
 	}
-	n, err := op(r.Context(), caller(r).ID, num, acc.ID)
+	if err := manager.CheckNumberPayload(data, manager.PayloadPatch); err != nil {
+		return err
+	}
+	n, err := s.mgr.MoveWith(r.Context(), caller(r).ID, num, acc.ID, to, publicFields(data))
 	if err != nil {
 		return err
 	}
-	s.writeData(w, r, http.StatusOK, publicNumber(n))
-	return nil
+	return s.writeNumber(w, r, http.StatusCreated, n)
 }
 
 // routingNote reads a carrier's note that the number does not ring on the platform yet

@@ -38,12 +38,15 @@ const schemas = `{
  "Listing": {"type": "object", "required": ["numbers", "cascade_quantity"], "properties": {
    "cascade_quantity": {"type": "integer"},
    "numbers": {"type": "object", "additionalProperties": {"type": "object", "required": ["state", "features",
-     "created", "updated"], "properties": {
+     "features_available", "created", "updated"], "properties": {
      "state": {"$ref": "#/components/schemas/State"}, "features": {"type": "array", "items": {"type": "string"}},
+     "features_available": {"type": "array", "items": {"type": "string"}},
      "assigned_to": {"type": "string"}, "used_by": {"type": "string"},
      "created": {"type": "integer"}, "updated": {"type": "integer"}}}}}},
- "SearchOrListing": {"oneOf": [{"$ref": "#/components/schemas/SearchResults"},
-   {"$ref": "#/components/schemas/Listing"}]},
+ "SearchOrListing": {"anyOf": [{"$ref": "#/components/schemas/SearchResults"},
+   {"$ref": "#/components/schemas/Listing"}, {"$ref": "#/components/schemas/Blocks"}]},
+ "SearchOrBlocks": {"anyOf": [{"$ref": "#/components/schemas/SearchResults"},
+   {"$ref": "#/components/schemas/Blocks"}]},
  "Number": {"type": "object", "required": ["id", "state", "features", "_read_only"], "properties": {
    "id": {"type": "string", "pattern": "^\\+[0-9]+$"}, "state": {"$ref": "#/components/schemas/State"},
    "used_by": {"type": "string"}, "features": {"type": "array", "items": {"type": "string"}},
@@ -236,16 +239,18 @@ func responses(rt route) map[string]any {
 		content = map[string]any{"application/json": map[string]any{"schema": map[string]string{"type": "object"}}}
 	default:
 		props := map[string]any{
-			"status":     map[string]any{"type": "string", "enum": []string{"success"}},
-			"request_id": map[string]string{"type": "string"},
-			"auth_token": map[string]string{"type": "string"},
-			"node":       map[string]string{"type": "string"},
-			"version":    map[string]string{"type": "string"},
-			"timestamp":  map[string]string{"type": "string"},
-			"revision":   map[string]any{"type": "string", "nullable": true},
-			"page_size":  map[string]string{"type": "integer"},
-			"carriers":   map[string]any{"type": "array", "items": schemaRef("CarrierReport")},
-			"data":       schemaRef(rt.Reply),
+			"status":         map[string]any{"type": "string", "enum": []string{"success"}},
+			"request_id":     map[string]string{"type": "string"},
+			"auth_token":     map[string]string{"type": "string"},
+			"node":           map[string]string{"type": "string"},
+			"version":        map[string]string{"type": "string"},
+			"timestamp":      map[string]string{"type": "string"},
+			"revision":       map[string]any{"type": "string", "nullable": true},
+			"page_size":      map[string]string{"type": "integer"},
+			"start_key":      map[string]string{"type": "string"},
+			"next_start_key": map[string]string{"type": "string"},
+			"carriers":       map[string]any{"type": "array", "items": schemaRef("CarrierReport")},
+			"data":           schemaRef(rt.Reply),
 		}
 		content = map[string]any{"application/json": map[string]any{"schema": map[string]any{
 			"type": "object", "required": []string{"status", "request_id", "data"}, "properties": props}}}

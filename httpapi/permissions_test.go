@@ -35,7 +35,7 @@ func TestReadForbiddenIsNotFound(t *testing.T) {
 	victim, vkey := e.createAccount(master, "victim", nil)
 	intruder, ikey := e.createAccount(master, "intruder", nil)
 	vtok, itok := e.login(vkey), e.login(ikey)
-	if r := e.do("PUT", numPath(victim, "+12565550501")+"/activate", vtok, nil); r.Status != 200 {
+	if r := e.do("PUT", numPath(victim, "+12565550501")+"/activate", vtok, nil); r.Status != 201 {
 		t.Fatalf("setup activate: %s", r.Raw)
 	}
 

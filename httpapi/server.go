@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -22,6 +23,7 @@ import (
 	"github.com/knmproject/knm/carriers"
 	"github.com/knmproject/knm/config"
 	kazooauth "github.com/knmproject/knm/kazoo/auth"
+	"github.com/knmproject/knm/locality"
 	"github.com/knmproject/knm/manager"
 	"github.com/knmproject/knm/metrics"
 )
@@ -57,6 +59,8 @@ type Options struct {
 	// CORSOrigins are the origins (scheme://host[:port]) whose pages may call the API from a
 	// browser; "*" lets any origin call the routes that need no token. Default none.
 	CORSOrigins []string
+	// Locality answers POST …/locality and GET …/prefix?city=; default locality.Offline.
+	Locality locality.Source
 	// ReadyDetails, when set, adds to /readyz's reply how background work is doing (the
 	// Kazoo projection's lag, …). It informs; it never makes the instance unready.
 	ReadyDetails func(ctx context.Context) map[string]any
@@ -75,8 +79,10 @@ type Server struct {
 	maxBody  int64
 	signer   tokenSigner
 	kazoo    *kazooauth.Verifier
+	locality locality.Source
 	metrics  *metrics.Metrics
 	mux      *http.ServeMux
+	wide     map[string]string // muxPath patterns -> the last path segment they serve
 	handler  http.Handler
 
 	openapiOnce  sync.Once
@@ -95,7 +101,10 @@ func New(o Options) (*Server, error) {
 	s := &Server{
 		mgr: o.Manager, store: o.Store, cfg: o.Config, registry: o.Registry, voxbone: o.Voxbone,
 		node: o.Node, logger: o.Logger, now: o.Now, maxBody: o.MaxBodyBytes, metrics: o.Metrics,
-		readyDetails: o.ReadyDetails,
+		readyDetails: o.ReadyDetails, locality: o.Locality,
+	}
+	if s.locality == nil {
+		s.locality = locality.Offline{}
 	}
 	if s.logger == nil {
 		s.logger = slog.New(slog.DiscardHandler)
@@ -124,8 +133,14 @@ func New(o Options) (*Server, error) {
 		return nil, err
 	}
 	s.mux = http.NewServeMux()
+	s.wide = map[string]string{}
 	for _, rt := range s.routes() {
-		s.mux.Handle(rt.Method+" "+rt.Path, s.wrapRoute(rt))
+		path := rt.Path
+		if rt.muxPath != "" {
+			path = rt.muxPath
+			s.wide[rt.Method+" "+path] = rt.Path[strings.LastIndex(rt.Path, "/")+1:]
+		}
+		s.mux.Handle(rt.Method+" "+path, s.wrapRoute(rt))
 	}
 	s.mux.HandleFunc("/", s.fallback)
 	withCORS, err := s.corsHandler(o.CORSOrigins, s.mux)
@@ -179,6 +194,9 @@ type route struct {
 	// Idempotent routes take an Idempotency-Key header: a retry with it acts once.
 	Idempotent bool
 	handle     func(http.ResponseWriter, *http.Request) error
+	// muxPath, when set, is the pattern registered instead of Path: a wider one whose
+	// handler checks the rest, where Path would conflict with another route's pattern.
+	muxPath string
 }
 
 type queryParam struct {
@@ -196,7 +214,8 @@ func (s *Server) Routes() []string {
 }
 
 func (s *Server) routes() []route {
-	return slices.Concat(s.eventRoutes(), s.serviceRoutes(), s.accountRoutes(), s.numberRoutes(), s.voxboneRoutes())
+	return slices.Concat(s.eventRoutes(), s.serviceRoutes(), s.accountRoutes(), s.numberRoutes(), s.kazooRoutes(),
+		s.voxboneRoutes())
 }
 
 // searchQuery documents the query of a number search, as manager.ParseSearch reads it.
@@ -207,12 +226,21 @@ var searchQuery = []queryParam{
 	{Name: "quantity", Type: "integer", Doc: "numbers wanted, >= 1"},
 	{Name: "offset", Type: "integer", Doc: "item offset into the cached results"},
 	{Name: "country", Type: "string", Doc: "ISO 3166 alpha-2, default US"},
+	{Name: "reseller_id", Type: "string", Doc: "global search only: search as this reseller, allowed when its " +
+		"number_manager.unauthorized_numbers_lookup is true"},
+	{Name: "blocks", Type: "integer", Doc: "searchBlocks: up to this many ranges of quantity consecutive numbers, " +
+		"as [{start_number, end_number}]"},
 }
 
 // listingQuery documents the query of an account's numbers: a search with prefix, else a
 // listing.
 var listingQuery = append(slices.Clone(searchQuery),
-	queryParam{Name: "filter_state", Type: "string", Doc: "only numbers in this state"},
+	queryParam{Name: "filter_state", Type: "string",
+		Doc: `only numbers in this state, or in any of a JSON list of states (["in_service","port_in"])`},
+	queryParam{Name: "filter_assigned_to", Type: "string", Doc: "only numbers of this account (with cascade: " +
+		"the account or one of its descendants)"},
+	queryParam{Name: "cascade", Type: "boolean", Doc: "list the numbers of the account's descendants too"},
+	queryParam{Name: "start_key", Type: "string", Doc: "the next_start_key of the previous page"},
 	queryParam{Name: "page_size", Type: "integer", Doc: "listing page size, 1-1000 (default 1000); larger is 400 invalid"})
 
 // serviceRoutes are health, metrics, the API document, login and the tokenless search.
@@ -228,7 +256,7 @@ func (s *Server) serviceRoutes() []route {
 		{Method: "PUT", Path: "/v2/api_auth", Auth: authNone, Summary: "exchange an API key for a token",
 			Body: "APIAuthRequest", Reply: "APIAuth", Status: 201, handle: s.apiAuth},
 		{Method: "GET", Path: "/v2/phone_numbers", Auth: authOptional, Summary: "search numbers (no token needed)",
-			Query: searchQuery, Reply: "SearchResults", Idempotent: true, handle: s.searchGlobal},
+			Query: searchQuery, Reply: "SearchOrBlocks", Idempotent: true, handle: s.searchGlobal},
 	}
 }
 
@@ -266,14 +294,15 @@ func (s *Server) numberRoutes() []route {
 		{Method: "POST", Path: pn + "/check", Auth: authRequired, Summary: "ask carriers about numbers",
 			Body: "NumbersRequest", Reply: "StringMap", handle: s.check},
 		{Method: "PUT", Path: pn + "/collection", Auth: authRequired, Summary: "create many numbers",
-			Body: "CollectionCreate", Reply: "Collection", handle: s.collectionCreate},
+			Body: "CollectionCreate", Reply: "Collection", Status: 201, handle: s.collectionCreate},
 		{Method: "DELETE", Path: pn + "/collection", Auth: authRequired, Summary: "release many numbers",
 			Body: "NumbersRequest", Reply: "Collection", handle: s.collectionRelease},
 		{Method: "PUT", Path: pn + "/collection/activate", Auth: authRequired, Summary: "buy many numbers",
-			Body: "NumbersRequest", Reply: "Collection", Idempotent: true, handle: s.collectionActivate},
+			Body: "NumbersRequest", Reply: "Collection", Status: 201, Idempotent: true,
+			handle: s.collectionActivate},
 		{Method: "GET", Path: num, Auth: authRequired, Summary: "read a number", Reply: "Number", handle: s.getNumber},
 		{Method: "PUT", Path: num, Auth: authRequired, Summary: "create a number", Body: "NumberCreate",
-			Reply: "Number", Status: 201, handle: s.createNumber},
+			BodyOptional: true, Reply: "Number", Status: 201, handle: s.createNumber},
 		{Method: "POST", Path: num, Auth: authRequired, Summary: "replace the public fields", Body: "NumberUpdate",
 			Reply: "Number", handle: s.updateNumber},
 		{Method: "PATCH", Path: num, Auth: authRequired, Summary: "merge the public fields (null removes one)",
@@ -283,9 +312,9 @@ func (s *Server) numberRoutes() []route {
 			handle: s.deleteNumber},
 		{Method: "PUT", Path: num + "/activate", Auth: authRequired,
 			Summary: "buy or move into the account, in_service", Body: "Object", BodyOptional: true, Reply: "Number",
-			handle: s.activate},
+			Status: 201, handle: s.activate},
 		{Method: "PUT", Path: num + "/reserve", Auth: authRequired, Summary: "reserve for the account", Body: "Object",
-			BodyOptional: true, Reply: "Number", handle: s.reserve},
+			BodyOptional: true, Reply: "Number", Status: 201, handle: s.reserve},
 	}
 }
 
@@ -346,7 +375,7 @@ func (s *Server) fallback(w http.ResponseWriter, r *http.Request) {
 		}
 		probe := r.Clone(r.Context())
 		probe.Method = m
-		if _, pattern := s.mux.Handler(probe); pattern != "/" && pattern != "" {
+		if pattern := s.muxPattern(probe); pattern != "" {
 			s.writeError(w, r, &statusError{status: http.StatusMethodNotAllowed, name: "method_not_allowed",
 				msg: fmt.Sprintf("method %s is not allowed here", r.Method)})
 			return
@@ -356,11 +385,25 @@ func (s *Server) fallback(w http.ResponseWriter, r *http.Request) {
 		msg: "no such route: " + r.URL.Path})
 }
 
+// muxPattern returns the pattern of the route that serves r, "" for none: a muxPath
+// pattern serves only the path of its route.
+func (s *Server) muxPattern(r *http.Request) string {
+	_, pattern := s.mux.Handler(r)
+	if pattern == "/" {
+		return ""
+	}
+	if last, ok := s.wide[pattern]; ok && r.URL.Path[strings.LastIndex(r.URL.Path, "/")+1:] != last {
+		return ""
+	}
+	return pattern
+}
+
 // statusError is an HTTP-level error that has no knm error name (unknown route, wrong
 // method, oversized body).
 type statusError struct {
 	status    int
 	name, msg string
+	data      any // the error envelope's data instead of the knm error object, when set
 }
 
 func (e *statusError) Error() string { return e.msg }

@@ -39,7 +39,7 @@ func tour(t *testing.T, e *testEnv) {
 
 	num := "/v2/accounts/" + acc + "/phone_numbers/" + url.PathEscape("+12565550101")
 	r = e.do("PUT", num+"/activate", tok, nil)
-	if r.Status != 200 {
+	if r.Status != 201 {
 		t.Fatalf("activate: %d %s", r.Status, r.Raw)
 	}
 	var n map[string]any
@@ -67,7 +67,7 @@ func tour(t *testing.T, e *testEnv) {
 	if r.Status != 400 || r.str("message") != "no_change_required" && r.str("message") != "invalid_state_transition" {
 		// Reserving for the owner is Kazoo's no_change_required only from reserved; from
 		// in_service it is allowed. Accept either outcome but never a 5xx.
-		if r.Status != 200 {
+		if r.Status != 201 {
 			t.Fatalf("reserve: %d %s", r.Status, r.Raw)
 		}
 	}

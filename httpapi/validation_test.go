@@ -67,11 +67,13 @@ var refusedOnEdit = []payloadCase{
 	{"create_with_state", `{"create_with_state":"in_service"}`, "create_with_state", "applies only when creating"},
 }
 
-// goodPayload is well typed; its other public fields stay free-form.
+// goodPayload is well typed; its other public fields stay free-form. carrier_name moves
+// the (local) number to knm_inventory, whose numbers may use cnam and e911; failover is left
+// out because only trunkstore numbers may use it.
 const goodPayload = `{"cnam":{"display_name":"ACME CORP","inbound_lookup":true,"extra":1},` +
-	`"e911":{"street_address":"1 Main"},"carrier_name":"acme","force_outbound":false,` +
+	`"e911":{"street_address":"1 Main"},"carrier_name":"inventory","force_outbound":false,` +
 	`"prepend":{"enabled":true},"sms":{},"mms":{},"porting":{},` +
-	`"failover":{},"ringback":{},"nickname":{"any":["shape",1]}}`
+	`"ringback":{},"nickname":{"any":["shape",1]}}`
 
 // payloadRoutes are the routes that take a number body, over one account holding one
 // number (existing, with public fields {"nickname":"main"}).

@@ -35,6 +35,7 @@ func (m *Manager) ImportKazoo(ctx context.Context, r io.Reader, progress func(do
 	}
 	b := m.newImportBatch(ImportOptions{}.withDefaults().BatchSize, numbers, progress)
 	seen := make(map[uint64]struct{})
+	a := m.authz(ctx, knm.SystemAccountID)
 	for i, raw := range docs {
 		if isDesignDoc(raw) {
 			continue
@@ -51,6 +52,9 @@ func (m *Manager) ImportKazoo(ctx context.Context, r io.Reader, progress func(do
 		}
 		if n.State == "" {
 			n.State = knm.StateAvailable
+		}
+		if err := m.importFeatures(ctx, a, n); err != nil {
+			return nil, err
 		}
 		if err := b.add(ctx, n); err != nil {
 			return nil, err
@@ -105,4 +109,17 @@ func kazooDocs(data []byte) ([]json.RawMessage, error) {
 		docs = append(docs, row.Doc)
 	}
 	return docs, nil
+}
+
+// importFeatures brings an imported number's pvt_features in line with its public fields,
+// as the first write in Kazoo would. A document whose features its settings would refuse
+// (a local number with cnam, written before the settings changed) is kept exactly as
+// Kazoo stored it: an import moves numbers, it does not edit them.
+func (m *Manager) importFeatures(ctx context.Context, a *authz, n *knm.Number) error {
+	err := m.applyFeatures(ctx, a, n)
+	if knm.IsErrorName(err, knm.ErrForbidden) || knm.IsErrorName(err, knm.ErrInvalid) {
+		m.logger.Info("kazoo import: features kept as stored", "number", n.Number, "reason", err)
+		return nil
+	}
+	return err
 }

@@ -27,6 +27,14 @@ func (m *Manager) Reserve(ctx context.Context, auth, number, accountID string) (
 // not_found, not_reconcilable, assign_failure (malformed accountID), unspecified_fault
 // (the carrier failed), conflict (the number kept changing under us).
 func (m *Manager) Move(ctx context.Context, auth, number, accountID string, to knm.State) (*knm.Number, error) {
+	return m.MoveWith(ctx, auth, number, accountID, to, nil)
+}
+
+// MoveWith is Move that also merges public fields into the number as it moves (Kazoo's
+// public_fields option of activate and reserve): a null value removes a field, as in
+// Patch. An empty public changes no field.
+func (m *Manager) MoveWith(ctx context.Context, auth, number, accountID string, to knm.State,
+	public map[string]json.RawMessage) (*knm.Number, error) {
 	num, err := m.CheckNumber(number)
 	if err != nil {
 		return nil, err
@@ -40,12 +48,17 @@ func (m *Manager) Move(ctx context.Context, auth, number, accountID string, to k
 			return nil, err
 		}
 		n := cur.Clone()
-		st, err := transition(m.authz(ctx, auth), n, to, accountID)
+		a := m.authz(ctx, auth)
+		st, err := transition(a, n, to, accountID)
 		if err != nil || st.noChange {
 			if err != nil {
 				return nil, err
 			}
 			return cur, nil
+		}
+		mergePublic(n, public)
+		if err := m.applyFeatures(ctx, a, n); err != nil {
+			return nil, err
 		}
 		if st.acquire {
 			err = m.acquireAndWrite(ctx, cur, n, stored)
@@ -188,6 +201,9 @@ func (m *Manager) Create(ctx context.Context, auth, number string, o CreateOptio
 		if err != nil {
 			return nil, err
 		}
+		if err := m.applyFeatures(ctx, a, n); err != nil {
+			return nil, err
+		}
 		if err := m.store.CreateNumber(ctx, n); !retryable(err) {
 			return written(n, err)
 		}
@@ -282,6 +298,9 @@ func (m *Manager) claim(ctx context.Context, a *authz, cur *knm.Number, state kn
 	}
 	if o.Public != nil {
 		n.Public = sanitizePublic(o.Public)
+	}
+	if err := m.applyFeatures(ctx, a, n); err != nil {
+		return nil, err
 	}
 	if st.acquire {
 		return n, m.acquireAndWrite(ctx, cur, n, true)

@@ -80,7 +80,7 @@ func TestCreate(t *testing.T) {
 					stored.Number = num
 					e.put(t, &stored)
 				}
-				tt.o.Public = map[string]json.RawMessage{"cnam": []byte(`{"x":1}`), "pvt_hack": []byte(`1`)}
+				tt.o.Public = map[string]json.RawMessage{"label": []byte(`{"x":1}`), "pvt_hack": []byte(`1`)}
 				n, err := e.m.Create(ctx, tt.auth, num, tt.o)
 				wantErr(t, err, tt.err, tt.cause)
 				if err != nil {
@@ -93,7 +93,7 @@ func TestCreate(t *testing.T) {
 				if tt.module != "" && st.ModuleName != tt.module {
 					t.Fatalf("module %s, want %s", st.ModuleName, tt.module)
 				}
-				if _, ok := st.Public["pvt_hack"]; ok || st.Public["cnam"] == nil {
+				if _, ok := st.Public["pvt_hack"]; ok || st.Public["label"] == nil {
 					t.Fatalf("public fields %v", st.Public)
 				}
 			})

@@ -32,8 +32,9 @@ type Policy struct {
 	ShouldPermanentlyDelete bool          // should_permanently_delete
 	ShouldAge               bool          // should_age
 	SearchCacheTTL          time.Duration // search_cache_ttl_s
-	// SearchSettleTimeout is how long past the search deadline a carrier that has sent a
-	// purchase for the search is waited for; after it the reply names the order instead.
+	// SearchSettleTimeout (number_search_settle_ms) is how long past the search deadline a
+	// carrier that has sent a purchase for the search is waited for; after it the reply
+	// names the order instead.
 	SearchSettleTimeout time.Duration
 }
 
@@ -94,8 +95,11 @@ type Options struct {
 	// Normalize turns user input into E.164 (the e164 package). Default: trims spaces and
 	// returns the input unchanged, which is right for "+…" input.
 	Normalize func(string) string
-	Logger    *slog.Logger
-	Now       func() time.Time
+	// FeatureSettings returns number_manager's feature settings (config.FeatureSettings).
+	// Default: every feature allowed, none denied by configuration.
+	FeatureSettings FeatureSettingsFunc
+	Logger          *slog.Logger
+	Now             func() time.Time
 	// Owner returns the instance id of this process's lease (lease.Lease.ID): carrier calls
 	// are journalled as its own, and Recover takes over those of instances whose lease
 	// ended. Nil or "": journalled without an owner, settled after RecoverGrace.
@@ -110,6 +114,7 @@ type Manager struct {
 	resellerCarriers func(ctx context.Context, resellerID string) ([]string, bool, error)
 	carriers         func(names []string) []knm.Carrier
 	normalize        func(string) string
+	features         FeatureSettingsFunc
 	logger           *slog.Logger
 	now              func() time.Time
 	owner            func() string
@@ -122,7 +127,7 @@ func New(o Options) (*Manager, error) {
 	}
 	m := &Manager{
 		store: o.Store, policy: o.Policy, resellerCarriers: o.ResellerCarriers,
-		carriers: o.Carriers, normalize: o.Normalize,
+		carriers: o.Carriers, normalize: o.Normalize, features: o.FeatureSettings,
 		logger: o.Logger, now: o.Now, owner: o.Owner,
 	}
 	if m.owner == nil {
@@ -139,6 +144,9 @@ func New(o Options) (*Manager, error) {
 	}
 	if m.normalize == nil {
 		m.normalize = strings.TrimSpace
+	}
+	if m.features == nil {
+		m.features = defaultFeatureSettings
 	}
 	if m.logger == nil {
 		m.logger = slog.Default()

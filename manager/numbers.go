@@ -39,19 +39,26 @@ func (m *Manager) Update(ctx context.Context, auth, number string,
 func (m *Manager) Patch(ctx context.Context, auth, number string,
 	public map[string]json.RawMessage) (*knm.Number, error) {
 	return m.changePublic(ctx, auth, number, func(n *knm.Number) map[string]json.RawMessage {
-		out := n.Public
-		if out == nil {
-			out = map[string]json.RawMessage{}
-		}
-		for k, v := range sanitizePublic(public) {
-			if string(v) == "null" {
-				delete(out, k)
-			} else {
-				out[k] = v
-			}
-		}
-		return out
+		mergePublic(n, public)
+		return n.Public
 	})
+}
+
+// mergePublic merges fields into n's public fields; a null value removes a field.
+func mergePublic(n *knm.Number, public map[string]json.RawMessage) {
+	if len(public) == 0 {
+		return
+	}
+	if n.Public == nil {
+		n.Public = map[string]json.RawMessage{}
+	}
+	for k, v := range sanitizePublic(public) {
+		if string(v) == "null" {
+			delete(n.Public, k)
+		} else {
+			n.Public[k] = v
+		}
+	}
 }
 
 func (m *Manager) changePublic(ctx context.Context, auth, number string,
@@ -65,11 +72,15 @@ func (m *Manager) changePublic(ctx context.Context, auth, number string,
 		if err != nil {
 			return nil, err
 		}
-		if err := require(m.authz(ctx, auth).isAuthorized(cur, "")); err != nil {
+		a := m.authz(ctx, auth)
+		if err := require(a.isAuthorized(cur, "")); err != nil {
 			return nil, err
 		}
 		n := cur.Clone()
 		n.Public = change(n)
+		if err := m.applyFeatures(ctx, a, n); err != nil {
+			return nil, err
+		}
 		if err := m.store.UpdateNumber(ctx, n); !retryable(err) {
 			if err != nil {
 				return nil, err

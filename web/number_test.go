@@ -49,7 +49,8 @@ func TestNumberTimeline(t *testing.T) {
 	}
 	p = b.get("/numbers/" + num)
 	got := timeline(t, p.body)
-	want := []string{"updated", "assigned", "created"}
+	// cnam.display_name sets the outbound_cnam feature: the change is a features change.
+	want := []string{"features changed", "assigned", "created"}
 	if strings.Join(got, ",") != strings.Join(want, ",") {
 		t.Fatalf("master's timeline = %v, want %v\n%s", got, want, p.body)
 	}

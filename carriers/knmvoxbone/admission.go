@@ -13,10 +13,11 @@ import (
 // with the cart, the adds, the checkout, then the DIDs with the cart's deletion.
 const orderRoundTrips = 4
 
-// orderRequests is the fewest requests an order of want DIDs sends: the balance and the DID
-// groups, the cart, one add, the checkout, every page of its DIDs, the cart's deletion.
-func (c *Carrier) orderRequests(want int) int {
-	return 6 + (want+c.settings.PageSize-1)/c.settings.PageSize
+// orderRequests is the fewest requests an order of want DIDs matching q sends: the balance
+// and the DID groups, the cart, one add per group (as many as the last order of q planned,
+// at least one), the checkout, every page of its DIDs, the cart's deletion.
+func (c *Carrier) orderRequests(q groupQuery, want int) int {
+	return 5 + c.buying().groupsFor(q) + (want+c.settings.PageSize-1)/c.settings.PageSize
 }
 
 // refusedError refuses a purchase the rate budget cannot carry before the search deadline;
@@ -35,12 +36,13 @@ func (e *refusedError) RetryAfter() time.Duration { return e.after }
 // promised to orders admitted and still running, and its round trips at the latency seen
 // lately. Without a deadline or an estimating limiter every order is admitted. An admitted
 // order's requests stay promised until it calls the returned release.
-func (c *Carrier) admit(ctx context.Context, deadline time.Time, want int) (release func(), err error) {
+func (c *Carrier) admit(ctx context.Context, deadline time.Time, q groupQuery,
+	want int) (release func(), err error) {
 	est, ok := c.limiter.(ratelimit.Estimator)
 	if deadline.IsZero() || !ok {
 		return func() {}, nil
 	}
-	n := c.orderRequests(want)
+	n := c.orderRequests(q, want)
 	by := c.buying()
 	promised := by.promised.Add(int64(n))
 	release = func() { by.promised.Add(-int64(n)) }

@@ -26,9 +26,68 @@ type buyer struct {
 	// promised counts the requests of the orders admitted and not finished, which the
 	// limiter does not see yet: admission counts them as queued.
 	promised atomic.Int64
+	// groups is how many DID groups the last order of each query planned (one add each).
+	groups map[groupQuery]int
+	// delivered are numbers bought for and handed to a search, by number: they stay in the
+	// pool, available for their caller to activate, but are not offered to another
+	// account's search until the hold time has passed.
+	delivered map[string]delivery
 }
 
-func newBuyer() *buyer { return &buyer{open: map[batchKey]*batch{}, byKey: map[string]*share{}} }
+// delivery is who got a number and until when it is kept from other accounts.
+type delivery struct {
+	account string
+	until   time.Time
+}
+
+// deliver records rows handed to account's search until until.
+func (by *buyer) deliver(rows []knm.SearchRow, account string, until time.Time) {
+	by.mu.Lock()
+	defer by.mu.Unlock()
+	now := time.Now()
+	for n, d := range by.delivered {
+		if now.After(d.until) {
+			delete(by.delivered, n)
+		}
+	}
+	for _, r := range rows {
+		by.delivered[r.Number] = delivery{account: account, until: until}
+	}
+}
+
+// deliveredCount is how many numbers are kept from other accounts' searches.
+func (by *buyer) deliveredCount() int {
+	by.mu.Lock()
+	defer by.mu.Unlock()
+	return len(by.delivered)
+}
+
+// deliveredToOther reports whether number was handed to another account's search lately.
+func (by *buyer) deliveredToOther(number, account string) bool {
+	by.mu.Lock()
+	defer by.mu.Unlock()
+	d, ok := by.delivered[number]
+	return ok && d.account != account && time.Now().Before(d.until)
+}
+
+// groupsFor is how many adds an order of q is expected to send: as many as the last one.
+func (by *buyer) groupsFor(q groupQuery) int {
+	by.mu.Lock()
+	defer by.mu.Unlock()
+	return max(by.groups[q], 1)
+}
+
+// planned records how many groups an order of q planned.
+func (by *buyer) planned(q groupQuery, lines int) {
+	by.mu.Lock()
+	defer by.mu.Unlock()
+	by.groups[q] = lines
+}
+
+func newBuyer() *buyer {
+	return &buyer{open: map[batchKey]*batch{}, byKey: map[string]*share{}, groups: map[groupQuery]int{},
+		delivered: map[string]delivery{}}
+}
 
 // batchKey is what searches must share to share an order: the DID-group query, and the
 // routing their numbers get, so that one order's DIDs are configured one way.
@@ -123,7 +182,7 @@ func (c *Carrier) buyShared(ctx context.Context, opts knm.SearchOptions, q group
 
 // start runs a new batch once admitted, or ends its shares with the refusal.
 func (c *Carrier) start(ctx context.Context, b *batch, deadline time.Time, want int) {
-	release, err := c.admit(ctx, deadline, want)
+	release, err := c.admit(ctx, deadline, b.query, want)
 	if err != nil {
 		c.buying().drop(b, err)
 		return
@@ -341,10 +400,12 @@ func (c *Carrier) buyBatch(b *batch, members []orderMember, total int) error {
 	}
 	o.live = b
 	o.onCheckout = func() { c.buying().committed(b) }
-	o, short, err := c.prepare(b.ctx, buyRequest{Query: b.query, Want: total, Order: o, Shares: len(members)})
+	o, short, err := c.prepare(b.ctx, buyRequest{Query: b.query, Want: total, Order: o, Shares: len(members),
+		Description: b.queryID})
 	if err != nil || o == nil {
 		return errors.Join(short, err)
 	}
+	c.buying().planned(b.query, len(o.Plan))
 	_, err = c.execute(b.ctx, o)
 	if err != nil && o.state().MaySpend() {
 		err = fmt.Errorf("%w (the order's numbers will be held for the searching accounts)", err)

@@ -2,6 +2,7 @@ package knmvoxbone
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -147,4 +148,56 @@ func testSearchLeftBeforeCheckoutBuysNothing(t *testing.T, store knm.Store) {
 		t.Fatalf("%d orders, %d DIDs bought for a caller that left", len(f.e.Orders()), len(f.e.DIDs()))
 	}
 	checkInvariants(t, f.e, store, 0)
+}
+
+// TestAdmissionCountsTheGroupsOfTheLastOrder: an order that planned three DID groups sent
+// three adds; the next admission of the same query expects as many.
+func TestAdmissionCountsTheGroupsOfTheLastOrder(t *testing.T) {
+	t.Parallel()
+	f := newMoneyFixture(t, openSQLite(t), emulator.Config{}, nil)
+	q := groupQuery{CountryA3: "USA", DIDType: "GEOGRAPHIC", AreaCode: "256"}
+	if n := f.c.orderRequests(q, 2); n != 7 {
+		t.Fatalf("before any order: %d requests expected, want 7", n)
+	}
+	if rows, err := f.c.FindNumbers(context.Background(), searchAs(account(t, f.store, 8), 15, time.Minute)); err != nil ||
+		len(rows) != 15 {
+		t.Fatalf("buy 15: %d rows, %v", len(rows), err)
+	}
+	if n := f.c.orderRequests(q, 2); n != 9 {
+		t.Fatalf("after an order of three groups: %d requests expected, want 9", n)
+	}
+}
+
+// TestNumbersHandedToASearchAreNotOfferedToAnotherAccount: numbers bought for and handed to
+// one account's search stay available for it to activate, and are not offered to another
+// account's search meanwhile (which buys its own); the first account's next search sees them.
+func TestNumbersHandedToASearchAreNotOfferedToAnotherAccount(t *testing.T) {
+	t.Parallel()
+	store := openSQLite(t)
+	f := newMoneyFixture(t, store, emulator.Config{}, nil)
+	a, b := account(t, store, 9), account(t, store, 10)
+	ctx := context.Background()
+	rowsA, err := f.c.FindNumbers(ctx, searchAs(a, 2, time.Minute))
+	if err != nil || len(rowsA) != 2 || rowsA[0].State != knm.StateAvailable {
+		t.Fatalf("a: %+v, %v", rowsA, err)
+	}
+	rowsB, err := f.c.FindNumbers(ctx, searchAs(b, 2, time.Minute))
+	if err != nil || len(rowsB) != 2 {
+		t.Fatalf("b: %+v, %v", rowsB, err)
+	}
+	for _, r := range rowsB {
+		if slices.Contains(numbersOf(rowsA), r.Number) {
+			t.Fatalf("b was offered %s, handed to a", r.Number)
+		}
+	}
+	again, err := f.c.FindNumbers(ctx, searchAs(a, 2, time.Minute))
+	got, want := numbersOf(again), numbersOf(rowsA)
+	slices.Sort(got)
+	slices.Sort(want)
+	if err != nil || !slices.Equal(got, want) {
+		t.Fatalf("a again: %v, %v; want %v", numbersOf(again), err, numbersOf(rowsA))
+	}
+	if n := len(f.e.Orders()); n != 2 {
+		t.Fatalf("%d orders, want 2", n)
+	}
 }

@@ -92,6 +92,7 @@ func (c *Carrier) handOver(ctx context.Context, o *order, i int, got []knm.Searc
 			sh.handing = true
 			sh.rows = append(sh.rows, got...)
 			by.mu.Unlock()
+			by.deliver(got, m.Account, c.now().Add(c.settings.HoldTTL))
 			return got
 		}
 		by.mu.Unlock()

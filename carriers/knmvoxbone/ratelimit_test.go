@@ -2,6 +2,7 @@ package knmvoxbone
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -54,4 +55,48 @@ func TestRateBudget(t *testing.T) {
 	}
 	t.Logf("%d requests, %d orders", len(e.Requests()), len(e.Orders()))
 	checkInvariants(t, e, f.store, 30)
+}
+
+// TestBuyingSearchesStayUnderTheArrivalLimit: searches of five area codes (five orders at
+// least, not coalesced together) from 25 accounts against an emulator that counts 20
+// requests/s by arrival time: with rate_limit_margin_ms widening knm's window, no request
+// is refused and every search is served. Not parallel, as TestRateBudget.
+func TestBuyingSearchesStayUnderTheArrivalLimit(t *testing.T) {
+	ctx := context.Background()
+	store := openSQLite(t)
+	f := newMoneyFixture(t, store, emulator.Config{RateLimit: 20}, nil)
+	s := f.c.settings
+	s.RateLimitRPS, s.RateLimitMargin = 20, 150*time.Millisecond // a loaded machine: see TestRateBudget
+	c := newTestCarrier(t, s, Deps{Store: store})
+	c.settleTimeout = 30 * time.Second
+	areas := []string{"205", "212", "415", "646", "256"}
+	var wg sync.WaitGroup
+	const callers = 25
+	errs := make([]error, callers)
+	for i := range callers {
+		acct := account(t, store, 200+i)
+		wg.Go(func() {
+			opts := searchAs(acct, 2, time.Minute)
+			opts.Prefix.National = areas[i%len(areas)]
+			rows, err := c.FindNumbers(ctx, opts)
+			if err == nil && len(rows) != 2 {
+				err = fmt.Errorf("%d rows", len(rows))
+			}
+			errs[i] = err
+		})
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("search %d: %v", i, err)
+		}
+	}
+	if n := statusCounts(f.e)[429]; n != 0 {
+		t.Errorf("%d requests refused by the arrival-time limit", n)
+	}
+	if n := len(f.e.Orders()); n < len(areas) {
+		t.Errorf("%d orders for %d area codes", n, len(areas))
+	}
+	t.Logf("%d requests, %d orders", len(f.e.Requests()), len(f.e.Orders()))
+	checkInvariants(t, f.e, store, callers)
 }

@@ -67,12 +67,15 @@ func (c *Carrier) offered(ctx context.Context, opts knm.SearchOptions, want int)
 	if len(rows) >= want {
 		return rows, nil
 	}
-	pool, err := c.pool(ctx, opts.Prefix.E164(), want-len(rows))
+	by := c.buying()
+	pool, err := c.pool(ctx, opts.Prefix.E164(), want-len(rows)+by.deliveredCount())
 	if err != nil {
 		return nil, err
 	}
 	for _, n := range pool {
-		rows = append(rows, row(n))
+		if len(rows) < want && !by.deliveredToOther(n.Number, opts.AccountID) {
+			rows = append(rows, row(n))
+		}
 	}
 	return rows, nil
 }

@@ -29,7 +29,7 @@ func TestDemo(t *testing.T) {
 		t.Fatalf("api_auth: %d", code)
 	}
 	num := firstFound(t, d.url+"/v2/accounts/"+account+"/phone_numbers", tok, "prefix=256&quantity=3&country=US", 3)
-	if code, env = call(t, "PUT", num+"/activate", tok, ""); code != 200 || field(env, "data", "state") != "in_service" {
+	if code, env = call(t, "PUT", num+"/activate", tok, ""); code != 201 || field(env, "data", "state") != "in_service" {
 		t.Fatalf("activate: %d %s", code, env["data"])
 	}
 	if code, env = call(t, "DELETE", num, tok, ""); code != 200 {

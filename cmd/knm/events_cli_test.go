@@ -116,7 +116,7 @@ func TestServeDeliversWebhooks(t *testing.T) {
 	var tok string
 	json.Unmarshal(env["auth_token"], &tok)
 	if code, env := call(t, "PUT", d.url+"/v2/accounts/"+acct+"/phone_numbers/"+url.PathEscape("+14155550100")+"/activate",
-		tok, ""); code != 200 {
+		tok, ""); code != 201 {
 		t.Fatalf("activate: %d %s", code, env["data"])
 	}
 	deadline := time.Now().Add(20 * time.Second)

@@ -73,7 +73,7 @@ func runReadmeTour(t *testing.T, args ...string) {
 	}
 	text := string(out)
 	for _, want := range []string{`"carriers":[`, `"module":"knm_voxbone","status":"ok","count":3`, "in_service\n",
-		"ACME\n", `"cascade_quantity":1`, "deleted\n", "tour complete"} {
+		"ACME\n", `"cascade_quantity":0`, `"features_available":`, "deleted\n", "tour complete"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("tour output lacks %q:\n%s", want, text)
 		}

@@ -8,6 +8,7 @@ import (
 	"github.com/knmproject/knm/carriers"
 	"github.com/knmproject/knm/carriers/local"
 	"github.com/knmproject/knm/config"
+	"github.com/knmproject/knm/features"
 	"github.com/knmproject/knm/manager"
 	"github.com/knmproject/knm/store"
 )
@@ -45,9 +46,14 @@ func (a *app) manager(ctx context.Context) (*manager.Manager, error) {
 		ResellerCarriers: cfg.ResellerCarrierModules,
 		Carriers:         func(names []string) []knm.Carrier { return reg.New(names, a.logger) },
 		Normalize:        settings.Normalize,
-		Logger:           a.logger,
-		Now:              time.Now,
-		Owner:            a.leaseID,
+		FeatureSettings: func(ctx context.Context, reseller, module string) (features.Settings, error) {
+			fs, err := config.FeatureSettings(ctx, cfg, reseller, module)
+			fs.Carriers = reg.Names()
+			return fs, err
+		},
+		Logger: a.logger,
+		Now:    time.Now,
+		Owner:  a.leaseID,
 	})
 	if err != nil {
 		return nil, err

@@ -237,3 +237,8 @@ func (s *Store) ImportNumbers(ctx context.Context, ns []*knm.Number) ([]string, 
 	}
 	return skipped, nil
 }
+
+// ListNumbers returns one keyset page of the numbers matching f.
+func (s *Store) ListNumbers(ctx context.Context, f knm.NumberFilter, o knm.ListOptions) (knm.NumberPage, error) {
+	return sqlcommon.ListNumbers(ctx, s.FindNumbers, f, o)
+}

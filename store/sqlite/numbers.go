@@ -210,3 +210,8 @@ func byNumber(ns []*knm.Number) []int {
 	slices.SortStableFunc(idx, func(a, b int) int { return strings.Compare(ns[a].Number, ns[b].Number) })
 	return idx
 }
+
+// ListNumbers returns one keyset page of the numbers matching f.
+func (s *Store) ListNumbers(ctx context.Context, f knm.NumberFilter, o knm.ListOptions) (knm.NumberPage, error) {
+	return sqlcommon.ListNumbers(ctx, s.FindNumbers, f, o)
+}

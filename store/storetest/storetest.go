@@ -77,6 +77,8 @@ func Run(t *testing.T, newStore func(t *testing.T) knm.Store) {
 		{"NumberInvalid", testNumberInvalid},
 		{"FindNumbers", testFindNumbers},
 		{"FindNumbersPaging", testFindNumbersPaging},
+		{"ListNumbersPages", testListNumbersPages},
+		{"ListNumbersUnderWrites", testListNumbersUnderWrites},
 		{"ImportNumbers", testImportNumbers},
 		{"ConcurrentMove", testConcurrentMove},
 		{"ContextCancelled", testContextCancelled},

@@ -68,6 +68,9 @@ func numberWhere(f knm.NumberFilter, placeholder func(int) string, withPaging bo
 			w.Add("assigned_to <> ''")
 		}
 	}
+	if len(f.AssignedToAny) > 0 {
+		w.Add(w.In("assigned_to", f.AssignedToAny))
+	}
 	if len(f.States) > 0 {
 		states := make([]string, len(f.States))
 		for i, s := range f.States {

@@ -1,14 +1,14 @@
-package features
+package config
 
 import (
 	"context"
 	"encoding/json"
 
 	"github.com/knmproject/knm"
-	"github.com/knmproject/knm/config"
+	"github.com/knmproject/knm/features"
 )
 
-// Load reads the feature settings of number_manager for a number: resellerID is the
+// FeatureSettings reads the feature settings of number_manager for a number: resellerID is the
 // reseller of the account the number is assigned to ("" for an unassigned number, which
 // then gets the system's settings) and module its carrier module. Admin and Carriers are
 // left for the caller.
@@ -18,45 +18,45 @@ import (
 // the system's providers list, else every feature, is the default (written back into
 // system_config, as Kazoo does). sms and mms come from the carrier's own category,
 // number_manager.<carrier without knm_>, read without writing anything back.
-func Load(ctx context.Context, cfg *config.Config, resellerID, module string) (Settings, error) {
-	const cat = config.NumberManagerCategory
-	var s Settings
+func FeatureSettings(ctx context.Context, cfg *Config, resellerID, module string) (features.Settings, error) {
+	const cat = NumberManagerCategory
+	var s features.Settings
 	var err error
-	if s.Allow, err = loadAllow(ctx, cfg, resellerID); err != nil {
-		return Settings{}, err
+	if s.Allow, err = loadFeatureAllow(ctx, cfg, resellerID); err != nil {
+		return features.Settings{}, err
 	}
 	raw, err := cfg.AccountGetHierarchy(ctx, resellerID, "", cat, "features.deny", nil)
 	if err != nil {
-		return Settings{}, err
+		return features.Settings{}, err
 	}
 	if raw != nil {
 		if err := json.Unmarshal(raw, &s.Deny); err != nil {
-			return Settings{}, knm.Errorf(knm.ErrInvalid, "config: %s features.deny must be a list of feature names", cat)
+			return features.Settings{}, knm.Errorf(knm.ErrInvalid, "config: %s features.deny must be a list of feature names", cat)
 		}
 		s.DenySet = true
 	}
 	if s.LocalFeatureOverride, err = cfg.GetBool(ctx, cat, "local_feature_override", false); err != nil {
-		return Settings{}, err
+		return features.Settings{}, err
 	}
 	if s.Messaging, err = loadMessaging(ctx, cfg, module); err != nil {
-		return Settings{}, err
+		return features.Settings{}, err
 	}
 	return s, nil
 }
 
-// loadAllow reads features.allow for the reseller, falling back to the system's providers
+// loadFeatureAllow reads features.allow for the reseller, falling back to the system's providers
 // list and then to every feature.
-func loadAllow(ctx context.Context, cfg *config.Config, resellerID string) ([]string, error) {
-	const cat = config.NumberManagerCategory
+func loadFeatureAllow(ctx context.Context, cfg *Config, resellerID string) ([]string, error) {
+	const cat = NumberManagerCategory
 	if resellerID != "" {
 		raw, err := cfg.AccountGetHierarchy(ctx, resellerID, "", cat, "features.allow", nil)
 		if err != nil || raw != nil {
-			return stringList(raw, err, "features.allow")
+			return featureList(raw, err, "features.allow")
 		}
 	}
-	def := All()
+	def := features.All()
 	raw, err := cfg.GetRaw(ctx, cat, "providers", nil)
-	providers, err := stringList(raw, err, "providers")
+	providers, err := featureList(raw, err, "providers")
 	if err != nil {
 		return nil, err
 	}
@@ -66,28 +66,28 @@ func loadAllow(ctx context.Context, cfg *config.Config, resellerID string) ([]st
 	return cfg.GetStrings(ctx, cat, "features.allow", def)
 }
 
-// stringList decodes a list of strings read from number_manager; key names it in errors.
-func stringList(raw json.RawMessage, err error, key string) ([]string, error) {
+// featureList decodes a list of strings read from number_manager; key names it in errors.
+func featureList(raw json.RawMessage, err error, key string) ([]string, error) {
 	if err != nil || raw == nil {
 		return nil, err
 	}
 	var out []string
 	if json.Unmarshal(raw, &out) != nil {
 		return nil, knm.Errorf(knm.ErrInvalid, "config: %s %s must be a list of feature names",
-			config.NumberManagerCategory, key)
+			NumberManagerCategory, key)
 	}
 	return out, nil
 }
 
 // loadMessaging reads features.sms and features.mms of the carrier's category.
-func loadMessaging(ctx context.Context, cfg *config.Config, module string) (map[string]Messaging, error) {
+func loadMessaging(ctx context.Context, cfg *Config, module string) (map[string]features.Messaging, error) {
 	if module == "" {
 		return nil, nil
 	}
-	cat := config.NumberManagerCategory + "." + knm.CarrierModuleShortName(module)
+	cat := NumberManagerCategory + "." + knm.CarrierModuleShortName(module)
 	ro := cfg.WithoutWriteBack()
-	out := map[string]Messaging{}
-	for _, kind := range []string{SMS, MMS} {
+	out := map[string]features.Messaging{}
+	for _, kind := range []string{features.SMS, features.MMS} {
 		enabled, err := ro.GetBool(ctx, cat, "features."+kind+".enabled", false)
 		if err != nil {
 			return nil, err
@@ -96,7 +96,7 @@ func loadMessaging(ctx context.Context, cfg *config.Config, module string) (map[
 		if err != nil {
 			return nil, err
 		}
-		out[kind] = Messaging{Enabled: enabled, Activation: activation}
+		out[kind] = features.Messaging{Enabled: enabled, Activation: activation}
 	}
 	return out, nil
 }

@@ -1,4 +1,4 @@
-package features_test
+package config_test
 
 import (
 	"context"
@@ -14,6 +14,8 @@ import (
 	"github.com/knmproject/knm/features"
 	"github.com/knmproject/knm/store"
 )
+
+const account = "0123456789abcdef0123456789abcdef"
 
 func newConfig(t *testing.T) (context.Context, *config.Config) {
 	t.Helper()
@@ -37,7 +39,7 @@ func set(t *testing.T, ctx context.Context, cfg *config.Config, category, key, v
 func TestLoadDefaults(t *testing.T) {
 	t.Parallel()
 	ctx, cfg := newConfig(t)
-	s, err := features.Load(ctx, cfg, "", "knm_voxbone")
+	s, err := config.FeatureSettings(ctx, cfg, "", "knm_voxbone")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +83,7 @@ func TestLoadResellerOverride(t *testing.T) {
 		{other, "cnam e911 prepend failover", "e911", true},
 		{"", "cnam e911 prepend failover", "e911", true},
 	} {
-		s, err := features.Load(ctx, cfg, tc.reseller, "knm_local")
+		s, err := config.FeatureSettings(ctx, cfg, tc.reseller, "knm_local")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -91,14 +93,14 @@ func TestLoadResellerOverride(t *testing.T) {
 		}
 	}
 	// The reseller's settings in use: a number of its sub-account may use prepend only.
-	s, _ := features.Load(ctx, cfg, reseller, "knm_local")
+	s, _ := config.FeatureSettings(ctx, cfg, reseller, "knm_local")
 	n := &knm.Number{Number: "+14155550100", State: knm.StateInService, AssignedTo: account,
 		Public: map[string]json.RawMessage{"cnam": json.RawMessage(`{"display_name":"A"}`)}}
 	n.SetModule("knm_local")
 	if err := features.Apply(n, s); !knm.IsErrorName(err, knm.ErrForbidden) {
 		t.Fatalf("cnam under the reseller: %v", err)
 	}
-	sys, _ := features.Load(ctx, cfg, other, "knm_local")
+	sys, _ := config.FeatureSettings(ctx, cfg, other, "knm_local")
 	if err := features.Apply(n, sys); err != nil {
 		t.Fatalf("cnam under the system settings (local override on): %v", err)
 	}
@@ -109,7 +111,7 @@ func TestLoadProvidersAndMessaging(t *testing.T) {
 	ctx, cfg := newConfig(t)
 	set(t, ctx, cfg, "number_manager", "providers", `["knm_cnam_notifier","knm_dash_e911","knm_sms"]`)
 	set(t, ctx, cfg, "number_manager.voxbone", "features.sms", `{"enabled":true,"activation":"manual"}`)
-	s, err := features.Load(ctx, cfg, "", "knm_voxbone")
+	s, err := config.FeatureSettings(ctx, cfg, "", "knm_voxbone")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -136,7 +138,7 @@ func TestLoadRefusesBadSettings(t *testing.T) {
 	} {
 		ctx, cfg := newConfig(t)
 		set(t, ctx, cfg, kv[0], kv[1], kv[2])
-		if _, err := features.Load(ctx, cfg, "", "knm_voxbone"); !knm.IsErrorName(err, knm.ErrInvalid) {
+		if _, err := config.FeatureSettings(ctx, cfg, "", "knm_voxbone"); !knm.IsErrorName(err, knm.ErrInvalid) {
 			t.Errorf("%s %s = %s: %v, want invalid", kv[0], kv[1], kv[2], err)
 		} else if !strings.Contains(err.Error(), strings.Split(kv[1], ".")[0]) {
 			t.Errorf("%s %s: error %q does not name the key", kv[0], kv[1], err)
