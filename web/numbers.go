@@ -30,13 +30,17 @@ type numbersQuery struct {
 	// number shown, or "state:number" in state order. The page is then read from there
 	// (keyset) instead of skipping Page-1 pages of rows.
 	After string
+	// Before is where the next page began, when the page was reached by Previous, and Last
+	// asks for the last page: both read backwards from there (number orders only).
+	Before string
+	Last   bool
 }
 
 // readNumbersQuery validates the query string; a bad value is an invalid error naming it.
 func readNumbersQuery(q url.Values, me *knm.Account) (numbersQuery, error) {
 	nq := numbersQuery{State: q.Get("state"), Account: q.Get("account"), Carrier: q.Get("carrier"),
 		Prefix: strings.TrimSpace(q.Get("prefix")), Sort: q.Get("sort"), Page: 1, Size: defaultPageSize,
-		After: q.Get("after")}
+		After: q.Get("after"), Before: q.Get("before"), Last: q.Get("last") == "1"}
 	if nq.State != "" {
 		if _, err := knm.ParseState(nq.State); err != nil {
 			return nq, knm.Errorf(knm.ErrInvalid, "state must be one of %v", storedStates()).WithCause("state")
@@ -82,6 +86,14 @@ func readNumbersQuery(q url.Values, me *knm.Account) (numbersQuery, error) {
 // invalid unless the order is one that keyset pages support (number, or state without a
 // state filter) and it is an E.164 number, preceded by a stored state in state order.
 func (nq numbersQuery) cursor() (knm.State, string, error) {
+	_, byNumber := nq.numberOrder()
+	if (nq.Before != "" || nq.Last) && !byNumber {
+		return "", "", knm.Errorf(knm.ErrInvalid, "before and last page only an order by number").WithCause("before")
+	}
+	if nq.Before != "" && !isE164(nq.Before) {
+		return "", "", knm.Errorf(knm.ErrInvalid, "before must be where the next page began (a link's value)").
+			WithCause("before")
+	}
 	if nq.After == "" {
 		return "", "", nil
 	}
@@ -94,13 +106,30 @@ func (nq numbersQuery) cursor() (knm.State, string, error) {
 		if st, num, ok = strings.Cut(nq.After, ":"); !ok || !slices.Contains(storedStates(), knm.State(st)) {
 			return "", "", bad
 		}
-	case nq.Sort != "number" && nq.Sort != "state":
+	case !byNumber:
 		return "", "", bad
 	}
-	if len(num) < 2 || len(num) > 16 || num[0] != '+' || strings.Trim(num[1:], "0123456789") != "" {
+	if !isE164(num) {
 		return "", "", bad
 	}
 	return knm.State(st), num, nil
+}
+
+func isE164(num string) bool {
+	return len(num) >= 2 && len(num) <= 16 && num[0] == '+' && strings.Trim(num[1:], "0123456789") == ""
+}
+
+// numberOrder reports whether the rows are in number order (ok) and which way: by number,
+// or by state when one state is filtered.
+func (nq numbersQuery) numberOrder() (desc, ok bool) {
+	oneState := nq.State != ""
+	switch {
+	case nq.Sort == "number" || (nq.Sort == "state" && oneState):
+		return false, true
+	case nq.Sort == "-number" || (nq.Sort == "-state" && oneState):
+		return true, true
+	}
+	return false, false
 }
 
 // next is the After of the page following rows.
@@ -110,6 +139,33 @@ func (nq numbersQuery) next(rows []*knm.Number) string {
 		return string(last.State) + ":" + last.Number
 	}
 	return last.Number
+}
+
+// pageLinks sets the Next, Previous and Last links of v: keyset links (after, before,
+// last) where the order allows them, else page numbers.
+func (v *numbersView) pageLinks(q numbersQuery) {
+	_, byNumber := q.numberOrder()
+	link := func(page int) url.Values {
+		l := q.values()
+		l.Set("page", strconv.Itoa(page))
+		return l
+	}
+	if q.Page > 1 {
+		v.Prev = link(q.Page - 1)
+		if byNumber && len(v.Rows) > 0 && q.Page > 2 {
+			v.Prev.Set("before", v.Rows[0].Number)
+		}
+	}
+	if q.Page < v.Pages && len(v.Rows) > 0 {
+		v.Next = link(q.Page + 1)
+		if byNumber || (q.Sort == "state" && q.State == "") {
+			v.Next.Set("after", q.next(v.Rows))
+		}
+		v.LastQ = link(v.Pages)
+		if byNumber {
+			v.LastQ.Set("last", "1")
+		}
+	}
 }
 
 func positiveInt(v string, def int, name string) (int, error) {
@@ -173,6 +229,8 @@ type numbersView struct {
 	Sizes    []int
 	Base     url.Values // the query without page, for links
 	Next     url.Values // the query of the next page, nil on the last
+	Prev     url.Values // the query of the previous page, nil on the first
+	LastQ    url.Values // the query of the last page, nil on it
 	Errors   fieldErrors
 }
 
@@ -206,13 +264,7 @@ func (s *Server) numbers(w http.ResponseWriter, r *http.Request, me *knm.Account
 	}
 	v.Pages = max((v.Total+q.Size-1)/q.Size, 1)
 	v.First = (q.Page-1)*q.Size + 1
-	if q.Page < v.Pages && len(v.Rows) > 0 {
-		v.Next = q.values()
-		v.Next.Set("page", strconv.Itoa(q.Page+1))
-		if q.Sort == "number" || q.Sort == "state" {
-			v.Next.Set("after", q.next(v.Rows))
-		}
-	}
+	v.pageLinks(q)
 	s.render(w, r, http.StatusOK, "numbers", view{Title: "Numbers", Nav: "numbers", Me: me, Data: v})
 	return nil
 }
@@ -234,6 +286,9 @@ func (s *Server) numbersPage(ctx context.Context, me *knm.Account, q numbersQuer
 	f := manager.ListFilter{Prefix: prefix, Module: q.Carrier}
 	if q.State != "" {
 		f.States = []knm.State{knm.State(q.State)}
+	}
+	if _, byNumber := q.numberOrder(); byNumber && (q.Page == 1 || q.After != "" || q.Before != "" || q.Last) {
+		return s.numberKeyset(ctx, me, q, f)
 	}
 	if q.After != "" || (q.Page == 1 && q.Sort == "state" && q.State == "") {
 		return s.keysetPage(ctx, me, q, f) // the first page in state order starts at no cursor
@@ -281,9 +336,45 @@ func (s *Server) numbersPage(ctx context.Context, me *knm.Account, q numbersQuer
 	return rows, total, nil
 }
 
-// keysetPage returns the page after q.After and the total: in number order one read from
-// the cursor, in state order the rest of the cursor's state and then the next states from
-// their first number, until the page is full. Either way one count gives the total.
+// numberKeyset returns a page in number order, either way, and the total, from the store's
+// keyset pages (knm.ListOptions): forward after q.After (or from the start), backward
+// before q.Before for Previous, backward from the end for Last (the rows the last page
+// holds by page number), the backward pages turned round. One count gives the total.
+func (s *Server) numberKeyset(
+	ctx context.Context,
+	me *knm.Account,
+	q numbersQuery,
+	f manager.ListFilter,
+) ([]*knm.Number, int, error) {
+	total, err := s.mgr.Count(ctx, me.ID, q.Account, f)
+	if err != nil {
+		return nil, 0, err
+	}
+	desc, _ := q.numberOrder()
+	forward, backward := knm.SortByNumber, knm.SortByNumberDesc
+	if desc {
+		forward, backward = backward, forward
+	}
+	o := knm.ListOptions{Sort: forward, After: q.After, Limit: q.Size}
+	switch {
+	case q.Last:
+		o = knm.ListOptions{Sort: backward, Limit: total - (max((total+q.Size-1)/q.Size, 1)-1)*q.Size}
+	case q.Before != "":
+		o = knm.ListOptions{Sort: backward, After: q.Before, Limit: q.Size}
+	}
+	if o.Limit < 1 {
+		return nil, total, nil
+	}
+	page, err := s.mgr.ListPage(ctx, me.ID, q.Account, f, o)
+	if o.Sort == backward {
+		slices.Reverse(page.Numbers)
+	}
+	return page.Numbers, total, err
+}
+
+// keysetPage returns the page after q.After in state order and the total: the rest of the
+// cursor's state and then the next states from their first number, until the page is
+// full. One count gives the total.
 func (s *Server) keysetPage(
 	ctx context.Context,
 	me *knm.Account,
@@ -295,11 +386,7 @@ func (s *Server) keysetPage(
 		return nil, 0, err
 	}
 	st, after, _ := q.cursor()
-	f.After, f.Limit = after, q.Size
-	if q.Sort != "state" || q.State != "" {
-		rows, err := s.mgr.Page(ctx, me.ID, q.Account, f)
-		return rows, total, err
-	}
+	f.After = after
 	states := storedStates()
 	if st == "" {
 		st = states[0]

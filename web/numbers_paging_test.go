@@ -66,11 +66,14 @@ func TestNumbersNextPagesAreKeyset(t *testing.T) {
 	slices.SortStableFunc(byState, func(x, y *knm.Number) int {
 		return slices.Index(order, x.State) - slices.Index(order, y.State)
 	})
+	descending := slices.Clone(all)
+	slices.Reverse(descending)
 	for _, c := range []struct {
 		path string
 		want []*knm.Number
 	}{
 		{"/numbers?size=25", all},
+		{"/numbers?size=25&sort=-number", descending},
 		{"/numbers?size=25&sort=state", byState},
 	} {
 		got, links := b.walk(t, c.path)
@@ -96,10 +99,47 @@ func TestNumbersNextPagesAreKeyset(t *testing.T) {
 			}
 		}
 	}
+	for _, sort := range []string{"number", "-number"} {
+		b.lastAndPrevious(t, "/numbers?size=25&sort="+sort)
+	}
 	for _, bad := range []string{"after=x", "after=%2B1415%3B", "sort=state&after=%2B14155550001",
-		"sort=state&after=nowhere:%2B14155550001", "sort=-number&after=%2B14155550001"} {
+		"sort=state&after=nowhere:%2B14155550001", "sort=-state&after=%2B14155550001", "before=x",
+		"sort=state&before=%2B14155550001", "sort=state&last=1"} {
 		if p := b.get("/numbers?" + bad); p.status != http.StatusBadRequest {
 			t.Errorf("%s: %d, want 400", bad, p.status)
 		}
+	}
+}
+
+var (
+	prevLink = regexp.MustCompile(`href="(/numbers\?[^"]+)" rel="prev"`)
+	lastLink = regexp.MustCompile(`href="(/numbers\?[^"]*last=1[^"]*)"`)
+)
+
+// lastAndPrevious follows Last from the first page and Previous from there: both are
+// keyset links (last, before) and list what the same pages by their number list.
+func (b *browser) lastAndPrevious(t *testing.T, first string) {
+	t.Helper()
+	rows := func(path string) []string {
+		p := b.get(path)
+		if p.status != http.StatusOK {
+			t.Fatalf("%s: %d", path, p.status)
+		}
+		return rowNumber.FindAllString(p.body, -1)
+	}
+	m := lastLink.FindStringSubmatch(b.get(first).body)
+	if m == nil {
+		t.Fatalf("%s: no keyset Last link", first)
+	}
+	last := m[1]
+	if got, want := rows(last), rows(first+"&page=3"); !slices.Equal(got, want) || len(got) != 20 {
+		t.Errorf("%s lists %d rows %v, page 3 %v", last, len(got), got, want)
+	}
+	m = prevLink.FindStringSubmatch(b.get(last).body)
+	if m == nil || !strings.Contains(m[1], "before=") {
+		t.Fatalf("%s: no keyset Previous link (%v)", last, m)
+	}
+	if got, want := rows(m[1]), rows(first+"&page=2"); !slices.Equal(got, want) || len(got) != 25 {
+		t.Errorf("%s lists %v, page 2 %v", m[1], got, want)
 	}
 }
