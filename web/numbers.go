@@ -386,19 +386,19 @@ func (s *Server) keysetPage(
 		return nil, 0, err
 	}
 	st, after, _ := q.cursor()
-	f.After = after
 	states := storedStates()
 	if st == "" {
 		st = states[0]
 	}
 	var rows []*knm.Number
 	for _, state := range states[slices.Index(states, st):] {
-		f.States, f.Limit = []knm.State{state}, q.Size-len(rows)
-		part, err := s.mgr.Page(ctx, me.ID, q.Account, f)
+		f.States = []knm.State{state}
+		part, err := s.mgr.ListPage(ctx, me.ID, q.Account, f,
+			knm.ListOptions{Sort: knm.SortByNumber, After: after, Limit: q.Size - len(rows)})
 		if err != nil {
 			return nil, 0, err
 		}
-		rows, f.After = append(rows, part...), ""
+		rows, after = append(rows, part.Numbers...), ""
 		if len(rows) == q.Size {
 			break
 		}
