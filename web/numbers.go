@@ -76,43 +76,64 @@ func readNumbersQuery(q url.Values, me *knm.Account) (numbersQuery, error) {
 	if !slices.Contains(pageSizes, nq.Size) {
 		return nq, knm.Errorf(knm.ErrInvalid, "size must be one of 25, 50, 100 or 200").WithCause("size")
 	}
-	if _, _, err := nq.cursor(); err != nil {
+	if err := nq.checkCursors(); err != nil {
 		return nq, err
 	}
 	return nq, nil
 }
 
-// cursor splits After: the state it is in (state order only) and the number. It is
-// invalid unless the order is one that keyset pages support (number, or state without a
-// state filter) and it is an E.164 number, preceded by a stored state in state order.
-func (nq numbersQuery) cursor() (knm.State, string, error) {
-	_, byNumber := nq.numberOrder()
-	if (nq.Before != "" || nq.Last) && !byNumber {
-		return "", "", knm.Errorf(knm.ErrInvalid, "before and last page only an order by number").WithCause("before")
+// checkCursors validates After, Before and Last: they apply to the orders read by keyset
+// (by number either way, by state either way without a state filter), and a cursor is a
+// row's key in that order (keyOf).
+func (nq numbersQuery) checkCursors() error {
+	if (nq.After != "" || nq.Before != "" || nq.Last) && !nq.keyed() {
+		return knm.Errorf(knm.ErrInvalid, "after, before and last page only the orders by number or by state").
+			WithCause("after")
 	}
-	if nq.Before != "" && !isE164(nq.Before) {
-		return "", "", knm.Errorf(knm.ErrInvalid, "before must be where the next page began (a link's value)").
-			WithCause("before")
-	}
-	if nq.After == "" {
-		return "", "", nil
-	}
-	bad := knm.Errorf(knm.ErrInvalid, "after must be where the previous page ended (a link's value)").
-		WithCause("after")
-	st, num := "", nq.After
-	switch {
-	case nq.Sort == "state" && nq.State == "":
-		var ok bool
-		if st, num, ok = strings.Cut(nq.After, ":"); !ok || !slices.Contains(storedStates(), knm.State(st)) {
-			return "", "", bad
+	for name, k := range map[string]string{"after": nq.After, "before": nq.Before} {
+		if _, _, ok := nq.parseKey(k); k != "" && !ok {
+			return knm.Errorf(knm.ErrInvalid, "%s must be where a page ended or began (a link's value)", name).
+				WithCause(name)
 		}
-	case !byNumber:
-		return "", "", bad
 	}
-	if !isE164(num) {
-		return "", "", bad
+	return nil
+}
+
+// keyOf is a row's cursor in the query's order: its number, or "state:number" in state
+// order.
+func (nq numbersQuery) keyOf(n *knm.Number) string {
+	if _, byState := nq.stateOrder(); byState {
+		return string(n.State) + ":" + n.Number
 	}
-	return knm.State(st), num, nil
+	return n.Number
+}
+
+// parseKey splits a cursor into its state ("" in number order) and number.
+func (nq numbersQuery) parseKey(k string) (knm.State, string, bool) {
+	st, num := "", k
+	if _, byState := nq.stateOrder(); byState {
+		var ok bool
+		if st, num, ok = strings.Cut(k, ":"); !ok || !slices.Contains(storedStates(), knm.State(st)) {
+			return "", "", false
+		}
+	}
+	return knm.State(st), num, isE164(num)
+}
+
+// stateOrder reports whether the rows are in state order (ok), states in their order and
+// numbers ascending within each, or the exact reverse (desc).
+func (nq numbersQuery) stateOrder() (desc, ok bool) {
+	if nq.State != "" || (nq.Sort != "state" && nq.Sort != "-state") {
+		return false, false
+	}
+	return nq.Sort == "-state", true
+}
+
+// keyed reports whether the order is read by keyset.
+func (nq numbersQuery) keyed() bool {
+	_, byNumber := nq.numberOrder()
+	_, byState := nq.stateOrder()
+	return byNumber || byState
 }
 
 func isE164(num string) bool {
@@ -132,19 +153,9 @@ func (nq numbersQuery) numberOrder() (desc, ok bool) {
 	return false, false
 }
 
-// next is the After of the page following rows.
-func (nq numbersQuery) next(rows []*knm.Number) string {
-	last := rows[len(rows)-1]
-	if nq.Sort == "state" && nq.State == "" {
-		return string(last.State) + ":" + last.Number
-	}
-	return last.Number
-}
-
 // pageLinks sets the Next, Previous and Last links of v: keyset links (after, before,
 // last) where the order allows them, else page numbers.
 func (v *numbersView) pageLinks(q numbersQuery) {
-	_, byNumber := q.numberOrder()
 	link := func(page int) url.Values {
 		l := q.values()
 		l.Set("page", strconv.Itoa(page))
@@ -152,17 +163,14 @@ func (v *numbersView) pageLinks(q numbersQuery) {
 	}
 	if q.Page > 1 {
 		v.Prev = link(q.Page - 1)
-		if byNumber && len(v.Rows) > 0 && q.Page > 2 {
-			v.Prev.Set("before", v.Rows[0].Number)
+		if q.keyed() && len(v.Rows) > 0 && q.Page > 2 {
+			v.Prev.Set("before", q.keyOf(v.Rows[0]))
 		}
 	}
 	if q.Page < v.Pages && len(v.Rows) > 0 {
-		v.Next = link(q.Page + 1)
-		if byNumber || (q.Sort == "state" && q.State == "") {
-			v.Next.Set("after", q.next(v.Rows))
-		}
-		v.LastQ = link(v.Pages)
-		if byNumber {
+		v.Next, v.LastQ = link(q.Page+1), link(v.Pages)
+		if q.keyed() {
+			v.Next.Set("after", q.keyOf(v.Rows[len(v.Rows)-1]))
 			v.LastQ.Set("last", "1")
 		}
 	}
@@ -287,11 +295,11 @@ func (s *Server) numbersPage(ctx context.Context, me *knm.Account, q numbersQuer
 	if q.State != "" {
 		f.States = []knm.State{knm.State(q.State)}
 	}
-	if _, byNumber := q.numberOrder(); byNumber && (q.Page == 1 || q.After != "" || q.Before != "" || q.Last) {
-		return s.numberKeyset(ctx, me, q, f)
-	}
-	if q.After != "" || (q.Page == 1 && q.Sort == "state" && q.State == "") {
-		return s.keysetPage(ctx, me, q, f) // the first page in state order starts at no cursor
+	if q.keyed() && (q.Page == 1 || q.After != "" || q.Before != "" || q.Last) {
+		if _, byNumber := q.numberOrder(); byNumber {
+			return s.numberKeyset(ctx, me, q, f)
+		}
+		return s.stateKeyset(ctx, me, q, f)
 	}
 	start := (q.Page - 1) * q.Size
 	switch {
@@ -372,10 +380,10 @@ func (s *Server) numberKeyset(
 	return page.Numbers, total, err
 }
 
-// keysetPage returns the page after q.After in state order and the total: the rest of the
-// cursor's state and then the next states from their first number, until the page is
-// full. One count gives the total.
-func (s *Server) keysetPage(
+// stateKeyset returns a page in state order, either way, and the total: forward from
+// q.After (or from the start), backward from q.Before for Previous or from the end for
+// Last, the backward pages turned round. One count gives the total.
+func (s *Server) stateKeyset(
 	ctx context.Context,
 	me *knm.Account,
 	q numbersQuery,
@@ -385,25 +393,50 @@ func (s *Server) keysetPage(
 	if err != nil {
 		return nil, 0, err
 	}
-	st, after, _ := q.cursor()
-	states := storedStates()
-	if st == "" {
+	desc, _ := q.stateOrder()
+	ascending, key, limit := !desc, q.After, q.Size
+	backward := q.Before != "" || q.Last
+	if backward {
+		ascending, key = desc, q.Before
+		if q.Last {
+			key, limit = "", total-(max((total+q.Size-1)/q.Size, 1)-1)*q.Size
+		}
+	}
+	rows, err := s.stateWalk(ctx, me, q, f, ascending, key, limit)
+	if backward {
+		slices.Reverse(rows)
+	}
+	return rows, total, err
+}
+
+// stateWalk reads up to limit rows in state order (ascending) or its reverse, after the
+// cursor key ("" from the start): the rest of the key's state, then the next states whole,
+// each a keyset read of the store.
+func (s *Server) stateWalk(ctx context.Context, me *knm.Account, q numbersQuery, f manager.ListFilter,
+	ascending bool, key string, limit int) ([]*knm.Number, error) {
+	states, sort := storedStates(), knm.SortByNumber
+	if !ascending {
+		slices.Reverse(states)
+		sort = knm.SortByNumberDesc
+	}
+	st, after, _ := q.parseKey(key)
+	if key == "" {
 		st = states[0]
 	}
 	var rows []*knm.Number
 	for _, state := range states[slices.Index(states, st):] {
-		f.States = []knm.State{state}
-		part, err := s.mgr.ListPage(ctx, me.ID, q.Account, f,
-			knm.ListOptions{Sort: knm.SortByNumber, After: after, Limit: q.Size - len(rows)})
-		if err != nil {
-			return nil, 0, err
-		}
-		rows, after = append(rows, part.Numbers...), ""
-		if len(rows) == q.Size {
+		if len(rows) >= limit {
 			break
 		}
+		f.States = []knm.State{state}
+		part, err := s.mgr.ListPage(ctx, me.ID, q.Account, f,
+			knm.ListOptions{Sort: sort, After: after, Limit: limit - len(rows)})
+		if err != nil {
+			return nil, err
+		}
+		rows, after = append(rows, part.Numbers...), ""
 	}
-	return rows, total, nil
+	return rows, nil
 }
 
 // descending returns rows [start, start+size) of f in descending number order.

@@ -54,6 +54,8 @@ func BenchmarkNumbersPage(b *testing.B) {
 		{"by-state", "/numbers?sort=state&page=1000"},
 		{"by-state-first", "/numbers?sort=state"},
 		{"by-state-next", "/numbers?sort=state&page=1000&after=in_service%3A%2B14150049997"},
+		{"by-state-last-link", "/numbers?sort=state&page=2000&last=1"},
+		{"reverse-state-first", "/numbers?sort=-state"},
 	} {
 		page := c.page
 		b.Run(c.name, func(b *testing.B) {
