@@ -285,10 +285,11 @@ func accountNames(accs []*knm.Account) map[string]string {
 	return m
 }
 
-// numbersPage returns one page of the table and the total. The store orders by number
-// only, so the other orders are built from it exactly: descending by number counts from
-// the end, and by state walks the states in order with a count per state. A page reached
-// by Next in number or state order is read from where the previous one ended (keyset).
+// numbersPage returns one page of the table and the total. The first page and every page
+// reached by a link (Next, Previous, Last) is a keyset read from where the page shown
+// ended or began, so it costs what the first page does; a page typed by its number is
+// skipped to by offset (descending by number counting from the end, by state walking the
+// states with a count per state).
 func (s *Server) numbersPage(ctx context.Context, me *knm.Account, q numbersQuery) ([]*knm.Number, int, error) {
 	prefix, _ := e164Prefix(q.Prefix)
 	f := manager.ListFilter{Prefix: prefix, Module: q.Carrier}
