@@ -248,7 +248,7 @@ func (s *sessions) read(r *http.Request) (session, bool) {
 		return session{}, false
 	}
 	p, sig, ok := strings.Cut(c.Value, ".")
-	enc := base64.RawURLEncoding
+	enc := base64.RawURLEncoding.Strict() // one spelling per cookie: no other padding bits
 	payload, err1 := enc.DecodeString(p)
 	mac, err2 := enc.DecodeString(sig)
 	if !ok || err1 != nil || err2 != nil {

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"slices"
 	"strings"
@@ -47,6 +48,7 @@ func (a *app) configImportCommand() *cobra.Command {
 			ids := make([]string, len(docs))
 			for i, d := range docs {
 				ids[i] = d.ID
+				a.warnUnknownKeys(cmd.Context(), d)
 			}
 			if a.jsonOut {
 				return a.printJSON(map[string]any{"imported": ids})
@@ -146,6 +148,32 @@ With --account ID the key goes into that account's configs_CATEGORY document ins
 	set.Flags().StringVar(&node, "node", "", "write into this node's section instead of default")
 	set.Flags().StringVar(&account, "account", "", "write into this account's configs_CATEGORY document")
 	return set
+}
+
+// warnUnknownKeys warns about the keys of an imported system_config document that knm
+// does not read, in every section: a typo would otherwise be silently ignored. Kazoo's
+// documents keep keys for other applications, so they are stored all the same.
+func (a *app) warnUnknownKeys(ctx context.Context, d *knm.ConfigDoc) {
+	known, ok := config.KnownKeys(ctx, d.ID)
+	if !ok || d.Scope != "" {
+		return
+	}
+	var sections map[string]json.RawMessage
+	if json.Unmarshal(d.Body, &sections) != nil {
+		return
+	}
+	for _, name := range slices.Sorted(maps.Keys(sections)) {
+		var keys map[string]json.RawMessage
+		if strings.HasPrefix(name, "_") || strings.HasPrefix(name, "pvt_") ||
+			json.Unmarshal(sections[name], &keys) != nil {
+			continue
+		}
+		for _, k := range slices.Sorted(maps.Keys(keys)) {
+			if !slices.Contains(known, k) {
+				fmt.Fprintf(a.stderr, "warning: knm does not read %s %s (section %s); stored anyway\n", d.ID, k, name)
+			}
+		}
+	}
 }
 
 // checkModules refuses carrier module names knm does not have in number_manager's

@@ -99,3 +99,29 @@ func TestSQLiteHint(t *testing.T) {
 type errorString string
 
 func (e errorString) Error() string { return string(e) }
+
+// TestConfigImportWarnsUnknownKeys: an imported document's keys that knm does not read are
+// named on stderr, and the document is stored all the same, as Kazoo keeps them.
+func TestConfigImportWarnsUnknownKeys(t *testing.T) {
+	t.Parallel()
+	db := sqliteDB(t)
+	file := filepath.Join(t.TempDir(), "sc.json")
+	os.WriteFile(file, []byte(`[{"_id":"number_manager.voxbone","default":{"usrname":"u","username":"u"},
+	  "node1":{"page_sise":5}},{"_id":"crossbar","default":{"anything":1}}]`), 0o600)
+	code, out, errs := cli(t, db, "config", "import", file)
+	if code != 0 || !strings.Contains(out, "imported 2 document(s)") {
+		t.Fatalf("import: exit %d %s %s", code, out, errs)
+	}
+	for _, want := range []string{"knm does not read number_manager.voxbone usrname (section default)",
+		"knm does not read number_manager.voxbone page_sise (section node1)"} {
+		if !strings.Contains(errs, want) {
+			t.Errorf("stderr lacks %q: %s", want, errs)
+		}
+	}
+	if strings.Contains(errs, "username") || strings.Contains(errs, "crossbar") {
+		t.Errorf("warned about a known key or a category knm does not check: %s", errs)
+	}
+	if out := mustCLI(t, db, "config", "get", "number_manager.voxbone", "usrname"); !strings.Contains(out, `"u"`) {
+		t.Errorf("the unknown key was not stored: %s", out)
+	}
+}

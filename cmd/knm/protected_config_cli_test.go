@@ -7,8 +7,9 @@ import (
 	"testing"
 )
 
-// TestConfigSetRefusesInternalCategories: knm config set and import refuse knm's internal
-// state (knm.auth) with one clear line and a non-zero exit, and change nothing; knm.*
+// TestConfigSetRefusesInternalCategories: knm config set (system or --account) and import
+// refuse knm's internal state (knm.auth, knm.web) with one clear line and a non-zero exit,
+// and change nothing; knm.*
 // categories registered as settings (knm.events) stay writable, validated.
 func TestConfigSetRefusesInternalCategories(t *testing.T) {
 	t.Parallel()
@@ -21,6 +22,10 @@ func TestConfigSetRefusesInternalCategories(t *testing.T) {
 	code, _, errOut = cli(t, db, "config", "set", "knm.auth", "master_account_id", `"x"`)
 	if code == 0 || !strings.Contains(errOut, "knm.auth is knm's internal state") || strings.Count(errOut, "\n") != 1 {
 		t.Fatalf("config set knm.auth: exit %d, %q", code, errOut)
+	}
+	code, _, errOut = cli(t, db, "config", "set", "--account", strings.Repeat("a", 32), "knm.web", "x", "1")
+	if code == 0 || !strings.Contains(errOut, "knm.web is knm's internal state") {
+		t.Fatalf("config set --account knm.web: exit %d, %q", code, errOut)
 	}
 	file := filepath.Join(t.TempDir(), "export.json")
 	doc := `[{"_id":"number_manager","default":{"should_age":true}},{"_id":"knm.auth","default":{}}]`

@@ -21,7 +21,7 @@ func TestRouteTwoProcessesPostgres(t *testing.T) {
 	base := serveEmulator(t, e)
 	db := pgSchemaDSN(t)
 	configureVoxbone(t, db, base)
-	mustCLI(t, db, "voxbone", "order", "--group", "1404", "--quantity", "3")
+	mustCLI(t, db, "voxbone", "order", "--group", "1404", "--quantity", "3", "--yes")
 	mustCLI(t, db, "config", "set", "number_manager.voxbone", "voice_uri", `"sip:{e164}@sbc.example.com"`)
 	e.ResetRequests()
 

@@ -161,6 +161,7 @@ func (v *Verifier) parse(snap *snapshot, token string) (Claims, error) {
 		jwt.WithIssuedAt(),
 		jwt.WithLeeway(snap.settings.ClockSkew),
 		jwt.WithTimeFunc(v.now),
+		jwt.WithStrictDecoding(), // one spelling per token: no other padding bits
 	)
 	_, err := p.ParseWithClaims(token, &c, func(t *jwt.Token) (any, error) {
 		if typ, ok := t.Header["typ"]; ok && typ != "JWT" {
