@@ -284,6 +284,9 @@ type OrderResult struct {
 	Routing        string `json:"routing,omitempty"`
 	RoutingError   string `json:"routing_error,omitempty"`
 	RoutingPending int    `json:"routing_pending,omitempty"`
+	// Instance is the knm instance (its lease id) that holds the order, or held it last: the
+	// one that ran it, or the one that took it over to settle it. "" when none held a lease.
+	Instance string `json:"instance,omitempty"`
 }
 
 // withRouting fills the routing fields of results from their routing jobs.
@@ -335,7 +338,7 @@ func (o *order) result() *OrderResult {
 		OrderID: o.OrderID, State: o.state(), QueryID: o.QueryID, Plan: o.Plan,
 		Quantity: qty, CostCents: cents, CartID: o.CartID, OrderReferences: o.OrderReferences,
 		Numbers: nums, Conflicts: o.Conflicts, Error: o.Error, IdempotencyKey: o.IdempotencyKey,
-		AssignTo: o.AssignTo, Created: o.entry.Created, Updated: o.entry.Updated,
+		AssignTo: o.AssignTo, Created: o.entry.Created, Updated: o.entry.Updated, Instance: o.entry.Owner,
 	}
 }
 
