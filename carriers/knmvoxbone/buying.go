@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -93,7 +94,11 @@ func (c *Carrier) buyShared(ctx context.Context, opts knm.SearchOptions, q group
 	short int) ([]knm.SearchRow, error) {
 	key := searchKey(opts)
 	if sh := c.buying().attach(key, opts); sh != nil {
-		return c.await(ctx, opts, sh)
+		rows, err := c.await(ctx, opts, sh)
+		if ke := (*keyClaimed)(nil); errors.As(err, &ke) {
+			return c.awaitOrder(ctx, opts, ke.order, key)
+		}
+		return rows, err
 	}
 	if rows, found, err := c.fromJournal(ctx, opts, key); found || err != nil {
 		return rows, err
@@ -106,7 +111,7 @@ func (c *Carrier) buyShared(ctx context.Context, opts knm.SearchOptions, q group
 	var first string
 	if opts.IdempotencyKey != "" && key != "" { // claimed before the batch can start buying
 		if first, err = c.claimSearchKey(ctx, key, sh); err != nil || first != "" {
-			c.buying().leave(sh)
+			c.buying().redirect(sh, first, err)
 		}
 	}
 	if b != nil { // a new batch: it must fit the rate budget before the deadline
@@ -227,6 +232,30 @@ func (by *buyer) leave(sh *share) {
 	b.cancel()
 }
 
+// keyClaimed ends a share whose search key an earlier order claimed: its callers wait for
+// that order instead.
+type keyClaimed struct{ order string }
+
+func (k *keyClaimed) Error() string { return "the search key belongs to voxbone order " + k.order }
+
+// redirect ends sh, whose key an earlier order claimed (first) or could not be claimed (err),
+// so that no caller waits on it (a retry may have attached meanwhile) and the batch buys
+// nothing for it; a batch nobody else waits for is cancelled.
+func (by *buyer) redirect(sh *share, first string, err error) {
+	by.mu.Lock()
+	defer by.mu.Unlock()
+	if err == nil {
+		err = &keyClaimed{order: first}
+	}
+	sh.waiters = 0
+	by.end(sh, nil, err)
+	b := sh.b
+	if b.order != "" || slices.ContainsFunc(b.shares, func(o *share) bool { return o.waiters > 0 }) {
+		return
+	}
+	b.cancel()
+}
+
 // end settles sh (once) with what it gets. The caller holds by.mu.
 func (by *buyer) end(sh *share, rows []knm.SearchRow, err error) {
 	select {
@@ -238,6 +267,16 @@ func (by *buyer) end(sh *share, rows []knm.SearchRow, err error) {
 	close(sh.done)
 	if by.byKey[sh.key] == sh {
 		delete(by.byKey, sh.key)
+	}
+}
+
+// ended reports whether sh was settled already (redirected to an earlier order).
+func (sh *share) ended() bool {
+	select {
+	case <-sh.done:
+		return true
+	default:
+		return false
 	}
 }
 
@@ -299,7 +338,7 @@ func (c *Carrier) runBatch(b *batch) {
 	var members []orderMember
 	total := 0
 	for _, sh := range b.shares {
-		if sh.waiters <= 0 {
+		if sh.waiters <= 0 || sh.ended() {
 			by.end(sh, nil, errors.New("the caller left before the purchase"))
 			continue
 		}
