@@ -2,6 +2,8 @@ package knmvoxbone
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -41,6 +43,28 @@ type holdPayload struct {
 	Account string           `json:"account"`
 	Until   time.Time        `json:"until"`
 	Numbers map[string]int64 `json:"numbers"`
+	// Digests are the held numbers as stored once held, without revision, modification time
+	// and carrier data (see holdDigest): a later routing mark is knm_voxbone's, not a change.
+	Digests map[string]string `json:"digests,omitempty"`
+}
+
+// holdDigest sums a number without the fields that knm_voxbone's own writes change (its
+// carrier data: routing marks, DIDs as read back), so that they do not keep a hold forever.
+func holdDigest(n *knm.Number) string {
+	c := n.Clone()
+	c.Rev, c.Modified, c.CarrierData = 0, time.Time{}, nil
+	raw, _ := json.Marshal(c)
+	sum := sha256.Sum256(raw)
+	return hex.EncodeToString(sum[:])
+}
+
+// unchanged reports whether n is as the hold left it, but for knm_voxbone's own writes.
+func (p *holdPayload) unchanged(n *knm.Number) bool {
+	if n.Rev == p.Numbers[n.Number] {
+		return true
+	}
+	d, ok := p.Digests[n.Number]
+	return ok && d == holdDigest(n)
 }
 
 // distribute hands the numbers an order brought into knm to its members in order, up to what
@@ -126,7 +150,7 @@ func (c *Carrier) hold(ctx context.Context, orderID string, member int, account 
 		return rows
 	}
 	p := holdPayload{Order: orderID, Account: account, Until: c.now().Add(c.settings.HoldTTL),
-		Numbers: map[string]int64{}}
+		Numbers: map[string]int64{}, Digests: map[string]string{}}
 	var held []knm.SearchRow
 	for _, r := range rows {
 		n, err := c.store.GetNumber(ctx, r.Number)
@@ -141,6 +165,9 @@ func (c *Carrier) hold(ctx context.Context, orderID string, member int, account 
 			continue
 		}
 		p.Numbers[n.Number] = next.Rev
+		if got, err := c.store.GetNumber(ctx, n.Number); err == nil && got.Rev == next.Rev {
+			p.Digests[n.Number] = holdDigest(got) // as stored: a store may normalise JSON
+		}
 		held = append(held, knm.SearchRow{Number: n.Number, Module: ModuleName, State: knm.StateReserved,
 			CarrierData: n.CarrierData})
 	}
@@ -177,9 +204,9 @@ func (c *Carrier) ReleaseExpiredHolds(ctx context.Context) (int, error) {
 		if c.now().Before(p.Until) {
 			continue
 		}
-		for num, rev := range p.Numbers {
+		for num := range p.Numbers {
 			n, err := c.store.GetNumber(ctx, num)
-			if err != nil || n.Rev != rev || n.State != knm.StateReserved || n.AssignedTo != p.Account {
+			if err != nil || !p.unchanged(n) || n.State != knm.StateReserved || n.AssignedTo != p.Account {
 				continue // gone or changed on purpose since
 			}
 			next := n.Clone()
