@@ -53,7 +53,14 @@ type batch struct {
 	order                   string   // set once the checkout was sent
 	ctx                     context.Context
 	cancel                  context.CancelFunc // stops the batch before its checkout when every caller left
+	// decided is closed once the checkout was sent or the batch ended without one: a caller
+	// leaving a gathered batch waits for it to learn whether its share is being bought.
+	decided chan struct{}
+	decide  sync.Once
 }
+
+// settle closes b.decided (once).
+func (b *batch) settle() { b.decide.Do(func() { close(b.decided) }) }
 
 // share is one search's part of a batch. Its fields are guarded by buyer.mu.
 type share struct {
@@ -182,7 +189,7 @@ func (by *buyer) join(bk batchKey, key string, opts knm.SearchOptions, want int)
 	if created {
 		ctx, cancel := context.WithCancel(context.Background())
 		b = &batch{query: bk.query, key: bk, orderID: newOrderID(), queryID: opts.QueryID, ctx: ctx, cancel: cancel,
-			routeFor: opts.AccountID, routeReseller: opts.ResellerID}
+			routeFor: opts.AccountID, routeReseller: opts.ResellerID, decided: make(chan struct{})}
 		by.open[bk] = b
 	}
 	sh := &share{b: b, key: key, account: opts.AccountID, request: searchRequest(opts), want: want, waiters: 1,
@@ -209,6 +216,7 @@ func (by *buyer) drop(b *batch, why error) {
 	}
 	b.closed = true
 	b.cancel()
+	b.settle()
 	for _, sh := range b.shares {
 		by.end(sh, nil, why)
 	}
@@ -285,6 +293,7 @@ func (by *buyer) committed(b *batch) {
 	by.mu.Lock()
 	defer by.mu.Unlock()
 	b.order = b.orderID
+	b.settle()
 	for _, sh := range b.shares {
 		for _, p := range sh.progress {
 			p.Committed(b.orderID)
@@ -293,8 +302,9 @@ func (by *buyer) committed(b *batch) {
 }
 
 // await waits for sh's rows. A caller that gives up after the checkout was sent is told
-// which order delivers its numbers (they are held for its account); before, it simply
-// leaves, and the batch buys nothing for it.
+// which order delivers its numbers (they are held for its account); one that gives up while
+// the gathered batch fills its cart waits until the checkout is sent or abandoned to know
+// which; before, it simply leaves, and the batch buys nothing for it.
 func (c *Carrier) await(ctx context.Context, opts knm.SearchOptions, sh *share) ([]knm.SearchRow, error) {
 	select {
 	case <-sh.done:
@@ -304,8 +314,14 @@ func (c *Carrier) await(ctx context.Context, opts knm.SearchOptions, sh *share) 
 	by := c.buying()
 	by.leave(sh)
 	by.mu.Lock()
-	order, handing := sh.b.order, sh.handing
+	order, handing, gathered := sh.b.order, sh.handing, sh.b.closed
 	by.mu.Unlock()
+	if order == "" && gathered && !handing { // its share is in the cart: is it being bought?
+		<-sh.b.decided
+		by.mu.Lock()
+		order, handing = sh.b.order, sh.handing
+		by.mu.Unlock()
+	}
 	if handing { // the rows were bought for this caller, not held: take them
 		<-sh.done
 		return sh.rows, sh.err
@@ -325,6 +341,7 @@ func heldError(order, account string) error {
 // runBatch gathers searches for the coalescing window, then buys for those still waiting,
 // in one journalled order whose payload names every share.
 func (c *Carrier) runBatch(b *batch) {
+	defer b.settle()
 	by := c.buying()
 	select {
 	case <-time.After(c.settings.CoalesceWindow):
