@@ -17,8 +17,12 @@ import (
 // bought twice.
 func TestKeyRetriesOfSettledSearchBuyNothing(t *testing.T) {
 	t.Parallel()
+	testKeyRetriesOfSettledSearchBuyNothing(t, openSQLite(t))
+}
+
+func testKeyRetriesOfSettledSearchBuyNothing(t *testing.T, store knm.Store) {
 	ctx := context.Background()
-	f := newMoneyFixture(t, openSQLite(t), emulator.Config{}, nil)
+	f := newMoneyFixture(t, store, emulator.Config{}, nil)
 	f.c.settings.CoalesceWindow = 2 * time.Second // every retry below falls in one window
 	acct := account(t, f.store, 1)
 	opts := searchAs(acct, 2, time.Minute)

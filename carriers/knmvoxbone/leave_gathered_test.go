@@ -18,11 +18,15 @@ import (
 // merely that its search timed out.
 func TestCallerLeavingGatheredBatchIsToldItsOrder(t *testing.T) {
 	t.Parallel()
+	testCallerLeavingGatheredBatchIsToldItsOrder(t, openSQLite(t))
+}
+
+func testCallerLeavingGatheredBatchIsToldItsOrder(t *testing.T, store knm.Store) {
 	ctx := context.Background()
 	actx, leave := context.WithCancel(ctx)
 	defer leave()
 	var once sync.Once
-	f := newMoneyFixture(t, openSQLite(t), emulator.Config{}, func(h http.Handler) http.Handler {
+	f := newMoneyFixture(t, store, emulator.Config{}, func(h http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if endpointOf(r) == "cart.create" {
 				once.Do(func() {
