@@ -50,6 +50,7 @@ type batch struct {
 	shares                  []*share
 	active                  []*share // the shares bought for, one per member of the order's payload
 	closed                  bool     // gathered: no search joins any more
+	claimed                 bool     // a search's Idempotency-Key names the order: it gets a row even unbought
 	order                   string   // set once the checkout was sent
 	ctx                     context.Context
 	cancel                  context.CancelFunc // stops the batch before its checkout when every caller left
@@ -101,11 +102,7 @@ func (c *Carrier) buyShared(ctx context.Context, opts knm.SearchOptions, q group
 	short int) ([]knm.SearchRow, error) {
 	key := searchKey(opts)
 	if sh := c.buying().attach(key, opts); sh != nil {
-		rows, err := c.await(ctx, opts, sh)
-		if ke := (*keyClaimed)(nil); errors.As(err, &ke) {
-			return c.awaitOrder(ctx, opts, ke.order, key)
-		}
-		return rows, err
+		return c.awaitShare(ctx, opts, sh, key)
 	}
 	if rows, found, err := c.fromJournal(ctx, opts, key); found || err != nil {
 		return rows, err
@@ -114,11 +111,16 @@ func (c *Carrier) buyShared(ctx context.Context, opts knm.SearchOptions, q group
 	if err != nil {
 		return nil, err
 	}
-	sh, b := c.buying().join(batchKey{query: q, routing: routing}, key, opts, short)
+	sh, b, attached := c.buying().join(batchKey{query: q, routing: routing}, key, opts, short)
+	if attached { // the same search joined meanwhile: one share, bought once
+		return c.awaitShare(ctx, opts, sh, key)
+	}
 	var first string
 	if opts.IdempotencyKey != "" && key != "" { // claimed before the batch can start buying
 		if first, err = c.claimSearchKey(ctx, key, sh); err != nil || first != "" {
 			c.buying().redirect(sh, first, err)
+		} else {
+			c.buying().claimed(sh.b)
 		}
 	}
 	if b != nil { // a new batch: it must fit the rate budget before the deadline
@@ -130,7 +132,17 @@ func (c *Carrier) buyShared(ctx context.Context, opts knm.SearchOptions, q group
 	case first != "":
 		return c.awaitOrder(ctx, opts, first, key)
 	}
-	return c.await(ctx, opts, sh)
+	return c.awaitShare(ctx, opts, sh, key)
+}
+
+// awaitShare waits for sh's rows, or for the earlier order its search key was found to name.
+func (c *Carrier) awaitShare(ctx context.Context, opts knm.SearchOptions, sh *share,
+	key string) ([]knm.SearchRow, error) {
+	rows, err := c.await(ctx, opts, sh)
+	if ke := (*keyClaimed)(nil); errors.As(err, &ke) {
+		return c.awaitOrder(ctx, opts, ke.order, key)
+	}
+	return rows, err
 }
 
 // start runs a new batch once admitted, or ends its shares with the refusal.
@@ -138,12 +150,38 @@ func (c *Carrier) start(ctx context.Context, b *batch, deadline time.Time, want 
 	release, err := c.admit(ctx, deadline, want)
 	if err != nil {
 		c.buying().drop(b, err)
+		c.unbought(b)
 		return
 	}
 	go func() {
 		defer release()
 		c.runBatch(b)
 	}()
+}
+
+// claimed records that a search key was claimed for b's order.
+func (by *buyer) claimed(b *batch) {
+	by.mu.Lock()
+	b.claimed = true
+	by.mu.Unlock()
+}
+
+// unbought writes the failed row of a batch that ends without buying, when a search key
+// names its order, so that a retry of that search (here or on another instance) moves on.
+func (c *Carrier) unbought(b *batch) {
+	by := c.buying()
+	by.mu.Lock()
+	claimed := b.claimed
+	by.mu.Unlock()
+	if !claimed {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), c.settings.RequestTimeout)
+	defer cancel()
+	if err := c.tombstone(ctx, b.orderID); err != nil && !knm.IsErrorName(err, knm.ErrConflict) {
+		c.log.Warn("knm_voxbone: row of an unbought order not written; a retry of its key waits for it",
+			"order", b.orderID, "error", err)
+	}
 }
 
 // buying returns the buyer shared by the carriers of the account.
@@ -165,6 +203,14 @@ func (by *buyer) attach(key string, opts knm.SearchOptions) *share {
 	}
 	by.mu.Lock()
 	defer by.mu.Unlock()
+	return by.attachLocked(key, opts)
+}
+
+// attachLocked is attach with by.mu held.
+func (by *buyer) attachLocked(key string, opts knm.SearchOptions) *share {
+	if key == "" {
+		return nil
+	}
 	sh := by.byKey[key]
 	if sh == nil || sh.request != searchRequest(opts) {
 		return nil
@@ -180,10 +226,14 @@ func (by *buyer) attach(key string, opts knm.SearchOptions) *share {
 }
 
 // join adds a share of want DIDs to the batch gathering for q and returns it, with the batch
-// when the caller created it and must start it (after admission).
-func (by *buyer) join(bk batchKey, key string, opts knm.SearchOptions, want int) (*share, *batch) {
+// when the caller created it and must start it (after admission). When the same search
+// (key and request) has a share already, the caller waits on that one instead (attached).
+func (by *buyer) join(bk batchKey, key string, opts knm.SearchOptions, want int) (*share, *batch, bool) {
 	by.mu.Lock()
 	defer by.mu.Unlock()
+	if sh := by.attachLocked(key, opts); sh != nil {
+		return sh, nil, true
+	}
 	b := by.open[bk]
 	created := b == nil
 	if created {
@@ -202,9 +252,9 @@ func (by *buyer) join(bk batchKey, key string, opts knm.SearchOptions, want int)
 		by.byKey[key] = sh
 	}
 	if created {
-		return sh, b
+		return sh, b, false
 	}
-	return sh, nil
+	return sh, nil, false
 }
 
 // drop removes a batch that was refused before it started; its shares end with why.
@@ -366,6 +416,7 @@ func (c *Carrier) runBatch(b *batch) {
 	by.mu.Unlock()
 	if total == 0 {
 		b.cancel()
+		c.unbought(b)
 		return
 	}
 	defer b.cancel()

@@ -323,11 +323,7 @@ func (c *Carrier) claimSearchKey(ctx context.Context, key string, sh *share) (st
 		if err != nil || claimed || first == sh.b.orderID {
 			return "", err
 		}
-		e, err := c.store.GetJournal(ctx, first)
-		if knm.IsErrorName(err, knm.ErrNotFound) {
-			k += "@" + first // its batch never bought
-			continue
-		}
+		e, err := c.keyOrderRow(ctx, first)
 		if err != nil {
 			return "", err
 		}
@@ -347,4 +343,44 @@ func (c *Carrier) claimSearchKey(ctx context.Context, key string, sh *share) (st
 	}
 	return "", knm.Errorf(knm.ErrConflict, "Idempotency-Key has been retried after %d failed orders; use a new key",
 		maxKeyHops).WithCause("Idempotency-Key")
+}
+
+// keyOrderRow returns the journal row of the order that claimed a search key. Its batch
+// (here or on another instance) writes it once gathered, or a failed row when it bought
+// nothing; a row still missing after that (its process died) is written here as failed, so
+// that the key moves on and the late claimer can no longer buy under it.
+func (c *Carrier) keyOrderRow(ctx context.Context, id string) (*knm.JournalEntry, error) {
+	until := time.Now().Add(c.settings.CoalesceWindow + c.settings.RequestTimeout)
+	for {
+		e, err := c.store.GetJournal(ctx, id)
+		if !knm.IsErrorName(err, knm.ErrNotFound) || time.Now().After(until) {
+			if err == nil || !knm.IsErrorName(err, knm.ErrNotFound) {
+				return e, err
+			}
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	if err := c.tombstone(ctx, id); err != nil && !knm.IsErrorName(err, knm.ErrConflict) {
+		return nil, err
+	}
+	return c.store.GetJournal(ctx, id)
+}
+
+// tombstone writes the failed row of an order that bought nothing before its row was
+// written (its searches left, it was refused, its process died), so that a search key
+// claimed for it moves on. It is a conflict when the order's row exists.
+func (c *Carrier) tombstone(ctx context.Context, id string) error {
+	raw, err := json.Marshal(orderPayload{OrderID: id, Account: c.account,
+		Error: "its searches ended before the purchase; nothing was bought"})
+	if err != nil {
+		return err
+	}
+	now := c.now()
+	return c.store.CreateJournal(ctx, &knm.JournalEntry{ID: id, Carrier: ModuleName, State: string(StateFailed),
+		Payload: raw, Created: now, Updated: now, Owner: c.owner()})
 }
