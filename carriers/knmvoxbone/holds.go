@@ -69,6 +69,8 @@ func (p *holdPayload) unchanged(n *knm.Number) bool {
 
 // distribute hands the numbers an order brought into knm to its members in order, up to what
 // each wanted: to the caller still waiting for them, or else held for the member's account.
+// Numbers of the order already reserved for a member's account (held by another instance
+// that took the order over, or by an attempt whose split was not recorded) are that member's.
 // Members of an order recovered after a crash have no caller: theirs are all held. The split
 // is in o.Members, which the caller writes with the order's next state.
 func (c *Carrier) distribute(ctx context.Context, o *order, rows []knm.SearchRow) {
@@ -82,15 +84,26 @@ func (c *Carrier) distribute(ctx context.Context, o *order, rows []knm.SearchRow
 		}
 	}
 	var free []knm.SearchRow
+	heldFor := map[string][]knm.SearchRow{} // reserved already for an account (by another attempt)
 	for _, r := range rows {
-		if !taken[r.Number] && r.State == knm.StateAvailable {
+		switch {
+		case taken[r.Number]:
+		case r.State == knm.StateAvailable:
 			free = append(free, r)
+		case r.State == knm.StateReserved:
+			if n, err := c.store.GetNumber(ctx, r.Number); err == nil && n.AssignedTo != "" {
+				heldFor[n.AssignedTo] = append(heldFor[n.AssignedTo], r)
+			}
 		}
 	}
 	for i := range o.Members {
 		m := &o.Members[i]
-		n := min(max(m.Want-len(m.Numbers), 0), len(free))
-		got := free[:n]
+		mine := heldFor[m.Account]
+		k := min(max(m.Want-len(m.Numbers), 0), len(mine))
+		got := slices.Clone(mine[:k])
+		heldFor[m.Account] = mine[k:]
+		n := min(max(m.Want-len(m.Numbers)-k, 0), len(free))
+		got = append(got, free[:n]...)
 		free = free[n:]
 		for _, r := range got {
 			m.Numbers = append(m.Numbers, r.Number)
