@@ -323,6 +323,11 @@ func (c *Carrier) memberRows(ctx context.Context, o *order, key, account string)
 	if o.state() == StateFailed && len(rows) == 0 {
 		return nil, carrierError("voxbone order "+o.OrderID, errors.New(o.Error))
 	}
+	if m := o.Members[i]; len(rows) < m.Want && len(m.Numbers) > len(rows) {
+		return rows, knm.Errorf(knm.ErrUnavailable, "voxbone order %s delivered the %d numbers of this search; "+
+			"%d of them are no longer available to this account (its hold expired, or they were released "+
+			"or taken since)", o.OrderID, len(m.Numbers), len(m.Numbers)-len(rows))
+	}
 	return rows, shortErr(o.Members[i], len(rows))
 }
 
