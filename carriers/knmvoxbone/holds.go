@@ -393,7 +393,7 @@ func (c *Carrier) keyOrderRow(ctx context.Context, id string) (*knm.JournalEntry
 // written (its searches left, it was refused, its process died), so that a search key
 // claimed for it moves on. It is a conflict when the order's row exists.
 func (c *Carrier) tombstone(ctx context.Context, id string) error {
-	raw, err := json.Marshal(orderPayload{OrderID: id, Account: c.account,
+	raw, err := json.Marshal(orderPayload{OrderID: id, Account: c.account, Duplicate: true, // not listed
 		Error: "its searches ended before the purchase; nothing was bought"})
 	if err != nil {
 		return err
