@@ -51,6 +51,7 @@ type batch struct {
 	active                  []*share // the shares bought for, one per member of the order's payload
 	closed                  bool     // gathered: no search joins any more
 	claimed                 bool     // a search's Idempotency-Key names the order: it gets a row even unbought
+	claiming                int      // shares whose key is being claimed: the batch does not close on them
 	order                   string   // set once the checkout was sent
 	ctx                     context.Context
 	cancel                  context.CancelFunc // stops the batch before its checkout when every caller left
@@ -122,6 +123,7 @@ func (c *Carrier) buyShared(ctx context.Context, opts knm.SearchOptions, q group
 		} else {
 			c.buying().claimed(sh.b)
 		}
+		c.buying().claimEnded(sh.b)
 	}
 	if b != nil { // a new batch: it must fit the rate budget before the deadline
 		c.start(ctx, b, opts.Deadline, short)
@@ -157,6 +159,13 @@ func (c *Carrier) start(ctx context.Context, b *batch, deadline time.Time, want 
 		defer release()
 		c.runBatch(b)
 	}()
+}
+
+// claimEnded records that a share's key claim is over (claimed, redirected or failed).
+func (by *buyer) claimEnded(b *batch) {
+	by.mu.Lock()
+	b.claiming--
+	by.mu.Unlock()
 }
 
 // claimed records that a search key was claimed for b's order.
@@ -248,6 +257,9 @@ func (by *buyer) join(bk batchKey, key string, opts knm.SearchOptions, want int)
 		sh.progress = []knm.SearchProgress{opts.Progress}
 	}
 	b.shares = append(b.shares, sh)
+	if key != "" && opts.IdempotencyKey != "" {
+		b.claiming++ // until claimEnded
+	}
 	if key != "" && by.byKey[key] == nil {
 		by.byKey[key] = sh
 	}
@@ -399,7 +411,12 @@ func (c *Carrier) runBatch(b *batch) {
 	}
 	by.mu.Lock()
 	if by.open[b.key] == b {
-		delete(by.open, b.key)
+		delete(by.open, b.key) // no search joins any more
+	}
+	for b.claiming > 0 { // a share whose key may name an earlier order is not bought for yet
+		by.mu.Unlock()
+		time.Sleep(5 * time.Millisecond)
+		by.mu.Lock()
 	}
 	b.closed = true
 	var members []orderMember
