@@ -371,10 +371,10 @@ func (c *Carrier) keyOrderRow(ctx context.Context, id string) (*knm.JournalEntry
 	until := time.Now().Add(c.settings.CoalesceWindow + c.settings.RequestTimeout)
 	for {
 		e, err := c.store.GetJournal(ctx, id)
-		if !knm.IsErrorName(err, knm.ErrNotFound) || time.Now().After(until) {
-			if err == nil || !knm.IsErrorName(err, knm.ErrNotFound) {
-				return e, err
-			}
+		if !knm.IsErrorName(err, knm.ErrNotFound) {
+			return e, err
+		}
+		if time.Now().After(until) {
 			break
 		}
 		select {
