@@ -93,8 +93,9 @@ type orderPayload struct {
 	// for another one.
 	Group    int `json:"request_group,omitempty"`
 	Quantity int `json:"request_quantity,omitempty"`
-	// Duplicate marks the row of a native order that found its idempotency key taken: it
-	// bought nothing, and listings leave it out.
+	// Duplicate marks the row of a native order that found its idempotency key taken, or of
+	// a search order that ended before buying (see tombstone): it bought nothing, and
+	// listings leave it out.
 	Duplicate bool `json:"duplicate,omitempty"`
 	// Account is the fingerprint of the Voxbone account the order was placed on; only a
 	// carrier of that account settles it.
