@@ -40,6 +40,8 @@ type NumberFilter struct {
 	Module        string   // pvt_module_name
 	Prefix        string   // numbers starting with this string ("+1415"); the scan stays inside the prefix
 	After         string   // numbers strictly greater than this one (keyset paging)
+	Before        string   // numbers strictly less than this one (keyset paging backwards)
+	Descending    bool     // order by number, highest first
 	Offset        int      // rows to skip
 	Limit         int      // most rows to return; 0 means no limit
 	// KeysOnly fills only Number, State and ModuleName of the numbers found. A search
@@ -52,13 +54,16 @@ type NumberFilter struct {
 const (
 	// SortByNumber orders by the E.164 number; After is then a number.
 	SortByNumber = "number"
+	// SortByNumberDesc orders by number, highest first; a page then holds the numbers
+	// below After, which is a number.
+	SortByNumberDesc = "-number"
 )
 
 // ListOptions page a listing by keyset rather than by offset, so a page boundary stays
 // put while rows are added or removed before it: rows are ordered by Sort and a page
 // holds the rows strictly after After ("" for the first page), at most Limit of them.
 type ListOptions struct {
-	Sort  string // SortByNumber ("" means it); any other key is invalid
+	Sort  string // SortByNumber ("" means it) or SortByNumberDesc; any other key is invalid
 	After string // the sort key of the last row of the previous page (its Next)
 	Limit int    // rows per page, >= 1
 }
@@ -84,14 +89,16 @@ type NumberStore interface {
 	// DeleteNumber removes the number if its stored revision is rev. Returns ErrNotFound
 	// or ErrConflict as UpdateNumber does.
 	DeleteNumber(ctx context.Context, number string, rev int64) error
-	// FindNumbers returns the numbers matching f, ordered by number.
+	// FindNumbers returns the numbers matching f, ordered by number (highest first when
+	// f.Descending).
 	FindNumbers(ctx context.Context, f NumberFilter) ([]*Number, error)
 	// ListNumbers returns one keyset page of the numbers matching f (whose After, Offset and
 	// Limit it ignores): a number present during the whole walk appears on exactly one
 	// page, whatever is written meanwhile. Errors: invalid (an unknown sort key, a limit
 	// below 1).
 	ListNumbers(ctx context.Context, f NumberFilter, o ListOptions) (NumberPage, error)
-	// CountNumbers returns how many numbers match f, ignoring its After, Offset and Limit.
+	// CountNumbers returns how many numbers match f, ignoring its After, Before, Offset,
+	// Limit and order.
 	CountNumbers(ctx context.Context, f NumberFilter) (int, error)
 	// ImportNumbers stores many new numbers in one transaction, skipping those already
 	// stored (so an import can run twice). It returns the numbers it skipped.

@@ -31,7 +31,8 @@ func FeatureSettings(ctx context.Context, cfg *Config, resellerID, module string
 	}
 	if raw != nil {
 		if err := json.Unmarshal(raw, &s.Deny); err != nil {
-			return features.Settings{}, knm.Errorf(knm.ErrInvalid, "config: %s features.deny must be a list of feature names", cat)
+			return features.Settings{}, knm.Errorf(knm.ErrInvalid,
+				"config: %s features.deny must be a list of feature names", cat)
 		}
 		s.DenySet = true
 	}

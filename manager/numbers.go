@@ -145,6 +145,17 @@ func (m *Manager) Page(ctx context.Context, auth, accountID string, f ListFilter
 	return m.store.FindNumbers(ctx, nf)
 }
 
+// ListPage is one keyset page of List (knm.NumberStore.ListNumbers: o.Sort, o.After and
+// o.Limit page it; f's After, Offset and Limit are ignored), without the total.
+func (m *Manager) ListPage(ctx context.Context, auth, accountID string, f ListFilter,
+	o knm.ListOptions) (knm.NumberPage, error) {
+	nf, err := m.listFilter(ctx, auth, accountID, f)
+	if err != nil {
+		return knm.NumberPage{}, err
+	}
+	return m.store.ListNumbers(ctx, nf, o)
+}
+
 // listFilter checks List's permission rule and returns the store filter of f.
 func (m *Manager) listFilter(ctx context.Context, auth, accountID string, f ListFilter) (knm.NumberFilter, error) {
 	a := m.authz(ctx, auth)

@@ -72,5 +72,12 @@ func TestList(t *testing.T) {
 		}
 		_, err = e.m.Page(ctx, accT, accS, ListFilter{})
 		wantErr(t, err, knm.ErrForbidden, "")
+		// The store's keyset pages, both ways.
+		lp, err := e.m.ListPage(ctx, accR, accS, ListFilter{}, knm.ListOptions{Sort: knm.SortByNumberDesc, Limit: 2})
+		if err != nil || len(lp.Numbers) != 2 || lp.Numbers[0].Number != "+14155550104" || lp.Next != "+14155550103" {
+			t.Fatalf("ListPage descending = %+v, %v", lp, err)
+		}
+		_, err = e.m.ListPage(ctx, accT, accS, ListFilter{}, knm.ListOptions{Limit: 2})
+		wantErr(t, err, knm.ErrForbidden, "")
 	})
 }

@@ -30,13 +30,17 @@ type numbersQuery struct {
 	// number shown, or "state:number" in state order. The page is then read from there
 	// (keyset) instead of skipping Page-1 pages of rows.
 	After string
+	// Before is where the next page began, when the page was reached by Previous, and Last
+	// asks for the last page: both read backwards from there (number orders only).
+	Before string
+	Last   bool
 }
 
 // readNumbersQuery validates the query string; a bad value is an invalid error naming it.
 func readNumbersQuery(q url.Values, me *knm.Account) (numbersQuery, error) {
 	nq := numbersQuery{State: q.Get("state"), Account: q.Get("account"), Carrier: q.Get("carrier"),
 		Prefix: strings.TrimSpace(q.Get("prefix")), Sort: q.Get("sort"), Page: 1, Size: defaultPageSize,
-		After: q.Get("after")}
+		After: q.Get("after"), Before: q.Get("before"), Last: q.Get("last") == "1"}
 	if nq.State != "" {
 		if _, err := knm.ParseState(nq.State); err != nil {
 			return nq, knm.Errorf(knm.ErrInvalid, "state must be one of %v", storedStates()).WithCause("state")
@@ -72,44 +76,104 @@ func readNumbersQuery(q url.Values, me *knm.Account) (numbersQuery, error) {
 	if !slices.Contains(pageSizes, nq.Size) {
 		return nq, knm.Errorf(knm.ErrInvalid, "size must be one of 25, 50, 100 or 200").WithCause("size")
 	}
-	if _, _, err := nq.cursor(); err != nil {
+	if err := nq.checkCursors(); err != nil {
 		return nq, err
 	}
 	return nq, nil
 }
 
-// cursor splits After: the state it is in (state order only) and the number. It is
-// invalid unless the order is one that keyset pages support (number, or state without a
-// state filter) and it is an E.164 number, preceded by a stored state in state order.
-func (nq numbersQuery) cursor() (knm.State, string, error) {
-	if nq.After == "" {
-		return "", "", nil
+// checkCursors validates After, Before and Last: they apply to the orders read by keyset
+// (by number either way, by state either way without a state filter), and a cursor is a
+// row's key in that order (keyOf).
+func (nq numbersQuery) checkCursors() error {
+	if (nq.After != "" || nq.Before != "" || nq.Last) && !nq.keyed() {
+		return knm.Errorf(knm.ErrInvalid, "after, before and last page only the orders by number or by state").
+			WithCause("after")
 	}
-	bad := knm.Errorf(knm.ErrInvalid, "after must be where the previous page ended (a link's value)").
-		WithCause("after")
-	st, num := "", nq.After
-	switch {
-	case nq.Sort == "state" && nq.State == "":
-		var ok bool
-		if st, num, ok = strings.Cut(nq.After, ":"); !ok || !slices.Contains(storedStates(), knm.State(st)) {
-			return "", "", bad
+	for name, k := range map[string]string{"after": nq.After, "before": nq.Before} {
+		if _, _, ok := nq.parseKey(k); k != "" && !ok {
+			return knm.Errorf(knm.ErrInvalid, "%s must be where a page ended or began (a link's value)", name).
+				WithCause(name)
 		}
-	case nq.Sort != "number" && nq.Sort != "state":
-		return "", "", bad
 	}
-	if len(num) < 2 || len(num) > 16 || num[0] != '+' || strings.Trim(num[1:], "0123456789") != "" {
-		return "", "", bad
-	}
-	return knm.State(st), num, nil
+	return nil
 }
 
-// next is the After of the page following rows.
-func (nq numbersQuery) next(rows []*knm.Number) string {
-	last := rows[len(rows)-1]
-	if nq.Sort == "state" && nq.State == "" {
-		return string(last.State) + ":" + last.Number
+// keyOf is a row's cursor in the query's order: its number, or "state:number" in state
+// order.
+func (nq numbersQuery) keyOf(n *knm.Number) string {
+	if _, byState := nq.stateOrder(); byState {
+		return string(n.State) + ":" + n.Number
 	}
-	return last.Number
+	return n.Number
+}
+
+// parseKey splits a cursor into its state ("" in number order) and number.
+func (nq numbersQuery) parseKey(k string) (knm.State, string, bool) {
+	st, num := "", k
+	if _, byState := nq.stateOrder(); byState {
+		var ok bool
+		if st, num, ok = strings.Cut(k, ":"); !ok || !slices.Contains(storedStates(), knm.State(st)) {
+			return "", "", false
+		}
+	}
+	return knm.State(st), num, isE164(num)
+}
+
+// stateOrder reports whether the rows are in state order (ok), states in their order and
+// numbers ascending within each, or the exact reverse (desc).
+func (nq numbersQuery) stateOrder() (desc, ok bool) {
+	if nq.State != "" || (nq.Sort != "state" && nq.Sort != "-state") {
+		return false, false
+	}
+	return nq.Sort == "-state", true
+}
+
+// keyed reports whether the order is read by keyset.
+func (nq numbersQuery) keyed() bool {
+	_, byNumber := nq.numberOrder()
+	_, byState := nq.stateOrder()
+	return byNumber || byState
+}
+
+func isE164(num string) bool {
+	return len(num) >= 2 && len(num) <= 16 && num[0] == '+' && strings.Trim(num[1:], "0123456789") == ""
+}
+
+// numberOrder reports whether the rows are in number order (ok) and which way: by number,
+// or by state when one state is filtered.
+func (nq numbersQuery) numberOrder() (desc, ok bool) {
+	oneState := nq.State != ""
+	switch {
+	case nq.Sort == "number" || (nq.Sort == "state" && oneState):
+		return false, true
+	case nq.Sort == "-number" || (nq.Sort == "-state" && oneState):
+		return true, true
+	}
+	return false, false
+}
+
+// pageLinks sets the Next, Previous and Last links of v: keyset links (after, before,
+// last) where the order allows them, else page numbers.
+func (v *numbersView) pageLinks(q numbersQuery) {
+	link := func(page int) url.Values {
+		l := q.values()
+		l.Set("page", strconv.Itoa(page))
+		return l
+	}
+	if q.Page > 1 {
+		v.Prev = link(q.Page - 1)
+		if q.keyed() && len(v.Rows) > 0 && q.Page > 2 {
+			v.Prev.Set("before", q.keyOf(v.Rows[0]))
+		}
+	}
+	if q.Page < v.Pages && len(v.Rows) > 0 {
+		v.Next, v.LastQ = link(q.Page+1), link(v.Pages)
+		if q.keyed() {
+			v.Next.Set("after", q.keyOf(v.Rows[len(v.Rows)-1]))
+			v.LastQ.Set("last", "1")
+		}
+	}
 }
 
 func positiveInt(v string, def int, name string) (int, error) {
@@ -173,6 +237,8 @@ type numbersView struct {
 	Sizes    []int
 	Base     url.Values // the query without page, for links
 	Next     url.Values // the query of the next page, nil on the last
+	Prev     url.Values // the query of the previous page, nil on the first
+	LastQ    url.Values // the query of the last page, nil on it
 	Errors   fieldErrors
 }
 
@@ -206,13 +272,7 @@ func (s *Server) numbers(w http.ResponseWriter, r *http.Request, me *knm.Account
 	}
 	v.Pages = max((v.Total+q.Size-1)/q.Size, 1)
 	v.First = (q.Page-1)*q.Size + 1
-	if q.Page < v.Pages && len(v.Rows) > 0 {
-		v.Next = q.values()
-		v.Next.Set("page", strconv.Itoa(q.Page+1))
-		if q.Sort == "number" || q.Sort == "state" {
-			v.Next.Set("after", q.next(v.Rows))
-		}
-	}
+	v.pageLinks(q)
 	s.render(w, r, http.StatusOK, "numbers", view{Title: "Numbers", Nav: "numbers", Me: me, Data: v})
 	return nil
 }
@@ -225,18 +285,22 @@ func accountNames(accs []*knm.Account) map[string]string {
 	return m
 }
 
-// numbersPage returns one page of the table and the total. The store orders by number
-// only, so the other orders are built from it exactly: descending by number counts from
-// the end, and by state walks the states in order with a count per state. A page reached
-// by Next in number or state order is read from where the previous one ended (keyset).
+// numbersPage returns one page of the table and the total. The first page and every page
+// reached by a link (Next, Previous, Last) is a keyset read from where the page shown
+// ended or began, so it costs what the first page does; a page typed by its number is
+// skipped to by offset (descending by number counting from the end, by state walking the
+// states with a count per state).
 func (s *Server) numbersPage(ctx context.Context, me *knm.Account, q numbersQuery) ([]*knm.Number, int, error) {
 	prefix, _ := e164Prefix(q.Prefix)
 	f := manager.ListFilter{Prefix: prefix, Module: q.Carrier}
 	if q.State != "" {
 		f.States = []knm.State{knm.State(q.State)}
 	}
-	if q.After != "" || (q.Page == 1 && q.Sort == "state" && q.State == "") {
-		return s.keysetPage(ctx, me, q, f) // the first page in state order starts at no cursor
+	if q.keyed() && (q.Page == 1 || q.After != "" || q.Before != "" || q.Last) {
+		if _, byNumber := q.numberOrder(); byNumber {
+			return s.numberKeyset(ctx, me, q, f)
+		}
+		return s.stateKeyset(ctx, me, q, f)
 	}
 	start := (q.Page - 1) * q.Size
 	switch {
@@ -281,10 +345,11 @@ func (s *Server) numbersPage(ctx context.Context, me *knm.Account, q numbersQuer
 	return rows, total, nil
 }
 
-// keysetPage returns the page after q.After and the total: in number order one read from
-// the cursor, in state order the rest of the cursor's state and then the next states from
-// their first number, until the page is full. Either way one count gives the total.
-func (s *Server) keysetPage(
+// numberKeyset returns a page in number order, either way, and the total, from the store's
+// keyset pages (knm.ListOptions): forward after q.After (or from the start), backward
+// before q.Before for Previous, backward from the end for Last (the rows the last page
+// holds by page number), the backward pages turned round. One count gives the total.
+func (s *Server) numberKeyset(
 	ctx context.Context,
 	me *knm.Account,
 	q numbersQuery,
@@ -294,29 +359,85 @@ func (s *Server) keysetPage(
 	if err != nil {
 		return nil, 0, err
 	}
-	st, after, _ := q.cursor()
-	f.After, f.Limit = after, q.Size
-	if q.Sort != "state" || q.State != "" {
-		rows, err := s.mgr.Page(ctx, me.ID, q.Account, f)
-		return rows, total, err
+	desc, _ := q.numberOrder()
+	forward, backward := knm.SortByNumber, knm.SortByNumberDesc
+	if desc {
+		forward, backward = backward, forward
 	}
-	states := storedStates()
-	if st == "" {
+	o := knm.ListOptions{Sort: forward, After: q.After, Limit: q.Size}
+	switch {
+	case q.Last:
+		o = knm.ListOptions{Sort: backward, Limit: total - (max((total+q.Size-1)/q.Size, 1)-1)*q.Size}
+	case q.Before != "":
+		o = knm.ListOptions{Sort: backward, After: q.Before, Limit: q.Size}
+	}
+	if o.Limit < 1 {
+		return nil, total, nil
+	}
+	page, err := s.mgr.ListPage(ctx, me.ID, q.Account, f, o)
+	if o.Sort == backward {
+		slices.Reverse(page.Numbers)
+	}
+	return page.Numbers, total, err
+}
+
+// stateKeyset returns a page in state order, either way, and the total: forward from
+// q.After (or from the start), backward from q.Before for Previous or from the end for
+// Last, the backward pages turned round. One count gives the total.
+func (s *Server) stateKeyset(
+	ctx context.Context,
+	me *knm.Account,
+	q numbersQuery,
+	f manager.ListFilter,
+) ([]*knm.Number, int, error) {
+	total, err := s.mgr.Count(ctx, me.ID, q.Account, f)
+	if err != nil {
+		return nil, 0, err
+	}
+	desc, _ := q.stateOrder()
+	ascending, key, limit := !desc, q.After, q.Size
+	backward := q.Before != "" || q.Last
+	if backward {
+		ascending, key = desc, q.Before
+		if q.Last {
+			key, limit = "", total-(max((total+q.Size-1)/q.Size, 1)-1)*q.Size
+		}
+	}
+	rows, err := s.stateWalk(ctx, me, q, f, ascending, key, limit)
+	if backward {
+		slices.Reverse(rows)
+	}
+	return rows, total, err
+}
+
+// stateWalk reads up to limit rows in state order (ascending) or its reverse, after the
+// cursor key ("" from the start): the rest of the key's state, then the next states whole,
+// each a keyset read of the store.
+func (s *Server) stateWalk(ctx context.Context, me *knm.Account, q numbersQuery, f manager.ListFilter,
+	ascending bool, key string, limit int) ([]*knm.Number, error) {
+	states, sort := storedStates(), knm.SortByNumber
+	if !ascending {
+		slices.Reverse(states)
+		sort = knm.SortByNumberDesc
+	}
+	st, after, _ := q.parseKey(key)
+	if key == "" {
 		st = states[0]
 	}
 	var rows []*knm.Number
 	for _, state := range states[slices.Index(states, st):] {
-		f.States, f.Limit = []knm.State{state}, q.Size-len(rows)
-		part, err := s.mgr.Page(ctx, me.ID, q.Account, f)
-		if err != nil {
-			return nil, 0, err
-		}
-		rows, f.After = append(rows, part...), ""
-		if len(rows) == q.Size {
+		if len(rows) >= limit {
 			break
 		}
+		f.States = []knm.State{state}
+		part, err := s.mgr.ListPage(ctx, me.ID, q.Account, f,
+			knm.ListOptions{Sort: sort, After: after, Limit: limit - len(rows)})
+		if err != nil {
+			return nil, err
+		}
+		rows, after = append(rows, part.Numbers...), ""
 	}
-	return rows, total, nil
+	return rows, nil
 }
 
 // descending returns rows [start, start+size) of f in descending number order.

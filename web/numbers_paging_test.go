@@ -41,9 +41,10 @@ func (b *browser) walk(t *testing.T, path string) (nums, links []string) {
 	return nil, nil
 }
 
-// TestNumbersNextPagesAreKeyset: Next continues where the page ended (an after cursor, in
-// number order and in state order across states), every number is listed once, in the
-// order the page numbers give, and a forged cursor is refused.
+// TestNumbersNextPagesAreKeyset: Next continues where the page ended (an after cursor, by
+// number and by state, either way, across states), every number is listed once, in the
+// order the page numbers give; Last and Previous read backwards and list what the page
+// numbers give; a forged cursor is refused.
 func TestNumbersNextPagesAreKeyset(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, false)
@@ -66,12 +67,15 @@ func TestNumbersNextPagesAreKeyset(t *testing.T) {
 	slices.SortStableFunc(byState, func(x, y *knm.Number) int {
 		return slices.Index(order, x.State) - slices.Index(order, y.State)
 	})
+	descending := reversed(all)
 	for _, c := range []struct {
 		path string
 		want []*knm.Number
 	}{
 		{"/numbers?size=25", all},
+		{"/numbers?size=25&sort=-number", descending},
 		{"/numbers?size=25&sort=state", byState},
+		{"/numbers?size=25&sort=-state", reversed(byState)},
 	} {
 		got, links := b.walk(t, c.path)
 		var want []string
@@ -96,10 +100,53 @@ func TestNumbersNextPagesAreKeyset(t *testing.T) {
 			}
 		}
 	}
+	for _, sort := range []string{"number", "-number", "state", "-state"} {
+		b.lastAndPrevious(t, "/numbers?size=25&sort="+sort)
+	}
 	for _, bad := range []string{"after=x", "after=%2B1415%3B", "sort=state&after=%2B14155550001",
-		"sort=state&after=nowhere:%2B14155550001", "sort=-number&after=%2B14155550001"} {
+		"sort=state&after=nowhere:%2B14155550001", "sort=-state&after=%2B14155550001", "before=x",
+		"sort=state&before=%2B14155550001", "sort=price&last=1", "sort=-state&state=available&after=in_service:x"} {
 		if p := b.get("/numbers?" + bad); p.status != http.StatusBadRequest {
 			t.Errorf("%s: %d, want 400", bad, p.status)
 		}
 	}
+}
+
+var (
+	prevLink = regexp.MustCompile(`href="(/numbers\?[^"]+)" rel="prev"`)
+	lastLink = regexp.MustCompile(`href="(/numbers\?[^"]*last=1[^"]*)"`)
+)
+
+// lastAndPrevious follows Last from the first page and Previous from there: both are
+// keyset links (last, before) and list what the same pages by their number list.
+func (b *browser) lastAndPrevious(t *testing.T, first string) {
+	t.Helper()
+	rows := func(path string) []string {
+		p := b.get(path)
+		if p.status != http.StatusOK {
+			t.Fatalf("%s: %d", path, p.status)
+		}
+		return rowNumber.FindAllString(p.body, -1)
+	}
+	m := lastLink.FindStringSubmatch(b.get(first).body)
+	if m == nil {
+		t.Fatalf("%s: no keyset Last link", first)
+	}
+	last := m[1]
+	if got, want := rows(last), rows(first+"&page=3"); !slices.Equal(got, want) || len(got) != 20 {
+		t.Errorf("%s lists %d rows %v, page 3 %v", last, len(got), got, want)
+	}
+	m = prevLink.FindStringSubmatch(b.get(last).body)
+	if m == nil || !strings.Contains(m[1], "before=") {
+		t.Fatalf("%s: no keyset Previous link (%v)", last, m)
+	}
+	if got, want := rows(m[1]), rows(first+"&page=2"); !slices.Equal(got, want) || len(got) != 25 {
+		t.Errorf("%s lists %v, page 2 %v", m[1], got, want)
+	}
+}
+
+func reversed(ns []*knm.Number) []*knm.Number {
+	out := slices.Clone(ns)
+	slices.Reverse(out)
+	return out
 }

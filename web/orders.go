@@ -1,10 +1,13 @@
 package web
 
 import (
+	"context"
+	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/knmproject/knm"
 	"github.com/knmproject/knm/carriers/knmvoxbone"
@@ -26,13 +29,14 @@ var orderStates = []knmvoxbone.OrderState{
 
 // ordersView is the orders page's data.
 type ordersView struct {
-	State    string
-	States   []knmvoxbone.OrderState
-	Orders   []*knmvoxbone.OrderResult
-	Names    map[string]string
-	Accounts []*knm.Account
-	Form     map[string]string
-	Errors   fieldErrors
+	State     string
+	States    []knmvoxbone.OrderState
+	Orders    []*knmvoxbone.OrderResult
+	Instances instances
+	Names     map[string]string
+	Accounts  []*knm.Account
+	Form      map[string]string
+	Errors    fieldErrors
 }
 
 // voxboneOrderer refuses callers that may not use native ordering (the API's rule).
@@ -82,6 +86,7 @@ func (s *Server) renderOrders(w http.ResponseWriter, r *http.Request, me *knm.Ac
 		return err
 	}
 	v.Names = accountNames(v.Accounts)
+	v.Instances = s.instances(ctx)
 	s.render(w, r, status, "orders", view{Title: "Orders", Nav: "orders", Me: me, Data: v})
 	return nil
 }
@@ -135,12 +140,13 @@ func (s *Server) placeOrder(w http.ResponseWriter, r *http.Request, me *knm.Acco
 
 // orderView is an order's page data.
 type orderView struct {
-	Order   *knmvoxbone.OrderResult
-	Steps   []step
-	Final   bool
-	Names   map[string]string
-	Settled bool
-	Minimum string // how long an order without an owning instance must be idle to be settled
+	Order     *knmvoxbone.OrderResult
+	Instances instances
+	Steps     []step
+	Final     bool
+	Names     map[string]string
+	Settled   bool
+	Minimum   string // how long an order without an owning instance must be idle to be settled
 }
 
 // orderDetail shows one order the caller may see; others are "not found", as in the API.
@@ -161,7 +167,8 @@ func (s *Server) orderDetail(w http.ResponseWriter, r *http.Request, me *knm.Acc
 		return err
 	}
 	v := orderView{Order: o, Steps: orderSteps(o.State), Final: o.State.Final(), Names: accountNames(accs),
-		Settled: r.URL.Query().Get("settled") == "1", Minimum: manager.RecoverGrace.String()}
+		Settled: r.URL.Query().Get("settled") == "1", Minimum: manager.RecoverGrace.String(),
+		Instances: s.instances(r.Context())}
 	s.render(w, r, http.StatusOK, "order", view{Title: "Order " + o.OrderID, Nav: "orders", Me: me, Data: v})
 	return nil
 }
@@ -188,4 +195,40 @@ func orderStateList() string {
 		names[i] = string(st)
 	}
 	return strings.Join(names, ", ")
+}
+
+// instances are the knm instances that hold or held a lease, by id, as read at now.
+type instances struct {
+	byID map[string]*knm.Instance
+	now  time.Time
+}
+
+// instances returns the registered instances; none when they cannot be read (the orders
+// then name an instance by its id alone).
+func (s *Server) instances(ctx context.Context) instances {
+	list, err := s.store.ListInstances(ctx)
+	if err != nil {
+		s.logger.WarnContext(ctx, "web: instances not read", "error", err)
+	}
+	in := instances{byID: make(map[string]*knm.Instance, len(list)), now: s.now()}
+	for _, i := range list {
+		in.byID[i.ID] = i
+	}
+	return in
+}
+
+// Label names the instance id for a page: its host and process, and whether its lease is
+// still live; the id alone (host-pid-random) once the instance is gone from the list;
+// "none" for an order no instance held.
+func (in instances) Label(id string) string {
+	i, ok := in.byID[id]
+	switch {
+	case id == "":
+		return "none"
+	case !ok:
+		return id + " (ended: its lease was released or pruned)"
+	case i.Live(in.now):
+		return fmt.Sprintf("%s, process %d (running)", i.Host, i.PID)
+	}
+	return fmt.Sprintf("%s, process %d (stopped since %s)", i.Host, i.PID, when(i.Expires))
 }

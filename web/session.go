@@ -130,16 +130,27 @@ func newSecret() json.RawMessage {
 }
 
 // current returns the keys in use, re-read from the database when keyRefresh has passed.
-// When the database cannot be read the keys already held go on serving, and the read is
-// tried again at the next refresh.
+// One request re-reads them while the others go on with the keys held, and when the
+// database cannot be read the keys held go on serving until the next refresh.
 func (s *sessions) current(ctx context.Context) *sessionKeys {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.now().Sub(s.checked) < keyRefresh && !s.now().Before(s.checked) {
-		return s.keys
+	k, now := s.keys, s.now()
+	stale := now.Sub(s.checked) >= keyRefresh || now.Before(s.checked)
+	if stale {
+		s.checked = now
 	}
-	s.checked = s.now()
+	s.mu.Unlock()
+	if !stale {
+		return k
+	}
+	return s.reload(ctx)
+}
+
+// reload reads the secret now and keeps it.
+func (s *sessions) reload(ctx context.Context) *sessionKeys {
 	k, err := s.readKeys(ctx)
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if err != nil {
 		s.logger.WarnContext(ctx, "web: console session secret not re-read; keeping the one held", "error", err)
 		return s.keys
@@ -156,10 +167,13 @@ func (s *sessions) rotate(ctx context.Context) error {
 	if err := s.cfg.Set(ctx, authCategory, sessionSecretKey, newSecret(), ""); err != nil {
 		return err
 	}
+	k, err := s.readKeys(ctx)
+	if err != nil {
+		return err
+	}
 	s.mu.Lock()
-	s.checked = time.Time{}
-	s.mu.Unlock()
-	s.current(ctx)
+	defer s.mu.Unlock()
+	s.keys, s.checked = k, s.now()
 	return nil
 }
 

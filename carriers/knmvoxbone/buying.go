@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -108,10 +109,19 @@ type batch struct {
 	shares                  []*share
 	active                  []*share // the shares bought for, one per member of the order's payload
 	closed                  bool     // gathered: no search joins any more
+	claimed                 bool     // a search's Idempotency-Key names the order: it gets a row even unbought
+	claiming                int      // shares whose key is being claimed: the batch does not close on them
 	order                   string   // set once the checkout was sent
 	ctx                     context.Context
 	cancel                  context.CancelFunc // stops the batch before its checkout when every caller left
+	// decided is closed once the checkout was sent or the batch ended without one: a caller
+	// leaving a gathered batch waits for it to learn whether its share is being bought.
+	decided chan struct{}
+	decide  sync.Once
 }
+
+// settle closes b.decided (once).
+func (b *batch) settle() { b.decide.Do(func() { close(b.decided) }) }
 
 // share is one search's part of a batch. Its fields are guarded by buyer.mu.
 type share struct {
@@ -155,7 +165,7 @@ func (c *Carrier) buyShared(ctx context.Context, opts knm.SearchOptions, q group
 		if err != nil {
 			return nil, err
 		}
-		return c.await(ctx, opts, sh)
+		return c.awaitShare(ctx, opts, sh, key)
 	}
 	if rows, found, err := c.fromJournal(ctx, opts, key); found || err != nil {
 		return rows, err
@@ -164,12 +174,21 @@ func (c *Carrier) buyShared(ctx context.Context, opts knm.SearchOptions, q group
 	if err != nil {
 		return nil, err
 	}
-	sh, b := c.buying().join(batchKey{query: q, routing: routing}, key, opts, short)
+	sh, b, attached, err := c.buying().join(batchKey{query: q, routing: routing}, key, opts, short)
+	switch {
+	case err != nil:
+		return nil, err
+	case attached: // the same search joined meanwhile: one share, bought once
+		return c.awaitShare(ctx, opts, sh, key)
+	}
 	var first string
 	if opts.IdempotencyKey != "" && key != "" { // claimed before the batch can start buying
 		if first, err = c.claimSearchKey(ctx, key, sh); err != nil || first != "" {
-			c.buying().leave(sh)
+			c.buying().redirect(sh, first, err)
+		} else {
+			c.buying().claimed(sh.b)
 		}
+		c.buying().claimEnded(sh.b)
 	}
 	if b != nil { // a new batch: it must fit the rate budget before the deadline
 		c.start(ctx, b, opts.Deadline, short)
@@ -180,7 +199,17 @@ func (c *Carrier) buyShared(ctx context.Context, opts knm.SearchOptions, q group
 	case first != "":
 		return c.awaitOrder(ctx, opts, first, key)
 	}
-	return c.await(ctx, opts, sh)
+	return c.awaitShare(ctx, opts, sh, key)
+}
+
+// awaitShare waits for sh's rows, or for the earlier order its search key was found to name.
+func (c *Carrier) awaitShare(ctx context.Context, opts knm.SearchOptions, sh *share,
+	key string) ([]knm.SearchRow, error) {
+	rows, err := c.await(ctx, opts, sh)
+	if ke := (*keyClaimed)(nil); errors.As(err, &ke) {
+		return c.awaitOrder(ctx, opts, ke.order, key)
+	}
+	return rows, err
 }
 
 // start runs a new batch once admitted, or ends its shares with the refusal.
@@ -188,12 +217,45 @@ func (c *Carrier) start(ctx context.Context, b *batch, deadline time.Time, want 
 	release, err := c.admit(ctx, deadline, b.query, want)
 	if err != nil {
 		c.buying().drop(b, err)
+		c.unbought(b)
 		return
 	}
 	go func() {
 		defer release()
 		c.runBatch(b)
 	}()
+}
+
+// claimEnded records that a share's key claim is over (claimed, redirected or failed).
+func (by *buyer) claimEnded(b *batch) {
+	by.mu.Lock()
+	b.claiming--
+	by.mu.Unlock()
+}
+
+// claimed records that a search key was claimed for b's order.
+func (by *buyer) claimed(b *batch) {
+	by.mu.Lock()
+	b.claimed = true
+	by.mu.Unlock()
+}
+
+// unbought writes the failed row of a batch that ends without buying, when a search key
+// names its order, so that a retry of that search (here or on another instance) moves on.
+func (c *Carrier) unbought(b *batch) {
+	by := c.buying()
+	by.mu.Lock()
+	claimed := b.claimed
+	by.mu.Unlock()
+	if !claimed {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), c.settings.RequestTimeout)
+	defer cancel()
+	if err := c.tombstone(ctx, b.orderID); err != nil && !knm.IsErrorName(err, knm.ErrConflict) {
+		c.log.Warn("knm_voxbone: row of an unbought order not written; a retry of its key waits for it",
+			"order", b.orderID, "error", err)
+	}
 }
 
 // buying returns the buyer shared by the carriers of the account.
@@ -208,15 +270,23 @@ func (c *Carrier) buying() *buyer {
 }
 
 // attach returns the share of an unfinished order for key, with the caller added to its
-// waiters, or nil. The caller's Idempotency-Key held by a running search that asked
-// something else is an invalid error: its order may not be journalled yet, where
-// claimSearchKey would see it.
+// waiters, or nil.
 func (by *buyer) attach(key string, opts knm.SearchOptions) (*share, error) {
 	if key == "" {
 		return nil, nil
 	}
 	by.mu.Lock()
 	defer by.mu.Unlock()
+	return by.attachLocked(key, opts)
+}
+
+// attachLocked is attach with by.mu held. The caller's Idempotency-Key held by a running
+// search that asked something else is an invalid error: its order may not be journalled
+// yet, and in the same batch claimSearchKey would take the key as the caller's own.
+func (by *buyer) attachLocked(key string, opts knm.SearchOptions) (*share, error) {
+	if key == "" {
+		return nil, nil
+	}
 	sh := by.byKey[key]
 	if sh != nil && sh.request != searchRequest(opts) && opts.IdempotencyKey != "" {
 		return nil, knm.Errorf(knm.ErrInvalid, "Idempotency-Key reused for a different search (still running)").
@@ -236,16 +306,20 @@ func (by *buyer) attach(key string, opts knm.SearchOptions) (*share, error) {
 }
 
 // join adds a share of want DIDs to the batch gathering for q and returns it, with the batch
-// when the caller created it and must start it (after admission).
-func (by *buyer) join(bk batchKey, key string, opts knm.SearchOptions, want int) (*share, *batch) {
+// when the caller created it and must start it (after admission). When the same search
+// (key and request) has a share already, the caller waits on that one instead (attached).
+func (by *buyer) join(bk batchKey, key string, opts knm.SearchOptions, want int) (*share, *batch, bool, error) {
 	by.mu.Lock()
 	defer by.mu.Unlock()
+	if sh, err := by.attachLocked(key, opts); sh != nil || err != nil {
+		return sh, nil, sh != nil, err
+	}
 	b := by.open[bk]
 	created := b == nil
 	if created {
 		ctx, cancel := context.WithCancel(context.Background())
 		b = &batch{query: bk.query, key: bk, orderID: newOrderID(), queryID: opts.QueryID, ctx: ctx, cancel: cancel,
-			routeFor: opts.AccountID, routeReseller: opts.ResellerID}
+			routeFor: opts.AccountID, routeReseller: opts.ResellerID, decided: make(chan struct{})}
 		by.open[bk] = b
 	}
 	sh := &share{b: b, key: key, account: opts.AccountID, request: searchRequest(opts), want: want, waiters: 1,
@@ -254,13 +328,16 @@ func (by *buyer) join(bk batchKey, key string, opts knm.SearchOptions, want int)
 		sh.progress = []knm.SearchProgress{opts.Progress}
 	}
 	b.shares = append(b.shares, sh)
+	if key != "" && opts.IdempotencyKey != "" {
+		b.claiming++ // until claimEnded
+	}
 	if key != "" && by.byKey[key] == nil {
 		by.byKey[key] = sh
 	}
 	if created {
-		return sh, b
+		return sh, b, false, nil
 	}
-	return sh, nil
+	return sh, nil, false, nil
 }
 
 // drop removes a batch that was refused before it started; its shares end with why.
@@ -272,6 +349,7 @@ func (by *buyer) drop(b *batch, why error) {
 	}
 	b.closed = true
 	b.cancel()
+	b.settle()
 	for _, sh := range b.shares {
 		by.end(sh, nil, why)
 	}
@@ -295,6 +373,30 @@ func (by *buyer) leave(sh *share) {
 	b.cancel()
 }
 
+// keyClaimed ends a share whose search key an earlier order claimed: its callers wait for
+// that order instead.
+type keyClaimed struct{ order string }
+
+func (k *keyClaimed) Error() string { return "the search key belongs to voxbone order " + k.order }
+
+// redirect ends sh, whose key an earlier order claimed (first) or could not be claimed (err),
+// so that no caller waits on it (a retry may have attached meanwhile) and the batch buys
+// nothing for it; a batch nobody else waits for is cancelled.
+func (by *buyer) redirect(sh *share, first string, err error) {
+	by.mu.Lock()
+	defer by.mu.Unlock()
+	if err == nil {
+		err = &keyClaimed{order: first}
+	}
+	sh.waiters = 0
+	by.end(sh, nil, err)
+	b := sh.b
+	if b.order != "" || slices.ContainsFunc(b.shares, func(o *share) bool { return o.waiters > 0 }) {
+		return
+	}
+	b.cancel()
+}
+
 // end settles sh (once) with what it gets. The caller holds by.mu.
 func (by *buyer) end(sh *share, rows []knm.SearchRow, err error) {
 	select {
@@ -309,11 +411,22 @@ func (by *buyer) end(sh *share, rows []knm.SearchRow, err error) {
 	}
 }
 
+// ended reports whether sh was settled already (redirected to an earlier order).
+func (sh *share) ended() bool {
+	select {
+	case <-sh.done:
+		return true
+	default:
+		return false
+	}
+}
+
 // committed records that b's checkout was sent and tells every waiting caller.
 func (by *buyer) committed(b *batch) {
 	by.mu.Lock()
 	defer by.mu.Unlock()
 	b.order = b.orderID
+	b.settle()
 	for _, sh := range b.shares {
 		for _, p := range sh.progress {
 			p.Committed(b.orderID)
@@ -322,8 +435,9 @@ func (by *buyer) committed(b *batch) {
 }
 
 // await waits for sh's rows. A caller that gives up after the checkout was sent is told
-// which order delivers its numbers (they are held for its account); before, it simply
-// leaves, and the batch buys nothing for it.
+// which order delivers its numbers (they are held for its account); one that gives up while
+// the gathered batch fills its cart waits until the checkout is sent or abandoned to know
+// which; before, it simply leaves, and the batch buys nothing for it.
 func (c *Carrier) await(ctx context.Context, opts knm.SearchOptions, sh *share) ([]knm.SearchRow, error) {
 	select {
 	case <-sh.done:
@@ -333,8 +447,14 @@ func (c *Carrier) await(ctx context.Context, opts knm.SearchOptions, sh *share) 
 	by := c.buying()
 	by.leave(sh)
 	by.mu.Lock()
-	order, handing := sh.b.order, sh.handing
+	order, handing, gathered := sh.b.order, sh.handing, sh.b.closed
 	by.mu.Unlock()
+	if order == "" && gathered && !handing { // its share is in the cart: is it being bought?
+		<-sh.b.decided
+		by.mu.Lock()
+		order, handing = sh.b.order, sh.handing
+		by.mu.Unlock()
+	}
 	if handing { // the rows were bought for this caller, not held: take them
 		<-sh.done
 		return sh.rows, sh.err
@@ -354,6 +474,7 @@ func heldError(order, account string) error {
 // runBatch gathers searches for the coalescing window, then buys for those still waiting,
 // in one journalled order whose payload names every share.
 func (c *Carrier) runBatch(b *batch) {
+	defer b.settle()
 	by := c.buying()
 	select {
 	case <-time.After(c.settings.CoalesceWindow):
@@ -361,13 +482,18 @@ func (c *Carrier) runBatch(b *batch) {
 	}
 	by.mu.Lock()
 	if by.open[b.key] == b {
-		delete(by.open, b.key)
+		delete(by.open, b.key) // no search joins any more
+	}
+	for b.claiming > 0 { // a share whose key may name an earlier order is not bought for yet
+		by.mu.Unlock()
+		time.Sleep(5 * time.Millisecond)
+		by.mu.Lock()
 	}
 	b.closed = true
 	var members []orderMember
 	total := 0
 	for _, sh := range b.shares {
-		if sh.waiters <= 0 {
+		if sh.waiters <= 0 || sh.ended() {
 			by.end(sh, nil, errors.New("the caller left before the purchase"))
 			continue
 		}
@@ -378,6 +504,7 @@ func (c *Carrier) runBatch(b *batch) {
 	by.mu.Unlock()
 	if total == 0 {
 		b.cancel()
+		c.unbought(b)
 		return
 	}
 	defer b.cancel()

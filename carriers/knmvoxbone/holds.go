@@ -2,6 +2,8 @@ package knmvoxbone
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -41,10 +43,34 @@ type holdPayload struct {
 	Account string           `json:"account"`
 	Until   time.Time        `json:"until"`
 	Numbers map[string]int64 `json:"numbers"`
+	// Digests are the held numbers as stored once held, without revision, modification time
+	// and carrier data (see holdDigest): a later routing mark is knm_voxbone's, not a change.
+	Digests map[string]string `json:"digests,omitempty"`
+}
+
+// holdDigest sums a number without the fields that knm_voxbone's own writes change (its
+// carrier data: routing marks, DIDs as read back), so that they do not keep a hold forever.
+func holdDigest(n *knm.Number) string {
+	c := n.Clone()
+	c.Rev, c.Modified, c.CarrierData = 0, time.Time{}, nil
+	raw, _ := json.Marshal(c)
+	sum := sha256.Sum256(raw)
+	return hex.EncodeToString(sum[:])
+}
+
+// unchanged reports whether n is as the hold left it, but for knm_voxbone's own writes.
+func (p *holdPayload) unchanged(n *knm.Number) bool {
+	if n.Rev == p.Numbers[n.Number] {
+		return true
+	}
+	d, ok := p.Digests[n.Number]
+	return ok && d == holdDigest(n)
 }
 
 // distribute hands the numbers an order brought into knm to its members in order, up to what
 // each wanted: to the caller still waiting for them, or else held for the member's account.
+// Numbers of the order already reserved for a member's account (held by another instance
+// that took the order over, or by an attempt whose split was not recorded) are that member's.
 // Members of an order recovered after a crash have no caller: theirs are all held. The split
 // is in o.Members, which the caller writes with the order's next state.
 func (c *Carrier) distribute(ctx context.Context, o *order, rows []knm.SearchRow) {
@@ -58,15 +84,26 @@ func (c *Carrier) distribute(ctx context.Context, o *order, rows []knm.SearchRow
 		}
 	}
 	var free []knm.SearchRow
+	heldFor := map[string][]knm.SearchRow{} // reserved already for an account (by another attempt)
 	for _, r := range rows {
-		if !taken[r.Number] && r.State == knm.StateAvailable {
+		switch {
+		case taken[r.Number]:
+		case r.State == knm.StateAvailable:
 			free = append(free, r)
+		case r.State == knm.StateReserved:
+			if n, err := c.store.GetNumber(ctx, r.Number); err == nil && n.AssignedTo != "" {
+				heldFor[n.AssignedTo] = append(heldFor[n.AssignedTo], r)
+			}
 		}
 	}
 	for i := range o.Members {
 		m := &o.Members[i]
-		n := min(max(m.Want-len(m.Numbers), 0), len(free))
-		got := free[:n]
+		mine := heldFor[m.Account]
+		k := min(max(m.Want-len(m.Numbers), 0), len(mine))
+		got := slices.Clone(mine[:k])
+		heldFor[m.Account] = mine[k:]
+		n := min(max(m.Want-len(m.Numbers)-k, 0), len(free))
+		got = append(got, free[:n]...)
 		free = free[n:]
 		for _, r := range got {
 			m.Numbers = append(m.Numbers, r.Number)
@@ -127,7 +164,7 @@ func (c *Carrier) hold(ctx context.Context, orderID string, member int, account 
 		return rows
 	}
 	p := holdPayload{Order: orderID, Account: account, Until: c.now().Add(c.settings.HoldTTL),
-		Numbers: map[string]int64{}}
+		Numbers: map[string]int64{}, Digests: map[string]string{}}
 	var held []knm.SearchRow
 	for _, r := range rows {
 		n, err := c.store.GetNumber(ctx, r.Number)
@@ -142,6 +179,9 @@ func (c *Carrier) hold(ctx context.Context, orderID string, member int, account 
 			continue
 		}
 		p.Numbers[n.Number] = next.Rev
+		if got, err := c.store.GetNumber(ctx, n.Number); err == nil && got.Rev == next.Rev {
+			p.Digests[n.Number] = holdDigest(got) // as stored: a store may normalise JSON
+		}
 		held = append(held, knm.SearchRow{Number: n.Number, Module: ModuleName, State: knm.StateReserved,
 			CarrierData: n.CarrierData})
 	}
@@ -178,9 +218,9 @@ func (c *Carrier) ReleaseExpiredHolds(ctx context.Context) (int, error) {
 		if c.now().Before(p.Until) {
 			continue
 		}
-		for num, rev := range p.Numbers {
+		for num := range p.Numbers {
 			n, err := c.store.GetNumber(ctx, num)
-			if err != nil || n.Rev != rev || n.State != knm.StateReserved || n.AssignedTo != p.Account {
+			if err != nil || !p.unchanged(n) || n.State != knm.StateReserved || n.AssignedTo != p.Account {
 				continue // gone or changed on purpose since
 			}
 			next := n.Clone()
@@ -284,6 +324,11 @@ func (c *Carrier) memberRows(ctx context.Context, o *order, key, account string)
 	if o.state() == StateFailed && len(rows) == 0 {
 		return nil, carrierError("voxbone order "+o.OrderID, errors.New(o.Error))
 	}
+	if m := o.Members[i]; len(rows) < m.Want && len(m.Numbers) > len(rows) {
+		return rows, knm.Errorf(knm.ErrUnavailable, "voxbone order %s delivered the %d numbers of this search; "+
+			"%d of them are no longer available to this account (its hold expired, or they were released "+
+			"or taken since)", o.OrderID, len(m.Numbers), len(m.Numbers)-len(rows))
+	}
 	return rows, shortErr(o.Members[i], len(rows))
 }
 
@@ -297,11 +342,7 @@ func (c *Carrier) claimSearchKey(ctx context.Context, key string, sh *share) (st
 		if err != nil || claimed || first == sh.b.orderID {
 			return "", err
 		}
-		e, err := c.store.GetJournal(ctx, first)
-		if knm.IsErrorName(err, knm.ErrNotFound) {
-			k += "@" + first // its batch never bought
-			continue
-		}
+		e, err := c.keyOrderRow(ctx, first)
 		if err != nil {
 			return "", err
 		}
@@ -321,4 +362,44 @@ func (c *Carrier) claimSearchKey(ctx context.Context, key string, sh *share) (st
 	}
 	return "", knm.Errorf(knm.ErrConflict, "Idempotency-Key has been retried after %d failed orders; use a new key",
 		maxKeyHops).WithCause(knm.IdempotencyKeyCause)
+}
+
+// keyOrderRow returns the journal row of the order that claimed a search key. Its batch
+// (here or on another instance) writes it once gathered, or a failed row when it bought
+// nothing; a row still missing after that (its process died) is written here as failed, so
+// that the key moves on and the late claimer can no longer buy under it.
+func (c *Carrier) keyOrderRow(ctx context.Context, id string) (*knm.JournalEntry, error) {
+	until := time.Now().Add(c.settings.CoalesceWindow + c.settings.RequestTimeout)
+	for {
+		e, err := c.store.GetJournal(ctx, id)
+		if !knm.IsErrorName(err, knm.ErrNotFound) {
+			return e, err
+		}
+		if time.Now().After(until) {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	if err := c.tombstone(ctx, id); err != nil && !knm.IsErrorName(err, knm.ErrConflict) {
+		return nil, err
+	}
+	return c.store.GetJournal(ctx, id)
+}
+
+// tombstone writes the failed row of an order that bought nothing before its row was
+// written (its searches left, it was refused, its process died), so that a search key
+// claimed for it moves on. It is a conflict when the order's row exists.
+func (c *Carrier) tombstone(ctx context.Context, id string) error {
+	raw, err := json.Marshal(orderPayload{OrderID: id, Account: c.account, Duplicate: true, // not listed
+		Error: "its searches ended before the purchase; nothing was bought"})
+	if err != nil {
+		return err
+	}
+	now := c.now()
+	return c.store.CreateJournal(ctx, &knm.JournalEntry{ID: id, Carrier: ModuleName, State: string(StateFailed),
+		Payload: raw, Created: now, Updated: now, Owner: c.owner()})
 }

@@ -102,7 +102,8 @@ func (c *Carrier) newNumbers(ctx context.Context, o *order, dids []voxbone.DID) 
 }
 
 // resolveStored decides a number of the order that the import found stored already. It
-// returns the number's row when it is in the pool as a search's purchase, and whether it is
+// returns the number's row when it is in the pool as a search's purchase (or held for one of
+// the order's searching accounts), and whether it is
 // a conflict of the order (recorded in Conflicts).
 func (c *Carrier) resolveStored(ctx context.Context, o *order, num string) (*knm.SearchRow, bool, error) {
 	cur, err := c.store.GetNumber(ctx, num)
@@ -115,6 +116,13 @@ func (c *Carrier) resolveStored(ctx context.Context, o *order, num string) (*knm
 	case o.AssignTo == "":
 		if cur.State == knm.StateAvailable && cur.AssignedTo == "" {
 			r := row(cur)
+			return &r, false, nil
+		}
+		if cur.State == knm.StateReserved && slices.ContainsFunc(o.Members, func(m orderMember) bool {
+			return m.Account != "" && m.Account == cur.AssignedTo
+		}) { // held for a searching account by an earlier attempt: distribute gives it to it
+			r := row(cur)
+			r.State = cur.State
 			return &r, false, nil
 		}
 		return nil, false, nil

@@ -93,8 +93,9 @@ type orderPayload struct {
 	// for another one.
 	Group    int `json:"request_group,omitempty"`
 	Quantity int `json:"request_quantity,omitempty"`
-	// Duplicate marks the row of a native order that found its idempotency key taken: it
-	// bought nothing, and listings leave it out.
+	// Duplicate marks the row of a native order that found its idempotency key taken, or of
+	// a search order that ended before buying (see tombstone): it bought nothing, and
+	// listings leave it out.
 	Duplicate bool `json:"duplicate,omitempty"`
 	// Account is the fingerprint of the Voxbone account the order was placed on; only a
 	// carrier of that account settles it.
@@ -284,6 +285,9 @@ type OrderResult struct {
 	Routing        string `json:"routing,omitempty"`
 	RoutingError   string `json:"routing_error,omitempty"`
 	RoutingPending int    `json:"routing_pending,omitempty"`
+	// Instance is the knm instance (its lease id) that holds the order, or held it last: the
+	// one that ran it, or the one that took it over to settle it. "" when none held a lease.
+	Instance string `json:"instance,omitempty"`
 }
 
 // withRouting fills the routing fields of results from their routing jobs.
@@ -335,7 +339,7 @@ func (o *order) result() *OrderResult {
 		OrderID: o.OrderID, State: o.state(), QueryID: o.QueryID, Plan: o.Plan,
 		Quantity: qty, CostCents: cents, CartID: o.CartID, OrderReferences: o.OrderReferences,
 		Numbers: nums, Conflicts: o.Conflicts, Error: o.Error, IdempotencyKey: o.IdempotencyKey,
-		AssignTo: o.AssignTo, Created: o.entry.Created, Updated: o.entry.Updated,
+		AssignTo: o.AssignTo, Created: o.entry.Created, Updated: o.entry.Updated, Instance: o.entry.Owner,
 	}
 }
 

@@ -264,6 +264,7 @@ func (c *console) adminPages(num string) {
 	// The order is in Orders, with its steps.
 	c.open("/orders", "#new-h")
 	c.expect("main table tbody", "imported")
+	c.expect("main table tbody", "(running)") // the instance that ran it: this knm, still up
 	c.shot("orders")
 	c.submit(`main table tbody a`, ".steps")
 	c.expect(".steps", "imported")

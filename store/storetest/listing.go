@@ -48,6 +48,7 @@ func testListNumbersPages(t *testing.T, s knm.Store) {
 			t.Errorf("size %d: %d pages, want %d", size, pages, wantPages)
 		}
 	}
+	testListNumbersDescending(t, s, owner, want)
 	any, err := s.ListNumbers(ctx, knm.NumberFilter{AssignedToAny: []string{owner, other}},
 		knm.ListOptions{Sort: knm.SortByNumber, Limit: 100})
 	must(t, err, "list owners")
@@ -102,4 +103,32 @@ func testListNumbersUnderWrites(t *testing.T, s knm.Store) {
 	want := append(slices.Clone(stable), "+17205550155")
 	slices.Sort(want)
 	equal(t, "listing under writes", got, want)
+}
+
+// testListNumbersDescending walks the same numbers highest first, in pages of several
+// sizes, and checks a descending page inside a state and a prefix.
+func testListNumbersDescending(t *testing.T, s knm.Store, owner string, ascending []string) {
+	t.Helper()
+	ctx := context.Background()
+	want := slices.Clone(ascending)
+	slices.Reverse(want)
+	for _, size := range []int{1, 7, 100} {
+		var got []string
+		o := knm.ListOptions{Sort: knm.SortByNumberDesc, Limit: size}
+		for range len(want) + 1 {
+			page, err := s.ListNumbers(ctx, knm.NumberFilter{AssignedTo: &owner}, o)
+			must(t, err, "list descending")
+			got = append(got, numbersOf(page.Numbers)...)
+			if page.Next == "" {
+				break
+			}
+			o.After = page.Next
+		}
+		equal(t, fmt.Sprintf("descending pages of %d", size), got, want)
+	}
+	page, err := s.ListNumbers(ctx, knm.NumberFilter{AssignedTo: &owner, States: []knm.State{knm.StateInService},
+		Prefix: "+130355500"}, knm.ListOptions{Sort: knm.SortByNumberDesc, After: want[len(want)-3], Limit: 5})
+	must(t, err, "descending within a prefix")
+	equal(t, "below the third lowest, highest first", numbersOf(page.Numbers), []string{want[len(want)-2],
+		want[len(want)-1]})
 }

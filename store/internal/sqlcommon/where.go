@@ -96,6 +96,9 @@ func numberWhere(f knm.NumberFilter, placeholder func(int) string, withPaging bo
 	if withPaging && f.After != "" {
 		w.Add("number > " + w.Arg(f.After))
 	}
+	if withPaging && f.Before != "" {
+		w.Add("number < " + w.Arg(f.Before))
+	}
 	return w
 }
 
@@ -122,8 +125,11 @@ func FindNumbersQuery(f knm.NumberFilter, placeholder func(int) string) (string,
 	if f.KeysOnly {
 		cols = NumberKeyColumns
 	}
-	return `SELECT ` + cols + ` FROM numbers` + w.String() + ` ORDER BY number` +
-		LimitOffset(f.Limit, f.Offset), w.args
+	order := ` ORDER BY number`
+	if f.Descending {
+		order += ` DESC`
+	}
+	return `SELECT ` + cols + ` FROM numbers` + w.String() + order + LimitOffset(f.Limit, f.Offset), w.args
 }
 
 // NumberKeyColumns are the columns of a KeysOnly FindNumbers (see ScanNumberKeys): all
