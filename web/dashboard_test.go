@@ -129,7 +129,7 @@ func TestOrderPageSettleRules(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	em.AddFault(emulator.Fault{Endpoint: "did.list", Status: 500}) // bought, not imported
+	em.AddFault(emulator.Fault{Endpoint: "did.list", Status: 500})                   // bought, not imported
 	_, _ = c.Order(t.Context(), knmvoxbone.OrderRequest{GroupID: 1404, Quantity: 1}) // unfinished, checked below
 	os, err := c.ListOrders(t.Context())
 	if err != nil || len(os) != 1 || os[0].State.Final() {
