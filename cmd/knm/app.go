@@ -41,7 +41,7 @@ type app struct {
 
 	vox        *voxboneHolder // knm_voxbone, following number_manager.voxbone
 	metricsReg *metrics.Metrics
-	metricsNew sync.Once // metricsReg is made once, whichever goroutine asks first
+	metricsNew sync.Once   // metricsReg is made once, whichever goroutine asks first
 	lease      leaseHolder // this process's instance lease, once it orders
 }
 
