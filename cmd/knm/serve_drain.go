@@ -27,7 +27,7 @@ func (a *app) drainFlag(cmd *cobra.Command) {
 	}
 	cmd.Flags().DurationVar(&a.drainTimeout, "drain-timeout", def,
 		"on SIGTERM/SIGINT, how long running requests and orders may take to finish before knm exits; "+
-			"0 is the default (env KNM_DRAIN_TIMEOUT)")
+			"0 means the default (env KNM_DRAIN_TIMEOUT)")
 }
 
 // isPostgres reports whether the database string names PostgreSQL, which instances share.
