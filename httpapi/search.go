@@ -79,13 +79,14 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request, req manager.Sear
 		Count      int    `json:"count"`
 		Order      string `json:"order,omitempty"`
 		RetryAfter int    `json:"retry_after_s,omitempty"`
+		Note       string `json:"note,omitempty"`
 	}
 	reports := make([]report, 0, len(res.Carriers))
 	var retry time.Duration
 	for _, c := range res.Carriers {
 		s.metrics.ObserveCarrierSearch(c.Module, c.Status, c.Duration)
 		after := int(math.Ceil(c.RetryAfter.Seconds()))
-		reports = append(reports, report{c.Module, c.Status, c.Error, c.Count, c.Order, after})
+		reports = append(reports, report{c.Module, c.Status, c.Error, c.Count, c.Order, after, c.Note})
 		retry = max(retry, c.RetryAfter)
 	}
 	numbers := res.Numbers

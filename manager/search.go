@@ -110,6 +110,30 @@ type CarrierReport struct {
 	Order string `json:"order,omitempty"`
 	// RetryAfter is how long to wait before asking again, when Status is refused.
 	RetryAfter time.Duration `json:"retry_after_ns,omitempty"`
+	// Note explains an answer that is not a failure yet may surprise, such as a stored-number
+	// carrier finding nothing for a search without an account.
+	Note string `json:"note,omitempty"`
+}
+
+// NoteNeedsAccount is the note of a carrier that offers only to a searching account, in a
+// search without one.
+const NoteNeedsAccount = "finds stored numbers only for a search with an account (as Kazoo): " +
+	"search with a token or on an account's route"
+
+// accountScoped is a carrier that finds nothing without a searching account.
+type accountScoped interface{ NeedsAccount() bool }
+
+// noteNeedsAccount marks the reports of account-scoped carriers in a search without an
+// account, so their count 0 is explained rather than looking like an empty pool.
+func noteNeedsAccount(cs []knm.Carrier, reports []CarrierReport, accountID string) {
+	if accountID != "" {
+		return
+	}
+	for i, c := range cs {
+		if a, ok := c.(accountScoped); ok && a.NeedsAccount() && reports[i].Status == CarrierOK {
+			reports[i].Note = NoteNeedsAccount
+		}
+	}
 }
 
 // SearchResult is a page of search results.
@@ -171,6 +195,7 @@ func (m *Manager) Search(ctx context.Context, r SearchRequest) (*SearchResult, e
 	if err != nil {
 		return nil, err
 	}
+	noteNeedsAccount(cs, reports, opts.AccountID)
 	res.Carriers = append(reports, unknownModules(modules, cs)...)
 	if err := m.cacheSearch(ctx, opts, rows, p.SearchCacheTTL); err != nil {
 		// The first page is still worth returning; later pages will be empty.

@@ -91,6 +91,10 @@ func RegisterAll(r *carriers.Registry, s knm.NumberStore) {
 // Name returns the module name.
 func (c *Carrier) Name() string { return c.name }
 
+// NeedsAccount reports that a search without an account finds nothing here, as in Kazoo:
+// stored numbers are offered only to a searching account.
+func (c *Carrier) NeedsAccount() bool { return true }
+
 // FindNumbers returns up to opts.Limit (else opts.Quantity) stored numbers starting with
 // opts.Prefix, ordered by number (see the package doc for what each module finds).
 func (c *Carrier) FindNumbers(ctx context.Context, opts knm.SearchOptions) ([]knm.SearchRow, error) {

@@ -10,6 +10,7 @@ import (
 	"os"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -40,6 +41,7 @@ type app struct {
 
 	vox        *voxboneHolder // knm_voxbone, following number_manager.voxbone
 	metricsReg *metrics.Metrics
+	metricsNew sync.Once   // metricsReg is made once, whichever goroutine asks first
 	lease      leaseHolder // this process's instance lease, once it orders
 }
 
@@ -185,9 +187,7 @@ func (a *app) newLogger(level slog.Level, format string) (*slog.Logger, error) {
 // metrics returns the process's Prometheus metrics, shared by the API and the Voxbone
 // client, limiter and carrier.
 func (a *app) metrics() *metrics.Metrics {
-	if a.metricsReg == nil {
-		a.metricsReg = metrics.New(nil)
-	}
+	a.metricsNew.Do(func() { a.metricsReg = metrics.New(nil) })
 	return a.metricsReg
 }
 

@@ -57,7 +57,8 @@ func TestVoxboneOrdersCLI(t *testing.T) {
 	id := strings.Fields(out)[1]
 	id = strings.TrimSuffix(id, ":")
 	if out := mustCLI(t, db, "voxbone", "orders"); !strings.Contains(out, id+"  imported") ||
-		!strings.Contains(out, "1 order(s)") || !strings.Contains(out, "o1") {
+		!strings.Contains(out, "1 order(s)") || !strings.Contains(out, "o1") ||
+		!strings.Contains(out, "(ended: its lease was released or pruned)") {
 		t.Fatalf("orders: %s", out)
 	}
 	if out := mustCLI(t, db, "voxbone", "orders", "--state", "failed"); !strings.Contains(out, "0 order(s)") {

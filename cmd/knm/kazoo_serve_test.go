@@ -232,9 +232,9 @@ type kazooServe struct {
 
 const couchPassword, kazooMasterKey = "couch-secret-77", "kazoo-sync-master-key-0123456789"
 
-func startKazooServe(t *testing.T) *kazooServe {
+func startKazooServe(t *testing.T, db string) *kazooServe {
 	t.Helper()
-	k := &kazooServe{t: t, db: pgSchemaDSN(t), pouch: pouchtest.StartOnDisk(t)}
+	k := &kazooServe{t: t, db: db, pouch: pouchtest.StartOnDisk(t)}
 	seedKazooAccounts(t, k.pouch.URL)
 	configureVoxbone(t, k.db, emulator256(t))
 	mustCLI(t, k.db, "kazoo", "accounts", "import", "--couch", k.pouch.URL)
@@ -273,10 +273,21 @@ func (k *kazooServe) do(method, acct, num, suffix string) {
 // holds what Kazoo would, field by field, and a full sync finds nothing. CouchDB stopped
 // mid-run: /readyz stays ready and reports the lag, and after the restart the projection
 // catches up with nothing lost. Disabled and enabled again without a restart, it resumes
-// where it stopped. CouchDB's password shows nowhere.
+// where it stopped. CouchDB's password shows nowhere. On PostgreSQL and on SQLite.
 func TestKazooSyncThroughServe(t *testing.T) {
 	t.Parallel()
-	k := startKazooServe(t)
+	t.Run("postgres", func(t *testing.T) {
+		t.Parallel()
+		kazooSyncThroughServe(t, startKazooServe(t, pgSchemaDSN(t)))
+	})
+	t.Run("sqlite", func(t *testing.T) {
+		t.Parallel()
+		kazooSyncThroughServe(t, startKazooServe(t, sqliteDB(t)))
+	})
+}
+
+// kazooSyncThroughServe runs TestKazooSyncThroughServe's case on k's database.
+func kazooSyncThroughServe(t *testing.T, k *kazooServe) {
 	nums := k.nums
 	for _, num := range nums[:5] {
 		k.do("PUT", kzSubA, num, "/activate")

@@ -192,11 +192,15 @@ func TestSIGTERMDrainsRunningOrder(t *testing.T) {
 	if !strings.Contains(p.stderr.String(), "no order left unfinished") {
 		t.Fatalf("the drain did not say it left nothing: %s", p.stderr)
 	}
+	if id := instanceOf(t, p); instanceRegistered(t, db, id) {
+		t.Fatalf("instance %s still registered after a drain that left no order running", id)
+	}
 	checkSettled(t, e, db)
 }
 
 // TestSIGTERMLeavesOrderForNextStart: an order that outlasts the drain timeout is logged as
-// left for recovery when knm exits, and settled by the next start before it serves.
+// left for recovery when knm exits, its instance lease is kept (the order was still running
+// in the process), and the next start settles it before it serves.
 func TestSIGTERMLeavesOrderForNextStart(t *testing.T) {
 	t.Parallel()
 	e, base := slowCheckoutEmulator(t, 3*time.Second)
@@ -217,6 +221,12 @@ func TestSIGTERMLeavesOrderForNextStart(t *testing.T) {
 	if o := onlyOrder(t, db); knmvoxbone.OrderState(o.State).Final() {
 		t.Fatalf("order %s already final: the test did not cut an order off", o.State)
 	}
+	if !strings.Contains(p.stderr.String(), "the instance lease is kept") {
+		t.Fatalf("the drain did not log the orders still running: %s", p.stderr)
+	}
+	if id := instanceOf(t, p); !instanceRegistered(t, db, id) {
+		t.Fatalf("instance %s released while its order was still running", id)
+	}
 	p2 := startServe(t, db) // settles before it listens
 	if o := onlyOrder(t, db); !knmvoxbone.OrderState(o.State).Final() {
 		t.Fatalf("order %s still %s when the next start serves", o.ID, o.State)
@@ -236,6 +246,27 @@ func instanceOf(t *testing.T, p *process) string {
 		t.Fatalf("no instance id in the log: %s", p.stderr)
 	}
 	return id
+}
+
+// instanceRegistered reports whether the instance id still has a lease in db.
+func instanceRegistered(t *testing.T, db, id string) bool {
+	t.Helper()
+	ctx := context.Background()
+	s, err := openStore(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ins, err := s.ListInstances(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, in := range ins {
+		if in.ID == id {
+			return true
+		}
+	}
+	return false
 }
 
 // checkSettled asserts that knm's Voxbone numbers are exactly the emulator's DIDs, that no

@@ -90,6 +90,17 @@ func (a *app) releaseLease(ctx context.Context) error {
 	return nil
 }
 
+// abandonLease stops the heartbeats without ending the lease: it expires by itself once
+// this process, which may still be settling an order, is gone.
+func (a *app) abandonLease() {
+	a.lease.mu.Lock()
+	defer a.lease.mu.Unlock()
+	if a.lease.l != nil {
+		a.lease.cancel()
+		a.lease.l = nil
+	}
+}
+
 // current returns the instance id of the lease held now, "" for none.
 func (h *leaseHolder) current() string {
 	h.mu.Lock()

@@ -27,7 +27,7 @@ func (a *app) drainFlag(cmd *cobra.Command) {
 	}
 	cmd.Flags().DurationVar(&a.drainTimeout, "drain-timeout", def,
 		"on SIGTERM/SIGINT, how long running requests and orders may take to finish before knm exits; "+
-			"0 is the default (env KNM_DRAIN_TIMEOUT)")
+			"0 means the default (env KNM_DRAIN_TIMEOUT)")
 }
 
 // isPostgres reports whether the database string names PostgreSQL, which instances share.
@@ -77,15 +77,38 @@ func (a *app) recoverEvery() time.Duration {
 	return max(ttl/2, 500*time.Millisecond)
 }
 
-// drain stops serve gracefully: no new connections, running requests (and the orders they
-// run) finish within the drain timeout, then the lease is released so that whatever is left
-// is settled at once by the next start or another instance; what is left is logged.
+// drain stops serve gracefully under one deadline: it stops accepting at once, then waits
+// for running requests and for this process's orders side by side, so orders get the whole
+// drain timeout whatever the requests do. The lease is released only when no order runs here
+// any more; otherwise it is left to expire, so no other instance settles an order this
+// process may still be writing.
 func (a *app) drain(ctx context.Context, logger *slog.Logger, hs *http.Server, errc <-chan error) error {
 	timeout := cmp.Or(a.drainTimeout, defaultDrainTimeout)
 	logger.Info("knm stopping: draining", "timeout", timeout.String(), "orders_running", a.ordersRunning())
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
 	defer cancel()
-	err := hs.Shutdown(sctx)
+	httpDone := make(chan error, 1)
+	go func() { httpDone <- a.drainHTTP(sctx, logger, hs, errc) }()
+	running := a.awaitOrders(sctx)
+	err := <-httpDone
+	rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer rcancel()
+	a.logLeft(rctx, logger)
+	if len(running) > 0 {
+		logger.Warn("drain timeout reached with orders still running in this process; "+
+			"the instance lease is kept and expires by itself", "orders", running)
+		a.abandonLease()
+	} else if rerr := a.releaseLease(rctx); rerr != nil {
+		logger.Warn("instance lease not released; it expires by itself", "error", rerr)
+	}
+	logger.Info("knm stopped")
+	return err
+}
+
+// drainHTTP shuts the HTTP server down by ctx's deadline, cutting off the requests still
+// running then, and returns the server's own error, if any.
+func (a *app) drainHTTP(ctx context.Context, logger *slog.Logger, hs *http.Server, errc <-chan error) error {
+	err := hs.Shutdown(ctx)
 	if errors.Is(err, context.DeadlineExceeded) {
 		logger.Warn("drain timeout reached; requests still running are cut off")
 		hs.Close()
@@ -94,17 +117,25 @@ func (a *app) drain(ctx context.Context, logger *slog.Logger, hs *http.Server, e
 	if serr := <-errc; serr != nil && !errors.Is(serr, http.ErrServerClosed) && err == nil {
 		err = serr
 	}
-	for len(a.ordersRunning()) > 0 && sctx.Err() == nil {
-		time.Sleep(50 * time.Millisecond)
-	}
-	rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-	defer rcancel()
-	a.logLeft(rctx, logger)
-	if rerr := a.releaseLease(rctx); rerr != nil {
-		logger.Warn("instance lease not released; it expires by itself", "error", rerr)
-	}
-	logger.Info("knm stopped")
 	return err
+}
+
+// awaitOrders waits until no order runs in this process or ctx ends, and returns the orders
+// still running then.
+func (a *app) awaitOrders(ctx context.Context) []string {
+	t := time.NewTicker(50 * time.Millisecond)
+	defer t.Stop()
+	for {
+		running := a.ordersRunning()
+		if len(running) == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return running
+		case <-t.C:
+		}
+	}
 }
 
 // ordersRunning returns the carrier orders running in this process now.
