@@ -18,16 +18,32 @@ import (
 const defaultDrainTimeout = 30 * time.Second
 
 // drainFlag adds --drain-timeout (env KNM_DRAIN_TIMEOUT) to serve and demo.
+// A bad KNM_DRAIN_TIMEOUT or a negative --drain-timeout stops the command before it starts,
+// rather than being replaced by the default unseen.
 func (a *app) drainFlag(cmd *cobra.Command) {
 	def := defaultDrainTimeout
+	var envErr error
 	if v := a.getenv("KNM_DRAIN_TIMEOUT"); v != "" {
-		if d, err := time.ParseDuration(v); err == nil && d >= 0 {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 {
+			envErr = usageError("KNM_DRAIN_TIMEOUT %q is not a duration of 0 or more (e.g. 30s)", v)
+		} else {
 			def = d
 		}
 	}
 	cmd.Flags().DurationVar(&a.drainTimeout, "drain-timeout", def,
 		"on SIGTERM/SIGINT, how long running requests and orders may take to finish before knm exits; "+
 			"0 means the default (env KNM_DRAIN_TIMEOUT)")
+	cmd.PreRunE = func(cmd *cobra.Command, _ []string) error {
+		if envErr != nil && !cmd.Flag("drain-timeout").Changed {
+			return envErr
+		}
+		if a.drainTimeout < 0 {
+			return usageError("--drain-timeout %s is negative (0 means the default, %s)", a.drainTimeout,
+				defaultDrainTimeout)
+		}
+		return nil
+	}
 }
 
 // isPostgres reports whether the database string names PostgreSQL, which instances share.
