@@ -31,6 +31,9 @@ type ReconcileReport struct {
 	UnknownToKnm []DIDSummary `json:"unknown_to_knm"`
 	// MissingAtVoxbone are knm_voxbone numbers the account no longer has.
 	MissingAtVoxbone []string `json:"missing_at_voxbone"`
+	// MissingSettled are the numbers of MissingAtVoxbone that knm holds released or deleted
+	// (as --fix leaves them): out of the pool already, nothing left to do.
+	MissingSettled []string `json:"missing_settled,omitempty"`
 	// Imported is how many unknown DIDs were stored (importMissing only).
 	Imported int `json:"imported"`
 	// Conflicts are unknown DIDs that knm stores under another module (never overwritten).
@@ -125,6 +128,9 @@ func (c *Carrier) Reconcile(ctx context.Context, importMissing bool) (*Reconcile
 		inKnm[n.Number] = true
 		if _, ok := dids[n.Number]; !ok {
 			rep.MissingAtVoxbone = append(rep.MissingAtVoxbone, n.Number)
+			if n.State == knm.StateReleased || n.State == knm.StateDeleted {
+				rep.MissingSettled = append(rep.MissingSettled, n.Number)
+			}
 		}
 	}
 	var missing []*knm.Number

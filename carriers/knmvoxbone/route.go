@@ -16,6 +16,9 @@ type RouteRequest struct {
 	Numbers []string // E.164 numbers of knm_voxbone; empty with All
 	All     bool     // every knm_voxbone number
 	DryRun  bool     // only say what would change
+	// SkipMissing leaves numbers Voxbone no longer has out of the errors, for a caller that
+	// reports them itself (reconcile), so that each is reported once.
+	SkipMissing bool
 }
 
 // RouteChange is a DID whose configuration differs from what the settings ask for.
@@ -52,7 +55,7 @@ func (c *Carrier) Route(ctx context.Context, req RouteRequest) (*RouteReport, er
 	if err != nil {
 		return nil, err
 	}
-	dids, err := c.didsOf(ctx, ns, req.All, rep)
+	dids, err := c.didsOf(ctx, ns, req, rep)
 	if err != nil {
 		return nil, carrierError("voxbone route: list DIDs", err)
 	}
@@ -146,8 +149,9 @@ func (c *Carrier) routeNumbers(ctx context.Context, req RouteRequest, rep *Route
 
 // didsOf reads the DIDs of numbers at Voxbone, by number: every DID of the account for all,
 // else by the didIds of their carrier data (by e164 when a number has none).
-func (c *Carrier) didsOf(ctx context.Context, ns []*knm.Number, all bool,
+func (c *Carrier) didsOf(ctx context.Context, ns []*knm.Number, req RouteRequest,
 	rep *RouteReport) (map[string]voxbone.DID, error) {
+	all := req.All
 	out := map[string]voxbone.DID{}
 	add := func(ds []voxbone.DID) {
 		for _, d := range ds {
@@ -187,7 +191,7 @@ func (c *Carrier) didsOf(ctx context.Context, ns []*knm.Number, all bool,
 		}
 	}
 	for _, n := range ns {
-		if _, ok := out[n.Number]; !ok {
+		if _, ok := out[n.Number]; !ok && !req.SkipMissing {
 			rep.Errors = append(rep.Errors, n.Number+": no such DID at voxbone")
 		}
 	}

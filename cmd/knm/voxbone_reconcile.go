@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/spf13/cobra"
 
+	"github.com/knmproject/knm"
 	"github.com/knmproject/knm/carriers/knmvoxbone"
 )
 
@@ -22,7 +24,12 @@ func (a *app) voxboneReconcileCommand() *cobra.Command {
 on purpose after their order imported them: knm numbers create NUMBER --module knm_voxbone
 --state available takes one back). --fix configures the DIDs whose configuration differs
 from the routing settings, and takes the numbers Voxbone no longer has out of the pool that
-searches sell first (they become released; it asks first, or goes ahead with --yes).`,
+searches sell first (they become released; it asks first, or goes ahead with --yes).
+
+The exit status is 1 when something is left to do: a knm number Voxbone no longer has that
+is still in the pool or assigned (not marked by --fix), a routing error, or a DID whose
+configuration is pending. Numbers Voxbone no longer has that knm holds released (as --fix
+leaves them) and DIDs unknown to knm are only reported.`,
 		Example: `  knm voxbone reconcile
   knm voxbone reconcile --import
   knm voxbone reconcile --fix --yes`,
@@ -37,8 +44,9 @@ searches sell first (they become released; it asks first, or goes ahead with --y
 				return err
 			}
 			// The configuration of knm's DIDs against the routing settings (changed behind
-			// knm's back, or bought before the settings): reported, repaired with --fix.
-			routing, err := c.Route(cmd.Context(), knmvoxbone.RouteRequest{All: true, DryRun: !fix})
+			// knm's back, or bought before the settings): reported, repaired with --fix. The
+			// numbers Voxbone no longer has are reported above, once, not as routing errors.
+			routing, err := c.Route(cmd.Context(), knmvoxbone.RouteRequest{All: true, DryRun: !fix, SkipMissing: true})
 			if err != nil {
 				return err
 			}
@@ -48,15 +56,17 @@ searches sell first (they become released; it asks first, or goes ahead with --y
 				a.printReconcile(rep, importMissing, fix)
 				routeErr = a.printRoute(routing)
 			}
-			if fix && len(rep.MissingAtVoxbone) > 0 {
-				fixErr = a.fixMissing(cmd.Context(), c, rep, yes, out)
+			open := unsettledMissing(rep)
+			var marked []string
+			if fix && len(open) > 0 {
+				marked, fixErr = a.fixMissing(cmd.Context(), c, open, yes, out)
 			}
 			if a.jsonOut {
 				if perr := a.printJSON(out); perr != nil {
 					return perr
 				}
 			}
-			return errors.Join(fixErr, routeErr)
+			return errors.Join(fixErr, routeErr, missingToActOn(open, marked))
 		},
 	}
 	cmd.Flags().BoolVar(&importMissing, "import", false, "store the DIDs knm does not know as available numbers")
@@ -66,19 +76,38 @@ searches sell first (they become released; it asks first, or goes ahead with --y
 	return cmd
 }
 
-// fixMissing marks the numbers Voxbone no longer has, once confirmed, and adds what it
-// did to out (the --json reply).
-func (a *app) fixMissing(ctx context.Context, c *knmvoxbone.Carrier, rep *knmvoxbone.ReconcileReport,
-	yes bool, out map[string]any) error {
-	what := fmt.Sprintf("--fix sets the %d number(s) Voxbone no longer has to released where they are available "+
-		"and unassigned, so no search sells them", len(rep.MissingAtVoxbone))
-	if err := a.confirm(yes, what, "Mark them?", "numbers not marked", "add --yes to mark them"); err != nil {
-		return err
+// unsettledMissing returns the numbers Voxbone no longer has that knm does not hold
+// released or deleted yet: those the operator must act on.
+func unsettledMissing(rep *knmvoxbone.ReconcileReport) []string {
+	return slices.DeleteFunc(slices.Clone(rep.MissingAtVoxbone), func(n string) bool {
+		return slices.Contains(rep.MissingSettled, n)
+	})
+}
+
+// missingToActOn is the error that makes the exit status non-zero while numbers Voxbone no
+// longer has (open) are still in the pool or assigned, those marked by --fix aside.
+func missingToActOn(open, marked []string) error {
+	n := len(open) - len(marked)
+	if n <= 0 {
+		return nil
 	}
-	marked, left, err := c.MarkMissing(ctx, rep.MissingAtVoxbone)
+	return knm.Errorf(knm.ErrConflict, "%d knm number(s) Voxbone no longer has still to settle: reconcile --fix "+
+		"takes the available ones out of the pool; check the assigned ones with Voxbone", n)
+}
+
+// fixMissing marks the numbers Voxbone no longer has (open), once confirmed, adds what it
+// did to out (the --json reply) and returns the numbers marked.
+func (a *app) fixMissing(ctx context.Context, c *knmvoxbone.Carrier, open []string,
+	yes bool, out map[string]any) ([]string, error) {
+	what := fmt.Sprintf("--fix sets the %d number(s) Voxbone no longer has to released where they are available "+
+		"and unassigned, so no search sells them", len(open))
+	if err := a.confirm(yes, what, "Mark them?", "numbers not marked", "add --yes to mark them"); err != nil {
+		return nil, err
+	}
+	marked, left, err := c.MarkMissing(ctx, open)
 	out["marked"], out["left"] = marked, left
 	if a.jsonOut {
-		return err
+		return marked, err
 	}
 	for _, n := range marked {
 		fmt.Fprintf(a.stdout, "  marked released (out of the pool): %s\n", n)
@@ -87,7 +116,7 @@ func (a *app) fixMissing(ctx context.Context, c *knmvoxbone.Carrier, rep *knmvox
 		fmt.Fprintf(a.stdout, "  left alone: %s\n", l)
 	}
 	fmt.Fprintf(a.stdout, "%d number(s) marked, %d left alone\n", len(marked), len(left))
-	return err
+	return marked, err
 }
 
 // printReconcile renders a reconcile report, one line per finding, with what to do.
@@ -108,9 +137,13 @@ func (a *app) printReconcile(rep *knmvoxbone.ReconcileReport, imported, fixing b
 		}
 	}
 	for _, n := range rep.MissingAtVoxbone {
-		fmt.Fprintf(out, "  missing at Voxbone: %s\n", n)
+		if slices.Contains(rep.MissingSettled, n) {
+			fmt.Fprintf(out, "  missing at Voxbone, released in knm (nothing to do): %s\n", n)
+		} else {
+			fmt.Fprintf(out, "  missing at Voxbone: %s\n", n)
+		}
 	}
-	if len(rep.MissingAtVoxbone) > 0 && !fixing {
+	if len(unsettledMissing(rep)) > 0 && !fixing {
 		fmt.Fprintln(out, "  (--fix takes the available ones out of the pool, so no search sells them)")
 	}
 	for _, n := range rep.Conflicts {
