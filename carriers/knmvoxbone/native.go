@@ -144,10 +144,8 @@ func (c *Carrier) claimKey(ctx context.Context, r OrderRequest, id string) (*Ord
 		if err != nil {
 			return nil, err
 		}
-		if fo.Group != r.GroupID || fo.Quantity != r.Quantity || fo.AssignTo != r.AssignTo {
-			return nil, knm.Errorf(knm.ErrInvalid,
-				"idempotency key reused with a different request: order %s was for %d DID(s) of group %d%s",
-				first, fo.Quantity, fo.Group, assignNote(fo.AssignTo)).WithCause("idempotency_key")
+		if err := keyReused(fo, r); err != nil {
+			return nil, err
 		}
 		if fo.state() == StateFailed && fo.CheckoutAt == nil {
 			key += "@" + first // it bought nothing and never will: a retry may buy
@@ -160,6 +158,44 @@ func (c *Carrier) claimKey(ctx context.Context, r OrderRequest, id string) (*Ord
 	return nil, knm.Errorf(knm.ErrConflict,
 		"voxbone order: idempotency key %q has been retried after %d failed orders; use a new key",
 		r.IdempotencyKey, maxKeyHops).WithCause("idempotency_key")
+}
+
+// OrderByKey returns the native order r's idempotency key names, as a repeat of r would
+// replay it (Replayed), without claiming the key or buying: nil when the key names none yet,
+// or only orders that failed before their checkout (a repeat may buy). A key used for
+// another request is refused as Order refuses it.
+func (c *Carrier) OrderByKey(ctx context.Context, r OrderRequest) (*OrderResult, error) {
+	if r.IdempotencyKey == "" {
+		return nil, nil
+	}
+	os, err := c.journalOrders(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, o := range os {
+		native := o.Group > 0 && len(o.Members) == 0
+		if !native || o.IdempotencyKey != r.IdempotencyKey || (o.state() == StateFailed && o.CheckoutAt == nil) {
+			continue
+		}
+		if err := keyReused(o, r); err != nil {
+			return nil, err
+		}
+		res := o.result()
+		res.Replayed = true
+		return res, c.withRouting(ctx, res)
+	}
+	return nil, nil
+}
+
+// keyReused refuses request r when order o, which holds r's idempotency key, was for
+// another request: replaying o would answer something r did not ask for.
+func keyReused(o *order, r OrderRequest) error {
+	if o.Group == r.GroupID && o.Quantity == r.Quantity && o.AssignTo == r.AssignTo {
+		return nil
+	}
+	return knm.Errorf(knm.ErrInvalid,
+		"idempotency key reused with a different request: order %s was for %d DID(s) of group %d%s",
+		o.OrderID, o.Quantity, o.Group, assignNote(o.AssignTo)).WithCause("idempotency_key")
 }
 
 // maxKeyHops bounds how many derived keys one idempotency key may go through.

@@ -143,7 +143,9 @@ func (a *app) voxboneOrderCommand() *cobra.Command {
 		Short: "Buy N DIDs from one DID group (journalled; with a key, a repeat buys nothing)",
 		Long: `Buy N DIDs from one DID group, all or nothing. The order shows what it buys and what that
 costs and asks on a terminal; --yes buys without asking (needed when stdin is not a
-terminal), --dry-run only shows the quote.`,
+terminal), --dry-run only shows the quote. With --idempotency-key naming an order already
+placed, it shows that order instead (no quote, no question, nothing bought); a key used for
+another group, quantity or account is refused.`,
 		Example: `  knm voxbone groups --country USA --area-code 205     # find a group and its price
   knm voxbone order --group 1404 --quantity 2 --dry-run
   knm voxbone order --group 1404 --quantity 2 --idempotency-key k1 --yes`,
@@ -155,6 +157,14 @@ terminal), --dry-run only shows the quote.`,
 			c, err := a.voxboneCarrier(cmd.Context())
 			if err != nil {
 				return err
+			}
+			// A key that already names an order buys nothing: that order is the answer, with
+			// no quote to confirm.
+			if prev, err := c.OrderByKey(cmd.Context(), req); err != nil || prev != nil {
+				if err != nil {
+					return err
+				}
+				return a.orderOutcome(prev, nil)
 			}
 			quote, err := orderQuote(cmd.Context(), c, req)
 			if err != nil {
@@ -172,20 +182,7 @@ terminal), --dry-run only shows the quote.`,
 			if res == nil {
 				return err
 			}
-			if perr := a.printOrder(res); perr != nil {
-				return perr
-			}
-			if err == nil && res.State != knmvoxbone.StateImported {
-				// Money may have been spent but the order is not complete: exit non-zero, so a
-				// script does not take it for a finished order.
-				msg := res.Error
-				if msg == "" {
-					msg = "not finished"
-				}
-				err = knm.Errorf(knm.ErrUnavailable, "order %s is %s: %s "+
-					"(knm voxbone recover settles it; do not order again)", res.OrderID, res.State, msg)
-			}
-			return err
+			return a.orderOutcome(res, err)
 		},
 	}
 	f := cmd.Flags()
@@ -196,6 +193,24 @@ terminal), --dry-run only shows the quote.`,
 	f.StringVar(&req.AssignTo, "account", "", "put the bought numbers in service for this account")
 	sf.register(cmd)
 	return cmd
+}
+
+// orderOutcome prints an order's result and returns the command's error: err, or one when
+// the order is not complete, since money may have been spent and a script must not take
+// it for a finished order.
+func (a *app) orderOutcome(res *knmvoxbone.OrderResult, err error) error {
+	if perr := a.printOrder(res); perr != nil {
+		return perr
+	}
+	if err == nil && res.State != knmvoxbone.StateImported {
+		msg := res.Error
+		if msg == "" {
+			msg = "not finished"
+		}
+		err = knm.Errorf(knm.ErrUnavailable, "order %s is %s: %s "+
+			"(knm voxbone recover settles it; do not order again)", res.OrderID, res.State, msg)
+	}
+	return err
 }
 
 // orderQuote prices an order from its DID group's listing, buying nothing.
