@@ -31,14 +31,22 @@ func (nm NumberManagerConfig) Normalizer() (*e164.Normalizer, error) {
 }
 
 // problems collects every validation failure of a settings struct, so an operator fixes
-// them in one round rather than one per restart.
+// them in one round rather than one per restart. A failure that is not a validation one (the
+// store refused a write-back, say) is no problem of the settings: the first is kept as it is.
 type problems struct {
 	category string
 	list     []string
+	failed   error
 }
 
 func (p *problems) add(err error) {
-	if err != nil {
+	switch {
+	case err == nil:
+	case !knm.IsErrorName(err, knm.ErrInvalid):
+		if p.failed == nil {
+			p.failed = err
+		}
+	default:
 		p.list = append(p.list, err.Error())
 	}
 }
@@ -50,6 +58,9 @@ func (p *problems) check(ok bool, key, rule string) {
 }
 
 func (p *problems) err() error {
+	if p.failed != nil {
+		return p.failed
+	}
 	if len(p.list) == 0 {
 		return nil
 	}
