@@ -133,6 +133,9 @@ func ReadSettings(ctx context.Context, src Source) (Settings, error) {
 			r.list = append(r.list, p.key+" "+p.rule)
 		}
 	}
+	if r.failed != nil {
+		return s, r.failed
+	}
 	return s, invalid(r.list)
 }
 
@@ -143,6 +146,7 @@ type settingsReader struct {
 	src    Source
 	list   []string        // what is wrong, one entry per problem
 	unread map[string]bool // keys whose value could not be read: their rules are not checked
+	failed error           // the first failure that is not the settings' (the store refused a write-back)
 }
 
 func (r *settingsReader) note(key string, err error) {
@@ -150,6 +154,10 @@ func (r *settingsReader) note(key string, err error) {
 		return
 	}
 	r.unread[key] = true
+	if !knm.IsErrorName(err, knm.ErrInvalid) {
+		r.failed = cmp.Or(r.failed, err)
+		return
+	}
 	// The source's messages start "config: <category> <key> …": the category is said once.
 	msg := strings.TrimPrefix(strings.TrimPrefix(err.Error(), "config: "), Category+" ")
 	r.list = append(r.list, msg)
