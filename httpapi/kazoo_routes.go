@@ -70,9 +70,10 @@ func (s *Server) kazooRoutes() []route {
 			Body:    "LocalityRequest", Reply: "Localities", handle: s.localities},
 		{Method: "GET", Path: pn + "/prefix", Auth: authRequired,
 			Summary: "cities whose name starts with city, with their prefixes (offline)",
-			Query: []queryParam{{Name: "city", Type: "string", Doc: "a city name or its first letters"},
-				{Name: "country", Type: "string", Doc: "ISO 3166 alpha-2, default US"}},
-			Reply: "Cities", handle: s.prefixByCity},
+			Query:   cityQuery, Reply: "Cities", handle: s.prefixByCity},
+		{Method: "GET", Path: "/v2/phone_numbers/prefix", Auth: authRequired,
+			Summary: "cities whose name starts with city, with their prefixes (offline), for any account",
+			Query:   cityQuery, Reply: "Cities", handle: s.prefixByCity},
 		{Method: "POST", Path: pn + "/collection", Auth: authRequired,
 			Summary: "replace the public fields of many numbers", Body: "CollectionUpdate", Reply: "Collection",
 			handle: s.collectionUpdate},
@@ -195,10 +196,17 @@ func (s *Server) localities(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// prefixByCity is GET …/prefix?city=: Monster UI's searchCity.
+// cityQuery is the query of the prefix-by-city routes.
+var cityQuery = []queryParam{{Name: "city", Type: "string", Doc: "a city name or its first letters"},
+	{Name: "country", Type: "string", Doc: "ISO 3166 alpha-2, default US"}}
+
+// prefixByCity is GET …/prefix?city=: Monster UI's searchCity. Under an account it checks the
+// caller may act for it; the global route answers any signed-in caller (the data is public).
 func (s *Server) prefixByCity(w http.ResponseWriter, r *http.Request) error {
-	if _, err := s.scopedAccount(r); err != nil {
-		return err
+	if r.PathValue("account_id") != "" {
+		if _, err := s.scopedAccount(r); err != nil {
+			return err
+		}
 	}
 	q := r.URL.Query()
 	country := q.Get("country")

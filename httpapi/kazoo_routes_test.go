@@ -245,6 +245,15 @@ func TestPrefixByCity(t *testing.T) {
 		t.Fatalf("London: %d %s", r.Status, r.Raw)
 	}
 	wantInvalid(t, f.e.do("GET", pnPath(f.cust, "prefix"), f.ctok, nil), "city", "")
+	// The global route (GET /v2/phone_numbers/prefix) answers the same, and needs a token.
+	r = f.e.do("GET", "/v2/phone_numbers/prefix?city=San%20Fran", f.ctok, nil)
+	r.data(t, &got)
+	if sf := got["San Francisco"]; r.Status != 200 || !slices.Contains(sf.Prefixes, "415") {
+		t.Fatalf("global prefix: %d %s", r.Status, r.Raw)
+	}
+	if r = f.e.do("GET", "/v2/phone_numbers/prefix?city=San", "", nil); r.Status != 401 {
+		t.Errorf("global prefix without a token: %d %s", r.Status, r.Raw)
+	}
 }
 
 // TestCollectionEdit: POST and PATCH …/collection write every number as POST and PATCH
