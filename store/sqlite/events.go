@@ -236,16 +236,8 @@ func (s *Store) AdvanceEventCursor(ctx context.Context, name, owner string, last
 // DeleteEventCursor unregisters a consumer.
 func (s *Store) DeleteEventCursor(ctx context.Context, name string) error {
 	return s.write(ctx, "delete event cursor "+name, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM event_cursors WHERE name = ?`, name)
-		if err != nil {
-			return err
-		}
-		if k, err := res.RowsAffected(); err != nil {
-			return err
-		} else if k == 0 {
-			return sqlcommon.EventCursorNotFound(name)
-		}
-		return nil
+		return execOne(ctx, tx, func() error { return sqlcommon.EventCursorNotFound(name) },
+			`DELETE FROM event_cursors WHERE name = ?`, name)
 	})
 }
 
