@@ -194,11 +194,8 @@ func (s *Store) AdvanceEventCursor(ctx context.Context, name, owner string, last
 // DeleteEventCursor unregisters a consumer.
 func (s *Store) DeleteEventCursor(ctx context.Context, name string) error {
 	return s.withConn(ctx, "delete event cursor "+name, func(c *pgx.Conn) error {
-		tag, err := c.Exec(ctx, `DELETE FROM event_cursors WHERE name = $1`, name)
-		if err == nil && tag.RowsAffected() == 0 {
-			return sqlcommon.EventCursorNotFound(name)
-		}
-		return err
+		return execOne(ctx, c, func() error { return sqlcommon.EventCursorNotFound(name) },
+			`DELETE FROM event_cursors WHERE name = $1`, name)
 	})
 }
 

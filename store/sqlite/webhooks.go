@@ -123,11 +123,12 @@ func (s *Store) QueueWebhookDeliveries(ctx context.Context, hookID string, from,
 	}
 	return s.write(ctx, "queue webhook deliveries "+hookID, func(tx *sql.Tx) error {
 		now := unixMilli(s.now())
-		missed := func() error {
+		gone := func() error {
 			return s.missed(ctx, tx, "webhooks", "id = ?", []any{hookID}, sqlcommon.WebhookNotFound(hookID),
 				"event cursor of webhook "+hookID)
 		}
-		err := execOne(ctx, tx, missed, `UPDATE event_cursors SET last_id = ?, updated = ? WHERE name = ? AND last_id = ?`,
+		err := execOne(ctx, tx, gone,
+			`UPDATE event_cursors SET last_id = ?, updated = ? WHERE name = ? AND last_id = ?`,
 			to, now, knm.WebhookConsumer(hookID), from)
 		if err != nil {
 			return err
