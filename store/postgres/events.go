@@ -19,8 +19,6 @@ import (
 // Event ids come from the one row of number_event_counter (see migration 0004): taking
 // an id locks that row until the transaction ends, so ids are handed out in commit order.
 // Events are appended last in their transaction, which keeps the lock short.
-// The cursor methods mirror store/sqlite/events.go, deliberately: only the dialect and
-// the transactions differ.
 
 // eventInsert returns the statement appending the event of a number change, last in the
 // change's transaction.

@@ -13,9 +13,6 @@ import (
 	"github.com/knmproject/knm/store/internal/sqlcommon"
 )
 
-// This file mirrors store/sqlite/webhooks.go method for method, deliberately: only the
-// dialect and the locking differ.
-
 func scanWebhook(row sqlcommon.Scanner) (*knm.Webhook, error) {
 	return sqlcommon.ScanWebhook(row, utcOrZero)
 }

@@ -16,8 +16,7 @@ import (
 )
 
 // Every write goes through the one write connection, so events are numbered in commit
-// order without any further lock. The cursor methods mirror store/postgres/events.go,
-// deliberately: only the dialect and the transactions differ.
+// order without any further lock.
 
 const insertEvent = `INSERT INTO number_events (type, number, account_before, account_after, state_before,
 	state_after, module_name, rev, detail, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`

@@ -14,8 +14,7 @@ import (
 )
 
 // SQLite serves one knm instance: its single write connection already serialises the
-// claims that PostgreSQL makes with row locks. The file mirrors store/postgres/webhooks.go
-// method for method, deliberately: only the dialect and the locking differ.
+// claims that PostgreSQL makes with row locks.
 
 func scanWebhook(row sqlcommon.Scanner) (*knm.Webhook, error) {
 	return sqlcommon.ScanWebhook(row, fromUnixMilli)
