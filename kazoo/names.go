@@ -31,7 +31,3 @@ func AccountDB(accountID string) string {
 	id := strings.ToLower(accountID)
 	return "account/" + id[:2] + "/" + id[2:4] + "/" + id[4:]
 }
-
-// isNumberDocID reports whether a document id is a phone number's: Kazoo keys number
-// documents by their E.164 form, so they sort together from "+" on in _all_docs.
-func isNumberDocID(id string) bool { return strings.HasPrefix(id, "+") }

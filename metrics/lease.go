@@ -11,8 +11,7 @@ type leaseMetrics struct {
 
 func newLeaseMetrics(reg *prometheus.Registry) *leaseMetrics {
 	l := &leaseMetrics{
-		held: prometheus.NewGauge(prometheus.GaugeOpts{Name: "knm_instance_lease_held",
-			Help: "1 while this instance holds its lease, 0 once it is lost or released."}),
+		held: gauge("knm_instance_lease_held", "1 while this instance holds its lease, 0 once it is lost or released."),
 		takenOver: prometheus.NewCounter(prometheus.CounterOpts{Name: "knm_voxbone_orders_taken_over_total",
 			Help: "Voxbone orders this instance took over from instances whose lease had expired."}),
 	}
@@ -21,13 +20,7 @@ func newLeaseMetrics(reg *prometheus.Registry) *leaseMetrics {
 }
 
 // SetLeaseHeld records whether this instance holds its lease.
-func (m *Metrics) SetLeaseHeld(held bool) {
-	v := 0.0
-	if held {
-		v = 1
-	}
-	m.lease.held.Set(v)
-}
+func (m *Metrics) SetLeaseHeld(held bool) { m.lease.held.Set(oneIf(held)) }
 
 // ObserveOrderTakenOver counts an order taken over from an instance whose lease expired.
 func (m *Metrics) ObserveOrderTakenOver() { m.lease.takenOver.Inc() }

@@ -21,9 +21,6 @@ type outboxMetrics struct {
 }
 
 func newOutboxMetrics(reg *prometheus.Registry) *outboxMetrics {
-	gauge := func(name, help string) prometheus.Gauge {
-		return prometheus.NewGauge(prometheus.GaugeOpts{Name: name, Help: help})
-	}
 	o := &outboxMetrics{
 		kazooEnabled: gauge("knm_kazoo_sync_enabled", "1 while kazoo_sync enabled is true, else 0."),
 		kazooLagEvents: gauge("knm_kazoo_sync_lag_events",
@@ -50,13 +47,10 @@ func newOutboxMetrics(reg *prometheus.Registry) *outboxMetrics {
 // SetKazooSyncLag records whether the Kazoo projection is enabled and how far behind it
 // is, in events and in seconds.
 func (m *Metrics) SetKazooSyncLag(enabled bool, events int64, seconds float64) {
-	on := 0.0
-	if enabled {
-		on = 1
-	} else {
+	if !enabled {
 		events, seconds = 0, 0
 	}
-	m.outbox.kazooEnabled.Set(on)
+	m.outbox.kazooEnabled.Set(oneIf(enabled))
 	m.outbox.kazooLagEvents.Set(float64(events))
 	m.outbox.kazooLagSeconds.Set(seconds)
 }

@@ -12,8 +12,8 @@ func newRoutingMetrics(reg *prometheus.Registry) *routingMetrics {
 	r := &routingMetrics{
 		dids: counter("knm_voxbone_routing_dids_total",
 			"DIDs by outcome of a routing attempt (routed, pending).", "outcome"),
-		pending: prometheus.NewGauge(prometheus.GaugeOpts{Name: "knm_voxbone_routing_pending_dids",
-			Help: "DIDs bought but not routed yet, as the last recovery pass counted them."}),
+		pending: gauge("knm_voxbone_routing_pending_dids",
+			"DIDs bought but not routed yet, as the last recovery pass counted them."),
 	}
 	reg.MustRegister(r.dids, r.pending)
 	return r

@@ -19,8 +19,6 @@ import (
 // Event ids come from the one row of number_event_counter (see migration 0004): taking
 // an id locks that row until the transaction ends, so ids are handed out in commit order.
 // Events are appended last in their transaction, which keeps the lock short.
-// The cursor methods mirror store/sqlite/events.go, deliberately: only the dialect and
-// the transactions differ.
 
 // eventInsert returns the statement appending the event of a number change, last in the
 // change's transaction.
@@ -194,11 +192,8 @@ func (s *Store) AdvanceEventCursor(ctx context.Context, name, owner string, last
 // DeleteEventCursor unregisters a consumer.
 func (s *Store) DeleteEventCursor(ctx context.Context, name string) error {
 	return s.withConn(ctx, "delete event cursor "+name, func(c *pgx.Conn) error {
-		tag, err := c.Exec(ctx, `DELETE FROM event_cursors WHERE name = $1`, name)
-		if err == nil && tag.RowsAffected() == 0 {
-			return sqlcommon.EventCursorNotFound(name)
-		}
-		return err
+		return execOne(ctx, c, func() error { return sqlcommon.EventCursorNotFound(name) },
+			`DELETE FROM event_cursors WHERE name = $1`, name)
 	})
 }
 

@@ -31,14 +31,12 @@ func (s *Store) CreateNumber(ctx context.Context, n *knm.Number) error {
 		return err
 	}
 	return s.numberWrite(ctx, "create number "+n.Number, func(q querier) (*knm.Event, error) {
-		tag, err := q.Exec(ctx, `INSERT INTO numbers (`+sqlcommon.NumberColumns+`) VALUES ($1, 1, $2, $3, $4, $5, $6, $7, $8)
+		err := execOne(ctx, q, func() error { return knm.NumberExists(n.Number) },
+			`INSERT INTO numbers (`+sqlcommon.NumberColumns+`) VALUES ($1, 1, $2, $3, $4, $5, $6, $7, $8)
 			ON CONFLICT (number) DO NOTHING`, n.Number, string(n.State), n.AssignedTo, n.ModuleName,
 			sqlcommon.NullText(n.CarrierData), string(extra), n.Created, n.Modified)
 		if err != nil {
 			return nil, err
-		}
-		if tag.RowsAffected() == 0 {
-			return nil, knm.NumberExists(n.Number)
 		}
 		n.Rev = 1
 		return knm.NumberEvent(nil, n), nil

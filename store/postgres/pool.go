@@ -66,7 +66,7 @@ func queryAll[T any](ctx context.Context, s *Store, op, query string, args []any
 }
 
 // execOne runs a write that must change a row; when it changes none, the error is none().
-func execOne(ctx context.Context, c *pgx.Conn, none func() error, query string, args ...any) error {
+func execOne(ctx context.Context, c querier, none func() error, query string, args ...any) error {
 	tag, err := c.Exec(ctx, query, args...)
 	if err != nil {
 		return err

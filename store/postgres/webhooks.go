@@ -13,9 +13,6 @@ import (
 	"github.com/knmproject/knm/store/internal/sqlcommon"
 )
 
-// This file mirrors store/sqlite/webhooks.go method for method, deliberately: only the
-// dialect and the locking differ.
-
 func scanWebhook(row sqlcommon.Scanner) (*knm.Webhook, error) {
 	return sqlcommon.ScanWebhook(row, utcOrZero)
 }
@@ -105,12 +102,10 @@ func (s *Store) UpdateWebhook(ctx context.Context, h *knm.Webhook) error {
 // DeleteWebhook removes the hook, its pending deliveries and its cursor.
 func (s *Store) DeleteWebhook(ctx context.Context, id string) error {
 	return s.withTx(ctx, "delete webhook "+id, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `DELETE FROM webhooks WHERE id = $1`, id)
+		err := execOne(ctx, tx, func() error { return sqlcommon.WebhookNotFound(id) },
+			`DELETE FROM webhooks WHERE id = $1`, id)
 		if err != nil {
 			return err
-		}
-		if tag.RowsAffected() == 0 {
-			return sqlcommon.WebhookNotFound(id)
 		}
 		_, err = tx.Exec(ctx, `DELETE FROM event_cursors WHERE name = $1`, knm.WebhookConsumer(id))
 		return err
@@ -126,14 +121,15 @@ func (s *Store) QueueWebhookDeliveries(ctx context.Context, hookID string, from,
 	}
 	return s.withTx(ctx, "queue webhook deliveries "+hookID, func(tx pgx.Tx) error {
 		now := sqlcommon.Milli(s.now())
-		tag, err := tx.Exec(ctx, `UPDATE event_cursors SET last_id = $1, updated = $2 WHERE name = $3 AND last_id = $4`,
+		gone := func() error {
+			return missed(ctx, tx, `SELECT EXISTS (SELECT 1 FROM webhooks WHERE id = $1)`, []any{hookID},
+				sqlcommon.WebhookNotFound(hookID), "event cursor of webhook "+hookID)
+		}
+		err := execOne(ctx, tx, gone,
+			`UPDATE event_cursors SET last_id = $1, updated = $2 WHERE name = $3 AND last_id = $4`,
 			to, now, knm.WebhookConsumer(hookID), from)
 		if err != nil {
 			return err
-		}
-		if tag.RowsAffected() == 0 {
-			return missed(ctx, tx, `SELECT EXISTS (SELECT 1 FROM webhooks WHERE id = $1)`, []any{hookID},
-				sqlcommon.WebhookNotFound(hookID), "event cursor of webhook "+hookID)
 		}
 		if len(events) == 0 {
 			return nil

@@ -16,8 +16,7 @@ import (
 )
 
 // Every write goes through the one write connection, so events are numbered in commit
-// order without any further lock. The cursor methods mirror store/postgres/events.go,
-// deliberately: only the dialect and the transactions differ.
+// order without any further lock.
 
 const insertEvent = `INSERT INTO number_events (type, number, account_before, account_after, state_before,
 	state_after, module_name, rev, detail, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
@@ -236,16 +235,8 @@ func (s *Store) AdvanceEventCursor(ctx context.Context, name, owner string, last
 // DeleteEventCursor unregisters a consumer.
 func (s *Store) DeleteEventCursor(ctx context.Context, name string) error {
 	return s.write(ctx, "delete event cursor "+name, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM event_cursors WHERE name = ?`, name)
-		if err != nil {
-			return err
-		}
-		if k, err := res.RowsAffected(); err != nil {
-			return err
-		} else if k == 0 {
-			return sqlcommon.EventCursorNotFound(name)
-		}
-		return nil
+		return execOne(ctx, tx, func() error { return sqlcommon.EventCursorNotFound(name) },
+			`DELETE FROM event_cursors WHERE name = ?`, name)
 	})
 }
 

@@ -39,14 +39,9 @@ func (s *Store) CreateNumber(ctx context.Context, n *knm.Number) error {
 		return err
 	}
 	return s.write(ctx, "create number "+n.Number, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, insertNumber, insertNumberArgs(n, extra)...)
-		if err != nil {
+		if err := execOne(ctx, tx, func() error { return knm.NumberExists(n.Number) }, insertNumber,
+			insertNumberArgs(n, extra)...); err != nil {
 			return err
-		}
-		if k, err := res.RowsAffected(); err != nil {
-			return err
-		} else if k == 0 {
-			return knm.NumberExists(n.Number)
 		}
 		n.Rev = 1
 		return s.appendEvent(ctx, tx, knm.NumberEvent(nil, n))

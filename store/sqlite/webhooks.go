@@ -14,8 +14,7 @@ import (
 )
 
 // SQLite serves one knm instance: its single write connection already serialises the
-// claims that PostgreSQL makes with row locks. The file mirrors store/postgres/webhooks.go
-// method for method, deliberately: only the dialect and the locking differ.
+// claims that PostgreSQL makes with row locks.
 
 func scanWebhook(row sqlcommon.Scanner) (*knm.Webhook, error) {
 	return sqlcommon.ScanWebhook(row, fromUnixMilli)
@@ -106,14 +105,10 @@ func (s *Store) UpdateWebhook(ctx context.Context, h *knm.Webhook) error {
 // DeleteWebhook removes the hook, its pending deliveries and its cursor.
 func (s *Store) DeleteWebhook(ctx context.Context, id string) error {
 	return s.write(ctx, "delete webhook "+id, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM webhooks WHERE id = ?`, id)
+		err := execOne(ctx, tx, func() error { return sqlcommon.WebhookNotFound(id) },
+			`DELETE FROM webhooks WHERE id = ?`, id)
 		if err != nil {
 			return err
-		}
-		if k, err := res.RowsAffected(); err != nil {
-			return err
-		} else if k == 0 {
-			return sqlcommon.WebhookNotFound(id)
 		}
 		_, err = tx.ExecContext(ctx, `DELETE FROM event_cursors WHERE name = ?`, knm.WebhookConsumer(id))
 		return err
@@ -127,15 +122,15 @@ func (s *Store) QueueWebhookDeliveries(ctx context.Context, hookID string, from,
 	}
 	return s.write(ctx, "queue webhook deliveries "+hookID, func(tx *sql.Tx) error {
 		now := unixMilli(s.now())
-		res, err := tx.ExecContext(ctx, `UPDATE event_cursors SET last_id = ?, updated = ? WHERE name = ? AND last_id = ?`,
+		gone := func() error {
+			return s.missed(ctx, tx, "webhooks", "id = ?", []any{hookID}, sqlcommon.WebhookNotFound(hookID),
+				"event cursor of webhook "+hookID)
+		}
+		err := execOne(ctx, tx, gone,
+			`UPDATE event_cursors SET last_id = ?, updated = ? WHERE name = ? AND last_id = ?`,
 			to, now, knm.WebhookConsumer(hookID), from)
 		if err != nil {
 			return err
-		}
-		if k, err := res.RowsAffected(); err != nil {
-			return err
-		} else if k == 0 {
-			return s.queueMissed(ctx, tx, hookID)
 		}
 		stmt, err := tx.PrepareContext(ctx, `INSERT INTO webhook_deliveries (hook_id, event_id, number, next_attempt)
 			VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`)
@@ -150,15 +145,6 @@ func (s *Store) QueueWebhookDeliveries(ctx context.Context, hookID string, from,
 		}
 		return nil
 	})
-}
-
-// queueMissed tells why a hook's cursor was not where QueueWebhookDeliveries expected.
-func (s *Store) queueMissed(ctx context.Context, tx *sql.Tx, hookID string) error {
-	var n int
-	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM webhooks WHERE id = ?`, hookID).Scan(&n); err != nil {
-		return err
-	}
-	return sqlcommon.Missed(n > 0, sqlcommon.WebhookNotFound(hookID), "event cursor of webhook "+hookID)
 }
 
 // ClaimWebhookDeliveries leases the due heads of the hook's queues to owner, within the
