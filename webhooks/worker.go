@@ -126,21 +126,21 @@ func (w *Worker) Pass(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	enabled := true
-	hooks, err := w.o.Store.FindWebhooks(ctx, knm.WebhookFilter{Enabled: &enabled})
+	all, err := w.o.Store.FindWebhooks(ctx, knm.WebhookFilter{})
 	if err != nil {
 		return err
 	}
-	var errs []error
-	if w.o.Observer != nil {
-		disabled := false
-		off, err := w.o.Store.FindWebhooks(ctx, knm.WebhookFilter{Enabled: &disabled})
-		if err != nil {
-			errs = append(errs, fmt.Errorf("webhooks: count disabled: %w", err))
-		} else {
-			w.o.Observer.SetWebhooksDisabled(len(off))
+	// One read serves the delivery and the disabled-hooks gauge.
+	var hooks []*knm.Webhook
+	for _, h := range all {
+		if h.Enabled {
+			hooks = append(hooks, h)
 		}
 	}
+	if w.o.Observer != nil {
+		w.o.Observer.SetWebhooksDisabled(len(all) - len(hooks))
+	}
+	var errs []error
 	for _, h := range hooks {
 		if err := w.queue(ctx, h); err != nil {
 			errs = append(errs, fmt.Errorf("webhook %s: queue: %w", h.ID, err))
