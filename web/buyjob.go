@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -139,11 +140,9 @@ func orderSteps(state knmvoxbone.OrderState) []step {
 	case knmvoxbone.StateFailed:
 		return []step{{Name: string(state), Class: "now"}}
 	}
-	at := len(seq)
-	for i, n := range seq {
-		if n == state {
-			at = i
-		}
+	at := slices.Index(seq, state)
+	if at < 0 {
+		at = len(seq)
 	}
 	out := make([]step, len(seq))
 	for i, n := range seq {

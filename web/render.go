@@ -100,10 +100,8 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-// nationalForm writes an E.164 number as it is dialled inside its country, e.g.
-// "(256) 555-0100"; "" when libphonenumber does not know the number's country.
-// Parsing with libphonenumber costs tens of microseconds, so a table page remembers the
-// forms it made (at most nationalCacheSize, then it starts over).
+// nationalForm writes an E.164 number as dialled inside its country, e.g. "(256) 555-0100",
+// or "" for an unknown country. Results are cached (up to nationalCacheSize) because parsing is slow.
 func nationalForm(e164 string) string {
 	nationalMu.Lock()
 	s, ok := nationalCache[e164]

@@ -28,19 +28,11 @@ const (
 	preCookie = "knm_pre"
 )
 
-// Sessions are signed cookies, not server-side rows: the signing secret is kept in the
-// database (system_config knm.auth console_session_secret), so a session opened on one
-// knm instance is valid on every instance sharing the database, and nothing has to be
-// cleaned up. The cookie holds account "|" expiry "|" session id "|" generation, and an
-// HMAC-SHA256 of that under a key derived from the secret.
-//
-// Sessions are revocable in two ways, both checked on every request: an account's "sign
-// out everywhere" moves its session generation on (its knm.web account settings,
-// sessions_generation), which voids the sessions opened in earlier generations whatever the
-// instances' clocks say, and the master's key rotation replaces the secret, which
-// voids every session of every account; each instance re-reads the secret at most
-// keyRefresh after the last read. The account is read on every request too, so a disabled
-// account loses access at once.
+// sessions are cookies holding account|expiry|id|generation with an HMAC-SHA256 under a
+// secret kept in system_config (knm.auth console_session_secret), so every instance sharing
+// the database accepts them and nothing is stored per session. Every request checks the
+// account (gone or disabled), its knm.web sessions_generation (moved on by "sign out
+// everywhere") and the secret (replaced by key rotation, re-read at most keyRefresh apart).
 type sessions struct {
 	cfg    *config.Config
 	store  knm.ConfigStore

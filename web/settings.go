@@ -290,10 +290,8 @@ func formValue(st setting, form url.Values, current json.RawMessage) (json.RawMe
 	return raw, nil
 }
 
-// saveSettings applies a category's form: every changed key is checked with the rules
-// knm reads the setting with (config.Set validates the whole document), and an error is
-// shown next to its field; only when all pass is the document written, in one revision-
-// guarded write, and it applies to every instance within a second, without a restart.
+// saveSettings applies a category's form, validated by config.Set with the rules knm reads
+// each setting with. Errors are shown by their fields; only a form that passes whole is written.
 func (s *Server) saveSettings(w http.ResponseWriter, r *http.Request, me *knm.Account) error {
 	if !me.SuperduperAdmin {
 		return knm.Forbidden("master account only")

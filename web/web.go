@@ -223,10 +223,8 @@ func (s *Server) action(h handler) http.Handler {
 	})
 }
 
-// signedIn returns the account of r's session. Without a valid session (none, expired,
-// forged, signed with a rotated key, ended by a sign-out everywhere, or its account gone
-// or disabled) it sends the browser to sign in, with the page
-// to return to, and returns false.
+// signedIn returns the account of r's session. Without a valid session (see sessions) or
+// with its account gone or disabled, it sends the browser to sign in and returns false.
 func (s *Server) signedIn(w http.ResponseWriter, r *http.Request) (*knm.Account, bool) {
 	if se, ok := s.sess.read(r); ok {
 		acc, err := s.store.GetAccount(r.Context(), se.AccountID)

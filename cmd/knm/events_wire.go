@@ -14,10 +14,8 @@ import (
 // retentionEvery is how often serve purges events past their retention.
 const retentionEvery = time.Hour
 
-// startEvents starts, for serve, the webhook delivery worker and the event retention
-// loop. The returned stop ends them and waits until they have: deliveries in flight
-// finish (each bounded by the attempt timeout); one cut short is retried by any instance
-// once its lease expires.
+// startEvents starts serve's webhook delivery worker and event retention loop. The returned
+// stop ends them and waits for deliveries in flight, each bounded by the attempt timeout.
 func (a *app) startEvents(ctx context.Context, logger *slog.Logger) (stop func()) {
 	s, err := a.openStore(ctx)
 	if err != nil {

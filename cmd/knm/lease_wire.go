@@ -59,7 +59,7 @@ func (a *app) holdLease(ctx context.Context) (*lease.Lease, error) {
 
 // leaseID is the carriers' owner: the instance id of this process's lease, taken at the
 // first call. Without a lease (the database refused it) orders are journalled without an
-// owner, and recovery settles them by the old idle rule.
+// owner, and recovery settles them by the idle rule (startupIdle).
 func (a *app) leaseID() string {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

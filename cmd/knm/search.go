@@ -131,7 +131,7 @@ func (a *app) searchQuote(ctx context.Context, req manager.SearchRequest,
 	}) {
 		return q, nil
 	}
-	c, err := a.vox.get(ctx)
+	c, err := a.vox.Carrier(ctx)
 	if err != nil {
 		return q, nil // the carrier's report already says why
 	}

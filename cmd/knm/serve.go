@@ -86,7 +86,7 @@ func (a *app) serve(ctx context.Context, o serveOptions) error {
 	if err != nil {
 		return err
 	}
-	vox, voxErr := a.vox.get(ctx)
+	vox, voxErr := a.vox.Carrier(ctx)
 	if voxErr != nil {
 		logger.Warn("knm_voxbone is not available", "reason", voxErr.Error())
 	}

@@ -164,7 +164,7 @@ func (a *app) ordersRunning() []string {
 
 // logLeft logs the unfinished orders this instance leaves for recovery.
 func (a *app) logLeft(ctx context.Context, logger *slog.Logger) {
-	c, _ := a.vox.get(ctx)
+	c, _ := a.vox.Carrier(ctx)
 	l := a.lease.current()
 	if c == nil || l == "" {
 		return

@@ -29,9 +29,6 @@ type voxboneHolder struct {
 	redis *redis.Client
 }
 
-// get returns the current carrier, or nil and the reason there is none.
-func (h *voxboneHolder) get(ctx context.Context) (*knmvoxbone.Carrier, error) { return h.Carrier(ctx) }
-
 // registerVoxbone registers knm_voxbone in reg, following number_manager.voxbone.
 func (a *app) registerVoxbone(reg *carriers.Registry, s knm.Store, cfg *config.Config) {
 	m := a.metrics()
