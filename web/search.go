@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 
@@ -63,13 +62,12 @@ func readSearchForm(get func(string) string) searchForm {
 
 // request is the manager's search request for the form, as me.
 func (f searchForm) request(me *knm.Account, token string) (manager.SearchRequest, error) {
-	q, err := strconv.Atoi(f.Quantity)
-	if err != nil || q < 1 {
-		return manager.SearchRequest{}, knm.Errorf(knm.ErrInvalid, "quantity must be a whole number, at least 1").
-			WithCause("quantity")
+	r, err := manager.ParseSearch(manager.SearchInput{Prefix: f.Prefix, Country: f.Country, Quantity: f.Quantity})
+	if err != nil {
+		return manager.SearchRequest{}, err
 	}
-	return manager.SearchRequest{Country: f.Country, Prefix: f.Prefix, Quantity: q, AccountID: me.ID,
-		ResellerID: manager.ResellerOf(me), AuthToken: token}, nil
+	r.AccountID, r.ResellerID, r.AuthToken = me.ID, manager.ResellerOf(me), token
+	return r, nil
 }
 
 // search shows the search form and, once a prefix is given, the quote: nothing is bought
