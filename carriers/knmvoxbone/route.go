@@ -60,6 +60,7 @@ func (c *Carrier) Route(ctx context.Context, req RouteRequest) (*RouteReport, er
 		return nil, carrierError("voxbone route: list DIDs", err)
 	}
 	groups := map[owner][]routeDID{}
+	routings := map[owner]ownerRouting{}
 	var order []owner
 	for _, n := range ns {
 		d, ok := dids[n.Number]
@@ -72,17 +73,17 @@ func (c *Carrier) Route(ctx context.Context, req RouteRequest) (*RouteReport, er
 			rep.Errors = append(rep.Errors, n.Number+": "+err.Error())
 			continue
 		}
-		r, err := c.routingFor(ctx, o.account, o.reseller)
-		if err != nil {
-			rep.Errors = append(rep.Errors, n.Number+": "+err.Error())
+		or, ok := routings[o]
+		if !ok {
+			or = c.routingOfOwner(ctx, o)
+			routings[o] = or
+		}
+		if or.err != nil {
+			rep.Errors = append(rep.Errors, n.Number+": "+or.err.Error())
 			continue
 		}
+		r, voice := or.routing, or.voice
 		if !r.Enabled() {
-			continue
-		}
-		voice, err := c.peekVoiceURI(ctx, r)
-		if err != nil {
-			rep.Errors = append(rep.Errors, n.Number+": "+err.Error())
 			continue
 		}
 		diff := configDiff(r.configuration(voice, nil), d)
@@ -212,6 +213,23 @@ func (c *Carrier) ownerOf(ctx context.Context, n *knm.Number) (owner, error) {
 		return owner{}, err
 	}
 	return owner{account: a.ID, reseller: a.ResellerID}, nil
+}
+
+// ownerRouting is an owner's routing and the id its voice URI has (see peekVoiceURI), or
+// why either could not be read. Route reads it once per owner, not once per DID.
+type ownerRouting struct {
+	routing Routing
+	voice   int
+	err     error
+}
+
+func (c *Carrier) routingOfOwner(ctx context.Context, o owner) ownerRouting {
+	r, err := c.routingFor(ctx, o.account, o.reseller)
+	if err != nil || !r.Enabled() {
+		return ownerRouting{routing: r, err: err}
+	}
+	voice, err := c.peekVoiceURI(ctx, r)
+	return ownerRouting{routing: r, voice: voice, err: err}
 }
 
 // peekVoiceURI returns the id the settings' voice URI has, without creating it: 0 when it
