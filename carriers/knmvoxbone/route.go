@@ -60,7 +60,7 @@ func (c *Carrier) Route(ctx context.Context, req RouteRequest) (*RouteReport, er
 		return nil, carrierError("voxbone route: list DIDs", err)
 	}
 	groups := map[owner][]routeDID{}
-	routings := map[owner]ownerRouting{}
+	routings := map[owner]routePlan{}
 	var order []owner
 	for _, n := range ns {
 		d, ok := dids[n.Number]
@@ -73,16 +73,16 @@ func (c *Carrier) Route(ctx context.Context, req RouteRequest) (*RouteReport, er
 			rep.Errors = append(rep.Errors, n.Number+": "+err.Error())
 			continue
 		}
-		or, ok := routings[o]
+		p, ok := routings[o]
 		if !ok {
-			or = c.routingOfOwner(ctx, o)
-			routings[o] = or
+			p = c.routingOfOwner(ctx, o)
+			routings[o] = p
 		}
-		if or.err != nil {
-			rep.Errors = append(rep.Errors, n.Number+": "+or.err.Error())
+		if p.err != nil {
+			rep.Errors = append(rep.Errors, n.Number+": "+p.err.Error())
 			continue
 		}
-		r, voice := or.routing, or.voice
+		r, voice := p.r, p.voice
 		if !r.Enabled() {
 			continue
 		}
@@ -215,21 +215,15 @@ func (c *Carrier) ownerOf(ctx context.Context, n *knm.Number) (owner, error) {
 	return owner{account: a.ID, reseller: a.ResellerID}, nil
 }
 
-// ownerRouting is an owner's routing and the id its voice URI has (see peekVoiceURI), or
-// why either could not be read. Route reads it once per owner, not once per DID.
-type ownerRouting struct {
-	routing Routing
-	voice   int
-	err     error
-}
-
-func (c *Carrier) routingOfOwner(ctx context.Context, o owner) ownerRouting {
-	r, err := c.routingFor(ctx, o.account, o.reseller)
-	if err != nil || !r.Enabled() {
-		return ownerRouting{routing: r, err: err}
+// routingOfOwner is the routing of o's DIDs with the id its voice URI has now (see
+// peekVoiceURI); Route reads it once per owner, not once per DID.
+func (c *Carrier) routingOfOwner(ctx context.Context, o owner) routePlan {
+	p := routePlan{}
+	p.r, p.err = c.routingFor(ctx, o.account, o.reseller)
+	if p.err == nil && p.r.Enabled() {
+		p.voice, p.err = c.peekVoiceURI(ctx, p.r)
 	}
-	voice, err := c.peekVoiceURI(ctx, r)
-	return ownerRouting{routing: r, voice: voice, err: err}
+	return p
 }
 
 // peekVoiceURI returns the id the settings' voice URI has, without creating it: 0 when it

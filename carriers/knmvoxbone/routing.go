@@ -99,8 +99,8 @@ func (c *Carrier) routingFor(ctx context.Context, account, reseller string) (Rou
 	return r, nil
 }
 
-// routePlan is the routing an order's DIDs get: the settings of its account and the voice
-// URI's id, resolved while the DIDs are being listed.
+// routePlan is the routing a set of DIDs gets: the settings of their account and the voice
+// URI's id, or why either could not be read.
 type routePlan struct {
 	r     Routing
 	voice int
