@@ -58,11 +58,11 @@ func (c *Carrier) admit(ctx context.Context, deadline time.Time, q groupQuery,
 	}
 	release()
 	after := max(wait, time.Second).Round(time.Second)
+	ms := time.Millisecond
 	return nil, &refusedError{after: after, err: knm.Errorf(knm.ErrTooManyRequests,
-		"voxbone purchase refused, nothing bought: its %d requests need about %s (rate budget %s, %d round trips of %s) "+
-			"and %s is left before the search deadline; retry after %s", n, need.Round(time.Millisecond),
-		wait.Round(time.Millisecond), orderRoundTrips, rtt.Round(time.Millisecond), max(left, 0).Round(time.Millisecond),
-		after)}
+		"voxbone purchase refused, nothing bought: its %d requests need about %s "+
+			"(rate budget %s, %d round trips of %s) and %s is left before the search deadline; retry after %s",
+		n, need.Round(ms), wait.Round(ms), orderRoundTrips, rtt.Round(ms), max(left, 0).Round(ms), after)}
 }
 
 // ewma is a moving average of request durations, safe for concurrent use.

@@ -98,8 +98,7 @@ type batchKey struct {
 
 // batch is one coalesced order being gathered or bought.
 type batch struct {
-	query groupQuery
-	key   batchKey
+	key batchKey
 	// routeFor and routeReseller are the first member's account and reseller, whose
 	// routing (the same for every member, by the key) the order applies.
 	routeFor, routeReseller string
@@ -213,7 +212,7 @@ func (c *Carrier) awaitShare(ctx context.Context, opts knm.SearchOptions, sh *sh
 
 // start runs a new batch once admitted, or ends its shares with the refusal.
 func (c *Carrier) start(ctx context.Context, b *batch, deadline time.Time, want int) {
-	release, err := c.admit(ctx, deadline, b.query, want)
+	release, err := c.admit(ctx, deadline, b.key.query, want)
 	if err != nil {
 		c.buying().drop(b, err)
 		c.unbought(b)
@@ -346,15 +345,11 @@ func (c *Carrier) runBatch(b *batch) {
 	by.mu.Lock()
 	defer by.mu.Unlock()
 	for _, sh := range b.shares {
-		switch {
-		case len(sh.rows) >= sh.want:
-			by.end(sh, sh.rows, nil)
-		case err != nil:
-			by.end(sh, sh.rows, err)
-		default:
-			by.end(sh, sh.rows, knm.Errorf(knm.ErrUnavailable, "voxbone delivered %d of the %d DIDs this search "+
-				"bought", len(sh.rows), sh.want))
+		serr := shortErr(sh.want, len(sh.rows))
+		if serr != nil && err != nil {
+			serr = err
 		}
+		by.end(sh, sh.rows, serr)
 	}
 }
 
@@ -370,12 +365,12 @@ func (c *Carrier) buyBatch(b *batch, members []orderMember, total int) error {
 	}
 	o.live = b
 	o.onCheckout = func() { c.buying().committed(b) }
-	o, short, err := c.prepare(b.ctx, buyRequest{Query: b.query, Want: total, Order: o, Shares: len(members),
+	o, short, err := c.prepare(b.ctx, buyRequest{Query: b.key.query, Want: total, Order: o, Shares: len(members),
 		Description: b.queryID})
 	if err != nil || o == nil {
 		return errors.Join(short, err)
 	}
-	c.buying().planned(b.query, len(o.Plan))
+	c.buying().planned(b.key.query, len(o.Plan))
 	_, err = c.execute(b.ctx, o)
 	if err != nil && o.state().MaySpend() {
 		err = fmt.Errorf("%w (the order's numbers will be held for the searching accounts)", err)

@@ -145,12 +145,12 @@ func (c *Carrier) handOver(ctx context.Context, o *order, i int, got []knm.Searc
 	return got
 }
 
-// shortErr says a member got fewer numbers than it wanted, or nil.
-func shortErr(m orderMember, got int) error {
-	if got >= m.Want {
+// shortErr says a search got fewer numbers than it wanted, or nil.
+func shortErr(want, got int) error {
+	if got >= want {
 		return nil
 	}
-	return knm.Errorf(knm.ErrUnavailable, "voxbone delivered %d of the %d DIDs this search bought", got, m.Want)
+	return knm.Errorf(knm.ErrUnavailable, "voxbone delivered %d of the %d DIDs this search bought", got, want)
 }
 
 // hold reserves rows for account until the hold expires (hold_ttl_minutes), journalled so
@@ -329,7 +329,7 @@ func (c *Carrier) memberRows(ctx context.Context, o *order, key, account string)
 			"%d of them are no longer available to this account (its hold expired, or they were released "+
 			"or taken since)", o.OrderID, len(m.Numbers), len(m.Numbers)-len(rows))
 	}
-	return rows, shortErr(o.Members[i], len(rows))
+	return rows, shortErr(o.Members[i].Want, len(rows))
 }
 
 // claimSearchKey claims the search's Idempotency-Key for sh's order. It returns "" when the
@@ -354,7 +354,8 @@ func (c *Carrier) claimSearchKey(ctx context.Context, key string, sh *share) (st
 			k += "@" + first
 			continue
 		}
-		if !slices.ContainsFunc(fo.Members, func(m orderMember) bool { return m.Key == key && m.Request == sh.request }) {
+		same := func(m orderMember) bool { return m.Key == key && m.Request == sh.request }
+		if !slices.ContainsFunc(fo.Members, same) {
 			return "", knm.Errorf(knm.ErrInvalid, "Idempotency-Key reused for a different search (order %s)", first).
 				WithCause(knm.IdempotencyKeyCause)
 		}

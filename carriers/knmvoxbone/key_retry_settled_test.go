@@ -12,9 +12,9 @@ import (
 )
 
 // TestKeyRetriesOfSettledSearchBuyNothing: once a search with an Idempotency-Key has bought
-// and answered, retries of it (many at once, several times) replay its
-// numbers (taken by the caller since, so not in the pool); none of them joins the batch an earlier retry opened and then left, so nothing is
-// bought twice.
+// and answered, retries of it (many at once, several times) replay its numbers, which the
+// caller has taken out of the pool. None joins a batch an earlier retry opened and left, so
+// nothing is bought twice.
 func TestKeyRetriesOfSettledSearchBuyNothing(t *testing.T) {
 	t.Parallel()
 	testKeyRetriesOfSettledSearchBuyNothing(t, openSQLite(t))

@@ -3,6 +3,7 @@ package knmvoxbone
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"sync"
 
@@ -44,12 +45,7 @@ func (f *Flights) flying(id string) bool {
 func (f *Flights) IDs() []string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	out := make([]string, 0, len(f.ids))
-	for id := range f.ids {
-		out = append(out, id)
-	}
-	slices.Sort(out)
-	return out
+	return slices.Sorted(maps.Keys(f.ids))
 }
 
 // liveInstances returns the ids of the instances whose lease is live now.

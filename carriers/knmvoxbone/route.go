@@ -60,6 +60,7 @@ func (c *Carrier) Route(ctx context.Context, req RouteRequest) (*RouteReport, er
 		return nil, carrierError("voxbone route: list DIDs", err)
 	}
 	groups := map[owner][]routeDID{}
+	routings := map[owner]routePlan{}
 	var order []owner
 	for _, n := range ns {
 		d, ok := dids[n.Number]
@@ -72,17 +73,17 @@ func (c *Carrier) Route(ctx context.Context, req RouteRequest) (*RouteReport, er
 			rep.Errors = append(rep.Errors, n.Number+": "+err.Error())
 			continue
 		}
-		r, err := c.routingFor(ctx, o.account, o.reseller)
-		if err != nil {
-			rep.Errors = append(rep.Errors, n.Number+": "+err.Error())
+		p, ok := routings[o]
+		if !ok {
+			p = c.routingOfOwner(ctx, o)
+			routings[o] = p
+		}
+		if p.err != nil {
+			rep.Errors = append(rep.Errors, n.Number+": "+p.err.Error())
 			continue
 		}
+		r, voice := p.r, p.voice
 		if !r.Enabled() {
-			continue
-		}
-		voice, err := c.peekVoiceURI(ctx, r)
-		if err != nil {
-			rep.Errors = append(rep.Errors, n.Number+": "+err.Error())
 			continue
 		}
 		diff := configDiff(r.configuration(voice, nil), d)
@@ -212,6 +213,17 @@ func (c *Carrier) ownerOf(ctx context.Context, n *knm.Number) (owner, error) {
 		return owner{}, err
 	}
 	return owner{account: a.ID, reseller: a.ResellerID}, nil
+}
+
+// routingOfOwner is the routing of o's DIDs with the id its voice URI has now (see
+// peekVoiceURI); Route reads it once per owner, not once per DID.
+func (c *Carrier) routingOfOwner(ctx context.Context, o owner) routePlan {
+	p := routePlan{}
+	p.r, p.err = c.routingFor(ctx, o.account, o.reseller)
+	if p.err == nil && p.r.Enabled() {
+		p.voice, p.err = c.peekVoiceURI(ctx, p.r)
+	}
+	return p
 }
 
 // peekVoiceURI returns the id the settings' voice URI has, without creating it: 0 when it

@@ -1,6 +1,7 @@
 package knmvoxbone
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -98,8 +99,8 @@ func (c *Carrier) routingFor(ctx context.Context, account, reseller string) (Rou
 	return r, nil
 }
 
-// routePlan is the routing an order's DIDs get: the settings of its account and the voice
-// URI's id, resolved while the DIDs are being listed.
+// routePlan is the routing a set of DIDs gets: the settings of their account and the voice
+// URI's id, or why either could not be read.
 type routePlan struct {
 	r     Routing
 	voice int
@@ -110,7 +111,7 @@ type routePlan struct {
 // creates, the first time) their voice URI.
 func (c *Carrier) planRouting(ctx context.Context, o *order) *routePlan {
 	p := &routePlan{}
-	p.r, p.err = c.routingFor(ctx, cmpOr(o.AssignTo, o.RouteFor), o.RouteReseller)
+	p.r, p.err = c.routingFor(ctx, cmp.Or(o.AssignTo, o.RouteFor), o.RouteReseller)
 	if p.err == nil && p.r.Enabled() {
 		p.voice, p.err = c.voiceURIFor(ctx, p.r)
 	}
@@ -318,20 +319,13 @@ func configDiff(cfg voxbone.DIDConfiguration, d voxbone.DID) []string {
 func (c *Carrier) loadJob(ctx context.Context, o *order) (*job, error) {
 	e, err := c.store.GetJournal(ctx, routeRowID(o.OrderID))
 	if knm.IsErrorName(err, knm.ErrNotFound) {
-		return &job{routeJob: routeJob{Account: c.account, OrderID: o.OrderID, For: cmpOr(o.AssignTo, o.RouteFor),
+		return &job{routeJob: routeJob{Account: c.account, OrderID: o.OrderID, For: cmp.Or(o.AssignTo, o.RouteFor),
 			Reseller: o.RouteReseller}}, nil
 	}
 	if err != nil {
 		return nil, err
 	}
 	return decodeJob(e)
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 func decodeJob(e *knm.JournalEntry) (*job, error) {

@@ -306,10 +306,10 @@ func (s Settings) CheckCredentials() error {
 func (s Settings) LogValue() slog.Value {
 	return slog.GroupValue(
 		slog.String("environment", s.Environment),
-		slog.String("base_url", redactURL(s.BaseURL)),
+		slog.String("base_url", config.RedactURL(s.BaseURL)), // may be logged before Validate refuses a password in it
 		slog.String("username", s.Username),
-		slog.String("password", mask(s.Password)),
-		slog.String("api_key", mask(s.APIKey)),
+		slog.String("password", config.MaskSecret(s.Password)),
+		slog.String("api_key", config.MaskSecret(s.APIKey)),
 		slog.Int("page_size", s.PageSize),
 		slog.Int("rate_limit_rps", s.RateLimitRPS),
 		slog.Duration("request_timeout", s.RequestTimeout),
@@ -329,24 +329,6 @@ func (s Settings) String() string { return "voxbone" + s.LogValue().String() }
 
 // GoString keeps %#v from printing the secrets.
 func (s Settings) GoString() string { return s.String() }
-
-// mask shows whether a secret is set without showing it.
-func mask(secret string) string {
-	if secret == "" {
-		return ""
-	}
-	return "***"
-}
-
-// redactURL hides a password written into a URL (Validate refuses such URLs, but settings
-// may be logged before they are validated).
-func redactURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return mask(raw) // unparsable: it may hold anything
-	}
-	return u.Redacted()
-}
 
 // AccountFingerprint names the Voxbone account the settings talk to without revealing a
 // secret: a short hash of the effective base URL (normalised), the username and a SHA-256 of

@@ -58,7 +58,7 @@ func (by *buyer) join(bk batchKey, key string, opts knm.SearchOptions, want int)
 	created := b == nil
 	if created {
 		ctx, cancel := context.WithCancel(context.Background())
-		b = &batch{query: bk.query, key: bk, orderID: newOrderID(), queryID: opts.QueryID, ctx: ctx, cancel: cancel,
+		b = &batch{key: bk, orderID: newOrderID(), queryID: opts.QueryID, ctx: ctx, cancel: cancel,
 			routeFor: opts.AccountID, routeReseller: opts.ResellerID, decided: make(chan struct{})}
 		by.open[bk] = b
 	}
@@ -101,14 +101,14 @@ func (by *buyer) leave(sh *share) {
 	by.mu.Lock()
 	defer by.mu.Unlock()
 	sh.waiters--
-	b := sh.b
-	if b.order != "" {
+	cancelIfUnwaited(sh.b)
+}
+
+// cancelIfUnwaited cancels b when its checkout was not sent and none of its callers waits
+// any more. The caller holds by.mu.
+func cancelIfUnwaited(b *batch) {
+	if b.order != "" || slices.ContainsFunc(b.shares, func(o *share) bool { return o.waiters > 0 }) {
 		return
-	}
-	for _, o := range b.shares {
-		if o.waiters > 0 {
-			return
-		}
 	}
 	b.cancel()
 }
@@ -130,19 +130,13 @@ func (by *buyer) redirect(sh *share, first string, err error) {
 	}
 	sh.waiters = 0
 	by.end(sh, nil, err)
-	b := sh.b
-	if b.order != "" || slices.ContainsFunc(b.shares, func(o *share) bool { return o.waiters > 0 }) {
-		return
-	}
-	b.cancel()
+	cancelIfUnwaited(sh.b)
 }
 
 // end settles sh (once) with what it gets. The caller holds by.mu.
 func (by *buyer) end(sh *share, rows []knm.SearchRow, err error) {
-	select {
-	case <-sh.done:
+	if sh.ended() {
 		return
-	default:
 	}
 	sh.rows, sh.err = rows, err
 	close(sh.done)

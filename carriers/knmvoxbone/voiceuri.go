@@ -180,11 +180,7 @@ func (c *Carrier) findOrCreateVoiceURI(ctx context.Context, t VoiceURITarget, ba
 			return derefID(saved.VoiceURIID)
 		}
 	}
-	has := 0
-	if found.BackupURIID != nil {
-		has = *found.BackupURIID
-	}
-	if backupID > 0 && has != backupID {
+	if backupID > 0 && derefOr(found.BackupURIID) != backupID {
 		want.VoiceURIID, want.Description = found.VoiceURIID, found.Description
 		if _, err := c.client.SaveVoiceURI(ctx, want); err != nil {
 			return 0, fmt.Errorf("set the backup of voice URI %d: %w", derefOr(found.VoiceURIID), err)

@@ -1,8 +1,9 @@
 // Package emulator is a stateful, in-process emulator of the Voxbone REST API v3
 // (ws-voxbone/services/rest): inventory search, carts, checkout, orders, DIDs, cancellation
-// and configuration (voice URIs, bulk DID configuration). It stands in for the real Voxbone in knm's tests and in
-// `knm demo`, so it is deliberately strict where Voxbone is documented to be strict and
-// lenient only where real clients are known to rely on leniency (voxbone-api.md §1.5).
+// and configuration (voice URIs, bulk DID configuration). It stands in for the real Voxbone
+// in knm's tests and in `knm demo`, so it is deliberately strict where Voxbone is documented
+// to be strict and lenient only where real clients are known to rely on leniency
+// (voxbone-api.md §1.5).
 //
 // The emulator serves paths "/ws-voxbone/services/rest/<resource>"; mount it under any
 // prefix with http.StripPrefix. Every error is a Voxbone error envelope with
@@ -16,7 +17,8 @@
 //   - Checkout refuses (400, code 409, nothing changed) when the balance is not positive or
 //     is below Σ qty×(setup100+monthly100)/100. It debits only the DIDs allocated now; DIDs
 //     short of stock are back-ordered ("PARTIAL" product and order, message with the count)
-//     and delivered only when a test calls DeliverBackOrders. The cart survives, emptied (orderProducts null).
+//     and delivered only when a test calls DeliverBackOrders. The cart survives, emptied
+//     (orderProducts null).
 //   - One order per product type of the cart; references are "<AccountNumber>DS<seq>".
 //   - Cancel is all or nothing (code 414); stock is not restored; dateCanceled stays null.
 //   - areaCode accepts a trailing "*" or "%" as a prefix wildcard; e164Pattern follows
