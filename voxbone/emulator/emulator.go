@@ -218,18 +218,9 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rt, endpoint, methodOK := match(r.Method, segs, routed)
 	ip := remoteIP(r)
 
-	e.mu.Lock()
-	now := e.now()
-	rec := &RequestRecord{Time: now, Method: r.Method, Path: r.URL.Path, Endpoint: endpoint,
-		RawQuery: r.URL.RawQuery, RemoteIP: ip, Body: body}
-	if len(e.requests) >= maxRecords {
-		e.requests = slices.Delete(e.requests, 0, maxRecords/10)
-	}
-	e.requests = append(e.requests, rec)
-	e.calls[endpoint]++
-	allowed := e.limiter.allow(ip, now)
-	e.mu.Unlock()
-
+	rec, allowed := e.record(&RequestRecord{Method: r.Method, Path: r.URL.Path, Endpoint: endpoint,
+		RawQuery: r.URL.RawQuery, RemoteIP: ip, Body: body})
+	now := rec.Time
 	q := &request{method: r.Method, segs: segs, body: body, now: now, module: moduleOf(segs)}
 	finish := func(status int, v any) {
 		e.mu.Lock()
@@ -255,22 +246,13 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if !e.authorized(r) {
 		w.Header().Set("WWW-Authenticate", `Basic realm="Voxbone API"`)
-		finish(
-			http.StatusUnauthorized,
-			envelope(
-				http.StatusUnauthorized,
-				"COMMON",
-				http.StatusUnauthorized,
-				"Authentication failed: invalid credentials.",
-			),
-		)
+		st := http.StatusUnauthorized
+		finish(st, envelope(st, "COMMON", st, "Authentication failed: invalid credentials."))
 		return
 	}
 	if rt == nil {
-		finish(
-			http.StatusNotFound,
-			envelope(http.StatusNotFound, q.module, 15, "The requested resource was not found: "+r.URL.Path),
-		)
+		st := http.StatusNotFound
+		finish(st, envelope(st, q.module, 15, "The requested resource was not found: "+r.URL.Path))
 		return
 	}
 	if !methodOK {
@@ -304,6 +286,20 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	finish(http.StatusOK, v)
+}
+
+// record keeps rec (stamped now) in the request log, counts its endpoint and reports whether
+// the rate limit lets it through.
+func (e *Emulator) record(rec *RequestRecord) (*RequestRecord, bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	rec.Time = e.now()
+	if len(e.requests) >= maxRecords {
+		e.requests = slices.Delete(e.requests, 0, maxRecords/10)
+	}
+	e.requests = append(e.requests, rec)
+	e.calls[rec.Endpoint]++
+	return rec, e.limiter.allow(rec.RemoteIP, rec.Time)
 }
 
 // fail answers a faulted request: with the fault's status, or by dropping the connection.
