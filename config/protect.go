@@ -9,10 +9,9 @@ import (
 // InternalPrefix starts the system_config categories that hold knm's own state.
 const InternalPrefix = "knm."
 
-// CheckWritable refuses an operator's write (the REST API, knm config set and import) to
-// knm's internal state: a knm.* category that no package registered as settings with
-// RegisterValidator. knm.auth, for one, holds the token secret and the master account, and
-// a document written over it stops the next start. knm writes such categories itself.
+// CheckWritable refuses an operator's write (REST API, knm config set, import) to a knm.*
+// category no package registered with RegisterValidator: knm's internal state, such as
+// knm.auth's token secret, which an overwrite would break at the next start.
 func CheckWritable(category string) error {
 	if !strings.HasPrefix(strings.ToLower(category), InternalPrefix) || validatorOf(category) != nil {
 		return nil

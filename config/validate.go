@@ -65,12 +65,10 @@ func validatorOf(category string) Validator {
 	return validators[category]
 }
 
-// Validate checks a system_config document of a category that has a Validator (see
-// RegisterValidator) as every node of it would read it: each section (default and each node
-// or zone section) is checked with the same rules as at start-up; an account document is
-// checked by its category's AccountValidator, if any. Writers call it before
-// storing a document, so a bad value is refused where it is written instead of stopping the
-// next start. Documents of other categories pass.
+// Validate checks a document as start-up would read it: each section of a system_config
+// document with its category's Validator, an account document with its AccountValidator;
+// categories without one pass. Writers call it before storing, so a bad value is refused
+// where it is written instead of stopping the next start.
 //
 // In every category, a secret that holds the redaction marker "***" is refused: it is what
 // knm shows instead of a secret, so storing it would replace a real credential with the

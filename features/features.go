@@ -70,8 +70,8 @@ func All() []string {
 // rootKeys are the public fields that ask for a feature.
 var rootKeys = []string{CNAM, E911, Failover, ForceOutbound, Local, Port, Prepend, CarrierName, Ringback, SMS, MMS}
 
-// Settings decide which features a number may use. Load reads them from number_manager
-// for the number's reseller and carrier; Admin and Carriers describe the caller and the
+// Settings decide which features a number may use. config.FeatureSettings reads them from
+// number_manager for the number's reseller and carrier; Admin and Carriers describe the caller and the
 // installation and are filled in by the caller.
 type Settings struct {
 	// Allow is features.allow: the reseller's, else the system's, else the system's

@@ -41,10 +41,10 @@ type idemPayload struct {
 func (s *Server) idempotent(w http.ResponseWriter, r *http.Request, route string, request any,
 	op func() (any, error)) error {
 	key, err := idempotencyKey(r)
-	if err != nil || key == "" {
-		if err != nil {
-			return err
-		}
+	if err != nil {
+		return err
+	}
+	if key == "" {
 		return s.replyOf(w, r, op)
 	}
 	raw, _ := json.Marshal(request)

@@ -19,15 +19,6 @@ func searchParams(q url.Values) (manager.SearchRequest, error) {
 		Quantity: q.Get("quantity"), Offset: q.Get("offset")})
 }
 
-func isLetters(s string) bool {
-	for _, c := range s {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
-			return false
-		}
-	}
-	return true
-}
-
 // searchGlobal is GET /v2/phone_numbers: a search that needs no token, as in Kazoo. With a
 // token it searches as the caller; without, it uses the system carriers, hashes an empty
 // token into the query id and sets NoPurchase, so no carrier spends money (knm_voxbone

@@ -101,6 +101,15 @@ func (s *Server) voxboneDIDGroups(w http.ResponseWriter, r *http.Request) error 
 	return nil
 }
 
+func isLetters(s string) bool {
+	for _, c := range s {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
+			return false
+		}
+	}
+	return true
+}
+
 func isTypeName(t string) bool {
 	for _, c := range t {
 		if !(c >= 'A' && c <= 'Z' || c == '_') {

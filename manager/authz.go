@@ -65,6 +65,16 @@ func (a *authz) inHierarchy(anc, of string) (bool, error) {
 	return acc != nil && slices.Contains(acc.Tree, anc), err
 }
 
+// mayList returns forbidden unless auth is an admin or accountID itself or one of its
+// ancestors: the rule for listing, counting and fixing an account's numbers.
+func (a *authz) mayList(auth, accountID string) error {
+	admin, err := a.isAdmin(auth)
+	if err != nil || admin {
+		return err
+	}
+	return require(a.inHierarchy(auth, accountID))
+}
+
 // isAuthorized is Kazoo's is_authorized for a number about to be assigned to assignTo.
 func (a *authz) isAuthorized(n *knm.Number, assignTo string) (bool, error) {
 	switch {

@@ -8,8 +8,8 @@ import (
 )
 
 // FeatureSettingsFunc returns number_manager's feature settings for a number whose owner's
-// reseller is resellerID ("" for an unowned number) on the carrier module (features.Load
-// over system_config, with Carriers filled in). Admin is set by the manager.
+// reseller is resellerID ("" for an unowned number) on the carrier module
+// (config.FeatureSettings, with Carriers filled in). Admin is set by the manager.
 type FeatureSettingsFunc func(ctx context.Context, resellerID, module string) (features.Settings, error)
 
 // defaultFeatureSettings allows every feature and denies none by configuration: what
@@ -52,13 +52,7 @@ func (a *authz) resellerOf(id string) (string, error) {
 	if err != nil || acc == nil {
 		return "", err
 	}
-	switch {
-	case acc.ResellerID != "":
-		return acc.ResellerID, nil
-	case len(acc.Tree) > 0:
-		return acc.Tree[0], nil
-	}
-	return acc.ID, nil
+	return ResellerOf(acc), nil
 }
 
 // ReadOnlyFeatures returns the _read_only.features object of n as auth sees it: the

@@ -68,15 +68,8 @@ func (m *Manager) Fix(ctx context.Context, auth, number string) (*knm.Number, Fi
 // reports of the numbers where it found something, by number, and how many it checked.
 // auth must be an admin or accountID or one of its ancestors.
 func (m *Manager) FixAccount(ctx context.Context, auth, accountID string) (map[string]FixReport, int, error) {
-	a := m.authz(ctx, auth)
-	admin, err := a.isAdmin(auth)
-	if err != nil {
+	if err := m.authz(ctx, auth).mayList(auth, accountID); err != nil {
 		return nil, 0, err
-	}
-	if !admin {
-		if err := require(a.inHierarchy(auth, accountID)); err != nil {
-			return nil, 0, err
-		}
 	}
 	out := map[string]FixReport{}
 	checked := 0

@@ -31,15 +31,8 @@ type Listing struct {
 // with ListPage's permission rule: auth must be an admin or accountID or one of its
 // ancestors. Errors: forbidden, invalid (page options).
 func (m *Manager) ListAccount(ctx context.Context, auth, accountID string, q ListingQuery) (*Listing, error) {
-	a := m.authz(ctx, auth)
-	admin, err := a.isAdmin(auth)
-	if err != nil {
+	if err := m.authz(ctx, auth).mayList(auth, accountID); err != nil {
 		return nil, err
-	}
-	if !admin {
-		if err := require(a.inHierarchy(auth, accountID)); err != nil {
-			return nil, err
-		}
 	}
 	descendants, err := m.descendants(ctx, accountID)
 	if err != nil {

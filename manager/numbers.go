@@ -158,21 +158,13 @@ func (m *Manager) ListPage(ctx context.Context, auth, accountID string, f ListFi
 
 // listFilter checks List's permission rule and returns the store filter of f.
 func (m *Manager) listFilter(ctx context.Context, auth, accountID string, f ListFilter) (knm.NumberFilter, error) {
-	a := m.authz(ctx, auth)
-	admin, err := a.isAdmin(auth)
-	if err != nil {
+	if err := m.authz(ctx, auth).mayList(auth, accountID); err != nil {
 		return knm.NumberFilter{}, err
 	}
 	nf := knm.NumberFilter{States: f.States, Prefix: f.Prefix, Module: f.Module, After: f.After, Offset: f.Offset,
 		Limit: f.Limit}
 	if accountID != "" {
 		nf.AssignedTo = &accountID
-	}
-	if !admin {
-		ok, err := a.inHierarchy(auth, accountID)
-		if err := require(ok, err); err != nil {
-			return knm.NumberFilter{}, err
-		}
 	}
 	return nf, nil
 }

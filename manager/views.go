@@ -107,20 +107,9 @@ func (m *Manager) ReleasePreview(ctx context.Context, auth, number string) (*Rel
 // Count returns how many numbers of accountID match f (every number for an admin when
 // accountID is ""), with List's permission rule.
 func (m *Manager) Count(ctx context.Context, auth, accountID string, f ListFilter) (int, error) {
-	a := m.authz(ctx, auth)
-	admin, err := a.isAdmin(auth)
+	nf, err := m.listFilter(ctx, auth, accountID, f)
 	if err != nil {
 		return 0, err
-	}
-	if !admin {
-		ok, err := a.inHierarchy(auth, accountID)
-		if err := require(ok, err); err != nil {
-			return 0, err
-		}
-	}
-	nf := knm.NumberFilter{States: f.States, Prefix: f.Prefix, Module: f.Module}
-	if accountID != "" {
-		nf.AssignedTo = &accountID
 	}
 	return m.store.CountNumbers(ctx, nf)
 }
